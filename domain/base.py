@@ -1,0 +1,103 @@
+"""What every canonical aggregate shares: cross-references, attribute revisions, tombstones."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import RuleViolationError
+from domain.values import SourceRef
+
+
+class CanonicalAggregate(Aggregate):
+    """Base of the ten canonical aggregates.
+
+    Subclasses name their entity (`ENTITY`, as in subjects) and the attributes that a plain
+    revision may change (`REVISABLE`); lifecycle fields change only through their own events.
+    """
+
+    ENTITY: ClassVar[str] = ""
+    REVISABLE: ClassVar[frozenset[str]] = frozenset()
+
+    # Instance state (xrefs, deleted, deleted_reason) is set in _init_canonical; class-level
+    # annotations would make the library turn the aggregate into a dataclass.
+
+    def _init_canonical(self, xrefs: list[SourceRef] | tuple[SourceRef, ...]) -> None:
+        # Called from each subclass's creation event body, replay included.
+        self.xrefs = list(xrefs)
+        self.deleted = False
+        self.deleted_reason = ""
+
+    # Cross-references -------------------------------------------------------------------
+
+    def add_xref(self, ref: SourceRef) -> None:
+        """Links another source record to this entity (idempotent)."""
+        if any(existing.key == ref.key for existing in self.xrefs):
+            return
+        self._xref_added(ref=ref)
+
+    @event("XrefAdded")
+    def _xref_added(self, ref: SourceRef) -> None:
+        self.xrefs = [*self.xrefs, ref]
+
+    # Revisions of plain attributes ----------------------------------------------------------
+
+    def revise(self, **changes: Any) -> dict[str, Any]:
+        """Applies changed attributes after checking them; returns what actually changed."""
+        self.check_not_deleted("revise")
+        unknown = sorted(set(changes) - self.REVISABLE)
+        if unknown:
+            raise RuleViolationError(
+                f"{self.ENTITY} attributes {unknown} cannot be revised directly",
+                rule="not_revisable",
+                field=unknown[0],
+            )
+        checked = self.check_revision(dict(changes))
+        effective = {k: v for k, v in checked.items() if getattr(self, k) != v}
+        if effective:
+            self._revised(changes=effective)
+        return effective
+
+    def check_revision(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Returns the changes normalised, or raises a DomainError (subclasses extend)."""
+        return changes
+
+    @event("Revised")
+    def _revised(self, changes: dict[str, Any]) -> None:
+        for name, value in changes.items():
+            setattr(self, name, value)
+
+    # Tombstones -----------------------------------------------------------------------
+
+    def delete(self, reason: str = "source_deleted") -> None:
+        """Marks the record deleted at its source; the history stays."""
+        if self.deleted:
+            return
+        self.check_deletable()
+        self._deleted(reason=reason)
+
+    def check_deletable(self) -> None:
+        """Raises a DomainError when the record must not be deleted (subclasses extend)."""
+
+    @event("Deleted")
+    def _deleted(self, reason: str) -> None:
+        self.deleted = True
+        self.deleted_reason = reason
+
+    def restore(self) -> None:
+        """Brings a tombstoned record back (Salesforce UNDELETE, Confluence page_restored)."""
+        if not self.deleted:
+            return
+        self._restored()
+
+    @event("Restored")
+    def _restored(self) -> None:
+        self.deleted = False
+        self.deleted_reason = ""
+
+    def check_not_deleted(self, action: str) -> None:
+        if self.deleted:
+            raise RuleViolationError(
+                f"{self.ENTITY} {self.id} is deleted and cannot {action}", rule="deleted"
+            )

@@ -1,0 +1,186 @@
+"""Client: the firm's customer, billed in one currency; contacts are personal data."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.base import CanonicalAggregate
+from domain.errors import InvalidTransitionError, RuleViolationError
+from domain.values import SourceRef, check_currency
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ClientStatus(StrEnum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A person at the client (PII: name, email, phone)."""
+
+    name: str
+    email: str = ""
+    phone: str = ""
+    role: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise RuleViolationError(
+                "contact name must not be empty", rule="required", field="contacts.name"
+            )
+        if self.email and not _EMAIL.match(self.email):
+            raise RuleViolationError(
+                f"'{self.email}' is not an e-mail address", rule="email", field="contacts.email"
+            )
+
+
+def check_country(country: str) -> str:
+    """Returns an ISO 3166-1 alpha-2 country code, or raises."""
+    if not isinstance(country, str) or not _COUNTRY.match(country):
+        raise RuleViolationError(
+            f"'{country}' is not an ISO 3166-1 alpha-2 country code",
+            rule="iso3166",
+            field="country",
+        )
+    return country
+
+
+def check_legal_name(name: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise RuleViolationError(
+            "legal name must not be empty", rule="required", field="legal_name"
+        )
+    return name.strip()
+
+
+class Client(CanonicalAggregate):
+    """A client of the firm."""
+
+    ENTITY = "client"
+    REVISABLE = frozenset({"legal_name", "country", "tax_id", "billing_currency"})
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        id: UUID,
+        legal_name: str,
+        country: str,
+        billing_currency: str,
+        tax_id: str = "",
+        contacts: list[Contact] | tuple[Contact, ...] = (),
+        xrefs: list[SourceRef] | tuple[SourceRef, ...] = (),
+    ) -> Client:
+        """Registers a new, active client after checking its attributes."""
+        return cls(
+            id=id,
+            legal_name=check_legal_name(legal_name),
+            country=check_country(country),
+            billing_currency=check_currency(billing_currency),
+            tax_id=(tax_id or "").strip(),
+            contacts=list(contacts),
+            xrefs=list(xrefs),
+        )
+
+    @event("Registered")
+    def __init__(
+        self,
+        *,
+        id: UUID,  # the library hands the aggregate id to the creation event body
+        legal_name: str,
+        country: str,
+        billing_currency: str,
+        tax_id: str,
+        contacts: list[Contact],
+        xrefs: list[SourceRef],
+    ) -> None:
+        self._init_canonical(xrefs)
+        self.legal_name = legal_name
+        self.country = country
+        self.billing_currency = billing_currency
+        self.tax_id = tax_id
+        self.contacts = list(contacts)
+        self.status = ClientStatus.ACTIVE
+
+    def check_revision(self, changes: dict[str, Any]) -> dict[str, Any]:
+        if self.status == ClientStatus.CLOSED:
+            raise InvalidTransitionError("client", self.status, "be revised")
+        if "legal_name" in changes:
+            changes["legal_name"] = check_legal_name(changes["legal_name"])
+        if "country" in changes:
+            check_country(changes["country"])
+        if "billing_currency" in changes:
+            check_currency(changes["billing_currency"])
+        if "tax_id" in changes:
+            changes["tax_id"] = (changes["tax_id"] or "").strip()
+        return changes
+
+    def replace_contacts(self, contacts: list[Contact] | tuple[Contact, ...]) -> None:
+        """Replaces the client's contacts (CRM is their source of truth)."""
+        self.check_not_deleted("change contacts")
+        if list(contacts) != self.contacts:
+            self._contacts_replaced(contacts=list(contacts))
+
+    @event("ContactsReplaced")
+    def _contacts_replaced(self, contacts: list[Contact]) -> None:
+        self.contacts = list(contacts)
+
+    def deactivate(self) -> None:
+        if self.status == ClientStatus.INACTIVE:
+            return
+        if self.status != ClientStatus.ACTIVE:
+            raise InvalidTransitionError("client", self.status, "be deactivated")
+        self._deactivated()
+
+    @event("Deactivated")
+    def _deactivated(self) -> None:
+        self.status = ClientStatus.INACTIVE
+
+    def activate(self) -> None:
+        if self.status == ClientStatus.ACTIVE:
+            return
+        if self.status == ClientStatus.CLOSED:
+            raise InvalidTransitionError("client", self.status, "be activated without reopening")
+        self._activated()
+
+    @event("Activated")
+    def _activated(self) -> None:
+        self.status = ClientStatus.ACTIVE
+
+    def close(self) -> None:
+        if self.status == ClientStatus.CLOSED:
+            return
+        self._closed()
+
+    @event("Closed")
+    def _closed(self) -> None:
+        self.status = ClientStatus.CLOSED
+
+    def reopen(self) -> None:
+        if self.status != ClientStatus.CLOSED:
+            raise InvalidTransitionError("client", self.status, "be reopened")
+        self._reopened()
+
+    @event("Reopened")
+    def _reopened(self) -> None:
+        self.status = ClientStatus.ACTIVE
+
+    def check_can_take_engagement(self) -> None:
+        """Raises unless the client may receive a new engagement (active, not deleted)."""
+        self.check_not_deleted("take an engagement")
+        if self.status != ClientStatus.ACTIVE:
+            raise RuleViolationError(
+                f"client {self.id} is {self.status}; new engagements need an active client",
+                rule="client_active",
+                field="client_id",
+            )

@@ -1,0 +1,295 @@
+"""Engagement: a piece of client work, from pipeline through delivery to financial close."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.base import CanonicalAggregate
+from domain.errors import InvalidTransitionError, RuleViolationError
+from domain.values import Money, SourceRef, check_currency
+
+
+class EngagementStatus(StrEnum):
+    PIPELINE = "pipeline"
+    WON = "won"
+    ACTIVE = "active"
+    ON_HOLD = "on_hold"
+    CLOSED = "closed"
+    LOST = "lost"
+
+
+_S = EngagementStatus
+
+# The lifecycle of DOMAIN.md 3.2 in the states CONTRACT.md names: lost and closed are terminal,
+# and closed leaves only through an explicit reopening.
+TRANSITIONS: dict[str, set[EngagementStatus]] = {
+    "win": {_S.PIPELINE},
+    "lose": {_S.PIPELINE},
+    "activate": {_S.WON},
+    "put_on_hold": {_S.ACTIVE},
+    "resume": {_S.ON_HOLD},
+    "close": {_S.WON, _S.ACTIVE, _S.ON_HOLD},
+    "reopen": {_S.CLOSED},
+}
+
+
+def check_required_text(value: str, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise RuleViolationError(f"{field} must not be empty", rule="required", field=field)
+    return value.strip()
+
+
+def check_dates(start_date: date | None, end_date: date | None) -> None:
+    """Raises when the end date lies before the start date (a one-day engagement is fine)."""
+    if start_date is not None and end_date is not None and end_date < start_date:
+        raise RuleViolationError(
+            f"end date {end_date} is before start date {start_date}",
+            rule="date_order",
+            field="end_date",
+        )
+
+
+def check_budget(budget: Money | None, currency: str) -> None:
+    if budget is None:
+        return
+    budget.check_not_negative("budget")
+    if budget.currency != currency:
+        raise RuleViolationError(
+            f"budget currency {budget.currency} differs from engagement currency {currency}",
+            rule="currency_mismatch",
+            field="budget.currency",
+        )
+
+
+class Engagement(CanonicalAggregate):
+    """An engagement (project) for one client, invoiced by one legal entity in one currency."""
+
+    ENTITY = "engagement"
+    REVISABLE = frozenset(
+        {
+            "name",
+            "service_line",
+            "region",
+            "legal_entity",
+            "start_date",
+            "end_date",
+            "currency",
+            "budget",
+            "manager_id",
+        }
+    )
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        id: UUID,
+        client_id: UUID,
+        code: str,
+        name: str,
+        currency: str,
+        service_line: str = "",
+        region: str = "",
+        legal_entity: str = "",
+        start_date: date | None = None,
+        end_date: date | None = None,
+        budget: Money | None = None,
+        manager_id: UUID | None = None,
+        status: EngagementStatus = EngagementStatus.PIPELINE,
+        xrefs: list[SourceRef] | tuple[SourceRef, ...] = (),
+    ) -> Engagement:
+        """Creates an engagement after checking its attributes (the client is checked by the
+        application, which knows it)."""
+        check_currency(currency)
+        check_dates(start_date, end_date)
+        check_budget(budget, currency)
+        if status not in (_S.PIPELINE, _S.WON, _S.ACTIVE):
+            raise RuleViolationError(
+                f"a new engagement starts as pipeline, won or active, not {status}",
+                rule="initial_status",
+                field="status",
+            )
+        return cls(
+            id=id,
+            client_id=client_id,
+            code=check_required_text(code, "code"),
+            name=check_required_text(name, "name"),
+            currency=currency,
+            service_line=service_line,
+            region=region,
+            legal_entity=legal_entity,
+            start_date=start_date,
+            end_date=end_date,
+            budget=budget,
+            manager_id=manager_id,
+            status=EngagementStatus(status),
+            xrefs=list(xrefs),
+        )
+
+    @event("Created")
+    def __init__(
+        self,
+        *,
+        id: UUID,  # the library hands the aggregate id to the creation event body
+        client_id: UUID,
+        code: str,
+        name: str,
+        currency: str,
+        service_line: str,
+        region: str,
+        legal_entity: str,
+        start_date: date | None,
+        end_date: date | None,
+        budget: Money | None,
+        manager_id: UUID | None,
+        status: str,
+        xrefs: list[SourceRef],
+    ) -> None:
+        self._init_canonical(xrefs)
+        self.client_id = client_id
+        self.code = code
+        self.name = name
+        self.currency = currency
+        self.service_line = service_line
+        self.region = region
+        self.legal_entity = legal_entity
+        self.start_date = start_date
+        self.end_date = end_date
+        self.budget = budget
+        self.manager_id = manager_id
+        self.status = EngagementStatus(status)
+        self.closed_on: date | None = None
+
+    def check_revision(self, changes: dict[str, Any]) -> dict[str, Any]:
+        if self.status in (_S.CLOSED, _S.LOST):
+            raise InvalidTransitionError("engagement", self.status, "be revised")
+        for field in ("name",):
+            if field in changes:
+                changes[field] = check_required_text(changes[field], field)
+        currency = changes.get("currency", self.currency)
+        if "currency" in changes and currency != self.currency:
+            check_currency(currency)
+            # Once won, time is priced and invoiced in this currency: it is fixed.
+            if self.status != _S.PIPELINE:
+                raise RuleViolationError(
+                    "the engagement currency is fixed once the engagement is won",
+                    rule="currency_fixed",
+                    field="currency",
+                )
+        check_dates(
+            changes.get("start_date", self.start_date), changes.get("end_date", self.end_date)
+        )
+        check_budget(changes.get("budget", self.budget), currency)
+        return changes
+
+    def _check_transition(self, action: str) -> None:
+        self.check_not_deleted(action.replace("_", " "))
+        if self.status not in TRANSITIONS[action]:
+            raise InvalidTransitionError("engagement", self.status, action.replace("_", " "))
+
+    def win(self) -> None:
+        self._check_transition("win")
+        self._won()
+
+    @event("Won")
+    def _won(self) -> None:
+        self.status = _S.WON
+
+    def lose(self, reason: str = "") -> None:
+        self._check_transition("lose")
+        self._lost(reason=reason)
+
+    @event("Lost")
+    def _lost(self, reason: str) -> None:
+        self.status = _S.LOST
+
+    def activate(self) -> None:
+        """Starts delivery (first approved time, or the project start)."""
+        self._check_transition("activate")
+        self._activated()
+
+    @event("Activated")
+    def _activated(self) -> None:
+        self.status = _S.ACTIVE
+
+    def put_on_hold(self, reason: str = "") -> None:
+        self._check_transition("put_on_hold")
+        self._put_on_hold(reason=reason)
+
+    @event("PutOnHold")
+    def _put_on_hold(self, reason: str) -> None:
+        self.status = _S.ON_HOLD
+
+    def resume(self) -> None:
+        self._check_transition("resume")
+        self._resumed()
+
+    @event("Resumed")
+    def _resumed(self) -> None:
+        self.status = _S.ACTIVE
+
+    def close(self, closed_on: date) -> None:
+        """Closes the engagement financially."""
+        self._check_transition("close")
+        self._closed(closed_on=closed_on)
+
+    @event("Closed")
+    def _closed(self, closed_on: date) -> None:
+        self.status = _S.CLOSED
+        self.closed_on = closed_on
+
+    def reopen(self, reason: str) -> None:
+        self._check_transition("reopen")
+        check_required_text(reason, "reason")
+        self._reopened(reason=reason)
+
+    @event("Reopened")
+    def _reopened(self, reason: str) -> None:
+        self.status = _S.ACTIVE
+        self.closed_on = None
+
+    def check_accepts_work(self, work_date: date | None = None) -> None:
+        """Raises unless time, expenses and milestones may be recorded against it."""
+        self.check_not_deleted("accept work")
+        if self.status in (_S.CLOSED, _S.LOST):
+            raise RuleViolationError(
+                f"engagement {self.code} is {self.status} and accepts no work",
+                rule="engagement_open",
+                field="engagement_id",
+            )
+
+    def advance_to(self, target: EngagementStatus, *, on: date) -> list[str]:
+        """Walks the lifecycle to a status a source reports; returns the actions taken."""
+        paths: dict[tuple[EngagementStatus, EngagementStatus], list[str]] = {
+            (_S.PIPELINE, _S.WON): ["win"],
+            (_S.PIPELINE, _S.ACTIVE): ["win", "activate"],
+            (_S.PIPELINE, _S.LOST): ["lose"],
+            (_S.PIPELINE, _S.CLOSED): ["win", "close"],
+            (_S.WON, _S.ACTIVE): ["activate"],
+            (_S.WON, _S.ON_HOLD): ["activate", "put_on_hold"],
+            (_S.WON, _S.CLOSED): ["close"],
+            (_S.ACTIVE, _S.ON_HOLD): ["put_on_hold"],
+            (_S.ACTIVE, _S.CLOSED): ["close"],
+            (_S.ON_HOLD, _S.ACTIVE): ["resume"],
+            (_S.ON_HOLD, _S.CLOSED): ["close"],
+            (_S.CLOSED, _S.ACTIVE): ["reopen"],
+        }
+        target = EngagementStatus(target)
+        if target == self.status:
+            return []
+        actions = paths.get((self.status, target))
+        if actions is None:
+            raise InvalidTransitionError("engagement", self.status, f"become {target}")
+        for action in actions:
+            if action == "close":
+                self.close(on)
+            elif action == "reopen":
+                self.reopen("reopened at source")
+            else:
+                getattr(self, action)()
+        return actions
