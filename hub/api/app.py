@@ -1,0 +1,93 @@
+"""The HTTP API: FastAPI app with problem+json errors, bearer tokens and a body-size limit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub.api import problems
+from hub.api.deps import Authenticator
+from hub.api.routes import commands, health, records
+from hub.bootstrap import Hub
+
+
+class BodyLimit:
+    """Refuses bodies over the limit from their byte count, before anything parses them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, send)
+            return
+        received = 0
+        refused = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    refused = True
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _TooLarge:
+            await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        response = problems.problem_response(
+            problems.Problem(413, f"the body exceeds {self.max_bytes} bytes"), scope["path"]
+        )
+        await response(scope, _drain, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _drain() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def create_app(hub: Hub) -> FastAPI:
+    """Builds the API around a bootstrapped hub."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await hub.connect()
+        try:
+            yield
+        finally:
+            await hub.disconnect()
+
+    app = FastAPI(
+        title="pshub",
+        version="1",
+        summary="The canonical data hub of a professional-services firm.",
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    app.state.authenticator = Authenticator(hub)
+    problems.install(app)
+    for module in (health, commands, records):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=hub.settings.max_body_bytes)
+    return app
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    return app.openapi()

@@ -1,0 +1,79 @@
+"""Request dependencies: the hub, and the authenticated caller with its scopes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from hub.api.problems import Problem
+from hub.auth import Principal, TokenStore, hash_token
+from hub.bootstrap import Hub
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `pshub tokens create`.")
+
+# A revoked token stops working within this many seconds.
+_TOKEN_CACHE_SECONDS = 5.0
+
+
+def get_hub(request: Request) -> Hub:
+    return request.app.state.hub
+
+
+class Authenticator:
+    """Looks tokens up in the store, remembering answers briefly to spare the database."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.tokens = TokenStore(hub.database_url)
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    def principal(self, token: str) -> Principal | None:
+        key = hash_token(token)
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached and now - cached[0] < _TOKEN_CACHE_SECONDS:
+            return cached[1]
+        with self.hub.app.hub_recorder.datastore.get_connection() as conn:
+            principal = self.tokens.authenticate(conn, token)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key] = (now, principal)
+        return principal
+
+
+def authenticated(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Returns the caller, or answers 401."""
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Problem(401, "a bearer token is required", headers=challenge)
+    principal = request.app.state.authenticator.principal(credentials.credentials)
+    if principal is None:
+        raise Problem(401, "the token is unknown or revoked", headers=challenge)
+    return principal
+
+
+def require(check: Callable[[Principal], bool], needed: str) -> Callable[..., Principal]:
+    """A dependency that answers 403 unless the caller's scopes pass the check."""
+
+    def dependency(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+        if not check(principal):
+            raise Problem(403, f"this route needs the scope {needed}")
+        return principal
+
+    return dependency
+
+
+def scope(name: str) -> Callable[..., Principal]:
+    return require(lambda p: p.has(name), name)
+
+
+Reader = Annotated[Principal, Depends(scope("read"))]
+Writer = Annotated[Principal, Depends(require(lambda p: p.may_write(), "write:<system>"))]
+HubDep = Annotated[Hub, Depends(get_hub)]

@@ -1,0 +1,212 @@
+"""The event-sourced application: commands that change aggregates, and queries over them."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Transcoder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from domain.base import CanonicalAggregate
+from domain.client import Client, Contact
+from domain.engagement import Engagement, EngagementStatus
+from domain.ids import natural_id, source_id
+from domain.registry import AGGREGATES, VALUE_TYPES
+from domain.values import Money, SourceRef
+from hub.errors import ConflictError, NotFoundError, UnknownReferenceError
+from hub.store.recorder import EventMeta, ExtraWrite, HubRecorder
+from hub.store.transcodings import register_value_types
+
+A = TypeVar("A", bound=CanonicalAggregate)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A uniqueness claim (an xref, an engagement code) recorded with the events that make it."""
+
+    key: str
+    owner_id: UUID
+    entity: str
+
+
+def xref_claim(entity: str, ref: SourceRef, owner_id: UUID) -> Claim:
+    return Claim("xref:" + "|".join(ref.key), owner_id, entity)
+
+
+def legal_name_key(name: str) -> str:
+    """Normalises a legal name for matching: accents, case, punctuation and spacing removed."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", " ", folded).strip()
+
+
+class HubApplication(Application[UUID]):
+    """pshub's write side and record reads, on the `eventsourcing` library and PostgreSQL."""
+
+    name = "Hub"
+    is_snapshotting_enabled = True
+
+    def __init__(self, env: dict[str, str], *, snapshot_interval: int = 100) -> None:
+        super().__init__(env)
+        self.snapshotting_intervals = {cls: snapshot_interval for cls in AGGREGATES.values()}
+
+    @property
+    def hub_recorder(self) -> HubRecorder:
+        assert isinstance(self.recorder, HubRecorder)
+        return self.recorder
+
+    def register_transcodings(self, transcoder: Transcoder) -> None:
+        super().register_transcodings(transcoder)
+        register_value_types(transcoder, VALUE_TYPES)
+
+    # Recording ------------------------------------------------------------------------
+
+    def record(
+        self,
+        *aggregates: CanonicalAggregate,
+        meta: EventMeta | Sequence[EventMeta],
+        claims: Sequence[Claim] = (),
+        extra_writes: Sequence[ExtraWrite] = (),
+    ) -> int:
+        """Saves the aggregates' pending events with their metadata; returns the last position.
+
+        A collision with recorded state (same aggregate version, a claimed key) is a
+        ConflictError and nothing is recorded.
+        """
+        writes = list(extra_writes)
+        if claims:
+            writes.insert(0, _claims_writer(self.hub_recorder, claims))
+        try:
+            recordings = self.save(*aggregates, meta=meta, extra_writes=writes)
+        except IntegrityError as exc:
+            # Another writer got there first; the cached copies may be stale now.
+            for aggregate in aggregates:
+                self.evict(aggregate.id)
+            raise ConflictError("the change conflicts with recorded state") from exc
+        return recordings[-1].notification.id if recordings else self.hub_recorder.select_head()[0]
+
+    def evict(self, aggregate_id: UUID) -> None:
+        """Drops an aggregate from the in-memory cache (after a conflict)."""
+        if self.repository.cache is not None:
+            with contextlib.suppress(KeyError):
+                self.repository.cache.get(aggregate_id, evict=True)
+
+    # Reads ----------------------------------------------------------------------------
+
+    def find(self, aggregate_id: UUID, kind: type[A], version: int | None = None) -> A | None:
+        """Returns the aggregate of that kind, or None."""
+        try:
+            aggregate = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
+
+    def get(self, aggregate_id: UUID, kind: type[A], version: int | None = None) -> A:
+        """Returns the aggregate of that kind, or raises NotFoundError."""
+        aggregate = self.find(aggregate_id, kind, version)
+        if aggregate is None:
+            raise NotFoundError(f"no {kind.ENTITY} with id {aggregate_id}")
+        return aggregate
+
+    # Commands -------------------------------------------------------------------------
+
+    def register_client(
+        self,
+        *,
+        legal_name: str,
+        country: str,
+        billing_currency: str,
+        tax_id: str = "",
+        contacts: Sequence[Contact] = (),
+        xref: SourceRef | None = None,
+        meta: EventMeta,
+    ) -> tuple[Client, int]:
+        """Registers a client; the same source record (or legal name in a country) twice is a
+        conflict."""
+        client_id = (
+            source_id("client", xref)
+            if xref
+            else natural_id("client", country, legal_name_key(legal_name))
+        )
+        if self.find(client_id, CanonicalAggregate) is not None:
+            raise ConflictError(f"client {client_id} is already registered", field="xref")
+        client = Client.register(
+            id=client_id,
+            legal_name=legal_name,
+            country=country,
+            billing_currency=billing_currency,
+            tax_id=tax_id,
+            contacts=list(contacts),
+            xrefs=[xref] if xref else [],
+        )
+        claims = [xref_claim("client", xref, client_id)] if xref else []
+        return client, self.record(client, meta=meta, claims=claims)
+
+    def create_engagement(
+        self,
+        *,
+        client_id: UUID,
+        code: str,
+        name: str,
+        currency: str,
+        service_line: str = "",
+        region: str = "",
+        legal_entity: str = "",
+        start_date: date | None = None,
+        end_date: date | None = None,
+        budget: Money | None = None,
+        manager_id: UUID | None = None,
+        status: EngagementStatus = EngagementStatus.PIPELINE,
+        xref: SourceRef | None = None,
+        meta: EventMeta,
+    ) -> tuple[Engagement, int]:
+        """Creates an engagement for a known, active client, under a code no other holds."""
+        client = self.find(client_id, Client)
+        if client is None:
+            raise UnknownReferenceError(f"no client with id {client_id}", field="client_id")
+        client.check_can_take_engagement()
+        engagement_id = source_id("engagement", xref) if xref else natural_id("engagement", code)
+        if self.find(engagement_id, CanonicalAggregate) is not None:
+            raise ConflictError(f"engagement {engagement_id} already exists", field="code")
+        engagement = Engagement.create(
+            id=engagement_id,
+            client_id=client_id,
+            code=code,
+            name=name,
+            currency=currency,
+            service_line=service_line,
+            region=region,
+            legal_entity=legal_entity,
+            start_date=start_date,
+            end_date=end_date,
+            budget=budget,
+            manager_id=manager_id,
+            status=status,
+            xrefs=[xref] if xref else [],
+        )
+        claims = [Claim(f"engagement_code:{code}", engagement_id, "engagement")]
+        if xref:
+            claims.append(xref_claim("engagement", xref, engagement_id))
+        return engagement, self.record(engagement, meta=meta, claims=claims)
+
+
+def _claims_writer(recorder: HubRecorder, claims: Sequence[Claim]) -> ExtraWrite:
+    table = Identifier(recorder.datastore.schema, "hub_claims")
+    statement = SQL(
+        "INSERT INTO {} (key, owner_id, entity, position) VALUES (%s, %s, %s, %s)"
+    ).format(table)
+
+    def write(curs: Cursor[DictRow], positions: Sequence[int]) -> None:
+        position = positions[-1] if positions else 0
+        curs.executemany(statement, [(c.key, c.owner_id, c.entity, position) for c in claims])
+
+    return write

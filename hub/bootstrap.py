@@ -1,0 +1,141 @@
+"""The one place that builds the application, its store and the API from settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from faststream.nats import NatsBroker
+from psycopg.conninfo import conninfo_to_dict
+
+from hub.application import HubApplication
+from hub.embedded import EmbeddedNats, EmbeddedPostgres
+from hub.settings import Settings
+from hub.store import schema
+
+log = logging.getLogger(__name__)
+
+
+def store_env(database_url: str, settings: Settings) -> dict[str, str]:
+    """Translates a PostgreSQL URL into the eventsourcing library's environment."""
+    info: dict[str, Any] = conninfo_to_dict(database_url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": "hub.store.recorder:HubRecorder",
+        "POSTGRES_DBNAME": str(info.get("dbname") or "postgres"),
+        "POSTGRES_HOST": str(info.get("host") or "127.0.0.1"),
+        "POSTGRES_PORT": str(info.get("port") or "5432"),
+        "POSTGRES_USER": str(info.get("user") or "postgres"),
+        "POSTGRES_PASSWORD": str(info.get("password") or ""),
+        "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
+        "POSTGRES_MAX_OVERFLOW": "4",
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "POSTGRES_PRE_PING": "y",
+        "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
+        # No read per cached hit: a stale copy shows up as a version conflict on save, and
+        # the conflict evicts it.
+        "AGGREGATE_CACHE_FASTFORWARD": "n",
+    }
+
+
+@dataclass
+class Hub:
+    """What bootstrap builds: the settings, the servers' URLs, the application and broker."""
+
+    settings: Settings
+    database_url: str
+    nats_url: str
+    app: HubApplication
+    broker: NatsBroker | None = None
+    embedded: list[Any] = field(default_factory=list)
+
+    async def connect(self) -> None:
+        """Connects to NATS (the API works without it; /ready says so)."""
+        self.broker = NatsBroker(self.nats_url, connect_timeout=3, max_reconnect_attempts=-1)
+        try:
+            await self.broker.connect()
+        except Exception:
+            log.warning("NATS at %s is unreachable; /ready will say so", self.nats_url)
+
+    async def disconnect(self) -> None:
+        if self.broker is not None:
+            await self.broker.stop()
+
+    async def store_ready(self) -> bool:
+        def probe() -> bool:
+            with self.app.hub_recorder.datastore.get_connection() as conn:
+                conn.execute("SELECT 1")
+            return True
+
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(probe), timeout=3)
+        except Exception:
+            return False
+
+    async def nats_ready(self) -> bool:
+        if self.broker is None:
+            return False
+        try:
+            return bool(await self.broker.ping(timeout=1))
+        except Exception:
+            return False
+
+    def close(self) -> None:
+        self.app.close()
+        for server in reversed(self.embedded):
+            server.stop()
+        self.embedded.clear()
+
+
+def resolve_servers(settings: Settings, *, nats: bool = True) -> tuple[str, str, list[Any]]:
+    """Returns the database and NATS URLs, starting embedded servers for the unset ones
+    (NATS only when asked for: the store-only commands don't need it)."""
+    started: list[Any] = []
+    database_url, nats_url = settings.database_url, settings.nats_url or ""
+    try:
+        if not database_url:
+            postgres = EmbeddedPostgres(settings.data_dir)
+            database_url = postgres.start()
+            started.append(postgres)
+        if nats and not nats_url:
+            nats = EmbeddedNats(settings.data_dir)
+            nats_url = nats.start()
+            started.append(nats)
+    except Exception:
+        for server in reversed(started):
+            server.stop()
+        raise
+    return database_url, nats_url, started
+
+
+def build_hub(settings: Settings) -> Hub:
+    """Builds the hub from settings, starting embedded servers where no URL is configured."""
+    database_url, nats_url, started = resolve_servers(settings)
+    try:
+        app = build_application(settings, database_url)
+    except Exception:
+        for server in reversed(started):
+            server.stop()
+        raise
+    return Hub(settings, database_url, nats_url, app, embedded=started)
+
+
+def build_application(settings: Settings, database_url: str) -> HubApplication:
+    """Builds the application, creating and migrating its tables on first use."""
+    app = HubApplication(
+        store_env(database_url, settings), snapshot_interval=settings.snapshot_interval
+    )
+    recorder = app.hub_recorder
+    datastore = recorder.datastore
+    with datastore.get_connection() as conn:
+        schema.apply(
+            conn,
+            schema=datastore.schema,
+            events_table=recorder.events_table_name,
+            append_role=settings.database_role or None,
+            other_tables=(f"{app.name.lower()}_snapshots",),
+        )
+    recorder.append_role = settings.database_role or None
+    return app

@@ -1,0 +1,220 @@
+"""The `pshub` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from hub.settings import Settings
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+TRY_TOKEN_NAME = "local-try"
+TRY_TOKEN_SCOPES = ("read", "read:confidential", "read:pii", "write:hub", "operate", "audit")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class CommandError(Exception):
+    """A command failed in a way the user can act on; printed as one line, exit code 1."""
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415 (only the server needs it)
+
+    from hub.api.app import create_app  # noqa: PLC0415
+    from hub.auth import TokenStore  # noqa: PLC0415
+    from hub.bootstrap import build_hub  # noqa: PLC0415
+
+    settings = _settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    hub = build_hub(settings)
+    try:
+        print(f"pshub API       http://{host}:{port}  (OpenAPI: http://{host}:{port}/docs)")
+        print(f"event store     {hub.database_url}")
+        print(f"NATS            {hub.nats_url}")
+        if not settings.database_url:
+            # Only an embedded, local store gets a ready-made token: never a configured one.
+            store = TokenStore(hub.database_url)
+            try:
+                store.revoke(TRY_TOKEN_NAME)
+            except ValueError:
+                pass
+            token = store.create(TRY_TOKEN_NAME, TRY_TOKEN_SCOPES)
+            print(
+                f"try it:         curl -H 'Authorization: Bearer {token}' "
+                f"http://{host}:{port}/v1/engagements?limit=5"
+            )
+            print(f"token ({', '.join(TRY_TOKEN_SCOPES)}):")
+            print(token, flush=True)
+        uvicorn.run(create_app(hub), host=host, port=port, log_level=settings.log_level.lower())
+    finally:
+        hub.close()
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from hub.bootstrap import build_application, resolve_servers  # noqa: PLC0415
+    from hub.demo import DemoSpec, load_demo  # noqa: PLC0415
+
+    settings = _settings()
+    database_url, _, started = resolve_servers(settings, nats=False)
+    try:
+        app = build_application(settings, database_url)
+        try:
+            summary = load_demo(app, DemoSpec(seed=args.seed, scale=args.scale))
+        finally:
+            app.close()
+    finally:
+        for server in reversed(started):
+            server.stop()
+    print(summary.describe(settings))
+    return EXIT_OK
+
+
+def _token_store() -> tuple[object, list[object]]:
+    from hub.auth import TokenStore  # noqa: PLC0415
+    from hub.bootstrap import build_application, resolve_servers  # noqa: PLC0415
+
+    settings = _settings()
+    database_url, _, started = resolve_servers(settings, nats=False)
+    # Building the application once creates the token table in a fresh store.
+    build_application(settings, database_url).close()
+    return TokenStore(database_url), started
+
+
+def cmd_tokens_create(args: argparse.Namespace) -> int:
+    store, started = _token_store()
+    try:
+        token = store.create(args.name, args.scopes.split(","))  # type: ignore[attr-defined]
+    finally:
+        for server in reversed(started):
+            server.stop()  # type: ignore[attr-defined]
+    print(f"token '{args.name}' created; it is shown only once:")
+    print(token)
+    return EXIT_OK
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    store, started = _token_store()
+    try:
+        store.revoke(args.name)  # type: ignore[attr-defined]
+    finally:
+        for server in reversed(started):
+            server.stop()  # type: ignore[attr-defined]
+    print(f"token '{args.name}' revoked")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="pshub",
+        description="pshub: the canonical, event-sourced data hub of a professional-services "
+        "firm. Configuration comes from PSHUB_* environment variables.",
+    )
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_Parser
+    )
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the API, ingest and projections in one process",
+        description="Run the hub. Starts embedded PostgreSQL and NATS where PSHUB_DATABASE_URL "
+        "or PSHUB_NATS_URL is unset (data under PSHUB_DATA_DIR, default ./var).",
+    )
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, help="port to listen on (default 8000)")
+    serve.set_defaults(func=cmd_serve)
+
+    demo = commands.add_parser(
+        "demo",
+        help="load a realistic demo firm into the store",
+        description="Load a deterministic demo firm (regions, currencies, clients, engagements, "
+        "contracts, rate cards, resources, time, expenses, milestones, invoices, knowledge "
+        "assets). Loading the same seed twice changes nothing.",
+    )
+    demo.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
+    demo.add_argument(
+        "--scale",
+        type=_positive_float,
+        default=1.0,
+        help="multiplies every count (default 1.0: 10,000 time entries)",
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    tokens = commands.add_parser(
+        "tokens",
+        help="create or revoke API tokens",
+        description="Manage bearer tokens; works without a server.",
+    )
+    token_commands = tokens.add_subparsers(
+        dest="tokens_command", metavar="ACTION", required=True, parser_class=_Parser
+    )
+    create = token_commands.add_parser(
+        "create",
+        help="create a token and print it (last line)",
+        description="Create a token. Scopes: read, read:confidential, read:pii, "
+        "write:<system>, operate, audit.",
+    )
+    create.add_argument("--name", required=True, help="a unique name for the token")
+    create.add_argument("--scopes", required=True, help="comma-separated scopes")
+    create.set_defaults(func=cmd_tokens_create)
+    revoke = token_commands.add_parser(
+        "revoke", help="revoke a token by name", description="Revoke the named token."
+    )
+    revoke.add_argument("name", help="the token's name")
+    revoke.set_defaults(func=cmd_tokens_revoke)
+    return parser
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 65535")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than zero")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `pshub` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+    except Exception as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"pshub: error: {message}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

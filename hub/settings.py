@@ -1,0 +1,44 @@
+"""The hub's configuration: environment variables prefixed PSHUB_, read once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of the hub; built once in bootstrap and injected where it is needed."""
+
+    model_config = SettingsConfigDict(env_prefix="PSHUB_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of the event store; unset: start an embedded server.",
+    )
+    nats_url: str | None = Field(
+        default=None, description="NATS URL (JetStream enabled); unset: start an embedded server."
+    )
+    nats_prefix: str = Field(default="", description="Prepended to every stream name and subject.")
+    data_dir: Path = Field(
+        default=Path("var"), description="Where embedded servers keep their data."
+    )
+    host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
+    port: int = Field(default=8000, description="Port the HTTP API listens on.")
+    database_role: str = Field(
+        default="pshub_app",
+        description="Role the hub appends events through (INSERT and SELECT only); "
+        "empty to disable.",
+    )
+    db_pool_size: int = Field(default=8, description="Connections in the store's pool.")
+    aggregate_cache_size: int = Field(
+        default=20000, description="Aggregates kept in memory by the write side."
+    )
+    snapshot_interval: int = Field(
+        default=100, description="A snapshot is stored every this many events of an aggregate."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, description="Largest request body accepted, in bytes."
+    )
+    log_level: str = Field(default="INFO", description="Python logging level.")

@@ -1,0 +1,113 @@
+"""Database objects of the write side beyond the library's tables, created idempotently.
+
+The events table refuses UPDATE, DELETE and TRUNCATE twice over: a trigger refuses them for
+everyone (superusers included), and the role the hub appends through holds only INSERT and
+SELECT on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import tuple_row
+
+_REFUSE_FUNCTION = """
+CREATE OR REPLACE FUNCTION {schema}.pshub_refuse_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'pshub: % is append-only; % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$
+"""
+
+_TRIGGERS = (
+    "CREATE OR REPLACE TRIGGER {name_rows} BEFORE UPDATE OR DELETE ON {table} "
+    "FOR EACH ROW EXECUTE FUNCTION {schema}.pshub_refuse_change()",
+    "CREATE OR REPLACE TRIGGER {name_truncate} BEFORE TRUNCATE ON {table} "
+    "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.pshub_refuse_change()",
+)
+
+_CREATE_ROLE = """
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {role_literal}) THEN
+        CREATE ROLE {role} NOLOGIN;
+    END IF;
+EXCEPTION
+    -- Another process created it between our check and our CREATE.
+    WHEN duplicate_object OR unique_violation THEN NULL;
+END
+$$
+"""
+
+TOKENS_TABLE = "hub_tokens"
+CLAIMS_TABLE = "hub_claims"
+
+WRITE_SIDE_TABLES = (
+    """
+    CREATE TABLE IF NOT EXISTS {schema}.hub_tokens (
+        name text PRIMARY KEY,
+        token_hash text NOT NULL UNIQUE,
+        scopes text[] NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        revoked_at timestamptz
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS {schema}.hub_claims (
+        key text PRIMARY KEY,
+        owner_id uuid NOT NULL,
+        entity text NOT NULL,
+        position bigint NOT NULL
+    )
+    """,
+)
+
+
+def apply(
+    conn: psycopg.Connection,
+    *,
+    schema: str,
+    events_table: str,
+    append_role: str | None,
+    other_tables: Sequence[str],
+) -> None:
+    """Creates the write-side tables, the append-only trigger, and the appending role."""
+    ident_schema = sql.Identifier(schema)
+    table = sql.Identifier(schema, events_table)
+    with conn.transaction():
+        # Serialise concurrent migrations (parallel test workers, several hub processes).
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('pshub.schema'))")
+        for ddl in WRITE_SIDE_TABLES:
+            conn.execute(sql.SQL(ddl).format(schema=ident_schema))
+        conn.execute(sql.SQL(_REFUSE_FUNCTION).format(schema=ident_schema))
+        for ddl in _TRIGGERS:
+            conn.execute(
+                sql.SQL(ddl).format(
+                    name_rows=sql.Identifier(f"{events_table}_append_only"),
+                    name_truncate=sql.Identifier(f"{events_table}_no_truncate"),
+                    table=table,
+                    schema=ident_schema,
+                )
+            )
+        if not append_role:
+            return
+        role = sql.Identifier(append_role)
+        conn.execute(sql.SQL(_CREATE_ROLE).format(role=role, role_literal=sql.Literal(append_role)))
+        with conn.cursor(row_factory=tuple_row) as cur:
+            cur.execute("SELECT pg_has_role(current_user, %s, 'MEMBER')", (append_role,))
+            (is_member,) = cur.fetchone() or (False,)
+        if not is_member:
+            conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(role))
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(ident_schema, role))
+        conn.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(table, role))
+        conn.execute(sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(table, role))
+        for name in (CLAIMS_TABLE, TOKENS_TABLE, *other_tables):
+            conn.execute(
+                sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(
+                    sql.Identifier(schema, name), role
+                )
+            )
