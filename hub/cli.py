@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -12,7 +13,7 @@ from hub.settings import Settings
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
-TRY_TOKEN_NAME = "local-try"
+TRY_TOKEN_NAME = "local-try"  # noqa: S105 (a token name, not a secret)
 TRY_TOKEN_SCOPES = ("read", "read:confidential", "read:pii", "write:hub", "operate", "audit")
 
 
@@ -49,10 +50,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not settings.database_url:
             # Only an embedded, local store gets a ready-made token: never a configured one.
             store = TokenStore(hub.database_url)
-            try:
+            with contextlib.suppress(ValueError):
                 store.revoke(TRY_TOKEN_NAME)
-            except ValueError:
-                pass
             token = store.create(TRY_TOKEN_NAME, TRY_TOKEN_SCOPES)
             print(
                 f"try it:         curl -H 'Authorization: Bearer {token}' "

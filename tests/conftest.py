@@ -34,9 +34,8 @@ def _answers(url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def services_dir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix=f"pshub-test-{SESSION}-"))
-    yield path
+def services_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"pshub-test-{SESSION}-"))
 
 
 @pytest.fixture(scope="session")
