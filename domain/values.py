@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from fractions import Fraction
 
 import iso4217
 
@@ -19,7 +20,9 @@ from domain.errors import (
 
 def currency_exponent(code: str) -> int:
     """Returns the ISO 4217 minor-unit exponent of an upper-case, active currency code."""
-    member = iso4217.Currency.__members__.get(code) if isinstance(code, str) else None
+    # The enum also has lower-case aliases; the canonical code is upper-case only.
+    valid_shape = isinstance(code, str) and len(code) == 3 and code.isascii() and code.isupper()
+    member = iso4217.Currency.__members__.get(code) if valid_shape else None
     # Codes without a minor unit (XAU, XDR, XXX, ...) are not money an invoice can carry.
     if member is None or member.exponent is None:
         raise InvalidCurrencyError(
@@ -53,7 +56,21 @@ def to_decimal(value: Decimal | int | str, *, field: str = "amount") -> Decimal:
 
 def round_half_up(value: Decimal, exponent: int) -> Decimal:
     """Rounds half away from zero to `exponent` fraction digits."""
-    return value.quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_UP)
+    try:
+        return value.quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_UP)
+    except InvalidOperation as exc:
+        # More digits than the decimal context holds (28): no real amount is that large.
+        raise RuleViolationError(
+            f"{value} is too large to be an amount", rule="decimal", field="amount"
+        ) from exc
+
+
+def exact_product(a: Decimal, b: Decimal) -> Decimal:
+    """Returns a x b without the context's rounding, so a later half-up rounding is the only one."""
+    with localcontext() as ctx:
+        # A product needs at most the sum of both operands' digits.
+        ctx.prec = len(a.as_tuple().digits) + len(b.as_tuple().digits) + 1
+        return a * b
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +90,7 @@ class Money:
                 field="amount",
             )
         # Normalise the scale so that equal amounts compare and hash alike (1.5 == 1.50).
-        object.__setattr__(self, "amount", amount.quantize(Decimal(1).scaleb(-exponent)))
+        object.__setattr__(self, "amount", round_half_up(amount, exponent))
 
     @classmethod
     def of(cls, amount: Decimal | int | str, currency: str) -> Money:
@@ -138,7 +155,8 @@ class Money:
 
     def times(self, factor: Decimal | int | str) -> Money:
         """Returns amount x factor, rounded half-up to the minor unit (one invoice line)."""
-        return Money.of(self.amount * to_decimal(factor, field="factor"), self.currency)
+        product = exact_product(self.amount, to_decimal(factor, field="factor"))
+        return Money.of(product, self.currency)
 
     def is_zero(self) -> bool:
         return self.amount == 0
@@ -162,23 +180,34 @@ class Money:
         return f"{self.amount} {self.currency}"
 
 
+def sum_money(amounts: Iterable[Money], currency: str) -> Money:
+    """Returns the sum of amounts in one currency (zero when empty); mixing currencies raises."""
+    total = Money.zero(currency)
+    for amount in amounts:
+        total = total + amount
+    return total
+
+
 def allocate_minor(total: int, weights: Sequence[Decimal | int]) -> list[int]:
     """Splits an integer total by non-negative weights; parts differ from exact shares by < 1.
 
     Largest-remainder method: floor every exact share, then hand the leftover units to the
     largest fractional remainders (earliest first on ties), so the parts always sum to total.
+    Shares are exact fractions: Decimal division rounds at 28 digits and could hand out more
+    units than the total.
     """
     if not weights:
         raise RuleViolationError("allocation needs at least one weight", rule="allocation")
     decimals = [to_decimal(w, field="weight") for w in weights]
     if any(w < 0 for w in decimals):
         raise NegativeQuantityError("allocation weights must not be negative", field="weight")
-    weight_sum = sum(decimals, Decimal(0))
+    fractions = [Fraction(w) for w in decimals]
+    weight_sum = sum(fractions, Fraction(0))
     if weight_sum == 0:
         raise RuleViolationError("allocation weights must not all be zero", rule="allocation")
     sign = -1 if total < 0 else 1
     magnitude = abs(total)
-    shares = [Decimal(magnitude) * w / weight_sum for w in decimals]
+    shares = [magnitude * w / weight_sum for w in fractions]
     floors = [int(share) for share in shares]
     leftover = magnitude - sum(floors)
     order = sorted(range(len(shares)), key=lambda i: (-(shares[i] - floors[i]), i))
