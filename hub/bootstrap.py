@@ -32,7 +32,7 @@ def store_env(database_url: str, settings: Settings) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
         "POSTGRES_MAX_OVERFLOW": "4",
         "POSTGRES_CONNECT_TIMEOUT": "10",
-        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_PRE_PING": "n",
         "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
         # No read per cached hit: a stale copy shows up as a version conflict on save, and
         # the conflict evicts it.

@@ -57,8 +57,17 @@ class HubRecorder(PostgresApplicationRecorder):
     in the same transaction.
     """
 
-    # Set by bootstrap: the role that may only INSERT and SELECT events (None: no SET ROLE).
-    append_role: str | None = None
+    _append_role: str | None = None
+
+    @property
+    def append_role(self) -> str | None:
+        """The role events are inserted as: it may only INSERT and SELECT them."""
+        return self._append_role
+
+    @append_role.setter
+    def append_role(self, role: str | None) -> None:
+        self._append_role = role
+        self._sql_set_role = SQL("SET LOCAL ROLE {}").format(Identifier(role)) if role else SQL("")
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
@@ -85,9 +94,12 @@ class HubRecorder(PostgresApplicationRecorder):
         self._sql_head = SQL(
             "SELECT notification_id, hash FROM {table} ORDER BY notification_id DESC LIMIT 1"
         ).format(table=table)
-        self._sql_copy = SQL("COPY {table} ({columns}) FROM STDIN").format(
-            table=table, columns=SQL(", ").join(map(Identifier, _COLUMNS))
+        self._sql_insert = SQL("INSERT INTO {table} ({columns}) VALUES ({values})").format(
+            table=table,
+            columns=SQL(", ").join(map(Identifier, _COLUMNS)),
+            values=SQL(", ").join(SQL("%s") for _ in _COLUMNS),
         )
+        self._sql_set_role = SQL("")
 
     def insert_events(
         self,
@@ -98,12 +110,19 @@ class HubRecorder(PostgresApplicationRecorder):
         **kwargs: Any,
     ) -> Sequence[int] | None:
         metas = _align(meta, len(stored_events))
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+        # Pipelined: one round trip up to the chain head, one for the rows and the commit.
+        with (
+            self.datastore.get_connection() as conn,
+            conn.pipeline() as pipeline,
+            conn.transaction(),
+            conn.cursor() as curs,
+        ):
             # The lock first: LOCK ... EXCLUSIVE needs a privilege the appending role lacks.
             self._lock_table(curs)
             if self.append_role:
-                curs.execute(SQL("SET LOCAL ROLE {}").format(Identifier(self.append_role)))
+                curs.execute(self._sql_set_role, prepare=True)
             curs.execute(self._sql_head, prepare=True)
+            pipeline.sync()
             head = curs.fetchone()
             last, prev_hash = (
                 (head["notification_id"], bytes(head["hash"])) if head else (0, GENESIS)
@@ -111,24 +130,25 @@ class HubRecorder(PostgresApplicationRecorder):
             positions = list(range(last + 1, last + 1 + len(stored_events)))
             if stored_events:
                 recorded_at = datetime.now(UTC)
-                with curs.copy(self._sql_copy) as copy:
-                    for position, event, m in zip(positions, stored_events, metas, strict=True):
-                        row = ChainedRow(
-                            position,
-                            event.originator_id,
-                            event.originator_version,
-                            event.topic,
-                            event.state,
-                            recorded_at,
-                            m.occurred_at,
-                            m.system,
-                            m.message_id,
-                            m.correlation_id,
-                            m.causation_id,
-                            m.actor,
-                        )
-                        prev_hash = event_hash(prev_hash, row)
-                        copy.write_row((*_values(row), prev_hash))
+                rows = []
+                for position, event, m in zip(positions, stored_events, metas, strict=True):
+                    row = ChainedRow(
+                        position,
+                        event.originator_id,
+                        event.originator_version,
+                        event.topic,
+                        event.state,
+                        recorded_at,
+                        m.occurred_at,
+                        m.system,
+                        m.message_id,
+                        m.correlation_id,
+                        m.causation_id,
+                        m.actor,
+                    )
+                    prev_hash = event_hash(prev_hash, row)
+                    rows.append((*_values(row), prev_hash))
+                curs.executemany(self._sql_insert, rows)
                 self._notify_channel(curs)
             for write in extra_writes:
                 write(curs, positions)
