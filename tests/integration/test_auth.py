@@ -74,5 +74,4 @@ def test_probes_and_the_openapi_document_are_open(api: TestClient, path: str) ->
 
 
 def test_ready_reports_store_and_nats(api: TestClient) -> None:
-    assert api.get("/ready").json() == {"status": "ready",
-                                        "checks": {"store": "ok", "nats": "ok"}}
+    assert api.get("/ready").json() == {"status": "ready", "checks": {"store": "ok", "nats": "ok"}}
