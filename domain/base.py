@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from eventsourcing.domain import Aggregate, event
@@ -19,6 +20,8 @@ class CanonicalAggregate(Aggregate):
 
     ENTITY: ClassVar[str] = ""
     REVISABLE: ClassVar[frozenset[str]] = frozenset()
+    # Revisable attributes held as enums: a stored event gives them back as plain strings.
+    ENUM_FIELDS: ClassVar[dict[str, type[StrEnum]]] = {}
 
     # Instance state (xrefs, deleted, deleted_reason) is set in _init_canonical; class-level
     # annotations would make the library turn the aggregate into a dataclass.
@@ -66,7 +69,8 @@ class CanonicalAggregate(Aggregate):
     @event("Revised")
     def _revised(self, changes: dict[str, Any]) -> None:
         for name, value in changes.items():
-            setattr(self, name, value)
+            enum = self.ENUM_FIELDS.get(name)
+            setattr(self, name, value if enum is None else enum(value))
 
     # Tombstones -----------------------------------------------------------------------
 

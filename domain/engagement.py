@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.base import CanonicalAggregate
+from domain.checks import check_dates, check_required_text, coerce_enum
 from domain.errors import InvalidTransitionError, RuleViolationError
 from domain.values import Money, SourceRef, check_currency
 
@@ -36,22 +37,6 @@ TRANSITIONS: dict[str, set[EngagementStatus]] = {
     "close": {_S.WON, _S.ACTIVE, _S.ON_HOLD},
     "reopen": {_S.CLOSED},
 }
-
-
-def check_required_text(value: str, field: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise RuleViolationError(f"{field} must not be empty", rule="required", field=field)
-    return value.strip()
-
-
-def check_dates(start_date: date | None, end_date: date | None) -> None:
-    """Raises when the end date lies before the start date (a one-day engagement is fine)."""
-    if start_date is not None and end_date is not None and end_date < start_date:
-        raise RuleViolationError(
-            f"end date {end_date} is before start date {start_date}",
-            rule="date_order",
-            field="end_date",
-        )
 
 
 def check_budget(budget: Money | None, currency: str) -> None:
@@ -245,8 +230,7 @@ class Engagement(CanonicalAggregate):
 
     def reopen(self, reason: str) -> None:
         self._check_transition("reopen")
-        check_required_text(reason, "reason")
-        self._reopened(reason=reason)
+        self._reopened(reason=check_required_text(reason, "reason"))
 
     @event("Reopened")
     def _reopened(self, reason: str) -> None:
@@ -279,7 +263,7 @@ class Engagement(CanonicalAggregate):
             (_S.ON_HOLD, _S.CLOSED): ["close"],
             (_S.CLOSED, _S.ACTIVE): ["reopen"],
         }
-        target = EngagementStatus(target)
+        target = coerce_enum(EngagementStatus, target, "status")
         if target == self.status:
             return []
         actions = paths.get((self.status, target))
