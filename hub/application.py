@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TypeVar
 from uuid import UUID
@@ -73,20 +73,27 @@ class HubApplication(Application[UUID]):
     def record(
         self,
         *aggregates: CanonicalAggregate,
-        meta: EventMeta | Sequence[EventMeta],
+        meta: EventMeta | Mapping[tuple[UUID, int], EventMeta],
         claims: Sequence[Claim] = (),
         extra_writes: Sequence[ExtraWrite] = (),
     ) -> int:
         """Saves the aggregates' pending events with their metadata; returns the last position.
 
-        A collision with recorded state (same aggregate version, a claimed key) is a
-        ConflictError and nothing is recorded.
+        `meta` is one EventMeta for every event, or one per (aggregate id, version) when the
+        events of one transaction come from several messages. A collision with recorded state
+        (same aggregate version, a claimed key) is a ConflictError and nothing is recorded.
         """
+        metas = []
+        for aggregate in aggregates:
+            for pending in aggregate.pending_events:
+                one = meta if isinstance(meta, EventMeta) else meta[
+                    (pending.originator_id, pending.originator_version)]
+                metas.append(replace(one, entity=aggregate.ENTITY))
         writes = list(extra_writes)
         if claims:
             writes.insert(0, _claims_writer(self.hub_recorder, claims))
         try:
-            recordings = self.save(*aggregates, meta=meta, extra_writes=writes)
+            recordings = self.save(*aggregates, meta=metas, extra_writes=writes)
         except IntegrityError as exc:
             # Another writer got there first; the cached copies may be stale now.
             for aggregate in aggregates:

@@ -20,6 +20,7 @@ from hub.store.chain import GENESIS, ChainedRow, event_hash
 class EventMeta:
     """Where a recorded event came from: source system, message, causal chain and actor."""
 
+    entity: str = ""
     system: str = "hub"
     actor: str = "system"
     message_id: str | None = None
@@ -34,6 +35,7 @@ ExtraWrite = Callable[[Cursor[DictRow], Sequence[int]], None]
 
 _COLUMNS = (
     "notification_id",
+    "entity",
     "originator_id",
     "originator_version",
     "topic",
@@ -75,6 +77,7 @@ class HubRecorder(PostgresApplicationRecorder):
         self.sql_create_statements[self.create_table_statement_index] = SQL(
             "CREATE TABLE IF NOT EXISTS {table} ("
             "notification_id bigint NOT NULL, "
+            "entity text NOT NULL, "
             "originator_id uuid NOT NULL, "
             "originator_version bigint NOT NULL, "
             "topic text NOT NULL, "
@@ -134,6 +137,7 @@ class HubRecorder(PostgresApplicationRecorder):
                 for position, event, m in zip(positions, stored_events, metas, strict=True):
                     row = ChainedRow(
                         position,
+                        m.entity,
                         event.originator_id,
                         event.originator_version,
                         event.topic,
@@ -165,6 +169,7 @@ class HubRecorder(PostgresApplicationRecorder):
 def _values(row: ChainedRow) -> tuple[Any, ...]:
     return (
         row.position,
+        row.entity,
         row.originator_id,
         row.originator_version,
         row.topic,

@@ -26,13 +26,13 @@ from ops.bench.common import Figure, scratch_database, timed
 
 RAW_TABLE = """
 CREATE TABLE raw_events (
-    notification_id bigint NOT NULL, originator_id uuid NOT NULL,
+    notification_id bigint NOT NULL, entity text NOT NULL, originator_id uuid NOT NULL,
     originator_version bigint NOT NULL, topic text NOT NULL, state bytea NOT NULL,
     recorded_at timestamptz NOT NULL, occurred_at timestamptz, system text NOT NULL,
     message_id text, correlation_id text, causation_id text, actor text NOT NULL,
     hash bytea NOT NULL, PRIMARY KEY (originator_id, originator_version))
 """
-RAW_INSERT = "INSERT INTO raw_events VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+RAW_INSERT = "INSERT INTO raw_events VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
 
 
 def _clients(count: int, tag: str) -> list[Client]:
@@ -53,6 +53,7 @@ def _raw_rows(count: int, state: bytes, start: int) -> list[tuple[object, ...]]:
     return [
         (
             start + i,
+            "client",
             uuid.uuid4(),
             1,
             "domain.client:Client.Registered",
