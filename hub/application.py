@@ -86,8 +86,11 @@ class HubApplication(Application[UUID]):
         metas = []
         for aggregate in aggregates:
             for pending in aggregate.pending_events:
-                one = meta if isinstance(meta, EventMeta) else meta[
-                    (pending.originator_id, pending.originator_version)]
+                one = (
+                    meta
+                    if isinstance(meta, EventMeta)
+                    else meta[(pending.originator_id, pending.originator_version)]
+                )
                 metas.append(replace(one, entity=aggregate.ENTITY))
         writes = list(extra_writes)
         if claims:

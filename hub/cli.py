@@ -7,6 +7,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import NoReturn
 
 from hub.settings import Settings
@@ -118,6 +119,55 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _store_url() -> tuple[str, list[object]]:
+    """The configured store, or the embedded one (started here if the hub is not running)."""
+    from hub.bootstrap import resolve_servers  # noqa: PLC0415
+
+    database_url, _, started = resolve_servers(_settings(), nats=False)
+    return database_url, started
+
+
+def _stop(started: list[object]) -> None:
+    for server in reversed(started):
+        server.stop()  # type: ignore[attr-defined]
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    import json  # noqa: PLC0415
+
+    from hub import audit  # noqa: PLC0415
+    from hub.application import HubApplication  # noqa: PLC0415
+
+    database_url, started = _store_url()
+    try:
+        result = audit.verify(database_url, f"{HubApplication.name.lower()}_events")
+    finally:
+        _stop(started)
+    print(json.dumps(result.as_json()))
+    return EXIT_OK if result.intact else EXIT_FAILURE
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from hub import audit  # noqa: PLC0415
+    from hub.application import HubApplication  # noqa: PLC0415
+
+    database_url, started = _store_url()
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        for line in audit.export(
+            database_url,
+            f"{HubApplication.name.lower()}_events",
+            since=args.since,
+            until=args.until,
+        ):
+            out.write(line)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+        _stop(started)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pshub",
@@ -176,7 +226,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     revoke.add_argument("name", help="the token's name")
     revoke.set_defaults(func=cmd_tokens_revoke)
+
+    audit = commands.add_parser(
+        "audit",
+        help="verify or export the audit trail",
+        description="Check or export the hash-chained event log.",
+    )
+    audit_commands = audit.add_subparsers(
+        dest="audit_command", metavar="ACTION", required=True, parser_class=_Parser
+    )
+    verify = audit_commands.add_parser(
+        "verify",
+        help="recompute the hash chain; exit 1 at the first break",
+        description="Recompute every event's hash; print {intact, checked, first_break}.",
+    )
+    verify.set_defaults(func=cmd_audit_verify)
+    export = audit_commands.add_parser(
+        "export",
+        help="write the log as JSON Lines with chain hashes",
+        description="Write every event (or those recorded in [--since, --until)) as JSON "
+        "Lines; ops/audit/verify_export.py re-verifies the file offline.",
+    )
+    export.add_argument("--since", type=_instant, help="RFC 3339 instant, inclusive")
+    export.add_argument("--until", type=_instant, help="RFC 3339 instant, exclusive")
+    export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    export.set_defaults(func=cmd_audit_export)
     return parser
+
+
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an RFC 3339 instant") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"'{text}' has no UTC offset")
+    return value
 
 
 def _port(text: str) -> int:
