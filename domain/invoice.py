@@ -1,0 +1,567 @@
+"""Invoice and credit note: drafted, issued once and never edited, then paid or voided.
+
+An overpayment (or a credit larger than the open balance) is accepted and kept as customer
+credit, never as a negative balance (DOMAIN 3.8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.base import CanonicalAggregate
+from domain.checks import (
+    check_calendar_date,
+    check_dates,
+    check_id,
+    check_optional_id,
+    check_required_text,
+    coerce_enum,
+    optional_text,
+)
+from domain.errors import (
+    CurrencyMismatchError,
+    InvalidTransitionError,
+    NegativeQuantityError,
+    RuleViolationError,
+)
+from domain.values import Money, SourceRef, check_currency, exact_product, sum_money, to_decimal
+
+# Unit prices are rates, not money (Xero unitdp=4): keep up to six fraction digits.
+MAX_UNIT_PRICE_SCALE = 6
+
+
+class InvoiceKind(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "draft"
+    ISSUED = "issued"
+    PAID = "paid"
+    VOID = "void"
+
+
+_S = InvoiceStatus
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    """One invoice line; `source_amounts` says the billing system's net and tax were kept."""
+
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    tax_rate: Decimal
+    net: Money
+    tax: Money
+    source_amounts: bool = False
+    time_entry_ids: tuple[UUID, ...] = ()
+    expense_ids: tuple[UUID, ...] = ()
+    milestone_id: UUID | None = None
+
+    def __post_init__(self) -> None:
+        check_required_text(self.description, "lines.description")
+        quantity = to_decimal(self.quantity, field="lines.quantity")
+        if quantity < 0:
+            raise NegativeQuantityError("quantity must not be negative", field="lines.quantity")
+        unit_price = to_decimal(self.unit_price, field="lines.unit_price")
+        if -unit_price.as_tuple().exponent > MAX_UNIT_PRICE_SCALE:  # type: ignore[operator]
+            raise RuleViolationError(
+                f"unit price {unit_price} has more than {MAX_UNIT_PRICE_SCALE} fraction digits",
+                rule="unit_price_scale",
+                field="lines.unit_price",
+            )
+        tax_rate = to_decimal(self.tax_rate, field="lines.tax_rate")
+        if tax_rate < 0:
+            raise NegativeQuantityError("tax rate must not be negative", field="lines.tax_rate")
+        if tax_rate > 1:
+            raise RuleViolationError(
+                f"tax rate {tax_rate} is a fraction, at most 1",
+                rule="tax_rate",
+                field="lines.tax_rate",
+            )
+        if self.net.currency != self.tax.currency:
+            raise CurrencyMismatchError("line net and tax differ in currency", field="lines.tax")
+        object.__setattr__(self, "quantity", quantity)
+        object.__setattr__(self, "unit_price", unit_price)
+        object.__setattr__(self, "tax_rate", tax_rate)
+        # Stored events hold lists; keep tuples so that lines compare and hash alike.
+        object.__setattr__(self, "time_entry_ids", tuple(self.time_entry_ids))
+        object.__setattr__(self, "expense_ids", tuple(self.expense_ids))
+        exact = self.net_variance.is_zero() and self.tax_variance.is_zero()
+        if not self.source_amounts and not exact:
+            raise RuleViolationError(
+                "hub-computed line amounts must equal quantity x unit price and net x tax rate",
+                rule="line_arithmetic",
+                field="lines.net",
+            )
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        description: str,
+        quantity: Decimal | int | str,
+        unit_price: Decimal | int | str,
+        currency: str,
+        tax_rate: Decimal | int | str = 0,
+        net: Money | None = None,
+        tax: Money | None = None,
+        time_entry_ids: Sequence[UUID] = (),
+        expense_ids: Sequence[UUID] = (),
+        milestone_id: UUID | None = None,
+    ) -> InvoiceLine:
+        """Builds a line, computing net and tax half-up unless the billing system gave them."""
+        check_currency(currency)
+        qty = to_decimal(quantity, field="lines.quantity")
+        price = to_decimal(unit_price, field="lines.unit_price")
+        rate = to_decimal(tax_rate, field="lines.tax_rate")
+        source_amounts = net is not None or tax is not None
+        if net is None:
+            net = Money.of(exact_product(qty, price), currency)
+        if tax is None:
+            tax = Money.of(exact_product(net.amount, rate), currency)
+        for amount in (net, tax):
+            if amount.currency != currency:
+                raise CurrencyMismatchError(
+                    f"line amount in {amount.currency} on a {currency} invoice", field="lines"
+                )
+        return cls(
+            description=description,
+            quantity=qty,
+            unit_price=price,
+            tax_rate=rate,
+            net=net,
+            tax=tax,
+            source_amounts=source_amounts,
+            time_entry_ids=tuple(time_entry_ids),
+            expense_ids=tuple(expense_ids),
+            milestone_id=milestone_id,
+        )
+
+    @property
+    def currency(self) -> str:
+        return self.net.currency
+
+    @property
+    def gross(self) -> Money:
+        return self.net + self.tax
+
+    @property
+    def computed_net(self) -> Money:
+        """The hub's recomputation: quantity x unit price, half-up to the minor unit."""
+        return Money.of(exact_product(self.quantity, self.unit_price), self.currency)
+
+    @property
+    def computed_tax(self) -> Money:
+        """The hub's recomputation of tax on the line's kept net, half-up (per line, as Xero)."""
+        return Money.of(exact_product(self.net.amount, self.tax_rate), self.currency)
+
+    @property
+    def net_variance(self) -> Money:
+        """Kept net minus the hub's recomputation (the audit variance; zero when computed)."""
+        return self.net - self.computed_net
+
+    @property
+    def tax_variance(self) -> Money:
+        """Kept tax minus the hub's recomputation (the audit variance; zero when computed)."""
+        return self.tax - self.computed_tax
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """A payment (or, on a credit note, an allocation or refund) against the document."""
+
+    amount: Money
+    paid_on: date
+    reference: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedCredit:
+    """A credit note's amount allocated to this invoice."""
+
+    credit_note_id: UUID
+    amount: Money
+
+
+def check_lines(lines: Sequence[InvoiceLine], currency: str) -> list[InvoiceLine]:
+    """Returns the lines when all are in the currency and no work item is billed twice."""
+    seen: set[tuple[str, UUID]] = set()
+    for line in lines:
+        if not isinstance(line, InvoiceLine):
+            raise RuleViolationError("lines must be InvoiceLines", rule="lines", field="lines")
+        if line.currency != currency:
+            raise CurrencyMismatchError(
+                f"a {line.currency} line on a {currency} invoice", field="lines.currency"
+            )
+        items = [("time_entry", i) for i in line.time_entry_ids]
+        items += [("expense", i) for i in line.expense_ids]
+        if line.milestone_id is not None:
+            items.append(("milestone", line.milestone_id))
+        for item in items:
+            if item in seen:
+                raise RuleViolationError(
+                    f"{item[0]} {item[1]} appears on two lines",
+                    rule="duplicate_billing",
+                    field=f"lines.{item[0]}_id",
+                )
+            seen.add(item)
+    return list(lines)
+
+
+class Invoice(CanonicalAggregate):
+    """An invoice or credit note in one currency, as the billing system of record keeps it."""
+
+    ENTITY = "invoice"
+    REVISABLE = frozenset({"engagement_id", "issue_date", "due_date"})
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        id: UUID,
+        client_id: UUID,
+        currency: str,
+        lines: Sequence[InvoiceLine] = (),
+        engagement_id: UUID | None = None,
+        issue_date: date | None = None,
+        due_date: date | None = None,
+        kind: InvoiceKind = InvoiceKind.INVOICE,
+        original: Invoice | None = None,
+        xrefs: Sequence[SourceRef] = (),
+    ) -> Invoice:
+        """Creates a draft invoice, or a draft credit note against an original invoice."""
+        kind = coerce_enum(InvoiceKind, kind, "kind")
+        check_currency(currency)
+        lines = check_lines(lines, currency)
+        _check_document_dates(issue_date, due_date)
+        if (kind == InvoiceKind.CREDIT_NOTE) != (original is not None):
+            raise RuleViolationError(
+                "a credit note, and only a credit note, references an original invoice",
+                rule="credit_note_original",
+                field="original_invoice_id",
+            )
+        if original is not None:
+            original.check_creditable(
+                sum_money((line.gross for line in lines), currency), client_id=client_id
+            )
+        return cls(
+            id=id,
+            kind=kind,
+            client_id=check_id(client_id, "client_id"),
+            engagement_id=check_optional_id(engagement_id, "engagement_id"),
+            currency=currency,
+            lines=lines,
+            issue_date=issue_date,
+            due_date=due_date,
+            original_invoice_id=None if original is None else original.id,
+            xrefs=list(xrefs),
+        )
+
+    @event("Created")
+    def __init__(
+        self,
+        *,
+        id: UUID,  # the library hands the aggregate id to the creation event body
+        kind: str,
+        client_id: UUID,
+        engagement_id: UUID | None,
+        currency: str,
+        lines: list[InvoiceLine],
+        issue_date: date | None,
+        due_date: date | None,
+        original_invoice_id: UUID | None,
+        xrefs: list[SourceRef],
+    ) -> None:
+        self._init_canonical(xrefs)
+        self.kind = InvoiceKind(kind)
+        self.client_id = client_id
+        self.engagement_id = engagement_id
+        self.currency = currency
+        self.lines = list(lines)
+        self.issue_date = issue_date
+        self.due_date = due_date
+        self.original_invoice_id = original_invoice_id
+        self.number = ""
+        self.status = InvoiceStatus.DRAFT
+        self.payments: list[Payment] = []
+        self.credits: list[AppliedCredit] = []
+        self.customer_credit = Money.zero(currency)
+        self.void_reason = ""
+
+    # Figures ----------------------------------------------------------------------------
+
+    @property
+    def subtotal(self) -> Money:
+        return sum_money((line.net for line in self.lines), self.currency)
+
+    @property
+    def tax_total(self) -> Money:
+        return sum_money((line.tax for line in self.lines), self.currency)
+
+    @property
+    def total(self) -> Money:
+        return self.subtotal + self.tax_total
+
+    @property
+    def paid_total(self) -> Money:
+        return sum_money((p.amount for p in self.payments), self.currency)
+
+    @property
+    def credited_total(self) -> Money:
+        return sum_money((c.amount for c in self.credits), self.currency)
+
+    @property
+    def open_balance(self) -> Money:
+        """total - payments - credits, never below zero (the excess is customer credit)."""
+        owed = self.total - self.paid_total - self.credited_total
+        return max(owed, Money.zero(self.currency))
+
+    @property
+    def creditable(self) -> Money:
+        """What credit notes may still credit: the total less credits already applied."""
+        return self.total - self.credited_total
+
+    def variances(self) -> list[tuple[int, Money, Money]]:
+        """Returns (line index, net variance, tax variance) where the source's amounts differ."""
+        return [
+            (i, line.net_variance, line.tax_variance)
+            for i, line in enumerate(self.lines)
+            if not (line.net_variance.is_zero() and line.tax_variance.is_zero())
+        ]
+
+    # Drafting ---------------------------------------------------------------------------
+
+    def check_draft(self, action: str) -> None:
+        """Raises unless the document is still a draft (an issued invoice is immutable)."""
+        self.check_not_deleted(action)
+        if self.status != _S.DRAFT:
+            raise RuleViolationError(
+                f"a {self.status} {self.kind} cannot {action}; credit or void it instead",
+                rule="issued_immutable",
+                field="status",
+            )
+
+    def check_revision(self, changes: dict[str, Any]) -> dict[str, Any]:
+        self.check_draft("be revised")
+        if "engagement_id" in changes:
+            check_optional_id(changes["engagement_id"], "engagement_id")
+        _check_document_dates(
+            changes.get("issue_date", self.issue_date), changes.get("due_date", self.due_date)
+        )
+        return changes
+
+    def replace_lines(self, lines: Sequence[InvoiceLine]) -> None:
+        """Replaces the lines of a draft."""
+        self.check_draft("change its lines")
+        checked = check_lines(lines, self.currency)
+        if checked != self.lines:
+            self._lines_replaced(lines=checked)
+
+    @event("LinesReplaced")
+    def _lines_replaced(self, lines: list[InvoiceLine]) -> None:
+        self.lines = list(lines)
+
+    def add_line(self, line: InvoiceLine) -> None:
+        """Adds a line to a draft."""
+        self.check_draft("change its lines")
+        check_lines([*self.lines, line], self.currency)
+        self._line_added(line=line)
+
+    @event("LineAdded")
+    def _line_added(self, line: InvoiceLine) -> None:
+        self.lines = [*self.lines, line]
+
+    # Issue, pay, credit, void -------------------------------------------------------
+
+    def issue(
+        self,
+        *,
+        number: str,
+        issue_date: date | None = None,
+        due_date: date | None = None,
+        total: Money | None = None,
+        original: Invoice | None = None,
+    ) -> None:
+        """Issues the draft under the billing system's number; its source total must reconcile.
+
+        A credit note is issued against its original invoice, which must still be creditable
+        by the credit note's total.
+        """
+        self.check_draft("be issued")
+        number = check_required_text(number, "number")
+        issue_date = issue_date or self.issue_date
+        if issue_date is None:
+            raise RuleViolationError(
+                "an issued invoice needs an issue date", rule="required", field="issue_date"
+            )
+        due_date = due_date or self.due_date
+        _check_document_dates(issue_date, due_date)
+        if not self.lines:
+            raise RuleViolationError("an invoice needs lines", rule="lines_required", field="lines")
+        if total is not None and total != self.total:
+            # Park it for a person; never "fix" a total (DOMAIN 3.8).
+            raise RuleViolationError(
+                f"source total {total} differs from lines net + tax {self.total}",
+                rule="totals_mismatch",
+                field="total",
+            )
+        if self.total.is_negative():
+            raise RuleViolationError(
+                "a document total must not be negative; issue a credit note instead",
+                rule="negative_total",
+                field="total",
+            )
+        if self.kind == InvoiceKind.CREDIT_NOTE:
+            if original is None or original.id != self.original_invoice_id:
+                raise RuleViolationError(
+                    "a credit note is issued against its original invoice",
+                    rule="credit_note_original",
+                    field="original_invoice_id",
+                )
+            original.check_creditable(self.total, client_id=self.client_id)
+        self._issued(
+            number=number,
+            issue_date=issue_date,
+            due_date=due_date,
+            status=_S.PAID if self.total.is_zero() else _S.ISSUED,
+        )
+
+    @event("Issued")
+    def _issued(self, number: str, issue_date: date, due_date: date | None, status: str) -> None:
+        self.number = number
+        self.issue_date = issue_date
+        self.due_date = due_date
+        self.status = InvoiceStatus(status)
+
+    def record_payment(self, amount: Money, paid_on: date, reference: str = "") -> None:
+        """Records a payment; the invoice is paid at a zero balance, any excess is credit."""
+        self.check_not_deleted("record a payment")
+        if self.status != _S.ISSUED:
+            raise InvalidTransitionError(self.ENTITY, self.status, "record a payment")
+        self._check_positive(amount, "amount")
+        reference = optional_text(reference)
+        if reference and any(p.reference == reference for p in self.payments):
+            raise RuleViolationError(
+                f"payment {reference} is already recorded",
+                rule="duplicate_payment",
+                field="reference",
+            )
+        excess = self._excess_over_balance(amount)
+        self._payment_recorded(
+            payment=Payment(amount, check_calendar_date(paid_on, "paid_on"), reference),
+            customer_credit=self.customer_credit + excess,
+            status=_S.PAID if amount >= self.open_balance else _S.ISSUED,
+        )
+
+    @event("PaymentRecorded")
+    def _payment_recorded(self, payment: Payment, customer_credit: Money, status: str) -> None:
+        self.payments = [*self.payments, payment]
+        self.customer_credit = customer_credit
+        self.status = InvoiceStatus(status)
+
+    def check_creditable(self, amount: Money, *, client_id: UUID | None = None) -> None:
+        """Raises unless a credit note for `amount` may be raised against this invoice."""
+        self.check_not_deleted("be credited")
+        if self.kind != InvoiceKind.INVOICE:
+            raise RuleViolationError(
+                "only an invoice can be credited", rule="credit_note_original", field="kind"
+            )
+        if self.status not in (_S.ISSUED, _S.PAID):
+            raise InvalidTransitionError(self.ENTITY, self.status, "be credited")
+        if client_id is not None and client_id != self.client_id:
+            raise RuleViolationError(
+                "a credit note is for the original invoice's client",
+                rule="credit_note_client",
+                field="client_id",
+            )
+        if amount.currency != self.currency:
+            raise CurrencyMismatchError(
+                f"a {amount.currency} credit on a {self.currency} invoice", field="currency"
+            )
+        if amount > self.creditable:
+            raise RuleViolationError(
+                f"credit {amount} exceeds the creditable {self.creditable}",
+                rule="credit_exceeds_invoice",
+                field="total",
+            )
+
+    def apply_credit(self, credit_note_id: UUID, amount: Money) -> None:
+        """Allocates an issued credit note to this invoice, reducing its open balance."""
+        self._check_positive(amount, "amount")
+        self.check_creditable(amount)
+        if any(c.credit_note_id == credit_note_id for c in self.credits):
+            raise RuleViolationError(
+                f"credit note {credit_note_id} is already applied",
+                rule="duplicate_credit",
+                field="credit_note_id",
+            )
+        excess = self._excess_over_balance(amount)
+        self._credit_applied(
+            credit=AppliedCredit(check_id(credit_note_id, "credit_note_id"), amount),
+            customer_credit=self.customer_credit + excess,
+            status=_S.PAID if amount >= self.open_balance else self.status,
+        )
+
+    @event("CreditApplied")
+    def _credit_applied(self, credit: AppliedCredit, customer_credit: Money, status: str) -> None:
+        self.credits = [*self.credits, credit]
+        self.customer_credit = customer_credit
+        self.status = InvoiceStatus(status)
+
+    def void(self, reason: str) -> None:
+        """Voids an issued document on which nothing has been paid or credited."""
+        self.check_not_deleted("be voided")
+        if self.status != _S.ISSUED:
+            raise InvalidTransitionError(self.ENTITY, self.status, "be voided")
+        if self.payments:
+            raise RuleViolationError(
+                "a document with payments cannot be voided; credit it instead",
+                rule="payments_applied",
+                field="status",
+            )
+        if self.credits:
+            raise RuleViolationError(
+                "a credited invoice cannot be voided", rule="credits_applied", field="status"
+            )
+        self._voided(reason=check_required_text(reason, "reason"))
+
+    @event("Voided")
+    def _voided(self, reason: str) -> None:
+        self.status = _S.VOID
+        self.void_reason = reason
+
+    def check_deletable(self) -> None:
+        # Only drafts are deleted at the source (Stripe invoice.deleted, Xero DELETED).
+        self.check_draft("be deleted")
+
+    def _check_positive(self, amount: Money, field: str) -> None:
+        if not isinstance(amount, Money):
+            raise RuleViolationError(f"{field} must be Money", rule="money", field=field)
+        amount.check_not_negative(field)
+        if amount.is_zero():
+            raise RuleViolationError(f"{field} must be positive", rule="positive", field=field)
+        if amount.currency != self.currency:
+            raise CurrencyMismatchError(
+                f"a {amount.currency} amount on a {self.currency} {self.kind}", field=field
+            )
+
+    def _excess_over_balance(self, amount: Money) -> Money:
+        return max(amount - self.open_balance, Money.zero(self.currency))
+
+
+def _check_document_dates(issue_date: date | None, due_date: date | None) -> None:
+    for value, field in ((issue_date, "issue_date"), (due_date, "due_date")):
+        if value is not None:
+            check_calendar_date(value, field)
+    check_dates(issue_date, due_date, field="due_date")
