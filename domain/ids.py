@@ -11,7 +11,10 @@ PSHUB_NAMESPACE = uuid5(NAMESPACE_URL, "urn:pshub")
 
 def natural_id(entity: str, *key: str) -> UUID:
     """Returns the canonical id of an entity identified by a natural key (e.g. a client code)."""
-    return uuid5(PSHUB_NAMESPACE, "/".join((entity, *key)))
+    # Escape the separator, so that ("a/b",) and ("a", "b") stay two keys; parts without
+    # "/" or "%" (nearly all of them) keep the ids they always had.
+    parts = (part.replace("%", "%25").replace("/", "%2F") for part in (entity, *key))
+    return uuid5(PSHUB_NAMESPACE, "/".join(parts))
 
 
 def source_id(entity: str, ref: SourceRef) -> UUID:
