@@ -247,8 +247,9 @@ class Contract(CanonicalAggregate):
         "tax_treatment": TaxTreatment,
         "billing_schedule": BillingSchedule,
     }
-    # After signature these change only through a change order.
-    CHANGE_ORDER_FIELDS = frozenset({"value", "cap", "retainer", "milestones"})
+    # After signature these change only through a change order. The milestone plan may still
+    # be rescheduled: for a fixed fee it must keep summing to the unchanged value.
+    CHANGE_ORDER_FIELDS = frozenset({"value", "cap", "retainer"})
 
     @classmethod
     def create(

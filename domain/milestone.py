@@ -13,7 +13,7 @@ from eventsourcing.domain import event
 from domain.base import CanonicalAggregate
 from domain.checks import check_calendar_date, check_id, check_required_text
 from domain.contract import Contract
-from domain.errors import InvalidTransitionError, RuleViolationError
+from domain.errors import CurrencyMismatchError, InvalidTransitionError, RuleViolationError
 from domain.values import Money, SourceRef
 
 
@@ -193,6 +193,11 @@ class Milestone(CanonicalAggregate):
                 "that is not this milestone's contract", rule="wrong_contract", field="contract_id"
             )
         contract.check_billable()
+        if self.amount.currency != contract.currency:
+            raise CurrencyMismatchError(
+                f"a {self.amount.currency} milestone on a {contract.currency} contract",
+                field="amount.currency",
+            )
         given = {m.id: m for m in prerequisites}
         for prerequisite_id in self.prerequisites:
             found = given.get(prerequisite_id)

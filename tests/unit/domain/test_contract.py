@@ -292,6 +292,15 @@ class TestAfterSignature:
         assert contract.payment_terms_days == 45
         assert contract.tax_treatment is TaxTreatment.REVERSE_CHARGE
 
+    def test_the_plan_may_be_rescheduled_after_signature_but_keeps_its_sum(self) -> None:
+        contract = signed(make_contract(milestones=plan(400, 600)))
+        contract.revise(milestones=plan(500, 500))
+        contract.plan_milestones(plan(300, 300, 400))
+        assert len(contract.milestones) == 3
+        with pytest.raises(RuleViolationError) as err:
+            contract.plan_milestones(plan(300, 300))
+        assert err.value.rule == "milestones_sum"
+
     def test_a_change_order_keeps_a_fixed_fee_plan_summing_to_the_value(self) -> None:
         contract = signed(make_contract(milestones=plan(400, 600)))
         with pytest.raises(RuleViolationError) as err:

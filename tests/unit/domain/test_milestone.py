@@ -138,6 +138,14 @@ def test_is_not_billing_ready_against_another_contract() -> None:
     assert err.value.rule == "wrong_contract"
 
 
+def test_is_not_billing_ready_in_another_currency_than_its_contract() -> None:
+    contract = active_contract()
+    milestone = accepted(make_milestone(contract, amount=Money(Decimal(4000), "USD")))
+    with pytest.raises(RuleViolationError) as err:
+        milestone.make_billing_ready(contract)
+    assert err.value.rule == "currency_mismatch"
+
+
 def test_is_not_billing_ready_until_every_prerequisite_is_accepted() -> None:
     contract = active_contract()
     first = make_milestone(contract, name="Phase 1")
