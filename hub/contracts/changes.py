@@ -1,0 +1,377 @@
+"""Canonical change events: what an adapter publishes on `ingest.<system>.<entity>`.
+
+The envelope is a CloudEvents 1.0 event in structured JSON mode. Its `data` is the entity as
+the source sees it now, in canonical fields, with references as the source's own ids. A field
+left out means "not reported by this change" (a Salesforce UPDATE carries only the fields that
+changed); a field sent as null means "cleared". The hub records only what differs from the
+golden record, and never creates a record from a change that lacks its required fields.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from hub.contracts.common import (
+    Amount,
+    ContractModel,
+    CurrencyCode,
+    DecimalString,
+    NonNegativeAmount,
+    check_non_negative,
+)
+
+SYSTEM_PATTERN = r"^[a-z][a-z0-9_]*$"
+ENTITIES = (
+    "client",
+    "engagement",
+    "contract",
+    "rate_card",
+    "resource",
+    "time_entry",
+    "expense",
+    "milestone",
+    "invoice",
+    "knowledge_asset",
+)
+
+SourceId = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, Field(max_length=2000)]
+ShortText = Annotated[str, Field(max_length=200)]
+Quantity = Annotated[DecimalString, AfterValidator(check_non_negative)]
+
+
+class CanonicalModel(ContractModel):
+    """Base of every change `data` model: unknown fields refused, all but `id` optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def reported(self) -> dict[str, Any]:
+        """The fields this change reports (set, even to null), as attributes."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class Ref(CanonicalModel):
+    """Another record, by its source id; system and tenant default to the event's own."""
+
+    type: Annotated[str, Field(min_length=1, max_length=100, examples=["Project"])]
+    id: SourceId
+    system: Annotated[str | None, Field(pattern=SYSTEM_PATTERN, max_length=64)] = None
+    tenant: Annotated[str | None, Field(max_length=200)] = None
+
+
+class ContactData(CanonicalModel):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    email: Annotated[str, Field(max_length=320)] = ""
+    phone: Annotated[str, Field(max_length=50)] = ""
+    role: Annotated[str, Field(max_length=100)] = ""
+
+
+class ClientChange(CanonicalModel):
+    """A client (CRM account, ERP customer, PSA client)."""
+
+    id: SourceId
+    legal_name: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
+    billing_currency: CurrencyCode | None = None
+    tax_id: Annotated[str, Field(max_length=64)] | None = None
+    status: Literal["active", "inactive", "closed"] | None = None
+    contacts: Annotated[list[ContactData], Field(max_length=200)] | None = None
+
+
+class EngagementChange(CanonicalModel):
+    """An engagement (CRM opportunity, PSA or ERP project)."""
+
+    id: SourceId
+    client: Ref | None = None
+    code: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    currency: CurrencyCode | None = None
+    service_line: ShortText | None = None
+    region: ShortText | None = None
+    legal_entity: ShortText | None = None
+    status: Literal["pipeline", "won", "active", "on_hold", "closed", "lost"] | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    budget: NonNegativeAmount | None = None
+    manager: Ref | None = None
+    external_refs: (
+        Annotated[
+            list[Ref],
+            Field(
+                max_length=20,
+                description="The same engagement in other systems, as this source "
+                "names it (e.g. the CRM opportunity an ERP project's external id holds).",
+            ),
+        ]
+        | None
+    ) = None
+
+
+class RetainerData(CanonicalModel):
+    period: Literal["monthly", "quarterly", "annual"]
+    fee: NonNegativeAmount
+    included_hours: Quantity
+    rollover_rule: Literal["expire", "roll_over", "roll_over_capped"]
+    overage_rate: NonNegativeAmount
+    rollover_cap_hours: Quantity | None = None
+
+
+class ContractChange(CanonicalModel):
+    """A contract line of an engagement."""
+
+    id: SourceId
+    engagement: Ref | None = None
+    name: ShortText | None = None
+    type: (
+        Literal["time_and_materials", "capped_time_and_materials", "fixed_fee", "retainer"] | None
+    ) = None
+    currency: CurrencyCode | None = None
+    value: NonNegativeAmount | None = None
+    cap: NonNegativeAmount | None = None
+    retainer: RetainerData | None = None
+    payment_terms_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    tax_treatment: (
+        Literal["standard", "reverse_charge", "exempt", "zero_rated", "out_of_scope"] | None
+    ) = None
+    billing_schedule: Literal["monthly", "milestones", "on_completion", "in_advance"] | None = None
+    status: Literal["draft", "signed", "active", "closed", "terminated"] | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    signed_on: date | None = None
+    signed_by: ShortText | None = None
+
+
+class RateLineData(CanonicalModel):
+    """One effective-dated rate; its tier follows from the keys it names."""
+
+    role: ShortText | None = None
+    resource: Ref | None = None
+    engagement: Ref | None = None
+    client: Ref | None = None
+    task: ShortText | None = None
+    bill_rate: NonNegativeAmount
+    cost_rate: NonNegativeAmount | None = None
+    effective_from: date
+    effective_to: Annotated[date | None, Field(description="exclusive")] = None
+
+
+class RateCardChange(CanonicalModel):
+    """A rate card: the whole set of lines as the source sees it now."""
+
+    id: SourceId
+    name: ShortText | None = None
+    lines: Annotated[list[RateLineData], Field(max_length=5000)] | None = None
+
+
+class ResourceChange(CanonicalModel):
+    """A person who delivers work (PII: name and e-mail)."""
+
+    id: SourceId
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    email: Annotated[str, Field(max_length=320)] | None = None
+    role: ShortText | None = None
+    time_zone: Annotated[str, Field(max_length=64, examples=["Europe/London"])] | None = None
+    cost_rate: NonNegativeAmount | None = None
+    home_region: ShortText | None = None
+    status: Literal["active", "inactive"] | None = None
+
+
+ApprovalState = Literal["draft", "submitted", "approved", "rejected", "billed", "locked"]
+
+
+class TimeEntryChange(CanonicalModel):
+    """Hours one person worked on one calendar date (hours as a decimal string)."""
+
+    id: SourceId
+    engagement: Ref | None = None
+    resource: Ref | None = None
+    work_date: date | None = None
+    hours: Quantity | None = None
+    billable: bool | None = None
+    billing_hours: Quantity | None = None
+    notes: Text | None = None
+    task: ShortText | None = None
+    billable_rate: NonNegativeAmount | None = None
+    status: ApprovalState | None = None
+    is_running: bool | None = None
+    invoice: Ref | None = None
+    approved_by: ShortText | None = None
+
+
+class ReceiptData(CanonicalModel):
+    uri: Annotated[str, Field(min_length=1, max_length=2000)]
+    file_name: ShortText = ""
+    content_type: ShortText = ""
+
+
+class ExpenseChange(CanonicalModel):
+    """Money spent on an engagement, in the transaction currency."""
+
+    id: SourceId
+    engagement: Ref | None = None
+    resource: Ref | None = None
+    spent_date: date | None = None
+    amount: NonNegativeAmount | None = None
+    category: ShortText | None = None
+    billable: bool | None = None
+    reimbursable: bool | None = None
+    receipt: ReceiptData | None = None
+    notes: Text | None = None
+    status: ApprovalState | None = None
+    invoice: Ref | None = None
+
+
+class MilestoneChange(CanonicalModel):
+    """A fixed-fee billing milestone."""
+
+    id: SourceId
+    engagement: Ref | None = None
+    contract: Ref | None = None
+    name: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    amount: NonNegativeAmount | None = None
+    due_date: date | None = None
+    status: Literal["planned", "delivered", "accepted", "billing_ready", "billed"] | None = None
+    delivered_on: date | None = None
+    accepted_on: date | None = None
+    accepted_by: ShortText | None = None
+    invoice: Ref | None = None
+
+
+class InvoiceLineData(CanonicalModel):
+    description: Annotated[str, Field(min_length=1, max_length=2000)]
+    quantity: Quantity
+    unit_price: DecimalString
+    tax_rate: Annotated[
+        DecimalString,
+        AfterValidator(check_non_negative),
+        Field(description="a fraction: 0.2 is 20 %"),
+    ] = Decimal(0)
+    net: Amount | None = Field(default=None, description="the billing system's own net")
+    tax: Amount | None = Field(default=None, description="the billing system's own tax")
+    milestone: Ref | None = None
+    time_entries: Annotated[list[Ref], Field(max_length=5000)] = []
+    expenses: Annotated[list[Ref], Field(max_length=5000)] = []
+
+
+class InvoiceChange(CanonicalModel):
+    """An invoice or a credit note, as the billing system holds it."""
+
+    id: SourceId
+    kind: Literal["invoice", "credit_note"] | None = None
+    client: Ref | None = None
+    engagement: Ref | None = None
+    number: ShortText | None = None
+    currency: CurrencyCode | None = None
+    issue_date: date | None = None
+    due_date: date | None = None
+    status: Literal["draft", "issued", "paid", "void"] | None = None
+    lines: Annotated[list[InvoiceLineData], Field(max_length=2000)] | None = None
+    total: Amount | None = None
+    amount_paid: NonNegativeAmount | None = None
+    original_invoice: Ref | None = Field(default=None, description="for a credit note")
+
+
+class KnowledgeAssetChange(CanonicalModel):
+    """A document, page or deliverable in a knowledge system."""
+
+    id: SourceId
+    title: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    kind: (
+        Literal[
+            "document",
+            "page",
+            "proposal",
+            "deliverable",
+            "case_study",
+            "template",
+            "methodology",
+            "other",
+        ]
+        | None
+    ) = None
+    uri: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    classification: Literal["public", "internal", "confidential", "restricted"] | None = None
+    status: Literal["draft", "published", "archived"] | None = None
+    client: Ref | None = None
+    engagement: Ref | None = None
+    service_line: ShortText | None = None
+
+
+class Deletion(CanonicalModel):
+    """The data of a `pshub.<entity>.deleted.v1` event."""
+
+    id: SourceId
+    reason: ShortText = "source_deleted"
+
+
+CHANGE_MODELS: dict[str, type[CanonicalModel]] = {
+    "client": ClientChange,
+    "engagement": EngagementChange,
+    "contract": ContractChange,
+    "rate_card": RateCardChange,
+    "resource": ResourceChange,
+    "time_entry": TimeEntryChange,
+    "expense": ExpenseChange,
+    "milestone": MilestoneChange,
+    "invoice": InvoiceChange,
+    "knowledge_asset": KnowledgeAssetChange,
+}
+
+
+class ChangeEnvelope(ContractModel):
+    """A CloudEvents 1.0 change event in structured mode, as published on ingest subjects."""
+
+    specversion: Literal["1.0"]
+    id: Annotated[str, Field(min_length=1, max_length=200, description="idempotency key")]
+    source: Annotated[
+        str,
+        Field(
+            min_length=2,
+            max_length=500,
+            pattern=r"^/[a-z][a-z0-9_]*(/.*)?$",
+            examples=["/salesforce/00D5e000000XXXX"],
+        ),
+    ]
+    type: Annotated[
+        str,
+        Field(
+            pattern=r"^pshub\.[a-z_]+\.(changed|deleted)\.v1$",
+            examples=["pshub.time_entry.changed.v1"],
+        ),
+    ]
+    subject: SourceId
+    time: AwareDatetime
+    datacontenttype: Literal["application/json"] | None = None
+    dataschema: Annotated[str, Field(max_length=500)] | None = None
+    sequence: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    tenant: Annotated[str, Field(max_length=200)] = ""
+    data: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _entity_known(self) -> ChangeEnvelope:
+        if self.entity not in CHANGE_MODELS:
+            raise PydanticCustomError("unknown_entity", f"unknown entity '{self.entity}'")
+        return self
+
+    @property
+    def system(self) -> str:
+        """The source system: the first segment of `source`."""
+        return self.source.split("/")[1]
+
+    @property
+    def entity(self) -> str:
+        return self.type.split(".")[1]
+
+    @property
+    def is_deletion(self) -> bool:
+        return self.type.endswith(".deleted.v1")
+
+
+def change_type(entity: str, *, deleted: bool = False) -> str:
+    """The CloudEvents type of a change of one entity."""
+    return f"pshub.{entity}.{'deleted' if deleted else 'changed'}.v1"
