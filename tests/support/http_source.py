@@ -64,9 +64,9 @@ def serve(routes: dict[tuple[str, str], Handler]) -> Iterator[SourceServer]:
             self.end_headers()
             self.wfile.write(body)
 
-        do_GET = do_POST = do_PUT = do_DELETE = _handle  # noqa: N815
+        do_GET = do_POST = do_PUT = do_DELETE = _handle
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
