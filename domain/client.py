@@ -32,6 +32,10 @@ class Contact:
     email: str = ""
     phone: str = ""
     role: str = ""
+    # The contact's own id in its source (a Salesforce Contact), and the source's order key
+    # of the change that set it: contacts change one at a time and may arrive out of order.
+    source_id: str = ""
+    version: str = ""
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -134,6 +138,30 @@ class Client(CanonicalAggregate):
     @event("ContactsReplaced")
     def _contacts_replaced(self, contacts: list[Contact]) -> None:
         self.contacts = list(contacts)
+
+    def merge_contacts(
+        self,
+        updates: list[Contact] | tuple[Contact, ...] = (),
+        removals: list[tuple[str, str]] | tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        """Upserts contacts by source id and removes (source id, version) pairs; a change
+        older than the one that set a contact is ignored."""
+        merged = {c.source_id or f"#{i}": c for i, c in enumerate(self.contacts)}
+        for contact in updates:
+            if not contact.source_id:
+                raise RuleViolationError(
+                    "a merged contact needs its source id",
+                    rule="required",
+                    field="contacts.source_id",
+                )
+            current = merged.get(contact.source_id)
+            if current is None or current.version <= contact.version:
+                merged[contact.source_id] = contact
+        for source_id, version in removals:
+            current = merged.get(source_id)
+            if current is not None and current.version <= version:
+                del merged[source_id]
+        self.replace_contacts(list(merged.values()))
 
     def deactivate(self) -> None:
         if self.status == ClientStatus.INACTIVE:

@@ -135,6 +135,7 @@ def change_event(
     *,
     system: str,
     entity: str,
+    source_type: str,
     data: CanonicalModel,
     tenant: str,
     time: datetime,
@@ -143,7 +144,8 @@ def change_event(
     instance: str | None = None,
     deleted: bool = False,
 ) -> ChangeEnvelope:
-    """Builds a canonical change event; `data` must be the entity's change (or Deletion) model.
+    """Builds a canonical change event; `data` must be the entity's change (or Deletion) model,
+    and `source_type` the source's own object type (the xref type: Account, TimeEntry, ...).
 
     `sequence` must compare lexicographically in source order: zero-pad numbers and write
     instants as RFC 3339 UTC.
@@ -160,7 +162,9 @@ def change_event(
         datacontenttype="application/json",
         sequence=sequence,
         tenant=tenant,
-        data=data.model_dump(mode="json", exclude_unset=True, by_alias=True) | {
+        sourcetype=source_type,
+        data=data.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        | {
             "id": data.id  # type: ignore[attr-defined]
         },
     )

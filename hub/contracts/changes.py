@@ -65,10 +65,20 @@ class Ref(CanonicalModel):
 
 
 class ContactData(CanonicalModel):
+    """A person at the client (PII). `id` and `version` identify and order a contact that
+    changes on its own (a Salesforce Contact)."""
+
     name: Annotated[str, Field(min_length=1, max_length=200)]
     email: Annotated[str, Field(max_length=320)] = ""
     phone: Annotated[str, Field(max_length=50)] = ""
     role: Annotated[str, Field(max_length=100)] = ""
+    id: Annotated[str, Field(max_length=200)] | None = None
+    version: Annotated[str, Field(max_length=100)] | None = None
+
+
+class ContactRemoval(CanonicalModel):
+    id: SourceId
+    version: Annotated[str, Field(max_length=100)] = ""
 
 
 class ClientChange(CanonicalModel):
@@ -80,7 +90,17 @@ class ClientChange(CanonicalModel):
     billing_currency: CurrencyCode | None = None
     tax_id: Annotated[str, Field(max_length=64)] | None = None
     status: Literal["active", "inactive", "closed"] | None = None
-    contacts: Annotated[list[ContactData], Field(max_length=200)] | None = None
+    contacts: (
+        Annotated[
+            list[ContactData], Field(max_length=200, description="the whole list, replacing it")
+        ]
+        | None
+    ) = None
+    contact_updates: (
+        Annotated[list[ContactData], Field(max_length=200, description="upserted by contact id")]
+        | None
+    ) = None
+    contact_removals: Annotated[list[ContactRemoval], Field(max_length=200)] | None = None
 
 
 class EngagementChange(CanonicalModel):
@@ -350,6 +370,18 @@ class ChangeEnvelope(ContractModel):
     dataschema: Annotated[str, Field(max_length=500)] | None = None
     sequence: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     tenant: Annotated[str, Field(max_length=200)] = ""
+    sourcetype: (
+        Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=100,
+                pattern=r"^[A-Za-z][A-Za-z0-9_.]*$",
+                description="the source's own object type (extension): Account, TimeEntry",
+            ),
+        ]
+        | None
+    ) = None
     data: dict[str, Any]
 
     @model_validator(mode="after")

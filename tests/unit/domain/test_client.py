@@ -151,3 +151,24 @@ def test_replays_to_the_same_state(check_replay: Callable[[Client], None]) -> No
     client.delete()
     client.restore()
     check_replay(client)
+
+
+def test_merges_contacts_by_source_id_and_ignores_an_older_change() -> None:
+    client = Client.register(
+        id=uuid4(), legal_name="Merge plc", country="GB", billing_currency="GBP"
+    )
+    client.merge_contacts([Contact("Ann", source_id="003A", version="2026-01-02")])
+    client.merge_contacts([Contact("Bob", source_id="003B", version="2026-01-02")])
+    client.merge_contacts([Contact("Ann Old", source_id="003A", version="2026-01-01")])
+    assert [c.name for c in client.contacts] == ["Ann", "Bob"]
+    client.merge_contacts([Contact("Ann New", source_id="003A", version="2026-01-03")])
+    client.merge_contacts(removals=[("003B", "2026-01-05")])
+    assert [c.name for c in client.contacts] == ["Ann New"]
+
+
+def test_refuses_to_merge_a_contact_without_its_source_id() -> None:
+    client = Client.register(
+        id=uuid4(), legal_name="Merge plc", country="GB", billing_currency="GBP"
+    )
+    with pytest.raises(RuleViolationError):
+        client.merge_contacts([Contact("Nobody")])
