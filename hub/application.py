@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -24,6 +22,8 @@ from domain.ids import natural_id, source_id
 from domain.registry import AGGREGATES, VALUE_TYPES
 from domain.values import Money, SourceRef
 from hub.errors import ConflictError, NotFoundError, UnknownReferenceError
+from hub.ingest.decode import xref_key
+from hub.ingest.rules import legal_name_key, tax_id_key
 from hub.store.recorder import EventMeta, ExtraWrite, HubRecorder
 from hub.store.transcodings import register_value_types
 
@@ -32,21 +32,40 @@ A = TypeVar("A", bound=CanonicalAggregate)
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """A uniqueness claim (an xref, an engagement code) recorded with the events that make it."""
+    """A key recorded with the events that make it: an xref or engagement code that must be
+    unique (strict: a collision is a conflict), or a lookup key for matching (not strict: the
+    first owner keeps it)."""
 
     key: str
     owner_id: UUID
     entity: str
+    strict: bool = True
 
 
 def xref_claim(entity: str, ref: SourceRef, owner_id: UUID) -> Claim:
-    return Claim("xref:" + "|".join(ref.key), owner_id, entity)
+    return Claim(xref_key(ref.system, ref.tenant, ref.type, ref.id), owner_id, entity)
 
 
-def legal_name_key(name: str) -> str:
-    """Normalises a legal name for matching: accents, case, punctuation and spacing removed."""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", " ", folded).strip()
+def client_claims(client: Client) -> list[Claim]:
+    """The lookup keys ingest matches other systems' clients by (tax id, name and country)."""
+    claims = [
+        Claim(
+            f"client_name:{client.country}|{legal_name_key(client.legal_name)}",
+            client.id,
+            "client",
+            strict=False,
+        )
+    ]
+    if client.tax_id:
+        claims.append(
+            Claim(
+                f"client_tax:{client.country}|{tax_id_key(client.tax_id)}",
+                client.id,
+                "client",
+                strict=False,
+            )
+        )
+    return claims
 
 
 class HubApplication(Application[UUID]):
@@ -159,6 +178,7 @@ class HubApplication(Application[UUID]):
             xrefs=[xref] if xref else [],
         )
         claims = [xref_claim("client", xref, client_id)] if xref else []
+        claims.extend(client_claims(client))
         return client, self.record(client, meta=meta, claims=claims)
 
     def create_engagement(
@@ -211,12 +231,15 @@ class HubApplication(Application[UUID]):
 
 def _claims_writer(recorder: HubRecorder, claims: Sequence[Claim]) -> ExtraWrite:
     table = Identifier(recorder.datastore.schema, "hub_claims")
-    statement = SQL(
-        "INSERT INTO {} (key, owner_id, entity, position) VALUES (%s, %s, %s, %s)"
-    ).format(table)
+    insert = "INSERT INTO {} (key, owner_id, entity, position) VALUES (%s, %s, %s, %s)"
+    strict = SQL(insert).format(table)
+    soft = SQL(insert + " ON CONFLICT (key) DO NOTHING").format(table)
 
     def write(curs: Cursor[DictRow], positions: Sequence[int]) -> None:
         position = positions[-1] if positions else 0
-        curs.executemany(statement, [(c.key, c.owner_id, c.entity, position) for c in claims])
+        for statement, wanted in ((strict, True), (soft, False)):
+            rows = [(c.key, c.owner_id, c.entity, position) for c in claims if c.strict == wanted]
+            if rows:
+                curs.executemany(statement, rows)
 
     return write

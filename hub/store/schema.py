@@ -45,6 +45,7 @@ $$
 
 TOKENS_TABLE = "hub_tokens"
 CLAIMS_TABLE = "hub_claims"
+INGEST_TABLES = ("hub_ingest_messages", "hub_ingest_order", "hub_ingest_parked", "hub_lineage")
 
 WRITE_SIDE_TABLES = (
     """
@@ -62,6 +63,58 @@ WRITE_SIDE_TABLES = (
         owner_id uuid NOT NULL,
         entity text NOT NULL,
         position bigint NOT NULL
+    )
+    """,
+    # What became of every ingested message; written in the same transaction as the events
+    # it caused, so that a redelivery at any later time finds it (exactly-once effect).
+    """
+    CREATE TABLE IF NOT EXISTS {schema}.hub_ingest_messages (
+        message_id text PRIMARY KEY,
+        subject text NOT NULL,
+        system text,
+        tenant text,
+        entity text,
+        source_type text,
+        source_id text,
+        sequence text,
+        outcome text NOT NULL,
+        reason text,
+        detail text,
+        canonical_ids uuid[] NOT NULL DEFAULT '{{}}',
+        position bigint,
+        received_at timestamptz NOT NULL,
+        decided_at timestamptz NOT NULL,
+        deliveries integer NOT NULL DEFAULT 1
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS hub_ingest_messages_source "
+    "ON {schema}.hub_ingest_messages (system, tenant, source_type, source_id)",
+    # The newest applied sequence of each source record (order per source record).
+    """
+    CREATE TABLE IF NOT EXISTS {schema}.hub_ingest_order (
+        record_key text PRIMARY KEY,
+        last_sequence text NOT NULL,
+        last_message_id text NOT NULL
+    )
+    """,
+    # Changes waiting for a record they refer to; applied in arrival order once it exists.
+    """
+    CREATE TABLE IF NOT EXISTS {schema}.hub_ingest_parked (
+        message_id text PRIMARY KEY,
+        waiting_for text NOT NULL,
+        subject text NOT NULL,
+        payload bytea NOT NULL,
+        parked_at timestamptz NOT NULL,
+        arrival bigserial
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS hub_ingest_parked_waiting "
+    "ON {schema}.hub_ingest_parked (waiting_for, arrival)",
+    # Which source last set each field of records that several systems feed (survivorship).
+    """
+    CREATE TABLE IF NOT EXISTS {schema}.hub_lineage (
+        canonical_id uuid PRIMARY KEY,
+        fields jsonb NOT NULL
     )
     """,
 )
@@ -105,9 +158,12 @@ def apply(
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(ident_schema, role))
         conn.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(table, role))
         conn.execute(sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(table, role))
-        for name in (CLAIMS_TABLE, TOKENS_TABLE, *other_tables):
+        for name in (CLAIMS_TABLE, TOKENS_TABLE, *INGEST_TABLES, *other_tables):
             conn.execute(
                 sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(
                     sql.Identifier(schema, name), role
                 )
             )
+        conn.execute(
+            sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(ident_schema, role)
+        )

@@ -1,0 +1,723 @@
+"""The ingest engine: a batch of messages in, one transaction of events and outcomes out.
+
+For each message, in arrival order: validate it, drop it as a duplicate if its id was seen
+before (at any time: the id is stored with the events it caused), keep it as stale if its
+source record already has a newer change, park it if it refers to a record the hub does not
+know yet, reject it if it breaks a business rule, and otherwise apply it. Everything the batch
+decided commits in one transaction, so a crash anywhere leaves either all of it or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from domain.base import CanonicalAggregate
+from domain.errors import DomainError
+from domain.ids import source_id
+from domain.values import SourceRef
+from hub.application import Claim, HubApplication, client_claims
+from hub.contracts.changes import CanonicalModel, Ref
+from hub.exceptions import ExceptionCase
+from hub.ingest.appliers import APPLIERS, Incomplete
+from hub.ingest.decode import Change, Incoming, Refusal, decode, xref_key
+from hub.ingest.rules import FieldSource, Rules, legal_name_key, similar, tax_id_key
+from hub.store.recorder import EventMeta
+
+log = logging.getLogger(__name__)
+
+APPLIED, DUPLICATE, STALE, PARKED, REJECTED, DEAD_LETTERED = (
+    "applied",
+    "duplicate",
+    "stale",
+    "parked",
+    "rejected",
+    "dead_lettered",
+)
+REDELIVERED = "this message id was seen before"
+
+
+class Unresolved(Exception):
+    """A change names a record the hub does not know yet: it waits for that record."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+@dataclass
+class Outcome:
+    """What became of one message."""
+
+    message_id: str
+    subject: str
+    outcome: str
+    reason: str | None = None
+    detail: str = ""
+    canonical_ids: list[UUID] = field(default_factory=list)
+    change: Change | None = None
+    refusal: Refusal | None = None
+    waiting_for: str | None = None
+    raw: bytes = b""
+    position: int | None = None
+
+
+@dataclass
+class _Batch:
+    """The working state of one batch: aggregates, claims and order as changed so far."""
+
+    aggregates: dict[UUID, CanonicalAggregate] = field(default_factory=dict)
+    order: list[UUID] = field(default_factory=list)  # save order (first touch)
+    meta: dict[tuple[UUID, int], EventMeta] = field(default_factory=dict)
+    claims: dict[str, UUID] = field(default_factory=dict)  # known (loaded or new)
+    new_claims: dict[str, Claim] = field(default_factory=dict)
+    sequences: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (seq, msg)
+    new_sequences: dict[str, tuple[str, str]] = field(default_factory=dict)
+    lineage: dict[UUID, dict[str, FieldSource]] = field(default_factory=dict)
+    lineage_dirty: set[UUID] = field(default_factory=set)
+    cases: list[ExceptionCase] = field(default_factory=list)
+    unparked: list[str] = field(default_factory=list)
+
+
+class _Context:
+    """What appliers may ask while one message is applied (see appliers.Context)."""
+
+    def __init__(self, engine: IngestEngine, batch: _Batch, change: Change) -> None:
+        self.engine = engine
+        self.batch = batch
+        self.change = change
+        self.touched: dict[UUID, int] = {}  # id -> pending events before this message
+        self.lineage_before: dict[UUID, dict[str, FieldSource]] = {}
+
+    @property
+    def source_ref(self) -> SourceRef:
+        c = self.change
+        return SourceRef(c.system, c.tenant, c.source_type, c.source_id)
+
+    @property
+    def on(self) -> date:
+        return self.change.occurred_at.astimezone(UTC).date()
+
+    @property
+    def message_id(self) -> str:
+        return self.change.message_id
+
+    def ref_key(self, ref: Ref) -> str:
+        return xref_key(
+            ref.system or self.change.system,
+            self.change.tenant if ref.tenant is None else ref.tenant,
+            ref.type,
+            ref.id,
+        )
+
+    def resolve(self, ref: Ref, entity: str) -> UUID:
+        key = self.ref_key(ref)
+        owner = self.batch.claims.get(key)
+        if owner is None:
+            raise Unresolved(key)
+        return owner
+
+    def contract_of(self, engagement_id: UUID) -> UUID:
+        key = f"contract_of:{engagement_id}"
+        owner = self.batch.claims.get(key) or self.engine.lookup_claim(key, self.batch)
+        if owner is None:
+            raise Unresolved(key)
+        return owner
+
+    def load(self, aggregate_id: UUID, kind: type[Any]) -> Any:
+        aggregate = self.engine.working(aggregate_id, self.batch)
+        if aggregate is None or not isinstance(aggregate, kind):
+            raise Unresolved(f"id:{aggregate_id}")
+        self.touch(aggregate)
+        return aggregate
+
+    def touch(self, aggregate: CanonicalAggregate) -> None:
+        if aggregate.id not in self.touched:
+            self.touched[aggregate.id] = len(aggregate.pending_events)
+
+
+class IngestEngine:
+    """Applies batches of canonical change events to the application, one transaction each."""
+
+    def __init__(
+        self, app: HubApplication, *, rules: Rules | None = None, max_bytes: int = 1_048_576
+    ) -> None:
+        self.app = app
+        self.rules = rules or Rules()
+        self.max_bytes = max_bytes
+        recorder = app.hub_recorder
+        self._schema = recorder.datastore.schema
+        self._datastore = recorder.datastore
+
+    # Reading what earlier transactions decided ------------------------------------------
+
+    def _table(self, name: str) -> Identifier:
+        return Identifier(self._schema, name)
+
+    def _query(self, statement: SQL, params: Sequence[Any]) -> list[dict[str, Any]]:
+        with self._datastore.get_connection() as conn, conn.cursor() as cur:
+            cur.execute(statement, params)
+            return list(cur.fetchall())
+
+    def _known_messages(self, ids: list[str]) -> set[str]:
+        if not ids:
+            return set()
+        rows = self._query(
+            SQL("SELECT message_id FROM {} WHERE message_id = ANY(%s)").format(
+                self._table("hub_ingest_messages")
+            ),
+            (ids,),
+        )
+        return {r["message_id"] for r in rows}
+
+    def _load_claims(self, keys: Iterable[str], batch: _Batch) -> None:
+        wanted = [k for k in set(keys) if k not in batch.claims]
+        if not wanted:
+            return
+        rows = self._query(
+            SQL("SELECT key, owner_id FROM {} WHERE key = ANY(%s)").format(
+                self._table("hub_claims")
+            ),
+            (wanted,),
+        )
+        for row in rows:
+            batch.claims[row["key"]] = row["owner_id"]
+
+    def lookup_claim(self, key: str, batch: _Batch) -> UUID | None:
+        self._load_claims([key], batch)
+        return batch.claims.get(key)
+
+    def _load_sequences(self, keys: Iterable[str], batch: _Batch) -> None:
+        wanted = [k for k in set(keys) if k not in batch.sequences]
+        if not wanted:
+            return
+        rows = self._query(
+            SQL(
+                "SELECT record_key, last_sequence, last_message_id FROM {} "
+                "WHERE record_key = ANY(%s)"
+            ).format(self._table("hub_ingest_order")),
+            (wanted,),
+        )
+        for row in rows:
+            batch.sequences[row["record_key"]] = (row["last_sequence"], row["last_message_id"])
+
+    def _load_lineage(self, aggregate_id: UUID, batch: _Batch) -> dict[str, FieldSource]:
+        if aggregate_id not in batch.lineage:
+            rows = self._query(
+                SQL("SELECT fields FROM {} WHERE canonical_id = %s").format(
+                    self._table("hub_lineage")
+                ),
+                (aggregate_id,),
+            )
+            fields = rows[0]["fields"] if rows else {}
+            batch.lineage[aggregate_id] = {k: FieldSource.from_json(v) for k, v in fields.items()}
+        return batch.lineage[aggregate_id]
+
+    def working(self, aggregate_id: UUID, batch: _Batch) -> CanonicalAggregate | None:
+        """The aggregate as this batch has it (a private copy, never the cached object)."""
+        aggregate = batch.aggregates.get(aggregate_id)
+        if aggregate is None:
+            aggregate = self.app.find(aggregate_id, CanonicalAggregate)
+            if aggregate is not None:
+                batch.aggregates[aggregate_id] = aggregate
+                batch.order.append(aggregate_id)
+        return aggregate
+
+    # The batch ----------------------------------------------------------------------------
+
+    def process(self, messages: Sequence[Incoming]) -> list[Outcome]:
+        """Decides and records a batch; raises on infrastructure failure (nothing recorded)."""
+        return self._process([(decode(m, max_bytes=self.max_bytes), m.data) for m in messages])
+
+    def _process(
+        self, items: list[tuple[Change | Refusal, bytes]], unparked: Sequence[str] = ()
+    ) -> list[Outcome]:
+        batch = _Batch(unparked=list(unparked))
+        changes = [d for d, _ in items if isinstance(d, Change)]
+        # Parked changes are known by their id already; everything else is checked.
+        known = set() if unparked else self._known_messages([c.message_id for c in changes])
+        self._load_sequences([c.record_key for c in changes if c.sequence], batch)
+        self._load_claims(self._claim_keys(changes), batch)
+        outcomes: list[Outcome] = []
+        seen: set[str] = set()
+        for decoded, raw in items:
+            if isinstance(decoded, Refusal):
+                outcomes.append(self._dead_letter(decoded, raw, batch))
+            elif decoded.message_id in known or decoded.message_id in seen:
+                outcomes.append(
+                    Outcome(
+                        decoded.message_id,
+                        decoded.subject,
+                        DUPLICATE,
+                        "DUPLICATE",
+                        REDELIVERED,
+                        change=decoded,
+                    )
+                )
+            else:
+                seen.add(decoded.message_id)
+                outcomes.append(self._decide(decoded, batch))
+        self._record(batch, outcomes)
+        return outcomes
+
+    def _claim_keys(self, changes: list[Change]) -> set[str]:
+        keys: set[str] = set()
+        for change in changes:
+            keys.add(change.record_key)
+            for ref in _refs(change.data):
+                keys.add(
+                    xref_key(
+                        ref.system or change.system,
+                        change.tenant if ref.tenant is None else ref.tenant,
+                        ref.type,
+                        ref.id,
+                    )
+                )
+        return keys
+
+    def _decide(self, change: Change, batch: _Batch) -> Outcome:
+        outcome = Outcome(change.message_id, change.subject, APPLIED, change=change, raw=change.raw)
+        if change.sequence is not None:
+            last = batch.sequences.get(change.record_key)
+            if last is not None and change.sequence < last[0]:
+                outcome.outcome, outcome.reason = STALE, "STALE"
+                outcome.detail = f"sequence {change.sequence} is older than {last[0]}"
+                outcome.canonical_ids = _owner(batch, change)
+                return outcome
+            if last is not None and change.sequence == last[0]:
+                outcome.outcome, outcome.reason = DUPLICATE, "DUPLICATE"
+                outcome.detail = f"sequence {change.sequence} was applied by {last[1]}"
+                outcome.canonical_ids = _owner(batch, change)
+                return outcome
+        ctx = _Context(self, batch, change)
+        try:
+            touched = self._apply(ctx, change, batch)
+        except Unresolved as wait:
+            self._undo(ctx, batch)
+            outcome.outcome, outcome.reason, outcome.waiting_for = (
+                PARKED,
+                "UNKNOWN_AGGREGATE",
+                wait.key,
+            )
+            outcome.detail = f"waiting for {wait.key}"
+            return outcome
+        except Incomplete as incomplete:
+            self._undo(ctx, batch)
+            outcome.outcome, outcome.reason = PARKED, "UNKNOWN_AGGREGATE"
+            outcome.waiting_for = change.record_key
+            outcome.detail = f"{incomplete}; waiting for the full record"
+            return outcome
+        except DomainError as error:
+            self._undo(ctx, batch)
+            outcome.outcome, outcome.reason = REJECTED, error.reason
+            outcome.detail = f"{error.rule + ': ' if error.rule else ''}{error.message}"
+            outcome.canonical_ids = _owner(batch, change)
+            batch.cases.append(
+                ExceptionCase.open(
+                    message_id=change.message_id,
+                    reason=error.reason,
+                    rule=error.rule,
+                    detail=error.message,
+                    entity=change.entity,
+                    system=change.system,
+                    subject=change.subject,
+                    canonical_ids=outcome.canonical_ids,
+                )
+            )
+            return outcome
+        if change.sequence is not None:
+            batch.sequences[change.record_key] = (change.sequence, change.message_id)
+            batch.new_sequences[change.record_key] = (change.sequence, change.message_id)
+        meta = EventMeta(
+            system=change.system,
+            actor=f"ingest:{change.system}",
+            message_id=change.message_id,
+            correlation_id=change.message_id,
+            causation_id=change.message_id,
+            occurred_at=change.occurred_at,
+        )
+        for aggregate_id, before in ctx.touched.items():
+            aggregate = batch.aggregates[aggregate_id]
+            for event in aggregate.pending_events[before:]:
+                batch.meta[(event.originator_id, event.originator_version)] = meta
+        outcome.canonical_ids = touched
+        return outcome
+
+    def _apply(self, ctx: _Context, change: Change, batch: _Batch) -> list[UUID]:
+        applier = APPLIERS[change.entity]
+        fields = change.data.reported()
+        fields.pop("id", None)
+        target_id = batch.claims.get(change.record_key)
+        if change.deleted:
+            if target_id is None:
+                raise Unresolved(change.record_key)
+            aggregate = ctx.load(target_id, applier.kind)
+            aggregate.delete(getattr(change.data, "reason", "source_deleted"))
+            return [aggregate.id]
+        if target_id is None:
+            target_id = self._match(ctx, change, fields, batch)
+        if target_id is None:
+            new_id = source_id(change.entity, ctx.source_ref)
+            aggregate = applier.create(ctx, fields, new_id)
+            ctx.touch(aggregate)
+            ctx.touched[aggregate.id] = 0
+            batch.aggregates[aggregate.id] = aggregate
+            batch.order.append(aggregate.id)
+            self._claim(batch, change.record_key, aggregate.id, change.entity)
+            self._claim_natural_keys(batch, change, aggregate, fields)
+            return [aggregate.id]
+        aggregate = ctx.load(target_id, applier.kind)
+        if aggregate.deleted:
+            aggregate.restore()
+        aggregate.add_xref(ctx.source_ref)
+        self._claim(batch, change.record_key, aggregate.id, change.entity)
+        fields = self._surviving(ctx, change, aggregate, fields, batch)
+        applier.update(ctx, aggregate, fields)
+        self._claim_natural_keys(batch, change, aggregate, fields)
+        return [aggregate.id]
+
+    # Matching and survivorship ------------------------------------------------------------
+
+    def _match(
+        self, ctx: _Context, change: Change, fields: dict[str, Any], batch: _Batch
+    ) -> UUID | None:
+        rules = self.rules.matches_by(change.entity)
+        if change.entity == "client":
+            country = fields.get("country")
+            keys = []
+            if "tax_id" in rules and fields.get("tax_id") and country:
+                keys.append(f"client_tax:{country}|{tax_id_key(fields['tax_id'])}")
+            if "legal_name_country" in rules and fields.get("legal_name") and country:
+                keys.append(f"client_name:{country}|{legal_name_key(fields['legal_name'])}")
+            for key in keys:
+                owner = batch.claims.get(key) or self.lookup_claim(key, batch)
+                if owner is not None:
+                    return owner
+            if fields.get("legal_name") and country:
+                self._flag_probable_client(change, fields, batch)
+        elif change.entity == "engagement" and "external_ref" in rules:
+            for ref in fields.get("external_refs") or []:
+                owner = batch.claims.get(ctx.ref_key(ref)) or self.lookup_claim(
+                    ctx.ref_key(ref), batch
+                )
+                if owner is not None:
+                    return owner
+        return None
+
+    def _flag_probable_client(self, change: Change, fields: dict[str, Any], batch: _Batch) -> None:
+        country, name = fields["country"], legal_name_key(fields["legal_name"])
+        prefix = f"client_name:{country}|"
+        rows = self._query(
+            SQL("SELECT key, owner_id FROM {} WHERE key LIKE %s").format(self._table("hub_claims")),
+            (prefix.replace("%", r"\%") + "%",),
+        )
+        candidates = {r["key"][len(prefix) :]: r["owner_id"] for r in rows}
+        candidates.update(
+            {k[len(prefix) :]: v for k, v in batch.claims.items() if k.startswith(prefix)}
+        )
+        best = max(candidates, key=lambda other: similar(name, other), default=None)
+        if best is not None and similar(name, best) >= self.rules.probable_ratio:
+            batch.cases.append(
+                ExceptionCase.open(
+                    message_id=change.message_id,
+                    reason="PROBABLE_MATCH",
+                    rule="probable_match",
+                    detail=f"'{fields['legal_name']}' resembles '{best}' ({country}); recorded as "
+                    "a new client: merge them if they are the same",
+                    entity="client",
+                    system=change.system,
+                    subject=change.subject,
+                    canonical_ids=[candidates[best]],
+                )
+            )
+
+    def _surviving(
+        self,
+        ctx: _Context,
+        change: Change,
+        aggregate: CanonicalAggregate,
+        fields: dict[str, Any],
+        batch: _Batch,
+    ) -> dict[str, Any]:
+        systems = {x.system for x in aggregate.xrefs}
+        if len(systems) < 2:
+            return fields
+        lineage = self._load_lineage(aggregate.id, batch)
+        ctx.lineage_before.setdefault(aggregate.id, dict(lineage))
+        if not lineage:
+            # Newly multi-source: what it holds so far came from its first system.
+            first = aggregate.xrefs[0].system
+            since = aggregate.modified_on
+            lineage.update({name: FieldSource(first, since) for name in fields})
+        kept = {}
+        for name, value in fields.items():
+            if self.rules.survives(
+                change.entity, name, change.system, change.occurred_at, lineage.get(name)
+            ):
+                kept[name] = value
+                lineage[name] = FieldSource(change.system, change.occurred_at)
+        batch.lineage_dirty.add(aggregate.id)
+        return kept
+
+    # Claims -------------------------------------------------------------------------------
+
+    def _claim(
+        self, batch: _Batch, key: str, owner: UUID, entity: str, strict: bool = True
+    ) -> None:
+        if key in batch.claims:
+            return
+        batch.claims[key] = owner
+        batch.new_claims[key] = Claim(key, owner, entity, strict)
+
+    def _claim_natural_keys(
+        self, batch: _Batch, change: Change, aggregate: Any, fields: dict[str, Any]
+    ) -> None:
+        if change.entity == "client":
+            for claim in client_claims(aggregate):
+                self._claim(batch, claim.key, claim.owner_id, "client", strict=False)
+        elif change.entity == "engagement":
+            self._claim(
+                batch, f"engagement_code:{aggregate.code}", aggregate.id, "engagement", strict=False
+            )
+            for ref in fields.get("external_refs") or []:
+                key = xref_key(
+                    ref.system or change.system,
+                    change.tenant if ref.tenant is None else ref.tenant,
+                    ref.type,
+                    ref.id,
+                )
+                self._claim(batch, key, aggregate.id, "engagement", strict=False)
+        elif change.entity == "contract":
+            self._claim(
+                batch,
+                f"contract_of:{aggregate.engagement_id}",
+                aggregate.id,
+                "contract",
+                strict=False,
+            )
+
+    # Undo and dead letters ------------------------------------------------------------------
+
+    def _undo(self, ctx: _Context, batch: _Batch) -> None:
+        """Takes back what a failed message did to the batch's aggregates."""
+        batch.lineage.update(ctx.lineage_before)
+        for aggregate_id, before in ctx.touched.items():
+            aggregate = batch.aggregates.get(aggregate_id)
+            if aggregate is None or len(aggregate.pending_events) == before:
+                continue
+            kept = aggregate.pending_events[:before]
+            if before == 0 and aggregate.version == len(aggregate.pending_events):
+                # Created by this very message: forget it.
+                del batch.aggregates[aggregate_id]
+                batch.order.remove(aggregate_id)
+                continue
+            fresh = self.app.find(aggregate_id, CanonicalAggregate)
+            for event in kept:
+                fresh = event.mutate(fresh)
+            assert fresh is not None
+            fresh.pending_events.extend(kept)
+            batch.aggregates[aggregate_id] = fresh
+        for key in [
+            k
+            for k, claim in batch.new_claims.items()
+            if claim.owner_id in ctx.touched and claim.owner_id not in batch.aggregates
+        ]:
+            del batch.new_claims[key]
+            batch.claims.pop(key, None)
+
+    def _dead_letter(self, refusal: Refusal, raw: bytes, batch: _Batch) -> Outcome:
+        message_id = refusal.message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
+        outcome = Outcome(
+            message_id, "", DEAD_LETTERED, refusal.reason, refusal.text, refusal=refusal, raw=raw
+        )
+        batch.cases.append(
+            ExceptionCase.open(
+                message_id=message_id,
+                reason=refusal.reason,
+                rule=refusal.field,
+                detail=refusal.text,
+            )
+        )
+        return outcome
+
+    # Recording ----------------------------------------------------------------------------
+
+    def _record(self, batch: _Batch, outcomes: list[Outcome]) -> None:
+        aggregates = [
+            batch.aggregates[i] for i in batch.order if batch.aggregates[i].pending_events
+        ]
+        for case in batch.cases:
+            if self.app.find(case.id, ExceptionCase) is None:
+                aggregates.append(case)  # type: ignore[arg-type]
+        meta: dict[tuple[UUID, int], EventMeta] = dict(batch.meta)
+        for case in batch.cases:
+            for event in case.pending_events:
+                meta[(event.originator_id, event.originator_version)] = EventMeta(
+                    system="hub",
+                    actor="ingest",
+                    message_id=case.message_id,
+                    correlation_id=case.message_id,
+                    causation_id=case.message_id,
+                )
+        write = self._outcome_writer(batch, outcomes)
+        if aggregates:
+            self.app.record(
+                *aggregates, meta=meta, claims=list(batch.new_claims.values()), extra_writes=[write]
+            )
+        else:
+            with self._datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
+                write(cur, [])
+
+    def _outcome_writer(self, batch: _Batch, outcomes: list[Outcome]) -> Any:
+        now = datetime.now(UTC)
+        table = self._table
+
+        def write(cur: Cursor[DictRow], positions: Sequence[int]) -> None:
+            position = positions[-1] if positions else None
+            fresh, repeated = [], []
+            for o in outcomes:
+                c = o.change
+                if o.detail == REDELIVERED:
+                    repeated.append((now, o.message_id))
+                    continue
+                fresh.append(
+                    (
+                        o.message_id,
+                        o.subject or (c.subject if c else ""),
+                        c.system if c else None,
+                        c.tenant if c else None,
+                        c.entity if c else None,
+                        c.source_type if c else None,
+                        c.source_id if c else None,
+                        c.sequence if c else None,
+                        o.outcome,
+                        o.reason,
+                        o.detail[:2000],
+                        o.canonical_ids,
+                        position if o.outcome == APPLIED else None,
+                        now,
+                        now,
+                    )
+                )
+            if fresh:
+                cur.executemany(
+                    SQL(
+                        "INSERT INTO {} (message_id, subject, system, tenant, entity, source_type, "
+                        "source_id, sequence, outcome, reason, detail, canonical_ids, position, "
+                        "received_at, decided_at) VALUES "
+                        "(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+                        "ON CONFLICT (message_id) DO UPDATE SET outcome = EXCLUDED.outcome, "
+                        "reason = EXCLUDED.reason, detail = EXCLUDED.detail, "
+                        "canonical_ids = EXCLUDED.canonical_ids, position = EXCLUDED.position, "
+                        "decided_at = EXCLUDED.decided_at, "
+                        "deliveries = {}.deliveries + 1"
+                    ).format(table("hub_ingest_messages"), table("hub_ingest_messages")),
+                    fresh,
+                )
+            if repeated:
+                cur.executemany(
+                    SQL(
+                        "UPDATE {} SET deliveries = deliveries + 1, decided_at = %s "
+                        "WHERE message_id = %s"
+                    ).format(table("hub_ingest_messages")),
+                    repeated,
+                )
+            if batch.new_sequences:
+                cur.executemany(
+                    SQL(
+                        "INSERT INTO {} (record_key, last_sequence, last_message_id) "
+                        "VALUES (%s, %s, %s) ON CONFLICT (record_key) DO UPDATE SET "
+                        "last_sequence = EXCLUDED.last_sequence, "
+                        "last_message_id = EXCLUDED.last_message_id"
+                    ).format(table("hub_ingest_order")),
+                    [(k, s, m) for k, (s, m) in batch.new_sequences.items()],
+                )
+            parked = [
+                (o.message_id, o.waiting_for, o.subject, o.raw, now)
+                for o in outcomes
+                if o.outcome == PARKED
+            ]
+            if parked:
+                cur.executemany(
+                    SQL(
+                        "INSERT INTO {} (message_id, waiting_for, subject, payload, parked_at) "
+                        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (message_id) DO UPDATE SET "
+                        "waiting_for = EXCLUDED.waiting_for"
+                    ).format(table("hub_ingest_parked")),
+                    parked,
+                )
+            done = [(o.message_id,) for o in outcomes if o.outcome != PARKED]
+            if batch.unparked and done:
+                cur.executemany(
+                    SQL("DELETE FROM {} WHERE message_id = %s").format(table("hub_ingest_parked")),
+                    done,
+                )
+            if batch.lineage_dirty:
+                cur.executemany(
+                    SQL(
+                        "INSERT INTO {} (canonical_id, fields) VALUES (%s, %s) "
+                        "ON CONFLICT (canonical_id) DO UPDATE SET fields = EXCLUDED.fields"
+                    ).format(table("hub_lineage")),
+                    [
+                        (i, json.dumps({k: v.as_json() for k, v in batch.lineage[i].items()}))
+                        for i in batch.lineage_dirty
+                    ],
+                )
+
+        return write
+
+    # Parked changes ---------------------------------------------------------------------
+
+    def unpark(self, limit: int = 1000) -> list[Outcome]:
+        """Applies parked changes whose record is known now, in arrival order."""
+        results: list[Outcome] = []
+        while True:
+            rows = self._query(
+                SQL(
+                    "SELECT p.message_id, p.subject, p.payload FROM {} p "
+                    "WHERE EXISTS (SELECT 1 FROM {} c WHERE c.key = p.waiting_for) "
+                    "ORDER BY p.arrival LIMIT %s"
+                ).format(self._table("hub_ingest_parked"), self._table("hub_claims")),
+                (limit,),
+            )
+            if not rows:
+                return results
+            items = []
+            for row in rows:
+                incoming = Incoming(row["subject"], bytes(row["payload"]), {})
+                items.append((decode(incoming, max_bytes=self.max_bytes), incoming.data))
+            outcomes = self._process(items, unparked=[r["message_id"] for r in rows])
+            results.extend(outcomes)
+            if all(o.outcome == PARKED for o in outcomes):
+                return results
+
+
+def _owner(batch: _Batch, change: Change) -> list[UUID]:
+    owner = batch.claims.get(change.record_key)
+    return [owner] if owner else []
+
+
+def _refs(model: CanonicalModel) -> Iterable[Ref]:
+    for name in model.model_fields_set:
+        value = getattr(model, name)
+        yield from _refs_in(value)
+
+
+def _refs_in(value: Any) -> Iterable[Ref]:
+    if isinstance(value, Ref):
+        yield value
+    elif isinstance(value, CanonicalModel):
+        yield from _refs(value)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _refs_in(item)

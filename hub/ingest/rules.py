@@ -1,0 +1,143 @@
+"""Matching and survivorship rules, kept as configuration (PSHUB_RULES, JSON, overrides these).
+
+Matching decides when a source record is a record the hub already knows (never by a guess:
+a probable match that is not certain becomes a stewardship exception). Survivorship decides,
+field by field, which source's value the golden record keeps when several systems feed it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+DEFAULT_RULES: dict[str, Any] = {
+    "matching": {
+        # A client from another system is the same client when its tax id matches, or its
+        # normalised legal name and country match exactly.
+        "client": ["tax_id", "legal_name_country"],
+        # An engagement is the same when the source names the other system's record in an
+        # external id (an ERP project holding the CRM opportunity id).
+        "engagement": ["external_ref"],
+        # Normalised names at least this similar, but not equal, make a stewardship exception.
+        "probable_match_ratio": 0.88,
+    },
+    # Per entity and field: systems from highest priority to lowest; unnamed systems rank
+    # below every named one. Equal rank: the more recent source change wins.
+    "survivorship": {
+        "client": {
+            "legal_name": ["netsuite", "odoo", "xero", "quickbooks", "salesforce", "harvest"],
+            "tax_id": ["netsuite", "odoo", "xero", "quickbooks", "salesforce", "harvest"],
+            "billing_currency": ["netsuite", "odoo", "stripe", "salesforce", "harvest"],
+            "contacts": ["salesforce", "harvest", "netsuite", "odoo"],
+            "contact_updates": ["salesforce"],
+            "contact_removals": ["salesforce"],
+        },
+        "engagement": {
+            "status": ["harvest", "netsuite", "odoo", "salesforce"],
+            "name": ["salesforce", "netsuite", "odoo", "harvest"],
+            "budget": ["netsuite", "odoo", "harvest", "salesforce"],
+            "code": ["netsuite", "odoo", "harvest", "salesforce"],
+        },
+    },
+}
+
+
+def legal_name_key(name: str) -> str:
+    """Normalises a legal name: accents, case, punctuation, spacing and legal forms removed."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    words = re.sub(r"[^a-z0-9]+", " ", folded).split()
+    forms = {
+        "ltd",
+        "limited",
+        "plc",
+        "inc",
+        "incorporated",
+        "llc",
+        "gmbh",
+        "ag",
+        "sa",
+        "sas",
+        "bv",
+        "nv",
+        "kk",
+        "co",
+        "corp",
+        "corporation",
+        "company",
+        "srl",
+        "spa",
+        "oy",
+        "ab",
+    }
+    kept = [w for w in words if w not in forms] or words
+    return " ".join(kept)
+
+
+def tax_id_key(tax_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", tax_id).upper()
+
+
+@dataclass(frozen=True)
+class FieldSource:
+    """Which system last set a field of a multi-source record, and when (source time)."""
+
+    system: str
+    at: datetime
+
+    def as_json(self) -> dict[str, str]:
+        return {"system": self.system, "at": self.at.isoformat()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> FieldSource:
+        return cls(data["system"], datetime.fromisoformat(data["at"]))
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The matching and survivorship configuration in force."""
+
+    matching: dict[str, Any] = field(default_factory=lambda: DEFAULT_RULES["matching"])
+    survivorship: dict[str, dict[str, list[str]]] = field(
+        default_factory=lambda: DEFAULT_RULES["survivorship"]
+    )
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Rules:
+        """Defaults, with any sections the JSON gives replacing theirs."""
+        if not text:
+            return cls()
+        given = json.loads(text)
+        return cls(
+            matching={**DEFAULT_RULES["matching"], **given.get("matching", {})},
+            survivorship={**DEFAULT_RULES["survivorship"], **given.get("survivorship", {})},
+        )
+
+    def matches_by(self, entity: str) -> list[str]:
+        return list(self.matching.get(entity, []))
+
+    @property
+    def probable_ratio(self) -> float:
+        return float(self.matching.get("probable_match_ratio", 0.88))
+
+    def rank(self, entity: str, field_name: str, system: str) -> int:
+        order = self.survivorship.get(entity, {}).get(field_name, [])
+        return order.index(system) if system in order else len(order)
+
+    def survives(
+        self, entity: str, field_name: str, system: str, at: datetime, current: FieldSource | None
+    ) -> bool:
+        """Whether a source's value for a field replaces the current one."""
+        if current is None or current.system == system:
+            return True
+        mine = self.rank(entity, field_name, system)
+        theirs = self.rank(entity, field_name, current.system)
+        return mine < theirs or (mine == theirs and at >= current.at)
+
+
+def similar(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b).ratio()

@@ -1,0 +1,379 @@
+"""The ingest engine on the real store: snapshot in, events out; exactly-once effect; order
+per source record; unknown references parked and applied later; refusals with reasons."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from domain.client import Client
+from domain.engagement import Engagement
+from domain.ids import source_id
+from domain.time_entry import TimeEntry
+from domain.values import SourceRef
+from hub.bootstrap import build_application
+from hub.exceptions import ExceptionCase
+from hub.ingest.engine import IngestEngine
+from hub.settings import Settings
+from tests.support.changes import incoming, raw, ref
+
+
+@pytest.fixture
+def engine(settings: Settings, make_database: Callable[[str], str]) -> Iterator[IngestEngine]:
+    url = make_database("ingest")
+    app = build_application(settings, url)
+    yield IngestEngine(app)
+    app.close()
+
+
+def _events(engine: IngestEngine) -> int:
+    return engine.app.hub_recorder.select_head()[0]
+
+
+def _client(source: str = "C1", **fields: Any) -> dict[str, Any]:
+    return {
+        "id": source,
+        "legal_name": "Globex Ltd",
+        "country": "GB",
+        "billing_currency": "GBP",
+        "tax_id": "GB123456789",
+        **fields,
+    }
+
+
+def _setup_work(engine: IngestEngine) -> None:
+    engine.process(
+        [
+            incoming("harvest", "client", _client("C1"), source_type="Client"),
+            incoming(
+                "harvest",
+                "engagement",
+                {
+                    "id": "P1",
+                    "client": ref("Client", "C1"),
+                    "name": "Audit",
+                    "currency": "GBP",
+                    "code": "GLX-1",
+                    "status": "active",
+                },
+                source_type="Project",
+            ),
+            incoming(
+                "harvest",
+                "resource",
+                {"id": "U1", "name": "Ada Byron", "email": "ada@firm.example", "role": "manager"},
+                source_type="User",
+            ),
+        ]
+    )
+
+
+def _entry(source: str = "T1", **fields: Any) -> dict[str, Any]:
+    return {
+        "id": source,
+        "engagement": ref("Project", "P1"),
+        "resource": ref("User", "U1"),
+        "work_date": "2026-03-02",
+        "hours": "7.50",
+        "billable": True,
+        "status": "draft",
+        **fields,
+    }
+
+
+def test_a_new_record_is_created_with_its_xref(engine: IngestEngine) -> None:
+    [outcome] = engine.process([incoming("harvest", "client", _client(), source_type="Client")])
+    assert outcome.outcome == "applied"
+    expected = source_id("client", SourceRef("harvest", "t1", "Client", "C1"))
+    assert outcome.canonical_ids == [expected]
+    client = engine.app.get(expected, Client)
+    assert client.legal_name == "Globex Ltd"
+    assert [str(x) for x in client.xrefs] == ["harvest:Client:C1"]
+
+
+def test_the_same_snapshot_again_records_nothing(engine: IngestEngine) -> None:
+    engine.process([incoming("harvest", "client", _client(), source_type="Client", seq=1)])
+    before = _events(engine)
+    [outcome] = engine.process(
+        [incoming("harvest", "client", _client(), source_type="Client", seq=2)]
+    )
+    assert outcome.outcome == "applied"
+    assert _events(engine) == before
+
+
+def test_only_the_difference_is_recorded_as_domain_events(engine: IngestEngine) -> None:
+    _setup_work(engine)
+    engine.process([incoming("harvest", "time_entry", _entry(), source_type="TimeEntry", seq=1)])
+    before = _events(engine)
+    engine.process(
+        [
+            incoming(
+                "harvest", "time_entry", _entry(status="approved"), source_type="TimeEntry", seq=2
+            )
+        ]
+    )
+    with engine.app.hub_recorder.datastore.get_connection() as conn:
+        topics = [
+            r["topic"]
+            for r in conn.execute(
+                "SELECT topic FROM hub_events WHERE notification_id > %s ORDER BY notification_id",
+                (before,),
+            )
+        ]
+    assert [t.rsplit(".", 1)[1] for t in topics] == ["Submitted", "Approved"]
+
+
+def test_a_redelivered_message_has_one_effect(engine: IngestEngine) -> None:
+    message = incoming("harvest", "client", _client(), source_type="Client")
+    engine.process([message])
+    before = _events(engine)
+    outcomes = engine.process([message, message])
+    assert [o.outcome for o in outcomes] == ["duplicate", "duplicate"]
+    assert _events(engine) == before
+
+
+def test_a_duplicate_inside_one_batch_has_one_effect(engine: IngestEngine) -> None:
+    message = incoming("harvest", "client", _client(), source_type="Client")
+    outcomes = engine.process([message, message])
+    assert [o.outcome for o in outcomes] == ["applied", "duplicate"]
+
+
+def test_an_older_change_after_a_newer_one_is_stale(engine: IngestEngine) -> None:
+    engine.process(
+        [
+            incoming(
+                "harvest",
+                "client",
+                _client(legal_name="Globex New Ltd"),
+                source_type="Client",
+                seq=5,
+            )
+        ]
+    )
+    [stale] = engine.process(
+        [
+            incoming(
+                "harvest", "client", _client(legal_name="Globex Old"), source_type="Client", seq=3
+            )
+        ]
+    )
+    assert (stale.outcome, stale.reason) == ("stale", "STALE")
+    client = engine.app.get(stale.canonical_ids[0], Client)
+    assert client.legal_name == "Globex New Ltd"
+
+
+def test_an_unknown_reference_parks_the_change_until_it_arrives(engine: IngestEngine) -> None:
+    [parked] = engine.process(
+        [incoming("harvest", "time_entry", _entry(), source_type="TimeEntry")]
+    )
+    assert (parked.outcome, parked.reason) == ("parked", "UNKNOWN_AGGREGATE")
+    assert parked.waiting_for is not None
+    _setup_work(engine)
+    applied = engine.unpark()
+    assert [o.outcome for o in applied] == ["applied"]
+    entry = engine.app.get(applied[0].canonical_ids[0], TimeEntry)
+    assert str(entry.hours) == "7.50"
+    assert engine.unpark() == []
+
+
+def test_an_update_for_a_record_never_created_is_parked_not_created(
+    engine: IngestEngine,
+) -> None:
+    [parked] = engine.process(
+        [incoming("harvest", "client", {"id": "C9", "tax_id": "X"}, source_type="Client", seq=2)]
+    )
+    assert (parked.outcome, parked.reason) == ("parked", "UNKNOWN_AGGREGATE")
+    assert _events(engine) == 0
+    engine.process([incoming("harvest", "client", _client("C9"), source_type="Client", seq=1)])
+    [applied] = engine.unpark()
+    assert applied.outcome == "applied"
+    assert engine.app.get(applied.canonical_ids[0], Client).tax_id == "X"
+
+
+def test_a_broken_rule_is_rejected_with_an_exception_case(engine: IngestEngine) -> None:
+    _setup_work(engine)
+    [rejected] = engine.process(
+        [incoming("harvest", "time_entry", _entry(hours="25"), source_type="TimeEntry")]
+    )
+    assert (rejected.outcome, rejected.reason) == ("rejected", "RULE_VIOLATION")
+    case = engine.app.find(
+        ExceptionCase.id_for(rejected.message_id, "RULE_VIOLATION"), ExceptionCase
+    )
+    assert case is not None
+    assert case.rule == "implausible_duration"
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b'{"specversion": "1.0", "id": ', "MALFORMED_PAYLOAD"),
+        (
+            json.dumps(
+                {
+                    "specversion": "1.0",
+                    "source": "/harvest/t1",
+                    "id": "m1",
+                    "type": "pshub.client.changed.v1",
+                    "time": "2026-01-01T00:00:00Z",
+                    "data": {},
+                }
+            ).encode(),
+            "MISSING_REQUIRED_ID",
+        ),
+    ],
+)
+def test_malformed_input_is_dead_lettered_with_its_reason(
+    engine: IngestEngine, payload: bytes, reason: str
+) -> None:
+    [outcome] = engine.process([raw("harvest", "client", payload)])
+    assert (outcome.outcome, outcome.reason) == ("dead_lettered", reason)
+    assert (
+        engine.app.find(ExceptionCase.id_for(outcome.message_id, reason), ExceptionCase) is not None
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (_client(billing_currency="GBR"), "INVALID_CURRENCY"),
+        ({"id": "T1", "hours": "-2"}, "NEGATIVE_QUANTITY"),
+        (_client(colour="red"), "SCHEMA_VIOLATION"),
+    ],
+)
+def test_invalid_data_is_dead_lettered_with_its_reason(
+    engine: IngestEngine, data: dict[str, Any], reason: str
+) -> None:
+    entity = "time_entry" if "hours" in data else "client"
+    [outcome] = engine.process([incoming("harvest", entity, data)])
+    assert (outcome.outcome, outcome.reason) == ("dead_lettered", reason)
+
+
+def test_a_source_may_not_publish_as_another_system(engine: IngestEngine) -> None:
+    message = incoming("harvest", "client", _client())
+    forged = raw("salesforce", "client", message.data, dict(message.headers))
+    [outcome] = engine.process([forged])
+    assert (outcome.outcome, outcome.reason) == ("dead_lettered", "FORBIDDEN")
+
+
+def test_an_erp_project_naming_the_crm_opportunity_is_the_same_engagement(
+    engine: IngestEngine,
+) -> None:
+    engine.process(
+        [
+            incoming("salesforce", "client", _client("001A"), source_type="Account"),
+            incoming(
+                "salesforce",
+                "engagement",
+                {
+                    "id": "006A",
+                    "client": ref("Account", "001A"),
+                    "name": "Audit",
+                    "currency": "GBP",
+                    "status": "won",
+                },
+                source_type="Opportunity",
+            ),
+        ]
+    )
+    [outcome] = engine.process(
+        [
+            incoming("netsuite", "client", _client("C-77"), source_type="customer"),
+        ]
+    )
+    [job] = engine.process(
+        [
+            incoming(
+                "netsuite",
+                "engagement",
+                {
+                    "id": "J-1",
+                    "client": ref("customer", "C-77"),
+                    "name": "Audit FY26",
+                    "currency": "GBP",
+                    "code": "PRJ-0042",
+                    "external_refs": [ref("Opportunity", "006A", system="salesforce", tenant="t1")],
+                },
+                source_type="job",
+            ),
+        ]
+    )
+    opportunity_id = source_id("engagement", SourceRef("salesforce", "t1", "Opportunity", "006A"))
+    assert job.canonical_ids == [opportunity_id]
+    engagement = engine.app.get(opportunity_id, Engagement)
+    assert sorted(str(x) for x in engagement.xrefs) == [
+        "netsuite:job:J-1",
+        "salesforce:Opportunity:006A",
+    ]
+    # The ERP customer with the CRM account's tax id is the same client.
+    assert outcome.canonical_ids == [
+        source_id("client", SourceRef("salesforce", "t1", "Account", "001A"))
+    ]
+
+
+def test_survivorship_keeps_the_erp_legal_name_over_a_later_crm_rename(
+    engine: IngestEngine,
+) -> None:
+    engine.process([incoming("salesforce", "client", _client("001A"), source_type="Account")])
+    engine.process(
+        [
+            incoming(
+                "netsuite",
+                "client",
+                _client("C-1", legal_name="Globex Limited"),
+                source_type="customer",
+                seq=2,
+            )
+        ]
+    )
+    [crm] = engine.process(
+        [
+            incoming(
+                "salesforce",
+                "client",
+                {"id": "001A", "legal_name": "Globex (CRM spelling)"},
+                source_type="Account",
+                seq=3,
+            )
+        ]
+    )
+    client = engine.app.get(crm.canonical_ids[0], Client)
+    assert client.legal_name == "Globex Limited"
+
+
+def test_a_probable_match_becomes_a_stewardship_case_not_a_merge(engine: IngestEngine) -> None:
+    engine.process(
+        [incoming("salesforce", "client", _client("001A", tax_id=""), source_type="Account")]
+    )
+    [other] = engine.process(
+        [
+            incoming(
+                "netsuite",
+                "client",
+                _client("C-2", legal_name="Globexx Ltd", tax_id=""),
+                source_type="customer",
+            )
+        ]
+    )
+    first = source_id("client", SourceRef("salesforce", "t1", "Account", "001A"))
+    assert other.canonical_ids != [first]
+    case = engine.app.find(ExceptionCase.id_for(other.message_id, "PROBABLE_MATCH"), ExceptionCase)
+    assert case is not None
+    assert case.canonical_ids == [first]
+
+
+def test_a_deletion_tombstones_the_record(engine: IngestEngine) -> None:
+    engine.process([incoming("harvest", "client", _client(), source_type="Client")])
+    [deleted] = engine.process(
+        [incoming("harvest", "client", {"id": "C1"}, deleted=True, source_type="Client", seq=2)]
+    )
+    assert deleted.outcome == "applied"
+    assert engine.app.get(deleted.canonical_ids[0], Client).deleted
+
+
+def test_unknown_ids_are_unique_per_message(engine: IngestEngine) -> None:
+    ids = {uuid.uuid4() for _ in range(3)}
+    assert len(ids) == 3
