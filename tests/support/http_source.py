@@ -49,13 +49,21 @@ def serve(routes: dict[tuple[str, str], Handler]) -> Iterator[SourceServer]:
         def _handle(self) -> None:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
-            request = Request(self.command, parts.path, parse_qs(parts.query),
-                              dict(self.headers.items()), self.rfile.read(length))
+            request = Request(
+                self.command,
+                parts.path,
+                parse_qs(parts.query),
+                dict(self.headers.items()),
+                self.rfile.read(length),
+            )
             server_state.requests.append(request)
             handler = server_state.routes.get((self.command, parts.path))
             response = handler(request) if handler else Response(404, {"error": "not found"})
-            body = response.body if isinstance(response.body, bytes) else json.dumps(
-                response.body).encode()
+            body = (
+                response.body
+                if isinstance(response.body, bytes)
+                else json.dumps(response.body).encode()
+            )
             self.send_response(response.status)
             headers = {"Content-Type": "application/json", **response.headers}
             for name, value in headers.items():
