@@ -1,0 +1,125 @@
+"""Stripe's own shapes: the event envelope, invoices, credit notes and their line lists.
+
+Both the `2025-03-31.basil`+ shapes (`pricing`, `taxes[]`, `pretax_credit_amounts`) and the
+older ones (`price`, `tax_amounts[]`) are read. Amounts are integers in Stripe's minor units.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class StripeModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class StatusTransitions(StripeModel):
+    finalized_at: int | None = None
+    marked_uncollectible_at: int | None = None
+    paid_at: int | None = None
+    voided_at: int | None = None
+
+
+class LineTax(StripeModel):
+    """`taxes[]` (basil+): `tax_behavior` is exclusive or inclusive."""
+
+    amount: int
+    tax_behavior: str | None = None
+    taxable_amount: int | None = None
+
+
+class LegacyLineTax(StripeModel):
+    """`tax_amounts[]` (before basil)."""
+
+    amount: int
+    inclusive: bool = False
+    taxable_amount: int | None = None
+
+
+class Reduction(StripeModel):
+    """A discount or pretax credit on a line."""
+
+    amount: int
+
+
+class Pricing(StripeModel):
+    unit_amount_decimal: Decimal | None = None
+
+
+class LineItem(StripeModel):
+    """An invoice line item (`il_...`) or a credit note line item (`cnli_...`)."""
+
+    id: str | None = None
+    amount: int
+    description: str | None = None
+    quantity: int | None = None
+    quantity_decimal: Decimal | None = None
+    pricing: Pricing | None = None
+    price: Pricing | None = None
+    unit_amount_decimal: Decimal | None = None
+    taxes: list[LineTax] = []
+    tax_amounts: list[LegacyLineTax] = []
+    discount_amounts: list[Reduction] = []
+    pretax_credit_amounts: list[Reduction] = []
+
+
+class LineList(StripeModel):
+    object: Literal["list"] = "list"
+    data: list[LineItem] = []
+    has_more: bool = False
+    total_count: int | None = None
+    url: str | None = None
+
+
+class Invoice(StripeModel):
+    id: str | None = None
+    object: Literal["invoice"]
+    status: str | None = None
+    number: str | None = None
+    currency: str
+    customer: str | dict[str, Any] | None = None
+    total: int
+    amount_paid: int = 0
+    created: int
+    due_date: int | None = None
+    effective_at: int | None = None
+    status_transitions: StatusTransitions = StatusTransitions()
+    metadata: dict[str, str | None] = {}
+    lines: LineList = LineList()
+
+
+class CreditNote(StripeModel):
+    id: str | None = None
+    object: Literal["credit_note"]
+    status: str | None = None
+    number: str | None = None
+    currency: str
+    customer: str | dict[str, Any] | None = None
+    invoice: str | dict[str, Any] | None = None
+    total: int
+    created: int
+    effective_at: int | None = None
+    voided_at: int | None = None
+    metadata: dict[str, str | None] = {}
+    lines: LineList = LineList()
+
+
+class EventData(StripeModel):
+    object: dict[str, Any]
+    previous_attributes: dict[str, Any] | None = None
+
+
+class Event(StripeModel):
+    """A webhook event: `data.object` is the full resource as of `api_version`."""
+
+    id: str | None = None
+    object: Literal["event"]
+    type: str
+    created: int
+    api_version: str | None = None
+    account: str | None = None
+    livemode: bool = False
+    data: EventData
