@@ -1,0 +1,475 @@
+"""Salesforce Change Data Capture -> canonical change events (pure functions, no I/O).
+
+Account -> client, Opportunity -> engagement, Contact -> a contact of its Account's client.
+An UPDATE reports only the fields named in changedFields/nulledFields: fields that are present
+but not named there are enrichment (current values, not changes). Gap events, wildcard record
+ids and changes that cannot be mapped from the body alone become FetchRequests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from adapters.salesforce.errors import build, currency_code, money, parse, refusal
+from adapters.salesforce.payloads import (
+    GAP_TYPES,
+    AccountFields,
+    CalendarDate,
+    ChangeEvent,
+    ChangeEventHeader,
+    ContactFields,
+    OpportunityFields,
+    epoch_ms,
+    to_18,
+)
+from hub.contracts.adapters import (
+    AdapterConfig,
+    AdapterError,
+    FetchRequest,
+    Mapped,
+    change_event,
+    message_id,
+    utc_sequence,
+)
+from hub.contracts.changes import (
+    ClientChange,
+    ContactData,
+    ContactRemoval,
+    Deletion,
+    EngagementChange,
+    Ref,
+)
+
+SYSTEM = "salesforce"
+ENTITIES = {"Account": "client", "Opportunity": "engagement", "Contact": "client"}
+DEFAULT_API_VERSION = "v60.0"
+# The Contact fields a contact is rebuilt from: an UPDATE carrying fewer is refetched, since a
+# contact is replaced as a whole.
+CONTACT_FIELDS = ("AccountId", "Email", "Phone", "Title")
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+_ORIGIN_CLIENT = re.compile(r"client=([^;/\s]+)")
+_DATE = TypeAdapter(CalendarDate)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where one change sits in Salesforce's order, and whose org it came from."""
+
+    tenant: str
+    entity: str
+    transaction_key: str
+    sequence_number: int
+    sequence: str
+    time: datetime
+    change_type: str
+
+    def hint(self) -> dict[str, Any]:
+        return {
+            "entity": self.entity,
+            "transaction_key": self.transaction_key,
+            "sequence_number": self.sequence_number,
+            "sequence": self.sequence,
+            "time": self.time.isoformat(),
+            "change_type": self.change_type,
+        }
+
+    @classmethod
+    def from_hint(cls, hint: Mapping[str, Any], tenant: str) -> Context:
+        try:
+            return cls(
+                tenant=tenant,
+                entity=str(hint["entity"]),
+                transaction_key=str(hint["transaction_key"]),
+                sequence_number=int(hint["sequence_number"]),
+                sequence=str(hint["sequence"]),
+                time=datetime.fromisoformat(str(hint["time"])),
+                change_type=str(hint.get("change_type", "FETCH")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AdapterError("SCHEMA_VIOLATION", f"fetch hint is incomplete: {exc}") from exc
+
+    def message_id(self, record_type: str, record_id: str) -> str:
+        # The semantic key of DOMAIN 2.14: the same change has it on every channel and replay.
+        return message_id(
+            SYSTEM, self.tenant, self.transaction_key, self.sequence_number, record_type, record_id
+        )
+
+
+@dataclass(frozen=True)
+class Delta:
+    """The fields of one record change and which of them it reports."""
+
+    fields: Mapping[str, Any]
+    changed: frozenset[str] = frozenset()
+    nulled: frozenset[str] = frozenset()
+    full: bool = False
+
+    def reports(self, path: str) -> bool:
+        if self.full:
+            return _lookup(self.fields, path, missing=_MISSING) is not _MISSING
+        return any(p == path or p.startswith(path + ".") for p in self.changed | self.nulled)
+
+    def nulls(self, path: str) -> bool:
+        return path in self.nulled or (self.full and _lookup(self.fields, path) is None)
+
+
+_MISSING = object()
+
+
+def _lookup(fields: Mapping[str, Any], path: str, missing: Any = None) -> Any:
+    value: Any = fields
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return missing
+        # REST spells compound sub-fields in lower camel case ("countryCode"), CDC in Pascal.
+        keys = {k.lower(): k for k in value}
+        if part.lower() not in keys:
+            return missing
+        value = value[keys[part.lower()]]
+    return value
+
+
+def settings(config: AdapterConfig) -> dict[str, str]:
+    return dict(config.extra)
+
+
+def tenant_of(config: AdapterConfig, tenant: str | None) -> str:
+    return config.tenant or tenant or ""
+
+
+def is_echo(header: ChangeEventHeader, config: AdapterConfig) -> bool:
+    """True for a change the hub itself wrote (changeOrigin names the hub's client id)."""
+    own = config.extra.get("client_id")
+    found = _ORIGIN_CLIENT.search(header.changeOrigin)
+    return bool(own and found and found.group(1) == own)
+
+
+def map_message(data: Any, *, config: AdapterConfig, tenant: str | None = None) -> Mapped:
+    """Maps a CometD change event, a Bayeux message wrapping one, or a list of them."""
+    if isinstance(data, list):
+        mapped = Mapped()
+        ignored = []
+        for item in data:
+            one = map_message(item, config=config, tenant=tenant)
+            mapped.extend(one)
+            if one.ignored:
+                ignored.append(one.ignored)
+        if not mapped.events and not mapped.fetches and ignored:
+            mapped.ignored = "; ".join(ignored)
+        return mapped
+    if isinstance(data, dict) and "payload" not in data and isinstance(data.get("data"), dict):
+        data = data["data"]  # a Bayeux message {"channel": "/data/...", "data": {...}}
+    if not isinstance(data, dict):
+        raise AdapterError("SCHEMA_VIOLATION", "a change event is a JSON object")
+    event = parse(ChangeEvent, data, "change event")
+    if "ChangeEventHeader" not in event.payload:
+        raise AdapterError(
+            "MISSING_REQUIRED_ID",
+            "the payload has no ChangeEventHeader",
+            field="payload.ChangeEventHeader",
+        )
+    header = parse(ChangeEventHeader, event.payload["ChangeEventHeader"], "ChangeEventHeader")
+    return map_change(header, event.payload, config=config, tenant=tenant_of(config, tenant))
+
+
+def map_change(
+    header: ChangeEventHeader, payload: Mapping[str, Any], *, config: AdapterConfig, tenant: str
+) -> Mapped:
+    """Maps one change event, fanned out to one canonical event per record id."""
+    if header.changeType == "SNAPSHOT":
+        return Mapped(ignored="SNAPSHOT events are reserved")
+    if is_echo(header, config):
+        return Mapped(ignored="echo of the hub's own write")
+    time = epoch_ms(header.commitTimestamp)
+    ctx = Context(
+        tenant=tenant,
+        entity=header.entityName,
+        transaction_key=header.transactionKey,
+        sequence_number=header.sequenceNumber,
+        sequence=utc_sequence(time, header.commitNumber, header.sequenceNumber),
+        time=time,
+        change_type=header.changeType,
+    )
+    if header.entityName not in ENTITIES:
+        return Mapped(ignored=f"{header.entityName} changes are not mapped")
+    if header.changeType == "GAP_OVERFLOW" or any("*" in rid for rid in header.recordIds):
+        # Over 100 000 changes in one transaction, or a field-type conversion: no usable ids.
+        return Mapped(fetches=[resync_request(ctx, config)])
+    if not header.recordIds:
+        raise AdapterError(
+            "MISSING_REQUIRED_ID",
+            "the change names no recordIds",
+            field="ChangeEventHeader.recordIds",
+        )
+    fields = {k: v for k, v in payload.items() if k != "ChangeEventHeader"}
+    delta = Delta(
+        fields=fields,
+        changed=frozenset(header.changedFields),
+        nulled=frozenset(header.nulledFields),
+        full=header.changeType in ("CREATE", "UNDELETE"),
+    )
+    mapped = Mapped()
+    ignored = []
+    for raw_id in dict.fromkeys(header.recordIds):
+        record_id = to_18(raw_id)
+        if header.changeType in GAP_TYPES:
+            one = Mapped(fetches=[record_request(ctx, record_id, config)])
+        elif header.changeType == "DELETE":
+            one = map_deleted(ctx, record_id, config=config)
+        else:
+            one = map_record_change(ctx, record_id, delta, config=config)
+        mapped.extend(one)
+        if one.ignored:
+            ignored.append(one.ignored)
+    if ignored and not mapped.events and not mapped.fetches:
+        mapped.ignored = "; ".join(ignored)
+    return mapped
+
+
+def map_record_change(
+    ctx: Context, record_id: str, delta: Delta, *, config: AdapterConfig
+) -> Mapped:
+    if ctx.entity == "Account":
+        return Mapped(events=[_client_event(ctx, record_id, delta, config)])
+    if ctx.entity == "Opportunity":
+        return _engagement(ctx, record_id, delta, config)
+    return _contact(ctx, record_id, delta, config)
+
+
+def map_fetched(ctx: Context, record: Mapping[str, Any], *, config: AdapterConfig) -> Mapped:
+    """Maps a record read from the REST API as a full change at the change's place in order."""
+    raw_id = record.get("Id")
+    if not isinstance(raw_id, str) or not raw_id:
+        raise AdapterError("MISSING_REQUIRED_ID", "the fetched record has no Id", field="Id")
+    return map_record_change(
+        ctx, to_18(raw_id), Delta(fields=dict(record), full=True), config=config
+    )
+
+
+def map_deleted(
+    ctx: Context, record_id: str, *, config: AdapterConfig, account_id: str | None = None
+) -> Mapped:
+    """A deleted Account or Opportunity is a tombstone; a deleted Contact leaves its client."""
+    if ctx.entity == "Contact":
+        if account_id is None:
+            # A DELETE body has no fields: which Account held the contact needs a lookup.
+            return Mapped(fetches=[record_request(ctx, record_id, config, kind="deleted_contact")])
+        version = contact_sequence(ctx, record_id)
+        removal = build(ContactRemoval, "contact removal", id=record_id, version=version)
+        data = build(ClientChange, "client", id=to_18(account_id), contact_removals=[removal])
+        return Mapped(events=[_event(ctx, "client", "Account", data, record_id, version)])
+    entity = ENTITIES[ctx.entity]
+    data = build(Deletion, "deletion", id=record_id, reason="source_deleted")
+    return Mapped(events=[_event(ctx, entity, ctx.entity, data, record_id, deleted=True)])
+
+
+def record_request(
+    ctx: Context, record_id: str, config: AdapterConfig, kind: str = "record"
+) -> FetchRequest:
+    return FetchRequest(
+        kind=kind,
+        id=record_id,
+        tenant=ctx.tenant,
+        url=record_url(config, ctx.entity, record_id),
+        hint=ctx.hint(),
+    )
+
+
+def resync_request(ctx: Context, config: AdapterConfig) -> FetchRequest:
+    base = (config.base_url or "").rstrip("/")
+    url = f"{base}/services/data/{api_version(config)}/query" if base else None
+    return FetchRequest(kind="resync", id=ctx.entity, tenant=ctx.tenant, url=url, hint=ctx.hint())
+
+
+def api_version(config: AdapterConfig) -> str:
+    return config.extra.get("api_version", DEFAULT_API_VERSION)
+
+
+def record_url(config: AdapterConfig, entity: str, record_id: str) -> str | None:
+    base = (config.base_url or "").rstrip("/")
+    if not base:
+        return None
+    return f"{base}/services/data/{api_version(config)}/sobjects/{entity}/{record_id}"
+
+
+def contact_sequence(ctx: Context, contact_id: str) -> str:
+    """The order key of a Contact's change to its Account's client. The contact id goes last:
+    contacts of one Account changed in one merged event share the change's own sequence, and
+    the hub counts a repeated sequence of one record as a duplicate."""
+    return f"{ctx.sequence}|{contact_id}"
+
+
+def _event(
+    ctx: Context,
+    entity: str,
+    source_type: str,
+    data: Any,
+    key_id: str,
+    sequence: str | None = None,
+    *,
+    deleted: bool = False,
+) -> Any:
+    return change_event(
+        system=SYSTEM,
+        entity=entity,
+        source_type=source_type,
+        data=data,
+        tenant=ctx.tenant,
+        time=ctx.time,
+        sequence=sequence or ctx.sequence,
+        id=ctx.message_id(ctx.entity, key_id),
+        deleted=deleted,
+    )
+
+
+def _default_currency(config: AdapterConfig) -> str | None:
+    # Only a single-currency org has one currency for every record.
+    if config.extra.get("multi_currency", "").lower() in ("1", "true", "yes"):
+        return None
+    return config.default_currency
+
+
+def _country(delta: Delta) -> tuple[bool, str | None]:
+    paths = (
+        "BillingCountryCode",
+        "BillingAddress.CountryCode",
+        "BillingCountry",
+        "BillingAddress.Country",
+    )
+    reported = [p for p in paths if delta.reports(p)]
+    if not reported:
+        return False, None
+    for path in paths:
+        value = _lookup(delta.fields, path)
+        if isinstance(value, str) and _COUNTRY.match(value.strip()):
+            return True, value.strip().upper()
+    if all(delta.nulls(p) for p in reported):
+        return True, None
+    return False, None  # a country name, not an ISO code: not guessed
+
+
+def _client_event(ctx: Context, record_id: str, delta: Delta, config: AdapterConfig) -> Any:
+    fields = parse(AccountFields, dict(delta.fields), "Account")
+    out: dict[str, Any] = {}
+    if delta.reports("Name"):
+        out["legal_name"] = fields.Name
+    if delta.reports("CurrencyIsoCode"):
+        out["billing_currency"] = (
+            currency_code(fields.CurrencyIsoCode, "Account") if fields.CurrencyIsoCode else None
+        )
+    elif delta.full and _default_currency(config):
+        out["billing_currency"] = currency_code(_default_currency(config), "default currency")
+    reported, country = _country(delta)
+    if reported:
+        out["country"] = country
+    tax_field = config.extra.get("account_tax_id_field")
+    if tax_field and delta.reports(tax_field):
+        value = _lookup(delta.fields, tax_field)
+        out["tax_id"] = str(value) if value not in (None, "") else None
+    data = build(ClientChange, "client", id=record_id, **out)
+    return _event(ctx, "client", "Account", data, record_id)
+
+
+def _status(fields: OpportunityFields, delta: Delta) -> tuple[bool, str | None]:
+    """pipeline, won or lost from IsClosed/IsWon (StageName is a label orgs rename)."""
+    closed_named, won_named = delta.reports("IsClosed"), delta.reports("IsWon")
+    if delta.full:
+        closed = bool(fields.IsClosed) or bool(fields.IsWon)
+        won = bool(fields.IsWon)
+    elif closed_named or won_named:
+        # The unnamed flag did not change: if only IsWon changed the opportunity was and is
+        # closed; if only IsClosed changed, it was not won (an open opportunity never is).
+        won = fields.IsWon if fields.IsWon is not None else False
+        closed = fields.IsClosed if fields.IsClosed is not None else won_named or won
+    else:
+        return False, None
+    if not closed:
+        return True, "pipeline"
+    return True, "won" if won else "lost"
+
+
+def _date_field(delta: Delta, name: str) -> tuple[bool, Any]:
+    if not name or not delta.reports(name):
+        return False, None
+    value = _lookup(delta.fields, name)
+    if value is None:
+        return True, None
+    try:
+        return True, _DATE.validate_python(value)
+    except ValidationError as exc:
+        raise refusal(exc, f"Opportunity.{name}") from exc
+
+
+def _engagement(ctx: Context, record_id: str, delta: Delta, config: AdapterConfig) -> Mapped:
+    fields = parse(OpportunityFields, dict(delta.fields), "Opportunity")
+    out: dict[str, Any] = {}
+    if delta.reports("Name"):
+        out["name"] = fields.Name
+    if delta.reports("AccountId"):
+        out["client"] = (
+            Ref(type="Account", id=to_18(fields.AccountId)) if fields.AccountId else None
+        )
+    currency = fields.CurrencyIsoCode or _default_currency(config)
+    if delta.reports("CurrencyIsoCode") or (delta.full and currency):
+        out["currency"] = currency_code(currency, "Opportunity") if currency else None
+    if delta.reports("Amount"):
+        if fields.Amount is None:
+            out["budget"] = None
+        elif currency is None:
+            # A multi-currency org's UPDATE that changes Amount alone: read the whole record.
+            return Mapped(fetches=[record_request(ctx, record_id, config)])
+        else:
+            out["budget"] = money(fields.Amount, currency, "Opportunity.Amount")
+    reported, status = _status(fields, delta)
+    if reported:
+        out["status"] = status
+    for target, key, default in (
+        ("start_date", "opportunity_start_field", "CloseDate"),
+        ("end_date", "opportunity_end_field", ""),
+    ):
+        reported, value = _date_field(delta, config.extra.get(key, default))
+        if reported:
+            out[target] = value
+    if delta.full and config.legal_entity:
+        out["legal_entity"] = config.legal_entity
+    data = build(EngagementChange, "engagement", id=record_id, **out)
+    return Mapped(events=[_event(ctx, "engagement", "Opportunity", data, record_id)])
+
+
+def _contact_name(fields: ContactFields) -> str:
+    if isinstance(fields.Name, str):
+        return fields.Name.strip()
+    parts: Iterable[Any] = (fields.FirstName, fields.LastName)
+    if isinstance(fields.Name, dict):
+        parts = (fields.Name.get("FirstName"), fields.Name.get("LastName"))
+    return " ".join(str(p).strip() for p in parts if p).strip()
+
+
+def _contact(ctx: Context, record_id: str, delta: Delta, config: AdapterConfig) -> Mapped:
+    present = set(delta.fields) | delta.nulled
+    has_name = bool(present & {"Name", "FirstName", "LastName"})
+    complete = has_name and all(k in present for k in CONTACT_FIELDS)
+    if not delta.full and not complete:
+        return Mapped(fetches=[record_request(ctx, record_id, config)])
+    fields = parse(ContactFields, dict(delta.fields), "Contact")
+    if not fields.AccountId:
+        return Mapped(ignored=f"Contact {record_id} belongs to no Account")
+    version = contact_sequence(ctx, record_id)
+    contact = build(
+        ContactData,
+        "contact",
+        id=record_id,
+        version=version,
+        name=_contact_name(fields),
+        email=fields.Email or "",
+        phone=fields.Phone or "",
+        role=fields.Title or "",
+    )
+    data = build(ClientChange, "client", id=to_18(fields.AccountId), contact_updates=[contact])
+    return Mapped(events=[_event(ctx, "client", "Account", data, record_id, version)])
