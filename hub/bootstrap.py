@@ -8,12 +8,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faststream.nats import NatsBroker
+from nats.js import JetStreamContext
 from psycopg.conninfo import conninfo_to_dict
 
 from hub.application import HubApplication
 from hub.embedded import EmbeddedNats, EmbeddedPostgres
+from hub.ingest.consumer import IngestConsumer
+from hub.ingest.engine import IngestEngine
+from hub.ingest.rules import Rules
 from hub.settings import Settings
 from hub.store import schema
+from hub.streams import Streams, ensure_streams
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +55,39 @@ class Hub:
     app: HubApplication
     broker: NatsBroker | None = None
     embedded: list[Any] = field(default_factory=list)
+    engine: IngestEngine | None = None
+    consumer: IngestConsumer | None = None
 
-    async def connect(self) -> None:
-        """Connects to NATS (the API works without it; /ready says so)."""
+    @property
+    def streams(self) -> Streams:
+        return Streams(self.settings.nats_prefix)
+
+    @property
+    def js(self) -> JetStreamContext:
+        assert self.broker is not None, "connect() first"
+        return self.broker.config.connection_state.stream
+
+    async def connect(self, *, ingest: bool = True) -> None:
+        """Connects to NATS, creates the streams and starts ingest (the API works without
+        NATS; /ready says so)."""
+        settings = self.settings
         self.broker = NatsBroker(self.nats_url, connect_timeout=3, max_reconnect_attempts=-1)
         try:
             await self.broker.connect()
-        except Exception:
+            await ensure_streams(self.js, self.streams)
+        except Exception:  # a process edge: report, and keep serving reads
             log.warning("NATS at %s is unreachable; /ready will say so", self.nats_url)
+            return
+        self.engine = IngestEngine(self.app, rules=Rules.from_json(settings.rules),
+                                   max_bytes=settings.max_body_bytes)
+        if ingest:
+            self.consumer = IngestConsumer(
+                self.engine, self.streams, batch_size=settings.ingest_batch_size,
+                max_wait=settings.ingest_max_wait,
+                max_deliveries=settings.ingest_max_deliveries)
+            self.consumer.js = self.js
+            self.consumer.subscribe(self.broker)
+        await self.broker.start()
 
     async def disconnect(self) -> None:
         if self.broker is not None:

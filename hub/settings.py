@@ -42,3 +42,16 @@ class Settings(BaseSettings):
         default=1_048_576, description="Largest request body accepted, in bytes."
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    ingest_batch_size: int = Field(
+        default=500, description="Most messages applied in one ingest transaction."
+    )
+    ingest_max_wait: float = Field(
+        default=0.05, description="Seconds ingest waits to fill a batch before applying it."
+    )
+    ingest_max_deliveries: int = Field(
+        default=5, description="Deliveries after which a failing message is dead-lettered."
+    )
+    rules: str | None = Field(
+        default=None,
+        description="JSON overriding the matching and survivorship rules (hub/ingest/rules.py).",
+    )

@@ -237,10 +237,23 @@ class IngestEngine:
 
     def process(self, messages: Sequence[Incoming]) -> list[Outcome]:
         """Decides and records a batch; raises on infrastructure failure (nothing recorded)."""
-        return self._process([(decode(m, max_bytes=self.max_bytes), m.data) for m in messages])
+        return self._process([(decode(m, max_bytes=self.max_bytes), m) for m in messages])
+
+    def record_poison(self, message: Incoming, text: str) -> Outcome:
+        """Records a message that failed on every delivery as dead-lettered, with a case."""
+        decoded = decode(message, max_bytes=self.max_bytes)
+        refusal = Refusal("PROCESSING_FAILED", text, "", decoded.message_id)
+        return self._process([(refusal, message)])[0]
+
+    def parked_count(self) -> int:
+        """How many changes wait for a record they refer to."""
+        rows = self._query(
+            SQL("SELECT count(*) AS n FROM {}").format(self._table("hub_ingest_parked")), ()
+        )
+        return int(rows[0]["n"])
 
     def _process(
-        self, items: list[tuple[Change | Refusal, bytes]], unparked: Sequence[str] = ()
+        self, items: list[tuple[Change | Refusal, Incoming]], unparked: Sequence[str] = ()
     ) -> list[Outcome]:
         batch = _Batch(unparked=list(unparked))
         changes = [d for d, _ in items if isinstance(d, Change)]
@@ -250,9 +263,9 @@ class IngestEngine:
         self._load_claims(self._claim_keys(changes), batch)
         outcomes: list[Outcome] = []
         seen: set[str] = set()
-        for decoded, raw in items:
+        for decoded, message in items:
             if isinstance(decoded, Refusal):
-                outcomes.append(self._dead_letter(decoded, raw, batch))
+                outcomes.append(self._dead_letter(decoded, message, batch))
             elif decoded.message_id in known or decoded.message_id in seen:
                 outcomes.append(
                     Outcome(
@@ -535,10 +548,17 @@ class IngestEngine:
             del batch.new_claims[key]
             batch.claims.pop(key, None)
 
-    def _dead_letter(self, refusal: Refusal, raw: bytes, batch: _Batch) -> Outcome:
-        message_id = refusal.message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
+    def _dead_letter(self, refusal: Refusal, message: Incoming, batch: _Batch) -> Outcome:
+        message_id = refusal.message_id or "sha256:" + hashlib.sha256(message.data).hexdigest()
+        parts = message.subject.split(".")
         outcome = Outcome(
-            message_id, "", DEAD_LETTERED, refusal.reason, refusal.text, refusal=refusal, raw=raw
+            message_id,
+            message.subject,
+            DEAD_LETTERED,
+            refusal.reason,
+            refusal.text,
+            refusal=refusal,
+            raw=message.data,
         )
         batch.cases.append(
             ExceptionCase.open(
@@ -546,6 +566,9 @@ class IngestEngine:
                 reason=refusal.reason,
                 rule=refusal.field,
                 detail=refusal.text,
+                system=parts[1] if len(parts) > 1 else "",
+                entity=parts[2] if len(parts) > 2 else "",
+                subject=message.subject,
             )
         )
         return outcome
@@ -695,7 +718,7 @@ class IngestEngine:
             items = []
             for row in rows:
                 incoming = Incoming(row["subject"], bytes(row["payload"]), {})
-                items.append((decode(incoming, max_bytes=self.max_bytes), incoming.data))
+                items.append((decode(incoming, max_bytes=self.max_bytes), incoming))
             outcomes = self._process(items, unparked=[r["message_id"] for r in rows])
             results.extend(outcomes)
             if all(o.outcome == PARKED for o in outcomes):

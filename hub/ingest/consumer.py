@@ -1,0 +1,220 @@
+"""The ingest consumer: a durable JetStream pull consumer on `ingest.>`, in batches.
+
+Acknowledgement policy (STYLE.md): a message is acked only after the transaction holding
+its effect commits. Invalid input is dead-lettered (original bytes, reason in headers) and
+acked. An infrastructure failure (the store is down) acks nothing: every message of the batch
+is nak'ed with a growing delay and comes back. A message that fails for any other reason is
+tried on its own, so it never holds up the messages behind it, and after a bounded number of
+deliveries it is dead-lettered as PROCESSING_FAILED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from eventsourcing.persistence import InterfaceError, OperationalError
+from faststream import AckPolicy, Context
+from faststream.nats import JStream, NatsBroker, PullSub
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from prometheus_client import Counter, Gauge
+from psycopg import OperationalError as PsycopgOperationalError
+from psycopg_pool import PoolTimeout
+
+from hub.errors import ConflictError
+from hub.ingest.decode import Incoming, Refusal, decode
+from hub.ingest.engine import DEAD_LETTERED, IngestEngine, Outcome
+from hub.streams import Streams
+
+log = logging.getLogger(__name__)
+
+INFRASTRUCTURE = (
+    OperationalError,
+    InterfaceError,
+    PsycopgOperationalError,
+    PoolTimeout,
+    ConnectionError,
+    TimeoutError,
+)
+
+OUTCOMES = Counter(
+    "pshub_ingest_messages_total", "Ingested messages by outcome and reason", ["outcome", "reason"]
+)
+BATCHES = Counter("pshub_ingest_batches_total", "Ingest batches committed")
+FAILURES = Counter("pshub_ingest_failures_total", "Ingest batches that failed", ["kind"])
+PARKED = Gauge("pshub_ingest_parked", "Changes parked until the record they refer to exists")
+
+
+def backoff(deliveries: int) -> float:
+    """Seconds before a failed message comes back: 0.5, 1, 2, ... up to 30."""
+    return min(30.0, 0.5 * 2 ** max(0, deliveries - 1))
+
+
+class IngestConsumer:
+    """Feeds JetStream batches to the engine and settles every message afterwards."""
+
+    def __init__(
+        self,
+        engine: IngestEngine,
+        streams: Streams,
+        *,
+        batch_size: int = 500,
+        max_wait: float = 0.05,
+        max_deliveries: int = 5,
+        durable: str = "pshub-ingest",
+    ) -> None:
+        self.engine = engine
+        self.streams = streams
+        self.batch_size = batch_size
+        self.max_wait = max_wait
+        self.max_deliveries = max_deliveries
+        self.durable = f"{streams.prefix}{durable}"
+        self.js: JetStreamContext | None = None
+        # One batch at a time per process keeps the order of each source record's changes.
+        self._lock = asyncio.Lock()
+
+    def subscribe(self, broker: NatsBroker) -> None:
+        """Registers the batch subscriber (before the broker starts)."""
+
+        @broker.subscriber(
+            f"{self.streams.prefix}ingest.>",
+            stream=JStream(self.streams.ingest, declare=False),
+            durable=self.durable,
+            pull_sub=PullSub(batch_size=self.batch_size, timeout=self.max_wait, batch=True),
+            ack_policy=AckPolicy.MANUAL,
+            config=ConsumerConfig(
+                ack_wait=120,
+                max_deliver=-1,
+                max_ack_pending=self.batch_size * 20,
+                deliver_policy=DeliverPolicy.ALL,
+            ),
+        )
+        async def ingest(message: Annotated[Any, Context("message")]) -> None:
+            await self.handle(message.raw_message)
+
+    async def handle(self, raw: Sequence[Msg]) -> None:
+        """Processes one batch and settles each of its messages."""
+        async with self._lock:
+            incoming = [self._incoming(m) for m in raw]
+            refusals = [decode(i, max_bytes=self.engine.max_bytes) for i in incoming]
+            # Dead letters go out before the outcome commits: a crash in between only
+            # repeats the dead letter, which its Nats-Msg-Id de-duplicates.
+            for message, decoded in zip(raw, refusals, strict=True):
+                if isinstance(decoded, Refusal):
+                    await self.dead_letter(
+                        message, decoded.reason, decoded.text, decoded.message_id
+                    )
+            try:
+                outcomes = await self._process(incoming)
+            except INFRASTRUCTURE as exc:
+                FAILURES.labels("infrastructure").inc()
+                log.warning(
+                    "ingest: store unavailable (%s); %d messages will come back", exc, len(raw)
+                )
+                await asyncio.gather(*(m.nak(delay=backoff(self._deliveries(m))) for m in raw))
+                return
+            except Exception:  # isolate the message at fault, keep the rest
+                FAILURES.labels("processing").inc()
+                log.exception(
+                    "ingest: a batch of %d failed; trying its messages one by one", len(raw)
+                )
+                await self._one_by_one(raw, incoming)
+                return
+            await self._settle(raw, outcomes)
+        await self._unpark_after(outcomes)
+
+    async def _process(self, incoming: list[Incoming]) -> list[Outcome]:
+        for attempt in range(3):
+            try:
+                return await asyncio.to_thread(self.engine.process, incoming)
+            except ConflictError:
+                # Another writer changed an aggregate or took a key first: decide again.
+                log.info("ingest: conflict with another writer; retrying (attempt %d)", attempt + 1)
+        return await asyncio.to_thread(self.engine.process, incoming)
+
+    async def _settle(self, raw: Sequence[Msg], outcomes: list[Outcome]) -> None:
+        BATCHES.inc()
+        for outcome in outcomes:
+            OUTCOMES.labels(outcome.outcome, outcome.reason or "").inc()
+        await asyncio.gather(*(m.ack() for m in raw))
+
+    async def _one_by_one(self, raw: Sequence[Msg], incoming: list[Incoming]) -> None:
+        for message, single in zip(raw, incoming, strict=True):
+            try:
+                outcomes = await asyncio.to_thread(self.engine.process, [single])
+            except INFRASTRUCTURE:
+                await message.nak(delay=backoff(self._deliveries(message)))
+                continue
+            except Exception as exc:  # a poison message: count its deliveries
+                deliveries = self._deliveries(message)
+                if deliveries < self.max_deliveries:
+                    log.warning(
+                        "ingest: message failed (delivery %d of %d): %s",
+                        deliveries,
+                        self.max_deliveries,
+                        exc,
+                    )
+                    await message.nak(delay=backoff(deliveries))
+                    continue
+                text = f"failed on {deliveries} deliveries: {type(exc).__name__}: {exc}"
+                message_id = (message.headers or {}).get("Nats-Msg-Id")
+                await self.dead_letter(message, "PROCESSING_FAILED", text, message_id)
+                try:
+                    await asyncio.to_thread(self.engine.record_poison, single, text)
+                except INFRASTRUCTURE:
+                    await message.nak(delay=backoff(deliveries))
+                    continue
+                OUTCOMES.labels(DEAD_LETTERED, "PROCESSING_FAILED").inc()
+                await message.ack()
+                continue
+            await self._settle([message], outcomes)
+
+    async def _unpark_after(self, outcomes: list[Outcome]) -> None:
+        if not any(o.outcome == "applied" for o in outcomes) and not any(
+            o.outcome == "parked" for o in outcomes
+        ):
+            return
+        try:
+            await asyncio.to_thread(self.engine.unpark)
+            PARKED.set(await asyncio.to_thread(self.engine.parked_count))
+        except INFRASTRUCTURE as exc:
+            log.warning("ingest: could not apply parked changes now (%s)", exc)
+
+    async def dead_letter(
+        self, message: Msg, reason: str, text: str, message_id: str | None
+    ) -> None:
+        """Publishes the original bytes to deadletter.<subject> with the reason in headers."""
+        assert self.js is not None, "the consumer needs the JetStream context"
+        original = self.streams.strip(message.subject)
+        original_id = message_id or (message.headers or {}).get("Nats-Msg-Id") or ""
+        headers = {
+            "Pshub-Reason": reason,
+            "Pshub-Reason-Text": text.replace("\r", " ").replace("\n", " ")[:1000],
+            "Pshub-Original-Subject": original,
+            "Pshub-Original-Id": original_id,
+            "Content-Type": (message.headers or {}).get("Content-Type", "application/json"),
+        }
+        if original_id:
+            headers["Nats-Msg-Id"] = f"deadletter:{original_id}"
+        await self.js.publish(
+            self.streams.deadletter_subject(original), message.data, headers=headers, timeout=10
+        )
+
+    def _incoming(self, message: Msg) -> Incoming:
+        return Incoming(
+            self.streams.strip(message.subject),
+            message.data,
+            dict(message.headers or {}),
+            self._deliveries(message),
+        )
+
+    @staticmethod
+    def _deliveries(message: Msg) -> int:
+        try:
+            return int(message.metadata.num_delivered or 1)
+        except Exception:  # a message without JetStream metadata
+            return 1
