@@ -4,6 +4,7 @@ messages bounded, infrastructure failures redelivered and never dead-lettered.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -21,7 +22,7 @@ from hub.bootstrap import Hub, build_hub
 from hub.ingest import appliers
 from hub.settings import Settings
 from hub.streams import Streams
-from tests.support.changes import envelope, money, ref  # noqa: F401
+from tests.support.changes import envelope
 
 
 class Running:
@@ -102,10 +103,8 @@ async def _delete_streams(url: str, streams: Streams) -> None:
     nc = await nats.connect(url)
     js = nc.jetstream()
     for config in streams.configs():
-        try:
+        with contextlib.suppress(nats.js.errors.NotFoundError):
             await js.delete_stream(config.name)
-        except nats.js.errors.NotFoundError:
-            pass
     await nc.close()
 
 
