@@ -162,6 +162,7 @@ def create_engagement(ctx: Context, f: dict[str, Any], new_id: UUID) -> Engageme
         end_date=f.get("end_date"),
         budget=money(f.get("budget")),
         manager_id=_resolve(ctx, f, "manager", "resource"),
+        status=f["status"] if f.get("status") in ("pipeline", "won", "active") else "pipeline",
         xrefs=[ctx.source_ref],
     )
     if f.get("status"):
@@ -420,6 +421,16 @@ def _apply_fact(
         _approval_to(ctx, fact, status, f)
 
 
+def _initial(f: dict[str, Any]) -> str:
+    """The state a new fact is recorded in directly (one event, not a walk through states)."""
+    status = f.get("status") or "draft"
+    if f.get("is_running") or status == "rejected":
+        return "draft"
+    if status in ("billed", "locked"):
+        return "approved"
+    return status
+
+
 def _time_changes(ctx: Context, f: dict[str, Any]) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if f.get("engagement") is not None:
@@ -452,9 +463,10 @@ def create_time_entry(ctx: Context, f: dict[str, Any], new_id: UUID) -> TimeEntr
         task=f.get("task") or "",
         source_rate=money(f.get("billable_rate")),
         is_running=running,
+        status=_initial(f),
         xrefs=[ctx.source_ref],
     )
-    if f.get("status") and f["status"] != "draft":
+    if f.get("status") and f["status"] != entry.status:
         _approval_to(ctx, entry, f["status"], f)
     return entry
 
@@ -499,9 +511,10 @@ def create_expense(ctx: Context, f: dict[str, Any], new_id: UUID) -> Expense:
         reimbursable=changes.get("reimbursable", False),
         receipt=changes.get("receipt"),
         notes=changes.get("notes", ""),
+        status=_initial(f),
         xrefs=[ctx.source_ref],
     )
-    if f.get("status") and f["status"] != "draft":
+    if f.get("status") and f["status"] != expense.status:
         _approval_to(ctx, expense, f["status"], f)
     return expense
 

@@ -181,35 +181,24 @@ class IngestEngine:
         return {r["message_id"] for r in rows}
 
     def _load_claims(self, keys: Iterable[str], batch: _Batch) -> None:
+        """Loads owners of keys, and for source records the newest sequence applied."""
         wanted = [k for k in set(keys) if k not in batch.claims]
         if not wanted:
             return
         rows = self._query(
-            SQL("SELECT key, owner_id FROM {} WHERE key = ANY(%s)").format(
+            SQL("SELECT key, owner_id, sequence, message_id FROM {} WHERE key = ANY(%s)").format(
                 self._table("hub_claims")
             ),
             (wanted,),
         )
         for row in rows:
             batch.claims[row["key"]] = row["owner_id"]
+            if row["sequence"] is not None:
+                batch.sequences[row["key"]] = (row["sequence"], row["message_id"])
 
     def lookup_claim(self, key: str, batch: _Batch) -> UUID | None:
         self._load_claims([key], batch)
         return batch.claims.get(key)
-
-    def _load_sequences(self, keys: Iterable[str], batch: _Batch) -> None:
-        wanted = [k for k in set(keys) if k not in batch.sequences]
-        if not wanted:
-            return
-        rows = self._query(
-            SQL(
-                "SELECT record_key, last_sequence, last_message_id FROM {} "
-                "WHERE record_key = ANY(%s)"
-            ).format(self._table("hub_ingest_order")),
-            (wanted,),
-        )
-        for row in rows:
-            batch.sequences[row["record_key"]] = (row["last_sequence"], row["last_message_id"])
 
     def _load_lineage(self, aggregate_id: UUID, batch: _Batch) -> dict[str, FieldSource]:
         if aggregate_id not in batch.lineage:
@@ -259,7 +248,6 @@ class IngestEngine:
         changes = [d for d, _ in items if isinstance(d, Change)]
         # Parked changes are known by their id already; everything else is checked.
         known = set() if unparked else self._known_messages([c.message_id for c in changes])
-        self._load_sequences([c.record_key for c in changes if c.sequence], batch)
         self._load_claims(self._claim_keys(changes), batch)
         outcomes: list[Outcome] = []
         seen: set[str] = set()
@@ -656,14 +644,12 @@ class IngestEngine:
                     repeated,
                 )
             if batch.new_sequences:
+                # The source record's claim (inserted above when new) holds its order.
                 cur.executemany(
-                    SQL(
-                        "INSERT INTO {} (record_key, last_sequence, last_message_id) "
-                        "VALUES (%s, %s, %s) ON CONFLICT (record_key) DO UPDATE SET "
-                        "last_sequence = EXCLUDED.last_sequence, "
-                        "last_message_id = EXCLUDED.last_message_id"
-                    ).format(table("hub_ingest_order")),
-                    [(k, s, m) for k, (s, m) in batch.new_sequences.items()],
+                    SQL("UPDATE {} SET sequence = %s, message_id = %s WHERE key = %s").format(
+                        table("hub_claims")
+                    ),
+                    [(seq, mid, key) for key, (seq, mid) in batch.new_sequences.items()],
                 )
             parked = [
                 (o.message_id, o.waiting_for, o.subject, o.raw, now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,17 +31,8 @@ class ChainedRow:
     actor: str
 
 
-def _field(value: object) -> bytes:
-    if value is None:
-        data = b"\x00"
-    elif isinstance(value, bytes):
-        data = b"b" + value
-    elif isinstance(value, datetime):
-        data = b"t" + value.astimezone(UTC).isoformat().encode()
-    else:
-        data = b"s" + str(value).encode()
-    # Length-prefixed, so that no two different rows encode to the same bytes.
-    return len(data).to_bytes(8, "big") + data
+def _instant(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat()
 
 
 def state_digest(state: bytes) -> bytes:
@@ -49,26 +41,33 @@ def state_digest(state: bytes) -> bytes:
     return hashlib.sha256(state).digest()
 
 
+def covered(row: ChainedRow, digest_of_state: bytes | None = None) -> bytes:
+    """The bytes of a row the chain covers: a compact JSON array (unambiguous, and quick to
+    build; the offline verifier builds the same array from an export line)."""
+    return json.dumps(
+        [
+            row.position,
+            row.entity,
+            str(row.originator_id),
+            row.originator_version,
+            row.topic,
+            (digest_of_state if digest_of_state is not None else state_digest(row.state)).hex(),
+            _instant(row.recorded_at),
+            _instant(row.occurred_at),
+            row.system,
+            row.message_id,
+            row.correlation_id,
+            row.causation_id,
+            row.actor,
+        ],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+
+
 def event_hash(prev_hash: bytes, row: ChainedRow, digest_of_state: bytes | None = None) -> bytes:
-    """Returns sha256(prev_hash || every covered column, length-prefixed)."""
-    digest = hashlib.sha256(prev_hash)
-    for value in (
-        row.position,
-        row.entity,
-        row.originator_id,
-        row.originator_version,
-        row.topic,
-        digest_of_state if digest_of_state is not None else state_digest(row.state),
-        row.recorded_at,
-        row.occurred_at,
-        row.system,
-        row.message_id,
-        row.correlation_id,
-        row.causation_id,
-        row.actor,
-    ):
-        digest.update(_field(value))
-    return digest.digest()
+    """Returns sha256(prev_hash || the covered bytes of the row)."""
+    return hashlib.sha256(prev_hash + covered(row, digest_of_state)).digest()
 
 
 @dataclass(frozen=True, slots=True)

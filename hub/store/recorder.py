@@ -33,6 +33,9 @@ class EventMeta:
 # uniqueness claims); it gets the cursor and the positions just assigned.
 ExtraWrite = Callable[[Cursor[DictRow], Sequence[int]], None]
 
+# From this many rows on, COPY beats a pipelined executemany.
+_COPY_FROM = 16
+
 _COLUMNS = (
     "notification_id",
     "entity",
@@ -102,6 +105,9 @@ class HubRecorder(PostgresApplicationRecorder):
             columns=SQL(", ").join(map(Identifier, _COLUMNS)),
             values=SQL(", ").join(SQL("%s") for _ in _COLUMNS),
         )
+        self._sql_copy = SQL("COPY {table} ({columns}) FROM STDIN").format(
+            table=table, columns=SQL(", ").join(map(Identifier, _COLUMNS))
+        )
         self._sql_set_role = SQL("")
 
     def insert_events(
@@ -113,19 +119,14 @@ class HubRecorder(PostgresApplicationRecorder):
         **kwargs: Any,
     ) -> Sequence[int] | None:
         metas = _align(meta, len(stored_events))
-        # Pipelined: one round trip up to the chain head, one for the rows and the commit.
-        with (
-            self.datastore.get_connection() as conn,
-            conn.pipeline() as pipeline,
-            conn.transaction(),
-            conn.cursor() as curs,
-        ):
-            # The lock first: LOCK ... EXCLUSIVE needs a privilege the appending role lacks.
-            self._lock_table(curs)
-            if self.append_role:
-                curs.execute(self._sql_set_role, prepare=True)
-            curs.execute(self._sql_head, prepare=True)
-            pipeline.sync()
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            # One round trip up to the chain head. The lock comes first: LOCK ... EXCLUSIVE
+            # needs a privilege the appending role lacks.
+            with conn.pipeline():
+                self._lock_table(curs)
+                if self.append_role:
+                    curs.execute(self._sql_set_role, prepare=True)
+                curs.execute(self._sql_head, prepare=True)
             head = curs.fetchone()
             last, prev_hash = (
                 (head["notification_id"], bytes(head["hash"])) if head else (0, GENESIS)
@@ -152,7 +153,12 @@ class HubRecorder(PostgresApplicationRecorder):
                     )
                     prev_hash = event_hash(prev_hash, row)
                     rows.append((*_values(row), prev_hash))
-                curs.executemany(self._sql_insert, rows)
+                if len(rows) >= _COPY_FROM:
+                    with curs.copy(self._sql_copy) as copy:
+                        for values in rows:
+                            copy.write_row(values)
+                else:
+                    curs.executemany(self._sql_insert, rows)
                 self._notify_channel(curs)
             for write in extra_writes:
                 write(curs, positions)

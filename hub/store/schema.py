@@ -45,7 +45,7 @@ $$
 
 TOKENS_TABLE = "hub_tokens"
 CLAIMS_TABLE = "hub_claims"
-INGEST_TABLES = ("hub_ingest_messages", "hub_ingest_order", "hub_ingest_parked", "hub_lineage")
+INGEST_TABLES = ("hub_ingest_messages", "hub_ingest_parked", "hub_lineage")
 
 WRITE_SIDE_TABLES = (
     """
@@ -62,7 +62,10 @@ WRITE_SIDE_TABLES = (
         key text PRIMARY KEY,
         owner_id uuid NOT NULL,
         entity text NOT NULL,
-        position bigint NOT NULL
+        position bigint NOT NULL,
+        -- For a source record's xref: the newest change applied (order per source record).
+        sequence text,
+        message_id text
     )
     """,
     # What became of every ingested message; written in the same transaction as the events
@@ -89,14 +92,6 @@ WRITE_SIDE_TABLES = (
     """,
     "CREATE INDEX IF NOT EXISTS hub_ingest_messages_source "
     "ON {schema}.hub_ingest_messages (system, tenant, source_type, source_id)",
-    # The newest applied sequence of each source record (order per source record).
-    """
-    CREATE TABLE IF NOT EXISTS {schema}.hub_ingest_order (
-        record_key text PRIMARY KEY,
-        last_sequence text NOT NULL,
-        last_message_id text NOT NULL
-    )
-    """,
     # Changes waiting for a record they refer to; applied in arrival order once it exists.
     """
     CREATE TABLE IF NOT EXISTS {schema}.hub_ingest_parked (

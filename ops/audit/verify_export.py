@@ -2,9 +2,9 @@
 
     python verify_export.py export.jsonl
 
-Each line's hash must equal sha256(prev_hash || its fields, length-prefixed), each prev_hash
-must be the previous line's hash, and positions must follow one another. Where a line carries
-the stored `state`, its sha256 must equal `state_sha256`. Exit code 0 when intact.
+Each line's hash must equal sha256(prev_hash || the compact JSON array of its covered fields),
+each prev_hash must be the previous line's hash, and positions must follow one another. Where
+a line carries the stored `state`, its sha256 must equal `state_sha256`. Exit code 0: intact.
 """
 
 import hashlib
@@ -28,18 +28,6 @@ FIELDS = (
 )
 
 
-def encode(name, value):
-    if value is None:
-        data = b"\x00"
-    elif name == "state_sha256":
-        data = b"b" + bytes.fromhex(value)
-    elif name in ("recorded_at", "occurred_at"):
-        data = b"t" + value.encode()
-    else:
-        data = b"s" + str(value).encode()
-    return len(data).to_bytes(8, "big") + data
-
-
 def main(path):
     previous = None
     with open(path, encoding="utf-8") as lines:
@@ -56,10 +44,11 @@ def main(path):
                 != event["state_sha256"]
             ):
                 return f"line {number}: state does not match its digest"
-            digest = hashlib.sha256(bytes.fromhex(event["prev_hash"]))
-            for name in FIELDS:
-                digest.update(encode(name, event[name]))
-            if digest.hexdigest() != event["hash"]:
+            covered = json.dumps(
+                [event[name] for name in FIELDS], separators=(",", ":"), ensure_ascii=False
+            ).encode()
+            digest = hashlib.sha256(bytes.fromhex(event["prev_hash"]) + covered).hexdigest()
+            if digest != event["hash"]:
                 return f"line {number}: hash does not match position {event['position']}"
             previous = event
     return None
