@@ -1,0 +1,115 @@
+"""Confluence page webhooks -> canonical knowledge asset changes (pure functions).
+
+The event name says what happened: created, updated, restored and moved pages are
+published, trashed (or archived) pages archived, removed (purged) pages deleted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from adapters.confluence.errors import require_id, schema_violation, translate, validate
+from adapters.confluence.payloads import PageEvent
+from hub.contracts.adapters import Mapped, change_event, message_id, utc_sequence
+from hub.contracts.changes import Deletion, KnowledgeAssetChange, Ref
+
+SYSTEM = "confluence"
+SOURCE_TYPE = "page"
+STATUS = {
+    "page_created": "published",
+    "page_updated": "published",
+    "page_restored": "published",
+    "page_moved": "published",
+    "page_unarchived": "published",
+    "page_trashed": "archived",
+    "page_archived": "archived",
+}
+REMOVED = "page_removed"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def instant(epoch_ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=epoch_ms)
+
+
+def event_name(event: str | None, parsed: PageEvent) -> str:
+    """The event from the registration (`?event=`), else from the body; required."""
+    name = (event or parsed.event or parsed.webhookEvent or "").strip()
+    if not name:
+        raise schema_violation(
+            "the Confluence event name is missing: pass it as ?event=page_updated", "event"
+        )
+    return name
+
+
+def space_ref(extra: Mapping[str, str], prefix: str, space_key: str | None) -> Ref | None:
+    """The record a space belongs to, from settings `<prefix>.<SPACEKEY>`.
+
+    The value is `system:type:id` (e.g. `salesforce:Account:001Hs00002ABCDE`) or a JSON
+    reference `{"system": ..., "tenant": ..., "type": ..., "id": ...}`.
+    """
+    if not space_key:
+        return None
+    name = f"{prefix}.{space_key}"
+    value = extra.get(name)
+    if not value:
+        return None
+    try:
+        if value.lstrip().startswith("{"):
+            return Ref.model_validate(json.loads(value))
+        system, type_, id_ = value.split(":", 2)
+        return Ref(system=system, type=type_, id=id_)
+    except ValidationError as exc:
+        raise translate(exc, prefix=name) from exc
+    except ValueError as exc:
+        raise schema_violation(f"setting {name}={value!r} is not system:type:id", name) from exc
+
+
+def map_page_event(
+    parsed: PageEvent, *, event: str | None, tenant: str, extra: Mapping[str, str]
+) -> Mapped:
+    """Maps one page webhook body; other content (blogs, comments, spaces) is ignored."""
+    name = event_name(event, parsed)
+    if name not in STATUS and name != REMOVED:
+        return Mapped(ignored=f"confluence event {name!r} is not mapped")
+    page = parsed.page
+    if page is None:
+        raise schema_violation(f"a {name} body has no page", "page")
+    page_id = require_id(page.idAsString or page.id, "page.id")
+    if page.version is None:
+        raise schema_violation("page.version is missing", "page.version")
+    stamp = parsed.timestamp if parsed.timestamp is not None else page.modificationDate
+    if stamp is None:
+        raise schema_violation("timestamp is missing", "timestamp")
+    time = instant(stamp)
+    common: dict[str, Any] = {
+        "system": SYSTEM,
+        "entity": "knowledge_asset",
+        "source_type": SOURCE_TYPE,
+        "tenant": tenant,
+        "time": time,
+        # The page version orders edits; trash, restore and purge keep the version, so the
+        # event's time orders them after the edit.
+        "sequence": f"{page.version:010d}|{utc_sequence(time)}",
+        "id": message_id(SYSTEM, page_id, page.version, name),
+    }
+    if name == REMOVED:
+        return Mapped(events=[change_event(data=Deletion(id=page_id), deleted=True, **common)])
+    data: dict[str, Any] = {"id": page_id, "kind": "page", "status": STATUS[name]}
+    optional = {
+        "title": (page.title or "").strip() or None,
+        "uri": page.self_url or None,
+        "client": space_ref(extra, "space_client", page.spaceKey),
+        "engagement": space_ref(extra, "space_engagement", page.spaceKey),
+        "classification": extra.get(f"space_classification.{page.spaceKey}")
+        if page.spaceKey
+        else None,
+    }
+    data.update({key: value for key, value in optional.items() if value is not None})
+    change = validate(KnowledgeAssetChange, data, prefix="page")
+    return Mapped(events=[change_event(data=change, **common)])

@@ -1,0 +1,41 @@
+"""Confluence's own shapes: the page webhook body (Cloud Connect and Data Center).
+
+The body does not name its event: the name comes from the registration (`?event=`).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ConfluenceModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class Page(ConfluenceModel):
+    idAsString: str | None = None
+    id: int | str | None = None
+    title: str | None = None
+    spaceKey: str | None = None
+    spaceId: int | str | None = None
+    contentType: str | None = None
+    version: int | None = None
+    creationDate: int | None = None
+    modificationDate: int | None = None
+    creatorAccountId: str | None = None
+    lastModifierAccountId: str | None = None
+    self_url: str | None = Field(default=None, alias="self")
+
+
+class PageEvent(ConfluenceModel):
+    """`{"page": {...}, "userAccountId", "accountType", "timestamp", "updateTrigger", ...}`."""
+
+    page: Page | None = None
+    userAccountId: str | None = None
+    accountType: str | None = None
+    timestamp: int | None = None
+    updateTrigger: str | None = None
+    suppressNotifications: bool | None = None
+    # Some registrations (REST webhooks, proxies) add the event name to the body.
+    event: str | None = None
+    webhookEvent: str | None = None
