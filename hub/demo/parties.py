@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
@@ -56,8 +56,9 @@ def plan_clients(script: Script, tenants: Tenants) -> list[ClientFacts]:
     japanese = [(p, s) for p in cat.JAPANESE_PREFIXES for s in cat.COMPANY_NOUNS]
     rng.shuffle(stems)
     rng.shuffle(japanese)
-    regions = [r for r, k in zip(cat.REGIONS, quota(n, cat.REGION_WEIGHTS), strict=True)
-               for _ in range(k)]  # fmt: skip
+    regions = [
+        r for r, k in zip(cat.REGIONS, quota(n, cat.REGION_WEIGHTS), strict=True) for _ in range(k)
+    ]
     rng.shuffle(regions)
     statuses = [ClientStatus.INACTIVE] * round(n * 0.08) + [ClientStatus.CLOSED] * round(n * 0.05)
     statuses += [ClientStatus.ACTIVE] * (n - len(statuses))
@@ -113,8 +114,9 @@ def plan_resources(script: Script, tenants: Tenants) -> list[ResourceFacts]:
     rng = script.rng("resources")
     n = script.spec.count(60)
     roles = [r for r, k in zip(cat.ROLES, quota(n, cat.ROLE_MIX), strict=True) for _ in range(k)]
-    regions = [r for r, k in zip(cat.REGIONS, quota(n, cat.REGION_WEIGHTS), strict=True)
-               for _ in range(k)]  # fmt: skip
+    regions = [
+        r for r, k in zip(cat.REGIONS, quota(n, cat.REGION_WEIGHTS), strict=True) for _ in range(k)
+    ]
     rng.shuffle(regions)
     leavers = set(rng.sample(range(n), round(n / 30)))
     emails: set[str] = set()
@@ -196,15 +198,17 @@ def plan_firm_rate_cards(script: Script) -> dict[str, list[RateLine]]:
             else:
                 # Announced a month ahead; the new line ends the old one where it starts.
                 for line in generation:
-                    script.call(start - timedelta(days=30), card_id, "add_line", line=line,
-                                supersede=True)  # fmt: skip
+                    script.call(
+                        start - timedelta(days=30), card_id, "add_line", line=line, supersede=True
+                    )
             lines += [_ended(line, end) for line in generation]
         effective[currency] = lines
     return effective
 
 
-def plan_client_rate_cards(script: Script, clients: list[ClientFacts],
-                           firm: dict[str, list[RateLine]]) -> None:  # fmt: skip
+def plan_client_rate_cards(
+    script: Script, clients: list[ClientFacts], firm: dict[str, list[RateLine]]
+) -> None:
     """Gives a fifth of the clients a framework agreement: role rates below the firm's."""
     rng = script.rng("client-rates")
     for client in clients:
@@ -213,10 +217,21 @@ def plan_client_rate_cards(script: Script, clients: list[ClientFacts],
         currency = client.region.currency
         discount = Decimal(rng.choice((85, 88, 90, 92))) / 100
         start, change = date(2025, 1, 1), date(2026, 1, 1)
-        base = {line.role: line.bill_rate.amount for line in firm[currency]
-                if line.period.contains(start)}  # fmt: skip
-        first = [_role_line(RateTier.ROLE_CLIENT, role, rate(base[role], discount, currency),
-                            start, client_id=client.id) for role in cat.ROLES]  # fmt: skip
+        base = {
+            line.role: line.bill_rate.amount
+            for line in firm[currency]
+            if line.period.contains(start)
+        }
+        first = [
+            _role_line(
+                RateTier.ROLE_CLIENT,
+                role,
+                rate(base[role], discount, currency),
+                start,
+                client_id=client.id,
+            )
+            for role in cat.ROLES
+        ]
         card_id = script.natural("rate_card", "client", str(client.id))
         script.create(
             date(2024, 12, 2),
@@ -229,30 +244,26 @@ def plan_client_rate_cards(script: Script, clients: list[ClientFacts],
         client.rate_lines = first
         if rng.random() < 0.5:
             uplift = discount * Decimal("1.02")
-            second = [_role_line(RateTier.ROLE_CLIENT, role, rate(base[role], uplift, currency),
-                                 change, client_id=client.id) for role in cat.ROLES]  # fmt: skip
+            second = [
+                _role_line(
+                    RateTier.ROLE_CLIENT,
+                    role,
+                    rate(base[role], uplift, currency),
+                    change,
+                    client_id=client.id,
+                )
+                for role in cat.ROLES
+            ]
             for line in second:
                 script.call(date(2025, 12, 1), card_id, "add_line", line=line, supersede=True)
             client.rate_lines = [_ended(line, change) for line in first] + second
 
 
 def _role_line(tier: RateTier, role: str, bill: Money, start: date, **scope: UUID) -> RateLine:
-    return RateLine(tier=tier, currency=bill.currency, bill_rate=bill, period=Period(start),
-                    role=role, **scope)  # fmt: skip
+    return RateLine(
+        tier=tier, currency=bill.currency, bill_rate=bill, period=Period(start), role=role, **scope
+    )
 
 
 def _ended(line: RateLine, end: date | None) -> RateLine:
-    if end is None:
-        return line
-    return RateLine(
-        tier=line.tier,
-        currency=line.currency,
-        bill_rate=line.bill_rate,
-        period=Period(line.period.start, end),
-        role=line.role,
-        resource_id=line.resource_id,
-        engagement_id=line.engagement_id,
-        client_id=line.client_id,
-        task=line.task,
-        cost_rate=line.cost_rate,
-    )
+    return line if end is None else replace(line, period=Period(line.period.start, end))

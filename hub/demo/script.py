@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.base import CanonicalAggregate
+from domain.errors import DomainError
 from domain.ids import natural_id
 from domain.registry import AGGREGATES
 from domain.values import SourceRef
@@ -129,16 +130,26 @@ class Script:
         self.steps.append(Step(on, len(self.steps), target, method, kwargs))
 
 
+class DemoPlanError(Exception):
+    """A planned step broke a domain rule: the plan is wrong, nothing was recorded."""
+
+
 def run(steps: Sequence[Step]) -> dict[UUID, CanonicalAggregate]:
     """Runs the steps through the domain in date order; returns the aggregates by id."""
     built: dict[UUID, CanonicalAggregate] = {}
     for step in sorted(steps, key=lambda s: (s.on, s.seq)):
-        kwargs = {name: _resolve(value, built) for name, value in step.kwargs.items()}
-        if step.entity:
-            factory = getattr(AGGREGATES[step.entity], step.method)
-            built[step.target] = factory(id=step.target, **kwargs)
-        else:
-            getattr(built[step.target], step.method)(**kwargs)
+        try:
+            kwargs = {name: _resolve(value, built) for name, value in step.kwargs.items()}
+            if step.entity:
+                factory = getattr(AGGREGATES[step.entity], step.method)
+                built[step.target] = factory(id=step.target, **kwargs)
+            else:
+                getattr(built[step.target], step.method)(**kwargs)
+        except (DomainError, KeyError) as exc:
+            what = step.entity or built.get(step.target, CanonicalAggregate).ENTITY
+            raise DemoPlanError(
+                f"step {step.seq} on {step.on}: {what} {step.target}.{step.method}: {exc}"
+            ) from exc
     return built
 
 
