@@ -40,6 +40,9 @@ class Claim:
     owner_id: UUID
     entity: str
     strict: bool = True
+    # For a source record's xref: the newest change applied (order per source record).
+    sequence: str | None = None
+    message_id: str | None = None
 
 
 def xref_claim(entity: str, ref: SourceRef, owner_id: UUID) -> Claim:
@@ -139,6 +142,17 @@ class HubApplication(Application[UUID]):
             return None
         return aggregate if isinstance(aggregate, kind) else None
 
+    def take(self, aggregate_id: UUID) -> CanonicalAggregate | None:
+        """Returns the aggregate for a writer to change, without a copy: it leaves the cache
+        until a save puts it back, so no reader ever copies it half-changed, and a failed
+        change never leaves a trace in the cache."""
+        try:
+            aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            return None
+        self.evict(aggregate_id)
+        return aggregate if isinstance(aggregate, CanonicalAggregate) else None
+
     def get(self, aggregate_id: UUID, kind: type[A], version: int | None = None) -> A:
         """Returns the aggregate of that kind, or raises NotFoundError."""
         aggregate = self.find(aggregate_id, kind, version)
@@ -231,15 +245,23 @@ class HubApplication(Application[UUID]):
 
 def _claims_writer(recorder: HubRecorder, claims: Sequence[Claim]) -> ExtraWrite:
     table = Identifier(recorder.datastore.schema, "hub_claims")
-    insert = "INSERT INTO {} (key, owner_id, entity, position) VALUES (%s, %s, %s, %s)"
-    strict = SQL(insert).format(table)
-    soft = SQL(insert + " ON CONFLICT (key) DO NOTHING").format(table)
+    columns = SQL("key, owner_id, entity, position, sequence, message_id")
+    copy = SQL("COPY {} ({}) FROM STDIN").format(table, columns)
+    soft = SQL(
+        "INSERT INTO {} ({}) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING"
+    ).format(table, columns)
 
     def write(curs: Cursor[DictRow], positions: Sequence[int]) -> None:
         position = positions[-1] if positions else 0
-        for statement, wanted in ((strict, True), (soft, False)):
-            rows = [(c.key, c.owner_id, c.entity, position) for c in claims if c.strict == wanted]
-            if rows:
-                curs.executemany(statement, rows)
+        rows = {True: [], False: []}  # type: dict[bool, list[tuple[object, ...]]]
+        for c in claims:
+            rows[c.strict].append((c.key, c.owner_id, c.entity, position, c.sequence, c.message_id))
+        if rows[True]:
+            # A strict key already taken fails the COPY: the whole change is a conflict.
+            with curs.copy(copy) as out:
+                for row in rows[True]:
+                    out.write_row(row)
+        if rows[False]:
+            curs.executemany(soft, rows[False])
 
     return write

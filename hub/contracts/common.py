@@ -73,10 +73,13 @@ class MoneyModel(ContractModel):
 
     @classmethod
     def check_fraction(cls, value: MoneyModel) -> MoneyModel:
-        try:
-            value.to_money()
-        except DomainError as exc:
-            raise PydanticCustomError("minor_unit", exc.message) from exc
+        exponent = currency_exponent(value.currency)
+        if -value.amount.as_tuple().exponent > exponent:  # type: ignore[operator]
+            raise PydanticCustomError(
+                "minor_unit",
+                f"{value.amount} has more fraction digits than {value.currency} allows "
+                f"({exponent})",
+            )
         return value
 
 

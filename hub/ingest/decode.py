@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import ValidationError
+from pydantic import ValidationError, create_model
 
 from hub.contracts.changes import CHANGE_MODELS, CanonicalModel, ChangeEnvelope, Deletion
 from hub.contracts.common import REASON_BY_ERROR_TYPE
@@ -67,6 +67,18 @@ def default_source_type(entity: str) -> str:
     return entity
 
 
+def _typed(entity: str, model: type[CanonicalModel], deleted: bool) -> type[ChangeEnvelope]:
+    name = f"{entity.title().replace('_', '')}{'Deletion' if deleted else 'Change'}Envelope"
+    return create_model(name, __base__=ChangeEnvelope, data=(model, ...))
+
+
+_ENVELOPES: dict[tuple[str, bool], type[ChangeEnvelope]] = {
+    (entity, deleted): _typed(entity, Deletion if deleted else model, deleted)
+    for entity, model in CHANGE_MODELS.items()
+    for deleted in (False, True)
+}
+
+
 def _reason(error: ValidationError) -> tuple[str, str, str]:
     first = None
     for item in error.errors():
@@ -109,12 +121,21 @@ def decode(incoming: Incoming, *, max_bytes: int) -> Change | Refusal:
             "Content-Type",
             header_id,
         )
+    # One validation pass, envelope and data together, with the entity's own data model.
+    deleted = b'.deleted.v1"' in incoming.data
     try:
-        envelope = ChangeEnvelope.model_validate_json(incoming.data)
+        envelope = _ENVELOPES[subject_entity, deleted].model_validate_json(incoming.data)
     except ValidationError as exc:
         reason, text, field = _reason(exc)
         return Refusal(reason, text, field, header_id)
     message_id = envelope.id
+    if envelope.is_deletion != deleted:
+        return Refusal(
+            "SCHEMA_VIOLATION",
+            f"type {envelope.type} is not a change of {subject_entity}",
+            "type",
+            message_id,
+        )
     if header_id is not None and header_id != message_id:
         return Refusal(
             "SCHEMA_VIOLATION",
@@ -136,12 +157,7 @@ def decode(incoming: Incoming, *, max_bytes: int) -> Change | Refusal:
             "type",
             message_id,
         )
-    model = Deletion if envelope.is_deletion else CHANGE_MODELS[envelope.entity]
-    try:
-        data = model.model_validate(envelope.data)
-    except ValidationError as exc:
-        reason, text, field = _reason(exc)
-        return Refusal(reason, text, f"data.{field}" if field else "data", message_id)
+    data = envelope.data
     if data.id != envelope.subject:  # type: ignore[attr-defined]
         return Refusal(
             "SCHEMA_VIOLATION", "data.id differs from the event subject", "data.id", message_id

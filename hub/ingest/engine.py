@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
@@ -213,10 +213,10 @@ class IngestEngine:
         return batch.lineage[aggregate_id]
 
     def working(self, aggregate_id: UUID, batch: _Batch) -> CanonicalAggregate | None:
-        """The aggregate as this batch has it (a private copy, never the cached object)."""
+        """The aggregate as this batch has it (taken out of the cache until the batch saves)."""
         aggregate = batch.aggregates.get(aggregate_id)
         if aggregate is None:
-            aggregate = self.app.find(aggregate_id, CanonicalAggregate)
+            aggregate = self.app.take(aggregate_id)
             if aggregate is not None:
                 batch.aggregates[aggregate_id] = aggregate
                 batch.order.append(aggregate_id)
@@ -337,8 +337,14 @@ class IngestEngine:
             )
             return outcome
         if change.sequence is not None:
-            batch.sequences[change.record_key] = (change.sequence, change.message_id)
-            batch.new_sequences[change.record_key] = (change.sequence, change.message_id)
+            key, order = change.record_key, (change.sequence, change.message_id)
+            batch.sequences[key] = order
+            claim = batch.new_claims.get(key)
+            if claim is not None:
+                # The record's claim is new in this batch: it carries its order itself.
+                batch.new_claims[key] = replace(claim, sequence=order[0], message_id=order[1])
+            else:
+                batch.new_sequences[key] = order
         meta = EventMeta(
             system=change.system,
             actor=f"ingest:{change.system}",
@@ -587,11 +593,17 @@ class IngestEngine:
             )
         else:
             with self._datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
+                # The same role as appends use, so both paths share the scratch table.
+                role = self.app.hub_recorder.append_role
+                if role:
+                    cur.execute(SQL("SET LOCAL ROLE {}").format(Identifier(role)))
                 write(cur, [])
 
     def _outcome_writer(self, batch: _Batch, outcomes: list[Outcome]) -> Any:
         now = datetime.now(UTC)
         table = self._table
+
+        messages = table("hub_ingest_messages")
 
         def write(cur: Cursor[DictRow], positions: Sequence[int]) -> None:
             position = positions[-1] if positions else None
@@ -621,19 +633,32 @@ class IngestEngine:
                     )
                 )
             if fresh:
-                cur.executemany(
+                # COPY into a per-connection scratch table, then one upsert: a parked or
+                # pending message already has its row.
+                cur.execute(
                     SQL(
-                        "INSERT INTO {} (message_id, subject, system, tenant, entity, source_type, "
-                        "source_id, sequence, outcome, reason, detail, canonical_ids, position, "
-                        "received_at, decided_at) VALUES "
-                        "(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+                        "CREATE TEMP TABLE IF NOT EXISTS pshub_incoming "
+                        "(LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+                    ).format(messages)
+                )
+                with cur.copy(
+                    SQL(
+                        "COPY pshub_incoming (message_id, subject, system, tenant, entity, "
+                        "source_type, source_id, sequence, outcome, reason, detail, canonical_ids, "
+                        "position, received_at, decided_at) FROM STDIN"
+                    )
+                ) as copy:
+                    for row in fresh:
+                        copy.write_row(row)
+                cur.execute(
+                    SQL(
+                        "INSERT INTO {} SELECT * FROM pshub_incoming "
                         "ON CONFLICT (message_id) DO UPDATE SET outcome = EXCLUDED.outcome, "
                         "reason = EXCLUDED.reason, detail = EXCLUDED.detail, "
                         "canonical_ids = EXCLUDED.canonical_ids, position = EXCLUDED.position, "
-                        "decided_at = EXCLUDED.decided_at, "
-                        "deliveries = {}.deliveries + 1"
-                    ).format(table("hub_ingest_messages"), table("hub_ingest_messages")),
-                    fresh,
+                        "decided_at = EXCLUDED.decided_at, deliveries = {}.deliveries + "
+                        "CASE WHEN {}.outcome = 'pending' THEN 0 ELSE 1 END"
+                    ).format(messages, messages, messages)
                 )
             if repeated:
                 cur.executemany(

@@ -1,0 +1,392 @@
+"""Ingest benchmark: canonical change events published to NATS until every one is durable in
+PostgreSQL, against raw psycopg inserts of as many rows in the same run. Prints figures; never
+part of the test suite's pass/fail.
+
+    .venv/bin/python ops/bench/ingest.py [--messages 100000] [--batch 500] [--profile]
+
+The hub runs as its own process (`pshub serve`, as in production); this process publishes.
+The mix: clients, resources and engagements first, then time entries (most), expenses,
+knowledge assets, status updates of earlier time entries, and re-sent duplicates that carry
+no Nats-Msg-Id (so JetStream cannot drop them and the hub must).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from hub.embedded import free_port
+from hub.streams import Streams
+from ops.bench.common import Figure, scratch_database, timed
+
+BASE = datetime(2026, 1, 5, 8, tzinfo=UTC)
+
+
+def _envelope(
+    system: str, entity: str, source_type: str, data: dict[str, Any], seq: int, rng: random.Random
+) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.UUID(int=rng.getrandbits(128))),
+        "source": f"/{system}/bench",
+        "type": f"pshub.{entity}.changed.v1",
+        "subject": data["id"],
+        "time": (BASE + timedelta(seconds=seq)).isoformat(),
+        "sequence": f"{seq:012d}",
+        "tenant": "bench",
+        "sourcetype": source_type,
+        "data": data,
+    }
+
+
+def workload(total: int, seed: int = 11) -> list[dict[str, Any]]:
+    """A realistic mix of change events, in publish order."""
+    rng = random.Random(seed)
+    clients, resources, engagements = (
+        max(1, total // 500),
+        max(1, total // 250),
+        max(1, total // 100),
+    )
+    out: list[dict[str, Any]] = []
+    seq = 0
+
+    def add(entity: str, source_type: str, data: dict[str, Any]) -> dict[str, Any]:
+        nonlocal seq
+        seq += 1
+        body = _envelope("harvest", entity, source_type, data, seq, rng)
+        out.append(body)
+        return body
+
+    for i in range(clients):
+        add(
+            "client",
+            "Client",
+            {
+                "id": f"C{i}",
+                "legal_name": f"Client {i} Ltd",
+                "country": "GB",
+                "billing_currency": "GBP",
+                "tax_id": f"GB{i:09d}",
+            },
+        )
+    for i in range(resources):
+        add(
+            "resource",
+            "User",
+            {
+                "id": f"U{i}",
+                "name": f"Person {i}",
+                "email": f"p{i}@firm.example",
+                "role": "consultant",
+                "time_zone": "Europe/London",
+            },
+        )
+    for i in range(engagements):
+        add(
+            "engagement",
+            "Project",
+            {
+                "id": f"P{i}",
+                "client": {"type": "Client", "id": f"C{i % clients}"},
+                "name": f"Project {i}",
+                "code": f"P-{i:05d}",
+                "currency": "GBP",
+                "status": "active",
+            },
+        )
+    entries: list[dict[str, Any]] = []
+    remaining = total - len(out)
+    updates, duplicates = int(remaining * 0.10), int(remaining * 0.05)
+    others = remaining - updates - duplicates
+    for i in range(others):
+        kind = rng.random()
+        if kind < 0.90:
+            status = rng.choice(["draft", "submitted", "approved", "approved", "billed"])
+            data = {
+                "id": f"T{i}",
+                "engagement": {"type": "Project", "id": f"P{i % engagements}"},
+                "resource": {"type": "User", "id": f"U{rng.randrange(resources)}"},
+                "work_date": (date(2026, 1, 5) + timedelta(days=i % 60)).isoformat(),
+                "hours": f"{rng.choice(['0.50', '1.00', '2.25', '4.00', '7.50', '8.00'])}",
+                "billable": rng.random() < 0.85,
+                "billable_rate": {"amount": "150.00", "currency": "GBP"},
+                "status": "approved" if status == "billed" else status,
+            }
+            entries.append(add("time_entry", "TimeEntry", data))
+        elif kind < 0.97:
+            add(
+                "expense",
+                "Expense",
+                {
+                    "id": f"E{i}",
+                    "engagement": {"type": "Project", "id": f"P{i % engagements}"},
+                    "resource": {"type": "User", "id": f"U{rng.randrange(resources)}"},
+                    "spent_date": "2026-02-03",
+                    "amount": {"amount": "42.10", "currency": "GBP"},
+                    "category": "travel",
+                    "billable": True,
+                    "status": "submitted",
+                },
+            )
+        else:
+            add(
+                "knowledge_asset",
+                "page",
+                {
+                    "id": f"K{i}",
+                    "title": f"Deliverable {i}",
+                    "kind": "deliverable",
+                    "uri": f"https://kb.example/{i}",
+                    "status": "published",
+                    "engagement": {"type": "Project", "id": f"P{i % engagements}"},
+                },
+            )
+    for entry in rng.sample(entries, min(updates, len(entries))):
+        data = dict(entry["data"])
+        if data["status"] != "approved":
+            data["status"] = "approved"
+        else:
+            data["hours"] = "6.00"  # an approved fact corrected: reversal plus new fact
+        add("time_entry", "TimeEntry", data)
+    for body in rng.sample(out, min(duplicates, len(out))):
+        out.append({**body, "_resend": True})
+    return out
+
+
+async def publish(nats_url: str, streams: Streams, bodies: list[dict[str, Any]]) -> None:
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    pending: list[Any] = []
+    for body in bodies:
+        resend = body.pop("_resend", False)
+        system, entity = body["source"].split("/")[1], body["type"].split(".")[1]
+        headers = {"Content-Type": "application/cloudevents+json"}
+        if not resend:
+            headers["Nats-Msg-Id"] = body["id"]
+        pending.append(
+            js.publish(
+                streams.ingest_subject(system, entity),
+                json.dumps(body).encode(),
+                headers=headers,
+                timeout=30,
+            )
+        )
+        if len(pending) >= 2000:
+            await asyncio.gather(*pending)
+            pending.clear()
+    await asyncio.gather(*pending)
+    await nc.close()
+
+
+def decided(url: str) -> tuple[int, int]:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*), coalesce(sum(deliveries), 0) FROM "
+            "hub_ingest_messages WHERE outcome <> 'pending'"
+        ).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def start_hub(
+    url: str, nats_url: str, prefix: str, batch: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PSHUB_DATABASE_URL": url,
+        "PSHUB_NATS_URL": nats_url,
+        "PSHUB_NATS_PREFIX": prefix,
+        "PSHUB_INGEST_BATCH_SIZE": str(batch),
+        "PSHUB_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the hub did not become ready")
+
+
+def profile_summary(
+    path: Path, top: int = 15
+) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """Self and inclusive time by function from py-spy's raw (collapsed) output."""
+    self_time: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        n = int(count)
+        self_time[frames[-1]] += n
+        for name in set(frames):
+            inclusive[name] += n
+        total += n
+    share = lambda c: [(name, 100.0 * n / total) for name, n in c.most_common(top)]  # noqa: E731
+    return share(self_time), share(inclusive)
+
+
+def raw_baseline(url: str, count: int) -> list[Figure]:
+    state = json.dumps(
+        {
+            "engagement_id": {"_type_": "uuid_hex", "_data_": uuid.uuid4().hex},
+            "hours": {"_type_": "decimal_str", "_data_": "7.50"},
+            "work_date": {"_type_": "date_iso", "_data_": "2026-03-02"},
+        }
+    ).encode()
+    now = datetime.now(UTC)
+    rows = [
+        (
+            i,
+            "time_entry",
+            uuid.uuid4(),
+            1,
+            "domain.time_entry:TimeEntry.Recorded",
+            state,
+            now,
+            now,
+            "harvest",
+            str(uuid.uuid4()),
+            "c",
+            "c",
+            "ingest",
+            os.urandom(32),
+        )
+        for i in range(count)
+    ]
+    insert = "INSERT INTO raw_events VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE raw_events (notification_id bigint, entity text, "
+            "originator_id uuid, originator_version bigint, topic text, state bytea, "
+            "recorded_at timestamptz, occurred_at timestamptz, system text, "
+            "message_id text, correlation_id text, causation_id text, actor text, "
+            "hash bytea, PRIMARY KEY (originator_id, originator_version))"
+        )
+
+        def single() -> None:
+            for row in rows:
+                conn.execute(insert, row, prepare=True)
+
+        one = timed("raw psycopg, one row per transaction", count, single)
+        conn.execute("TRUNCATE raw_events")
+
+        def batched() -> None:
+            with conn.cursor() as cur:
+                for i in range(0, count, 100):
+                    with conn.transaction():
+                        cur.executemany(insert, rows[i : i + 100])
+
+        many = timed("raw psycopg, 100 rows per transaction", count, batched)
+    return [one, many]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--profile", action="store_true", help="py-spy the hub while it works")
+    args = parser.parse_args()
+    nats_url = os.environ.get("PSHUB_BENCH_NATS_URL", "nats://127.0.0.1:4222")
+    prefix = f"B{uuid.uuid4().hex[:8].upper()}_"
+    streams = Streams(prefix)
+    bodies = workload(args.messages)
+    distinct = len({b["id"] for b in bodies})
+    kinds = collections.Counter(b["type"].split(".")[1] for b in bodies)
+    print(
+        f"ingest benchmark: {len(bodies)} messages ({distinct} distinct ids), "
+        f"batch {args.batch}; mix {dict(kinds)}"
+    )
+    with scratch_database("ingest") as url:
+        proc, _ = start_hub(url, nats_url, prefix, args.batch)
+        spy = None
+        try:
+            if args.profile:
+                collapsed = Path(tempfile.mkdtemp()) / "ingest.collapsed"
+                spy = subprocess.Popen(
+                    [
+                        str(Path(sys.executable).parent / "py-spy"),
+                        "record",
+                        "--gil",
+                        "-r",
+                        "200",
+                        "-f",
+                        "raw",
+                        "-o",
+                        str(collapsed),
+                        "--pid",
+                        str(proc.pid),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            start = time.perf_counter()
+            asyncio.run(publish(nats_url, streams, bodies))
+            published = time.perf_counter() - start
+            while decided(url) != (distinct, len(bodies)):
+                if time.perf_counter() - start > 1800:
+                    raise SystemExit(f"gave up: decided {decided(url)} of {distinct}")
+                time.sleep(0.05)
+            elapsed = time.perf_counter() - start
+        finally:
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(30)
+            proc.send_signal(signal.SIGINT)
+            proc.wait(60)
+        with psycopg.connect(url) as conn:
+            outcomes = dict(
+                conn.execute(
+                    "SELECT outcome, count(*) FROM hub_ingest_messages GROUP BY 1"
+                ).fetchall()
+            )
+            (events,) = conn.execute("SELECT count(*) FROM hub_events").fetchone()
+        end_to_end = Figure("hub, publish to durable in PostgreSQL", len(bodies), elapsed)
+        baseline = raw_baseline(url, len(bodies))
+    print(f"  published in {published:.2f} s; outcomes {outcomes}; {events} domain events")
+    for f in (end_to_end, *baseline):
+        print(f"  {f.name:<42} {f.rate:>10,.0f} /s  ({f.seconds:.2f} s)")
+    print(f"  ratio hub end-to-end / raw batched:      {end_to_end.rate / baseline[1].rate:.2f}")
+    print(f"  ratio hub end-to-end / raw single:       {end_to_end.rate / baseline[0].rate:.2f}")
+    if args.profile and spy is not None:
+        own, inclusive = profile_summary(collapsed, 25)
+        print("  profile of the hub process while holding the GIL (self time):")
+        for name, share in own:
+            print(f"    {share:5.1f} %  {name}")
+        print("  ... and inclusive time:")
+        for name, share in inclusive:
+            print(f"    {share:5.1f} %  {name}")
+
+
+if __name__ == "__main__":
+    main()
