@@ -1,0 +1,309 @@
+"""Odoo JSON-RPC records -> canonical change events (pure functions, no I/O).
+
+res.partner -> client (a contact person -> a contact of its parent's client),
+project.project -> engagement, project.milestone -> milestone. Only the fields a record
+carries are reported (search_read returns the fields asked for); `false` is an empty value,
+so a field sent as false is reported as cleared. Ordered by write_date, de-duplicated by
+(model, id, write_date).
+
+Archiving (active=false) is reversible in Odoo: an archived project maps to on_hold (closed
+is terminal in the hub); an archived customer to inactive; an archived contact leaves its
+client. A project whose last update says "done" is closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.odoo.errors import build, currency_code, parse
+from adapters.odoo.payloads import Milestone, Partner, Project, Record, RpcResponse
+from hub.contracts.adapters import (
+    AdapterConfig,
+    AdapterError,
+    Mapped,
+    change_event,
+    message_id,
+    utc_sequence,
+)
+from hub.contracts.changes import (
+    CanonicalModel,
+    ClientChange,
+    ContactData,
+    ContactRemoval,
+    Deletion,
+    EngagementChange,
+    MilestoneChange,
+    Ref,
+)
+
+SYSTEM = "odoo"
+PARTNER, PROJECT, MILESTONE = "res.partner", "project.project", "project.milestone"
+ENTITIES = {PARTNER: "client", PROJECT: "engagement", MILESTONE: "milestone"}
+# The fields polling asks for (Odoo 16/17 names).
+FIELDS = {
+    PARTNER: [
+        "name",
+        "is_company",
+        "parent_id",
+        "type",
+        "email",
+        "phone",
+        "function",
+        "vat",
+        "country_code",
+        "active",
+        "write_date",
+    ],
+    PROJECT: [
+        "name",
+        "active",
+        "partner_id",
+        "company_id",
+        "currency_id",
+        "user_id",
+        "date_start",
+        "date",
+        "last_update_status",
+        "write_date",
+    ],
+    MILESTONE: [
+        "name",
+        "project_id",
+        "deadline",
+        "is_reached",
+        "reached_date",
+        "active",
+        "write_date",
+    ],
+}
+# last_update_status values: on_track, at_risk, off_track, on_hold, to_define, done.
+PROJECT_STATUS = {"on_hold": "on_hold", "done": "closed"}
+
+
+@dataclass(frozen=True)
+class Context:
+    tenant: str
+    config: AdapterConfig
+
+
+def model_of(record: Mapping[str, Any], event: str | None) -> str:
+    """The model: an automation webhook's _model, the caller's `event`, or the fields."""
+    if isinstance(record.get("_model"), str):
+        return str(record["_model"])
+    if event:
+        return event
+    keys = set(record)
+    if keys & {"is_reached", "deadline", "reached_date"}:
+        return MILESTONE
+    if keys & {"allow_milestones", "last_update_status", "date_start", "allow_timesheets"}:
+        return PROJECT
+    if keys & {"is_company", "parent_id", "vat", "country_code", "commercial_partner_id"}:
+        return PARTNER
+    raise AdapterError(
+        "SCHEMA_VIOLATION",
+        "cannot tell the Odoo model of the record: name it with ?event=<model> or send _model",
+    )
+
+
+def _written(record: Record) -> datetime:
+    if record.write_date is None:
+        raise AdapterError(
+            "SCHEMA_VIOLATION",
+            "write_date is required to order and de-duplicate an Odoo record",
+            field="write_date",
+        )
+    return record.write_date.astimezone(UTC)
+
+
+def _sequence(record: Record) -> str:
+    return utc_sequence(_written(record))
+
+
+def _event(
+    ctx: Context, model: str, data: CanonicalModel, record: Record, sequence: str | None = None
+) -> Any:
+    own = _sequence(record)
+    return change_event(
+        system=SYSTEM,
+        entity=ENTITIES[model],
+        source_type=model,
+        data=data,
+        tenant=ctx.tenant,
+        time=_written(record),
+        sequence=sequence or own,
+        id=message_id(SYSTEM, ctx.tenant, model, record.id, own),
+    )
+
+
+def _given(raw: Mapping[str, Any], *names: str) -> bool:
+    return any(name in raw for name in names)
+
+
+def _ref(kind: str, relation: Any) -> Ref | None:
+    return Ref(type=kind, id=str(relation.id)) if relation is not None else None
+
+
+def map_partner(raw: Mapping[str, Any], ctx: Context) -> Mapped:
+    partner = parse(Partner, raw, PARTNER)
+    if partner.parent_id is not None and not partner.is_company:
+        return _contact(partner, partner.parent_id.id, ctx)
+    fields: dict[str, Any] = {}
+    if _given(raw, "name"):
+        fields["legal_name"] = partner.name
+    if _given(raw, "country_code"):
+        code = (partner.country_code or "").strip().upper()
+        fields["country"] = code or None
+    if _given(raw, "vat"):
+        fields["tax_id"] = partner.vat
+    if _given(raw, "active"):
+        fields["status"] = "active" if partner.active else "inactive"
+    data = build(ClientChange, "client", id=str(partner.id), **fields)
+    return Mapped(events=[_event(ctx, PARTNER, data, partner)])
+
+
+def _contact(partner: Partner, parent: int, ctx: Context) -> Mapped:
+    # Invoice and delivery addresses are children of a partner too, but not people.
+    if partner.type not in (None, "contact"):
+        return Mapped(ignored=f"res.partner {partner.id} is a {partner.type} address")
+    # Per-contact order: contacts of one company written in the same second would otherwise
+    # share one sequence on the company's record, and the hub counts that as a duplicate.
+    version = f"{_sequence(partner)}|{partner.id}"
+    if not partner.active:
+        change = {
+            "contact_removals": [
+                build(ContactRemoval, "contact", id=str(partner.id), version=version)
+            ]
+        }
+    else:
+        contact = build(
+            ContactData,
+            "contact",
+            id=str(partner.id),
+            version=version,
+            name=partner.name or partner.email or "",
+            email=partner.email or "",
+            phone=partner.phone or "",
+            role=partner.function or "",
+        )
+        change = {"contact_updates": [contact]}
+    data = build(ClientChange, "client", id=str(parent), **change)
+    return Mapped(events=[_event(ctx, PARTNER, data, partner, version)])
+
+
+def _project_status(project: Project, raw: Mapping[str, Any]) -> tuple[bool, str | None]:
+    if not _given(raw, "active", "last_update_status"):
+        return False, None
+    status = PROJECT_STATUS.get(project.last_update_status or "", "active")
+    if not project.active and status != "closed":
+        status = "on_hold"
+    return True, status
+
+
+def map_project(raw: Mapping[str, Any], ctx: Context) -> Mapped:
+    project = parse(Project, raw, PROJECT)
+    fields: dict[str, Any] = {}
+    if _given(raw, "name"):
+        fields["name"] = project.name
+    if _given(raw, "partner_id"):
+        fields["client"] = _ref(PARTNER, project.partner_id)
+    if _given(raw, "currency_id"):
+        # res.currency's display name is its ISO code.
+        fields["currency"] = (
+            currency_code(project.currency_id.name, "currency_id") if project.currency_id else None
+        )
+    if _given(raw, "user_id"):
+        fields["manager"] = _ref("res.users", project.user_id)
+    if _given(raw, "date_start"):
+        fields["start_date"] = project.date_start
+    if _given(raw, "date"):
+        fields["end_date"] = project.date
+    reported, status = _project_status(project, raw)
+    if reported:
+        fields["status"] = status
+    if project.company_id is not None:
+        fields["legal_entity"] = project.company_id.name
+    elif ctx.config.legal_entity:
+        fields["legal_entity"] = ctx.config.legal_entity
+    data = build(EngagementChange, "engagement", id=str(project.id), **fields)
+    return Mapped(events=[_event(ctx, PROJECT, data, project)])
+
+
+def map_milestone(raw: Mapping[str, Any], ctx: Context) -> Mapped:
+    milestone = parse(Milestone, raw, MILESTONE)
+    fields: dict[str, Any] = {}
+    if _given(raw, "name"):
+        fields["name"] = milestone.name
+    if _given(raw, "project_id"):
+        fields["engagement"] = _ref(PROJECT, milestone.project_id)
+    if _given(raw, "deadline"):
+        fields["due_date"] = milestone.deadline
+    if _given(raw, "is_reached"):
+        # Reached is delivery; acceptance needs a sign-off record (DOMAIN 3.6).
+        fields["status"] = "delivered" if milestone.is_reached else "planned"
+        fields["delivered_on"] = milestone.reached_date if milestone.is_reached else None
+    data = build(MilestoneChange, "milestone", id=str(milestone.id), **fields)
+    return Mapped(events=[_event(ctx, MILESTONE, data, milestone)])
+
+
+Mapper = Callable[[Mapping[str, Any], Context], Mapped]
+MAPPERS: dict[str, Mapper] = {PARTNER: map_partner, PROJECT: map_project, MILESTONE: map_milestone}
+
+
+def map_records(records: list[Any], ctx: Context, *, event: str | None = None) -> Mapped:
+    mapped = Mapped()
+    ignored = []
+    for raw in records:
+        if not isinstance(raw, dict):
+            raise AdapterError("SCHEMA_VIOLATION", "an Odoo record is a JSON object")
+        record_id = raw.get("id", raw.get("_id"))
+        if record_id in (None, False):
+            raise AdapterError("MISSING_REQUIRED_ID", "the record has no id", field="id")
+        record = {**raw, "id": record_id}
+        model = model_of(record, event)
+        mapper = MAPPERS.get(model)
+        one = mapper(record, ctx) if mapper else Mapped(ignored=f"{model} is not mapped")
+        mapped.extend(one)
+        if one.ignored:
+            ignored.append(one.ignored)
+    if ignored and not mapped.events:
+        mapped.ignored = "; ".join(ignored)
+    return mapped
+
+
+def records_of(data: Any) -> list[Any]:
+    """The records of a JSON-RPC response, a bare result list, or one webhook record."""
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict) and "jsonrpc" in data:
+        response = parse(RpcResponse, data, "JSON-RPC response")
+        if response.error is not None:
+            raise AdapterError("SCHEMA_VIOLATION", "a JSON-RPC error carries no records")
+        if not isinstance(response.result, list):
+            raise AdapterError("SCHEMA_VIOLATION", "the JSON-RPC result is not a search_read list")
+        return response.result
+    if isinstance(data, dict):
+        return [data]
+    raise AdapterError("SCHEMA_VIOLATION", "not an Odoo JSON-RPC result or record")
+
+
+def map_deleted(model: str, record_id: int, ctx: Context, *, seen_at: datetime) -> Mapped:
+    """A record search_read no longer finds (even archived) was unlinked: a tombstone."""
+    data = build(Deletion, "deletion", id=str(record_id), reason="source_deleted")
+    return Mapped(
+        events=[
+            change_event(
+                system=SYSTEM,
+                entity=ENTITIES[model],
+                source_type=model,
+                data=data,
+                tenant=ctx.tenant,
+                time=seen_at,
+                sequence=None,
+                deleted=True,
+                id=message_id(SYSTEM, ctx.tenant, model, record_id, "deleted"),
+            )
+        ]
+    )
