@@ -236,7 +236,7 @@ def map_record_change(
     ctx: Context, record_id: str, delta: Delta, *, config: AdapterConfig
 ) -> Mapped:
     if ctx.entity == "Account":
-        return Mapped(events=[_client_event(ctx, record_id, delta, config)])
+        return _client(ctx, record_id, delta, config)
     if ctx.entity == "Opportunity":
         return _engagement(ctx, record_id, delta, config)
     return _contact(ctx, record_id, delta, config)
@@ -354,7 +354,12 @@ def _country(delta: Delta) -> tuple[bool, str | None]:
     return False, None  # a country name, not an ISO code: not guessed
 
 
-def _client_event(ctx: Context, record_id: str, delta: Delta, config: AdapterConfig) -> Any:
+def _unchanged(ctx: Context, record_id: str) -> Mapped:
+    # An UPDATE of fields the hub does not map (or of LastModifiedDate alone) changes nothing.
+    return Mapped(ignored=f"{ctx.entity} {record_id}: no mapped field changed")
+
+
+def _client(ctx: Context, record_id: str, delta: Delta, config: AdapterConfig) -> Mapped:
     fields = parse(AccountFields, dict(delta.fields), "Account")
     out: dict[str, Any] = {}
     if delta.reports("Name"):
@@ -372,8 +377,10 @@ def _client_event(ctx: Context, record_id: str, delta: Delta, config: AdapterCon
     if tax_field and delta.reports(tax_field):
         value = _lookup(delta.fields, tax_field)
         out["tax_id"] = str(value) if value not in (None, "") else None
+    if not out and not delta.full:
+        return _unchanged(ctx, record_id)
     data = build(ClientChange, "client", id=record_id, **out)
-    return _event(ctx, "client", "Account", data, record_id)
+    return Mapped(events=[_event(ctx, "client", "Account", data, record_id)])
 
 
 def _status(fields: OpportunityFields, delta: Delta) -> tuple[bool, str | None]:
@@ -438,6 +445,8 @@ def _engagement(ctx: Context, record_id: str, delta: Delta, config: AdapterConfi
             out[target] = value
     if delta.full and config.legal_entity:
         out["legal_entity"] = config.legal_entity
+    if not out and not delta.full:
+        return _unchanged(ctx, record_id)
     data = build(EngagementChange, "engagement", id=record_id, **out)
     return Mapped(events=[_event(ctx, "engagement", "Opportunity", data, record_id)])
 
