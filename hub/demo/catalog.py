@@ -60,7 +60,7 @@ REGIONS = (
         "xero",
         Decimal("0.10"),
         ("Asia/Tokyo", "Asia/Tokyo", "Asia/Singapore", "Australia/Sydney"),
-        ("JP", "JP", "JP", "SG", "AU"),
+        ("JP", "JP", "JP", "JP", "JP", "SG", "AU"),
     ),
 )
 REGION_WEIGHTS = (45, 35, 20)

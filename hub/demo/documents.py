@@ -72,11 +72,8 @@ class Billing:
     examples: dict[str, UUID] = field(default_factory=dict)
 
     def first(self, what: str, chance: float) -> bool:
-        """True for the first candidate of a showcase, then at random with the chance given."""
-        if what not in self.shown:
-            self.shown.add(what)
-            return True
-        return self.rng.random() < chance
+        """True until a showcase has been shown once (see `shown`), then with the chance given."""
+        return what not in self.shown or self.rng.random() < chance
 
     def doc(
         self, eng: EngagementFacts, created: date, lines: list[InvoiceLine], credit: bool = False
@@ -108,6 +105,7 @@ def decide(billing: Billing, doc: DocFacts) -> None:
         doc.target = I.PAID if rng.random() < 0.55 else I.ISSUED
     elif doc.monthly and billing.first("draft", 0.35):
         doc.target = I.DRAFT
+        billing.shown.add("draft")
         if eng.region.billing_system == "quickbooks":
             # QuickBooks does not expose drafts: a draft there is the hub's own record.
             doc.ref = None
@@ -126,6 +124,7 @@ def decide(billing: Billing, doc: DocFacts) -> None:
 
 def void_and_reissue(billing: Billing, doc: DocFacts) -> DocFacts:
     """Voids the invoice days after issue and reissues the same lines on a new one."""
+    billing.shown.add("void")
     doc.voided_on = weekday_on_or_after(doc.created + timedelta(days=5))
     doc.target, doc.payments = I.VOID, []
     again = billing.doc(doc.eng, doc.voided_on + timedelta(days=1), doc.lines)
@@ -146,7 +145,8 @@ def credit_a_correction(billing: Billing, doc: DocFacts) -> EntryFacts | None:
     role = entry.resource.role.replace("_", " ")
     old, new = entry.quantity, entry.hours - 1
     line = InvoiceLine.build(
-        description=f"Credit: {old} h {role} on {entry.day.isoformat()} (corrected to {new} h)",
+        description=f"Credit: {old:.2f} h {role} on {entry.day.isoformat()} "
+        f"(corrected to {new:.2f} h)",
         quantity=old,
         unit_price=entry.rate.amount,
         currency=doc.eng.currency,
@@ -162,6 +162,7 @@ def credit_a_correction(billing: Billing, doc: DocFacts) -> EntryFacts | None:
         doc.payments = [(doc.total - note.total, weekday_on_or_after(pay_on))]
         if doc.payments[0][1] > cat.AS_OF:
             doc.payments, doc.target = [], I.ISSUED
+    billing.shown.add("credit")
     billing.examples.setdefault("invoice", doc.id)
     billing.examples.setdefault("time_entry", entry.id)
     billing.examples.setdefault("engagement", doc.eng.id)

@@ -8,6 +8,7 @@ domain, so nothing reaches the store without passing the aggregates' own checks.
 from __future__ import annotations
 
 import calendar
+import math
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -47,8 +48,9 @@ class DemoSpec:
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError("the demo seed is an integer")
-        if not isinstance(self.scale, (int, float)) or not 0 < self.scale < 1000:
+        if not isinstance(self.scale, (int, float)) or not 0 < self.scale < math.inf:
             raise ValueError("the demo scale is a number greater than zero")
+        object.__setattr__(self, "scale", float(self.scale))
 
     def count(self, base: int) -> int:
         """Returns a count of the firm at scale 1.0, scaled (at least one)."""
@@ -57,7 +59,8 @@ class DemoSpec:
     @property
     def correlation_id(self) -> str:
         """Names this demo in every event it records (and so in the store)."""
-        return f"pshub-demo/seed={self.seed}/scale={self.scale:g}"
+        # repr: the shortest text that reads back as the same float.
+        return f"pshub-demo/seed={self.seed}/scale={self.scale!r}"
 
     @classmethod
     def from_correlation_id(cls, value: str) -> DemoSpec | None:

@@ -223,4 +223,12 @@ def test_claims_cover_every_engagement_code_and_xref_once(
 def test_demo_spec_refuses_a_scale_that_is_not_positive() -> None:
     with pytest.raises(ValueError, match="scale"):
         DemoSpec(scale=0)
-    assert DemoSpec.from_correlation_id(DemoSpec(3, 0.5).correlation_id) == DemoSpec(3, 0.5)
+    with pytest.raises(ValueError, match="scale"):
+        DemoSpec(scale=float("nan"))
+
+
+@pytest.mark.parametrize("scale", [1, 0.05, 0.1234567, 2.5])
+def test_the_spec_reads_back_from_the_correlation_id_it_records(scale: float) -> None:
+    spec = DemoSpec(seed=3, scale=scale)
+    assert DemoSpec.from_correlation_id(spec.correlation_id) == spec
+    assert DemoSpec.from_correlation_id("some-other-correlation") is None
