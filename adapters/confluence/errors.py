@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -71,3 +72,15 @@ def header(headers: Mapping[str, str] | None, name: str) -> str | None:
         return None
     wanted = name.lower()
     return next((value for key, value in headers.items() if key.lower() == wanted), None)
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """Makes every failure of mapping a refusal: envelope limits (a tenant or sequence too
+    long) and numbers out of range become SCHEMA_VIOLATION rather than bare exceptions."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise translate(exc) from exc
+    except ArithmeticError as exc:
+        raise schema_violation(f"a number is out of range: {exc}") from exc

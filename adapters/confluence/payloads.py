@@ -5,7 +5,13 @@ The body does not name its event: the name comes from the registration (`?event=
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
+
+# Epoch milliseconds up to 9999-12-31, and versions that fit the ten digits of the sequence.
+EpochMs = Annotated[int, Field(ge=0, le=253_402_300_799_999)]
+Version = Annotated[int, Field(ge=0, le=9_999_999_999)]
 
 
 class ConfluenceModel(BaseModel):
@@ -19,9 +25,9 @@ class Page(ConfluenceModel):
     spaceKey: str | None = None
     spaceId: int | str | None = None
     contentType: str | None = None
-    version: int | None = None
-    creationDate: int | None = None
-    modificationDate: int | None = None
+    version: Version | None = None
+    creationDate: EpochMs | None = None
+    modificationDate: EpochMs | None = None
     creatorAccountId: str | None = None
     lastModifierAccountId: str | None = None
     self_url: str | None = Field(default=None, alias="self")
@@ -33,7 +39,7 @@ class PageEvent(ConfluenceModel):
     page: Page | None = None
     userAccountId: str | None = None
     accountType: str | None = None
-    timestamp: int | None = None
+    timestamp: EpochMs | None = None
     updateTrigger: str | None = None
     suppressNotifications: bool | None = None
     # Some registrations (REST webhooks, proxies) add the event name to the body.

@@ -8,7 +8,14 @@ from collections.abc import Mapping
 
 import httpx
 
-from adapters.confluence.errors import forbidden, header, load_json, schema_violation, validate
+from adapters.confluence.errors import (
+    forbidden,
+    header,
+    load_json,
+    refusals,
+    schema_violation,
+    validate,
+)
 from adapters.confluence.mapping import SYSTEM, map_page_event
 from adapters.confluence.payloads import PageEvent
 from hub.contracts.adapters import AdapterConfig, FetchRequest, Mapped, PollResult
@@ -43,13 +50,14 @@ class ConfluenceAdapter:
         tenant: str | None = None,
     ) -> Mapped:
         """Maps one page webhook body; `event` names it (`?event=page_updated`)."""
-        if headers is not None and not self.verify_signature(body, headers, config):
-            raise forbidden("X-Hub-Signature is missing or does not match")
-        parsed = validate(PageEvent, load_json(body))
-        # The body names no site or instance: the tenant comes from the settings or the call.
-        return map_page_event(
-            parsed, event=event, tenant=config.tenant or tenant or "", extra=config.extra
-        )
+        with refusals():
+            if headers is not None and not self.verify_signature(body, headers, config):
+                raise forbidden("X-Hub-Signature is missing or does not match")
+            parsed = validate(PageEvent, load_json(body))
+            # The body names no site or instance: the tenant comes from the settings or the call.
+            return map_page_event(
+                parsed, event=event, tenant=config.tenant or tenant or "", extra=config.extra
+            )
 
     def fetch(
         self, request: FetchRequest, *, client: httpx.Client, config: AdapterConfig

@@ -105,9 +105,10 @@ def calendar_date(value: str | None, field: str) -> str | None:
 
 def sync_sequence(sync_token: str | None, field: str) -> str:
     """SyncToken, QBO's version counter, zero-padded so that it compares as text."""
-    if sync_token is None or not sync_token.strip().isdigit():
+    token = (sync_token or "").strip()
+    if not token.isdigit() or len(token) > 19 or not token.isascii():
         raise schema_violation(f"{field} is not a version number: {sync_token!r}", field)
-    return f"{int(sync_token):020d}"
+    return f"{int(token):020d}"
 
 
 def _flat_lines(lines: Sequence[QboLine], field: str) -> list[tuple[str, QboLine]]:

@@ -17,6 +17,7 @@ from adapters.quickbooks.errors import (
     forbidden,
     header,
     load_json,
+    refusals,
     schema_violation,
     validate,
 )
@@ -112,39 +113,41 @@ class QuickBooksAdapter:
     ) -> Mapped:
         """Maps webhook notifications (deletions now, fetches for the rest) or a posted
         `{"Invoice": ...}` response."""
-        if headers is not None and not self.verify_signature(body, headers, config):
-            raise forbidden("intuit-signature is missing or does not match")
-        parsed = parse_body(load_json(body))
-        realm = config.tenant or tenant or ""
-        if isinstance(parsed, LegacyBody):
-            return map_legacy(parsed, tenant=realm)
-        if isinstance(parsed, InvoiceResponse):
-            return Mapped(events=[self._map_invoice(parsed, realm=realm, config=config)])
-        return map_cloud_events(parsed, tenant=realm)
+        with refusals():
+            if headers is not None and not self.verify_signature(body, headers, config):
+                raise forbidden("intuit-signature is missing or does not match")
+            parsed = parse_body(load_json(body))
+            realm = config.tenant or tenant or ""
+            if isinstance(parsed, LegacyBody):
+                return map_legacy(parsed, tenant=realm)
+            if isinstance(parsed, InvoiceResponse):
+                return Mapped(events=[self._map_invoice(parsed, realm=realm, config=config)])
+            return map_cloud_events(parsed, tenant=realm)
 
     def fetch(
         self, request: FetchRequest, *, client: httpx.Client, config: AdapterConfig
     ) -> Mapped:
         """GETs the invoice from the notification's realm and maps it."""
-        if request.kind != SOURCE_TYPE:
-            raise schema_violation(f"quickbooks cannot fetch {request.kind!r}", "kind")
-        realm = request.tenant or config.tenant
-        if not realm:
-            raise schema_violation("the realm (company id) of the invoice is unknown", "tenant")
-        base = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
-        url = f"{base}/v3/company/{quote(realm, safe='')}/invoice/{quote(request.id, safe='')}"
-        headers = {"Accept": "application/json"}
-        if config.token:
-            headers["Authorization"] = f"Bearer {config.token}"
-        params = {"minorversion": config.extra.get("minor_version") or MINOR_VERSION}
-        response = validate(
-            InvoiceResponse,
-            get_json(client, url, config=config, headers=headers, params=params),
-        )
-        voided = bool(request.hint.get("voided"))
-        return Mapped(
-            events=[self._map_invoice(response, realm=realm, config=config, voided=voided)]
-        )
+        with refusals():
+            if request.kind != SOURCE_TYPE:
+                raise schema_violation(f"quickbooks cannot fetch {request.kind!r}", "kind")
+            realm = request.tenant or config.tenant
+            if not realm:
+                raise schema_violation("the realm (company id) of the invoice is unknown", "tenant")
+            base = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
+            url = f"{base}/v3/company/{quote(realm, safe='')}/invoice/{quote(request.id, safe='')}"
+            headers = {"Accept": "application/json"}
+            if config.token:
+                headers["Authorization"] = f"Bearer {config.token}"
+            params = {"minorversion": config.extra.get("minor_version") or MINOR_VERSION}
+            response = validate(
+                InvoiceResponse,
+                get_json(client, url, config=config, headers=headers, params=params),
+            )
+            voided = bool(request.hint.get("voided"))
+            return Mapped(
+                events=[self._map_invoice(response, realm=realm, config=config, voided=voided)]
+            )
 
     def _map_invoice(
         self,

@@ -16,6 +16,7 @@ from adapters.sharepoint.errors import (
     fetch_failed,
     forbidden,
     load_json,
+    refusals,
     schema_violation,
     validate,
 )
@@ -115,7 +116,7 @@ class SharePointAdapter:
             return True
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return True  # not a notification; map_payload refuses it as malformed
         values = data.get("value") if isinstance(data, dict) else None
         notes = [v for v in values or [] if isinstance(v, dict) and "subscriptionId" in v]
@@ -134,63 +135,68 @@ class SharePointAdapter:
     ) -> Mapped:
         """Maps a delta page (the whole page, last occurrence wins) or change notifications
         (a delta run to fetch); the validation handshake maps to nothing."""
-        if headers is not None and not self.verify_signature(body, headers, config):
-            raise forbidden("a change notification's clientState does not match")
-        if not body.strip():
-            # Graph's subscription check: the route echoes ?validationToken= as text/plain.
-            return Mapped(ignored="Graph validation handshake: echo the validationToken")
-        parsed = parse_body(load_json(body))
-        owner = config.tenant or tenant or ""
-        if isinstance(parsed, NotificationBatch):
-            return map_notifications(parsed, tenant=owner)
-        return map_delta_page(parsed, tenant=owner, received_at=self._clock(), extra=config.extra)
+        with refusals():
+            if headers is not None and not self.verify_signature(body, headers, config):
+                raise forbidden("a change notification's clientState does not match")
+            if not body.strip():
+                # Graph's subscription check: the route echoes ?validationToken= as text/plain.
+                return Mapped(ignored="Graph validation handshake: echo the validationToken")
+            parsed = parse_body(load_json(body))
+            owner = config.tenant or tenant or ""
+            if isinstance(parsed, NotificationBatch):
+                return map_notifications(parsed, tenant=owner)
+            return map_delta_page(
+                parsed, tenant=owner, received_at=self._clock(), extra=config.extra
+            )
 
     def fetch(
         self, request: FetchRequest, *, client: httpx.Client, config: AdapterConfig
     ) -> Mapped:
         """Runs delta from the request's link (or the configured deltaLink, or a fresh
         enumeration of its drive) to the next deltaLink, which becomes the cursor."""
-        if request.kind != DELTA:
-            raise schema_violation(f"sharepoint cannot fetch {request.kind!r}", "kind")
-        start = (
-            request.url
-            or request.hint.get("cursor")
-            or config.extra.get("delta_link")
-            or self._first_url(config, request.id)
-        )
-        items, delta_link, _ = self._run(client, config, str(start))
-        events = map_items(
-            items,
-            tenant=request.tenant or config.tenant,
-            received_at=self._clock(),
-            extra=config.extra,
-        )
-        return Mapped(events=events, cursor=delta_link)
+        with refusals():
+            if request.kind != DELTA:
+                raise schema_violation(f"sharepoint cannot fetch {request.kind!r}", "kind")
+            start = (
+                request.url
+                or request.hint.get("cursor")
+                or config.extra.get("delta_link")
+                or self._first_url(config, request.id)
+            )
+            items, delta_link, _ = self._run(client, config, str(start))
+            events = map_items(
+                items,
+                tenant=request.tenant or config.tenant,
+                received_at=self._clock(),
+                extra=config.extra,
+            )
+            return Mapped(events=events, cursor=delta_link)
 
     def poll(
         self, *, client: httpx.Client, config: AdapterConfig, cursor: str | None
     ) -> PollResult:
         """Runs delta from the cursor (a deltaLink); a fresh enumeration lists every file, which
         is offered for reconciliation when `complete_listing` is set (one drive per tenant)."""
-        start = cursor or config.extra.get("delta_link")
-        items, delta_link, resynced = self._run(
-            client, config, start or self._first_url(config, config.extra.get("drive_resource"))
-        )
-        events = map_items(
-            items, tenant=config.tenant, received_at=self._clock(), extra=config.extra
-        )
-        listings: dict[tuple[str, str], frozenset[str]] = {}
-        if (resynced or not start) and config.extra.get("complete_listing") == "true":
-            listings[("knowledge_asset", SOURCE_TYPE)] = frozenset(
-                str(item.id)
-                for _, item in last_occurrences(items)
-                if item.file is not None and item.deleted is None
+        with refusals():
+            start = cursor or config.extra.get("delta_link")
+            items, delta_link, resynced = self._run(
+                client, config, start or self._first_url(config, config.extra.get("drive_resource"))
             )
-        return PollResult(
-            mapped=Mapped(events=events, cursor=delta_link),
-            cursor=delta_link,
-            complete_listings=listings,
-        )
+            events = map_items(
+                items, tenant=config.tenant, received_at=self._clock(), extra=config.extra
+            )
+            listings: dict[tuple[str, str], frozenset[str]] = {}
+            if (resynced or not start) and config.extra.get("complete_listing") == "true":
+                listings[("knowledge_asset", SOURCE_TYPE)] = frozenset(
+                    str(item.id)
+                    for _, item in last_occurrences(items)
+                    if item.file is not None and item.deleted is None
+                )
+            return PollResult(
+                mapped=Mapped(events=events, cursor=delta_link),
+                cursor=delta_link,
+                complete_listings=listings,
+            )
 
     def _first_url(self, config: AdapterConfig, resource: str | None) -> str:
         """A fresh enumeration of a drive: `{base}/v1.0/{resource}/delta`."""

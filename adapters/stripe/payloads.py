@@ -7,9 +7,12 @@ older ones (`price`, `tax_amounts[]`) are read. Amounts are integers in Stripe's
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+# Epoch seconds up to 9999-12-31: anything later is not a date Stripe sends.
+Epoch = Annotated[int, Field(ge=0, le=253_402_300_799)]
 
 
 class StripeModel(BaseModel):
@@ -17,10 +20,10 @@ class StripeModel(BaseModel):
 
 
 class StatusTransitions(StripeModel):
-    finalized_at: int | None = None
-    marked_uncollectible_at: int | None = None
-    paid_at: int | None = None
-    voided_at: int | None = None
+    finalized_at: Epoch | None = None
+    marked_uncollectible_at: Epoch | None = None
+    paid_at: Epoch | None = None
+    voided_at: Epoch | None = None
 
 
 class LineTax(StripeModel):
@@ -83,9 +86,9 @@ class Invoice(StripeModel):
     customer: str | dict[str, Any] | None = None
     total: int
     amount_paid: int = 0
-    created: int
-    due_date: int | None = None
-    effective_at: int | None = None
+    created: Epoch
+    due_date: Epoch | None = None
+    effective_at: Epoch | None = None
     status_transitions: StatusTransitions = StatusTransitions()
     metadata: dict[str, str | None] = {}
     lines: LineList = LineList()
@@ -100,9 +103,9 @@ class CreditNote(StripeModel):
     customer: str | dict[str, Any] | None = None
     invoice: str | dict[str, Any] | None = None
     total: int
-    created: int
-    effective_at: int | None = None
-    voided_at: int | None = None
+    created: Epoch
+    effective_at: Epoch | None = None
+    voided_at: Epoch | None = None
     metadata: dict[str, str | None] = {}
     lines: LineList = LineList()
 
@@ -118,7 +121,7 @@ class Event(StripeModel):
     id: str | None = None
     object: Literal["event"]
     type: str
-    created: int
+    created: Epoch
     api_version: str | None = None
     account: str | None = None
     livemode: bool = False

@@ -17,6 +17,7 @@ from adapters.stripe.errors import (
     forbidden,
     header,
     load_json,
+    refusals,
     schema_violation,
     validate,
 )
@@ -125,47 +126,49 @@ class StripeAdapter:
         tenant: str | None = None,
     ) -> Mapped:
         """Maps one Stripe webhook event (the signature is checked when headers are given)."""
-        if headers is not None and not self.verify_signature(body, headers, config):
-            raise forbidden("Stripe-Signature is missing or does not match")
-        parsed = validate(Event, load_json(body))
-        return map_event(
-            parsed,
-            tenant=config.tenant or tenant or "",
-            zone=time_zone(config),
-            engagement_key=config.extra.get("engagement_metadata_key") or "engagement_code",
-        )
+        with refusals():
+            if headers is not None and not self.verify_signature(body, headers, config):
+                raise forbidden("Stripe-Signature is missing or does not match")
+            parsed = validate(Event, load_json(body))
+            return map_event(
+                parsed,
+                tenant=config.tenant or tenant or "",
+                zone=time_zone(config),
+                engagement_key=config.extra.get("engagement_metadata_key") or "engagement_code",
+            )
 
     def fetch(
         self, request: FetchRequest, *, client: httpx.Client, config: AdapterConfig
     ) -> Mapped:
         """Fetches the rest of a paged line list and reports the invoice with every line."""
-        collection = LINE_COLLECTIONS.get(request.kind)
-        if collection is None:
-            raise schema_violation(f"stripe cannot fetch {request.kind!r}", "kind")
-        base = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
-        url = f"{base}/v1/{collection}/{quote(request.id, safe='')}/lines"
-        headers = {"Accept": "application/json"}
-        if config.token:
-            headers["Authorization"] = f"Bearer {config.token}"
-        if request.hint.get("api_version"):
-            # Lines rendered in the event's own API version, as the first page was.
-            headers["Stripe-Version"] = str(request.hint["api_version"])
-        starting_after = request.hint.get("starting_after")
-        pages: list[LineList] = []
-        for _ in range(MAX_PAGES):
-            params = {"limit": "100"}
-            if starting_after:
-                params["starting_after"] = str(starting_after)
-            page = validate(
-                LineList, get_json(client, url, config=config, headers=headers, params=params)
-            )
-            pages.append(page)
-            if not page.has_more or not page.data:
-                break
-            starting_after = page.data[-1].id
-        else:
-            raise fetch_failed(f"{url} had more than {MAX_PAGES} pages")
-        return Mapped(events=[complete_lines(request, pages)])
+        with refusals():
+            collection = LINE_COLLECTIONS.get(request.kind)
+            if collection is None:
+                raise schema_violation(f"stripe cannot fetch {request.kind!r}", "kind")
+            base = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
+            url = f"{base}/v1/{collection}/{quote(request.id, safe='')}/lines"
+            headers = {"Accept": "application/json"}
+            if config.token:
+                headers["Authorization"] = f"Bearer {config.token}"
+            if request.hint.get("api_version"):
+                # Lines rendered in the event's own API version, as the first page was.
+                headers["Stripe-Version"] = str(request.hint["api_version"])
+            starting_after = request.hint.get("starting_after")
+            pages: list[LineList] = []
+            for _ in range(MAX_PAGES):
+                params = {"limit": "100"}
+                if starting_after:
+                    params["starting_after"] = str(starting_after)
+                page = validate(
+                    LineList, get_json(client, url, config=config, headers=headers, params=params)
+                )
+                pages.append(page)
+                if not page.has_more or not page.data:
+                    break
+                starting_after = page.data[-1].id
+            else:
+                raise fetch_failed(f"{url} had more than {MAX_PAGES} pages")
+            return Mapped(events=[complete_lines(request, pages)])
 
     def poll(
         self, *, client: httpx.Client, config: AdapterConfig, cursor: str | None

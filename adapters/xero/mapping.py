@@ -95,7 +95,10 @@ def instant(value: str | None, field: str) -> datetime:
     found = _MS_DATE.match(value.strip())
     if found:
         # The milliseconds are UTC whatever offset follows them.
-        return _EPOCH + timedelta(milliseconds=int(found.group(1)))
+        try:
+            return _EPOCH + timedelta(milliseconds=int(found.group(1)))
+        except OverflowError as exc:
+            raise schema_violation(f"{field} is out of range: {value!r}", field) from exc
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:

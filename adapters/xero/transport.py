@@ -17,6 +17,7 @@ from adapters.xero.errors import (
     forbidden,
     header,
     load_json,
+    refusals,
     schema_violation,
     validate,
 )
@@ -103,37 +104,39 @@ class XeroAdapter:
         tenant: str | None = None,
     ) -> Mapped:
         """Maps a webhook body (to fetches) or a posted Invoices/CreditNotes response."""
-        # Xero's intent-to-receive check sends badly signed bodies that must be refused (401).
-        if headers is not None and not self.verify_signature(body, headers, config):
-            raise forbidden("x-xero-signature is missing or does not match")
-        parsed = parse_body(load_json(body))
-        fallback = config.tenant or tenant or ""
-        if isinstance(parsed, Notification):
-            return map_notification(parsed, tenant=fallback)
-        return map_resources(
-            parsed,
-            tenant=header(headers, "xero-tenant-id") or fallback,
-            engagement_category=config.extra.get("engagement_tracking_category"),
-        )
+        with refusals():
+            # Xero's intent-to-receive check sends badly signed bodies that must be refused (401).
+            if headers is not None and not self.verify_signature(body, headers, config):
+                raise forbidden("x-xero-signature is missing or does not match")
+            parsed = parse_body(load_json(body))
+            fallback = config.tenant or tenant or ""
+            if isinstance(parsed, Notification):
+                return map_notification(parsed, tenant=fallback)
+            return map_resources(
+                parsed,
+                tenant=header(headers, "xero-tenant-id") or fallback,
+                engagement_category=config.extra.get("engagement_tracking_category"),
+            )
 
     def fetch(
         self, request: FetchRequest, *, client: httpx.Client, config: AdapterConfig
     ) -> Mapped:
         """GETs the invoice or credit note for the notification's tenant and maps it."""
-        collection = COLLECTIONS.get(request.kind)
-        if collection is None:
-            raise schema_violation(f"xero cannot fetch {request.kind!r}", "kind")
-        base = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
-        url = f"{base}/api.xro/2.0/{collection}/{quote(request.id, safe='')}"
-        headers = {"Accept": "application/json", "Xero-tenant-id": request.tenant}
-        if config.token:
-            headers["Authorization"] = f"Bearer {config.token}"
-        resources = validate(Resources, get_json(client, url, config=config, headers=headers))
-        return map_resources(
-            resources,
-            tenant=request.tenant or config.tenant,
-            engagement_category=config.extra.get("engagement_tracking_category"),
-        )
+        with refusals():
+            collection = COLLECTIONS.get(request.kind)
+            if collection is None:
+                raise schema_violation(f"xero cannot fetch {request.kind!r}", "kind")
+            base = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
+            url = f"{base}/api.xro/2.0/{collection}/{quote(request.id, safe='')}"
+            headers = {"Accept": "application/json", "Xero-tenant-id": request.tenant}
+            if config.token:
+                headers["Authorization"] = f"Bearer {config.token}"
+            resources = validate(Resources, get_json(client, url, config=config, headers=headers))
+            return map_resources(
+                resources,
+                tenant=request.tenant or config.tenant,
+                engagement_category=config.extra.get("engagement_tracking_category"),
+            )
 
     def poll(
         self, *, client: httpx.Client, config: AdapterConfig, cursor: str | None

@@ -260,3 +260,12 @@ def test_there_is_nothing_to_fetch() -> None:
         ADAPTER.fetch(
             FetchRequest(kind="page", id=PAGE_ID, tenant=""), client=client, config=CONFIG
         )
+
+
+def test_out_of_range_numbers_are_refused_as_schema_violations() -> None:
+    payload = load("page_updated.json")
+    payload["page"]["version"] = 10**12
+    assert refusal(payload).reason == "SCHEMA_VIOLATION"
+    payload = load("page_updated.json")
+    payload["timestamp"] = 10**20
+    assert refusal(payload).reason == "SCHEMA_VIOLATION"

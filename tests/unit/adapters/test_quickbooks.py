@@ -466,3 +466,8 @@ def test_fetch_of_a_deleted_invoice_fails_without_retrying() -> None:
             ADAPTER.fetch(request, client=client, config=config)
     assert caught.value.reason == "FETCH_FAILED"
     assert len(src.requests) == 1
+
+
+def test_out_of_range_numbers_are_refused_as_schema_violations() -> None:
+    assert refusal(invoice(TotalAmt=1e300, Balance=1e300)).reason == "SCHEMA_VIOLATION"
+    assert refusal(invoice(SyncToken="9" * 40)).reason == "SCHEMA_VIOLATION"

@@ -389,3 +389,9 @@ def test_polling_without_a_cursor_or_a_drive_is_refused() -> None:
     with httpx.Client() as client, pytest.raises(AdapterError) as caught:
         ADAPTER.poll(client=client, config=AdapterConfig(), cursor=None)
     assert (caught.value.reason, caught.value.field) == ("SCHEMA_VIOLATION", "drive_id")
+
+
+def test_envelope_limits_are_refused_as_schema_violations() -> None:
+    with pytest.raises(AdapterError) as caught:
+        ADAPTER.map_payload(body(load("delta_page_1.json")), config=AdapterConfig(tenant="t" * 300))
+    assert caught.value.reason == "SCHEMA_VIOLATION"

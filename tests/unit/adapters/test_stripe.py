@@ -534,3 +534,11 @@ def test_fetch_of_an_unknown_kind_is_refused() -> None:
         ADAPTER.fetch(
             FetchRequest(kind="charge", id="ch_1", tenant=""), client=client, config=CONFIG
         )
+
+
+def test_out_of_range_numbers_are_refused_as_schema_violations() -> None:
+    far_future = load("invoice_finalized.json")
+    far_future["data"]["object"]["due_date"] = 10**20
+    assert refusal(far_future).reason == "SCHEMA_VIOLATION"
+    huge = with_currency(load("invoice_finalized.json"), "usd", 10**40)
+    assert refusal(huge).reason == "SCHEMA_VIOLATION"

@@ -459,3 +459,9 @@ def test_fetch_from_an_unreachable_source_is_fetch_failed() -> None:
     with httpx.Client() as client, pytest.raises(AdapterError) as caught:
         ADAPTER.fetch(request, client=client, config=config)
     assert caught.value.reason == "FETCH_FAILED"
+
+
+def test_out_of_range_numbers_are_refused_as_schema_violations() -> None:
+    error = refusal(invoice(UpdatedDateUTC="/Date(99999999999999999999+0000)/"))
+    assert (error.reason, error.field) == ("SCHEMA_VIOLATION", "Invoices.0.UpdatedDateUTC")
+    assert refusal(invoice(Total=1e300)).reason == "SCHEMA_VIOLATION"
