@@ -160,6 +160,24 @@ class HubApplication(Application[UUID]):
             raise NotFoundError(f"no {kind.ENTITY} with id {aggregate_id}")
         return aggregate
 
+    def owner_of_xref(self, system: str, tenant: str | None, type_: str,
+                      source_id: str) -> UUID | None:
+        """The canonical id a source record maps to; without a tenant, the only match."""
+        datastore = self.hub_recorder.datastore
+        table = Identifier(datastore.schema, "hub_claims")
+        with datastore.get_connection() as conn:
+            if tenant is not None:
+                row = conn.execute(SQL("SELECT owner_id FROM {} WHERE key = %s").format(table),
+                                   (xref_key(system, tenant, type_, source_id),)).fetchone()
+                return None if row is None else row["owner_id"]
+            # Any tenant: keys are xref:system|tenant|type|id, so match around the tenant.
+            rows = conn.execute(SQL(
+                "SELECT owner_id FROM {} WHERE key LIKE %s AND key LIKE %s LIMIT 2").format(table),
+                (like_literal(f"xref:{system}|") + "%",
+                 "%" + like_literal(f"|{type_.lower()}|{source_id}"))).fetchall()
+        owners = {r["owner_id"] for r in rows}
+        return owners.pop() if len(owners) == 1 else None
+
     # Commands -------------------------------------------------------------------------
 
     def register_client(
@@ -241,6 +259,11 @@ class HubApplication(Application[UUID]):
         if xref:
             claims.append(xref_claim("engagement", xref, engagement_id))
         return engagement, self.record(engagement, meta=meta, claims=claims)
+
+
+def like_literal(text: str) -> str:
+    """Escapes LIKE wildcards in a literal."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _claims_writer(recorder: HubRecorder, claims: Sequence[Claim]) -> ExtraWrite:

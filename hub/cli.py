@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import NoReturn
 
 from hub.settings import Settings
@@ -168,6 +169,67 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_adapter_publish(args: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415
+
+    import nats  # noqa: PLC0415
+
+    from hub.bootstrap import build_application, resolve_servers  # noqa: PLC0415
+    from hub.contracts.adapters import AdapterError  # noqa: PLC0415
+    from hub.intake import record_fetch_failures, save_cursor, take_in  # noqa: PLC0415
+    from hub.publish import note_pending, publish_changes  # noqa: PLC0415
+    from hub.streams import Streams, ensure_streams  # noqa: PLC0415
+
+    settings = _settings()
+    try:
+        body = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.file}: {exc.strerror}") from exc
+    if len(body) > settings.max_body_bytes:
+        raise CommandError(f"{args.file} has {len(body)} bytes; the limit is "
+                           f"{settings.max_body_bytes} (PAYLOAD_TOO_LARGE)")
+    try:
+        intake = take_in(args.system, body, event=args.event, tenant=args.tenant)
+    except AdapterError as error:
+        raise CommandError(f"{error.reason}: {error.message}") from error
+    database_url, nats_url, started = resolve_servers(settings)
+    try:
+        app = build_application(settings, database_url)
+        try:
+            streams = Streams(settings.nats_prefix)
+
+            async def publish() -> list[str]:
+                nc = await nats.connect(nats_url)
+                try:
+                    js = nc.jetstream()
+                    await ensure_streams(js, streams)
+                    return await publish_changes(js, streams, intake.events)
+                finally:
+                    await nc.close()
+
+            ids = asyncio.run(publish())
+            note_pending(app, intake.events)
+            cases = record_fetch_failures(app, args.system, intake.failures)
+            save_cursor(app, args.system, args.tenant or "", intake.cursor)
+        finally:
+            app.close()
+    finally:
+        _stop(started)
+    for message_id in ids:
+        print(message_id)
+    for request, error in intake.failures:
+        print(f"fetch failed: {request.kind} {request.id}: {error.message}", file=sys.stderr)
+    if intake.ignored:
+        print(f"nothing to publish: {intake.ignored}", file=sys.stderr)
+    return EXIT_FAILURE if cases else EXIT_OK
+
+
+def adapter_registry() -> dict[str, object]:
+    from hub.adapters import registry  # noqa: PLC0415 (imports every adapter package)
+
+    return dict(registry())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pshub",
@@ -251,6 +313,26 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--until", type=_instant, help="RFC 3339 instant, exclusive")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     export.set_defaults(func=cmd_audit_export)
+
+    adapter = commands.add_parser(
+        "adapter", help="work with a source system's adapter",
+        description="Map a source system's native payloads and publish them to the hub.",
+    )
+    adapter.add_argument("system", choices=sorted(adapter_registry()),
+                         help="the adapter's system")
+    adapter_commands = adapter.add_subparsers(dest="adapter_command", metavar="ACTION",
+                                              required=True, parser_class=_Parser)
+    publish = adapter_commands.add_parser(
+        "publish", help="map a native payload file and publish its change events",
+        description="Map one native payload (a single event, or a page for page-shaped "
+        "sources), fetch what key-only notifications name, and publish the canonical change "
+        "events to NATS; prints one message id per line.",
+    )
+    publish.add_argument("file", help="the payload file, exactly as the source sends it")
+    publish.add_argument("--event", help="the event name where the body lacks it "
+                         "(Confluence: page_created, ...)")
+    publish.add_argument("--tenant", help="the source tenant, where the payload lacks it")
+    publish.set_defaults(func=cmd_adapter_publish)
     return parser
 
 

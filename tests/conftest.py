@@ -118,3 +118,6 @@ def settings(database_url: str, nats_url: str, nats_prefix: str, services_dir: P
         nats_prefix=nats_prefix,
         data_dir=services_dir / "data",
     )
+
+
+pytest_plugins = ["tests.support.running"]

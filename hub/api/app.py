@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.api import problems
 from hub.api.deps import Authenticator
-from hub.api.routes import audit, commands, health, ingest, records
+from hub.api.routes import adapters, audit, commands, health, ingest, records
 from hub.bootstrap import Hub
 
 
@@ -83,7 +83,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.state.hub = hub
     app.state.authenticator = Authenticator(hub)
     problems.install(app)
-    for module in (health, commands, records, ingest, audit):
+    for module in (health, commands, records, ingest, adapters, audit):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=hub.settings.max_body_bytes)
     return app

@@ -45,7 +45,7 @@ $$
 
 TOKENS_TABLE = "hub_tokens"
 CLAIMS_TABLE = "hub_claims"
-INGEST_TABLES = ("hub_ingest_messages", "hub_ingest_parked", "hub_lineage")
+INGEST_TABLES = ("hub_ingest_messages", "hub_ingest_parked", "hub_lineage", "hub_adapter_state")
 
 WRITE_SIDE_TABLES = (
     """
@@ -105,6 +105,16 @@ WRITE_SIDE_TABLES = (
     """,
     "CREATE INDEX IF NOT EXISTS hub_ingest_parked_waiting "
     "ON {schema}.hub_ingest_parked (waiting_for, arrival)",
+    # Where each adapter resumes: a Graph deltaLink, a Harvest updated_since.
+    """
+    CREATE TABLE IF NOT EXISTS {schema}.hub_adapter_state (
+        system text NOT NULL,
+        tenant text NOT NULL,
+        cursor text,
+        updated_at timestamptz NOT NULL,
+        PRIMARY KEY (system, tenant)
+    )
+    """,
     # Which source last set each field of records that several systems feed (survivorship).
     """
     CREATE TABLE IF NOT EXISTS {schema}.hub_lineage (

@@ -20,11 +20,22 @@ def _v1_routes(api: TestClient) -> list[tuple[str, str]]:
     return routes
 
 
+_EXAMPLES = {"{id}": str(uuid.uuid4()), "{system}": "harvest", "{type}": "Client",
+             "{source_id}": "1", "{message_id}": "m1", "{entity}": "client"}
+
+
+def _concrete(template: str) -> str:
+    for name, value in _EXAMPLES.items():
+        template = template.replace(name, value)
+    return template
+
+
 def test_every_v1_route_answers_401_without_a_token(api: TestClient) -> None:
     routes = _v1_routes(api)
     assert routes
-    for method, path in routes:
-        resp = api.request(method, path.replace("{id}", str(uuid.uuid4())), json={})
+    for method, template in routes:
+        path = _concrete(template)
+        resp = api.request(method, path, json={})
         assert resp.status_code == 401, (method, path)
         assert resp.json()["reason"] == "FORBIDDEN"
         assert resp.headers["WWW-Authenticate"] == "Bearer"

@@ -87,10 +87,17 @@ def _commands(parser: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, .
     return found
 
 
+def _invocation(command: tuple[str, ...]) -> list[str]:
+    # `pshub adapter <system> publish`: the system comes before the action.
+    if command[:1] == ("adapter",) and len(command) > 1:
+        return ["adapter", "harvest", *command[1:]]
+    return list(command)
+
+
 @pytest.mark.parametrize("command", _commands(build_parser()))
 def test_every_command_has_help(command: tuple[str, ...]) -> None:
     result = subprocess.run(
-        [*PSHUB, *command, "--help"], capture_output=True, text=True, timeout=60
+        [*PSHUB, *_invocation(command), "--help"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0
     assert "usage: pshub" in result.stdout

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 
+from domain.base import CanonicalAggregate
 from domain.registry import AGGREGATES, COLLECTIONS
 from hub.api.deps import HubDep, Reader
 from hub.api.problems import Problem
@@ -66,3 +67,27 @@ def _route(entity: str, collection: str) -> None:
 for _entity in AGGREGATES:
     if _entity in RECORD_MODELS:
         _route(_entity, COLLECTIONS[_entity])
+
+
+@router.get(
+    "/xref/{system}/{type}/{source_id}",
+    responses={404: {"description": "No record has that xref"},
+               410: {"description": "The record was deleted at its source"}},
+)
+def get_by_xref(
+    system: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)],
+    type: Annotated[str, Path(min_length=1, max_length=100)],
+    source_id: Annotated[str, Path(min_length=1, max_length=200)],
+    hub: HubDep,
+    principal: Reader,
+    response: Response,
+    tenant: Annotated[str | None, Query(max_length=200)] = None,
+) -> Any:
+    """Returns the golden record a source record maps to; the type matches case-insensitively."""
+    owner = hub.app.owner_of_xref(system, tenant, type, source_id)
+    if owner is None:
+        raise Problem(404, f"no record has the xref {system}:{type}:{source_id}")
+    aggregate = hub.app.find(owner, CanonicalAggregate)
+    if aggregate is None:
+        raise Problem(404, f"no record has the xref {system}:{type}:{source_id}")
+    return _get(aggregate.ENTITY, owner, hub, principal, None, response)

@@ -1,0 +1,183 @@
+"""From a source's native payload to canonical change events durably on the ingest stream.
+
+The webhook route, `pshub adapter <system> publish` and the pollers all go through here:
+map the payload, fetch what key-only notifications name, publish, and record what failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+import httpx
+from psycopg.sql import SQL, Identifier
+
+from hub.adapters import config_for, registry
+from hub.application import HubApplication, like_literal
+from hub.contracts.adapters import (
+    AdapterConfig,
+    AdapterError,
+    FetchRequest,
+    Mapped,
+    SourceAdapter,
+    message_id,
+)
+from hub.contracts.changes import ChangeEnvelope, Deletion, change_type
+from hub.exceptions import ExceptionCase
+from hub.store.recorder import EventMeta
+
+log = logging.getLogger(__name__)
+
+# The canonical date that puts a record inside a reconciliation window.
+WINDOW_DATES = {"time_entry": "work_date", "expense": "spent_date", "invoice": "issue_date"}
+
+
+class UnknownAdapterError(LookupError):
+    """No adapters/<system>/ package provides this system."""
+
+
+@dataclass
+class Intake:
+    """What one native payload became: events to publish and fetches that failed."""
+
+    events: list[ChangeEnvelope] = field(default_factory=list)
+    failures: list[tuple[FetchRequest, AdapterError]] = field(default_factory=list)
+    cursor: str | None = None
+    ignored: str | None = None
+
+
+def adapter_for(system: str) -> SourceAdapter:
+    adapter = registry().get(system)
+    if adapter is None:
+        raise UnknownAdapterError(f"no adapter for system '{system}'; "
+                                  f"known: {', '.join(sorted(registry()))}")
+    return adapter
+
+
+def take_in(system: str, body: bytes, *, headers: Mapping[str, str] | None = None,
+            event: str | None = None, tenant: str | None = None,
+            config: AdapterConfig | None = None, timeout: float = 10.0) -> Intake:
+    """Maps one payload and resolves its fetches (raises AdapterError if it cannot map)."""
+    adapter = adapter_for(system)
+    config = config or config_for(system)
+    mapped = adapter.map_payload(body, config=config, headers=headers, event=event,
+                                 tenant=tenant)
+    result = Intake(list(mapped.events), cursor=mapped.cursor, ignored=mapped.ignored)
+    resolve_fetches(adapter, mapped, config, result, timeout=timeout)
+    return result
+
+
+def resolve_fetches(adapter: SourceAdapter, mapped: Mapped, config: AdapterConfig,
+                    result: Intake, *, timeout: float = 10.0) -> None:
+    """Runs every fetch a mapping asked for (each adapter retries its own, boundedly)."""
+    if not mapped.fetches:
+        return
+    with httpx.Client(timeout=timeout) as client:
+        queue = list(mapped.fetches)
+        while queue:
+            request = queue.pop(0)
+            try:
+                fetched = adapter.fetch(request, client=client, config=config)
+            except AdapterError as error:
+                result.failures.append((request, error))
+                continue
+            result.events.extend(fetched.events)
+            queue.extend(fetched.fetches)  # a page that names more pages (Graph, Stripe lines)
+            result.cursor = fetched.cursor or result.cursor
+
+
+def record_fetch_failures(app: HubApplication, system: str,
+                          failures: Sequence[tuple[FetchRequest, AdapterError]]) -> list[UUID]:
+    """Opens an exception case per failed fetch (FETCH_FAILED), so a person can retry it."""
+    cases = []
+    for request, error in failures:
+        key = f"fetch:{system}:{request.tenant}:{request.kind}:{request.id}:" \
+              f"{datetime.now(UTC).isoformat()}"
+        case = ExceptionCase.open(
+            message_id=key, reason=error.reason, rule="fetch", system=system,
+            detail=f"{request.kind} {request.id}: {error.message}",
+            subject=f"{system}:{request.kind}:{request.id}")
+        cases.append(case)
+    if cases:
+        app.record(*cases, meta=EventMeta(system=system, actor=f"adapter:{system}"))  # type: ignore[arg-type]
+    return [case.id for case in cases]
+
+
+def save_cursor(app: HubApplication, system: str, tenant: str, cursor: str | None) -> None:
+    if cursor is None:
+        return
+    datastore = app.hub_recorder.datastore
+    with datastore.get_connection() as conn:
+        conn.execute(SQL(
+            "INSERT INTO {} (system, tenant, cursor, updated_at) VALUES (%s, %s, %s, now()) "
+            "ON CONFLICT (system, tenant) DO UPDATE SET cursor = EXCLUDED.cursor, "
+            "updated_at = now()").format(Identifier(datastore.schema, "hub_adapter_state")),
+            (system, tenant, cursor))
+
+
+def load_cursor(app: HubApplication, system: str, tenant: str) -> str | None:
+    datastore = app.hub_recorder.datastore
+    with datastore.get_connection() as conn:
+        row = conn.execute(SQL("SELECT cursor FROM {} WHERE system = %s AND tenant = %s").format(
+            Identifier(datastore.schema, "hub_adapter_state")), (system, tenant)).fetchone()
+    return None if row is None else row["cursor"]
+
+
+def reconcile(app: HubApplication, system: str, tenant: str,
+              listings: Mapping[tuple[str, str], frozenset[str]],
+              window: tuple[date, date] | None) -> list[ChangeEnvelope]:
+    """Deletions for records the hub holds but a complete source listing no longer has.
+
+    Sources that never report deletes (Harvest) list a window completely; a record of the
+    window missing from that listing was deleted at its source.
+    """
+    from domain.base import CanonicalAggregate  # noqa: PLC0415 (only reconciliation needs it)
+
+    datastore = app.hub_recorder.datastore
+    deletions = []
+    now = datetime.now(UTC)
+    for (entity, source_type), present in listings.items():
+        prefix = f"xref:{system}|{tenant}|{source_type.lower()}|"
+        with datastore.get_connection() as conn:
+            rows = conn.execute(SQL("SELECT key, owner_id FROM {} WHERE key LIKE %s").format(
+                Identifier(datastore.schema, "hub_claims")),
+                (like_literal(prefix) + "%",)).fetchall()
+        for row in rows:
+            source_id = row["key"][len(prefix):]
+            if source_id in present:
+                continue
+            aggregate = app.find(row["owner_id"], CanonicalAggregate)
+            if aggregate is None or aggregate.deleted:
+                continue
+            attribute = WINDOW_DATES.get(entity)
+            if attribute and window is not None:
+                day = getattr(aggregate, attribute, None)
+                if day is None or not window[0] <= day <= window[1]:
+                    continue
+            deletions.append(ChangeEnvelope(
+                specversion="1.0",
+                id=message_id(system, "reconciliation", tenant, source_type, source_id,
+                              now.date().isoformat()),
+                source=f"/{system}/{tenant or 'default'}",
+                type=change_type(entity, deleted=True), subject=source_id, time=now,
+                tenant=tenant, sourcetype=source_type,
+                data=Deletion(id=source_id, reason="reconciliation").model_dump(),
+            ))
+    return deletions
+
+
+def adapter_window(config: AdapterConfig) -> tuple[date, date] | None:
+    """The reconciliation window an adapter's settings give (reconcile_from, reconcile_to)."""
+    start = config.extra.get("reconcile_from")
+    if not start:
+        return None
+    end = config.extra.get("reconcile_to")
+    return date.fromisoformat(start), date.fromisoformat(end) if end else date.max
+
+
+def describe(events: Sequence[ChangeEnvelope]) -> dict[str, Any]:
+    return {"message_ids": [e.id for e in events]}
