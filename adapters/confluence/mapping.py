@@ -47,27 +47,41 @@ def event_name(event: str | None, parsed: PageEvent) -> str:
     return name
 
 
-def space_ref(extra: Mapping[str, str], prefix: str, space_key: str | None) -> Ref | None:
-    """The record a space belongs to, from settings `<prefix>.<SPACEKEY>`.
-
-    The value is `system:type:id` (e.g. `salesforce:Account:001Hs00002ABCDE`) or a JSON
-    reference `{"system": ..., "tenant": ..., "type": ..., "id": ...}`.
-    """
-    if not space_key:
-        return None
-    name = f"{prefix}.{space_key}"
-    value = extra.get(name)
-    if not value:
+def space_setting(extra: Mapping[str, str], setting: str, space_key: str | None) -> Any:
+    """A space's entry in a JSON-object setting such as `space_clients` (keyed by space key,
+    exact or case-insensitive), or None."""
+    raw = extra.get(setting)
+    if not space_key or not raw:
         return None
     try:
-        if value.lstrip().startswith("{"):
-            return Ref.model_validate(json.loads(value))
-        system, type_, id_ = value.split(":", 2)
+        table = json.loads(raw)
+    except ValueError as exc:
+        raise schema_violation(f"setting {setting} is not a JSON object", setting) from exc
+    if not isinstance(table, dict):
+        raise schema_violation(f"setting {setting} is not a JSON object", setting)
+    if space_key in table:
+        return table[space_key]
+    folded = {str(key).casefold(): value for key, value in table.items()}
+    return folded.get(space_key.casefold())
+
+
+def space_ref(extra: Mapping[str, str], setting: str, space_key: str | None) -> Ref | None:
+    """The record a space belongs to, from a setting such as `space_clients`:
+    `{"CONTOSO": "salesforce:Account:001Hs00002ABCDE"}`, or a reference object
+    `{"CONTOSO": {"system": ..., "tenant": ..., "type": ..., "id": ...}}`."""
+    value = space_setting(extra, setting, space_key)
+    if value is None:
+        return None
+    field = f"{setting}.{space_key}"
+    try:
+        if isinstance(value, dict):
+            return Ref.model_validate(value)
+        system, type_, id_ = str(value).split(":", 2)
         return Ref(system=system, type=type_, id=id_)
     except ValidationError as exc:
-        raise translate(exc, prefix=name) from exc
+        raise translate(exc, prefix=field) from exc
     except ValueError as exc:
-        raise schema_violation(f"setting {name}={value!r} is not system:type:id", name) from exc
+        raise schema_violation(f"{field}={value!r} is not system:type:id", field) from exc
 
 
 def map_page_event(
@@ -104,11 +118,9 @@ def map_page_event(
     optional = {
         "title": (page.title or "").strip() or None,
         "uri": page.self_url or None,
-        "client": space_ref(extra, "space_client", page.spaceKey),
-        "engagement": space_ref(extra, "space_engagement", page.spaceKey),
-        "classification": extra.get(f"space_classification.{page.spaceKey}")
-        if page.spaceKey
-        else None,
+        "client": space_ref(extra, "space_clients", page.spaceKey),
+        "engagement": space_ref(extra, "space_engagements", page.spaceKey),
+        "classification": space_setting(extra, "space_classifications", page.spaceKey),
     }
     data.update({key: value for key, value in optional.items() if value is not None})
     change = validate(KnowledgeAssetChange, data, prefix="page")

@@ -54,24 +54,36 @@ def link_resource(link: str) -> str:
     return f"drives/{found.group('drive')}/root" if found else DELTA
 
 
-def drive_ref(extra: Mapping[str, str], prefix: str, drive_id: str | None) -> Ref | None:
-    """The record a drive belongs to, from settings `<prefix>.<driveId>`: `system:type:id`
-    or a JSON reference `{"system": ..., "type": ..., "id": ...}`."""
-    if not drive_id:
-        return None
-    name = f"{prefix}.{drive_id}"
-    value = extra.get(name)
-    if not value:
+def drive_setting(extra: Mapping[str, str], setting: str, drive_id: str | None) -> Any:
+    """A drive's entry in a JSON-object setting such as `drive_clients` (keyed by drive id)."""
+    raw = extra.get(setting)
+    if not drive_id or not raw:
         return None
     try:
-        if value.lstrip().startswith("{"):
-            return Ref.model_validate(json.loads(value))
-        system, type_, id_ = value.split(":", 2)
+        table = json.loads(raw)
+    except ValueError as exc:
+        raise schema_violation(f"setting {setting} is not a JSON object", setting) from exc
+    if not isinstance(table, dict):
+        raise schema_violation(f"setting {setting} is not a JSON object", setting)
+    return table.get(drive_id)
+
+
+def drive_ref(extra: Mapping[str, str], setting: str, drive_id: str | None) -> Ref | None:
+    """The record a drive belongs to, from a setting such as `drive_clients`:
+    `{"b!...": "salesforce:Account:001Hs00002ABCDE"}` or a reference object."""
+    value = drive_setting(extra, setting, drive_id)
+    if value is None:
+        return None
+    field = f"{setting}.{drive_id}"
+    try:
+        if isinstance(value, dict):
+            return Ref.model_validate(value)
+        system, type_, id_ = str(value).split(":", 2)
         return Ref(system=system, type=type_, id=id_)
     except ValidationError as exc:
-        raise translate(exc, prefix=name) from exc
+        raise translate(exc, prefix=field) from exc
     except ValueError as exc:
-        raise schema_violation(f"setting {name}={value!r} is not system:type:id", name) from exc
+        raise schema_violation(f"{field}={value!r} is not system:type:id", field) from exc
 
 
 def last_occurrences(items: Iterable[DriveItem]) -> list[tuple[int, DriveItem]]:
@@ -119,9 +131,9 @@ def map_item(
     optional = {
         "title": (item.name or "").strip() or None,
         "uri": item.webUrl or None,
-        "client": drive_ref(extra, "drive_client", drive_id),
-        "engagement": drive_ref(extra, "drive_engagement", drive_id),
-        "classification": extra.get(f"drive_classification.{drive_id}") if drive_id else None,
+        "client": drive_ref(extra, "drive_clients", drive_id),
+        "engagement": drive_ref(extra, "drive_engagements", drive_id),
+        "classification": drive_setting(extra, "drive_classifications", drive_id),
     }
     data.update({key: value for key, value in optional.items() if value is not None})
     return change_event(

@@ -154,11 +154,11 @@ def test_data_center_body_with_a_numeric_id_maps_the_same_way() -> None:
 def test_space_mapped_to_a_client_gives_the_asset_its_client() -> None:
     config = AdapterConfig(
         extra={
-            "space_client.CONTOSO": "salesforce:Account:001Hs00002XyZ12AAB",
-            "space_engagement.CONTOSO": json.dumps(
-                {"system": "hub", "type": "engagement_code", "id": "ENG-7"}
+            "space_clients": json.dumps({"CONTOSO": "salesforce:Account:001Hs00002XyZ12AAB"}),
+            "space_engagements": json.dumps(
+                {"contoso": {"system": "hub", "type": "engagement_code", "id": "ENG-7"}}
             ),
-            "space_classification.CONTOSO": "confidential",
+            "space_classifications": json.dumps({"CONTOSO": "confidential"}),
         }
     )
     data = map_one("page_updated.json", "page_updated", config).data
@@ -168,15 +168,29 @@ def test_space_mapped_to_a_client_gives_the_asset_its_client() -> None:
 
 
 def test_unmapped_space_leaves_the_client_unreported() -> None:
-    config = AdapterConfig(extra={"space_client.OTHER": "salesforce:Account:001Hs00002XyZ12AAB"})
+    config = AdapterConfig(extra={"space_clients": json.dumps({"OTHER": "salesforce:Account:1"})})
     assert "client" not in map_one("page_updated.json", "page_updated", config).data
 
 
 def test_malformed_space_mapping_is_a_schema_violation_naming_the_setting() -> None:
-    config = AdapterConfig(extra={"space_client.CONTOSO": "Account-001"})
+    config = AdapterConfig(extra={"space_clients": json.dumps({"CONTOSO": "Account-001"})})
     with pytest.raises(AdapterError) as caught:
         ADAPTER.map_payload(body(load("page_updated.json")), config=config, event="page_updated")
-    assert (caught.value.reason, caught.value.field) == ("SCHEMA_VIOLATION", "space_client.CONTOSO")
+    assert (caught.value.reason, caught.value.field) == (
+        "SCHEMA_VIOLATION",
+        "space_clients.CONTOSO",
+    )
+    config = AdapterConfig(extra={"space_clients": "CONTOSO=salesforce:Account:1"})
+    with pytest.raises(AdapterError) as caught:
+        ADAPTER.map_payload(body(load("page_updated.json")), config=config, event="page_updated")
+    assert (caught.value.reason, caught.value.field) == ("SCHEMA_VIOLATION", "space_clients")
+
+
+def test_unknown_classification_for_a_space_is_a_schema_violation() -> None:
+    config = AdapterConfig(extra={"space_classifications": json.dumps({"CONTOSO": "secret"})})
+    with pytest.raises(AdapterError) as caught:
+        ADAPTER.map_payload(body(load("page_updated.json")), config=config, event="page_updated")
+    assert caught.value.reason == "SCHEMA_VIOLATION"
 
 
 def test_newer_version_orders_after_the_older_one() -> None:

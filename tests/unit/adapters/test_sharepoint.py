@@ -149,8 +149,8 @@ def test_drive_mapped_to_a_client_gives_documents_their_client() -> None:
     config = AdapterConfig(
         tenant=AAD_TENANT,
         extra={
-            f"drive_client.{DRIVE}": "salesforce:Account:001Hs00002XyZ12AAB",
-            f"drive_classification.{DRIVE}": "confidential",
+            "drive_clients": json.dumps({DRIVE: "salesforce:Account:001Hs00002XyZ12AAB"}),
+            "drive_classifications": json.dumps({DRIVE: "confidential"}),
         },
     )
     data = adapter().map_payload(body(load("delta_page_1.json")), config=config).events[0].data
