@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +14,7 @@ from hub.api import problems
 from hub.api.deps import Authenticator
 from hub.api.routes import adapters, audit, commands, health, ingest, records
 from hub.bootstrap import Hub
+from hub.poller import run_pollers
 
 
 class BodyLimit:
@@ -69,9 +71,12 @@ def create_app(hub: Hub) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await hub.connect()
+        pollers = asyncio.create_task(run_pollers(hub)) if hub.broker is not None else None
         try:
             yield
         finally:
+            if pollers is not None:
+                pollers.cancel()
             await hub.disconnect()
 
     app = FastAPI(
