@@ -31,6 +31,14 @@ from hub.contracts.common import MoneyModel
 from hub.ingest import lifecycle
 
 
+class Unresolved(Exception):
+    """A change names a record the hub does not know yet: it waits for that record."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
 class Incomplete(Exception):
     """A change for a record the hub does not know lacks fields needed to create it."""
 
@@ -61,6 +69,10 @@ class Context(Protocol):
 
     def contract_of(self, engagement_id: UUID) -> UUID:
         """The contract of an engagement; raises Unresolved when it has none yet."""
+        ...
+
+    def alias(self, ref: Ref, owner: UUID, entity: str) -> None:
+        """Lets a reference resolve to this record from now on."""
         ...
 
 
@@ -603,11 +615,19 @@ def create_invoice(ctx: Context, f: dict[str, Any], new_id: UUID) -> Invoice:
     if f.get("client") is None and f.get("engagement") is None:
         raise Incomplete(["client"])
     engagement_id = _resolve(ctx, f, "engagement", "engagement")
-    client_id = (
-        ctx.resolve(f["client"], "client")
-        if f.get("client")
-        else ctx.load(engagement_id, Engagement).client_id
-    )
+    client_id = None
+    if f.get("client") is not None:
+        try:
+            client_id = ctx.resolve(f["client"], "client")
+        except Unresolved:
+            if engagement_id is None:
+                raise
+    if client_id is None:
+        # Billing systems name their own customer record; the engagement knows the client,
+        # and from now on that customer record resolves to it too.
+        client_id = ctx.load(engagement_id, Engagement).client_id
+        if f.get("client") is not None:
+            ctx.alias(f["client"], client_id, "client")
     kind = InvoiceKind(f.get("kind") or "invoice")
     original = None
     if kind == InvoiceKind.CREDIT_NOTE:

@@ -29,7 +29,7 @@ from domain.values import SourceRef
 from hub.application import Claim, HubApplication, client_claims
 from hub.contracts.changes import CanonicalModel, Ref
 from hub.exceptions import ExceptionCase
-from hub.ingest.appliers import APPLIERS, Incomplete
+from hub.ingest.appliers import APPLIERS, Incomplete, Unresolved
 from hub.ingest.decode import Change, Incoming, Refusal, decode, xref_key
 from hub.ingest.rules import FieldSource, Rules, legal_name_key, similar, tax_id_key
 from hub.store.recorder import EventMeta
@@ -45,14 +45,6 @@ APPLIED, DUPLICATE, STALE, PARKED, REJECTED, DEAD_LETTERED = (
     "dead_lettered",
 )
 REDELIVERED = "this message id was seen before"
-
-
-class Unresolved(Exception):
-    """A change names a record the hub does not know yet: it waits for that record."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
 
 
 @dataclass
@@ -113,19 +105,24 @@ class _Context:
         return self.change.message_id
 
     def ref_key(self, ref: Ref) -> str:
-        return xref_key(
-            ref.system or self.change.system,
-            self.change.tenant if ref.tenant is None else ref.tenant,
-            ref.type,
-            ref.id,
-        )
+        return ref_key(ref, self.change)
 
     def resolve(self, ref: Ref, entity: str) -> UUID:
+        if ref.system == "hub" and ref.type == entity:
+            # The hub's own id, as a source that stores it names it.
+            try:
+                return UUID(ref.id)
+            except ValueError:
+                raise Unresolved(f"id:{ref.id}") from None
         key = self.ref_key(ref)
         owner = self.batch.claims.get(key)
         if owner is None:
             raise Unresolved(key)
         return owner
+
+    def alias(self, ref: Ref, owner: UUID, entity: str) -> None:
+        """Lets a reference resolve to a record from now on (first owner keeps it)."""
+        self.engine._claim(self.batch, self.ref_key(ref), owner, entity, strict=False)
 
     def contract_of(self, engagement_id: UUID) -> UUID:
         key = f"contract_of:{engagement_id}"
@@ -276,14 +273,7 @@ class IngestEngine:
         for change in changes:
             keys.add(change.record_key)
             for ref in _refs(change.data):
-                keys.add(
-                    xref_key(
-                        ref.system or change.system,
-                        change.tenant if ref.tenant is None else ref.tenant,
-                        ref.type,
-                        ref.id,
-                    )
-                )
+                keys.add(ref_key(ref, change))
         return keys
 
     def _decide(self, change: Change, batch: _Batch) -> Outcome:
@@ -497,13 +487,7 @@ class IngestEngine:
                 batch, f"engagement_code:{aggregate.code}", aggregate.id, "engagement", strict=False
             )
             for ref in fields.get("external_refs") or []:
-                key = xref_key(
-                    ref.system or change.system,
-                    change.tenant if ref.tenant is None else ref.tenant,
-                    ref.type,
-                    ref.id,
-                )
-                self._claim(batch, key, aggregate.id, "engagement", strict=False)
+                self._claim(batch, ref_key(ref, change), aggregate.id, "engagement", strict=False)
         elif change.entity == "contract":
             self._claim(
                 batch,
@@ -734,6 +718,19 @@ class IngestEngine:
             results.extend(outcomes)
             if all(o.outcome == PARKED for o in outcomes):
                 return results
+
+
+def ref_key(ref: Ref, change: Change) -> str:
+    """The claim key a reference resolves through: another record's xref, or a key of the
+    hub's own (`Ref(system="hub", type="engagement_code", id=...)` names an engagement code)."""
+    if ref.system == "hub" and ref.type == "engagement_code":
+        return f"engagement_code:{ref.id}"
+    return xref_key(
+        ref.system or change.system,
+        change.tenant if ref.tenant is None else ref.tenant,
+        ref.type,
+        ref.id,
+    )
 
 
 def _owner(batch: _Batch, change: Change) -> list[UUID]:

@@ -79,7 +79,9 @@ def serve(routes: dict[tuple[str, str], Handler]) -> Iterator[SourceServer]:
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server_state.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield server_state
