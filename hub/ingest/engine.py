@@ -167,12 +167,13 @@ class IngestEngine:
             return list(cur.fetchall())
 
     def _known_messages(self, ids: list[str]) -> set[str]:
+        """Ids decided before; a pending row (noted by the publisher) is not yet decided."""
         if not ids:
             return set()
         rows = self._query(
-            SQL("SELECT message_id FROM {} WHERE message_id = ANY(%s)").format(
-                self._table("hub_ingest_messages")
-            ),
+            SQL(
+                "SELECT message_id FROM {} WHERE message_id = ANY(%s) AND outcome <> 'pending'"
+            ).format(self._table("hub_ingest_messages")),
             (ids,),
         )
         return {r["message_id"] for r in rows}
