@@ -78,13 +78,18 @@ class Hub:
         except Exception:  # a process edge: report, and keep serving reads
             log.warning("NATS at %s is unreachable; /ready will say so", self.nats_url)
             return
-        self.engine = IngestEngine(self.app, rules=Rules.from_json(settings.rules),
-                                   max_bytes=settings.max_body_bytes)
+        self.engine = IngestEngine(
+            self.app, rules=Rules.from_json(settings.rules), max_bytes=settings.max_body_bytes
+        )
         if ingest:
             self.consumer = IngestConsumer(
-                self.engine, self.streams, batch_size=settings.ingest_batch_size,
+                self.engine,
+                self.streams,
+                batch_size=settings.ingest_batch_size,
                 max_wait=settings.ingest_max_wait,
-                max_deliveries=settings.ingest_max_deliveries)
+                max_deliveries=settings.ingest_max_deliveries,
+                ack_wait=settings.ingest_ack_wait,
+            )
             self.consumer.js = self.js
             self.consumer.subscribe(self.broker)
         await self.broker.start()

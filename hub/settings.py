@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     ingest_max_wait: float = Field(
         default=0.05, description="Seconds ingest waits to fill a batch before applying it."
     )
+    ingest_ack_wait: float = Field(
+        default=30.0,
+        description="Seconds before JetStream redelivers a message ingest took but never "
+        "acknowledged (after a crash); longer than any batch takes.",
+    )
     ingest_max_deliveries: int = Field(
         default=5, description="Deliveries after which a failing message is dead-lettered."
     )

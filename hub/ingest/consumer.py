@@ -65,6 +65,7 @@ class IngestConsumer:
         batch_size: int = 500,
         max_wait: float = 0.05,
         max_deliveries: int = 5,
+        ack_wait: float = 30.0,
         durable: str = "pshub-ingest",
     ) -> None:
         self.engine = engine
@@ -72,6 +73,7 @@ class IngestConsumer:
         self.batch_size = batch_size
         self.max_wait = max_wait
         self.max_deliveries = max_deliveries
+        self.ack_wait = ack_wait
         self.durable = f"{streams.prefix}{durable}"
         self.js: JetStreamContext | None = None
         # One batch at a time per process keeps the order of each source record's changes.
@@ -87,7 +89,7 @@ class IngestConsumer:
             pull_sub=PullSub(batch_size=self.batch_size, timeout=self.max_wait, batch=True),
             ack_policy=AckPolicy.MANUAL,
             config=ConsumerConfig(
-                ack_wait=120,
+                ack_wait=self.ack_wait,
                 max_deliver=-1,
                 max_ack_pending=self.batch_size * 20,
                 deliver_policy=DeliverPolicy.ALL,

@@ -26,7 +26,7 @@ from domain.base import CanonicalAggregate
 from domain.errors import DomainError
 from domain.ids import source_id
 from domain.values import SourceRef
-from hub.application import Claim, HubApplication, client_claims
+from hub.application import Claim, HubApplication, client_claims, like_literal
 from hub.contracts.changes import CanonicalModel, Ref
 from hub.exceptions import ExceptionCase
 from hub.ingest.appliers import APPLIERS, Incomplete, Unresolved
@@ -414,17 +414,26 @@ class IngestEngine:
 
     def _flag_probable_client(self, change: Change, fields: dict[str, Any], batch: _Batch) -> None:
         country, name = fields["country"], legal_name_key(fields["legal_name"])
-        prefix = f"client_name:{country}|"
+        # Candidates share the first four letters (a blocking key: an index range, not a scan).
+        prefix = f"client_name:{country}|{name[:4]}"
         rows = self._query(
-            SQL("SELECT key, owner_id FROM {} WHERE key LIKE %s").format(self._table("hub_claims")),
-            (prefix.replace("%", r"\%") + "%",),
+            SQL("SELECT key, owner_id FROM {} WHERE key LIKE %s LIMIT 500").format(
+                self._table("hub_claims")
+            ),
+            (like_literal(prefix) + "%",),
         )
-        candidates = {r["key"][len(prefix) :]: r["owner_id"] for r in rows}
-        candidates.update(
-            {k[len(prefix) :]: v for k, v in batch.claims.items() if k.startswith(prefix)}
-        )
-        best = max(candidates, key=lambda other: similar(name, other), default=None)
-        if best is not None and similar(name, best) >= self.rules.probable_ratio:
+        start = len(f"client_name:{country}|")
+        candidates = {r["key"][start:]: r["owner_id"] for r in rows}
+        candidates.update({k[start:]: v for k, v in batch.claims.items() if k.startswith(prefix)})
+        best, score = None, 0.0
+        for other, owner in candidates.items():
+            # Names that differ in a number ("Fund II", "Office 12") are different parties.
+            if owner == batch.claims.get(change.record_key) or _digits(other) != _digits(name):
+                continue
+            ratio = similar(name, other)
+            if ratio > score:
+                best, score = other, ratio
+        if best is not None and score >= self.rules.probable_ratio:
             batch.cases.append(
                 ExceptionCase.open(
                     message_id=change.message_id,
@@ -719,6 +728,10 @@ class IngestEngine:
             results.extend(outcomes)
             if all(o.outcome == PARKED for o in outcomes):
                 return results
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
 
 
 def ref_key(ref: Ref, change: Change) -> str:

@@ -59,7 +59,8 @@ WRITE_SIDE_TABLES = (
     """,
     """
     CREATE TABLE IF NOT EXISTS {schema}.hub_claims (
-        key text PRIMARY KEY,
+        -- C collation: prefix lookups (LIKE 'xref:harvest|...%') use the primary key index.
+        key text COLLATE "C" PRIMARY KEY,
         owner_id uuid NOT NULL,
         entity text NOT NULL,
         position bigint NOT NULL,
