@@ -542,8 +542,19 @@ class Invoice(CanonicalAggregate):
         self.void_reason = reason
 
     def check_deletable(self) -> None:
-        # Only drafts are deleted at the source (Stripe invoice.deleted, Xero DELETED).
-        self.check_draft("be deleted")
+        # Drafts are deleted at the source (Stripe invoice.deleted, Xero DELETED). QuickBooks
+        # has no drafts and deletes issued invoices outright (DOMAIN 3.8's table maps its
+        # Delete to deleted): allowed only while nothing was paid or credited against it.
+        if self.status == _S.DRAFT:
+            return
+        if self.status in (_S.ISSUED, _S.VOID) and not self.payments and not self.credits:
+            return
+        raise RuleViolationError(
+            f"a {self.status} {self.kind} with payments or credits cannot be deleted; "
+            "credit it instead",
+            rule="issued_immutable",
+            field="status",
+        )
 
     def _check_positive(self, amount: Money, field: str) -> None:
         if not isinstance(amount, Money):

@@ -177,13 +177,26 @@ class TestIssue:
             lambda: invoice.add_line(consulting()),
             lambda: invoice.replace_lines([consulting(qty="1")]),
             lambda: invoice.revise(due_date=date(2025, 7, 1)),
-            invoice.delete,
         ):
             with pytest.raises(RuleViolationError) as err:
                 attempt()
             assert err.value.rule == "issued_immutable"
         with pytest.raises(RuleViolationError):
             invoice.issue(number="INV-002")
+
+    def test_an_issued_invoice_without_payments_or_credits_may_be_deleted_at_its_source(
+        self,
+    ) -> None:
+        invoice = issued()
+        invoice.delete("source_deleted")
+        assert invoice.deleted
+
+    def test_an_invoice_with_a_payment_cannot_be_deleted(self) -> None:
+        invoice = issued()
+        invoice.record_payment(gbp("10.00"), date(2025, 7, 1))
+        with pytest.raises(RuleViolationError) as err:
+            invoice.delete()
+        assert err.value.rule == "issued_immutable"
 
     def test_refuses_a_source_total_that_does_not_reconcile(self) -> None:
         invoice = make_invoice()
