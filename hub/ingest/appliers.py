@@ -408,7 +408,11 @@ def _approval_to(ctx: Context, fact: TimeEntry | Expense, status: str, f: dict[s
         else:
             getattr(fact, action)()
 
-    lifecycle.walk(lifecycle.APPROVAL, fact.ENTITY, fact.status, status, perform)
+    graph = lifecycle.APPROVAL
+    if fact.billable:
+        # The domain locks a billable fact only once it is billed: no approved -> locked step.
+        graph = {**graph, "approved": {"billed": "bill", "submitted": "unapprove"}}
+    lifecycle.walk(graph, fact.ENTITY, fact.status, status, perform)
 
 
 def _apply_fact(
