@@ -16,9 +16,13 @@ from hub.embedded import EmbeddedNats, EmbeddedPostgres
 from hub.ingest.consumer import IngestConsumer
 from hub.ingest.engine import IngestEngine
 from hub.ingest.rules import Rules
+from hub.projecting import golden_runner, golden_view
+from hub.queries import Cursors
 from hub.settings import Settings
 from hub.store import schema
 from hub.streams import Streams, ensure_streams
+from projections.golden_records.view import GoldenRecordsView
+from projections.runner import ProjectionRunner
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,20 @@ class Hub:
     embedded: list[Any] = field(default_factory=list)
     engine: IngestEngine | None = None
     consumer: IngestConsumer | None = None
+    golden: GoldenRecordsView | None = None
+    runner: ProjectionRunner | None = None
+    cursors: Cursors | None = None
+
+    def start_projections(self) -> None:
+        """Starts following the log into the golden records (a thread)."""
+        self.golden = self.golden or golden_view(self.app)
+        self.runner = golden_runner(self.app, self.golden, self.database_url)
+        self.runner.start()
+
+    def stop_projections(self) -> None:
+        if self.runner is not None:
+            self.runner.stop()
+            self.runner = None
 
     @property
     def streams(self) -> Streams:
@@ -118,6 +136,7 @@ class Hub:
             return False
 
     def close(self) -> None:
+        self.stop_projections()
         self.app.close()
         for server in reversed(self.embedded):
             server.stop()
@@ -154,7 +173,9 @@ def build_hub(settings: Settings) -> Hub:
         for server in reversed(started):
             server.stop()
         raise
-    return Hub(settings, database_url, nats_url, app, embedded=started)
+    hub = Hub(settings, database_url, nats_url, app, embedded=started)
+    hub.golden = golden_view(app)
+    return hub
 
 
 def build_application(settings: Settings, database_url: str) -> HubApplication:

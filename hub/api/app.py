@@ -70,6 +70,7 @@ def create_app(hub: Hub) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        hub.start_projections()
         await hub.connect()
         pollers = asyncio.create_task(run_pollers(hub)) if hub.broker is not None else None
         try:
@@ -78,6 +79,7 @@ def create_app(hub: Hub) -> FastAPI:
             if pollers is not None:
                 pollers.cancel()
             await hub.disconnect()
+            hub.stop_projections()
 
     app = FastAPI(
         title="pshub",

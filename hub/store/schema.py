@@ -45,7 +45,10 @@ $$
 
 TOKENS_TABLE = "hub_tokens"
 CLAIMS_TABLE = "hub_claims"
-INGEST_TABLES = ("hub_ingest_messages", "hub_ingest_parked", "hub_lineage", "hub_adapter_state")
+INGEST_TABLES = (
+    "hub_ingest_messages", "hub_ingest_parked", "hub_lineage", "hub_adapter_state",
+    "hub_projections", "hub_secrets",
+)
 
 WRITE_SIDE_TABLES = (
     """
@@ -114,6 +117,18 @@ WRITE_SIDE_TABLES = (
         cursor text,
         updated_at timestamptz NOT NULL,
         PRIMARY KEY (system, tenant)
+    )
+    """,
+    # Secrets the hub makes for itself (the key that signs list cursors).
+    "CREATE TABLE IF NOT EXISTS {schema}.hub_secrets (name text PRIMARY KEY, value bytea NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS hub_ingest_messages_canonical_ids "
+    "ON {schema}.hub_ingest_messages USING gin (canonical_ids)",
+    # Which generation of each projection serves reads (a rebuild fills the next one).
+    """
+    CREATE TABLE IF NOT EXISTS {schema}.hub_projections (
+        name text PRIMARY KEY,
+        generation integer NOT NULL,
+        switched_at timestamptz NOT NULL DEFAULT now()
     )
     """,
     # Which source last set each field of records that several systems feed (survivorship).

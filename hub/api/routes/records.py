@@ -1,56 +1,236 @@
-"""Reads of golden records by id (the query API grows here)."""
+"""Golden records: lists with filters and keyset cursors, reads by id (as of any instant),
+history, lineage, and lookup by cross-reference."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
 
 from domain.base import CanonicalAggregate
 from domain.registry import AGGREGATES, COLLECTIONS
+from hub import queries
 from hub.api.deps import HubDep, Reader
 from hub.api.problems import Problem
+from hub.bootstrap import Hub
 from hub.contracts.records import RECORD_MODELS
-from hub.records import redact, to_record
+from hub.records import hidden_fields, redact, to_record
+from projections.golden_records.columns import FILTERS
 
 router = APIRouter(prefix="/v1", tags=["records"])
 
+RecordId = Annotated[UUID, Path(alias="id", description="the canonical id (a UUID)")]
+MIN_POSITION_WAIT = 5.0
 
-def _get(
-    entity: str,
-    record_id: UUID,
-    hub: HubDep,
-    principal: Reader,
-    if_none_match: str | None,
-    response: Response,
-) -> Any:
+
+def _problem(error: queries.QueryError) -> Problem:
+    reason = "SCHEMA_VIOLATION"
+    return Problem(
+        error.status,
+        error.message,
+        reason=reason,
+        errors=[{"field": error.field, "rule": error.rule, "message": error.message}],
+    )
+
+
+def _wait_for(hub: Hub, position: int | None) -> None:
+    if position is None or hub.runner is None:
+        return
+    if not hub.runner.wait_for(position, MIN_POSITION_WAIT):
+        raise Problem(
+            503,
+            f"the golden records have not reached position {position} yet",
+            headers={"Retry-After": "1"},
+        )
+
+
+def _json(text: str, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        content=text, status_code=status, media_type="application/json", headers=headers
+    )
+
+
+def read_record(
+    hub: Hub, entity: str, record_id: UUID, hidden: set[str]
+) -> tuple[str, int, bool] | None:
+    """The record's JSON text (hidden fields left out), version and tombstone flag."""
+    assert hub.golden is not None
+    row = hub.golden.get(entity, record_id, hidden)
+    if row is not None:
+        return row["record"], row["version"], row["deleted"]
+    # Not projected yet (just written): the event store has it.
     aggregate = hub.app.find(record_id, AGGREGATES[entity])
     if aggregate is None:
-        raise Problem(404, f"no {entity} with id {record_id}")
-    record = redact(entity, to_record(aggregate), principal)
-    etag = f'"{aggregate.version}"'
-    if aggregate.deleted:
+        return None
+    record = {k: v for k, v in to_record(aggregate).items() if k not in hidden}
+    return json.dumps(record), aggregate.version, aggregate.deleted
+
+
+def _answer(
+    entity: str, record_id: UUID, found: tuple[str, int, bool] | None, if_none_match: str | None
+) -> Response:
+    if found is None:
+        raise Problem(404, f"no {entity.replace('_', ' ')} with id {record_id}")
+    text, version, deleted = found
+    etag = f'"{version}"'
+    if deleted:
         raise Problem(
-            410, f"{entity} {record_id} was deleted at its source", extra={"record": record}
+            410,
+            f"{entity.replace('_', ' ')} {record_id} was deleted at its source",
+            extra={"record": json.loads(text)},
+            headers={"ETag": etag},
         )
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers={"ETag": etag})
-    response.headers["ETag"] = etag
-    return record
+    return _json(text, headers={"ETag": etag})
 
 
-def _route(entity: str, collection: str) -> None:
-    def get_record(
-        record_id: Annotated[UUID, Path(alias="id")],
+def _filter_parameters(entity: str) -> list[dict[str, Any]]:
+    """OpenAPI parameters of a list route: a field's name, and _from/_to for dates."""
+    parameters: list[dict[str, Any]] = []
+    for column in FILTERS[entity]:
+        schema: dict[str, Any] = {"type": "string"}
+        if column.sql_type == "uuid":
+            schema["format"] = "uuid"
+        elif column.sql_type == "date":
+            schema["format"] = "date"
+        elif column.sql_type == "boolean":
+            schema = {"type": "boolean"}
+        parameters.append(
+            {
+                "name": column.name,
+                "in": "query",
+                "required": False,
+                "schema": schema,
+                "description": f"{column.name} equals",
+            }
+        )
+        if column.ranged:
+            for end, text in (("from", "on or after"), ("to", "on or before")):
+                parameters.append(
+                    {
+                        "name": f"{column.name}_{end}",
+                        "in": "query",
+                        "required": False,
+                        "schema": schema,
+                        "description": f"{column.name} {text}",
+                    }
+                )
+    return parameters
+
+
+def _routes(entity: str, collection: str) -> None:
+    label = entity.replace("_", " ")
+    filter_params = _filter_parameters(entity)
+
+    def list_records(
+        request: Request,
         hub: HubDep,
         principal: Reader,
-        response: Response,
-        if_none_match: Annotated[str | None, Header()] = None,
-    ) -> Any:
-        return _get(entity, record_id, hub, principal, if_none_match, response)
+        limit: Annotated[int | None, Query(ge=1, description="default 100, capped at 1000")] = None,
+        cursor: Annotated[str | None, Query(max_length=500)] = None,
+        include_deleted: bool = False,
+        min_position: Annotated[int | None, Query(ge=0)] = None,
+    ) -> Response:
+        params = dict(request.query_params)
+        try:
+            filters = queries.parse_filters(entity, params)
+            size = queries.parse_limit(None if limit is None else str(limit))
+            after = (
+                None
+                if cursor is None
+                else hub_cursors(hub).read(cursor, entity, filters, include_deleted)
+            )
+        except queries.QueryError as error:
+            raise _problem(error) from error
+        _wait_for(hub, min_position)
+        assert hub.golden is not None
+        rows = hub.golden.list(
+            entity,
+            filters=filters,
+            after=after,
+            limit=size + 1,
+            include_deleted=include_deleted,
+            hidden=hidden_fields(entity, principal),
+        )
+        more = len(rows) > size
+        rows = rows[:size]
+        next_cursor = (
+            hub_cursors(hub).make(entity, filters, include_deleted, rows[-1]["id"])
+            if more
+            else None
+        )
+        items = ",".join(r["record"] for r in rows)
+        cursor_json = "null" if next_cursor is None else f'"{next_cursor}"'
+        return _json(f'{{"items":[{items}],"next_cursor":{cursor_json}}}')
 
-    get_record.__doc__ = f"Returns the golden record of one {entity.replace('_', ' ')}."
+    def get_record(
+        request: Request,
+        record_id: RecordId,
+        hub: HubDep,
+        principal: Reader,
+        as_of: Annotated[
+            str | None,
+            Query(
+                description="RFC 3339: the record as the hub knew it at that instant", max_length=64
+            ),
+        ] = None,
+        min_position: Annotated[
+            int | None,
+            Query(ge=0, description="wait until the golden records include this log position"),
+        ] = None,
+    ) -> Response:
+        hidden = hidden_fields(entity, principal)
+        etags = request.headers.get("if-none-match")
+        if as_of is not None:
+            try:
+                instant = queries.parse_as_of(as_of)
+            except queries.QueryError as error:
+                raise _problem(error) from error
+            aggregate = queries.as_of(hub.app, record_id, instant)
+            if aggregate is None or not isinstance(aggregate, AGGREGATES[entity]):
+                raise Problem(404, f"no {label} with id {record_id} at {as_of}")
+            record = redact(entity, to_record(aggregate), principal)
+            return _answer(
+                entity, record_id, (json.dumps(record), aggregate.version, aggregate.deleted), etags
+            )
+        _wait_for(hub, min_position)
+        return _answer(entity, record_id, read_record(hub, entity, record_id, hidden), etags)
+
+    def get_history(record_id: RecordId, hub: HubDep, principal: Reader) -> dict[str, Any]:
+        if hub.app.find(record_id, AGGREGATES[entity]) is None:
+            raise Problem(404, f"no {label} with id {record_id}")
+        return {
+            "items": queries.history(hub.app, entity, record_id, hidden_fields(entity, principal))
+        }
+
+    def get_lineage(record_id: RecordId, hub: HubDep, principal: Reader) -> dict[str, Any]:
+        if hub.app.find(record_id, AGGREGATES[entity]) is None:
+            raise Problem(404, f"no {label} with id {record_id}")
+        return {
+            "id": str(record_id),
+            "fields": queries.lineage(hub.app, record_id, hidden_fields(entity, principal)),
+        }
+
+    list_records.__doc__ = (
+        f"Lists {label} golden records in id order, filtered by the "
+        "query parameters named after fields; `next_cursor` continues."
+    )
+    get_record.__doc__ = f"Returns the golden record of one {label} (ETag: its version)."
+    get_history.__doc__ = f"Every event of one {label}, oldest first, with its provenance."
+    get_lineage.__doc__ = f"For each field of one {label}: the system, message and time."
+    not_found = {404: {"description": "Unknown id"}}
+    router.add_api_route(
+        f"/{collection}",
+        list_records,
+        methods=["GET"],
+        name=f"list_{entity}",
+        openapi_extra={"parameters": filter_params},
+        responses={400: {"description": "Unknown filter or bad cursor"}},
+    )
     router.add_api_route(
         f"/{collection}/{{id}}",
         get_record,
@@ -58,21 +238,43 @@ def _route(entity: str, collection: str) -> None:
         name=f"get_{entity}",
         responses={
             304: {"description": "Not modified"},
-            404: {"description": "Unknown id"},
+            **not_found,
             410: {"description": "Deleted at its source"},
         },
     )
+    router.add_api_route(
+        f"/{collection}/{{id}}/history",
+        get_history,
+        methods=["GET"],
+        name=f"history_{entity}",
+        responses=not_found,
+    )
+    router.add_api_route(
+        f"/{collection}/{{id}}/lineage",
+        get_lineage,
+        methods=["GET"],
+        name=f"lineage_{entity}",
+        responses=not_found,
+    )
+
+
+def hub_cursors(hub: Hub) -> queries.Cursors:
+    if hub.cursors is None:
+        hub.cursors = queries.Cursors(queries.cursor_secret(hub.app))
+    return hub.cursors
 
 
 for _entity in AGGREGATES:
     if _entity in RECORD_MODELS:
-        _route(_entity, COLLECTIONS[_entity])
+        _routes(_entity, COLLECTIONS[_entity])
 
 
 @router.get(
     "/xref/{system}/{type}/{source_id}",
-    responses={404: {"description": "No record has that xref"},
-               410: {"description": "The record was deleted at its source"}},
+    responses={
+        404: {"description": "No record has that xref"},
+        410: {"description": "The record was deleted at its source"},
+    },
 )
 def get_by_xref(
     system: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)],
@@ -80,14 +282,14 @@ def get_by_xref(
     source_id: Annotated[str, Path(min_length=1, max_length=200)],
     hub: HubDep,
     principal: Reader,
-    response: Response,
+    request: Request,
     tenant: Annotated[str | None, Query(max_length=200)] = None,
-) -> Any:
+) -> Response:
     """Returns the golden record a source record maps to; the type matches case-insensitively."""
     owner = hub.app.owner_of_xref(system, tenant, type, source_id)
-    if owner is None:
-        raise Problem(404, f"no record has the xref {system}:{type}:{source_id}")
-    aggregate = hub.app.find(owner, CanonicalAggregate)
+    aggregate = None if owner is None else hub.app.find(owner, CanonicalAggregate)
     if aggregate is None:
         raise Problem(404, f"no record has the xref {system}:{type}:{source_id}")
-    return _get(aggregate.ENTITY, owner, hub, principal, None, response)
+    entity = aggregate.ENTITY
+    found = read_record(hub, entity, aggregate.id, hidden_fields(entity, principal))
+    return _answer(entity, aggregate.id, found, request.headers.get("if-none-match"))

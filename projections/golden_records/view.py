@@ -1,0 +1,245 @@
+"""GoldenRecordsView: the golden records in PostgreSQL, a table per collection, one schema per
+generation (a rebuild fills a new schema beside the live one, then the hub switches)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composable, Identifier
+
+from projections.golden_records.columns import FILTERS, table_name
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    """One golden record to upsert: the full record JSON and where it stands in the log."""
+
+    entity: str
+    id: UUID
+    version: int
+    position: int
+    record: dict[str, Any]
+
+    @property
+    def deleted(self) -> bool:
+        return bool(self.record.get("deleted"))
+
+
+@dataclass(frozen=True)
+class XrefRow:
+    system: str
+    tenant: str
+    type: str
+    source_id: str
+    entity: str
+    id: UUID
+
+
+class GoldenRecordsView(PostgresTrackingRecorder):
+    """Golden-record tables with indexed filter columns, an xref table, and the tracking row."""
+
+    def __init__(self, datastore: PostgresDatastore, *, generation: int) -> None:
+        # Each generation has its own tracking table: a rebuild starts from position zero.
+        super().__init__(datastore, tracking_table_name=f"golden_records_g{generation}_tracking")
+        self.generation = generation
+        self.view_schema = f"golden_g{generation}"
+        self.sql_create_statements.insert(
+            0, SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(self.view_schema))
+        )
+        for entity, columns in FILTERS.items():
+            table = self.table(entity)
+            column_defs = SQL("").join(
+                SQL(", {} {}").format(Identifier(c.name), SQL(c.sql_type)) for c in columns
+            )
+            self.sql_create_statements.append(
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (id uuid PRIMARY KEY, version bigint NOT NULL, "
+                    "position bigint NOT NULL, updated_at timestamptz NOT NULL, "
+                    "deleted boolean NOT NULL{}, record jsonb NOT NULL)"
+                ).format(table, column_defs)
+            )
+            for column in columns:
+                self.sql_create_statements.append(
+                    SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({}, id)").format(
+                        Identifier(f"{table_name(entity)}_{column.name}"),
+                        table,
+                        Identifier(column.name),
+                    )
+                )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (system text NOT NULL, tenant text NOT NULL, "
+                "type text NOT NULL, source_id text NOT NULL, entity text NOT NULL, "
+                "id uuid NOT NULL, PRIMARY KEY (system, tenant, type, source_id))"
+            ).format(self.xref_table)
+        )
+        self.sql_create_statements.append(
+            SQL("CREATE INDEX IF NOT EXISTS golden_xrefs_id ON {} (id)").format(self.xref_table)
+        )
+
+    def table(self, entity: str) -> Identifier:
+        return Identifier(self.view_schema, table_name(entity))
+
+    @property
+    def xref_table(self) -> Identifier:
+        return Identifier(self.view_schema, "golden_xrefs")
+
+    # Writing --------------------------------------------------------------------------
+
+    def write(
+        self, rows: Sequence[RecordRow], xrefs: Sequence[XrefRow], tracking: Tracking
+    ) -> None:
+        """Upserts records (never over a newer version) and xrefs, with the tracking row,
+        in one transaction."""
+        with self.datastore.transaction(commit=True) as curs:
+            by_entity: dict[str, list[RecordRow]] = {}
+            for row in rows:
+                by_entity.setdefault(row.entity, []).append(row)
+            for entity, entity_rows in by_entity.items():
+                self._upsert(curs, entity, entity_rows)
+            if xrefs:
+                curs.executemany(
+                    SQL(
+                        "INSERT INTO {} (system, tenant, type, source_id, entity, id) "
+                        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (system, tenant, type, "
+                        "source_id) DO UPDATE SET entity = EXCLUDED.entity, id = EXCLUDED.id"
+                    ).format(self.xref_table),
+                    [
+                        (x.system, x.tenant, x.type.lower(), x.source_id, x.entity, x.id)
+                        for x in xrefs
+                    ],
+                )
+            self._insert_tracking(curs, tracking)
+
+    def _upsert(self, curs: Cursor[DictRow], entity: str, rows: list[RecordRow]) -> None:
+        columns = FILTERS[entity]
+        names = [
+            "id",
+            "version",
+            "position",
+            "updated_at",
+            "deleted",
+            *(c.name for c in columns),
+            "record",
+        ]
+        table = self.table(entity)
+        scratch = Identifier(f"incoming_{table_name(entity)}")
+        curs.execute(
+            SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS").format(
+                scratch, table
+            )
+        )
+        with curs.copy(
+            SQL("COPY {} ({}) FROM STDIN").format(scratch, SQL(", ").join(map(Identifier, names)))
+        ) as copy:
+            for row in rows:
+                record = row.record
+                copy.write_row(
+                    (
+                        row.id,
+                        row.version,
+                        row.position,
+                        record["updated_at"],
+                        row.deleted,
+                        *(_column_value(record.get(c.name)) for c in columns),
+                        json.dumps(record, separators=(",", ":")),
+                    )
+                )
+        assignments = SQL(", ").join(
+            SQL("{} = EXCLUDED.{}").format(Identifier(n), Identifier(n)) for n in names[1:]
+        )
+        # The version guard: an older state of a record never overwrites a newer one.
+        curs.execute(
+            SQL(
+                "INSERT INTO {table} SELECT * FROM {scratch} ON CONFLICT (id) DO UPDATE SET "
+                "{assignments} WHERE {table}.version < EXCLUDED.version"
+            ).format(table=table, scratch=scratch, assignments=assignments)
+        )
+
+    # Reading --------------------------------------------------------------------------
+
+    def position(self, application_name: str) -> int:
+        return self.max_tracking_id(application_name) or 0
+
+    def get(
+        self, entity: str, record_id: UUID, hidden: Iterable[str] = ()
+    ) -> dict[str, Any] | None:
+        """One record (with hidden fields left out by the database), or None."""
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                SQL(
+                    "SELECT version, deleted, position, (record - %s::text[])::text AS record "
+                    "FROM {} WHERE id = %s"
+                ).format(self.table(entity)),
+                (list(hidden), record_id),
+                prepare=True,
+            ).fetchone()
+        return None if row is None else dict(row)
+
+    def owner_of(
+        self, system: str, tenant: str | None, type_: str, source_id: str
+    ) -> tuple[str, UUID] | None:
+        """The record a source record maps to; without a tenant, the only match."""
+        conditions = [SQL("system = %s"), SQL("type = %s"), SQL("source_id = %s")]
+        params: list[Any] = [system, type_.lower(), source_id]
+        if tenant is not None:
+            conditions.append(SQL("tenant = %s"))
+            params.append(tenant)
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                SQL("SELECT entity, id FROM {} WHERE {} LIMIT 2").format(
+                    self.xref_table, SQL(" AND ").join(conditions)
+                ),
+                params,
+            ).fetchall()
+        if len(rows) != 1:
+            return None
+        return rows[0]["entity"], rows[0]["id"]
+
+    def list(
+        self,
+        entity: str,
+        *,
+        filters: Sequence[tuple[str, str, Any]],
+        after: UUID | None,
+        limit: int,
+        include_deleted: bool,
+        hidden: Iterable[str] = (),
+    ) -> list[dict[str, Any]]:
+        """Records in id order after a keyset position; filters are (column, op, value)."""
+        conditions: list[Composable] = []
+        params: list[Any] = [list(hidden)]
+        for column, op, value in filters:
+            conditions.append(SQL("{} {} %s").format(Identifier(column), SQL(op)))
+            params.append(value)
+        if not include_deleted:
+            conditions.append(SQL("NOT deleted"))
+        if after is not None:
+            conditions.append(SQL("id > %s"))
+            params.append(after)
+        where = SQL(" WHERE ") + SQL(" AND ").join(conditions) if conditions else SQL("")
+        params.append(limit)
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                SQL(
+                    "SELECT id, (record - %s::text[])::text AS record FROM {}{} "
+                    "ORDER BY id LIMIT %s"
+                ).format(self.table(entity), where),
+                params,
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+
+def _column_value(value: Any) -> Any:
+    # Money and other nested values are not filter columns; scalars go as they are.
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return value

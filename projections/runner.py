@@ -1,0 +1,139 @@
+"""Following the event log: each projection reads pages of events after its own position and
+commits its writes with the new position in one transaction, so it can stop anywhere and be
+rebuilt from position zero with the same result."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import psycopg
+from eventsourcing.persistence import Notification
+
+log = logging.getLogger(__name__)
+
+
+class Projection(Protocol):
+    """A read model fed by pages of the log."""
+
+    name: str
+
+    def position(self) -> int:
+        """The last position this projection has committed."""
+        ...
+
+    def process(self, notifications: Sequence[Notification]) -> None:
+        """Applies a page of events and commits them with the page's last position."""
+        ...
+
+
+class ProjectionRunner:
+    """Runs one projection in a thread, woken by the store's NOTIFY or a local nudge."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        recorder: Any,
+        *,
+        page: int = 2000,
+        conninfo: str | None = None,
+        idle_wait: float = 1.0,
+    ) -> None:
+        self.projection = projection
+        self.recorder = recorder
+        self.page = page
+        self.conninfo = conninfo
+        self.idle_wait = idle_wait
+        self._stop = threading.Event()
+        self._nudge = threading.Event()
+        self._advanced = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self.error: str | None = None
+
+    # Running ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._run, name=f"projection-{self.projection.name}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._nudge.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def nudge(self) -> None:
+        """Something was just appended: look now rather than at the next wake-up."""
+        self._nudge.set()
+
+    def catch_up(self, until: int | None = None) -> int:
+        """Processes pages until the head of the log (or `until`); returns the position."""
+        position = self.projection.position()
+        while until is None or position < until:
+            notifications = self.recorder.select_notifications(
+                start=position + 1, limit=self.page, stop=until if until is not None else None
+            )
+            if not notifications:
+                break
+            self.projection.process(notifications)
+            position = notifications[-1].id
+            with self._advanced:
+                self._advanced.notify_all()
+        return position
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Waits until the projection has reached a position; False on timeout."""
+        deadline = time.monotonic() + timeout
+        self.nudge()
+        while self.projection.position() < position:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with self._advanced:
+                self._advanced.wait(min(remaining, 0.05))
+        return True
+
+    def _run(self) -> None:
+        listener = self._listen()
+        while not self._stop.is_set():
+            try:
+                self.catch_up()
+                self.error = None
+            except Exception as exc:  # a projection must never take the hub down: retry
+                self.error = f"{type(exc).__name__}: {exc}"
+                log.exception("projection %s failed; retrying", self.projection.name)
+                self._stop.wait(1.0)
+                continue
+            self._idle(listener)
+        if listener is not None:
+            listener.close()
+
+    def _listen(self) -> psycopg.Connection | None:
+        if not self.conninfo:
+            return None
+        try:
+            conn = psycopg.connect(self.conninfo, autocommit=True)
+            conn.execute(f"LISTEN {self.recorder.channel_name}")
+            return conn
+        except psycopg.Error:
+            log.warning("projection %s: no LISTEN connection; polling", self.projection.name)
+            return None
+
+    def _idle(self, listener: psycopg.Connection | None) -> None:
+        if self._nudge.is_set():
+            self._nudge.clear()
+            return
+        if listener is None:
+            self._nudge.wait(self.idle_wait)
+            self._nudge.clear()
+            return
+        try:
+            for _ in listener.notifies(timeout=self.idle_wait, stop_after=1):
+                break
+        except psycopg.Error:
+            self._nudge.wait(self.idle_wait)
