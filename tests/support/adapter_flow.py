@@ -45,11 +45,11 @@ def by_source(outcomes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def wait_for(running: Running, message_id: str, status: str, timeout: float = 20) -> dict[str, Any]:
-    """Waits until a message has this status (a parked change is applied once what it waits
-    for is known); fails with the last outcome seen."""
+    """Waits while a message is parked for it to reach this status (a parked change is
+    applied once what it waits for is known); fails with the last outcome seen."""
     deadline = time.monotonic() + timeout
     outcome = running.outcome(message_id, timeout)
-    while outcome["status"] != status and time.monotonic() < deadline:
+    while outcome["status"] == "parked" and status != "parked" and time.monotonic() < deadline:
         time.sleep(0.05)
         outcome = running.outcome(message_id, timeout)
     assert outcome["status"] == status, outcome
