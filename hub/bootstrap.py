@@ -16,11 +16,12 @@ from hub.embedded import EmbeddedNats, EmbeddedPostgres
 from hub.ingest.consumer import IngestConsumer
 from hub.ingest.engine import IngestEngine
 from hub.ingest.rules import Rules
-from hub.projecting import golden_runner, golden_view
+from hub.projecting import EXCEPTIONS, GOLDEN, rebuild, runner_of, switch, view_of
 from hub.queries import Cursors
 from hub.settings import Settings
 from hub.store import schema
 from hub.streams import Streams, ensure_streams
+from projections.exceptions.view import ExceptionsView
 from projections.golden_records.view import GoldenRecordsView
 from projections.runner import ProjectionRunner
 
@@ -62,19 +63,50 @@ class Hub:
     engine: IngestEngine | None = None
     consumer: IngestConsumer | None = None
     golden: GoldenRecordsView | None = None
-    runner: ProjectionRunner | None = None
+    exceptions: ExceptionsView | None = None
+    runners: dict[str, ProjectionRunner] = field(default_factory=dict)
     cursors: Cursors | None = None
+    rebuilds: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def runner(self) -> ProjectionRunner | None:
+        """The golden records' runner (reads wait on it for min_position)."""
+        return self.runners.get(GOLDEN)
 
     def start_projections(self) -> None:
-        """Starts following the log into the golden records (a thread)."""
-        self.golden = self.golden or golden_view(self.app)
-        self.runner = golden_runner(self.app, self.golden, self.database_url)
-        self.runner.start()
+        """Starts following the log into every projection (a thread each)."""
+        self.golden = self.golden or view_of(self.app, GOLDEN)
+        self.exceptions = self.exceptions or view_of(self.app, EXCEPTIONS)
+        self.runners = {
+            GOLDEN: runner_of(self.app, GOLDEN, self.golden, self.database_url),
+            EXCEPTIONS: runner_of(self.app, EXCEPTIONS, self.exceptions, self.database_url),
+        }
+        for runner in self.runners.values():
+            runner.start()
+
+    def rebuild_projection(self, name: str) -> dict[str, Any]:
+        """Rebuilds a projection beside the live one, then switches reads to it."""
+        old_view = self.golden if name == GOLDEN else self.exceptions
+        fresh, position = rebuild(self.app, name)
+        old_runner = self.runners.pop(name, None)
+        if old_runner is not None:
+            old_runner.stop()
+        switch(self.app, name, fresh.generation)
+        if name == GOLDEN:
+            self.golden = fresh
+        else:
+            self.exceptions = fresh
+        if old_runner is not None:
+            self.runners[name] = runner_of(self.app, name, fresh, self.database_url)
+            self.runners[name].start()
+        if old_view is not None:
+            old_view.drop()
+        return {"name": name, "generation": fresh.generation, "position": position}
 
     def stop_projections(self) -> None:
-        if self.runner is not None:
-            self.runner.stop()
-            self.runner = None
+        for runner in self.runners.values():
+            runner.stop()
+        self.runners = {}
 
     @property
     def streams(self) -> Streams:
@@ -174,7 +206,8 @@ def build_hub(settings: Settings) -> Hub:
             server.stop()
         raise
     hub = Hub(settings, database_url, nats_url, app, embedded=started)
-    hub.golden = golden_view(app)
+    hub.golden = view_of(app, GOLDEN)
+    hub.exceptions = view_of(app, EXCEPTIONS)
     return hub
 
 

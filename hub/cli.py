@@ -186,8 +186,10 @@ def cmd_adapter_publish(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(f"cannot read {args.file}: {exc.strerror}") from exc
     if len(body) > settings.max_body_bytes:
-        raise CommandError(f"{args.file} has {len(body)} bytes; the limit is "
-                           f"{settings.max_body_bytes} (PAYLOAD_TOO_LARGE)")
+        raise CommandError(
+            f"{args.file} has {len(body)} bytes; the limit is "
+            f"{settings.max_body_bytes} (PAYLOAD_TOO_LARGE)"
+        )
     try:
         intake = take_in(args.system, body, event=args.event, tenant=args.tenant)
     except AdapterError as error:
@@ -228,6 +230,28 @@ def adapter_registry() -> dict[str, object]:
     from hub.adapters import registry  # noqa: PLC0415 (imports every adapter package)
 
     return dict(registry())
+
+
+def cmd_projections_rebuild(args: argparse.Namespace) -> int:
+    from hub.bootstrap import build_application  # noqa: PLC0415
+    from hub.projecting import KINDS, active_generation, rebuild, switch, view_of  # noqa: PLC0415
+
+    names = list(KINDS) if args.name == "all" else [args.name]
+    database_url, started = _store_url()
+    try:
+        app = build_application(_settings(), database_url)
+        try:
+            for name in names:
+                old = view_of(app, name, active_generation(app, name))
+                fresh, position = rebuild(app, name)
+                switch(app, name, fresh.generation)
+                old.drop()
+                print(f"{name}: generation {fresh.generation} at position {position}")
+        finally:
+            app.close()
+    finally:
+        _stop(started)
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -314,23 +338,51 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     export.set_defaults(func=cmd_audit_export)
 
+    projections = commands.add_parser(
+        "projections",
+        help="rebuild read models from the log",
+        description="Projections follow the event log; a rebuild fills a new generation from "
+        "position zero beside the live one, then switches reads to it. Stop `pshub serve` "
+        "first, or use POST /v1/projections/{name}/rebuild on a running hub.",
+    )
+    projection_commands = projections.add_subparsers(
+        dest="projections_command", metavar="ACTION", required=True, parser_class=_Parser
+    )
+    rebuild = projection_commands.add_parser(
+        "rebuild",
+        help="rebuild a projection (or all) from position zero",
+        description="Rebuild golden_records, exceptions, or all.",
+    )
+    rebuild.add_argument("name", choices=["golden_records", "exceptions", "all"])
+    rebuild.set_defaults(func=cmd_projections_rebuild)
+    replay = commands.add_parser(
+        "replay",
+        help="replay the whole log into every projection (a rebuild of all)",
+        description="Replay the event log from position zero into fresh generations of every "
+        "projection, then switch reads to them.",
+    )
+    replay.set_defaults(func=cmd_projections_rebuild, name="all")
+
     adapter = commands.add_parser(
-        "adapter", help="work with a source system's adapter",
+        "adapter",
+        help="work with a source system's adapter",
         description="Map a source system's native payloads and publish them to the hub.",
     )
-    adapter.add_argument("system", choices=sorted(adapter_registry()),
-                         help="the adapter's system")
-    adapter_commands = adapter.add_subparsers(dest="adapter_command", metavar="ACTION",
-                                              required=True, parser_class=_Parser)
+    adapter.add_argument("system", choices=sorted(adapter_registry()), help="the adapter's system")
+    adapter_commands = adapter.add_subparsers(
+        dest="adapter_command", metavar="ACTION", required=True, parser_class=_Parser
+    )
     publish = adapter_commands.add_parser(
-        "publish", help="map a native payload file and publish its change events",
+        "publish",
+        help="map a native payload file and publish its change events",
         description="Map one native payload (a single event, or a page for page-shaped "
         "sources), fetch what key-only notifications name, and publish the canonical change "
         "events to NATS; prints one message id per line.",
     )
     publish.add_argument("file", help="the payload file, exactly as the source sends it")
-    publish.add_argument("--event", help="the event name where the body lacks it "
-                         "(Confluence: page_created, ...)")
+    publish.add_argument(
+        "--event", help="the event name where the body lacks it (Confluence: page_created, ...)"
+    )
     publish.add_argument("--tenant", help="the source tenant, where the payload lacks it")
     publish.set_defaults(func=cmd_adapter_publish)
     return parser

@@ -1,7 +1,13 @@
-"""Wiring projections to the application: which generation serves reads, and runners."""
+"""Wiring projections to the application: views by generation, runners, and rebuilds.
+
+A rebuild fills the next generation from position zero beside the live one; when it has
+caught up, the generation pointer moves (one row), and the old generation is dropped.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -10,43 +16,126 @@ from psycopg.sql import SQL, Identifier
 
 from hub.application import HubApplication
 from hub.records import to_record
+from projections.exceptions.projection import ExceptionsProjection
+from projections.exceptions.view import ExceptionsView
 from projections.golden_records.projection import GoldenRecordsProjection
 from projections.golden_records.view import GoldenRecordsView
-from projections.runner import ProjectionRunner
+from projections.runner import Projection, ProjectionRunner
 
 GOLDEN = "golden_records"
+EXCEPTIONS = "exceptions"
 
 
-def active_generation(app: HubApplication, name: str) -> int:
-    datastore = app.hub_recorder.datastore
-    with datastore.get_connection() as conn:
-        conn.execute(SQL("INSERT INTO {} (name, generation) VALUES (%s, 1) "
-                         "ON CONFLICT (name) DO NOTHING").format(
-            Identifier(datastore.schema, "hub_projections")), (name,))
-        row = conn.execute(SQL("SELECT generation FROM {} WHERE name = %s").format(
-            Identifier(datastore.schema, "hub_projections")), (name,)).fetchone()
-    return int(row["generation"])
-
-
-def golden_view(app: HubApplication, generation: int | None = None) -> GoldenRecordsView:
-    """The golden-records view of a generation (the active one by default), tables created."""
-    view = GoldenRecordsView(app.hub_recorder.datastore,
-                             generation=generation or active_generation(app, GOLDEN))
-    view.create_table()
-    return view
-
-
-def golden_projection(app: HubApplication, view: GoldenRecordsView) -> GoldenRecordsProjection:
+def _loader(app: HubApplication) -> Callable[[UUID, int], Any]:
     def load(aggregate_id: UUID, version: int) -> Any:
         try:
             return app.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             return None
 
-    return GoldenRecordsProjection(view, mapper=app.mapper, load=load, to_record=to_record,
-                                   application_name=app.name)
+    return load
 
 
-def golden_runner(app: HubApplication, view: GoldenRecordsView,
-                  conninfo: str | None) -> ProjectionRunner:
-    return ProjectionRunner(golden_projection(app, view), app.hub_recorder, conninfo=conninfo)
+@dataclass(frozen=True)
+class Kind:
+    """How to make one projection's view and projection for a generation."""
+
+    view: Callable[[HubApplication, int], Any]
+    projection: Callable[[HubApplication, Any], Projection]
+
+
+KINDS: dict[str, Kind] = {
+    GOLDEN: Kind(
+        view=lambda app, g: GoldenRecordsView(app.hub_recorder.datastore, generation=g),
+        projection=lambda app, view: GoldenRecordsProjection(
+            view,
+            mapper=app.mapper,
+            load=_loader(app),
+            to_record=to_record,
+            application_name=app.name,
+        ),
+    ),
+    EXCEPTIONS: Kind(
+        view=lambda app, g: ExceptionsView(app.hub_recorder.datastore, generation=g),
+        projection=lambda app, view: ExceptionsProjection(
+            view, mapper=app.mapper, load=_loader(app), application_name=app.name
+        ),
+    ),
+}
+
+
+def _table(app: HubApplication) -> Identifier:
+    return Identifier(app.hub_recorder.datastore.schema, "hub_projections")
+
+
+def active_generation(app: HubApplication, name: str) -> int:
+    with app.hub_recorder.datastore.get_connection() as conn:
+        conn.execute(
+            SQL(
+                "INSERT INTO {} (name, generation) VALUES (%s, 1) ON CONFLICT (name) DO NOTHING"
+            ).format(_table(app)),
+            (name,),
+        )
+        row = conn.execute(
+            SQL("SELECT generation FROM {} WHERE name = %s").format(_table(app)), (name,)
+        ).fetchone()
+    return int(row["generation"])
+
+
+def view_of(app: HubApplication, name: str, generation: int | None = None) -> Any:
+    """A projection's view (the active generation by default), its tables created."""
+    view = KINDS[name].view(app, generation or active_generation(app, name))
+    view.create_table()
+    return view
+
+
+def runner_of(app: HubApplication, name: str, view: Any, conninfo: str | None) -> ProjectionRunner:
+    return ProjectionRunner(KINDS[name].projection(app, view), app.hub_recorder, conninfo=conninfo)
+
+
+def golden_projection(app: HubApplication, view: GoldenRecordsView) -> Any:
+    return KINDS[GOLDEN].projection(app, view)
+
+
+def rebuild(app: HubApplication, name: str) -> tuple[Any, int]:
+    """Fills the next generation from position zero to the head; returns it and its position.
+
+    The live generation keeps serving meanwhile; `switch` makes the new one live.
+    """
+    generation = active_generation(app, name) + 1
+    fresh = KINDS[name].view(app, generation)
+    fresh.drop()  # what an earlier, interrupted rebuild may have left
+    fresh.create_table()
+    runner = ProjectionRunner(KINDS[name].projection(app, fresh), app.hub_recorder)
+    return fresh, runner.catch_up()
+
+
+def switch(app: HubApplication, name: str, generation: int) -> None:
+    with app.hub_recorder.datastore.get_connection() as conn:
+        conn.execute(
+            SQL("UPDATE {} SET generation = %s, switched_at = now() WHERE name = %s").format(
+                _table(app)
+            ),
+            (generation, name),
+        )
+
+
+def status(app: HubApplication, runners: dict[str, ProjectionRunner]) -> list[dict[str, Any]]:
+    """Each projection's generation, position, the head of the log, and its lag."""
+    head = app.hub_recorder.select_head()[0]
+    result = []
+    for name in KINDS:
+        runner = runners.get(name)
+        position = runner.projection.position() if runner else view_of(app, name).position(app.name)
+        result.append(
+            {
+                "name": name,
+                "generation": active_generation(app, name),
+                "position": position,
+                "head": head,
+                "lag": head - position,
+                "running": runner is not None,
+                "error": runner.error if runner else None,
+            }
+        )
+    return result

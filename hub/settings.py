@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     ingest_max_deliveries: int = Field(
         default=5, description="Deliveries after which a failing message is dead-lettered."
     )
+    rate_limit: float = Field(
+        default=500.0, description="Requests per second each token may make (a token bucket)."
+    )
+    rate_burst: int = Field(
+        default=1000, description="Requests a token may make at once before the rate applies."
+    )
     rules: str | None = Field(
         default=None,
         description="JSON overriding the matching and survivorship rules (hub/ingest/rules.py).",

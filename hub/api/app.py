@@ -11,8 +11,17 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.api import problems
-from hub.api.deps import Authenticator
-from hub.api.routes import adapters, audit, commands, health, ingest, records
+from hub.api.deps import Authenticator, RateLimiter
+from hub.api.routes import (
+    adapters,
+    audit,
+    commands,
+    exceptions,
+    health,
+    ingest,
+    projections,
+    records,
+)
 from hub.bootstrap import Hub
 from hub.poller import run_pollers
 
@@ -89,8 +98,9 @@ def create_app(hub: Hub) -> FastAPI:
     )
     app.state.hub = hub
     app.state.authenticator = Authenticator(hub)
+    app.state.rate_limiter = RateLimiter(hub.settings.rate_limit, hub.settings.rate_burst)
     problems.install(app)
-    for module in (health, commands, records, ingest, adapters, audit):
+    for module in (health, commands, records, ingest, exceptions, projections, adapters, audit):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=hub.settings.max_body_bytes)
     return app

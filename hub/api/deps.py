@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections.abc import Callable
 from typing import Annotated
@@ -45,17 +47,46 @@ class Authenticator:
         return principal
 
 
+class RateLimiter:
+    """A token bucket per API token: `rate` requests a second, `burst` at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, name: str) -> float:
+        """Takes one request from the bucket; returns 0, or the seconds until one is free."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(name, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens < 1:
+                self._buckets[name] = (tokens, now)
+                return (1 - tokens) / self.rate
+            self._buckets[name] = (tokens - 1, now)
+            return 0.0
+
+
 def authenticated(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """Returns the caller, or answers 401."""
+    """Returns the caller, or answers 401 (no or unknown token) or 429 (over its rate)."""
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(401, "a bearer token is required", headers=challenge)
     principal = request.app.state.authenticator.principal(credentials.credentials)
     if principal is None:
         raise Problem(401, "the token is unknown or revoked", headers=challenge)
+    wait = request.app.state.rate_limiter.check(principal.name)
+    if wait:
+        raise Problem(
+            429,
+            f"token '{principal.name}' is over its rate limit",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
     return principal
 
 

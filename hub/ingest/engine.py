@@ -232,6 +232,11 @@ class IngestEngine:
         refusal = Refusal("PROCESSING_FAILED", text, "", decoded.message_id)
         return self._process([(refusal, message)])[0]
 
+    def retry(self, message: Incoming, message_id: str) -> list[Outcome]:
+        """Decides a stored message again (a person asked): its earlier outcome is replaced."""
+        return self._process([(decode(message, max_bytes=self.max_bytes), message)],
+                             unparked=[message_id])
+
     def parked_count(self) -> int:
         """How many changes wait for a record they refer to."""
         rows = self._query(
@@ -624,6 +629,8 @@ class IngestEngine:
                         position if o.outcome == APPLIED else None,
                         now,
                         now,
+                        # Kept for audit and for a retry: what was not applied, as it came.
+                        None if o.outcome == APPLIED else (o.raw or (c.raw if c else None)),
                     )
                 )
             if fresh:
@@ -639,7 +646,7 @@ class IngestEngine:
                     SQL(
                         "COPY pshub_incoming (message_id, subject, system, tenant, entity, "
                         "source_type, source_id, sequence, outcome, reason, detail, canonical_ids, "
-                        "position, received_at, decided_at) FROM STDIN"
+                        "position, received_at, decided_at, payload) FROM STDIN"
                     )
                 ) as copy:
                     for row in fresh:
@@ -650,7 +657,8 @@ class IngestEngine:
                         "ON CONFLICT (message_id) DO UPDATE SET outcome = EXCLUDED.outcome, "
                         "reason = EXCLUDED.reason, detail = EXCLUDED.detail, "
                         "canonical_ids = EXCLUDED.canonical_ids, position = EXCLUDED.position, "
-                        "decided_at = EXCLUDED.decided_at, deliveries = {}.deliveries + "
+                        "decided_at = EXCLUDED.decided_at, payload = EXCLUDED.payload, "
+                    "deliveries = {}.deliveries + "
                         "CASE WHEN {}.outcome = 'pending' THEN 0 ELSE 1 END"
                     ).format(messages, messages, messages)
                 )

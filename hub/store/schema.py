@@ -91,7 +91,9 @@ WRITE_SIDE_TABLES = (
         position bigint,
         received_at timestamptz NOT NULL,
         decided_at timestamptz NOT NULL,
-        deliveries integer NOT NULL DEFAULT 1
+        deliveries integer NOT NULL DEFAULT 1,
+        -- The message as it came, for what was not applied (audit, and retries).
+        payload bytea
     )
     """,
     "CREATE INDEX IF NOT EXISTS hub_ingest_messages_source "
@@ -119,6 +121,10 @@ WRITE_SIDE_TABLES = (
         PRIMARY KEY (system, tenant)
     )
     """,
+    # Columns added since the tables were first created (stores made by earlier versions).
+    "ALTER TABLE {schema}.hub_ingest_messages ADD COLUMN IF NOT EXISTS payload bytea",
+    "ALTER TABLE {schema}.hub_claims ADD COLUMN IF NOT EXISTS sequence text",
+    "ALTER TABLE {schema}.hub_claims ADD COLUMN IF NOT EXISTS message_id text",
     # Secrets the hub makes for itself (the key that signs list cursors).
     "CREATE TABLE IF NOT EXISTS {schema}.hub_secrets (name text PRIMARY KEY, value bytea NOT NULL)",
     "CREATE INDEX IF NOT EXISTS hub_ingest_messages_canonical_ids "

@@ -26,8 +26,16 @@ class GoldenRecordsProjection:
 
     name = "golden_records"
 
-    def __init__(self, view: GoldenRecordsView, *, mapper: Mapper[UUID], load: Loader,
-                 to_record: Serialiser, application_name: str, cache_size: int = 50_000) -> None:
+    def __init__(
+        self,
+        view: GoldenRecordsView,
+        *,
+        mapper: Mapper[UUID],
+        load: Loader,
+        to_record: Serialiser,
+        application_name: str,
+        cache_size: int = 50_000,
+    ) -> None:
         self.view = view
         self.mapper = mapper
         self.load = load
@@ -50,10 +58,15 @@ class GoldenRecordsProjection:
                 aggregate = self._advance(notification)
                 if aggregate is not None and getattr(aggregate, "ENTITY", "") in FILTERS:
                     touched[aggregate.id] = (aggregate, notification.id)
-            rows = [RecordRow(a.ENTITY, a.id, a.version, position, self.to_record(a))
-                    for a, position in touched.values()]
-            xrefs = [XrefRow(x.system, x.tenant, x.type, x.id, a.ENTITY, a.id)
-                     for a, _ in touched.values() for x in a.xrefs]
+            rows = [
+                RecordRow(a.ENTITY, a.id, a.version, position, self.to_record(a))
+                for a, position in touched.values()
+            ]
+            xrefs = [
+                XrefRow(x.system, x.tenant, x.type, x.id, a.ENTITY, a.id)
+                for a, _ in touched.values()
+                for x in a.xrefs
+            ]
             self.view.write(rows, xrefs, Tracking(self.application_name, notifications[-1].id))
         except Exception:
             # The cached aggregates may be ahead of what committed: start them afresh.
@@ -71,8 +84,9 @@ class GoldenRecordsProjection:
         if aggregate is None and version > 1:
             aggregate = self.load(aggregate_id, version - 1)
             if aggregate is None:
-                log.warning("golden records: no aggregate %s at version %d", aggregate_id,
-                            version - 1)
+                log.warning(
+                    "golden records: no aggregate %s at version %d", aggregate_id, version - 1
+                )
                 return None
         event = self.mapper.to_domain_event(notification)
         aggregate = event.mutate(aggregate)

@@ -85,6 +85,18 @@ class GoldenRecordsView(PostgresTrackingRecorder):
             SQL("CREATE INDEX IF NOT EXISTS golden_xrefs_id ON {} (id)").format(self.xref_table)
         )
 
+    def drop(self) -> None:
+        """Drops this generation's schema and tracking table (after a rebuild replaced it)."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(self.view_schema))
+            )
+            curs.execute(
+                SQL("DROP TABLE IF EXISTS {}").format(
+                    Identifier(self.datastore.schema, self.tracking_table_name)
+                )
+            )
+
     def table(self, entity: str) -> Identifier:
         return Identifier(self.view_schema, table_name(entity))
 

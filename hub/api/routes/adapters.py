@@ -25,15 +25,18 @@ System = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
     "/{system}/webhook",
     status_code=202,
     responses={
-        202: {"description": "The mapped change events are durably published: "
-                             '{"message_ids": [...]}'},
+        202: {
+            "description": 'The mapped change events are durably published: {"message_ids": [...]}'
+        },
         400: {"description": "MALFORMED_PAYLOAD"},
         401: {"description": "No token, or the source's signature does not match (FORBIDDEN)"},
         403: {"description": "The token lacks write:<system>"},
         404: {"description": "No adapter for that system"},
         413: {"description": "PAYLOAD_TOO_LARGE, decided from the byte count"},
-        422: {"description": "MISSING_REQUIRED_ID, INVALID_CURRENCY, NEGATIVE_QUANTITY, "
-                             "SCHEMA_VIOLATION"},
+        422: {
+            "description": "MISSING_REQUIRED_ID, INVALID_CURRENCY, NEGATIVE_QUANTITY, "
+            "SCHEMA_VIOLATION"
+        },
         503: {"description": "NATS unavailable: nothing was published; send it again"},
     },
 )
@@ -42,8 +45,13 @@ async def webhook(
     request: Request,
     hub: HubDep,
     principal: Annotated[Principal, Depends(authenticated)],
-    event: Annotated[str | None, Query(max_length=100, description="the event name, where "
-                                       "the source does not put it in the body")] = None,
+    event: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="the event name, where the source does not put it in the body",
+        ),
+    ] = None,
     tenant: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """Maps exactly one native payload (an event, or a page for page-shaped sources) and
@@ -59,8 +67,9 @@ async def webhook(
     if not adapter.verify_signature(body, headers, config):
         raise Problem(401, f"the {system} signature does not match", reason="FORBIDDEN")
     try:
-        mapped = await asyncio.to_thread(adapter.map_payload, body, config=config,
-                                         headers=headers, event=event, tenant=tenant)
+        mapped = await asyncio.to_thread(
+            adapter.map_payload, body, config=config, headers=headers, event=event, tenant=tenant
+        )
     except AdapterError as error:
         raise _refusal(error) from error
     if mapped.ignored:
@@ -72,13 +81,15 @@ async def webhook(
     intake = Intake(list(mapped.events), cursor=mapped.cursor)
     await asyncio.to_thread(resolve_fetches, adapter, mapped, config, intake)
     if hub.broker is None or not await hub.nats_ready():
-        raise Problem(503, "NATS is unavailable; nothing was published",
-                      headers={"Retry-After": "5"})
+        raise Problem(
+            503, "NATS is unavailable; nothing was published", headers={"Retry-After": "5"}
+        )
     try:
         ids = await publish_changes(hub.js, hub.streams, intake.events)
     except Exception as error:  # any NATS failure: the source must send it again
-        raise Problem(503, f"publishing failed: {error}; send it again",
-                      headers={"Retry-After": "5"}) from error
+        raise Problem(
+            503, f"publishing failed: {error}; send it again", headers={"Retry-After": "5"}
+        ) from error
     await asyncio.to_thread(note_pending, hub.app, intake.events)
     body_out: dict[str, Any] = {"message_ids": ids}
     if intake.failures:
@@ -86,13 +97,17 @@ async def webhook(
         body_out["exceptions"] = [str(c) for c in cases]
         body_out["fetch_failed"] = [f"{r.kind}:{r.id}" for r, _ in intake.failures]
     if intake.cursor:
-        await asyncio.to_thread(save_cursor, hub.app, system,
-                                tenant or config.tenant or "", intake.cursor)
+        await asyncio.to_thread(
+            save_cursor, hub.app, system, tenant or config.tenant or "", intake.cursor
+        )
     return JSONResponse(body_out, status_code=202)
 
 
 def _refusal(error: AdapterError) -> Problem:
     status = error.status if error.status in (400, 401, 403, 413, 422) else 422
-    errors = [{"field": error.field, "rule": error.reason.lower(), "message": error.message}
-              ] if error.field else None
+    errors = (
+        [{"field": error.field, "rule": error.reason.lower(), "message": error.message}]
+        if error.field
+        else None
+    )
     return Problem(status, error.message, reason=error.reason, errors=errors)

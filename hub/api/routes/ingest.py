@@ -23,11 +23,16 @@ def get_ingest_outcome(message_id: MessageId, hub: HubDep, _: Reader) -> dict[st
     rejected or dead_lettered, with its reason code and the canonical ids it touched."""
     datastore = hub.app.hub_recorder.datastore
     with datastore.get_connection() as conn:
-        row = conn.execute(SQL(
-            "SELECT m.*, p.waiting_for FROM {} m LEFT JOIN {} p USING (message_id) "
-            "WHERE m.message_id = %s").format(
+        row = conn.execute(
+            SQL(
+                "SELECT m.*, p.waiting_for FROM {} m LEFT JOIN {} p USING (message_id) "
+                "WHERE m.message_id = %s"
+            ).format(
                 Identifier(datastore.schema, "hub_ingest_messages"),
-                Identifier(datastore.schema, "hub_ingest_parked")), (message_id,)).fetchone()
+                Identifier(datastore.schema, "hub_ingest_parked"),
+            ),
+            (message_id,),
+        ).fetchone()
     if row is None:
         raise Problem(404, f"no message {message_id} has reached the hub")
     return {
@@ -39,9 +44,14 @@ def get_ingest_outcome(message_id: MessageId, hub: HubDep, _: Reader) -> dict[st
         "system": row["system"],
         "tenant": row["tenant"],
         "entity": row["entity"],
-        "source": None if row["source_id"] is None else {
-            "system": row["system"], "tenant": row["tenant"], "type": row["source_type"],
-            "id": row["source_id"]},
+        "source": None
+        if row["source_id"] is None
+        else {
+            "system": row["system"],
+            "tenant": row["tenant"],
+            "type": row["source_type"],
+            "id": row["source_id"],
+        },
         "sequence": row["sequence"],
         "canonical_ids": [str(i) for i in row["canonical_ids"]],
         "position": row["position"],

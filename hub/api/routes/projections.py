@@ -1,0 +1,44 @@
+"""Projections: where each stands in the log, and rebuilding one beside the live one."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+
+from hub.api.deps import HubDep, Reader, scope
+from hub.api.problems import Problem
+from hub.auth import Principal
+from hub.projecting import KINDS, status
+
+router = APIRouter(prefix="/v1/projections", tags=["projections"])
+
+Operator = Annotated[Principal, Depends(scope("operate"))]
+
+
+@router.get("")
+def list_projections(hub: HubDep, _: Reader) -> dict[str, Any]:
+    """Each projection's generation, position, the log's head and the lag; rebuilds running."""
+    items = status(hub.app, hub.runners)
+    for item in items:
+        task = hub.rebuilds.get(item["name"])
+        item["rebuilding"] = task is not None and not task.done()
+    return {"items": items}
+
+
+@router.post("/{name}/rebuild", status_code=202)
+async def rebuild_projection(
+    name: Annotated[str, Path(max_length=64)], hub: HubDep, _: Operator
+) -> dict[str, Any]:
+    """Starts rebuilding a projection from position zero beside the live one; reads switch to
+    it when it has caught up. Progress shows at GET /v1/projections."""
+    if name not in KINDS:
+        raise Problem(404, f"no projection {name}; projections: {', '.join(KINDS)}")
+    running = hub.rebuilds.get(name)
+    if running is not None and not running.done():
+        raise Problem(409, f"{name} is being rebuilt already", reason="DUPLICATE")
+    hub.rebuilds[name] = asyncio.get_running_loop().run_in_executor(
+        None, hub.rebuild_projection, name
+    )
+    return {"name": name, "state": "rebuilding"}

@@ -1,0 +1,89 @@
+"""ExceptionsProjection: the exception queue from ExceptionCase events (others are tracked)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, Notification, Tracking
+
+from projections.exceptions.view import ExceptionsView
+
+CASE_TOPIC_PREFIX = "hub.exceptions:ExceptionCase."
+
+
+class ExceptionsProjection:
+    name = "exceptions"
+
+    def __init__(
+        self,
+        view: ExceptionsView,
+        *,
+        mapper: Mapper[UUID],
+        load: Callable[[UUID, int], Any],
+        application_name: str,
+    ) -> None:
+        self.view = view
+        self.mapper = mapper
+        self.load = load
+        self.application_name = application_name
+        self._position: int | None = None
+
+    def position(self) -> int:
+        if self._position is None:
+            self._position = self.view.position(self.application_name)
+        return self._position
+
+    def process(self, notifications: Sequence[Notification]) -> None:
+        cases: dict[UUID, Any] = {}
+        for notification in notifications:
+            if not notification.topic.startswith(CASE_TOPIC_PREFIX):
+                continue
+            case = cases.get(notification.originator_id)
+            if case is None and notification.originator_version > 1:
+                case = self.load(notification.originator_id, notification.originator_version - 1)
+            cases[notification.originator_id] = self.mapper.to_domain_event(notification).mutate(
+                case
+            )
+        self.view.write(
+            [case_row(case) for case in cases.values() if case is not None],
+            Tracking(self.application_name, notifications[-1].id),
+        )
+        self._position = notifications[-1].id
+
+
+def case_row(case: Any) -> dict[str, Any]:
+    record = {
+        "id": str(case.id),
+        "version": case.version,
+        "status": str(case.status),
+        "reason": case.reason,
+        "rule": case.rule or None,
+        "detail": case.detail,
+        "owner": case.owner,
+        "entity": case.entity or None,
+        "system": case.system or None,
+        "message_id": case.message_id,
+        "subject": case.subject or None,
+        "canonical_ids": [str(i) for i in case.canonical_ids],
+        "raised_at": case.created_on.astimezone(UTC).isoformat(),
+        "updated_at": case.modified_on.astimezone(UTC).isoformat(),
+        "resolved_by": case.resolved_by or None,
+        "resolution": case.resolution or None,
+        "retries": case.retries,
+    }
+    return {
+        "id": case.id,
+        "version": case.version,
+        "status": record["status"],
+        "reason": case.reason,
+        "owner": case.owner,
+        "entity": case.entity or None,
+        "system": case.system or None,
+        "message_id": case.message_id,
+        "raised_at": case.created_on,
+        "updated_at": case.modified_on,
+        "record": record,
+    }
