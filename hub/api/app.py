@@ -16,6 +16,7 @@ from hub.api.routes import (
     adapters,
     audit,
     commands,
+    docs,
     exceptions,
     health,
     ingest,
@@ -99,8 +100,19 @@ def create_app(hub: Hub) -> FastAPI:
     app.state.hub = hub
     app.state.authenticator = Authenticator(hub)
     app.state.rate_limiter = RateLimiter(hub.settings.rate_limit, hub.settings.rate_burst)
+    app.state.metrics = docs.hub_metrics(hub)
     problems.install(app)
-    for module in (health, commands, records, ingest, exceptions, projections, adapters, audit):
+    for module in (
+        health,
+        docs,
+        commands,
+        records,
+        ingest,
+        exceptions,
+        projections,
+        adapters,
+        audit,
+    ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=hub.settings.max_body_bytes)
     return app
