@@ -49,7 +49,11 @@ class Contact:
 
 
 def check_country(country: str) -> str:
-    """Returns an ISO 3166-1 alpha-2 country code, or raises."""
+    """Returns an ISO 3166-1 alpha-2 country code ("" while unknown), or raises."""
+    if country == "":
+        # Several sources keep no country (Harvest clients, NetSuite customers): the client
+        # exists anyway, and the first source that knows the country fills it in.
+        return country
     if not isinstance(country, str) or not _COUNTRY.match(country):
         raise RuleViolationError(
             f"'{country}' is not an ISO 3166-1 alpha-2 country code",
@@ -57,6 +61,11 @@ def check_country(country: str) -> str:
             field="country",
         )
     return country
+
+
+def check_billing_currency(code: str) -> str:
+    """An ISO 4217 code, or "" while unknown (an ERP partner without one)."""
+    return code if code == "" else check_currency(code)
 
 
 def check_legal_name(name: str) -> str:
@@ -90,7 +99,7 @@ class Client(CanonicalAggregate):
             id=id,
             legal_name=check_legal_name(legal_name),
             country=check_country(country),
-            billing_currency=check_currency(billing_currency),
+            billing_currency=check_billing_currency(billing_currency),
             tax_id=(tax_id or "").strip(),
             contacts=list(contacts),
             xrefs=list(xrefs),
@@ -124,7 +133,7 @@ class Client(CanonicalAggregate):
         if "country" in changes:
             check_country(changes["country"])
         if "billing_currency" in changes:
-            check_currency(changes["billing_currency"])
+            check_billing_currency(changes["billing_currency"])
         if "tax_id" in changes:
             changes["tax_id"] = (changes["tax_id"] or "").strip()
         return changes

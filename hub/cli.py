@@ -174,6 +174,7 @@ def cmd_adapter_publish(args: argparse.Namespace) -> int:
 
     import nats  # noqa: PLC0415
 
+    from hub.adapters import config_for, poll_seconds  # noqa: PLC0415
     from hub.bootstrap import build_application, resolve_servers  # noqa: PLC0415
     from hub.contracts.adapters import AdapterError  # noqa: PLC0415
     from hub.intake import record_fetch_failures, save_cursor, take_in  # noqa: PLC0415
@@ -212,7 +213,9 @@ def cmd_adapter_publish(args: argparse.Namespace) -> int:
             ids = asyncio.run(publish())
             note_pending(app, intake.events)
             cases = record_fetch_failures(app, args.system, intake.failures)
-            save_cursor(app, args.system, args.tenant or "", intake.cursor)
+            if poll_seconds(args.system) is None:  # a poller owns its cursor
+                save_cursor(app, args.system, args.tenant or config_for(args.system).tenant
+                            or "", intake.cursor)
         finally:
             app.close()
     finally:

@@ -91,6 +91,15 @@ def _resolve(ctx: Context, fields: dict[str, Any], name: str, entity: str) -> UU
     return None if ref is None else ctx.resolve(ref, entity)
 
 
+def _resolve_optional(ctx: Context, fields: dict[str, Any], name: str, entity: str
+                      ) -> UUID | None:
+    """A reference that does not hold the change up (a project's manager): unknown is None."""
+    try:
+        return _resolve(ctx, fields, name, entity)
+    except Unresolved:
+        return None
+
+
 def _revise(aggregate: CanonicalAggregate, changes: dict[str, Any]) -> None:
     allowed = {k: v for k, v in changes.items() if k in aggregate.REVISABLE}
     if allowed:
@@ -112,12 +121,13 @@ def _contact(data: ContactData, default_version: str = "") -> Contact:
 
 
 def create_client(ctx: Context, f: dict[str, Any], new_id: UUID) -> Client:
-    _require(f, "legal_name", "country", "billing_currency")
+    _require(f, "legal_name")
     client = Client.register(
         id=new_id,
         legal_name=f["legal_name"],
-        country=f["country"],
-        billing_currency=f["billing_currency"],
+        # Unknown until a source that keeps them reports them (survivorship fills them in).
+        country=f.get("country") or "",
+        billing_currency=f.get("billing_currency") or "",
         tax_id=f.get("tax_id") or "",
         contacts=[_contact(c) for c in f.get("contacts") or []],
         xrefs=[ctx.source_ref],
@@ -173,7 +183,7 @@ def create_engagement(ctx: Context, f: dict[str, Any], new_id: UUID) -> Engageme
         start_date=f.get("start_date"),
         end_date=f.get("end_date"),
         budget=money(f.get("budget")),
-        manager_id=_resolve(ctx, f, "manager", "resource"),
+        manager_id=_resolve_optional(ctx, f, "manager", "resource"),
         status=f["status"] if f.get("status") in ("pipeline", "won", "active") else "pipeline",
         xrefs=[ctx.source_ref],
     )
@@ -200,7 +210,9 @@ def update_engagement(ctx: Context, engagement: Engagement, f: dict[str, Any]) -
     if "budget" in f:
         changes["budget"] = money(f["budget"])
     if "manager" in f:
-        changes["manager_id"] = _resolve(ctx, f, "manager", "resource")
+        manager = _resolve_optional(ctx, f, "manager", "resource")
+        if manager is not None or f["manager"] is None:
+            changes["manager_id"] = manager
     target = EngagementStatus(f["status"]) if f.get("status") else None
     if engagement.status == EngagementStatus.CLOSED and target not in (None, "closed"):
         # Reopen first: a closed engagement takes no revisions.
@@ -362,12 +374,12 @@ def update_rate_card(ctx: Context, card: RateCard, f: dict[str, Any]) -> None:
 
 
 def create_resource(ctx: Context, f: dict[str, Any], new_id: UUID) -> Resource:
-    _require(f, "name", "email", "role")
+    _require(f, "name", "email")
     resource = Resource.register(
         id=new_id,
         name=f["name"],
         email=f["email"],
-        role=f["role"],
+        role=f.get("role") or "unassigned",  # a Harvest user with no roles yet
         # A source that keeps no zone (Harvest's is a display name) gets UTC until one comes.
         time_zone=f.get("time_zone") or "UTC",
         cost_rate=money(f.get("cost_rate")),

@@ -468,8 +468,10 @@ class IngestEngine:
         ctx.lineage_before.setdefault(aggregate.id, dict(lineage))
         if not lineage:
             # Newly multi-source: what it holds so far came from its first system.
+            # The first system's values carry no source time we kept: rank decides against
+            # them, and among equals the newcomer's change is the more recent.
             first = aggregate.xrefs[0].system
-            since = aggregate.modified_on
+            since = datetime.min.replace(tzinfo=UTC)
             lineage.update({name: FieldSource(first, since) for name in fields})
         kept = {}
         for name, value in fields.items():
