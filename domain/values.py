@@ -17,18 +17,21 @@ from domain.errors import (
     RuleViolationError,
 )
 
+# Active ISO 4217 codes with a minor unit. Codes without one (XAU, XDR, XXX, ...) are not
+# money an invoice can carry; the enum's lower-case aliases are not canonical codes.
+_EXPONENTS: dict[str, int] = {
+    c.code: int(c.exponent) for c in iso4217.Currency if c.exponent is not None
+}
+
 
 def currency_exponent(code: str) -> int:
     """Returns the ISO 4217 minor-unit exponent of an upper-case, active currency code."""
-    # The enum also has lower-case aliases; the canonical code is upper-case only.
-    valid_shape = isinstance(code, str) and len(code) == 3 and code.isascii() and code.isupper()
-    member = iso4217.Currency.__members__.get(code) if valid_shape else None
-    # Codes without a minor unit (XAU, XDR, XXX, ...) are not money an invoice can carry.
-    if member is None or member.exponent is None:
+    exponent = _EXPONENTS.get(code) if isinstance(code, str) else None
+    if exponent is None:
         raise InvalidCurrencyError(
             f"'{code}' is not an active ISO 4217 currency code", rule="iso4217", field="currency"
         )
-    return int(member.exponent)
+    return exponent
 
 
 def check_currency(code: str) -> str:

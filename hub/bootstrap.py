@@ -121,7 +121,10 @@ class Hub:
         """Connects to NATS, creates the streams and starts ingest (the API works without
         NATS; /ready says so)."""
         settings = self.settings
-        self.broker = NatsBroker(self.nats_url, connect_timeout=3, max_reconnect_attempts=-1)
+        # Access logs per batch at DEBUG: at INFO they cost the ingest loop real time.
+        self.broker = NatsBroker(
+            self.nats_url, connect_timeout=3, max_reconnect_attempts=-1, log_level=logging.DEBUG
+        )
         try:
             await self.broker.connect()
             await ensure_streams(self.js, self.streams)

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     ingest_max_deliveries: int = Field(
         default=5, description="Deliveries after which a failing message is dead-lettered."
     )
+    run: str = Field(
+        default="ingest,projections,pollers",
+        description="What `pshub serve` runs beside the API: ingest, projections, pollers "
+        "(comma-separated; e.g. one process for ingest, another for projections).",
+    )
     rate_limit: float = Field(
         default=500.0, description="Requests per second each token may make (a token bucket)."
     )
@@ -66,3 +71,7 @@ class Settings(BaseSettings):
         default=None,
         description="JSON overriding the matching and survivorship rules (hub/ingest/rules.py).",
     )
+
+    @property
+    def components(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.run.split(",") if part.strip())

@@ -38,6 +38,16 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
+            # No pshub input may contain NUL: PostgreSQL text cannot hold it.
+            response = problems.problem_response(
+                problems.Problem(
+                    400, "the URL contains a NUL character", reason="MALFORMED_PAYLOAD"
+                ),
+                scope["path"].replace("\x00", ""),
+            )
+            await response(scope, _drain, send)
+            return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(scope, send)
@@ -80,9 +90,15 @@ def create_app(hub: Hub) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        hub.start_projections()
-        await hub.connect()
-        pollers = asyncio.create_task(run_pollers(hub)) if hub.broker is not None else None
+        parts = hub.settings.components
+        if "projections" in parts:
+            hub.start_projections()
+        await hub.connect(ingest="ingest" in parts)
+        pollers = (
+            asyncio.create_task(run_pollers(hub))
+            if hub.broker is not None and "pollers" in parts
+            else None
+        )
         try:
             yield
         finally:

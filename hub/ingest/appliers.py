@@ -91,8 +91,7 @@ def _resolve(ctx: Context, fields: dict[str, Any], name: str, entity: str) -> UU
     return None if ref is None else ctx.resolve(ref, entity)
 
 
-def _resolve_optional(ctx: Context, fields: dict[str, Any], name: str, entity: str
-                      ) -> UUID | None:
+def _resolve_optional(ctx: Context, fields: dict[str, Any], name: str, entity: str) -> UUID | None:
     """A reference that does not hold the change up (a project's manager): unknown is None."""
     try:
         return _resolve(ctx, fields, name, entity)

@@ -103,6 +103,11 @@ def decode(incoming: Incoming, *, max_bytes: int) -> Change | Refusal:
             f"{len(incoming.data)} bytes exceed {max_bytes}",
             message_id=header_id,
         )
+    if b"\\u0000" in incoming.data:
+        # A JSON string may escape NUL; PostgreSQL text cannot hold it, so nothing may carry it.
+        return Refusal(
+            "SCHEMA_VIOLATION", "text must not contain NUL characters", "data", header_id
+        )
     parts = incoming.subject.split(".")
     if len(parts) != 3 or parts[0] != "ingest" or parts[2] not in CHANGE_MODELS:
         return Refusal(

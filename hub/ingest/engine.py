@@ -46,6 +46,9 @@ APPLIED, DUPLICATE, STALE, PARKED, REJECTED, DEAD_LETTERED = (
 )
 REDELIVERED = "this message id was seen before"
 
+# A message as validated: the change (or its refusal) with the message it came from.
+Decoded = tuple[Change | Refusal, Incoming]
+
 
 @dataclass
 class Outcome:
@@ -224,7 +227,15 @@ class IngestEngine:
 
     def process(self, messages: Sequence[Incoming]) -> list[Outcome]:
         """Decides and records a batch; raises on infrastructure failure (nothing recorded)."""
-        return self._process([(decode(m, max_bytes=self.max_bytes), m) for m in messages])
+        return self._process(self.decode_all(messages))
+
+    def decode_all(self, messages: Sequence[Incoming]) -> list[Decoded]:
+        """Validates each message (a change, or the refusal of it)."""
+        return [(decode(m, max_bytes=self.max_bytes), m) for m in messages]
+
+    def process_decoded(self, items: Sequence[Decoded]) -> list[Outcome]:
+        """Decides and records a batch validated already."""
+        return self._process(list(items))
 
     def record_poison(self, message: Incoming, text: str) -> Outcome:
         """Records a message that failed on every delivery as dead-lettered, with a case."""
@@ -234,8 +245,9 @@ class IngestEngine:
 
     def retry(self, message: Incoming, message_id: str) -> list[Outcome]:
         """Decides a stored message again (a person asked): its earlier outcome is replaced."""
-        return self._process([(decode(message, max_bytes=self.max_bytes), message)],
-                             unparked=[message_id])
+        return self._process(
+            [(decode(message, max_bytes=self.max_bytes), message)], unparked=[message_id]
+        )
 
     def parked_count(self) -> int:
         """How many changes wait for a record they refer to."""
@@ -660,7 +672,7 @@ class IngestEngine:
                         "reason = EXCLUDED.reason, detail = EXCLUDED.detail, "
                         "canonical_ids = EXCLUDED.canonical_ids, position = EXCLUDED.position, "
                         "decided_at = EXCLUDED.decided_at, payload = EXCLUDED.payload, "
-                    "deliveries = {}.deliveries + "
+                        "deliveries = {}.deliveries + "
                         "CASE WHEN {}.outcome = 'pending' THEN 0 ELSE 1 END"
                     ).format(messages, messages, messages)
                 )

@@ -207,7 +207,7 @@ def decided(url: str) -> tuple[int, int]:
 
 
 def start_hub(
-    url: str, nats_url: str, prefix: str, batch: int
+    url: str, nats_url: str, prefix: str, batch: int, run: str = "ingest,projections"
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
@@ -217,6 +217,7 @@ def start_hub(
         "PSHUB_NATS_PREFIX": prefix,
         "PSHUB_INGEST_BATCH_SIZE": str(batch),
         "PSHUB_LOG_LEVEL": "WARNING",
+        "PSHUB_RUN": run,
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
@@ -316,6 +317,11 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--profile", action="store_true", help="py-spy the hub while it works")
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="run projections in the ingesting process (default: their own)",
+    )
     args = parser.parse_args()
     nats_url = os.environ.get("PSHUB_BENCH_NATS_URL", "nats://127.0.0.1:4222")
     prefix = f"B{uuid.uuid4().hex[:8].upper()}_"
@@ -328,7 +334,12 @@ def main() -> None:
         f"batch {args.batch}; mix {dict(kinds)}"
     )
     with scratch_database("ingest") as url:
-        proc, _ = start_hub(url, nats_url, prefix, args.batch)
+        if args.together:
+            proc, _ = start_hub(url, nats_url, prefix, args.batch)
+            helper = None
+        else:
+            proc, _ = start_hub(url, nats_url, prefix, args.batch, run="ingest")
+            helper, _ = start_hub(url, nats_url, prefix, args.batch, run="projections")
         spy = None
         try:
             if args.profile:
@@ -362,8 +373,10 @@ def main() -> None:
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(30)
-            proc.send_signal(signal.SIGINT)
-            proc.wait(60)
+            for process in (proc, helper):
+                if process is not None:
+                    process.send_signal(signal.SIGINT)
+                    process.wait(60)
         with psycopg.connect(url) as conn:
             outcomes = dict(
                 conn.execute(
