@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from hub.adapters import config_for, registry
+from hub.adapters import config_for, poll_seconds, registry
 from hub.api.deps import HubDep, authenticated
 from hub.api.problems import Problem
 from hub.auth import Principal
@@ -96,7 +96,7 @@ async def webhook(
         cases = await asyncio.to_thread(record_fetch_failures, hub.app, system, intake.failures)
         body_out["exceptions"] = [str(c) for c in cases]
         body_out["fetch_failed"] = [f"{r.kind}:{r.id}" for r, _ in intake.failures]
-    if intake.cursor:
+    if intake.cursor and poll_seconds(system) is None:  # a poller owns its cursor
         await asyncio.to_thread(
             save_cursor, hub.app, system, tenant or config.tenant or "", intake.cursor
         )
