@@ -123,7 +123,7 @@ class Cursors:
         self, cursor: str, entity: str, filters: list[tuple[str, str, Any]], deleted: bool
     ) -> UUID:
         body, _, signature = cursor.partition(".")
-        if not body or not hmac.compare_digest(signature, self._sign(body)):
+        if not body or not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
             raise QueryError(400, "cursor", "cursor", "the cursor is not one this hub issued")
         try:
             payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))

@@ -53,22 +53,35 @@ class BodyLimit:
             await self._refuse(scope, send)
             return
         received = 0
-        refused = False
+        tail = b""
 
         async def counting_receive() -> Message:
-            nonlocal received, refused
+            nonlocal received, tail
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                body = message.get("body", b"")
+                received += len(body)
                 if received > self.max_bytes:
-                    refused = True
                     raise _TooLarge
+                # NUL (raw, or escaped in JSON) may straddle two chunks: keep the last bytes.
+                window = tail + body
+                if b"\x00" in window or b"\\u0000" in window:
+                    raise _HasNul
+                tail = window[-5:]
             return message
 
         try:
             await self.app(scope, counting_receive, send)
         except _TooLarge:
             await self._refuse(scope, send)
+        except _HasNul:
+            response = problems.problem_response(
+                problems.Problem(
+                    400, "the body contains a NUL character", reason="MALFORMED_PAYLOAD"
+                ),
+                scope["path"],
+            )
+            await response(scope, _drain, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         response = problems.problem_response(
@@ -78,6 +91,10 @@ class BodyLimit:
 
 
 class _TooLarge(Exception):
+    pass
+
+
+class _HasNul(Exception):
     pass
 
 

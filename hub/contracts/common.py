@@ -16,7 +16,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -24,27 +23,13 @@ from domain.errors import DomainError
 from domain.values import Money, SourceRef, currency_exponent
 
 
-def _has_nul(value: Any) -> bool:
-    # Only this model's own values: nested models check theirs when they are validated.
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(isinstance(v, str) and "\x00" in v for v in value.values())
-    return False
-
-
 class ContractModel(BaseModel):
-    """Base of every inbound contract model: unknown fields refused, instances frozen, and no
-    NUL characters anywhere (PostgreSQL text cannot hold them)."""
+    """Base of every inbound contract model: unknown fields refused, instances frozen.
+
+    NUL characters never get this far: PostgreSQL text cannot hold them, so the HTTP edge and
+    ingest refuse any input that carries one (cheaply, from the raw bytes)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        if _has_nul(data):
-            raise PydanticCustomError("nul_character", "text must not contain NUL characters")
-        return data
 
 
 def _currency(value: str) -> str:

@@ -353,3 +353,17 @@ def test_refuses_an_oversized_body_with_413(hub: Hub, api: TestClient, tokens: T
     _expect_refusal(
         hub, api, tokens, "/v1/commands/register-client", 413, "PAYLOAD_TOO_LARGE", content=huge
     )
+
+
+def test_refuses_a_nul_character_in_a_body_with_400(
+    hub: Hub, api: TestClient, tokens: Tokens
+) -> None:
+    _expect_refusal(
+        hub,
+        api,
+        tokens,
+        "/v1/commands/register-client",
+        400,
+        "MALFORMED_PAYLOAD",
+        content=b'{"legal_name": "Nul\\u0000 Ltd", "country": "GB", "billing_currency": "GBP"}',
+    )

@@ -377,3 +377,8 @@ def test_a_deletion_tombstones_the_record(engine: IngestEngine) -> None:
 def test_unknown_ids_are_unique_per_message(engine: IngestEngine) -> None:
     ids = {uuid.uuid4() for _ in range(3)}
     assert len(ids) == 3
+
+
+def test_a_nul_character_is_refused_before_it_reaches_the_store(engine: IngestEngine) -> None:
+    [outcome] = engine.process([incoming("harvest", "client", _client(legal_name="Nul\x00 Ltd"))])
+    assert (outcome.outcome, outcome.reason) == ("dead_lettered", "SCHEMA_VIOLATION")
