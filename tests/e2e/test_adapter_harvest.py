@@ -2,9 +2,9 @@
 Harvest's API on loopback, and published by `pshub adapter harvest publish`, through NATS
 JetStream and ingest to golden records and xrefs.
 
-Harvest clients carry no country, which a golden client needs: as a firm would, each test
-registers the client (POST /v1/commands/register-client) with its Harvest xref, and Harvest's
-own changes to it apply from then on.
+Harvest clients carry no country: a Harvest client becomes a golden client with an unknown
+country ("") that a source keeping one fills in later. A user without roles becomes a resource
+with role "unassigned".
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ import copy
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
+from hub.intake import load_cursor
 from hub.poller import poll_once
 from tests.support.adapter_flow import (
     FIXTURES,
@@ -29,7 +31,6 @@ from tests.support.adapter_flow import (
     native,
     native_bytes,
     record,
-    register_client,
     wait_for,
 )
 from tests.support.http_source import Request, Response, SourceServer, serve
@@ -53,15 +54,15 @@ def harvest(running: Running, monkeypatch: pytest.MonkeyPatch) -> Running:
     return running
 
 
-def link_client(running: Running) -> dict[str, Any]:
-    """The golden client of Harvest client 5735776, registered with its Harvest xref."""
-    return register_client(
-        running,
-        {"system": "harvest", "tenant": ACCOUNT, "type": "Client", "id": CLIENT},
-        legal_name="123 Industries Inc.",
-        country="US",
-        billing_currency="EUR",
-    )
+def waits_for(running: Running, message_id: str, key: str, timeout: float = 20) -> None:
+    """Waits for a parked message to be parked on this key (it is tried again, and parked
+    anew, once what it waited for before is known)."""
+    deadline = time.monotonic() + timeout
+    outcome = running.outcome(message_id)
+    while outcome.get("waiting_for") != key and time.monotonic() < deadline:
+        time.sleep(0.05)
+        outcome = running.outcome(message_id)
+    assert (outcome["status"], outcome.get("waiting_for")) == ("parked", key), outcome
 
 
 def confidential(running: Running) -> dict[str, str]:
@@ -78,10 +79,14 @@ def test_time_entries_posted_before_their_project_and_user_park_then_apply_once_
         assert (outcome["status"], outcome["reason"]) == ("parked", "UNKNOWN_AGGREGATE")
         assert outcome["waiting_for"] == f"xref:harvest|{ACCOUNT}|project|{PROJECT}"
 
+    # A clients page creates its clients directly: Harvest keeps no country (unknown until a
+    # source that keeps one reports it), but it does keep the billing currency.
     clients = by_source(deliver(harvest, "harvest", native_bytes("harvest", "clients_page.json")))
-    assert clients[CLIENT]["status"] == "parked"
-    assert "country" in clients[CLIENT]["detail"]
-    client_id = link_client(harvest)["id"]
+    assert {(c, o["status"]) for c, o in clients.items()} == {
+        (CLIENT, "applied"),
+        ("5735774", "applied"),
+    }
+    [client_id] = clients[CLIENT]["canonical_ids"]
 
     [project] = [
         o
@@ -89,19 +94,31 @@ def test_time_entries_posted_before_their_project_and_user_park_then_apply_once_
         if o["source"]["id"] == PROJECT
     ]
     assert project["status"] == "applied"
+    # The time entries still wait: for their user now.
+    for outcome in entries.values():
+        waits_for(harvest, outcome["message_id"], f"xref:harvest|{ACCOUNT}|user|{USER}")
     users = by_source(deliver(harvest, "harvest", native_bytes("harvest", "users_page.json")))
     assert users[USER]["status"] == "applied"
 
     first = wait_for(harvest, entries["2370001001"]["message_id"], "applied")
     second = wait_for(harvest, entries["2370001002"]["message_id"], "applied")
-    assert wait_for(harvest, clients[CLIENT]["message_id"], "applied")["canonical_ids"] == [
-        client_id
-    ]
 
     client = record(harvest, "harvest", "Client", CLIENT)
     assert client["id"] == client_id
-    assert client["legal_name"] == "123 Industries"  # Harvest's name, once linked
-    assert client["billing_currency"] == "EUR"
+    assert client["legal_name"] == "123 Industries"  # name
+    assert client["country"] == ""  # Harvest keeps none: unknown
+    assert client["billing_currency"] == "EUR"  # currency
+    assert client["status"] == "active"  # is_active
+    assert client["xrefs"] == [
+        {"system": "harvest", "tenant": ACCOUNT, "type": "Client", "id": CLIENT}
+    ]
+    abc = record(harvest, "harvest", "Client", "5735774")
+    assert (abc["legal_name"], abc["country"], abc["billing_currency"], abc["status"]) == (
+        "ABC Corp",
+        "",
+        "USD",
+        "inactive",
+    )
 
     engagement = record(harvest, "harvest", "Project", PROJECT)
     assert engagement["id"] == project["canonical_ids"][0]
@@ -225,8 +242,6 @@ def poll(running: Running) -> Any:
 def test_polling_applies_harvest_and_a_time_entry_gone_from_the_window_is_tombstoned(
     harvest: Running, account: HarvestAccount
 ) -> None:
-    client_id = link_client(harvest)["id"]
-
     first = poll(harvest)
     assert first.cursor == "2024-05-10T12:00:00Z"  # the newest updated_at (the invoice)
     assert first.deletions == 0
@@ -234,8 +249,10 @@ def test_polling_applies_harvest_and_a_time_entry_gone_from_the_window_is_tombst
     applied = {(o["entity"], o["source"]["id"]) for o in outcomes if o["status"] == "applied"}
     assert {
         ("client", CLIENT),
+        ("client", "5735774"),
         ("engagement", PROJECT),
         ("resource", USER),
+        ("resource", "1782884"),  # no roles: "unassigned"
         ("rate_card", USER),
         ("invoice", "13150403"),
         ("expense", "15296423"),
@@ -245,7 +262,10 @@ def test_polling_applies_harvest_and_a_time_entry_gone_from_the_window_is_tombst
     wait_for(harvest, billed["message_id"], "applied")  # parked until its invoice applied
 
     headers = confidential(harvest)
-    engagement_id = record(harvest, "harvest", "Project", PROJECT)["id"]
+    client_id = record(harvest, "harvest", "Client", CLIENT)["id"]
+    engagement = record(harvest, "harvest", "Project", PROJECT)
+    assert engagement["client_id"] == client_id
+    engagement_id = engagement["id"]
     invoice = record(harvest, "harvest", "Invoice", "13150403")
     assert invoice["client_id"] == client_id
     assert invoice["total"] == {"amount": "628.41", "currency": "EUR"}
@@ -318,6 +338,8 @@ def test_the_command_line_publishes_a_harvest_page_that_the_running_hub_applies(
         "PSHUB_DATABASE_URL": harvest.hub.database_url,
         "PSHUB_NATS_URL": harvest.nats_url,
         "PSHUB_NATS_PREFIX": harvest.hub.settings.nats_prefix,
+        # Harvest is polled: a page published by hand leaves the poller's cursor alone.
+        "PSHUB_ADAPTER_HARVEST_POLL_SECONDS": "300",
     }
     page = FIXTURES / "harvest" / "users_page.json"
     done = subprocess.run(
@@ -332,15 +354,51 @@ def test_the_command_line_publishes_a_harvest_page_that_the_running_hub_applies(
     ids = done.stdout.split()
     assert len(ids) == 2  # one per user on the page
 
-    kim = by_source(harvest.settle(ids))[USER]
-    assert kim["status"] == "applied"
+    users = by_source(harvest.settle(ids))
+    assert {(u, o["status"]) for u, o in users.items()} == {
+        (USER, "applied"),
+        ("1782884", "applied"),
+    }
     resource = record(harvest, "harvest", "User", USER, confidential(harvest))
-    assert resource["id"] == kim["canonical_ids"][0]
+    assert resource["id"] == users[USER]["canonical_ids"][0]
     assert (resource["name"], resource["email"]) == ("Kim Allen", "kimallen@example.com")
     assert resource["role"] == "Designer"
     assert resource["time_zone"] == "America/New_York"  # from "Eastern Time (US & Canada)"
     assert resource["cost_rate"] == {"amount": "50.00", "currency": "EUR"}
     assert resource["status"] == "active"
+
+    # Bob Powell has no roles in Harvest: a resource all the same, with no role assigned yet.
+    bob = record(harvest, "harvest", "User", "1782884", confidential(harvest))
+    assert bob["id"] == users["1782884"]["canonical_ids"][0]
+    assert (bob["name"], bob["email"]) == ("Bob Powell", "bobpowell@example.com")
+    assert bob["role"] == "unassigned"
+    assert bob["time_zone"] == "America/Denver"  # from "Mountain Time (US & Canada)"
+    assert bob["cost_rate"] == {"amount": "75.00", "currency": "EUR"}
+    assert bob["status"] == "inactive"  # not is_active
+
+    assert load_cursor(harvest.hub.app, "harvest", ACCOUNT) is None
+
+
+def test_a_page_posted_to_the_webhook_leaves_the_cursor_of_a_polled_harvest_alone(
+    harvest: Running, account: HarvestAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PSHUB_ADAPTER_HARVEST_POLL_SECONDS", "300")
+    # The newest page (the invoice, updated 2024-05-10T12:00:00Z) is posted by hand first;
+    # were the cursor moved past it, the poller would never list what changed before then.
+    posted = deliver(harvest, "harvest", native_bytes("harvest", "invoices_page.json"))
+    assert posted
+    assert load_cursor(harvest.hub.app, "harvest", ACCOUNT) is None
+
+    first = poll(harvest)
+    assert all("updated_since" not in q for q in account.listed("/v2/time_entries"))
+    assert first.cursor == "2024-05-10T12:00:00Z"
+    assert load_cursor(harvest.hub.app, "harvest", ACCOUNT) == first.cursor
+    applied = {
+        (o["entity"], o["source"]["id"])
+        for o in harvest.settle(first.published)
+        if o["status"] == "applied"
+    }
+    assert {("client", CLIENT), ("engagement", PROJECT), ("time_entry", "2370001001")} <= applied
 
 
 def test_the_webhook_refuses_malformed_json_with_400_and_a_wrong_scope_with_403_publishing_nothing(

@@ -1,10 +1,11 @@
 """Odoo end to end: JSON-RPC search_read results (and an automation-rule webhook) as Odoo
 sends them -> POST /v1/adapters/odoo/webhook -> NATS JetStream -> ingest -> golden records.
 
-What Odoo's records lack comes from where a firm would have it: the client is registered with
-its res.partner xref (a partner has no billing currency), the project manager is known as a
-resource (the adapter maps no res.users), and the contract and the milestone's amount are
-canonical changes (Odoo's project.milestone has no amount and there is no contract mapping).
+A partner keeps no billing currency: its client is created with the currency unknown (""), for
+a source that knows it to fill in. A project's manager (res.users, which the adapter does not
+map) is unknown until someone makes that user a resource: the project applies without one. What
+Odoo lacks altogether comes as canonical changes: the contract and the milestone's amount
+(Odoo's project.milestone has no amount and there is no contract mapping).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from tests.support.adapter_flow import (
     assert_wrong_scope_is_forbidden,
     by_source,
     deliver,
+    native,
     native_bytes,
     record,
-    register_client,
     wait_for,
 )
 from tests.support.changes import envelope
@@ -45,16 +46,9 @@ def publish(running: Running, entity: str, data: dict[str, Any], source_type: st
     return str(outcome["canonical_ids"][0])
 
 
-def azure_interior(running: Running) -> tuple[str, str]:
-    """The client of partner 14, registered with its xref, and Odoo user 2 as a resource."""
-    client_id = register_client(
-        running,
-        {"system": "odoo", "tenant": DATABASE, "type": "res.partner", "id": "14"},
-        legal_name="Azure Interior SA",
-        country="BE",
-        billing_currency="EUR",
-    )["id"]
-    manager_id = publish(
+def mitchell_admin(running: Running) -> str:
+    """Odoo user 2 made known as a resource (the adapter maps no res.users)."""
+    return publish(
         running,
         "resource",
         {
@@ -65,37 +59,29 @@ def azure_interior(running: Running) -> tuple[str, str]:
         },
         "res.users",
     )
-    return client_id, manager_id
 
 
 def test_partners_and_projects_become_a_client_with_its_contacts_and_an_engagement(
     odoo: Running,
 ) -> None:
     partners = deliver(odoo, "odoo", native_bytes("odoo", "partners_result.json"))
-    # The invoice address (33) is not a person; the other four are mapped. Partner 14 lacks
-    # a billing currency, and its contacts wait for it.
+    # The invoice address (33) is not a person; the other four are mapped: the two companies
+    # and the two contacts of partner 14 (changes to its client). All apply: a partner keeps
+    # no billing currency, and its client is created with it unknown.
     assert len(partners) == 4
     assert {(o["source"]["id"], o["status"]) for o in partners} == {
-        ("14", "parked"),
-        ("15", "parked"),
+        ("14", "applied"),
+        ("15", "applied"),
     }
-    [company] = [o for o in partners if o["detail"].startswith("a new record needs billing")]
-    assert company["detail"] == ("a new record needs billing_currency; waiting for the full record")
-    assert company["waiting_for"] == f"xref:odoo|{DATABASE}|res.partner|14"
-    client_id, manager_id = azure_interior(odoo)
-
-    projects = by_source(deliver(odoo, "odoo", native_bytes("odoo", "projects_result.json")))
-    assert projects["7"]["status"] == "applied"
-    for outcome in partners:
-        if outcome["waiting_for"] == f"xref:odoo|{DATABASE}|res.partner|14":
-            assert wait_for(odoo, outcome["message_id"], "applied")["canonical_ids"] == [client_id]
+    [client_id] = {i for o in partners if o["source"]["id"] == "14" for i in o["canonical_ids"]}
 
     client = record(odoo, "odoo", "res.partner", "14")
     assert client["id"] == client_id
-    assert client["legal_name"] == "Azure Interior"
+    assert client["legal_name"] == "Azure Interior"  # name
     assert client["country"] == "BE"  # country_code
     assert client["tax_id"] == "BE0477472701"  # vat
-    assert client["billing_currency"] == "EUR"
+    assert client["billing_currency"] == ""  # unknown: a partner keeps none
+    assert client["status"] == "active"
     # Brandon Freeman is a contact; Colleen Diaz is archived, so not one; false is empty.
     assert client["contacts"] == [
         {
@@ -105,16 +91,38 @@ def test_partners_and_projects_become_a_client_with_its_contacts_and_an_engageme
             "role": "Creative Director",
         }
     ]
+    deco = record(odoo, "odoo", "res.partner", "15")
+    assert (deco["legal_name"], deco["country"], deco["billing_currency"], deco["status"]) == (
+        "Deco Addict",
+        "",  # country_code false
+        "",
+        "inactive",  # archived
+    )
+
+    projects = by_source(deliver(odoo, "odoo", native_bytes("odoo", "projects_result.json")))
+    assert projects["7"]["status"] == "applied"
 
     engagement = record(odoo, "odoo", "project.project", "7")
     assert engagement["id"] == projects["7"]["canonical_ids"][0]
     assert engagement["client_id"] == client_id  # partner_id [14, "Azure Interior"]
-    assert engagement["manager_id"] == manager_id  # user_id [2, "Mitchell Admin"]
+    assert engagement["manager_id"] is None  # user_id [2, "Mitchell Admin"]: not known yet
     assert engagement["name"] == "Azure Interior - Office redesign"
     assert engagement["currency"] == "EUR"  # currency_id [1, "EUR"]
     assert engagement["status"] == "active"  # active, on track
     assert (engagement["start_date"], engagement["end_date"]) == ("2024-05-06", None)
     assert engagement["legal_entity"] == "YourCompany"  # company_id
+
+    # Once user 2 is a resource, the project's next change names its manager.
+    manager_id = mitchell_admin(odoo)
+    later = native("odoo", "projects_result.json")
+    later["result"] = [
+        p | {"write_date": "2024-05-07 08:00:00"} for p in later["result"] if p["id"] == 7
+    ]
+    [again] = deliver(odoo, "odoo", later)
+    assert (again["status"], again["canonical_ids"]) == ("applied", [engagement["id"]])
+    engagement = record(odoo, "odoo", "project.project", "7")
+    assert engagement["manager_id"] == manager_id  # user_id [2, "Mitchell Admin"]
+    assert engagement["client_id"] == client_id
 
     # An automation rule's webhook: the project is renamed and put on hold.
     [hook] = deliver(odoo, "odoo", native_bytes("odoo", "webhook_project.json"))
@@ -123,13 +131,17 @@ def test_partners_and_projects_become_a_client_with_its_contacts_and_an_engageme
     assert engagement["name"] == "Azure Interior - Office redesign (phase 2)"
     assert engagement["status"] == "on_hold"
     assert engagement["client_id"] == client_id
+    assert engagement["manager_id"] == manager_id
 
 
 def test_milestones_wait_for_their_amount_and_contract_then_apply_their_delivery(
     odoo: Running,
 ) -> None:
-    client_id, _ = azure_interior(odoo)
+    partners = deliver(odoo, "odoo", native_bytes("odoo", "partners_result.json"))
+    assert all(o["status"] == "applied" for o in partners), partners
+    client_id = record(odoo, "odoo", "res.partner", "14")["id"]
     projects = by_source(deliver(odoo, "odoo", native_bytes("odoo", "projects_result.json")))
+    assert projects["7"]["status"] == "applied"
     engagement_id = projects["7"]["canonical_ids"][0]
 
     milestones = by_source(deliver(odoo, "odoo", native_bytes("odoo", "milestones_result.json")))

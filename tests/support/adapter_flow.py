@@ -73,17 +73,6 @@ def record(
     return response.json()
 
 
-def register_client(running: Running, xref: dict[str, str], **fields: Any) -> dict[str, Any]:
-    """Registers a client through the command API, linked to a source record by its xref."""
-    response = running.api.post(
-        "/v1/commands/register-client",
-        json={**fields, "xref": xref},
-        headers=running.token(f"write:{xref['system']}"),
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 def ingest_last_sequence(running: Running) -> int:
     """The sequence of the last message the ingest stream stored (it only ever grows)."""
 
