@@ -67,6 +67,45 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+
+    from hub.bootstrap import build_hub  # noqa: PLC0415
+    from hub.poller import run_pollers  # noqa: PLC0415
+
+    settings = _settings()
+    if not settings.database_url or not settings.nats_url:
+        raise CommandError("a worker joins a running hub: set PSHUB_DATABASE_URL and "
+                           "PSHUB_NATS_URL")
+    parts = frozenset(p.strip() for p in args.run.split(",") if p.strip())
+    unknown = parts - {"ingest", "projections", "pollers"}
+    if unknown:
+        raise CommandError(f"unknown worker part(s): {', '.join(sorted(unknown))}")
+    hub = build_hub(settings)
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if "projections" in parts:
+            hub.start_projections()
+        await hub.connect(ingest="ingest" in parts)
+        pollers = asyncio.create_task(run_pollers(hub)) if "pollers" in parts else None
+        print(f"pshub worker running {', '.join(sorted(parts))}", flush=True)
+        await stop.wait()
+        if pollers is not None:
+            pollers.cancel()
+        await hub.disconnect()
+
+    try:
+        asyncio.run(work())
+    finally:
+        hub.close()
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from hub.bootstrap import build_application, resolve_servers  # noqa: PLC0415
     from hub.demo import DemoSpec, load_demo  # noqa: PLC0415
@@ -276,6 +315,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, help="port to listen on (default 8000)")
     serve.set_defaults(func=cmd_serve)
+
+    worker = commands.add_parser(
+        "worker", help="run ingest, projections or pollers without the API (scale out)",
+        description="Run parts of the hub without the HTTP API, beside a running hub "
+        "(PSHUB_DATABASE_URL and PSHUB_NATS_URL required). Ingest workers share one JetStream "
+        "consumer; each change still applies once.",
+    )
+    worker.add_argument("--run", default="ingest",
+                        help="comma-separated: ingest, projections, pollers (default ingest)")
+    worker.set_defaults(func=cmd_worker)
 
     demo = commands.add_parser(
         "demo",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from domain.base import CanonicalAggregate
@@ -27,11 +28,14 @@ def to_record(aggregate: CanonicalAggregate) -> dict[str, Any]:
 
 def hidden_fields(entity: str, principal: Principal) -> set[str]:
     """Returns the fields of an entity's record that the principal may not see."""
-    return {
-        name
-        for name, level in classification_of(RECORD_MODELS[entity]).items()
-        if level in _NEEDS and not principal.has(_NEEDS[level])
-    }
+    return set(_hidden(entity, principal.has("read:confidential"), principal.has("read:pii")))
+
+
+@cache
+def _hidden(entity: str, confidential: bool, pii: bool) -> frozenset[str]:
+    allowed = {Classification.CONFIDENTIAL: confidential, Classification.PII: pii}
+    return frozenset(name for name, level in classification_of(RECORD_MODELS[entity]).items()
+                     if level in allowed and not allowed[level])
 
 
 def redact(entity: str, record: dict[str, Any], principal: Principal) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
@@ -21,7 +22,12 @@ _bearer = HTTPBearer(auto_error=False, description="A token from `pshub tokens c
 _TOKEN_CACHE_SECONDS = 5.0
 
 
-def get_hub(request: Request) -> Hub:
+# Dependencies are `async`: FastAPI runs a sync one in the thread pool, a hop per request
+# that costs more than the work itself. The one blocking step (a token not in the cache) is
+# sent to a thread explicitly.
+
+
+async def get_hub(request: Request) -> Hub:
     return request.app.state.hub
 
 
@@ -32,6 +38,13 @@ class Authenticator:
         self.hub = hub
         self.tokens = TokenStore(hub.database_url)
         self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    def cached(self, token: str) -> tuple[bool, Principal | None]:
+        """(found, principal) from the cache alone, without touching the store."""
+        entry = self._cache.get(hash_token(token))
+        if entry and time.monotonic() - entry[0] < _TOKEN_CACHE_SECONDS:
+            return True, entry[1]
+        return False, None
 
     def principal(self, token: str) -> Principal | None:
         key = hash_token(token)
@@ -69,7 +82,7 @@ class RateLimiter:
             return 0.0
 
 
-def authenticated(
+async def authenticated(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -77,7 +90,10 @@ def authenticated(
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(401, "a bearer token is required", headers=challenge)
-    principal = request.app.state.authenticator.principal(credentials.credentials)
+    authenticator = request.app.state.authenticator
+    found, principal = authenticator.cached(credentials.credentials)
+    if not found:
+        principal = await asyncio.to_thread(authenticator.principal, credentials.credentials)
     if principal is None:
         raise Problem(401, "the token is unknown or revoked", headers=challenge)
     wait = request.app.state.rate_limiter.check(principal.name)
@@ -93,7 +109,7 @@ def authenticated(
 def require(check: Callable[[Principal], bool], needed: str) -> Callable[..., Principal]:
     """A dependency that answers 403 unless the caller's scopes pass the check."""
 
-    def dependency(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
         if not check(principal):
             raise Problem(403, f"this route needs the scope {needed}")
         return principal

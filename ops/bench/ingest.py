@@ -238,6 +238,23 @@ def start_hub(
     raise SystemExit("the hub did not become ready")
 
 
+def start_worker(url: str, nats_url: str, prefix: str, batch: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PSHUB_DATABASE_URL": url, "PSHUB_NATS_URL": nats_url,
+           "PSHUB_NATS_PREFIX": prefix, "PSHUB_INGEST_BATCH_SIZE": str(batch),
+           "PSHUB_LOG_LEVEL": "WARNING"}
+    # Its output goes to a file: an undrained pipe would stall the worker once full.
+    out = Path(tempfile.mkstemp(prefix="pshub-worker-")[1])
+    with out.open("wb") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker", "--run", "ingest"],
+                                env=env, stdout=sink, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while b"worker running" not in out.read_bytes():  # subscribed
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the worker did not start: {out.read_text()[-2000:]}")
+        time.sleep(0.05)
+    return proc
+
+
 def profile_summary(
     path: Path, top: int = 15
 ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
@@ -322,6 +339,8 @@ def main() -> None:
         action="store_true",
         help="run projections in the ingesting process (default: their own)",
     )
+    parser.add_argument("--workers", type=int, default=1,
+                        help="ingest processes in all (extra ones are `pshub worker`)")
     args = parser.parse_args()
     nats_url = os.environ.get("PSHUB_BENCH_NATS_URL", "nats://127.0.0.1:4222")
     prefix = f"B{uuid.uuid4().hex[:8].upper()}_"
@@ -340,6 +359,8 @@ def main() -> None:
         else:
             proc, _ = start_hub(url, nats_url, prefix, args.batch, run="ingest")
             helper, _ = start_hub(url, nats_url, prefix, args.batch, run="projections")
+        workers = [start_worker(url, nats_url, prefix, args.batch)
+                   for _ in range(args.workers - 1)]
         spy = None
         try:
             if args.profile:
@@ -364,16 +385,21 @@ def main() -> None:
             start = time.perf_counter()
             asyncio.run(publish(nats_url, streams, bodies))
             published = time.perf_counter() - start
-            while decided(url) != (distinct, len(bodies)):
+            # Done when every id is decided and every publish reached the hub (a redelivery,
+            # say after a worker's conflict, is counted too and changes nothing).
+            while True:
+                ids, deliveries = decided(url)
+                if ids == distinct and deliveries >= len(bodies):
+                    break
                 if time.perf_counter() - start > 1800:
-                    raise SystemExit(f"gave up: decided {decided(url)} of {distinct}")
+                    raise SystemExit(f"gave up: decided {ids} of {distinct}")
                 time.sleep(0.05)
             elapsed = time.perf_counter() - start
         finally:
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(30)
-            for process in (proc, helper):
+            for process in (proc, helper, *workers):
                 if process is not None:
                     process.send_signal(signal.SIGINT)
                     process.wait(60)

@@ -84,6 +84,14 @@ class GoldenRecordsView(PostgresTrackingRecorder):
         self.sql_create_statements.append(
             SQL("CREATE INDEX IF NOT EXISTS golden_xrefs_id ON {} (id)").format(self.xref_table)
         )
+        # Reads by id, composed once: with nothing to hide the stored JSON goes out as it is.
+        self._get_whole = {
+            entity: SQL("SELECT version, deleted, position, record::text AS record FROM {} "
+                        "WHERE id = %s").format(self.table(entity)) for entity in FILTERS}
+        self._get_redacted = {
+            entity: SQL("SELECT version, deleted, position, (record - %s::text[])::text AS "
+                        "record FROM {} WHERE id = %s").format(self.table(entity))
+            for entity in FILTERS}
 
     def drop(self) -> None:
         """Drops this generation's schema and tracking table (after a rebuild replaced it)."""
@@ -185,15 +193,12 @@ class GoldenRecordsView(PostgresTrackingRecorder):
         self, entity: str, record_id: UUID, hidden: Iterable[str] = ()
     ) -> dict[str, Any] | None:
         """One record (with hidden fields left out by the database), or None."""
+        hidden = list(hidden)
+        statement, params = (
+            (self._get_redacted[entity], (hidden, record_id)) if hidden
+            else (self._get_whole[entity], (record_id,)))
         with self.datastore.get_connection() as conn:
-            row = conn.execute(
-                SQL(
-                    "SELECT version, deleted, position, (record - %s::text[])::text AS record "
-                    "FROM {} WHERE id = %s"
-                ).format(self.table(entity)),
-                (list(hidden), record_id),
-                prepare=True,
-            ).fetchone()
+            row = conn.execute(statement, params, prepare=True).fetchone()
         return None if row is None else dict(row)
 
     def owner_of(
@@ -227,8 +232,9 @@ class GoldenRecordsView(PostgresTrackingRecorder):
         hidden: Iterable[str] = (),
     ) -> list[dict[str, Any]]:
         """Records in id order after a keyset position; filters are (column, op, value)."""
+        hidden = list(hidden)
         conditions: list[Composable] = []
-        params: list[Any] = [list(hidden)]
+        params: list[Any] = [hidden] if hidden else []
         for column, op, value in filters:
             conditions.append(SQL("{} {} %s").format(Identifier(column), SQL(op)))
             params.append(value)
@@ -239,13 +245,12 @@ class GoldenRecordsView(PostgresTrackingRecorder):
             params.append(after)
         where = SQL(" WHERE ") + SQL(" AND ").join(conditions) if conditions else SQL("")
         params.append(limit)
+        record = SQL("(record - %s::text[])::text") if hidden else SQL("record::text")
         with self.datastore.get_connection() as conn:
             rows = conn.execute(
-                SQL(
-                    "SELECT id, (record - %s::text[])::text AS record FROM {}{} "
-                    "ORDER BY id LIMIT %s"
-                ).format(self.table(entity), where),
-                params,
+                SQL("SELECT id, {} AS record FROM {}{} ORDER BY id LIMIT %s").format(
+                    record, self.table(entity), where),
+                params, prepare=True,
             ).fetchall()
         return [dict(r) for r in rows]
 
