@@ -10,6 +10,8 @@ from typing import Any
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
 
 from hub.application import HubApplication
 from hub.embedded import EmbeddedNats, EmbeddedPostgres
@@ -67,6 +69,23 @@ class Hub:
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
     cursors: Cursors | None = None
     rebuilds: dict[str, Any] = field(default_factory=dict)
+    # Reads of golden records on the event loop, with no thread hop (the API's hot path).
+    read_pool: AsyncConnectionPool | None = None
+
+    async def open_read_pool(self) -> None:
+        self.read_pool = AsyncConnectionPool(
+            self.database_url,
+            min_size=2,
+            max_size=self.settings.db_pool_size,
+            open=False,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+        )
+        await self.read_pool.open()
+
+    async def close_read_pool(self) -> None:
+        if self.read_pool is not None:
+            await self.read_pool.close()
+            self.read_pool = None
 
     @property
     def runner(self) -> ProjectionRunner | None:

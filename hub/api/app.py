@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -108,6 +109,7 @@ def create_app(hub: Hub) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         parts = hub.settings.components
+        await hub.open_read_pool()
         if "projections" in parts:
             hub.start_projections()
         await hub.connect(ingest="ingest" in parts)
@@ -116,6 +118,9 @@ def create_app(hub: Hub) -> FastAPI:
             if hub.broker is not None and "pollers" in parts
             else None
         )
+        # Everything loaded so far lives as long as the process: keep the collector off it,
+        # so that its full passes (pauses on the request path) stay short.
+        gc.freeze()
         try:
             yield
         finally:
@@ -123,6 +128,7 @@ def create_app(hub: Hub) -> FastAPI:
                 pollers.cancel()
             await hub.disconnect()
             hub.stop_projections()
+            await hub.close_read_pool()
 
     app = FastAPI(
         title="pshub",

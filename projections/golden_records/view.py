@@ -86,12 +86,18 @@ class GoldenRecordsView(PostgresTrackingRecorder):
         )
         # Reads by id, composed once: with nothing to hide the stored JSON goes out as it is.
         self._get_whole = {
-            entity: SQL("SELECT version, deleted, position, record::text AS record FROM {} "
-                        "WHERE id = %s").format(self.table(entity)) for entity in FILTERS}
+            entity: SQL(
+                "SELECT version, deleted, position, record::text AS record FROM {} WHERE id = %s"
+            ).format(self.table(entity))
+            for entity in FILTERS
+        }
         self._get_redacted = {
-            entity: SQL("SELECT version, deleted, position, (record - %s::text[])::text AS "
-                        "record FROM {} WHERE id = %s").format(self.table(entity))
-            for entity in FILTERS}
+            entity: SQL(
+                "SELECT version, deleted, position, (record - %s::text[])::text AS "
+                "record FROM {} WHERE id = %s"
+            ).format(self.table(entity))
+            for entity in FILTERS
+        }
 
     def drop(self) -> None:
         """Drops this generation's schema and tracking table (after a rebuild replaced it)."""
@@ -189,14 +195,21 @@ class GoldenRecordsView(PostgresTrackingRecorder):
     def position(self, application_name: str) -> int:
         return self.max_tracking_id(application_name) or 0
 
+    def get_statement(
+        self, entity: str, record_id: UUID, hidden: Iterable[str] = ()
+    ) -> tuple[Composable, tuple[Any, ...]]:
+        """The read of one record (hidden fields left out by the database)."""
+        hidden = list(hidden)
+        if hidden:
+            return self._get_redacted[entity], (hidden, record_id)
+        # Nothing to hide: the stored JSON goes out as it is.
+        return self._get_whole[entity], (record_id,)
+
     def get(
         self, entity: str, record_id: UUID, hidden: Iterable[str] = ()
     ) -> dict[str, Any] | None:
         """One record (with hidden fields left out by the database), or None."""
-        hidden = list(hidden)
-        statement, params = (
-            (self._get_redacted[entity], (hidden, record_id)) if hidden
-            else (self._get_whole[entity], (record_id,)))
+        statement, params = self.get_statement(entity, record_id, hidden)
         with self.datastore.get_connection() as conn:
             row = conn.execute(statement, params, prepare=True).fetchone()
         return None if row is None else dict(row)
@@ -221,7 +234,7 @@ class GoldenRecordsView(PostgresTrackingRecorder):
             return None
         return rows[0]["entity"], rows[0]["id"]
 
-    def list(
+    def list_statement(
         self,
         entity: str,
         *,
@@ -230,8 +243,9 @@ class GoldenRecordsView(PostgresTrackingRecorder):
         limit: int,
         include_deleted: bool,
         hidden: Iterable[str] = (),
-    ) -> list[dict[str, Any]]:
-        """Records in id order after a keyset position; filters are (column, op, value)."""
+    ) -> tuple[Composable, list[Any]]:
+        """The read of records in id order after a keyset position; filters are
+        (column, operator, value)."""
         hidden = list(hidden)
         conditions: list[Composable] = []
         params: list[Any] = [hidden] if hidden else []
@@ -246,12 +260,32 @@ class GoldenRecordsView(PostgresTrackingRecorder):
         where = SQL(" WHERE ") + SQL(" AND ").join(conditions) if conditions else SQL("")
         params.append(limit)
         record = SQL("(record - %s::text[])::text") if hidden else SQL("record::text")
+        statement = SQL("SELECT id, {} AS record FROM {}{} ORDER BY id LIMIT %s").format(
+            record, self.table(entity), where
+        )
+        return statement, params
+
+    def list(
+        self,
+        entity: str,
+        *,
+        filters: Sequence[tuple[str, str, Any]],
+        after: UUID | None,
+        limit: int,
+        include_deleted: bool,
+        hidden: Iterable[str] = (),
+    ) -> list[dict[str, Any]]:
+        """Records in id order after a keyset position."""
+        statement, params = self.list_statement(
+            entity,
+            filters=filters,
+            after=after,
+            limit=limit,
+            include_deleted=include_deleted,
+            hidden=hidden,
+        )
         with self.datastore.get_connection() as conn:
-            rows = conn.execute(
-                SQL("SELECT id, {} AS record FROM {}{} ORDER BY id LIMIT %s").format(
-                    record, self.table(entity), where),
-                params, prepare=True,
-            ).fetchall()
+            rows = conn.execute(statement, params, prepare=True).fetchall()
         return [dict(r) for r in rows]
 
 

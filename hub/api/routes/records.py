@@ -3,6 +3,7 @@ history, lineage, and lookup by cross-reference."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated, Any
 from uuid import UUID
@@ -39,6 +40,17 @@ def _problem(error: queries.QueryError) -> Problem:
 def _wait_for(hub: Hub, position: int | None) -> None:
     if position is None or hub.runner is None:
         return
+    head = hub.app.hub_recorder.select_head()[0]
+    if position > head:
+        # Positions are assigned as events commit: one beyond the head was never handed out.
+        raise Problem(
+            422,
+            f"min_position {position} is beyond the log's head ({head})",
+            reason="SCHEMA_VIOLATION",
+            errors=[
+                {"field": "min_position", "rule": "maximum", "message": "beyond the log's head"}
+            ],
+        )
     if not hub.runner.wait_for(position, MIN_POSITION_WAIT):
         raise Problem(
             503,
@@ -53,20 +65,39 @@ def _json(text: str, *, status: int = 200, headers: dict[str, str] | None = None
     )
 
 
-def read_record(
+async def read_record(
     hub: Hub, entity: str, record_id: UUID, hidden: set[str]
 ) -> tuple[str, int, bool] | None:
     """The record's JSON text (hidden fields left out), version and tombstone flag."""
     assert hub.golden is not None
-    row = hub.golden.get(entity, record_id, hidden)
-    if row is not None:
-        return row["record"], row["version"], row["deleted"]
+    rows = await _fetch_all(hub, *hub.golden.get_statement(entity, record_id, hidden))
+    if rows:
+        return rows[0]["record"], rows[0]["version"], rows[0]["deleted"]
     # Not projected yet (just written): the event store has it.
+    return await asyncio.to_thread(_from_store, hub, entity, record_id, hidden)
+
+
+def _from_store(
+    hub: Hub, entity: str, record_id: UUID, hidden: set[str]
+) -> tuple[str, int, bool] | None:
     aggregate = hub.app.find(record_id, AGGREGATES[entity])
     if aggregate is None:
         return None
     record = {k: v for k, v in to_record(aggregate).items() if k not in hidden}
     return json.dumps(record), aggregate.version, aggregate.deleted
+
+
+async def _fetch_all(hub: Hub, statement: Any, params: Any) -> list[dict[str, Any]]:
+    if hub.read_pool is None:  # outside the API's lifespan: the sync pool
+
+        def fetch() -> list[dict[str, Any]]:
+            with hub.app.hub_recorder.datastore.get_connection() as conn:
+                return [dict(r) for r in conn.execute(statement, params).fetchall()]
+
+        return await asyncio.to_thread(fetch)
+    async with hub.read_pool.connection() as conn:
+        cursor = await conn.execute(statement, params, prepare=True)
+        return list(await cursor.fetchall())
 
 
 def _answer(
@@ -126,7 +157,7 @@ def _routes(entity: str, collection: str) -> None:
     label = entity.replace("_", " ")
     filter_params = _filter_parameters(entity)
 
-    def list_records(
+    async def list_records(
         request: Request,
         hub: HubDep,
         principal: Reader,
@@ -146,9 +177,10 @@ def _routes(entity: str, collection: str) -> None:
             )
         except queries.QueryError as error:
             raise _problem(error) from error
-        _wait_for(hub, min_position)
+        if min_position is not None:
+            await asyncio.to_thread(_wait_for, hub, min_position)
         assert hub.golden is not None
-        rows = hub.golden.list(
+        statement, params = hub.golden.list_statement(
             entity,
             filters=filters,
             after=after,
@@ -156,6 +188,7 @@ def _routes(entity: str, collection: str) -> None:
             include_deleted=include_deleted,
             hidden=hidden_fields(entity, principal),
         )
+        rows = await _fetch_all(hub, statement, params)
         more = len(rows) > size
         rows = rows[:size]
         next_cursor = (
@@ -167,7 +200,7 @@ def _routes(entity: str, collection: str) -> None:
         cursor_json = "null" if next_cursor is None else f'"{next_cursor}"'
         return _json(f'{{"items":[{items}],"next_cursor":{cursor_json}}}')
 
-    def get_record(
+    async def get_record(
         request: Request,
         record_id: RecordId,
         hub: HubDep,
@@ -190,15 +223,16 @@ def _routes(entity: str, collection: str) -> None:
                 instant = queries.parse_as_of(as_of)
             except queries.QueryError as error:
                 raise _problem(error) from error
-            aggregate = queries.as_of(hub.app, record_id, instant)
+            aggregate = await asyncio.to_thread(queries.as_of, hub.app, record_id, instant)
             if aggregate is None or not isinstance(aggregate, AGGREGATES[entity]):
                 raise Problem(404, f"no {label} with id {record_id} at {as_of}")
             record = redact(entity, to_record(aggregate), principal)
             return _answer(
                 entity, record_id, (json.dumps(record), aggregate.version, aggregate.deleted), etags
             )
-        _wait_for(hub, min_position)
-        return _answer(entity, record_id, read_record(hub, entity, record_id, hidden), etags)
+        if min_position is not None:
+            await asyncio.to_thread(_wait_for, hub, min_position)
+        return _answer(entity, record_id, await read_record(hub, entity, record_id, hidden), etags)
 
     def get_history(record_id: RecordId, hub: HubDep, principal: Reader) -> dict[str, Any]:
         if hub.app.find(record_id, AGGREGATES[entity]) is None:
@@ -276,7 +310,7 @@ for _entity in AGGREGATES:
         410: {"description": "The record was deleted at its source"},
     },
 )
-def get_by_xref(
+async def get_by_xref(
     system: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)],
     type: Annotated[str, Path(min_length=1, max_length=100)],
     source_id: Annotated[str, Path(min_length=1, max_length=200)],
@@ -286,10 +320,12 @@ def get_by_xref(
     tenant: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """Returns the golden record a source record maps to; the type matches case-insensitively."""
-    owner = hub.app.owner_of_xref(system, tenant, type, source_id)
-    aggregate = None if owner is None else hub.app.find(owner, CanonicalAggregate)
+    owner = await asyncio.to_thread(hub.app.owner_of_xref, system, tenant, type, source_id)
+    aggregate = (
+        None if owner is None else await asyncio.to_thread(hub.app.find, owner, CanonicalAggregate)
+    )
     if aggregate is None:
         raise Problem(404, f"no record has the xref {system}:{type}:{source_id}")
     entity = aggregate.ENTITY
-    found = read_record(hub, entity, aggregate.id, hidden_fields(entity, principal))
+    found = await read_record(hub, entity, aggregate.id, hidden_fields(entity, principal))
     return _answer(entity, aggregate.id, found, request.headers.get("if-none-match"))
