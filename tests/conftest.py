@@ -23,6 +23,8 @@ from hub.embedded import EmbeddedNats, EmbeddedPostgres, port_open
 from hub.settings import Settings
 
 SESSION = uuid.uuid4().hex[:8]
+# As on a fresh machine with neither service: start embedded ones even if local ones answer.
+EMBEDDED_ONLY = os.environ.get("PSHUB_TEST_EMBEDDED") == "1"
 
 
 def _answers(url: str) -> bool:
@@ -48,7 +50,7 @@ def server_url(services_dir: Path) -> Iterator[str]:
         yield configured
         return
     local = "postgresql://postgres@127.0.0.1:5432/postgres"
-    if _answers(local):
+    if not EMBEDDED_ONLY and _answers(local):
         yield local
         return
     server = EmbeddedPostgres(services_dir, cleanup="delete")
@@ -92,7 +94,7 @@ def nats_url(services_dir: Path) -> Iterator[str]:
     if configured:
         yield configured
         return
-    if port_open("127.0.0.1", 4222):
+    if not EMBEDDED_ONLY and port_open("127.0.0.1", 4222):
         yield "nats://127.0.0.1:4222"
         return
     server = EmbeddedNats(services_dir)

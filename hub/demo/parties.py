@@ -126,9 +126,11 @@ def plan_resources(script: Script, tenants: Tenants) -> list[ResourceFacts]:
         zone = rng.choice(region.time_zones)
         firsts, lasts = cat.NAME_POOLS[cat.TIME_ZONE_NAMES[zone]]
         first, last = rng.choice(firsts), rng.choice(lasts)
-        local = f"{cat.ascii_slug(first)}.{cat.ascii_slug(last)}"
-        while local in emails:
-            local = f"{cat.ascii_slug(first)}.{cat.ascii_slug(last)}{len(emails) % 97}"
+        base = f"{cat.ascii_slug(first)}.{cat.ascii_slug(last)}"
+        local, suffix = base, 1
+        while local in emails:  # namesakes get numbered addresses, as at any large firm
+            suffix += 1
+            local = f"{base}{suffix}"
         emails.add(local)
         harvest_user += rng.randint(1, 4000)
         ref = tenants.harvest_ref("User", harvest_user)
