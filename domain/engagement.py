@@ -254,6 +254,8 @@ class Engagement(CanonicalAggregate):
             (_S.PIPELINE, _S.ACTIVE): ["win", "activate"],
             (_S.PIPELINE, _S.LOST): ["lose"],
             (_S.PIPELINE, _S.CLOSED): ["win", "close"],
+            # A PSA or ERP reports a project archived before the hub saw it won.
+            (_S.PIPELINE, _S.ON_HOLD): ["win", "activate", "put_on_hold"],
             (_S.WON, _S.ACTIVE): ["activate"],
             (_S.WON, _S.ON_HOLD): ["activate", "put_on_hold"],
             (_S.WON, _S.CLOSED): ["close"],

@@ -50,23 +50,15 @@ def xref_claim(entity: str, ref: SourceRef, owner_id: UUID) -> Claim:
 
 
 def client_claims(client: Client) -> list[Claim]:
-    """The lookup keys ingest matches other systems' clients by (tax id, name and country)."""
-    claims = [
-        Claim(
-            f"client_name:{client.country}|{legal_name_key(client.legal_name)}",
-            client.id,
-            "client",
-            strict=False,
-        )
-    ]
+    """The lookup keys ingest matches other systems' clients by (tax id; name and country)."""
+    claims = []
+    if client.country:
+        key = f"client_name:{client.country}|{legal_name_key(client.legal_name)}"
+        claims.append(Claim(key, client.id, "client", strict=False))
     if client.tax_id:
+        # Tax ids match without the country: several sources keep none.
         claims.append(
-            Claim(
-                f"client_tax:{client.country}|{tax_id_key(client.tax_id)}",
-                client.id,
-                "client",
-                strict=False,
-            )
+            Claim(f"client_tax:{tax_id_key(client.tax_id)}", client.id, "client", strict=False)
         )
     return claims
 
@@ -160,21 +152,29 @@ class HubApplication(Application[UUID]):
             raise NotFoundError(f"no {kind.ENTITY} with id {aggregate_id}")
         return aggregate
 
-    def owner_of_xref(self, system: str, tenant: str | None, type_: str,
-                      source_id: str) -> UUID | None:
+    def owner_of_xref(
+        self, system: str, tenant: str | None, type_: str, source_id: str
+    ) -> UUID | None:
         """The canonical id a source record maps to; without a tenant, the only match."""
         datastore = self.hub_recorder.datastore
         table = Identifier(datastore.schema, "hub_claims")
         with datastore.get_connection() as conn:
             if tenant is not None:
-                row = conn.execute(SQL("SELECT owner_id FROM {} WHERE key = %s").format(table),
-                                   (xref_key(system, tenant, type_, source_id),)).fetchone()
+                row = conn.execute(
+                    SQL("SELECT owner_id FROM {} WHERE key = %s").format(table),
+                    (xref_key(system, tenant, type_, source_id),),
+                ).fetchone()
                 return None if row is None else row["owner_id"]
             # Any tenant: keys are xref:system|tenant|type|id, so match around the tenant.
-            rows = conn.execute(SQL(
-                "SELECT owner_id FROM {} WHERE key LIKE %s AND key LIKE %s LIMIT 2").format(table),
-                (like_literal(f"xref:{system}|") + "%",
-                 "%" + like_literal(f"|{type_.lower()}|{source_id}"))).fetchall()
+            rows = conn.execute(
+                SQL("SELECT owner_id FROM {} WHERE key LIKE %s AND key LIKE %s LIMIT 2").format(
+                    table
+                ),
+                (
+                    like_literal(f"xref:{system}|") + "%",
+                    "%" + like_literal(f"|{type_.lower()}|{source_id}"),
+                ),
+            ).fetchall()
         owners = {r["owner_id"] for r in rows}
         return owners.pop() if len(owners) == 1 else None
 

@@ -48,6 +48,7 @@ JOB_STATUS = {
 _RECORD_PATH = re.compile(r"/record/v1/([A-Za-z_]+)/([^/?#]+)")
 _ACCOUNT_HOST = re.compile(r"^([0-9a-z_-]+)\.suitetalk\.api\.netsuite\.com$")
 _OPPORTUNITY = re.compile(r"^006[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$")
+_ACCOUNT = re.compile(r"^001[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$")
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
@@ -157,6 +158,17 @@ def map_customer(raw: Mapping[str, Any], record_type: str, ctx: Context) -> Mapp
     }
     if "currency" in raw:
         fields["billing_currency"] = _currency(customer.currency, ctx, "customer currency")
+    external = (customer.externalId or "").strip()
+    if _ACCOUNT.match(external):
+        # The customer was created from a Salesforce account: the hub matches them by it.
+        fields["external_refs"] = [
+            Ref(
+                system="salesforce",
+                tenant=ctx.option("salesforce_tenant"),
+                type="Account",
+                id=to_18(external),
+            )
+        ]
     data = build(ClientChange, "client", id=customer.id, **fields)
     return Mapped(events=[_event(ctx, "client", record_type, data, customer)])
 

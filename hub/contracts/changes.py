@@ -101,6 +101,17 @@ class ClientChange(CanonicalModel):
         | None
     ) = None
     contact_removals: Annotated[list[ContactRemoval], Field(max_length=200)] | None = None
+    external_refs: (
+        Annotated[
+            list[Ref],
+            Field(
+                max_length=20,
+                description="The same client in other systems, as this source "
+                "names it (e.g. the CRM account an ERP customer's external id holds).",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class EngagementChange(CanonicalModel):

@@ -192,10 +192,16 @@ def create_engagement(ctx: Context, f: dict[str, Any], new_id: UUID) -> Engageme
 
 
 def update_engagement(ctx: Context, engagement: Engagement, f: dict[str, Any]) -> None:
-    if f.get("client") is not None and ctx.resolve(f["client"], "client") != (engagement.client_id):
-        raise RuleViolationError(
-            "an engagement cannot move to another client", rule="client_fixed", field="client"
-        )
+    client = _resolve_optional(ctx, f, "client", "client") if f.get("client") else None
+    if client is not None and client != engagement.client_id:
+        if engagement.xrefs and engagement.xrefs[0].system != ctx.source_ref.system:
+            # A system that joined later names its own copy of the client: the engagement
+            # keeps the client its first source gave it (the clients may be matched later).
+            f = {k: v for k, v in f.items() if k != "client"}
+        else:
+            raise RuleViolationError(
+                "an engagement cannot move to another client", rule="client_fixed", field="client"
+            )
     changes: dict[str, Any] = {}
     for name in ("name", "currency"):
         if f.get(name):

@@ -410,8 +410,10 @@ class IngestEngine:
         if change.entity == "client":
             country = fields.get("country")
             keys = []
-            if "tax_id" in rules and fields.get("tax_id") and country:
-                keys.append(f"client_tax:{country}|{tax_id_key(fields['tax_id'])}")
+            if "external_ref" in rules:
+                keys.extend(ctx.ref_key(ref) for ref in fields.get("external_refs") or [])
+            if "tax_id" in rules and fields.get("tax_id"):
+                keys.append(f"client_tax:{tax_id_key(fields['tax_id'])}")
             if "legal_name_country" in rules and fields.get("legal_name") and country:
                 keys.append(f"client_name:{country}|{legal_name_key(fields['legal_name'])}")
             for key in keys:
@@ -511,6 +513,8 @@ class IngestEngine:
         if change.entity == "client":
             for claim in client_claims(aggregate):
                 self._claim(batch, claim.key, claim.owner_id, "client", strict=False)
+            for ref in fields.get("external_refs") or []:
+                self._claim(batch, ref_key(ref, change), aggregate.id, "client", strict=False)
         elif change.entity == "engagement":
             self._claim(
                 batch, f"engagement_code:{aggregate.code}", aggregate.id, "engagement", strict=False

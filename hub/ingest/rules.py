@@ -17,9 +17,10 @@ from typing import Any
 
 DEFAULT_RULES: dict[str, Any] = {
     "matching": {
-        # A client from another system is the same client when its tax id matches, or its
+        # A client from another system is the same client when the source names it (an ERP
+        # customer's external id holding the CRM account), its tax id matches, or its
         # normalised legal name and country match exactly.
-        "client": ["tax_id", "legal_name_country"],
+        "client": ["external_ref", "tax_id", "legal_name_country"],
         # An engagement is the same when the source names the other system's record in an
         # external id (an ERP project holding the CRM opportunity id).
         "engagement": ["external_ref"],

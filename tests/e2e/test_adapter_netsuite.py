@@ -101,14 +101,6 @@ def test_a_customer_and_its_job_become_a_client_and_its_engagement(netsuite: Run
     assert engagement["client_id"] == client_id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="A NetSuite customer never joins the Salesforce account's client (it keeps no "
-    "country, and client matching needs one; its externalId is not mapped), and since "
-    "survivorship lets a newcomer's unranked `client` win, the job's parent resolves to "
-    "that second client: RULE_VIOLATION client_fixed",
-)
 def test_a_job_whose_external_id_names_an_ingested_opportunity_lands_on_the_same_engagement(
     netsuite: Running,
 ) -> None:

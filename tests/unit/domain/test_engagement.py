@@ -148,6 +148,7 @@ def test_a_deleted_engagement_refuses_transitions() -> None:
         (S.PIPELINE, S.ACTIVE, ["win", "activate"]),
         (S.PIPELINE, S.CLOSED, ["win", "close"]),
         (S.WON, S.ON_HOLD, ["activate", "put_on_hold"]),
+        (S.PIPELINE, S.ON_HOLD, ["win", "activate", "put_on_hold"]),
         (S.ACTIVE, S.ACTIVE, []),
     ],
 )
