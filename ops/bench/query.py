@@ -122,7 +122,7 @@ def main() -> None:
         env = {**os.environ, "PSHUB_DATABASE_URL": url, "PSHUB_NATS_URL": nats_url,
                "PSHUB_NATS_PREFIX": f"Q{port}_", "PSHUB_RATE_LIMIT": "1000000",
                "PSHUB_RATE_BURST": "1000000", "PSHUB_LOG_LEVEL": "WARNING",
-               "PSHUB_RUN": "projections", "PSHUB_DB_POOL_SIZE": "8"}
+               "PSHUB_RUN": "", "PSHUB_DB_POOL_SIZE": "8"}
         hub = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         baseline = subprocess.Popen(
@@ -131,6 +131,10 @@ def main() -> None:
             env={**os.environ, "PSHUB_BENCH_BASELINE_URL": url},
             cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
+        # Production's shape: the API process serves reads; projections run in a worker.
+        projector = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker", "--run",
+                                      "projections"], env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
         hub_url, base_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{base_port}"
         try:
             wait_ready(hub_url, hub)
@@ -147,7 +151,7 @@ def main() -> None:
             args.hub_pid = hub.pid
             run(hub_url, base_url, bearer, url, record_id, instants, args)
         finally:
-            for proc in (hub, baseline):
+            for proc in (hub, baseline, projector):
                 proc.send_signal(signal.SIGINT)
                 proc.wait(60)
 

@@ -34,7 +34,7 @@ class GoldenRecordsProjection:
         load: Loader,
         to_record: Serialiser,
         application_name: str,
-        cache_size: int = 50_000,
+        cache_size: int = 5_000,
     ) -> None:
         self.view = view
         self.mapper = mapper
@@ -43,6 +43,8 @@ class GoldenRecordsProjection:
         self.application_name = application_name
         self.cache_size = cache_size
         # The projection's own aggregates, advanced event by event (never the app's cache).
+        # Kept small: every object here is one more for the collector to walk in a process
+        # that may also serve the API; a miss costs a snapshot read.
         self._cache: OrderedDict[UUID, Any] = OrderedDict()
         self._position: int | None = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -38,7 +39,7 @@ def _problem(error: queries.QueryError) -> Problem:
 
 
 def _wait_for(hub: Hub, position: int | None) -> None:
-    if position is None or hub.runner is None:
+    if position is None:
         return
     head = hub.app.hub_recorder.select_head()[0]
     if position > head:
@@ -51,12 +52,26 @@ def _wait_for(hub: Hub, position: int | None) -> None:
                 {"field": "min_position", "rule": "maximum", "message": "beyond the log's head"}
             ],
         )
-    if not hub.runner.wait_for(position, MIN_POSITION_WAIT):
+    if not _reached(hub, position):
         raise Problem(
             503,
             f"the golden records have not reached position {position} yet",
             headers={"Retry-After": "1"},
         )
+
+
+def _reached(hub: Hub, position: int) -> bool:
+    if hub.runner is not None:
+        return hub.runner.wait_for(position, MIN_POSITION_WAIT)
+    # The projections run in another process (`pshub worker --run projections`): poll their
+    # tracking row.
+    assert hub.golden is not None
+    deadline = time.monotonic() + MIN_POSITION_WAIT
+    while hub.golden.position(hub.app.name) < position:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def _json(text: str, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
