@@ -198,6 +198,10 @@ def test_lineage_names_the_system_and_message_of_each_field(firm: Running) -> No
     [
         lambda r: f"/v1/resources/{r['id']}",
         lambda r: f"/v1/resources/{r['id']}/history",
+        lambda r: f"/v1/resources/{r['id']}/lineage",
+        lambda r: f"/v1/resources/{r['id']}?as_of={datetime.now(UTC).isoformat()}".replace(
+            "+", "%2B"
+        ),
         lambda r: "/v1/resources?limit=1000",
     ],
 )
