@@ -250,6 +250,38 @@ def test_xref_lookup_finds_the_record_and_a_tombstone_answers_410(firm: Running)
     assert _get(firm, "/v1/xref/salesforce/Account/nope").status_code == 404
 
 
+def test_an_xref_lookup_answers_from_the_log_while_the_projection_is_behind(
+    settings: Settings, make_database: Callable[[str], str], nats_url: str
+) -> None:
+    """The golden record holds version 1, then projections stop and the record is deleted:
+    the lookup, which reads the log to find the owner anyway, answers the deletion at once."""
+    from domain.values import SourceRef
+
+    with running_hub(settings, make_database, nats_url) as behind:
+        app = behind.hub.app
+        ref = SourceRef("harvest", "98765", "TimeEntry", "2370001002")
+        client, position = app.register_client(
+            legal_name="Behind GmbH",
+            country="DE",
+            billing_currency="EUR",
+            xref=ref,
+            meta=EventMeta(),
+        )
+        assert behind.hub.runner is not None
+        assert behind.hub.runner.wait_for(position, 30)
+        for runner in behind.hub.runners.values():
+            runner.stop()
+        stored = app.get(client.id, Client)
+        stored.delete()
+        app.record(stored, meta=EventMeta())
+        by_id = behind.api.get(f"/v1/clients/{client.id}", headers=behind.auth)
+        assert by_id.headers["ETag"] == '"1"'  # the projection is behind indeed
+        gone = behind.xref("harvest", "TimeEntry", ref.id)
+        assert gone.status_code == 410, gone.text
+        assert gone.headers["ETag"] == '"2"'
+        assert gone.json()["record"]["legal_name"] == "Behind GmbH"
+
+
 def test_tombstones_are_left_out_of_lists_unless_asked_for(firm: Running) -> None:
     app = firm.hub.app
     client, _ = app.register_client(

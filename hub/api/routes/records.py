@@ -343,4 +343,9 @@ async def get_by_xref(
         raise Problem(404, f"no record has the xref {system}:{type}:{source_id}")
     entity = aggregate.ENTITY
     found = await read_record(hub, entity, aggregate.id, hidden_fields(entity, principal))
+    if found is None or found[1] < aggregate.version:
+        # The lookup already read the record from the log; while the projection is behind
+        # it, answer from that (a deletion just applied is a 410 at once, not a moment later).
+        record = redact(entity, to_record(aggregate), principal)
+        found = (json.dumps(record), aggregate.version, aggregate.deleted)
     return _answer(entity, aggregate.id, found, request.headers.get("if-none-match"))
