@@ -61,7 +61,13 @@ class Running:
         while time.monotonic() < deadline:
             resp = self.api.get(f"/v1/ingest/{message_id}", headers=self.auth)
             if resp.status_code == 200 and resp.json()["status"] != "pending":
-                return resp.json()
+                decided: dict[str, Any] = resp.json()
+                # Reads after a settled message see it: wait for the golden records too
+                # (as a client would with ?min_position=).
+                runner = self.hub.runner
+                if decided.get("position") and runner is not None:
+                    runner.wait_for(decided["position"], max(deadline - time.monotonic(), 1))
+                return decided
             time.sleep(0.05)
         raise AssertionError(f"message {message_id} was not decided within {timeout}s")
 
