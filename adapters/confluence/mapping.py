@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from adapters.confluence.errors import require_id, schema_violation, translate, validate
 from adapters.confluence.payloads import PageEvent
+from adapters.refusals import require_id, schema_violation, translate, validate
 from hub.contracts.adapters import Mapped, change_event, message_id, utc_sequence
 from hub.contracts.changes import Deletion, KnowledgeAssetChange, Ref
 

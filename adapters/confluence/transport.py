@@ -8,7 +8,9 @@ from collections.abc import Mapping
 
 import httpx
 
-from adapters.confluence.errors import (
+from adapters.confluence.mapping import SYSTEM, map_page_event
+from adapters.confluence.payloads import PageEvent
+from adapters.refusals import (
     forbidden,
     header,
     load_json,
@@ -16,8 +18,6 @@ from adapters.confluence.errors import (
     schema_violation,
     validate,
 )
-from adapters.confluence.mapping import SYSTEM, map_page_event
-from adapters.confluence.payloads import PageEvent
 from hub.contracts.adapters import AdapterConfig, FetchRequest, Mapped, PollResult
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import httpx
 
 from adapters.harvest import mapping, transport
-from adapters.harvest.errors import load_json
+from adapters.refusals import load_json
 from hub.contracts.adapters import AdapterConfig, FetchRequest, Mapped, PollResult
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
-from adapters.harvest.errors import build, currency_code, money, parse
+from adapters.harvest.errors import build, parse
 from adapters.harvest.payloads import (
     BillableRate,
     Client,
@@ -28,6 +28,7 @@ from adapters.harvest.payloads import (
     User,
 )
 from adapters.harvest.timezones import iana_zone
+from adapters.refusals import currency_code, money
 from hub.contracts.adapters import (
     AdapterConfig,
     AdapterError,

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from adapters.harvest.errors import load_json, parse
+from adapters.harvest.errors import parse
 from adapters.harvest.mapping import (
     COLLECTIONS,
     RATES,
@@ -23,6 +23,7 @@ from adapters.harvest.mapping import (
     map_page,
 )
 from adapters.harvest.payloads import Page
+from adapters.refusals import load_json
 from hub.contracts.adapters import AdapterConfig, AdapterError, FetchRequest, Mapped, PollResult
 
 MAX_PER_PAGE = 2000

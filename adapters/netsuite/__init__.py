@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import httpx
 
 from adapters.netsuite import mapping, transport
-from adapters.netsuite.errors import load_json
+from adapters.refusals import load_json
 from hub.contracts.adapters import AdapterConfig, FetchRequest, Mapped, PollResult
 
 

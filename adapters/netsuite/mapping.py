@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from adapters.netsuite.errors import build, currency_code, money, parse
+from adapters.netsuite.errors import build, parse
 from adapters.netsuite.payloads import Customer, Job, Link, ProjectTask, Record, RecordRef
+from adapters.refusals import currency_code, money
 from hub.contracts.adapters import (
     AdapterConfig,
     AdapterError,

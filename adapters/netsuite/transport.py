@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from adapters.netsuite.errors import load_json, parse
+from adapters.netsuite.errors import parse
 from adapters.netsuite.mapping import (
     Context,
     account_of,
@@ -21,6 +21,7 @@ from adapters.netsuite.mapping import (
     milestone_record,
 )
 from adapters.netsuite.payloads import Collection
+from adapters.refusals import load_json
 from hub.contracts.adapters import AdapterConfig, AdapterError, FetchRequest, Mapped, PollResult
 
 RECORD_PATH = "/services/rest/record/v1"

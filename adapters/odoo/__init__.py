@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import httpx
 
 from adapters.odoo import mapping, transport
-from adapters.odoo.errors import load_json
+from adapters.refusals import load_json
 from hub.contracts.adapters import AdapterConfig, FetchRequest, Mapped, PollResult
 
 

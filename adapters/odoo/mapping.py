@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.odoo.errors import build, currency_code, parse
+from adapters.odoo.errors import build, parse
 from adapters.odoo.payloads import Milestone, Partner, Project, Record, RpcResponse
+from adapters.refusals import currency_code
 from hub.contracts.adapters import (
     AdapterConfig,
     AdapterError,

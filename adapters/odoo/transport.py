@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from adapters.odoo.errors import load_json, parse
+from adapters.odoo.errors import parse
 from adapters.odoo.mapping import (
     ENTITIES,
     FIELDS,
@@ -25,6 +25,7 @@ from adapters.odoo.mapping import (
     map_records,
 )
 from adapters.odoo.payloads import RpcResponse
+from adapters.refusals import load_json
 from hub.contracts.adapters import AdapterConfig, AdapterError, FetchRequest, Mapped, PollResult
 
 POLL_ORDER = (PARTNER, PROJECT, MILESTONE)

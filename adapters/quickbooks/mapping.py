@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from adapters.quickbooks.errors import require_id, schema_violation, translate, validate
 from adapters.quickbooks.payloads import (
     CloudEvent,
     InvoiceResponse,
@@ -22,6 +21,7 @@ from adapters.quickbooks.payloads import (
     QboInvoice,
     QboLine,
 )
+from adapters.refusals import require_id, schema_violation, translate, validate
 from hub.contracts.adapters import (
     AdapterError,
     FetchRequest,

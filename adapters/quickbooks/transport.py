@@ -12,15 +12,6 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters.quickbooks.errors import (
-    fetch_failed,
-    forbidden,
-    header,
-    load_json,
-    refusals,
-    schema_violation,
-    validate,
-)
 from adapters.quickbooks.mapping import (
     SOURCE_TYPE,
     SYSTEM,
@@ -30,6 +21,15 @@ from adapters.quickbooks.mapping import (
     parse_body,
 )
 from adapters.quickbooks.payloads import InvoiceResponse, LegacyBody
+from adapters.refusals import (
+    fetch_failed,
+    forbidden,
+    header,
+    load_json,
+    refusals,
+    schema_violation,
+    validate,
+)
 from hub.contracts.adapters import AdapterConfig, FetchRequest, Mapped, PollResult
 from hub.contracts.changes import ChangeEnvelope
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 
 import httpx
 
+from adapters.refusals import load_json
 from adapters.salesforce import mapping, transport
-from adapters.salesforce.errors import load_json
 from hub.contracts.adapters import AdapterConfig, FetchRequest, Mapped, PollResult
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from adapters.salesforce.errors import build, currency_code, money, parse, refusal
+from adapters.refusals import currency_code, money
+from adapters.salesforce.errors import build, parse, refusal
 from adapters.salesforce.payloads import (
     GAP_TYPES,
     AccountFields,

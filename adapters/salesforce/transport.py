@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 
-from adapters.salesforce.errors import load_json, parse
+from adapters.refusals import load_json
+from adapters.salesforce.errors import parse
 from adapters.salesforce.mapping import (
     ENTITIES,
     Context,

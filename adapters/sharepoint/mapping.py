@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from adapters.sharepoint.errors import require_id, schema_violation, translate, validate
+from adapters.refusals import require_id, schema_violation, translate, validate
 from adapters.sharepoint.payloads import DeltaPage, DriveItem, NotificationBatch
 from hub.contracts.adapters import FetchRequest, Mapped, change_event, message_id, utc_sequence
 from hub.contracts.changes import ChangeEnvelope, Deletion, KnowledgeAssetChange, Ref

@@ -12,7 +12,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import httpx
 
-from adapters.sharepoint.errors import (
+from adapters.refusals import (
     fetch_failed,
     forbidden,
     load_json,

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from adapters.stripe.errors import require_id, schema_violation, translate, validate
+from adapters.refusals import require_id, schema_violation, translate, validate
 from adapters.stripe.payloads import CreditNote, Event, Invoice, LineItem, LineList
 from hub.contracts.adapters import (
     AdapterError,

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
-from adapters.stripe.errors import (
+from adapters.refusals import (
     fetch_failed,
     forbidden,
     header,

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from adapters.xero.errors import require_id, schema_violation, translate, validate
+from adapters.refusals import require_id, schema_violation, translate, validate
 from adapters.xero.payloads import (
     Document,
     LineItem,

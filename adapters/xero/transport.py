@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters.xero.errors import (
+from adapters.refusals import (
     fetch_failed,
     forbidden,
     header,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ast
 import json
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +21,6 @@ from hub.contracts.adapters import (
 )
 from tests.support.http_source import Request, Response, serve
 
-PACKAGE = Path(__file__).resolve().parents[3] / "adapters" / "sharepoint"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sharepoint"
 GRAPH = "https://graph.microsoft.com"
 DRIVE = "b!8Xk2yq3Wz0-Lm5gQd2nT4hQ0v1pS9eR7uY6tK3jH2gF1dS0aP9oI8uY7tR6eW5qA"
@@ -47,28 +44,6 @@ def body(payload: dict[str, Any]) -> bytes:
 
 def adapter() -> SharePointAdapter:
     return SharePointAdapter(clock=lambda: RECEIVED)
-
-
-def imported_modules(path: Path) -> set[str]:
-    modules: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            modules.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            modules.add("adapters.sharepoint" if node.level else node.module or "")
-    return modules
-
-
-@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
-def test_adapter_imports_only_stdlib_pydantic_httpx_contracts_and_itself(path: Path) -> None:
-    allowed = ("pydantic", "httpx", "hub.contracts", "adapters.sharepoint")
-    forbidden = sorted(
-        module
-        for module in imported_modules(path)
-        if module.split(".")[0] not in sys.stdlib_module_names
-        and not any(module == a or module.startswith(f"{a}.") for a in allowed)
-    )
-    assert forbidden == []
 
 
 def test_adapter_satisfies_the_source_adapter_protocol() -> None:
