@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import hmac
 import json
-import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from adapters.fetching import send
 from adapters.refusals import (
     fetch_failed,
     forbidden,
@@ -35,56 +35,8 @@ from adapters.sharepoint.payloads import DeltaPage, DriveItem, NotificationBatch
 from hub.contracts.adapters import AdapterConfig, FetchRequest, Mapped, PollResult
 
 DEFAULT_BASE_URL = "https://graph.microsoft.com"
-RETRYABLE = frozenset({408, 429, 500, 502, 503, 504})
 GONE = 410
 MAX_PAGES = 10_000
-
-
-def setting(config: AdapterConfig, name: str, default: float) -> float:
-    """A number from config.extra (retries, backoff, timeout, ...), else the default."""
-    raw = config.extra.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise schema_violation(f"setting {name}={raw!r} is not a number", name) from exc
-
-
-def send(
-    client: httpx.Client,
-    url: str,
-    *,
-    config: AdapterConfig,
-    headers: Mapping[str, str],
-    sleep: Callable[[float], None] = time.sleep,
-) -> httpx.Response:
-    """GETs, retrying timeouts, transport errors, throttling and 5xx a bounded number of
-    times (Graph's Retry-After honoured up to max_backoff); returns the final response."""
-    attempts = 1 + max(0, int(setting(config, "retries", 3)))
-    backoff = setting(config, "backoff", 0.5)
-    cap = setting(config, "max_backoff", 30.0)
-    timeout = setting(config, "timeout", 10.0)
-    problem, wait = "", 0.0
-    for attempt in range(attempts):
-        if attempt:
-            sleep(min(cap, max(wait, backoff * 2 ** (attempt - 1))))
-        wait = 0.0
-        try:
-            response = client.get(url, headers=dict(headers), timeout=timeout)
-        except httpx.TimeoutException as exc:
-            problem = f"timed out ({type(exc).__name__})"
-            continue
-        except httpx.TransportError as exc:
-            problem = f"transport error: {exc}"
-            continue
-        if response.status_code in RETRYABLE:
-            problem = f"HTTP {response.status_code}"
-            retry_after = response.headers.get("Retry-After", "")
-            wait = float(retry_after) if retry_after.isdigit() else 0.0
-            continue
-        return response
-    raise fetch_failed(f"GET {url} failed after {attempts} attempts: {problem}")
 
 
 def trusted(link: str, base: str, current: str | None = None) -> str:

@@ -6,12 +6,12 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
+from adapters.fetching import get_json, setting
 from adapters.refusals import (
     fetch_failed,
     forbidden,
@@ -26,55 +26,8 @@ from adapters.stripe.payloads import Event, LineList
 from hub.contracts.adapters import AdapterConfig, FetchRequest, Mapped, PollResult
 
 DEFAULT_BASE_URL = "https://api.stripe.com"
-RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 LINE_COLLECTIONS = {"invoice_lines": "invoices", "credit_note_lines": "credit_notes"}
 MAX_PAGES = 1000
-
-
-def setting(config: AdapterConfig, name: str, default: float) -> float:
-    """A number from config.extra (retries, backoff, timeout, ...), else the default."""
-    raw = config.extra.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise schema_violation(f"setting {name}={raw!r} is not a number", name) from exc
-
-
-def get_json(
-    client: httpx.Client,
-    url: str,
-    *,
-    config: AdapterConfig,
-    headers: Mapping[str, str],
-    params: Mapping[str, str] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Any:
-    """GETs JSON, retrying timeouts, transport errors, 429 and 5xx a bounded number of times."""
-    attempts = 1 + max(0, int(setting(config, "retries", 3)))
-    backoff = setting(config, "backoff", 0.5)
-    cap = setting(config, "max_backoff", 30.0)
-    timeout = setting(config, "timeout", 10.0)
-    problem = ""
-    for attempt in range(attempts):
-        if attempt:
-            sleep(min(cap, backoff * 2 ** (attempt - 1)))
-        try:
-            response = client.get(url, headers=dict(headers), params=params, timeout=timeout)
-        except httpx.TimeoutException as exc:
-            problem = f"timed out ({type(exc).__name__})"
-            continue
-        except httpx.TransportError as exc:
-            problem = f"transport error: {exc}"
-            continue
-        if response.status_code in RETRYABLE:
-            problem = f"HTTP {response.status_code}"
-            continue
-        if response.status_code >= 400:
-            raise fetch_failed(f"GET {url} answered HTTP {response.status_code}")
-        return load_json(response.content)
-    raise fetch_failed(f"GET {url} failed after {attempts} attempts: {problem}")
 
 
 def time_zone(config: AdapterConfig) -> ZoneInfo:

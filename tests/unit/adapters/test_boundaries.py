@@ -1,5 +1,6 @@
 """Adapters import only the standard library, pydantic, httpx, the public contract
-(hub.contracts), the shared refusals and their own package: never the hub's internals."""
+(hub.contracts), the shared refusals and fetching, and their own package: never the hub's
+internals."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 import pytest
 
 ADAPTERS = Path(__file__).resolve().parents[3] / "adapters"
-SHARED = ("pydantic", "httpx", "hub.contracts", "adapters.refusals")
-MODULES = sorted(p for p in ADAPTERS.glob("*/*.py"))
+SHARED = ("pydantic", "httpx", "hub.contracts", "adapters.refusals", "adapters.fetching")
+MODULES = sorted(ADAPTERS.glob("*/*.py"))
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -41,10 +42,13 @@ def test_adapter_imports_only_stdlib_pydantic_httpx_contracts_refusals_and_itsel
     assert forbidden == [], f"{system}/{path.name} imports {forbidden}"
 
 
-def test_the_shared_refusals_import_only_pydantic_and_the_contract() -> None:
-    modules = imported_modules(ADAPTERS / "refusals.py")
-    assert all(is_allowed(m, "refusals") for m in modules)
-    assert not any(m.startswith("adapters.") for m in modules)
+@pytest.mark.parametrize("name", ["refusals.py", "fetching.py"])
+def test_the_shared_modules_import_no_adapter_and_nothing_of_the_hub_but_the_contract(
+    name: str,
+) -> None:
+    modules = imported_modules(ADAPTERS / name)
+    assert all(is_allowed(m, "shared") for m in modules)
+    assert not any(m.startswith("adapters.") and m not in SHARED for m in modules)
 
 
 def test_the_check_itself_refuses_the_hub_and_other_adapters() -> None:
