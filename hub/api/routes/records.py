@@ -19,7 +19,7 @@ from hub.api.deps import HubDep, Reader
 from hub.api.problems import Problem
 from hub.bootstrap import Hub
 from hub.contracts.records import RECORD_MODELS
-from hub.records import hidden_fields, redact, to_record
+from hub.records import hidden_fields, to_record
 from projections.golden_records.columns import FILTERS
 
 router = APIRouter(prefix="/v1", tags=["records"])
@@ -80,24 +80,26 @@ def _json(text: str, *, status: int = 200, headers: dict[str, str] | None = None
     )
 
 
-async def read_record(
-    hub: Hub, entity: str, record_id: UUID, hidden: set[str]
-) -> tuple[str, int, bool] | None:
-    """The record's JSON text (hidden fields left out), version and tombstone flag."""
+# A record as answered: its JSON text (hidden fields left out), version and tombstone flag.
+Found = tuple[str, int, bool]
+
+
+async def read_record(hub: Hub, entity: str, record_id: UUID, hidden: set[str]) -> Found | None:
+    """The golden record, or (not projected yet: just written) the record from the log."""
+    found = await _projected(hub, entity, record_id, hidden)
+    if found is not None:
+        return found
+    aggregate = await asyncio.to_thread(hub.app.find, record_id, AGGREGATES[entity])
+    return None if aggregate is None else _rendered(aggregate, hidden)
+
+
+async def _projected(hub: Hub, entity: str, record_id: UUID, hidden: set[str]) -> Found | None:
     assert hub.golden is not None
     rows = await _fetch_all(hub, *hub.golden.get_statement(entity, record_id, hidden))
-    if rows:
-        return rows[0]["record"], rows[0]["version"], rows[0]["deleted"]
-    # Not projected yet (just written): the event store has it.
-    return await asyncio.to_thread(_from_store, hub, entity, record_id, hidden)
+    return (rows[0]["record"], rows[0]["version"], rows[0]["deleted"]) if rows else None
 
 
-def _from_store(
-    hub: Hub, entity: str, record_id: UUID, hidden: set[str]
-) -> tuple[str, int, bool] | None:
-    aggregate = hub.app.find(record_id, AGGREGATES[entity])
-    if aggregate is None:
-        return None
+def _rendered(aggregate: CanonicalAggregate, hidden: set[str]) -> Found:
     record = {k: v for k, v in to_record(aggregate).items() if k not in hidden}
     return json.dumps(record), aggregate.version, aggregate.deleted
 
@@ -116,7 +118,7 @@ async def _fetch_all(hub: Hub, statement: Any, params: Any) -> list[dict[str, An
 
 
 def _answer(
-    entity: str, record_id: UUID, found: tuple[str, int, bool] | None, if_none_match: str | None
+    entity: str, record_id: UUID, found: Found | None, if_none_match: str | None
 ) -> Response:
     if found is None:
         raise Problem(404, f"no {entity.replace('_', ' ')} with id {record_id}")
@@ -241,10 +243,7 @@ def _routes(entity: str, collection: str) -> None:
             aggregate = await asyncio.to_thread(queries.as_of, hub.app, record_id, instant)
             if aggregate is None or not isinstance(aggregate, AGGREGATES[entity]):
                 raise Problem(404, f"no {label} with id {record_id} at {as_of}")
-            record = redact(entity, to_record(aggregate), principal)
-            return _answer(
-                entity, record_id, (json.dumps(record), aggregate.version, aggregate.deleted), etags
-            )
+            return _answer(entity, record_id, _rendered(aggregate, hidden), etags)
         if min_position is not None:
             await asyncio.to_thread(_wait_for, hub, min_position)
         return _answer(entity, record_id, await read_record(hub, entity, record_id, hidden), etags)
@@ -342,10 +341,10 @@ async def get_by_xref(
     if aggregate is None:
         raise Problem(404, f"no record has the xref {system}:{type}:{source_id}")
     entity = aggregate.ENTITY
-    found = await read_record(hub, entity, aggregate.id, hidden_fields(entity, principal))
+    hidden = hidden_fields(entity, principal)
+    found = await _projected(hub, entity, aggregate.id, hidden)
     if found is None or found[1] < aggregate.version:
         # The lookup already read the record from the log; while the projection is behind
         # it, answer from that (a deletion just applied is a 410 at once, not a moment later).
-        record = redact(entity, to_record(aggregate), principal)
-        found = (json.dumps(record), aggregate.version, aggregate.deleted)
+        found = _rendered(aggregate, hidden)
     return _answer(entity, aggregate.id, found, request.headers.get("if-none-match"))
