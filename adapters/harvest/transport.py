@@ -23,7 +23,7 @@ from adapters.harvest.mapping import (
     map_page,
 )
 from adapters.harvest.payloads import Page
-from adapters.refusals import load_json
+from adapters.refusals import fetch_failed, load_json
 from hub.contracts.adapters import AdapterConfig, AdapterError, FetchRequest, Mapped, PollResult
 
 MAX_PER_PAGE = 2000
@@ -33,16 +33,12 @@ WINDOWED = ("time_entries", "expenses", "invoices")
 _MAX_PAGES = 100_000
 
 
-def _failed(message: str) -> AdapterError:
-    return AdapterError("FETCH_FAILED", message, status=502)
-
-
 class Session:
     """One round of requests to one Harvest account, with the client currencies it learned."""
 
     def __init__(self, client: httpx.Client, config: AdapterConfig, tenant: str) -> None:
         if not config.base_url:
-            raise _failed("no base_url is configured for harvest")
+            raise fetch_failed("no base_url is configured for harvest")
         self.client = client
         self.config = config
         self.base = config.base_url.rstrip("/")
@@ -85,9 +81,11 @@ class Session:
                     try:
                         return load_json(response.content)
                     except AdapterError as exc:
-                        raise _failed(f"GET {url} answered something that is not JSON") from exc
+                        raise fetch_failed(
+                            f"GET {url} answered something that is not JSON"
+                        ) from exc
                 if response.status_code != 429 and response.status_code < 500:
-                    raise _failed(f"GET {url} answered HTTP {response.status_code}")
+                    raise fetch_failed(f"GET {url} answered HTTP {response.status_code}")
                 last = f"HTTP {response.status_code}"
                 retry_after = response.headers.get("Retry-After", "")
                 if retry_after.isdigit():
@@ -97,12 +95,12 @@ class Session:
                     )
             if attempt < self.retries:
                 time.sleep(wait)
-        raise _failed(f"GET {url} failed after {self.retries + 1} attempts: {last}")
+        raise fetch_failed(f"GET {url} failed after {self.retries + 1} attempts: {last}")
 
     def follow(self, url: str) -> str:
         # links.next is absolute; the token is only ever sent to the configured origin.
         if urlsplit(url)[:2] != self.origin:
-            raise _failed(f"links.next {url} leaves {self.base}")
+            raise fetch_failed(f"links.next {url} leaves {self.base}")
         return url
 
     def pages(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
@@ -115,12 +113,12 @@ class Session:
                 return
             page = self.get(url, query)
             if not isinstance(page, dict):
-                raise _failed(f"GET {url} did not answer a list page")
+                raise fetch_failed(f"GET {url} did not answer a list page")
             yield page
             links = parse(Page, page, "page").links
             url = self.follow(links.next) if links and links.next else None
             if url in seen:
-                raise _failed(f"links.next repeats {url}")
+                raise fetch_failed(f"links.next repeats {url}")
             if url:
                 seen.add(url)
             query = None  # links.next carries the whole query

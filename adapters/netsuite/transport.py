@@ -21,7 +21,7 @@ from adapters.netsuite.mapping import (
     milestone_record,
 )
 from adapters.netsuite.payloads import Collection
-from adapters.refusals import load_json
+from adapters.refusals import fetch_failed, load_json
 from hub.contracts.adapters import AdapterConfig, AdapterError, FetchRequest, Mapped, PollResult
 
 RECORD_PATH = "/services/rest/record/v1"
@@ -29,16 +29,12 @@ MAX_LIMIT = 1000  # the REST collection maximum
 _MAX_PAGES = 100_000
 
 
-def _failed(message: str) -> AdapterError:
-    return AdapterError("FETCH_FAILED", message, status=502)
-
-
 class Session:
     """Requests to one NetSuite account's REST record API."""
 
     def __init__(self, client: httpx.Client, config: AdapterConfig) -> None:
         if not config.base_url:
-            raise _failed("no base_url is configured for netsuite")
+            raise fetch_failed("no base_url is configured for netsuite")
         self.client = client
         self.config = config
         self.root = config.base_url.rstrip("/") + RECORD_PATH
@@ -69,13 +65,15 @@ class Session:
                     try:
                         return load_json(response.content)
                     except AdapterError as exc:
-                        raise _failed(f"GET {url} answered something that is not JSON") from exc
+                        raise fetch_failed(
+                            f"GET {url} answered something that is not JSON"
+                        ) from exc
                 if response.status_code != 429 and response.status_code < 500:
-                    raise _failed(f"GET {url} answered HTTP {response.status_code}")
+                    raise fetch_failed(f"GET {url} answered HTTP {response.status_code}")
                 last = f"HTTP {response.status_code}"
             if attempt < self.retries:
                 time.sleep(self.backoff * 2**attempt)
-        raise _failed(f"GET {url} failed after {self.retries + 1} attempts: {last}")
+        raise fetch_failed(f"GET {url} failed after {self.retries + 1} attempts: {last}")
 
     def ids(self, record_type: str, query: str | None) -> Iterator[str]:
         """The ids of a record collection, optionally filtered, page by page (offset/limit)."""
@@ -91,7 +89,7 @@ class Session:
             )
             for item in page.items:
                 if item.get("id") in (None, ""):
-                    raise _failed(f"a {record_type} collection item has no id")
+                    raise fetch_failed(f"a {record_type} collection item has no id")
                 yield str(item["id"])
             if not page.hasMore or not page.items:
                 return

@@ -25,17 +25,13 @@ from adapters.odoo.mapping import (
     map_records,
 )
 from adapters.odoo.payloads import RpcResponse
-from adapters.refusals import load_json
+from adapters.refusals import fetch_failed, load_json
 from hub.contracts.adapters import AdapterConfig, AdapterError, FetchRequest, Mapped, PollResult
 
 POLL_ORDER = (PARTNER, PROJECT, MILESTONE)
 # Customers and the people at them; vendors and employees are partners too.
 PARTNER_DOMAIN: list[Any] = ["|", ["customer_rank", ">", 0], ["parent_id.customer_rank", ">", 0]]
 _MAX_PAGES = 100_000
-
-
-def _failed(message: str) -> AdapterError:
-    return AdapterError("FETCH_FAILED", message, status=502)
 
 
 def _odoo_time(value: datetime) -> str:
@@ -47,10 +43,10 @@ class Session:
 
     def __init__(self, client: httpx.Client, config: AdapterConfig) -> None:
         if not config.base_url:
-            raise _failed("no base_url is configured for odoo")
+            raise fetch_failed("no base_url is configured for odoo")
         database = config.extra.get("database")
         if not database:
-            raise _failed("no database is configured for odoo (config.extra['database'])")
+            raise fetch_failed("no database is configured for odoo (config.extra['database'])")
         self.client = client
         self.config = config
         self.url = config.base_url.rstrip("/") + "/jsonrpc"
@@ -87,22 +83,22 @@ class Session:
                 if response.status_code < 400:
                     return self._result(response.content, method)
                 if response.status_code != 429 and response.status_code < 500:
-                    raise _failed(f"{method} answered HTTP {response.status_code}")
+                    raise fetch_failed(f"{method} answered HTTP {response.status_code}")
                 last = f"HTTP {response.status_code}"
             if attempt < self.retries:
                 time.sleep(self.backoff * 2**attempt)
-        raise _failed(f"{method} failed after {self.retries + 1} attempts: {last}")
+        raise fetch_failed(f"{method} failed after {self.retries + 1} attempts: {last}")
 
     def _result(self, content: bytes, method: str) -> Any:
         try:
             response = parse(RpcResponse, load_json(content), "JSON-RPC response")
         except AdapterError as exc:
-            raise _failed(f"{method} answered something that is not JSON-RPC") from exc
+            raise fetch_failed(f"{method} answered something that is not JSON-RPC") from exc
         if response.error is not None:
             # The message only: the error's data holds a server traceback.
             error = response.error
             text = (error.get("data") or {}).get("message") or error.get("message") or "error"
-            raise _failed(f"{method} failed in Odoo: {text}")
+            raise fetch_failed(f"{method} failed in Odoo: {text}")
         return response.result
 
     def uid(self) -> int:
@@ -110,7 +106,7 @@ class Session:
             login = self.config.extra.get("login", "")
             uid = self.call("common", "login", self.database, login, self.password)
             if not isinstance(uid, int) or isinstance(uid, bool):
-                raise _failed(f"Odoo refused the login {login!r} to {self.database}")
+                raise fetch_failed(f"Odoo refused the login {login!r} to {self.database}")
             self._uid = uid
         return self._uid
 
@@ -143,13 +139,13 @@ class Session:
             },
         )
         if not isinstance(result, list):
-            raise _failed(f"search_read on {model} did not answer a list")
+            raise fetch_failed(f"search_read on {model} did not answer a list")
         return result
 
     def search(self, model: str, domain: list[Any]) -> frozenset[str]:
         result = self.execute(model, "search", [domain], {"context": {"active_test": False}})
         if not isinstance(result, list):
-            raise _failed(f"search on {model} did not answer a list")
+            raise fetch_failed(f"search on {model} did not answer a list")
         return frozenset(str(i) for i in result)
 
 

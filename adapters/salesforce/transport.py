@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from adapters.refusals import load_json
+from adapters.refusals import fetch_failed, load_json
 from adapters.salesforce.errors import parse
 from adapters.salesforce.mapping import (
     ENTITIES,
@@ -25,13 +25,9 @@ _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _MAX_PAGES = 10_000
 
 
-def _failed(message: str) -> AdapterError:
-    return AdapterError("FETCH_FAILED", message, status=502)
-
-
 def _base(config: AdapterConfig) -> str:
     if not config.base_url:
-        raise _failed("no base_url is configured for salesforce")
+        raise fetch_failed("no base_url is configured for salesforce")
     return config.base_url.rstrip("/")
 
 
@@ -72,13 +68,13 @@ def get_json(
                 try:
                     return load_json(response.content)
                 except AdapterError as exc:
-                    raise _failed(f"GET {url} answered something that is not JSON") from exc
+                    raise fetch_failed(f"GET {url} answered something that is not JSON") from exc
             if response.status_code != 429 and response.status_code < 500:
-                raise _failed(f"GET {url} answered HTTP {response.status_code}")
+                raise fetch_failed(f"GET {url} answered HTTP {response.status_code}")
             last = f"HTTP {response.status_code}"
         if attempt < retries:
             time.sleep(backoff * 2**attempt)
-    raise _failed(f"GET {url} failed after {retries + 1} attempts: {last}")
+    raise fetch_failed(f"GET {url} failed after {retries + 1} attempts: {last}")
 
 
 def fetch(request: FetchRequest, *, client: httpx.Client, config: AdapterConfig) -> Mapped:
@@ -96,7 +92,7 @@ def fetch(request: FetchRequest, *, client: httpx.Client, config: AdapterConfig)
         )
         if record is not None:
             if not isinstance(record, dict):
-                raise _failed(f"{ctx.entity} {record_id} is not a JSON object")
+                raise fetch_failed(f"{ctx.entity} {record_id} is not a JSON object")
             return map_fetched(ctx, record, config=config)
         if ctx.entity != "Contact":
             return map_deleted(ctx, record_id, config=config)
@@ -144,6 +140,6 @@ def _resync(ctx: Context, root: str, *, client: httpx.Client, config: AdapterCon
         # nextRecordsUrl is a path on the same instance ("/services/data/v60.0/query/01g...");
         # anything else is not followed, so the token never leaves the configured host.
         if not page.nextRecordsUrl.startswith("/services/"):
-            raise _failed(f"unexpected nextRecordsUrl {page.nextRecordsUrl!r}")
+            raise fetch_failed(f"unexpected nextRecordsUrl {page.nextRecordsUrl!r}")
         url, params = f"{_base(config)}{page.nextRecordsUrl}", None
     return mapped
