@@ -58,7 +58,7 @@ def send(
         if response.status_code in RETRYABLE:
             problem = f"HTTP {response.status_code}"
             retry_after = response.headers.get("Retry-After", "")
-            wait = float(retry_after) if retry_after.isdigit() else 0.0
+            wait = float(retry_after) if retry_after.isascii() and retry_after.isdigit() else 0.0
             continue
         return response
     raise fetch_failed(f"GET {url} failed after {attempts} attempts: {problem}")

@@ -367,7 +367,7 @@ def rates_owner(page: Mapping[str, Any]) -> int:
     links = parse(Page, page, "page").links
     for url in (links.first, links.last, links.next) if links else ():
         parts = urlsplit(url or "").path.strip("/").split("/")
-        if len(parts) >= 3 and parts[-1] == RATES and parts[-2].isdigit():
+        if len(parts) >= 3 and parts[-1] == RATES and parts[-2].isascii() and parts[-2].isdigit():
             return int(parts[-2])
     raise AdapterError(
         "MISSING_REQUIRED_ID",

@@ -88,7 +88,7 @@ class Session:
                     raise fetch_failed(f"GET {url} answered HTTP {response.status_code}")
                 last = f"HTTP {response.status_code}"
                 retry_after = response.headers.get("Retry-After", "")
-                if retry_after.isdigit():
+                if retry_after.isascii() and retry_after.isdigit():
                     wait = min(
                         float(retry_after),
                         float(self.config.extra.get("max_retry_after_seconds", "30")),
@@ -233,10 +233,12 @@ def fetch(request: FetchRequest, *, client: httpx.Client, config: AdapterConfig)
     is gone becomes nothing here, since only a complete listing may tombstone (Harvest)."""
     session = Session(client, config, request.tenant or config.tenant)
     collection = SINGULAR.get(request.kind, request.kind)
+    if collection not in (*COLLECTIONS, RATES) or not (
+        request.id.isascii() and request.id.isdigit()
+    ):
+        raise AdapterError("SCHEMA_VIOLATION", f"cannot fetch {request.kind} {request.id}")
     if collection == RATES:
         return session.rate_card(int(request.id))
-    if collection not in COLLECTIONS or not request.id.isdigit():
-        raise AdapterError("SCHEMA_VIOLATION", f"cannot fetch {request.kind} {request.id}")
     record = session.get(f"{session.base}/v2/{collection}/{request.id}", allow_missing=True)
     if record is None:
         return Mapped(ignored=f"{collection} {request.id} no longer exists")

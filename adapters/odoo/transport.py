@@ -223,7 +223,7 @@ def poll(*, client: httpx.Client, config: AdapterConfig, cursor: str | None) -> 
 
 def fetch(request: FetchRequest, *, client: httpx.Client, config: AdapterConfig) -> Mapped:
     """Reads one record (kind: its model); one that is gone, archived or not, is a tombstone."""
-    if request.kind not in FIELDS or not request.id.isdigit():
+    if request.kind not in FIELDS or not (request.id.isascii() and request.id.isdigit()):
         raise AdapterError("SCHEMA_VIOLATION", f"cannot fetch {request.kind} {request.id}")
     session = Session(client, config)
     ctx = Context(tenant=request.tenant or config.tenant, config=config)

@@ -60,7 +60,7 @@ class StripeAdapter:
         pairs = [item.split("=", 1) for item in value.split(",") if "=" in item]
         stamps = [v.strip() for k, v in pairs if k.strip() == "t"]
         signatures = [v.strip() for k, v in pairs if k.strip() == "v1"]
-        if len(stamps) != 1 or not stamps[0].isdigit() or not signatures:
+        if len(stamps) != 1 or not (stamps[0].isascii() and stamps[0].isdigit()) or not signatures:
             return False
         # Stripe's default tolerance: an old signed body is a replay.
         if abs(self._clock() - int(stamps[0])) > setting(config, "signature_tolerance", 300):

@@ -561,3 +561,20 @@ def test_fetch_reads_one_record_and_maps_it(source: SourceServer) -> None:
             config=config_for(source),
         )
     assert [e.subject for e in result.events] == ["15296442"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "record_id"),
+    [("expense", "abc"), ("expense", "\u00b2"), ("billable_rates", "x1"), ("nothing", "1")],
+)
+def test_fetch_of_an_id_that_is_not_a_harvest_id_is_a_schema_violation_before_any_request(
+    source: SourceServer, kind: str, record_id: str
+) -> None:
+    with httpx.Client(timeout=2) as client, pytest.raises(AdapterError) as caught:
+        ADAPTER.fetch(
+            FetchRequest(kind=kind, id=record_id, tenant=ACCOUNT),
+            client=client,
+            config=config_for(source),
+        )
+    assert caught.value.reason == "SCHEMA_VIOLATION"
+    assert source.requests == []

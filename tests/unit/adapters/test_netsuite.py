@@ -76,8 +76,14 @@ def test_customer_maps_to_a_client_with_the_currency_refname_and_tax_id() -> Non
         "tax_id": "US-94-1234567",
         "billing_currency": "USD",
         # The customer was created from a Salesforce account: its externalId names it.
-        "external_refs": [{"system": "salesforce", "tenant": "00D5e000000Hq2bEAC",
-                           "type": "Account", "id": "0015e00000KrLbQAAV"}],
+        "external_refs": [
+            {
+                "system": "salesforce",
+                "tenant": "00D5e000000Hq2bEAC",
+                "type": "Account",
+                "id": "0015e00000KrLbQAAV",
+            }
+        ],
     }
 
 

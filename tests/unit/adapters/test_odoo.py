@@ -459,3 +459,16 @@ def test_fetch_reads_one_record_and_an_unlinked_one_is_a_tombstone(source: Sourc
         )
     assert [e.subject for e in found.events] == ["8"]
     assert [e.type for e in gone.events] == ["pshub.engagement.deleted.v1"]
+
+
+@pytest.mark.parametrize("record_id", ["abc", "\u00b2", "\u0663", ""])
+def test_fetch_of_an_id_that_is_not_an_odoo_id_is_a_schema_violation(
+    source: SourceServer, record_id: str
+) -> None:
+    with httpx.Client(timeout=2) as client, pytest.raises(AdapterError) as caught:
+        ADAPTER.fetch(
+            FetchRequest(kind="project.project", id=record_id, tenant=DB),
+            client=client,
+            config=config_for(source, uid="2"),
+        )
+    assert caught.value.reason == "SCHEMA_VIOLATION"

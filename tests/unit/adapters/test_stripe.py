@@ -412,6 +412,15 @@ def test_signature_older_than_the_tolerance_is_refused() -> None:
     assert not adapter.verify_signature(raw, sign(raw, at=1_745_369_000), config)
 
 
+@pytest.mark.parametrize("stamp", ["\u00b2", "\u0663", "", "12a", "-5"])
+def test_a_signature_whose_timestamp_is_not_ascii_digits_is_refused_not_a_crash(
+    stamp: str,
+) -> None:
+    raw = body(load("invoice_finalized.json"))
+    headers = {"Stripe-Signature": f"t={stamp},v1=00"}  # a header arrives decoded as latin-1
+    assert not ADAPTER.verify_signature(raw, headers, AdapterConfig(signing_secret=SECRET))
+
+
 def test_no_signature_is_needed_without_a_secret() -> None:
     raw = body(load("invoice_finalized.json"))
     assert ADAPTER.verify_signature(raw, {}, AdapterConfig())
