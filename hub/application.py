@@ -9,8 +9,8 @@ from datetime import date
 from typing import TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Transcoder
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.persistence import IntegrityError, Recording, Transcoder
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
@@ -98,14 +98,21 @@ class HubApplication(Application[UUID]):
         (same aggregate version, a claimed key) is a ConflictError and nothing is recorded.
         """
         metas = []
+        # One EventMeta per message and entity, not one copy per event.
+        with_entity: dict[tuple[int, str], EventMeta] = {}
         for aggregate in aggregates:
+            entity = aggregate.ENTITY
             for pending in aggregate.pending_events:
                 one = (
                     meta
                     if isinstance(meta, EventMeta)
                     else meta[(pending.originator_id, pending.originator_version)]
                 )
-                metas.append(replace(one, entity=aggregate.ENTITY))
+                key = (id(one), entity)
+                tagged = with_entity.get(key)
+                if tagged is None:
+                    tagged = with_entity[key] = replace(one, entity=entity)
+                metas.append(tagged)
         writes = list(extra_writes)
         if claims:
             writes.insert(0, _claims_writer(self.hub_recorder, claims))
@@ -117,6 +124,20 @@ class HubApplication(Application[UUID]):
                 self.evict(aggregate.id)
             raise ConflictError("the change conflicts with recorded state") from exc
         return recordings[-1].notification.id if recordings else self.hub_recorder.select_head()[0]
+
+    def save(self, *aggregates: CanonicalAggregate, **kwargs: object) -> list[Recording[UUID]]:  # type: ignore[override]
+        """The library's save, without its per-object isinstance checks against runtime
+        Protocols (a measurable share of ingest time): everything saved here is one of our
+        aggregates."""
+        processing = ProcessingEvent[UUID]()
+        for aggregate in aggregates:
+            processing.events.extend(aggregate.collect_events())
+            processing.aggregates[aggregate.id] = aggregate
+        processing.saved_kwargs.update(kwargs)
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        return recordings
 
     def evict(self, aggregate_id: UUID) -> None:
         """Drops an aggregate from the in-memory cache (after a conflict)."""

@@ -167,6 +167,8 @@ class Hub:
         await self.broker.start()
 
     async def disconnect(self) -> None:
+        if self.consumer is not None:
+            await self.consumer.close()
         if self.broker is not None:
             await self.broker.stop()
 

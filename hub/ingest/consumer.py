@@ -11,6 +11,7 @@ deliveries it is dead-lettered as PROCESSING_FAILED.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -78,6 +79,13 @@ class IngestConsumer:
         self.js: JetStreamContext | None = None
         # One batch at a time per process keeps the order of each source record's changes.
         self._lock = asyncio.Lock()
+        # Batches decoded and waiting for the writer: one, so the next fetch and decode
+        # overlap the current batch's transaction (the GIL is free while PostgreSQL works).
+        self._ready: asyncio.Queue[tuple[Sequence[Msg], list[Incoming], list[Decoded]]] = (
+            asyncio.Queue(maxsize=1)
+        )
+        self._writer: asyncio.Task[None] | None = None
+        self._closing = False
 
     def subscribe(self, broker: NatsBroker) -> None:
         """Registers the batch subscriber (before the broker starts)."""
@@ -96,14 +104,54 @@ class IngestConsumer:
             ),
         )
         async def ingest(message: Annotated[Any, Context("message")]) -> None:
-            await self.handle(message.raw_message)
+            await self.accept(message.raw_message)
+
+    async def accept(self, raw: Sequence[Msg]) -> None:
+        """Decodes a batch and hands it to the writer, returning once the writer can take it:
+        the subscriber fetches the next batch while this one's transaction runs. Nothing is
+        acknowledged here; a batch dropped at shutdown comes back."""
+        if self._closing:
+            return
+        incoming = [self._incoming(m) for m in raw]
+        # Validation is CPU work: off the event loop, once.
+        decoded = await asyncio.to_thread(self.engine.decode_all, incoming)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_batches(), name="pshub-ingest-writer")
+        await self._ready.put((raw, incoming, decoded))
+
+    async def _write_batches(self) -> None:
+        while True:
+            raw, incoming, decoded = await self._ready.get()
+            try:
+                await self._handle_decoded(raw, incoming, decoded)
+            except Exception:  # unacked messages come back; the writer must live on
+                log.exception("ingest: a batch of %d could not be settled", len(raw))
+            finally:
+                self._ready.task_done()
+
+    async def close(self, timeout: float = 30.0) -> None:
+        """Stops taking batches and lets the writer finish the ones it holds."""
+        self._closing = True
+        if self._writer is None:
+            return
+        try:
+            await asyncio.wait_for(self._ready.join(), timeout)
+        except TimeoutError:
+            log.warning("ingest: batches still being written at shutdown will come back")
+        self._writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
 
     async def handle(self, raw: Sequence[Msg]) -> None:
         """Processes one batch and settles each of its messages."""
+        incoming = [self._incoming(m) for m in raw]
+        decoded = await asyncio.to_thread(self.engine.decode_all, incoming)
+        await self._handle_decoded(raw, incoming, decoded)
+
+    async def _handle_decoded(
+        self, raw: Sequence[Msg], incoming: list[Incoming], decoded: list[Decoded]
+    ) -> None:
         async with self._lock:
-            incoming = [self._incoming(m) for m in raw]
-            # Validation is CPU work: off the event loop, once.
-            decoded = await asyncio.to_thread(self.engine.decode_all, incoming)
             # Dead letters go out before the outcome commits: a crash in between only
             # repeats the dead letter, which its Nats-Msg-Id de-duplicates.
             for message, item in zip(raw, decoded, strict=True):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import random
@@ -30,6 +31,7 @@ from typing import Any
 
 import httpx
 import nats
+import psutil
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -274,6 +276,34 @@ def profile_summary(
     return share(self_time), share(inclusive)
 
 
+def cpu_seconds(roles: dict[str, list[int]]) -> dict[str, float]:
+    """CPU time (user + system) used so far by each role's processes, and by PostgreSQL's
+    and NATS's server processes, found by name: where the two cores go."""
+    found: dict[str, list[psutil.Process]] = {r: [] for r in roles}
+    found.update({"postgresql": [], "nats-server": []})
+    for role, pids in roles.items():
+        for pid in pids:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                found[role].append(psutil.Process(pid))
+    for proc in psutil.process_iter(["name"]):
+        name = proc.info["name"] or ""
+        if name.startswith("postgres"):
+            found["postgresql"].append(proc)
+        elif name.startswith("nats-server"):
+            found["nats-server"].append(proc)
+    used: dict[str, float] = {}
+    for role, procs in found.items():
+        total = 0.0
+        for proc in procs:
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        used[role] = total
+    return used
+
+
 def raw_baseline(url: str, count: int) -> list[Figure]:
     state = json.dumps(
         {
@@ -382,6 +412,12 @@ def main() -> None:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
+            roles = {
+                "hub ingest": [proc.pid, *(w.pid for w in workers)],
+                "hub projections": [helper.pid] if helper is not None else [],
+                "bench publisher": [os.getpid()],
+            }
+            cpu_before = cpu_seconds(roles)
             start = time.perf_counter()
             asyncio.run(publish(nats_url, streams, bodies))
             published = time.perf_counter() - start
@@ -395,6 +431,7 @@ def main() -> None:
                     raise SystemExit(f"gave up: decided {ids} of {distinct}")
                 time.sleep(0.05)
             elapsed = time.perf_counter() - start
+            cpu_after = cpu_seconds(roles)
         finally:
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
@@ -417,6 +454,10 @@ def main() -> None:
         print(f"  {f.name:<42} {f.rate:>10,.0f} /s  ({f.seconds:.2f} s)")
     print(f"  ratio hub end-to-end / raw batched:      {end_to_end.rate / baseline[1].rate:.2f}")
     print(f"  ratio hub end-to-end / raw single:       {end_to_end.rate / baseline[0].rate:.2f}")
+    print(f"  CPU time while it ran ({elapsed:.1f} s wall, 2 cores = {2 * elapsed:.1f} s):")
+    for role, after in cpu_after.items():
+        used = after - cpu_before.get(role, 0.0)
+        print(f"    {role:<18} {used:7.1f} s  {1e6 * used / len(bodies):6.0f} us/message")
     if args.profile and spy is not None:
         own, inclusive = profile_summary(collapsed, 25)
         print("  profile of the hub process while holding the GIL (self time):")
