@@ -18,6 +18,7 @@ from hub.embedded import EmbeddedNats, EmbeddedPostgres
 from hub.ingest.consumer import IngestConsumer
 from hub.ingest.engine import IngestEngine
 from hub.ingest.rules import Rules
+from hub.nats_headers import use_fast_headers
 from hub.projecting import EXCEPTIONS, GOLDEN, rebuild, runner_of, switch, view_of
 from hub.queries import Cursors
 from hub.settings import Settings
@@ -146,6 +147,7 @@ class Hub:
         )
         try:
             await self.broker.connect()
+            use_fast_headers(self.broker.config.connection_state.connection)
             await ensure_streams(self.js, self.streams)
         except Exception:  # a process edge: report, and keep serving reads
             log.warning("NATS at %s is unreachable; /ready will say so", self.nats_url)

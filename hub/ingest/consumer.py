@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError
 from faststream import AckPolicy, Context
+from faststream.message import StreamMessage
 from faststream.nats import JStream, NatsBroker, PullSub
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -53,6 +54,12 @@ PARKED = Gauge("pshub_ingest_parked", "Changes parked until the record they refe
 def backoff(deliveries: int) -> float:
     """Seconds before a failed message comes back: 0.5, 1, 2, ... up to 30."""
     return min(30.0, 0.5 * 2 ** max(0, deliveries - 1))
+
+
+async def _undecoded(message: StreamMessage[Any]) -> Any:
+    """The handler reads the raw messages and validates them itself: FastStream need not
+    JSON-decode every body first."""
+    return message.body
 
 
 class IngestConsumer:
@@ -96,6 +103,7 @@ class IngestConsumer:
             durable=self.durable,
             pull_sub=PullSub(batch_size=self.batch_size, timeout=self.max_wait, batch=True),
             ack_policy=AckPolicy.MANUAL,
+            decoder=_undecoded,
             config=ConsumerConfig(
                 ack_wait=self.ack_wait,
                 max_deliver=-1,
