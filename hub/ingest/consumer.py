@@ -265,11 +265,9 @@ class IngestConsumer:
         )
 
     def _incoming(self, message: Msg) -> Incoming:
+        # The delivery count is read from the reply subject only when a message fails.
         return Incoming(
-            self.streams.strip(message.subject),
-            message.data,
-            dict(message.headers or {}),
-            self._deliveries(message),
+            self.streams.strip(message.subject), message.data, dict(message.headers or {})
         )
 
     @staticmethod

@@ -21,7 +21,6 @@ class Incoming:
     subject: str  # without the hub's prefix
     data: bytes
     headers: Mapping[str, str]
-    deliveries: int = 1
 
 
 @dataclass(frozen=True)

@@ -643,7 +643,8 @@ class IngestEngine:
                         o.outcome,
                         o.reason,
                         o.detail[:2000],
-                        o.canonical_ids,
+                        # An array literal: psycopg's list dumper is Python code per element.
+                        "{" + ",".join(map(str, o.canonical_ids)) + "}",
                         position if o.outcome == APPLIED else None,
                         now,
                         now,

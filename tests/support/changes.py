@@ -56,9 +56,8 @@ def raw(
     entity: str,
     payload: bytes,
     headers: dict[str, str] | None = None,
-    deliveries: int = 1,
 ) -> Incoming:
-    return Incoming(f"ingest.{system}.{entity}", payload, headers or {}, deliveries)
+    return Incoming(f"ingest.{system}.{entity}", payload, headers or {})
 
 
 def money(amount: str, currency: str = "GBP") -> dict[str, str]:
