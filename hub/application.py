@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+)
 from eventsourcing.persistence import IntegrityError, Recording, Transcoder
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -154,6 +158,28 @@ class HubApplication(Application[UUID]):
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, kind) else None
+
+    def preload(self, aggregate_ids: Collection[UUID]) -> None:
+        """Reads the aggregates not in memory in one query and caches them: a batch that
+        updates many records makes one round trip for them, not one each. (Replaying all of
+        an aggregate's events gives the state a snapshot would; snapshots only save reads.)"""
+        cache = self.repository.cache
+        if cache is None or not aggregate_ids:
+            return
+        missing = []
+        for aggregate_id in aggregate_ids:
+            try:
+                cache.get(aggregate_id)
+            except KeyError:
+                missing.append(aggregate_id)
+        if not missing:
+            return
+        built: dict[UUID, CanonicalAggregate] = {}
+        for stored in self.hub_recorder.select_events_of(missing):
+            event = self.mapper.to_domain_event(stored)
+            built[stored.originator_id] = event.mutate(built.get(stored.originator_id))  # type: ignore[attr-defined]
+        for aggregate_id, aggregate in built.items():
+            cache.put(aggregate_id, aggregate)
 
     def take(self, aggregate_id: UUID) -> CanonicalAggregate | None:
         """Returns the aggregate for a writer to change, without a copy: it leaves the cache

@@ -264,6 +264,8 @@ class IngestEngine:
         # Parked changes are known by their id already; everything else is checked.
         known = set() if unparked else self._known_messages([c.message_id for c in changes])
         self._load_claims(self._claim_keys(changes), batch)
+        # The records this batch changes, read together rather than one by one.
+        self.app.preload({o for c in changes if (o := batch.claims.get(c.record_key))})
         outcomes: list[Outcome] = []
         seen: set[str] = set()
         for decoded, message in items:

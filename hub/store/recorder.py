@@ -109,6 +109,10 @@ class HubRecorder(PostgresApplicationRecorder):
             table=table, columns=SQL(", ").join(map(Identifier, _COLUMNS))
         )
         self._sql_set_role = SQL("")
+        self._sql_events_of = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {table} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(table=table)
 
     def insert_events(
         self,
@@ -163,6 +167,20 @@ class HubRecorder(PostgresApplicationRecorder):
             for write in extra_writes:
                 write(curs, positions)
         return positions
+
+    def select_events_of(self, originator_ids: Sequence[Any]) -> list[StoredEvent]:
+        """Every event of several aggregates in one query, by aggregate and version."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._sql_events_of, (list(originator_ids),), prepare=True)
+            return [
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
 
     def select_head(self) -> tuple[int, bytes]:
         """Returns the last position and its chain hash (0 and the genesis hash when empty)."""

@@ -382,3 +382,60 @@ def test_unknown_ids_are_unique_per_message(engine: IngestEngine) -> None:
 def test_a_nul_character_is_refused_before_it_reaches_the_store(engine: IngestEngine) -> None:
     [outcome] = engine.process([incoming("harvest", "client", _client(legal_name="Nul\x00 Ltd"))])
     assert (outcome.outcome, outcome.reason) == ("dead_lettered", "SCHEMA_VIOLATION")
+
+
+def test_updates_of_records_not_in_memory_read_them_in_one_query(
+    engine: IngestEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _setup_work(engine)
+    engine.process(
+        [
+            incoming("harvest", "time_entry", _entry(f"T{i}"), source_type="TimeEntry", seq=1)
+            for i in range(5)
+        ]
+    )
+    _forget_cached(engine)  # as after a restart, or with more records than the cache holds
+    recorder = engine.app.hub_recorder
+    reads: list[int] = []
+    select_events_of, select_events = recorder.select_events_of, recorder.select_events
+
+    def counted_batch(ids: Any) -> Any:
+        reads.append(len(ids))
+        return select_events_of(ids)
+
+    def counted_one(*args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        return select_events(*args, **kwargs)
+
+    monkeypatch.setattr(recorder, "select_events_of", counted_batch)
+    monkeypatch.setattr(recorder, "select_events", counted_one)
+    outcomes = engine.process(
+        [
+            incoming(
+                "harvest",
+                "time_entry",
+                _entry(f"T{i}", hours="6.00"),
+                source_type="TimeEntry",
+                seq=2,
+            )
+            for i in range(5)
+        ]
+    )
+    assert [o.outcome for o in outcomes] == ["applied"] * 5
+    assert reads == [5]  # one query for the five entries, none one by one
+    for outcome in outcomes:
+        [entry_id] = outcome.canonical_ids
+        cached = engine.app.get(entry_id, TimeEntry)
+        from_log = engine.app.get(entry_id, TimeEntry, version=10_000)  # replayed, not cached
+        assert str(cached.hours) == str(from_log.hours) == "6.00"
+        assert cached.version == from_log.version
+        assert cached.status == from_log.status
+
+
+def _forget_cached(engine: IngestEngine) -> None:
+    cache = engine.app.repository.cache
+    assert cache is not None
+    with cache.lock:
+        cache.cache.clear()
+        cache.clear()
+        cache.full = False
