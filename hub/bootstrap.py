@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -199,6 +200,17 @@ class Hub:
         for server in reversed(self.embedded):
             server.stop()
         self.embedded.clear()
+
+
+def tune_garbage_collector() -> None:
+    """For a long-running hub process, after start-up. What lives as long as the process
+    (cached aggregates, compiled models, the app itself) made the cyclic collector's passes,
+    every 700 allocations, a quarter of ingest CPU at 60,000 messages (ops/bench). Start-up's
+    objects are frozen out of its view, and the young generation is collected every 50,000
+    allocations: the same figures as with the collector off, and cycles are still freed."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def resolve_servers(settings: Settings, *, nats: bool = True) -> tuple[str, str, list[Any]]:

@@ -39,12 +39,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from hub.api.app import create_app  # noqa: PLC0415
     from hub.auth import TokenStore  # noqa: PLC0415
-    from hub.bootstrap import build_hub  # noqa: PLC0415
+    from hub.bootstrap import build_hub, tune_garbage_collector  # noqa: PLC0415
 
     settings = _settings()
     host = args.host or settings.host
     port = args.port or settings.port
     hub = build_hub(settings)
+    tune_garbage_collector()
     try:
         print(f"pshub API       http://{host}:{port}  (OpenAPI: http://{host}:{port}/docs)")
         print(f"event store     {hub.database_url}")
@@ -71,7 +72,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415
     import signal  # noqa: PLC0415
 
-    from hub.bootstrap import build_hub  # noqa: PLC0415
+    from hub.bootstrap import build_hub, tune_garbage_collector  # noqa: PLC0415
     from hub.poller import run_pollers  # noqa: PLC0415
 
     settings = _settings()
@@ -83,6 +84,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if unknown:
         raise CommandError(f"unknown worker part(s): {', '.join(sorted(unknown))}")
     hub = build_hub(settings)
+    tune_garbage_collector()
 
     async def work() -> None:
         stop = asyncio.Event()
