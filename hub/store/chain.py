@@ -32,7 +32,10 @@ class ChainedRow:
 
 
 def _instant(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat()
+    if value is None:
+        return None
+    # Most instants are UTC already (recorded_at always): skip the conversion for them.
+    return (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
 
 
 def state_digest(state: bytes) -> bytes:
