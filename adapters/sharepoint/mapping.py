@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from adapters.refusals import require_id, schema_violation, translate, validate
+from adapters.refusals import forbidden, require_id, schema_violation, translate, validate
 from adapters.sharepoint.payloads import DeltaPage, DriveItem, NotificationBatch
 from hub.contracts.adapters import FetchRequest, Mapped, change_event, message_id, utc_sequence
 from hub.contracts.changes import ChangeEnvelope, Deletion, KnowledgeAssetChange, Ref
@@ -177,16 +177,24 @@ def map_delta_page(
 
 
 def map_notifications(batch: NotificationBatch, *, tenant: str) -> Mapped:
-    """Change notifications carry no item data: one delta run per notified drive."""
+    """Change notifications carry no item data: one delta run per notified drive.
+
+    The configured tenant names the records (as polling does), so a file keeps one xref
+    however its change arrives; a notification from another tenant is refused rather than
+    filed under a second tenant as a second record."""
     requests: dict[tuple[str, str], dict[str, Any]] = {}
     for n, note in enumerate(batch.value):
+        if tenant and note.tenantId and note.tenantId.lower() != tenant.lower():
+            raise forbidden(
+                f"value.{n}.tenantId {note.tenantId} is not the configured tenant {tenant}"
+            )
         wanted = note.changeType or (
             note.lifecycleEvent if note.lifecycleEvent in RUN_DELTA_LIFECYCLE else None
         )
         if not wanted:
             continue
         resource = resource_path(note.resource, f"value.{n}.resource")
-        key = (note.tenantId or tenant, resource)
+        key = (tenant or note.tenantId or "", resource)
         entry = requests.setdefault(key, {"subscription_ids": [], "change_types": []})
         entry["subscription_ids"].append(note.subscriptionId)
         entry["change_types"].append(wanted)

@@ -118,7 +118,7 @@ class SharePointAdapter:
             items, delta_link, _ = self._run(client, config, str(start))
             events = map_items(
                 items,
-                tenant=request.tenant or config.tenant,
+                tenant=config.tenant or request.tenant,
                 received_at=self._clock(),
                 extra=config.extra,
             )

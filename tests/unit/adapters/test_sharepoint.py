@@ -145,6 +145,23 @@ def test_change_notification_asks_for_a_delta_run_of_its_drive() -> None:
     assert request.url is None
 
 
+def test_a_notification_from_another_tenant_is_refused_not_filed_twice() -> None:
+    other = "0f0e0d0c-0b0a-4909-8807-060504030201"
+    payload = load("notification.json")
+    payload["value"][0]["tenantId"] = other
+    with pytest.raises(AdapterError) as refused:
+        adapter().map_payload(body(payload), config=CONFIG)
+    assert refused.value.reason == "FORBIDDEN"
+    assert other in str(refused.value) and AAD_TENANT in str(refused.value)
+
+
+def test_the_configured_tenant_names_notified_records_whatever_the_case() -> None:
+    payload = load("notification.json")
+    payload["value"][0]["tenantId"] = AAD_TENANT.upper()
+    (request,) = adapter().map_payload(body(payload), config=CONFIG).fetches
+    assert request.tenant == AAD_TENANT  # the key polling uses: one xref per file
+
+
 def test_missed_lifecycle_notification_asks_for_a_delta_run() -> None:
     payload = load("notification_lifecycle.json")
     payload["value"][0]["lifecycleEvent"] = "missed"
