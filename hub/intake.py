@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
@@ -88,6 +88,19 @@ def resolve_fetches(adapter: SourceAdapter, mapped: Mapped, config: AdapterConfi
             result.events.extend(fetched.events)
             queue.extend(fetched.fetches)  # a page that names more pages (Graph, Stripe lines)
             result.cursor = fetched.cursor or result.cursor
+
+
+def resume_from(mapped: Mapped, cursor: str | None) -> Mapped:
+    """Offers a saved cursor to the fetches that name no page of their own: a notified
+    drive's delta run continues from the last deltaLink instead of listing the drive again
+    (the adapter uses it only if it belongs to the same resource)."""
+    if not cursor or not mapped.fetches:
+        return mapped
+    fetches = [
+        f if f.url or "cursor" in f.hint else replace(f, hint={**f.hint, "cursor": cursor})
+        for f in mapped.fetches
+    ]
+    return replace(mapped, fetches=fetches)
 
 
 def record_fetch_failures(app: HubApplication, system: str,

@@ -25,6 +25,7 @@ from adapters.sharepoint.mapping import (
     SOURCE_TYPE,
     SYSTEM,
     last_occurrences,
+    link_resource,
     map_delta_page,
     map_items,
     map_notifications,
@@ -109,9 +110,12 @@ class SharePointAdapter:
         with refusals():
             if request.kind != DELTA:
                 raise schema_violation(f"sharepoint cannot fetch {request.kind!r}", "kind")
+            saved = request.hint.get("cursor")
+            if saved and link_resource(str(saved)) != request.id:
+                saved = None  # another drive's deltaLink
             start = (
                 request.url
-                or request.hint.get("cursor")
+                or saved
                 or config.extra.get("delta_link")
                 or self._first_url(config, request.id)
             )

@@ -186,6 +186,22 @@ def test_a_change_notification_runs_delta_against_graph_to_the_delta_link(
     )
 
 
+def test_the_next_notification_resumes_from_the_saved_delta_link(
+    running: Running, drive: tuple[str, str], graph: SourceServer
+) -> None:
+    notification = raw(fixture("sharepoint", "notification.json"))
+    running.settle(accepted(running.webhook("sharepoint", notification)))
+    cursor = load_cursor(running.hub.app, "sharepoint", TENANT)
+    assert cursor is not None
+    graph.requests.clear()
+
+    running.settle(accepted(running.webhook("sharepoint", notification)))
+
+    # No second listing of the whole drive: one request, from the kept deltaLink.
+    assert [(r.path, sorted(r.query)) for r in graph.requests] == [(DELTA_PATH, ["token"])]
+    assert graph.requests[0].query["token"] == [cursor.split("token=")[1]]
+
+
 def test_a_notification_with_another_client_state_is_refused_and_runs_no_delta(
     running: Running, drive: tuple[str, str], graph: SourceServer
 ) -> None:

@@ -13,7 +13,15 @@ from hub.api.deps import HubDep, authenticated
 from hub.api.problems import Problem
 from hub.auth import Principal
 from hub.contracts.adapters import AdapterError
-from hub.intake import Intake, adapter_for, record_fetch_failures, resolve_fetches, save_cursor
+from hub.intake import (
+    Intake,
+    adapter_for,
+    load_cursor,
+    record_fetch_failures,
+    resolve_fetches,
+    resume_from,
+    save_cursor,
+)
 from hub.publish import note_pending, publish_changes
 
 router = APIRouter(prefix="/v1/adapters", tags=["adapters"])
@@ -79,6 +87,12 @@ async def webhook(
             return PlainTextResponse(token[:1000])
         return JSONResponse({"message_ids": [], "ignored": mapped.ignored}, status_code=200)
     intake = Intake(list(mapped.events), cursor=mapped.cursor)
+    owns_cursor = poll_seconds(system) is None  # else a poller owns it
+    if mapped.fetches and owns_cursor:
+        saved = await asyncio.to_thread(
+            load_cursor, hub.app, system, tenant or config.tenant or ""
+        )
+        mapped = resume_from(mapped, saved)
     await asyncio.to_thread(resolve_fetches, adapter, mapped, config, intake)
     if hub.broker is None or not await hub.nats_ready():
         raise Problem(
@@ -96,7 +110,7 @@ async def webhook(
         cases = await asyncio.to_thread(record_fetch_failures, hub.app, system, intake.failures)
         body_out["exceptions"] = [str(c) for c in cases]
         body_out["fetch_failed"] = [f"{r.kind}:{r.id}" for r, _ in intake.failures]
-    if intake.cursor and poll_seconds(system) is None:  # a poller owns its cursor
+    if intake.cursor and owns_cursor:
         await asyncio.to_thread(
             save_cursor, hub.app, system, tenant or config.tenant or "", intake.cursor
         )

@@ -387,3 +387,25 @@ def test_envelope_limits_are_refused_as_schema_violations() -> None:
     with pytest.raises(AdapterError) as caught:
         ADAPTER.map_payload(body(load("delta_page_1.json")), config=AdapterConfig(tenant="t" * 300))
     assert caught.value.reason == "SCHEMA_VIOLATION"
+
+
+def test_a_delta_run_resumes_from_its_own_drives_saved_link_only() -> None:
+    pages = {"1": load("delta_page_1.json"), "2": load("delta_page_2.json")}
+
+    def delta(req: Request) -> Response:
+        return Response(200, pages["2" if "token" in req.query else "1"])
+
+    with serve({("GET", DELTA_PATH): delta}) as source:
+        for number in ("1", "2"):
+            pages[number] = load(f"delta_page_{number}.json", source.base_url)
+        config = AdapterConfig(tenant=AAD_TENANT, base_url=source.base_url, extra=CONFIG.extra)
+        own = f"{source.base_url}{DELTA_PATH}?token=saved"
+        other = f"{source.base_url}/v1.0/drives/b!another-drive/root/delta?token=theirs"
+        with httpx.Client() as client:
+            for cursor in (own, other):
+                hint = {"cursor": cursor}
+                request = FetchRequest("delta", f"drives/{DRIVE}/root", AAD_TENANT, hint=hint)
+                adapter().fetch(request, client=client, config=config)
+    next_token = "MzslMjM0OzE7MzsxOzQ7NjM4ODE0MDM2MjA0NjcwMDAwOzg2ODEyNjc4NjsxMDA7"
+    # Its own drive's link is used; another drive's is not: a fresh listing, page by page.
+    assert [r.query.get("token") for r in source.requests] == [["saved"], None, [next_token]]
