@@ -4,7 +4,6 @@ listings for reconciliation, and single-record reads. Retries are bounded (confi
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -12,6 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from adapters.fetching import get_json
 from adapters.harvest.errors import parse
 from adapters.harvest.mapping import (
     COLLECTIONS,
@@ -23,7 +23,7 @@ from adapters.harvest.mapping import (
     map_page,
 )
 from adapters.harvest.payloads import Page
-from adapters.refusals import fetch_failed, load_json
+from adapters.refusals import fetch_failed
 from hub.contracts.adapters import AdapterConfig, AdapterError, FetchRequest, Mapped, PollResult
 
 MAX_PER_PAGE = 2000
@@ -44,10 +44,6 @@ class Session:
         self.base = config.base_url.rstrip("/")
         self.origin = urlsplit(self.base)[:2]
         self.ctx = Context(tenant=tenant, config=config)
-        self.retries = int(config.extra.get("retries", "3"))
-        self.backoff = float(config.extra.get("backoff_seconds", "1"))
-        timeout = config.extra.get("timeout_seconds")
-        self.timeout: Any = float(timeout) if timeout else httpx.USE_CLIENT_DEFAULT
         self.per_page = max(1, min(config.page_size, MAX_PER_PAGE))
 
     def headers(self) -> dict[str, str]:
@@ -63,39 +59,15 @@ class Session:
     def get(
         self, url: str, params: Mapping[str, Any] | None = None, *, allow_missing: bool = False
     ) -> Any:
-        """GETs JSON; retries timeouts, 429 (after Retry-After) and 5xx a bounded number of
-        times, then raises FETCH_FAILED."""
-        last = ""
-        for attempt in range(self.retries + 1):
-            wait = self.backoff * 2**attempt
-            try:
-                response = self.client.get(
-                    url, params=params, headers=self.headers(), timeout=self.timeout
-                )
-            except httpx.TransportError as exc:
-                last = f"{type(exc).__name__}: {exc}"
-            else:
-                if response.status_code == 404 and allow_missing:
-                    return None
-                if response.status_code < 400:
-                    try:
-                        return load_json(response.content)
-                    except AdapterError as exc:
-                        raise fetch_failed(
-                            f"GET {url} answered something that is not JSON"
-                        ) from exc
-                if response.status_code != 429 and response.status_code < 500:
-                    raise fetch_failed(f"GET {url} answered HTTP {response.status_code}")
-                last = f"HTTP {response.status_code}"
-                retry_after = response.headers.get("Retry-After", "")
-                if retry_after.isascii() and retry_after.isdigit():
-                    wait = min(
-                        float(retry_after),
-                        float(self.config.extra.get("max_retry_after_seconds", "30")),
-                    )
-            if attempt < self.retries:
-                time.sleep(wait)
-        raise fetch_failed(f"GET {url} failed after {self.retries + 1} attempts: {last}")
+        """GETs JSON with bounded retries (adapters/fetching.py)."""
+        return get_json(
+            self.client,
+            url,
+            config=self.config,
+            headers=self.headers(),
+            params=params,
+            allow_missing=allow_missing,
+        )
 
     def follow(self, url: str) -> str:
         # links.next is absolute; the token is only ever sent to the configured origin.

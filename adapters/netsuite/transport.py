@@ -4,13 +4,13 @@ query, then a read of each record), and single-record reads. Retries are bounded
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from adapters.fetching import get_json
 from adapters.netsuite.errors import parse
 from adapters.netsuite.mapping import (
     Context,
@@ -21,7 +21,7 @@ from adapters.netsuite.mapping import (
     milestone_record,
 )
 from adapters.netsuite.payloads import Collection
-from adapters.refusals import fetch_failed, load_json
+from adapters.refusals import fetch_failed
 from hub.contracts.adapters import AdapterConfig, AdapterError, FetchRequest, Mapped, PollResult
 
 RECORD_PATH = "/services/rest/record/v1"
@@ -38,10 +38,6 @@ class Session:
         self.client = client
         self.config = config
         self.root = config.base_url.rstrip("/") + RECORD_PATH
-        self.retries = int(config.extra.get("retries", "3"))
-        self.backoff = float(config.extra.get("backoff_seconds", "1"))
-        timeout = config.extra.get("timeout_seconds")
-        self.timeout: Any = float(timeout) if timeout else httpx.USE_CLIENT_DEFAULT
         self.limit = max(1, min(config.page_size, MAX_LIMIT))
 
     def get(
@@ -50,30 +46,14 @@ class Session:
         headers = {"Accept": "application/json"}
         if self.config.token:
             headers["Authorization"] = f"Bearer {self.config.token}"
-        last = ""
-        for attempt in range(self.retries + 1):
-            try:
-                response = self.client.get(
-                    url, params=params, headers=headers, timeout=self.timeout
-                )
-            except httpx.TransportError as exc:
-                last = f"{type(exc).__name__}: {exc}"
-            else:
-                if response.status_code == 404 and allow_missing:
-                    return None
-                if response.status_code < 400:
-                    try:
-                        return load_json(response.content)
-                    except AdapterError as exc:
-                        raise fetch_failed(
-                            f"GET {url} answered something that is not JSON"
-                        ) from exc
-                if response.status_code != 429 and response.status_code < 500:
-                    raise fetch_failed(f"GET {url} answered HTTP {response.status_code}")
-                last = f"HTTP {response.status_code}"
-            if attempt < self.retries:
-                time.sleep(self.backoff * 2**attempt)
-        raise fetch_failed(f"GET {url} failed after {self.retries + 1} attempts: {last}")
+        return get_json(
+            self.client,
+            url,
+            config=self.config,
+            headers=headers,
+            params=params,
+            allow_missing=allow_missing,
+        )
 
     def ids(self, record_type: str, query: str | None) -> Iterator[str]:
         """The ids of a record collection, optionally filtered, page by page (offset/limit)."""

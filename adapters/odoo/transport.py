@@ -6,13 +6,13 @@ config.token (the password or API key)."""
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from itertools import count
 from typing import Any
 
 import httpx
 
+from adapters.fetching import send
 from adapters.odoo.errors import parse
 from adapters.odoo.mapping import (
     ENTITIES,
@@ -52,10 +52,6 @@ class Session:
         self.url = config.base_url.rstrip("/") + "/jsonrpc"
         self.database = database
         self.password = config.token or ""
-        self.retries = int(config.extra.get("retries", "3"))
-        self.backoff = float(config.extra.get("backoff_seconds", "1"))
-        timeout = config.extra.get("timeout_seconds")
-        self.timeout: Any = float(timeout) if timeout else httpx.USE_CLIENT_DEFAULT
         self.limit = max(1, config.page_size)
         self.ids = count(1)
         self._uid: int | None = int(config.extra["uid"]) if config.extra.get("uid") else None
@@ -68,26 +64,17 @@ class Session:
             "id": next(self.ids),
             "params": {"service": service, "method": method, "args": list(args)},
         }
-        last = ""
-        for attempt in range(self.retries + 1):
-            try:
-                response = self.client.post(
-                    self.url,
-                    json=payload,
-                    timeout=self.timeout,
-                    headers={"Accept": "application/json"},
-                )
-            except httpx.TransportError as exc:
-                last = f"{type(exc).__name__}: {exc}"
-            else:
-                if response.status_code < 400:
-                    return self._result(response.content, method)
-                if response.status_code != 429 and response.status_code < 500:
-                    raise fetch_failed(f"{method} answered HTTP {response.status_code}")
-                last = f"HTTP {response.status_code}"
-            if attempt < self.retries:
-                time.sleep(self.backoff * 2**attempt)
-        raise fetch_failed(f"{method} failed after {self.retries + 1} attempts: {last}")
+        response = send(
+            self.client,
+            self.url,
+            config=self.config,
+            headers={"Accept": "application/json"},
+            method="POST",
+            json=payload,
+        )
+        if response.status_code >= 400:
+            raise fetch_failed(f"{method} answered HTTP {response.status_code}")
+        return self._result(response.content, method)
 
     def _result(self, content: bytes, method: str) -> Any:
         try:

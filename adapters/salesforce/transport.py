@@ -4,12 +4,12 @@ resyncs the whole object type. Retries are bounded (config.extra retries/backoff
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import httpx
 
-from adapters.refusals import fetch_failed, load_json
+from adapters.fetching import get_json as fetch_json
+from adapters.refusals import fetch_failed
 from adapters.salesforce.errors import parse
 from adapters.salesforce.mapping import (
     ENTITIES,
@@ -46,35 +46,15 @@ def get_json(
     params: dict[str, Any] | None = None,
     allow_missing: bool = False,
 ) -> Any:
-    """GETs JSON with bounded retries on timeouts, 429 and 5xx; None for a 404 when allowed."""
-    retries = int(config.extra.get("retries", "3"))
-    backoff = float(config.extra.get("backoff_seconds", "0.5"))
-    timeout = config.extra.get("timeout_seconds")
-    last = ""
-    for attempt in range(retries + 1):
-        try:
-            response = client.get(
-                url,
-                params=params,
-                headers=_headers(config),
-                timeout=float(timeout) if timeout else httpx.USE_CLIENT_DEFAULT,
-            )
-        except httpx.TransportError as exc:
-            last = f"{type(exc).__name__}: {exc}"
-        else:
-            if response.status_code == 404 and allow_missing:
-                return None
-            if response.status_code < 400:
-                try:
-                    return load_json(response.content)
-                except AdapterError as exc:
-                    raise fetch_failed(f"GET {url} answered something that is not JSON") from exc
-            if response.status_code != 429 and response.status_code < 500:
-                raise fetch_failed(f"GET {url} answered HTTP {response.status_code}")
-            last = f"HTTP {response.status_code}"
-        if attempt < retries:
-            time.sleep(backoff * 2**attempt)
-    raise fetch_failed(f"GET {url} failed after {retries + 1} attempts: {last}")
+    """GETs JSON with bounded retries (adapters/fetching.py); None for a 404 when allowed."""
+    return fetch_json(
+        client,
+        url,
+        config=config,
+        headers=_headers(config),
+        params=params,
+        allow_missing=allow_missing,
+    )
 
 
 def fetch(request: FetchRequest, *, client: httpx.Client, config: AdapterConfig) -> Mapped:
