@@ -93,6 +93,7 @@ class IngestConsumer:
         )
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
+        self._accepting = 0  # accept() calls in progress
 
     def subscribe(self, broker: NatsBroker) -> None:
         """Registers the batch subscriber (before the broker starts)."""
@@ -116,16 +117,26 @@ class IngestConsumer:
 
     async def accept(self, raw: Sequence[Msg]) -> None:
         """Decodes a batch and hands it to the writer, returning once the writer can take it:
-        the subscriber fetches the next batch while this one's transaction runs. Nothing is
-        acknowledged here; a batch dropped at shutdown comes back."""
-        if self._closing:
-            return
-        incoming = [self._incoming(m) for m in raw]
-        # Validation is CPU work: off the event loop, once.
-        decoded = await asyncio.to_thread(self.engine.decode_all, incoming)
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_batches(), name="pshub-ingest-writer")
-        await self._ready.put((raw, incoming, decoded))
+        the subscriber fetches the next batch while this one's transaction runs. A batch that
+        arrives while the consumer closes is released at once (nak) for another consumer."""
+        self._accepting += 1
+        try:
+            if self._closing:
+                await self._release(raw)
+                return
+            incoming = [self._incoming(m) for m in raw]
+            # Validation is CPU work: off the event loop, once.
+            decoded = await asyncio.to_thread(self.engine.decode_all, incoming)
+            if self._closing:  # close() began while this batch was decoded
+                await self._release(raw)
+                return
+            if self._writer is None or self._writer.done():
+                self._writer = asyncio.create_task(
+                    self._write_batches(), name="pshub-ingest-writer"
+                )
+            await self._ready.put((raw, incoming, decoded))
+        finally:
+            self._accepting -= 1
 
     async def _write_batches(self) -> None:
         while True:
@@ -138,23 +149,29 @@ class IngestConsumer:
                 self._ready.task_done()
 
     async def close(self, timeout: float = 30.0) -> None:
-        """Stops taking batches and lets the writer finish the ones it holds."""
+        """Stops taking batches; the writer finishes every batch handed to it (including one
+        being handed over now) before it stops."""
         self._closing = True
-        if self._writer is None:
-            return
         try:
-            await asyncio.wait_for(self._ready.join(), timeout)
+            async with asyncio.timeout(timeout):
+                while True:
+                    await self._ready.join()
+                    if not self._accepting:
+                        break
+                    await asyncio.sleep(0.01)  # a batch being decoded, released or queued
         except TimeoutError:
             log.warning("ingest: batches still being written at shutdown will come back")
-        self._writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._writer
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
 
-    async def handle(self, raw: Sequence[Msg]) -> None:
-        """Processes one batch and settles each of its messages."""
-        incoming = [self._incoming(m) for m in raw]
-        decoded = await asyncio.to_thread(self.engine.decode_all, incoming)
-        await self._handle_decoded(raw, incoming, decoded)
+    @staticmethod
+    async def _release(raw: Sequence[Msg]) -> None:
+        # Back to the stream now rather than after ack_wait; if even that fails (the
+        # connection is closing), the server redelivers after ack_wait anyway.
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*(m.nak() for m in raw))
 
     async def _handle_decoded(
         self, raw: Sequence[Msg], incoming: list[Incoming], decoded: list[Decoded]
