@@ -3,7 +3,8 @@ polls: timeouts, transport errors, throttling and 5xx are retried with exponenti
 Retry-After the source sends is honoured up to `max_backoff`), then refused as FETCH_FAILED.
 
 Settings (config.extra, i.e. PSHUB_ADAPTER_<SYSTEM>_<NAME>): `retries` (3), `backoff`
-seconds (0.5, doubling), `max_backoff` seconds (30), `timeout` seconds (10). The names
+seconds (0.5, doubling), `max_backoff` seconds (30), `timeout` seconds (the HTTP client's:
+10 for fetches on notification, 30 for polls). The names
 `backoff_seconds`, `timeout_seconds` and `max_retry_after_seconds`, which Harvest, NetSuite,
 Odoo and Salesforce were first configured with, are still read.
 """
@@ -20,7 +21,7 @@ import httpx
 from adapters.refusals import fetch_failed, load_json, schema_violation
 from hub.contracts.adapters import AdapterConfig, AdapterError
 
-RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
+RETRYABLE = frozenset({408, 425, 429})  # and every 5xx
 
 _ALIASES = {
     "backoff": ("backoff_seconds",),
@@ -29,7 +30,7 @@ _ALIASES = {
 }
 
 
-def setting(config: AdapterConfig, name: str, default: float) -> float:
+def setting(config: AdapterConfig, name: str, default: float | None) -> float | None:
     """A non-negative number from config.extra (or an older name of it), else the default."""
     for key in (name, *_ALIASES.get(name, ())):
         raw = config.extra.get(key)
@@ -58,10 +59,11 @@ def send(
 ) -> httpx.Response:
     """Sends, retrying a bounded number of times; returns the final response, whatever its
     status (the caller decides what a 4xx means)."""
-    attempts = 1 + int(setting(config, "retries", 3))
-    backoff = setting(config, "backoff", 0.5)
-    cap = setting(config, "max_backoff", 30.0)
-    timeout = setting(config, "timeout", 10.0)
+    attempts = 1 + int(setting(config, "retries", 3) or 0)
+    backoff = setting(config, "backoff", 0.5) or 0.0
+    cap = setting(config, "max_backoff", 30.0) or 0.0
+    configured = setting(config, "timeout", None)
+    timeout: Any = httpx.USE_CLIENT_DEFAULT if configured is None else configured
     problem, wait = "", 0.0
     for attempt in range(attempts):
         if attempt:
@@ -77,7 +79,7 @@ def send(
         except httpx.TransportError as exc:
             problem = f"transport error: {exc}"
             continue
-        if response.status_code in RETRYABLE:
+        if response.status_code in RETRYABLE or response.status_code >= 500:
             problem = f"HTTP {response.status_code}"
             retry_after = response.headers.get("Retry-After", "")
             wait = float(retry_after) if retry_after.isascii() and retry_after.isdigit() else 0.0

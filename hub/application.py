@@ -179,7 +179,13 @@ class HubApplication(Application[UUID]):
             event = self.mapper.to_domain_event(stored)
             built[stored.originator_id] = event.mutate(built.get(stored.originator_id))  # type: ignore[attr-defined]
         for aggregate_id, aggregate in built.items():
-            cache.put(aggregate_id, aggregate)
+            try:
+                cached = cache.get(aggregate_id)
+            except KeyError:
+                cached = None
+            # A command may have saved a newer version while the query ran: keep that one.
+            if cached is None or cached.version < aggregate.version:
+                cache.put(aggregate_id, aggregate)
 
     def take(self, aggregate_id: UUID) -> CanonicalAggregate | None:
         """Returns the aggregate for a writer to change, without a copy: it leaves the cache

@@ -19,6 +19,7 @@ from psycopg.sql import SQL, Identifier
 from hub.adapters import config_for, registry
 from hub.application import HubApplication, like_literal
 from hub.contracts.adapters import (
+    RESUMES_FROM_CURSOR,
     AdapterConfig,
     AdapterError,
     FetchRequest,
@@ -90,14 +91,21 @@ def resolve_fetches(adapter: SourceAdapter, mapped: Mapped, config: AdapterConfi
             result.cursor = fetched.cursor or result.cursor
 
 
+def wants_cursor(mapped: Mapped) -> bool:
+    """Whether a fetch asks to continue from the saved cursor (RESUMES_FROM_CURSOR)."""
+    return any(f.hint.get(RESUMES_FROM_CURSOR) for f in mapped.fetches)
+
+
 def resume_from(mapped: Mapped, cursor: str | None) -> Mapped:
-    """Offers a saved cursor to the fetches that name no page of their own: a notified
-    drive's delta run continues from the last deltaLink instead of listing the drive again
-    (the adapter uses it only if it belongs to the same resource)."""
-    if not cursor or not mapped.fetches:
+    """Gives the saved cursor to the fetches that ask for it and name no page of their own:
+    a notified drive's delta run continues from the last deltaLink instead of listing the
+    drive again (the adapter uses it only if it belongs to the same resource)."""
+    if not cursor:
         return mapped
     fetches = [
-        f if f.url or "cursor" in f.hint else replace(f, hint={**f.hint, "cursor": cursor})
+        replace(f, hint={**f.hint, "cursor": cursor})
+        if f.hint.get(RESUMES_FROM_CURSOR) and not f.url and "cursor" not in f.hint
+        else f
         for f in mapped.fetches
     ]
     return replace(mapped, fetches=fetches)

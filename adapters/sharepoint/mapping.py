@@ -18,7 +18,14 @@ from pydantic import ValidationError
 
 from adapters.refusals import forbidden, require_id, schema_violation, translate, validate
 from adapters.sharepoint.payloads import DeltaPage, DriveItem, NotificationBatch
-from hub.contracts.adapters import FetchRequest, Mapped, change_event, message_id, utc_sequence
+from hub.contracts.adapters import (
+    RESUMES_FROM_CURSOR,
+    FetchRequest,
+    Mapped,
+    change_event,
+    message_id,
+    utc_sequence,
+)
 from hub.contracts.changes import ChangeEnvelope, Deletion, KnowledgeAssetChange, Ref
 
 SYSTEM = "sharepoint"
@@ -176,15 +183,24 @@ def map_delta_page(
     return mapped
 
 
+_TENANT_ID = re.compile(r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$", re.IGNORECASE)
+
+
 def map_notifications(batch: NotificationBatch, *, tenant: str) -> Mapped:
     """Change notifications carry no item data: one delta run per notified drive.
 
     The configured tenant names the records (as polling does), so a file keeps one xref
-    however its change arrives; a notification from another tenant is refused rather than
-    filed under a second tenant as a second record."""
+    however its change arrives. When it is a tenant id, a notification naming another tenant
+    id is refused rather than filed as a second record; a tenant configured by name cannot be
+    compared with the notification's id and is simply used."""
     requests: dict[tuple[str, str], dict[str, Any]] = {}
     for n, note in enumerate(batch.value):
-        if tenant and note.tenantId and note.tenantId.lower() != tenant.lower():
+        if (
+            _TENANT_ID.match(tenant)
+            and note.tenantId
+            and _TENANT_ID.match(note.tenantId)
+            and note.tenantId.lower() != tenant.lower()
+        ):
             raise forbidden(
                 f"value.{n}.tenantId {note.tenantId} is not the configured tenant {tenant}"
             )
@@ -202,7 +218,7 @@ def map_notifications(batch: NotificationBatch, *, tenant: str) -> Mapped:
         return Mapped(ignored="lifecycle notifications only (reauthorization or removal)")
     return Mapped(
         fetches=[
-            FetchRequest(kind=DELTA, id=resource, tenant=note_tenant, hint=hint)
+            FetchRequest(DELTA, resource, note_tenant, hint={**hint, RESUMES_FROM_CURSOR: True})
             for (note_tenant, resource), hint in requests.items()
         ]
     )

@@ -48,6 +48,12 @@ class AdapterConfig:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
+# A fetch whose hint holds this key (true) continues from the cursor the hub saved for the
+# system and tenant, given to it as hint["cursor"] (a SharePoint delta run resumes from the
+# last deltaLink instead of listing the drive again).
+RESUMES_FROM_CURSOR = "resumes_from_cursor"
+
+
 @dataclass(frozen=True)
 class FetchRequest:
     """A resource a key-only notification names; the adapter's `fetch` resolves it."""

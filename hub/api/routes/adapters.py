@@ -21,6 +21,7 @@ from hub.intake import (
     resolve_fetches,
     resume_from,
     save_cursor,
+    wants_cursor,
 )
 from hub.publish import note_pending, publish_changes
 
@@ -88,7 +89,7 @@ async def webhook(
         return JSONResponse({"message_ids": [], "ignored": mapped.ignored}, status_code=200)
     intake = Intake(list(mapped.events), cursor=mapped.cursor)
     owns_cursor = poll_seconds(system) is None  # else a poller owns it
-    if mapped.fetches and owns_cursor:
+    if owns_cursor and wants_cursor(mapped):
         saved = await asyncio.to_thread(
             load_cursor, hub.app, system, tenant or config.tenant or ""
         )

@@ -3,6 +3,8 @@ against a loopback HTTP server."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -87,3 +89,25 @@ def test_a_body_that_is_not_json_is_fetch_failed_and_a_missing_one_can_be_none()
         with pytest.raises(AdapterError) as not_found:
             get_json(client, f"{source.base_url}/gone", config=config(), headers={})
         assert not_found.value.reason == "FETCH_FAILED"
+
+
+def test_every_5xx_is_retried_and_the_timeout_is_the_clients_unless_configured() -> None:
+    seen: list[float] = []
+    answers = iter([Response(507, {"error": "insufficient storage"}), Response(200, {"ok": 1})])
+    with serve({("GET", "/x"): lambda _: next(answers)}) as source:
+        url = f"{source.base_url}/x"
+        with httpx.Client(timeout=30) as client:
+            original = client.request
+
+            def request(*args: Any, **kwargs: Any) -> httpx.Response:
+                timeout = kwargs["timeout"]
+                seen.append(30.0 if timeout is httpx.USE_CLIENT_DEFAULT else timeout)
+                return original(*args, **kwargs)
+
+            client.request = request  # type: ignore[method-assign]
+            assert get_json(client, url, config=config(), headers={}, sleep=lambda _: None) == {
+                "ok": 1
+            }
+            answers = iter([Response(200, {"ok": 2})])
+            get_json(client, url, config=config(timeout="2.5"), headers={})
+    assert seen == [30.0, 30.0, 2.5]
