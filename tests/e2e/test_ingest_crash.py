@@ -7,51 +7,19 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
 
-import httpx
 import nats
 import psycopg
 
 from hub import audit
-from hub.embedded import free_port
 from hub.streams import Streams, ensure_streams
 from tests.support.changes import envelope
+from tests.support.processes import decided, serve
 
 MESSAGES = 3000
-
-
-def _serve(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, "pshub serve exited"
-        time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("pshub serve did not become ready")
-
-
-def _decided(url: str) -> int:
-    with psycopg.connect(url) as conn:
-        (count,) = conn.execute(
-            "SELECT count(*) FROM hub_ingest_messages WHERE outcome <> 'pending'"
-        ).fetchone()
-    return int(count)
 
 
 async def _publish(nats_url: str, streams: Streams, bodies: list[dict]) -> None:
@@ -103,16 +71,16 @@ def test_kill_9_mid_batch_loses_nothing_and_doubles_nothing(
 
     kills = 0
     for threshold in (MESSAGES // 5, MESSAGES // 2, (MESSAGES * 4) // 5):
-        proc = _serve(env)
-        while _decided(url) < threshold and proc.poll() is None:
+        proc = serve(env)
+        while decided(url)[0] < threshold and proc.poll() is None:
             time.sleep(0.005)
         os.kill(proc.pid, signal.SIGKILL)  # no shutdown, no ack, mid-batch
         proc.wait(30)
         kills += 1
-    proc = _serve(env)
+    proc = serve(env)
     try:
         deadline = time.monotonic() + 120
-        while _decided(url) < MESSAGES and time.monotonic() < deadline:
+        while decided(url)[0] < MESSAGES and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         proc.send_signal(signal.SIGINT)
