@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from pydantic import ValidationError, create_model
 
@@ -50,7 +51,7 @@ class Change:
     deleted: bool
     raw: bytes
 
-    @property
+    @cached_property  # asked for several times per message
     def record_key(self) -> str:
         """Identifies the source record: system, tenant, type (case-folded) and id."""
         return xref_key(self.system, self.tenant, self.source_type, self.source_id)
