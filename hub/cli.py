@@ -210,6 +210,18 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _read_payload(file: str, limit: int) -> bytes:
+    try:
+        body = Path(file).read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read {file}: {exc.strerror}") from exc
+    if len(body) > limit:
+        raise CommandError(
+            f"{file} has {len(body)} bytes; the limit is {limit} (PAYLOAD_TOO_LARGE)"
+        )
+    return body
+
+
 def cmd_adapter_publish(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415
 
@@ -218,28 +230,33 @@ def cmd_adapter_publish(args: argparse.Namespace) -> int:
     from hub.adapters import config_for, poll_seconds  # noqa: PLC0415
     from hub.bootstrap import build_application, resolve_servers  # noqa: PLC0415
     from hub.contracts.adapters import AdapterError  # noqa: PLC0415
-    from hub.intake import record_fetch_failures, save_cursor, take_in  # noqa: PLC0415
+    from hub.intake import (  # noqa: PLC0415
+        fetch_in,
+        load_cursor,
+        record_fetch_failures,
+        resume_from,
+        save_cursor,
+        take_in,
+        wants_cursor,
+    )
     from hub.publish import note_pending, publish_changes  # noqa: PLC0415
     from hub.streams import Streams, ensure_streams  # noqa: PLC0415
 
     settings = _settings()
-    try:
-        body = Path(args.file).read_bytes()
-    except OSError as exc:
-        raise CommandError(f"cannot read {args.file}: {exc.strerror}") from exc
-    if len(body) > settings.max_body_bytes:
-        raise CommandError(
-            f"{args.file} has {len(body)} bytes; the limit is "
-            f"{settings.max_body_bytes} (PAYLOAD_TOO_LARGE)"
-        )
-    try:
-        intake = take_in(args.system, body, event=args.event, tenant=args.tenant)
+    body = _read_payload(args.file, settings.max_body_bytes)
+    try:  # refused input is refused before any server starts
+        mapped = take_in(args.system, body, event=args.event, tenant=args.tenant)
     except AdapterError as error:
         raise CommandError(f"{error.reason}: {error.message}") from error
+    tenant = args.tenant or config_for(args.system).tenant or ""
+    owns_cursor = poll_seconds(args.system) is None  # else a poller owns it
     database_url, nats_url, started = resolve_servers(settings)
     try:
         app = build_application(settings, database_url)
         try:
+            if owns_cursor and wants_cursor(mapped):
+                mapped = resume_from(mapped, load_cursor(app, args.system, tenant))
+            intake = fetch_in(args.system, mapped)
             streams = Streams(settings.nats_prefix)
 
             async def publish() -> list[str]:
@@ -254,9 +271,8 @@ def cmd_adapter_publish(args: argparse.Namespace) -> int:
             ids = asyncio.run(publish())
             note_pending(app, intake.events)
             cases = record_fetch_failures(app, args.system, intake.failures)
-            if poll_seconds(args.system) is None:  # a poller owns its cursor
-                save_cursor(app, args.system, args.tenant or config_for(args.system).tenant
-                            or "", intake.cursor)
+            if owns_cursor:
+                save_cursor(app, args.system, tenant, intake.cursor)
         finally:
             app.close()
     finally:

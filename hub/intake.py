@@ -61,14 +61,19 @@ def adapter_for(system: str) -> SourceAdapter:
 
 def take_in(system: str, body: bytes, *, headers: Mapping[str, str] | None = None,
             event: str | None = None, tenant: str | None = None,
-            config: AdapterConfig | None = None, timeout: float = 10.0) -> Intake:
-    """Maps one payload and resolves its fetches (raises AdapterError if it cannot map)."""
+            config: AdapterConfig | None = None) -> Mapped:
+    """Maps one payload (raises AdapterError if it cannot): events, and fetches still to run."""
     adapter = adapter_for(system)
     config = config or config_for(system)
-    mapped = adapter.map_payload(body, config=config, headers=headers, event=event,
-                                 tenant=tenant)
+    return adapter.map_payload(body, config=config, headers=headers, event=event, tenant=tenant)
+
+
+def fetch_in(system: str, mapped: Mapped, *, config: AdapterConfig | None = None,
+             timeout: float = 10.0) -> Intake:
+    """Runs the fetches a mapping asked for; what they return joins its events."""
     result = Intake(list(mapped.events), cursor=mapped.cursor, ignored=mapped.ignored)
-    resolve_fetches(adapter, mapped, config, result, timeout=timeout)
+    resolve_fetches(adapter_for(system), mapped, config or config_for(system), result,
+                    timeout=timeout)
     return result
 
 

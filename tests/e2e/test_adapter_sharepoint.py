@@ -5,7 +5,11 @@ asset golden records (files only, each item's last occurrence) and their xrefs."
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -200,6 +204,35 @@ def test_the_next_notification_resumes_from_the_saved_delta_link(
     # No second listing of the whole drive: one request, from the kept deltaLink.
     assert [(r.path, sorted(r.query)) for r in graph.requests] == [(DELTA_PATH, ["token"])]
     assert graph.requests[0].query["token"] == [cursor.split("token=")[1]]
+
+
+def test_the_command_line_also_resumes_from_the_saved_delta_link(
+    running: Running, drive: tuple[str, str], graph: SourceServer, tmp_path: Path
+) -> None:
+    notification = raw(fixture("sharepoint", "notification.json"))
+    running.settle(accepted(running.webhook("sharepoint", notification)))
+    cursor = load_cursor(running.hub.app, "sharepoint", TENANT)
+    assert cursor is not None
+    graph.requests.clear()
+    file = tmp_path / "notification.json"
+    file.write_bytes(notification)
+    env = {
+        **os.environ,  # the drive fixture's PSHUB_ADAPTER_SHAREPOINT_* settings included
+        "PSHUB_DATABASE_URL": running.hub.database_url,
+        "PSHUB_NATS_URL": running.nats_url,
+        "PSHUB_NATS_PREFIX": running.hub.settings.nats_prefix,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "adapter", "sharepoint", "publish", str(file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert [(r.path, sorted(r.query)) for r in graph.requests] == [(DELTA_PATH, ["token"])]
+    running.settle(done.stdout.split())
 
 
 def test_a_notification_with_another_client_state_is_refused_and_runs_no_delta(
