@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 
 from pydantic import ValidationError, create_model
@@ -176,7 +176,7 @@ def decode(incoming: Incoming, *, max_bytes: int) -> Change | Refusal:
         source_type=envelope.sourcetype or default_source_type(envelope.entity),
         source_id=envelope.subject,
         sequence=envelope.sequence,
-        occurred_at=envelope.time,
+        occurred_at=envelope.time.astimezone(UTC),  # one zone everywhere after decoding
         data=data,
         deleted=envelope.is_deletion,
         raw=incoming.data,
