@@ -227,17 +227,15 @@ def cmd_adapter_publish(args: argparse.Namespace) -> int:
 
     import nats  # noqa: PLC0415
 
-    from hub.adapters import config_for, poll_seconds  # noqa: PLC0415
+    from hub.adapters import config_for  # noqa: PLC0415
     from hub.bootstrap import build_application, resolve_servers  # noqa: PLC0415
     from hub.contracts.adapters import AdapterError  # noqa: PLC0415
     from hub.intake import (  # noqa: PLC0415
         fetch_in,
-        load_cursor,
+        owns_cursor,
         record_fetch_failures,
-        resume_from,
         save_cursor,
         take_in,
-        wants_cursor,
     )
     from hub.publish import note_pending, publish_changes  # noqa: PLC0415
     from hub.streams import Streams, ensure_streams  # noqa: PLC0415
@@ -249,14 +247,11 @@ def cmd_adapter_publish(args: argparse.Namespace) -> int:
     except AdapterError as error:
         raise CommandError(f"{error.reason}: {error.message}") from error
     tenant = args.tenant or config_for(args.system).tenant or ""
-    owns_cursor = poll_seconds(args.system) is None  # else a poller owns it
     database_url, nats_url, started = resolve_servers(settings)
     try:
         app = build_application(settings, database_url)
         try:
-            if owns_cursor and wants_cursor(mapped):
-                mapped = resume_from(mapped, load_cursor(app, args.system, tenant))
-            intake = fetch_in(args.system, mapped)
+            intake = fetch_in(app, args.system, tenant, mapped)
             streams = Streams(settings.nats_prefix)
 
             async def publish() -> list[str]:
@@ -271,7 +266,7 @@ def cmd_adapter_publish(args: argparse.Namespace) -> int:
             ids = asyncio.run(publish())
             note_pending(app, intake.events)
             cases = record_fetch_failures(app, args.system, intake.failures)
-            if owns_cursor:
+            if owns_cursor(args.system):
                 save_cursor(app, args.system, tenant, intake.cursor)
         finally:
             app.close()

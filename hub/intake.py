@@ -16,7 +16,7 @@ from uuid import UUID
 import httpx
 from psycopg.sql import SQL, Identifier
 
-from hub.adapters import config_for, registry
+from hub.adapters import config_for, poll_seconds, registry
 from hub.application import HubApplication, like_literal
 from hub.contracts.adapters import (
     RESUMES_FROM_CURSOR,
@@ -68,9 +68,17 @@ def take_in(system: str, body: bytes, *, headers: Mapping[str, str] | None = Non
     return adapter.map_payload(body, config=config, headers=headers, event=event, tenant=tenant)
 
 
-def fetch_in(system: str, mapped: Mapped, *, config: AdapterConfig | None = None,
-             timeout: float = 10.0) -> Intake:
-    """Runs the fetches a mapping asked for; what they return joins its events."""
+def owns_cursor(system: str) -> bool:
+    """Whether webhooks and `publish` keep the system's cursor (else its poller does)."""
+    return poll_seconds(system) is None
+
+
+def fetch_in(app: HubApplication, system: str, tenant: str, mapped: Mapped, *,
+             config: AdapterConfig | None = None, timeout: float = 10.0) -> Intake:
+    """Runs the fetches a mapping asked for (those that ask continue from the saved cursor);
+    what they return joins its events."""
+    if owns_cursor(system) and any(f.hint.get(RESUMES_FROM_CURSOR) for f in mapped.fetches):
+        mapped = _resume_from(mapped, load_cursor(app, system, tenant))
     result = Intake(list(mapped.events), cursor=mapped.cursor, ignored=mapped.ignored)
     resolve_fetches(adapter_for(system), mapped, config or config_for(system), result,
                     timeout=timeout)
@@ -96,12 +104,7 @@ def resolve_fetches(adapter: SourceAdapter, mapped: Mapped, config: AdapterConfi
             result.cursor = fetched.cursor or result.cursor
 
 
-def wants_cursor(mapped: Mapped) -> bool:
-    """Whether a fetch asks to continue from the saved cursor (RESUMES_FROM_CURSOR)."""
-    return any(f.hint.get(RESUMES_FROM_CURSOR) for f in mapped.fetches)
-
-
-def resume_from(mapped: Mapped, cursor: str | None) -> Mapped:
+def _resume_from(mapped: Mapped, cursor: str | None) -> Mapped:
     """Gives the saved cursor to the fetches that ask for it and name no page of their own:
     a notified drive's delta run continues from the last deltaLink instead of listing the
     drive again (the adapter uses it only if it belongs to the same resource)."""

@@ -84,8 +84,6 @@ class IngestConsumer:
         self.ack_wait = ack_wait
         self.durable = f"{streams.prefix}{durable}"
         self.js: JetStreamContext | None = None
-        # One batch at a time per process keeps the order of each source record's changes.
-        self._lock = asyncio.Lock()
         # Batches decoded and waiting for the writer: one, so the next fetch and decode
         # overlap the current batch's transaction (the GIL is free while PostgreSQL works).
         self._ready: asyncio.Queue[tuple[Sequence[Msg], list[Incoming], list[Decoded]]] = (
@@ -176,31 +174,25 @@ class IngestConsumer:
     async def _handle_decoded(
         self, raw: Sequence[Msg], incoming: list[Incoming], decoded: list[Decoded]
     ) -> None:
-        async with self._lock:
-            # Dead letters go out before the outcome commits: a crash in between only
-            # repeats the dead letter, which its Nats-Msg-Id de-duplicates.
-            for message, item in zip(raw, decoded, strict=True):
-                if isinstance(item[0], Refusal):
-                    await self.dead_letter(
-                        message, item[0].reason, item[0].text, item[0].message_id
-                    )
-            try:
-                outcomes = await self._process(decoded)
-            except INFRASTRUCTURE as exc:
-                FAILURES.labels("infrastructure").inc()
-                log.warning(
-                    "ingest: store unavailable (%s); %d messages will come back", exc, len(raw)
-                )
-                await asyncio.gather(*(m.nak(delay=backoff(self._deliveries(m))) for m in raw))
-                return
-            except Exception:  # isolate the message at fault, keep the rest
-                FAILURES.labels("processing").inc()
-                log.exception(
-                    "ingest: a batch of %d failed; trying its messages one by one", len(raw)
-                )
-                await self._one_by_one(raw, incoming)
-                return
-            await self._settle(raw, outcomes)
+        # Only the writer task comes here, one batch at a time: per-record order holds.
+        # Dead letters go out before the outcome commits: a crash in between only
+        # repeats the dead letter, which its Nats-Msg-Id de-duplicates.
+        for message, item in zip(raw, decoded, strict=True):
+            if isinstance(item[0], Refusal):
+                await self.dead_letter(message, item[0].reason, item[0].text, item[0].message_id)
+        try:
+            outcomes = await self._process(decoded)
+        except INFRASTRUCTURE as exc:
+            FAILURES.labels("infrastructure").inc()
+            log.warning("ingest: store unavailable (%s); %d messages will come back", exc, len(raw))
+            await asyncio.gather(*(m.nak(delay=backoff(self._deliveries(m))) for m in raw))
+            return
+        except Exception:  # isolate the message at fault, keep the rest
+            FAILURES.labels("processing").inc()
+            log.exception("ingest: a batch of %d failed; trying its messages one by one", len(raw))
+            await self._one_by_one(raw, incoming)
+            return
+        await self._settle(raw, outcomes)
         await self._unpark_after(outcomes)
 
     async def _process(self, decoded: list[Decoded]) -> list[Outcome]:

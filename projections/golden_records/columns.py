@@ -4,19 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Entity -> collection (as in URLs) -> table name stem.
-COLLECTIONS = {
-    "client": "clients",
-    "engagement": "engagements",
-    "contract": "contracts",
-    "rate_card": "rate-cards",
-    "resource": "resources",
-    "time_entry": "time-entries",
-    "expense": "expenses",
-    "milestone": "milestones",
-    "invoice": "invoices",
-    "knowledge_asset": "knowledge-assets",
-}
+from domain.registry import COLLECTIONS  # entity -> collection (URLs), table stem
 
 
 @dataclass(frozen=True)

@@ -3,41 +3,20 @@ and nothing is doubled, checked by counting."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import signal
 import time
 import uuid
 from collections.abc import Callable
 
-import nats
 import psycopg
 
 from hub import audit
-from hub.streams import Streams, ensure_streams
+from hub.streams import Streams
 from tests.support.changes import envelope
-from tests.support.processes import decided, serve
+from tests.support.processes import decided, hub_env, publish_clients, serve
 
 MESSAGES = 3000
-
-
-async def _publish(nats_url: str, streams: Streams, bodies: list[dict]) -> None:
-    nc = await nats.connect(nats_url)
-    js = nc.jetstream()
-    await ensure_streams(js, streams)
-    for start in range(0, len(bodies), 500):
-        await asyncio.gather(
-            *(
-                js.publish(
-                    streams.ingest_subject("harvest", "client"),
-                    json.dumps(b).encode(),
-                    headers={"Nats-Msg-Id": b["id"]},
-                )
-                for b in bodies[start : start + 500]
-            )
-        )
-    await nc.close()
 
 
 def test_kill_9_mid_batch_loses_nothing_and_doubles_nothing(
@@ -45,14 +24,7 @@ def test_kill_9_mid_batch_loses_nothing_and_doubles_nothing(
 ) -> None:
     url = make_database("crash")
     prefix = f"K{uuid.uuid4().hex[:8].upper()}_"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PSHUB_")},
-        "PSHUB_DATABASE_URL": url,
-        "PSHUB_NATS_URL": nats_url,
-        "PSHUB_NATS_PREFIX": prefix,
-        "PSHUB_INGEST_BATCH_SIZE": "100",
-        "PSHUB_INGEST_ACK_WAIT": "2",
-    }
+    env = hub_env(url, nats_url, prefix, ingest_batch_size="100", ingest_ack_wait="2")
     bodies = [
         envelope(
             "harvest",
@@ -67,7 +39,7 @@ def test_kill_9_mid_batch_loses_nothing_and_doubles_nothing(
         )
         for i in range(MESSAGES)
     ]
-    asyncio.run(_publish(nats_url, Streams(prefix), bodies))
+    publish_clients(nats_url, Streams(prefix), bodies)
 
     kills = 0
     for threshold in (MESSAGES // 5, MESSAGES // 2, (MESSAGES * 4) // 5):

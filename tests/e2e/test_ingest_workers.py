@@ -5,9 +5,6 @@ at its newest change."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
 import random
 import signal
 import time
@@ -16,7 +13,6 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import nats
 import psycopg
 
 from domain.client import Client
@@ -25,9 +21,9 @@ from domain.values import SourceRef
 from hub import audit
 from hub.bootstrap import build_application
 from hub.settings import Settings
-from hub.streams import Streams, ensure_streams
+from hub.streams import Streams
 from tests.support.changes import envelope
-from tests.support.processes import decided, serve, worker
+from tests.support.processes import decided, hub_env, publish_clients, serve, worker
 
 RECORDS, VERSIONS, RESENT = 120, 8, 80
 
@@ -42,48 +38,21 @@ def _change(record: int, version: int) -> dict[str, Any]:
     return envelope("harvest", "client", data, seq=version, source_type="Client")
 
 
-async def _publish(nats_url: str, streams: Streams, messages: list[tuple[dict, bool]]) -> None:
-    nc = await nats.connect(nats_url)
-    js = nc.jetstream()
-    await ensure_streams(js, streams)
-    for start in range(0, len(messages), 200):
-        await asyncio.gather(
-            *(
-                js.publish(
-                    streams.ingest_subject("harvest", "client"),
-                    json.dumps(body).encode(),
-                    # A resend carries no Nats-Msg-Id: the hub, not JetStream, must drop it.
-                    headers={} if resent else {"Nats-Msg-Id": body["id"]},
-                )
-                for body, resent in messages[start : start + 200]
-            )
-        )
-    await nc.close()
-
-
 def test_two_ingest_processes_keep_exactly_once_and_order_per_record(
     make_database: Callable[[str], str], nats_url: str, settings: Settings
 ) -> None:
     url = make_database("workers")
     prefix = f"W{uuid.uuid4().hex[:8].upper()}_"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PSHUB_")},
-        "PSHUB_DATABASE_URL": url,
-        "PSHUB_NATS_URL": nats_url,
-        "PSHUB_NATS_PREFIX": prefix,
-        "PSHUB_INGEST_BATCH_SIZE": "40",
-        "PSHUB_RUN": "ingest",
-    }
+    env = hub_env(url, nats_url, prefix, ingest_batch_size="40", run="ingest")
     rng = random.Random(7)
     changes = [_change(r, v) for r in range(RECORDS) for v in range(1, VERSIONS + 1)]
     rng.shuffle(changes)  # versions of one record arrive in any order
-    messages = [(body, False) for body in changes]
-    messages += [(body, True) for body in rng.sample(changes, RESENT)]
+    messages = changes + rng.sample(changes, RESENT)  # the resends go last, without ids
 
     first = serve(env)
     second = worker(env, "ingest")
     try:
-        asyncio.run(_publish(nats_url, Streams(prefix), messages))
+        publish_clients(nats_url, Streams(prefix), messages, resent=RESENT)
         deadline = time.monotonic() + 120
         while decided(url) != (len(changes), len(messages)) and time.monotonic() < deadline:
             time.sleep(0.05)

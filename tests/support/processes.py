@@ -3,16 +3,22 @@ kill or multiply them."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import nats
 import psycopg
 
 from hub.embedded import free_port
+from hub.streams import Streams, ensure_streams
 
 
 def serve(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -65,3 +71,42 @@ def decided(url: str) -> tuple[int, int]:
         ).fetchone()
     assert row is not None
     return int(row[0]), int(row[1])
+
+
+def hub_env(database_url: str, nats_url: str, prefix: str, **settings: str) -> dict[str, str]:
+    """The environment of a hub process on these servers: no PSHUB_ setting of the caller's,
+    then the given ones (PSHUB_<NAME>=value for name=value)."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PSHUB_")},
+        "PSHUB_DATABASE_URL": database_url,
+        "PSHUB_NATS_URL": nats_url,
+        "PSHUB_NATS_PREFIX": prefix,
+        **{f"PSHUB_{name.upper()}": value for name, value in settings.items()},
+    }
+
+
+def publish_clients(
+    nats_url: str, streams: Streams, bodies: list[dict[str, Any]], *, resent: int = 0
+) -> None:
+    """Publishes client change events on ingest.harvest.client, 200 at a time; the last
+    `resent` carry no Nats-Msg-Id, so the hub, not JetStream, must drop them as duplicates."""
+
+    async def run() -> None:
+        nc = await nats.connect(nats_url)
+        js = nc.jetstream()
+        await ensure_streams(js, streams)
+        first_resent = len(bodies) - resent
+        for start in range(0, len(bodies), 200):
+            await asyncio.gather(
+                *(
+                    js.publish(
+                        streams.ingest_subject("harvest", "client"),
+                        json.dumps(body).encode(),
+                        headers={} if n >= first_resent else {"Nats-Msg-Id": body["id"]},
+                    )
+                    for n, body in enumerate(bodies[start : start + 200], start)
+                )
+            )
+        await nc.close()
+
+    asyncio.run(run())

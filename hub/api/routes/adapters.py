@@ -8,20 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from hub.adapters import config_for, poll_seconds, registry
+from hub.adapters import config_for, registry
 from hub.api.deps import HubDep, authenticated
 from hub.api.problems import Problem
 from hub.auth import Principal
 from hub.contracts.adapters import AdapterError
 from hub.intake import (
-    Intake,
     adapter_for,
-    load_cursor,
+    fetch_in,
+    owns_cursor,
     record_fetch_failures,
-    resolve_fetches,
-    resume_from,
     save_cursor,
-    wants_cursor,
 )
 from hub.publish import note_pending, publish_changes
 
@@ -87,14 +84,10 @@ async def webhook(
             # A subscription handshake (Microsoft Graph) expects its token echoed back.
             return PlainTextResponse(token[:1000])
         return JSONResponse({"message_ids": [], "ignored": mapped.ignored}, status_code=200)
-    intake = Intake(list(mapped.events), cursor=mapped.cursor)
-    owns_cursor = poll_seconds(system) is None  # else a poller owns it
-    if owns_cursor and wants_cursor(mapped):
-        saved = await asyncio.to_thread(
-            load_cursor, hub.app, system, tenant or config.tenant or ""
-        )
-        mapped = resume_from(mapped, saved)
-    await asyncio.to_thread(resolve_fetches, adapter, mapped, config, intake)
+    cursor_tenant = tenant or config.tenant or ""
+    intake = await asyncio.to_thread(
+        fetch_in, hub.app, system, cursor_tenant, mapped, config=config
+    )
     if hub.broker is None or not await hub.nats_ready():
         raise Problem(
             503, "NATS is unavailable; nothing was published", headers={"Retry-After": "5"}
@@ -111,10 +104,8 @@ async def webhook(
         cases = await asyncio.to_thread(record_fetch_failures, hub.app, system, intake.failures)
         body_out["exceptions"] = [str(c) for c in cases]
         body_out["fetch_failed"] = [f"{r.kind}:{r.id}" for r, _ in intake.failures]
-    if intake.cursor and owns_cursor:
-        await asyncio.to_thread(
-            save_cursor, hub.app, system, tenant or config.tenant or "", intake.cursor
-        )
+    if intake.cursor and owns_cursor(system):
+        await asyncio.to_thread(save_cursor, hub.app, system, cursor_tenant, intake.cursor)
     return JSONResponse(body_out, status_code=202)
 
 
