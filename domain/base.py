@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -20,17 +21,44 @@ class CanonicalAggregate(Aggregate):
 
     ENTITY: ClassVar[str] = ""
     REVISABLE: ClassVar[frozenset[str]] = frozenset()
+    # Descriptive attributes and their defaults: what sources report about a record beyond its
+    # identity, lifecycle and money rules (an address, a web URL, a probability). They carry no
+    # invariant, so they are given at creation (`details`) and changed by a plain revision,
+    # None clearing them; subclasses list them in REVISABLE too (`| frozenset(DETAILS)`).
+    DETAILS: ClassVar[dict[str, Any]] = {}
     # Revisable attributes held as enums: a stored event gives them back as plain strings.
     ENUM_FIELDS: ClassVar[dict[str, type[StrEnum]]] = {}
 
     # Instance state (xrefs, deleted, deleted_reason) is set in _init_canonical; class-level
     # annotations would make the library turn the aggregate into a dataclass.
 
-    def _init_canonical(self, xrefs: list[SourceRef] | tuple[SourceRef, ...]) -> None:
+    def _init_canonical(
+        self,
+        xrefs: list[SourceRef] | tuple[SourceRef, ...],
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
         # Called from each subclass's creation event body, replay included.
         self.xrefs = list(xrefs)
         self.deleted = False
         self.deleted_reason = ""
+        for name, default in self.DETAILS.items():
+            setattr(self, name, default)
+        for name, value in (details or {}).items():
+            setattr(self, name, value)
+
+    @classmethod
+    def check_details(cls, details: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Returns the descriptive attributes given at creation, refusing unknown names."""
+        given = dict(details or {})
+        unknown = sorted(set(given) - set(cls.DETAILS))
+        if unknown:
+            raise RuleViolationError(
+                f"{cls.ENTITY} has no descriptive attributes {unknown}",
+                rule="unknown_detail",
+                field=unknown[0],
+            )
+        # Only what differs from the defaults is stored with the creation event.
+        return {k: v for k, v in given.items() if v != cls.DETAILS[k]}
 
     # Cross-references -------------------------------------------------------------------
 
