@@ -22,6 +22,7 @@ from hub.ingest.rules import Rules
 from hub.nats_headers import use_fast_headers
 from hub.projecting import EXCEPTIONS, GOLDEN, rebuild, runner_of, switch, view_of
 from hub.queries import Cursors
+from hub.relay.relay import EventRelay
 from hub.settings import Settings
 from hub.store import schema
 from hub.streams import Streams, ensure_streams
@@ -71,6 +72,7 @@ class Hub:
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
     cursors: Cursors | None = None
     rebuilds: dict[str, Any] = field(default_factory=dict)
+    relay: EventRelay | None = None
     # Reads of golden records on the event loop, with no thread hop (the API's hot path).
     read_pool: AsyncConnectionPool | None = None
 
@@ -128,6 +130,19 @@ class Hub:
         for runner in self.runners.values():
             runner.stop()
         self.runners = {}
+
+    def start_relay(self) -> EventRelay:
+        """Starts publishing the log on events.* (a thread of its own; it waits for the lease
+        while another process relays)."""
+        if self.relay is None:
+            self.relay = build_relay(self)
+            self.relay.start()
+        return self.relay
+
+    def stop_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.stop()
+            self.relay = None
 
     @property
     def streams(self) -> Streams:
@@ -195,11 +210,37 @@ class Hub:
             return False
 
     def close(self) -> None:
+        self.stop_relay()
         self.stop_projections()
         self.app.close()
         for server in reversed(self.embedded):
             server.stop()
         self.embedded.clear()
+
+
+def relay_source(prefix: str) -> str:
+    """The CloudEvents source of this hub's events: /pshub, or /pshub/<prefix> where several
+    hubs share one NATS server."""
+    instance = prefix.strip("_.-")
+    return f"/pshub/{instance}" if instance else "/pshub"
+
+
+def build_relay(hub: Hub) -> EventRelay:
+    """The relay of this hub's log to its events stream."""
+    recorder = hub.app.hub_recorder
+    mapper = hub.app.mapper
+    if mapper.cipher is not None or mapper.compressor is not None:
+        # The relay reads the stored JSON directly (hub/relay/envelope.py).
+        raise ValueError("the event relay needs events stored as plain JSON")
+    return EventRelay(
+        hub.database_url,
+        hub.nats_url,
+        hub.streams,
+        source=relay_source(hub.settings.nats_prefix),
+        events_table=recorder.events_table_name,
+        channel=recorder.channel_name,
+        schema=recorder.datastore.schema,
+    )
 
 
 def tune_garbage_collector() -> None:

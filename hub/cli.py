@@ -80,7 +80,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise CommandError("a worker joins a running hub: set PSHUB_DATABASE_URL and "
                            "PSHUB_NATS_URL")
     parts = frozenset(p.strip() for p in args.run.split(",") if p.strip())
-    unknown = parts - {"ingest", "projections", "pollers"}
+    unknown = parts - {"ingest", "projections", "relay", "pollers"}
     if unknown:
         raise CommandError(f"unknown worker part(s): {', '.join(sorted(unknown))}")
     hub = build_hub(settings)
@@ -93,6 +93,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         if "projections" in parts:
             hub.start_projections()
+        if "relay" in parts:
+            hub.start_relay()
         await hub.connect(ingest="ingest" in parts)
         pollers = asyncio.create_task(run_pollers(hub)) if "pollers" in parts else None
         print(f"pshub worker running {', '.join(sorted(parts))}", flush=True)
@@ -330,13 +332,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     worker = commands.add_parser(
-        "worker", help="run ingest, projections or pollers without the API (scale out)",
+        "worker", help="run ingest, projections, the relay or pollers without the API",
         description="Run parts of the hub without the HTTP API, beside a running hub "
         "(PSHUB_DATABASE_URL and PSHUB_NATS_URL required). Ingest workers share one JetStream "
-        "consumer; each change still applies once.",
+        "consumer; each change still applies once. One relay publishes at a time: another "
+        "waits and takes over when it stops.",
     )
     worker.add_argument("--run", default="ingest",
-                        help="comma-separated: ingest, projections, pollers (default ingest)")
+                        help="comma-separated: ingest, projections, relay, pollers "
+                        "(default ingest)")
     worker.set_defaults(func=cmd_worker)
 
     demo = commands.add_parser(

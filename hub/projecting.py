@@ -16,6 +16,8 @@ from psycopg.sql import SQL, Identifier
 
 from hub.application import HubApplication
 from hub.records import to_record
+from hub.relay.relay import EventRelay
+from hub.relay.tracking import stored_position
 from projections.exceptions.projection import ExceptionsProjection
 from projections.exceptions.view import ExceptionsView
 from projections.golden_records.projection import GoldenRecordsProjection
@@ -24,6 +26,7 @@ from projections.runner import Projection, ProjectionRunner
 
 GOLDEN = "golden_records"
 EXCEPTIONS = "exceptions"
+RELAY = "relay"
 
 
 def _loader(app: HubApplication) -> Callable[[UUID, int], Any]:
@@ -139,3 +142,26 @@ def status(app: HubApplication, runners: dict[str, ProjectionRunner]) -> list[di
             }
         )
     return result
+
+
+def relay_status(
+    app: HubApplication, relay: EventRelay | None, stream: str, head: int | None = None
+) -> dict[str, Any]:
+    """Where the relay to the events stream stands: the position JetStream acknowledged (this
+    process's relay, or the one recorded by whichever process holds the lease) and the lag."""
+    head = app.hub_recorder.select_head()[0] if head is None else head
+    position = relay.position() if relay is not None else None
+    if position is None:
+        with app.hub_recorder.datastore.get_connection() as conn:
+            position = stored_position(conn, stream, app.hub_recorder.datastore.schema)
+    return {
+        "name": RELAY,
+        "generation": 1,
+        "position": position,
+        "head": head,
+        "lag": head - position,
+        "running": relay is not None,
+        "state": relay.state if relay is not None else "not in this process",
+        "stream": stream,
+        "error": relay.error if relay is not None else None,
+    }

@@ -57,9 +57,10 @@ class Settings(BaseSettings):
         default=5, description="Deliveries after which a failing message is dead-lettered."
     )
     run: str = Field(
-        default="ingest,projections,pollers",
-        description="What `pshub serve` runs beside the API: ingest, projections, pollers "
-        "(comma-separated; e.g. one process for ingest, another for projections).",
+        default="ingest,projections,relay,pollers",
+        description="What `pshub serve` runs beside the API: ingest, projections, relay (the "
+        "event log published on events.*), pollers (comma-separated; e.g. one process for "
+        "ingest, another for projections and the relay).",
     )
     rate_limit: float = Field(
         default=500.0, description="Requests per second each token may make (a token bucket)."

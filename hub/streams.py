@@ -49,36 +49,45 @@ class Streams:
 
     def strip(self, subject: str) -> str:
         """The subject without this hub's prefix."""
-        return subject[len(self.prefix):] if subject.startswith(self.prefix) else subject
+        return subject[len(self.prefix) :] if subject.startswith(self.prefix) else subject
 
     def configs(self) -> list[StreamConfig]:
-        def config(name: str, subject: str) -> StreamConfig:
-            return StreamConfig(
-                name=name,
-                subjects=[f"{self.prefix}{subject}.>"],
-                retention=RetentionPolicy.LIMITS,
-                storage=StorageType.FILE,
-                discard=DiscardPolicy.OLD,
-                duplicate_window=DUPLICATE_WINDOW_SECONDS,
-            )
-
         return [
-            config(self.ingest, "ingest"),
-            config(self.events, "events"),
-            config(self.feeds, "feed"),
-            config(self.deadletter, "deadletter"),
+            self.config(name) for name in (self.ingest, self.events, self.feeds, self.deadletter)
         ]
+
+    def config(self, name: str) -> StreamConfig:
+        """The configuration of one of this hub's streams, by name."""
+        subjects = {
+            self.ingest: "ingest",
+            self.events: "events",
+            self.feeds: "feed",
+            self.deadletter: "deadletter",
+        }
+        return StreamConfig(
+            name=name,
+            subjects=[f"{self.prefix}{subjects[name]}.>"],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            discard=DiscardPolicy.OLD,
+            duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        )
 
 
 async def ensure_streams(js: JetStreamContext, streams: Streams) -> None:
     """Creates the hub's streams, or brings an existing one to this configuration."""
     for config in streams.configs():
+        await ensure_stream(js, config)
+
+
+async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    """Creates one stream, or brings it to this configuration."""
+    try:
+        await js.stream_info(config.name)
+    except NotFoundError:
         try:
-            await js.stream_info(config.name)
-        except NotFoundError:
-            try:
-                await js.add_stream(config)
-                continue
-            except BadRequestError:
-                pass  # created meanwhile by another hub process: update it below
-        await js.update_stream(config)
+            await js.add_stream(config)
+            return
+        except BadRequestError:
+            pass  # created meanwhile by another hub process: update it below
+    await js.update_stream(config)

@@ -112,6 +112,8 @@ def create_app(hub: Hub) -> FastAPI:
         await hub.open_read_pool()
         if "projections" in parts:
             hub.start_projections()
+        if "relay" in parts:
+            hub.start_relay()
         await hub.connect(ingest="ingest" in parts)
         pollers = (
             asyncio.create_task(run_pollers(hub))
@@ -127,6 +129,7 @@ def create_app(hub: Hub) -> FastAPI:
             if pollers is not None:
                 pollers.cancel()
             await hub.disconnect()
+            hub.stop_relay()
             hub.stop_projections()
             await hub.close_read_pool()
 

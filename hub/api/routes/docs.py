@@ -32,6 +32,14 @@ def hub_metrics(hub: Hub) -> CollectorRegistry:
         lag.labels(name).set_function(
             lambda name=name: hub.runners[name].projection.position() if name in hub.runners else 0
         )
+    lag.labels("relay").set_function(lambda: (hub.relay.position() or 0) if hub.relay else 0)
+    resyncs = Gauge(
+        "pshub_relay_resyncs",
+        "Times this process's relay went back to the events stream's tail (refused or lost "
+        "publishes)",
+        registry=metrics,
+    )
+    resyncs.set_function(lambda: hub.relay.resyncs if hub.relay else 0)
     parked = Gauge(
         "pshub_parked_changes", "Changes waiting for a record they refer to", registry=metrics
     )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path
 from hub.api.deps import HubDep, Reader, scope
 from hub.api.problems import Problem
 from hub.auth import Principal
-from hub.projecting import KINDS, status
+from hub.projecting import KINDS, relay_status, status
 
 router = APIRouter(prefix="/v1/projections", tags=["projections"])
 
@@ -19,11 +19,16 @@ Operator = Annotated[Principal, Depends(scope("operate"))]
 
 @router.get("")
 def list_projections(hub: HubDep, _: Reader) -> dict[str, Any]:
-    """Each projection's generation, position, the log's head and the lag; rebuilds running."""
+    """Each projection's generation, position, the log's head and the lag; rebuilds running;
+    and the relay of the log to the events stream."""
     items = status(hub.app, hub.runners)
     for item in items:
         task = hub.rebuilds.get(item["name"])
         item["rebuilding"] = task is not None and not task.done()
+    head = items[0]["head"] if items else None
+    items.append(
+        {**relay_status(hub.app, hub.relay, hub.streams.events, head), "rebuilding": False}
+    )
     return {"items": items}
 
 

@@ -1,0 +1,118 @@
+"""A recorded event as the CloudEvent published on `events.<entity>.<EventType>`.
+
+The event's attributes come straight from the stored JSON (the transcoder's `_type_`
+wrappers unwrapped as the JSON is parsed) rather than through domain objects: the relay
+publishes every event of the log, and building each event object only to turn it back into
+JSON would double its cost. Confidential and personal attributes are left out
+(hub/event_fields.py), as the HTTP API leaves them out for a `read` token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from hub.event_fields import redact_event
+from hub.store.plain import event_type
+from hub.streams import Streams
+
+CLOUDEVENTS_JSON = "application/cloudevents+json"
+
+# The columns a page of the log is read with, in the order `encode` expects them.
+COLUMNS = (
+    "notification_id, entity, originator_id::text, originator_version, topic, state, "
+    "recorded_at, occurred_at, system, message_id, correlation_id, causation_id, actor"
+)
+Row = Sequence[Any]
+
+# Attributes every stored event has that are the library's bookkeeping, not the event's data.
+_BOOKKEEPING = ("timestamp", "originator_topic", "originator_id", "originator_version")
+
+# CloudEvents extension attributes (lower-case letters and digits only) for the metadata.
+_METADATA = (
+    (8, "system"),
+    (9, "messageid"),
+    (10, "correlationid"),
+    (11, "causationid"),
+    (12, "actor"),
+)
+
+
+def _uuid_text(hex32: str) -> str:
+    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
+
+
+def _plain(obj: dict[str, Any]) -> Any:
+    # Called by the parser for every JSON object, innermost first: a transcoded value
+    # ({"_type_": "Money", "_data_": {...}}) becomes its plain JSON form (ids and decimals as
+    # strings, dates ISO, value objects as their fields).
+    if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
+        data = obj["_data_"]
+        return _uuid_text(data) if obj["_type_"] == "uuid_hex" else data
+    return obj
+
+
+_DECODER = json.JSONDecoder(object_hook=_plain)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def event_attributes(state: bytes) -> dict[str, Any]:
+    """An event's own attributes as plain JSON values, from its stored state."""
+    data: dict[str, Any] = _DECODER.decode(state.decode("utf-8"))
+    for name in _BOOKKEEPING:
+        data.pop(name, None)
+    return data
+
+
+def _instant(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class Envelopes:
+    """Encodes rows of the event table as CloudEvents for one hub's events stream."""
+
+    def __init__(self, streams: Streams, source: str) -> None:
+        self.streams = streams
+        self.source = source
+        self._id_prefix = f"{streams.events}:"
+
+    def message_id(self, position: int) -> str:
+        """The CloudEvent id and Nats-Msg-Id of the event at a log position."""
+        return f"{self._id_prefix}{position}"
+
+    @staticmethod
+    def position_of(message_id: str) -> int | None:
+        """The log position a relayed message id names (None for any other id)."""
+        _, _, tail = message_id.rpartition(":")
+        return int(tail) if tail.isdigit() else None
+
+    def encode(self, row: Row) -> tuple[str, bytes]:
+        """Returns the subject and the CloudEvent (structured JSON) of one event row."""
+        position, entity, topic = row[0], row[1], row[4]
+        subject, kind = self._naming(entity, topic)
+        envelope: dict[str, Any] = {
+            "specversion": "1.0",
+            "id": self._id_prefix + str(position),
+            "source": self.source,
+            "type": kind,
+            "subject": row[2],
+            "time": _instant(row[6]),
+            "sequence": f"{position:020d}",
+            "datacontenttype": "application/json",
+            "aggregateversion": row[3],
+        }
+        for index, name in _METADATA:
+            if row[index] is not None:
+                envelope[name] = row[index]
+        if row[7] is not None:
+            envelope["occurredat"] = _instant(row[7])
+        envelope["data"] = redact_event(entity, event_attributes(row[5]))
+        return subject, _ENCODER.encode(envelope).encode("utf-8")
+
+    @lru_cache(maxsize=4096)  # noqa: B019 (one instance per relay, for its whole life)
+    def _naming(self, entity: str, topic: str) -> tuple[str, str]:
+        name = event_type(topic)
+        return self.streams.event_subject(entity, name), f"pshub.{entity}.{name}.v1"
