@@ -21,6 +21,37 @@ from hub.streams import Streams
 
 CLOUDEVENTS_JSON = "application/cloudevents+json"
 
+# The envelope on events.*, as JSON Schema (published in the AsyncAPI document).
+ENVELOPE_SCHEMA: dict[str, Any] = {
+    "title": "RelayedEvent",
+    "description": "A recorded event as published on events.<entity>.<EventType>: a "
+    "CloudEvent 1.0 in structured JSON mode. Confidential and personal fields are left out "
+    "of data.",
+    "type": "object",
+    "required": [
+        "specversion", "id", "source", "type", "subject", "time", "sequence",
+        "datacontenttype", "aggregateversion", "system", "actor", "data",
+    ],
+    "properties": {
+        "specversion": {"const": "1.0"},
+        "id": {"type": "string", "description": "<stream>:<position>; also Nats-Msg-Id"},
+        "source": {"type": "string", "description": "/pshub or /pshub/<prefix>"},
+        "type": {"type": "string", "description": "pshub.<entity>.<EventType>.v1"},
+        "subject": {"type": "string", "format": "uuid", "description": "the canonical id"},
+        "time": {"type": "string", "format": "date-time", "description": "when recorded"},
+        "sequence": {"type": "string", "description": "the log position, 20 digits"},
+        "datacontenttype": {"const": "application/json"},
+        "aggregateversion": {"type": "integer", "description": "the record's version"},
+        "occurredat": {"type": "string", "format": "date-time", "description": "source time"},
+        "system": {"type": "string"},
+        "messageid": {"type": "string"},
+        "correlationid": {"type": "string"},
+        "causationid": {"type": "string"},
+        "actor": {"type": "string"},
+        "data": {"type": "object", "description": "the event's attributes"},
+    },
+}  # fmt: skip
+
 # The columns a page of the log is read with, in the order `encode` expects them.
 COLUMNS = (
     "notification_id, entity, originator_id::text, originator_version, topic, state, "

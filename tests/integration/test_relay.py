@@ -21,6 +21,7 @@ from cloudevents.core.formats.json import JSONFormat
 from domain.base import CanonicalAggregate
 from hub.bootstrap import Hub, build_application, build_relay
 from hub.exceptions import ExceptionCase
+from hub.relay.envelope import ENVELOPE_SCHEMA
 from hub.relay.relay import EventRelay
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
@@ -158,6 +159,9 @@ def test_every_event_is_published_in_log_order_as_a_cloudevent(store: Store) -> 
             ("causationid", "causation_id"),
         ):
             assert attributes.get(name) == row[column]
+        # The schema the AsyncAPI document publishes describes it.
+        assert set(ENVELOPE_SCHEMA["required"]) <= set(message.event)
+        assert set(message.event) <= set(ENVELOPE_SCHEMA["properties"])
         expected_occurred = row["occurred_at"]
         assert attributes.get("occurredat") == (
             None
@@ -356,3 +360,6 @@ def test_the_running_hub_relays_what_ingest_records_and_reports_it(running: Runn
     assert row["state"] == "relaying"
     metrics = running.api.get("/metrics").text
     assert 'pshub_projection_position{projection="relay"}' in metrics
+    document = running.api.get("/asyncapi.json").json()
+    channel = document["channels"][f"{running.streams.prefix}events.{{entity}}.{{eventType}}"]
+    assert channel["publish"]["message"]["payload"] == {"$ref": "#/components/schemas/RelayedEvent"}

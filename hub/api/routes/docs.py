@@ -9,10 +9,12 @@ from fastapi.responses import Response
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from domain.registry import AGGREGATES
 from hub.adapters import registry
 from hub.api.deps import HubDep
 from hub.bootstrap import Hub
 from hub.contracts.changes import CHANGE_MODELS, ChangeEnvelope, Deletion
+from hub.relay.envelope import ENVELOPE_SCHEMA
 
 router = APIRouter(tags=["documents"])
 
@@ -92,6 +94,23 @@ def asyncapi(hub: HubDep) -> dict[str, Any]:
                 },
             },
         }
+    schemas["RelayedEvent"] = ENVELOPE_SCHEMA
+    channels[streams.prefix + "events.{entity}.{eventType}"] = {
+        "description": f"Every recorded event, in log order, each once (stream "
+        f"{streams.events}); resumable from any position by `sequence`.",
+        "parameters": {
+            "entity": {"schema": {"type": "string", "enum": [*sorted(AGGREGATES), "exception"]}},
+            "eventType": {"schema": {"type": "string", "description": "Created, Revised, ..."}},
+        },
+        "publish": {
+            "summary": "the hub publishes",
+            "message": {
+                "contentType": "application/cloudevents+json",
+                "name": "pshub.{entity}.{eventType}.v1",
+                "payload": {"$ref": "#/components/schemas/RelayedEvent"},
+            },
+        },
+    }
     channels[streams.prefix + "deadletter.{subject}"] = {
         "description": f"Input that could not be applied (stream {streams.deadletter}): the "
         "original bytes, with Pshub-Reason, Pshub-Reason-Text, "
