@@ -84,6 +84,12 @@ def readable(entity: str, *, confidential: bool = False, pii: bool = False) -> f
     return frozenset(name for name, level in levels(entity).items() if level in allowed)
 
 
+@cache
+def withheld(entity: str, *, confidential: bool = False, pii: bool = False) -> frozenset[str]:
+    """The classified attribute names of an entity's events that such a reader may not see."""
+    return frozenset(levels(entity)) - readable(entity, confidential=confidential, pii=pii)
+
+
 def redact_event(
     entity: str, data: dict[str, Any], *, confidential: bool = False, pii: bool = False
 ) -> dict[str, Any]:

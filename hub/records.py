@@ -8,6 +8,7 @@ from typing import Any
 from domain.base import CanonicalAggregate
 from hub.auth import Principal
 from hub.contracts.records import RECORD_MODELS, Classification, classification_of
+from hub.event_fields import withheld
 
 _NEEDS = {Classification.CONFIDENTIAL: "read:confidential", Classification.PII: "read:pii"}
 
@@ -31,11 +32,26 @@ def hidden_fields(entity: str, principal: Principal) -> set[str]:
     return set(_hidden(entity, principal.has("read:confidential"), principal.has("read:pii")))
 
 
+def hidden_event_attributes(entity: str, principal: Principal) -> set[str]:
+    """Returns the attributes of an entity's events that the principal may not see: its
+    hidden record fields, and what events carry of them under names of their own."""
+    return set(
+        withheld(
+            entity,
+            confidential=principal.has("read:confidential"),
+            pii=principal.has("read:pii"),
+        )
+    )
+
+
 @cache
 def _hidden(entity: str, confidential: bool, pii: bool) -> frozenset[str]:
     allowed = {Classification.CONFIDENTIAL: confidential, Classification.PII: pii}
-    return frozenset(name for name, level in classification_of(RECORD_MODELS[entity]).items()
-                     if level in allowed and not allowed[level])
+    return frozenset(
+        name
+        for name, level in classification_of(RECORD_MODELS[entity]).items()
+        if level in allowed and not allowed[level]
+    )
 
 
 def redact(entity: str, record: dict[str, Any], principal: Principal) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from hub.api.deps import HubDep, scope
 from hub.api.problems import Problem
 from hub.auth import Principal
 from hub.contracts.records import RECORD_MODELS
-from hub.records import hidden_fields
+from hub.records import hidden_event_attributes
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -53,7 +53,7 @@ def export(
                 {"field": "until", "rule": "date_order", "message": "until must be after since"}
             ],
         )
-    hidden = {entity: hidden_fields(entity, principal) for entity in RECORD_MODELS}
+    hidden = {entity: hidden_event_attributes(entity, principal) for entity in RECORD_MODELS}
     lines = audit.export(
         hub.database_url,
         hub.app.hub_recorder.events_table_name,

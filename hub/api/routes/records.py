@@ -19,7 +19,7 @@ from hub.api.deps import HubDep, Reader
 from hub.api.problems import Problem
 from hub.bootstrap import Hub
 from hub.contracts.records import RECORD_MODELS
-from hub.records import hidden_fields, to_record
+from hub.records import hidden_event_attributes, hidden_fields, to_record
 from projections.golden_records.columns import FILTERS
 
 router = APIRouter(prefix="/v1", tags=["records"])
@@ -252,7 +252,9 @@ def _routes(entity: str, collection: str) -> None:
         if hub.app.find(record_id, AGGREGATES[entity]) is None:
             raise Problem(404, f"no {label} with id {record_id}")
         return {
-            "items": queries.history(hub.app, entity, record_id, hidden_fields(entity, principal))
+            "items": queries.history(
+                hub.app, entity, record_id, hidden_event_attributes(entity, principal)
+            )
         }
 
     def get_lineage(record_id: RecordId, hub: HubDep, principal: Reader) -> dict[str, Any]:
