@@ -47,6 +47,12 @@ class Acks:
         future.add_done_callback(lambda _: self._waiting.pop(reply, None))
         return reply, future
 
+    async def abandon(self) -> None:
+        """Fails every awaited acknowledgement at once (the connection closed)."""
+        for future in list(self._waiting.values()):
+            if not future.done():
+                future.set_result(Ack(error="the NATS connection closed"))
+
     async def _answered(self, msg: Msg) -> None:
         future = self._waiting.get(msg.subject)
         if future is None or future.done():

@@ -145,8 +145,10 @@ class EventRelay:
                 try:
                     await self._session()
                 except Exception as exc:  # a process edge: report it, and try again
-                    self.error = f"{type(exc).__name__}: {exc}"
-                    log.exception("relay of %s failed; retrying", self.streams.events)
+                    error = f"{type(exc).__name__}: {exc}"
+                    if error != self.error:  # once, not every second while it lasts
+                        log.exception("relay of %s failed; retrying", self.streams.events)
+                    self.error = error
                     await self._pause(self.retry_wait)
         finally:
             self.state = "stopped"
@@ -169,12 +171,22 @@ class EventRelay:
                 if self._stopping.is_set():
                     return
                 await self._pause(self.retry_wait)
-            nc = await nats.connect(self.nats_url, connect_timeout=3)
+            acks = Acks()
+            # No reconnecting: a lost connection ends the session, and the next one starts
+            # again from the stream's tail (messages buffered across a reconnect could reach
+            # the stream after a gap, to be refused one by one).
+            nc = await nats.connect(
+                self.nats_url,
+                connect_timeout=3,
+                allow_reconnect=False,
+                max_reconnect_attempts=1,
+                reconnect_time_wait=0.5,
+                closed_cb=acks.abandon,
+            )
             use_fast_headers(nc)
             try:
                 js = nc.jetstream()
                 await ensure_stream(js, self.streams.config(self.streams.events))
-                acks = Acks()
                 await acks.open(nc)
                 self.state = "relaying"
                 while not self._stopping.is_set():

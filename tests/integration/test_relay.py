@@ -20,6 +20,7 @@ from cloudevents.core.formats.json import JSONFormat
 
 from domain.base import CanonicalAggregate
 from hub.bootstrap import Hub, build_application, build_relay
+from hub.embedded import free_port
 from hub.exceptions import ExceptionCase
 from hub.relay.envelope import ENVELOPE_SCHEMA
 from hub.relay.relay import EventRelay
@@ -306,6 +307,21 @@ def test_a_second_relay_waits_for_the_lease_and_takes_over(store: Store) -> None
     _record_scenario(store)
     assert second.wait_for(store.head(), 30), second.error
     assert second.state == "relaying"
+    assert_each_position_once_in_order(store.read(), store.head())
+
+
+def test_without_nats_the_relay_reports_why_and_lets_another_take_over(store: Store) -> None:
+    _record_scenario(store)
+    store.hub.nats_url = f"nats://127.0.0.1:{free_port()}"  # nobody listens there
+    stranded = store.relay()
+    _until(lambda: stranded.error is not None)
+    assert stranded.position() is None
+    started = time.monotonic()
+    stranded.stop()
+    assert time.monotonic() - started < 10
+    store.hub.nats_url = store.nats_url
+    relay = store.relay()  # the stranded one's lease went with its connection
+    assert relay.wait_for(store.head(), 30), relay.error
     assert_each_position_once_in_order(store.read(), store.head())
 
 
