@@ -1,10 +1,12 @@
 """A recorded event as the CloudEvent published on `events.<entity>.<EventType>`.
 
 The event's attributes come straight from the stored JSON (the transcoder's `_type_`
-wrappers unwrapped as the JSON is parsed) rather than through domain objects: the relay
-publishes every event of the log, and building each event object only to turn it back into
-JSON would double its cost. Confidential and personal attributes are left out
-(hub/event_fields.py), as the HTTP API leaves them out for a `read` token.
+wrappers unwrapped) rather than through domain objects: the relay publishes every event of
+the log, and building each event object only to turn it back into JSON would double its
+cost. Confidential and personal attributes are left out (hub/event_fields.py), as the HTTP
+API leaves them out for a `read` token. orjson parses and writes the JSON: half the CPU of
+the standard library's json here (ops/bench/relay.py), which remains the fallback for what
+orjson refuses (integers beyond 64 bits).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from hub.event_fields import redact_event
 from hub.store.plain import event_type
@@ -49,6 +53,10 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
         "causationid": {"type": "string"},
         "actor": {"type": "string"},
         "data": {"type": "object", "description": "the event's attributes"},
+        "dataomitted": {
+            "type": "string",
+            "description": "why data is missing (too_large: read the record over HTTP)",
+        },
     },
 }  # fmt: skip
 
@@ -60,7 +68,7 @@ COLUMNS = (
 Row = Sequence[Any]
 
 # Attributes every stored event has that are the library's bookkeeping, not the event's data.
-_BOOKKEEPING = ("timestamp", "originator_topic", "originator_id", "originator_version")
+_BOOKKEEPING = frozenset({"timestamp", "originator_topic", "originator_id", "originator_version"})
 
 # CloudEvents extension attributes (lower-case letters and digits only) for the metadata, with
 # the row columns they come from.
@@ -78,26 +86,43 @@ def _uuid_text(hex32: str) -> str:
     return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
 
 
-def _plain(obj: dict[str, Any]) -> Any:
-    # Called by the parser for every JSON object, innermost first: a transcoded value
-    # ({"_type_": "Money", "_data_": {...}}) becomes its plain JSON form (ids and decimals as
-    # strings, dates ISO, value objects as their fields).
-    if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
-        data = obj["_data_"]
-        return _uuid_text(data) if obj["_type_"] == "uuid_hex" else data
-    return obj
+class _Inexact(Exception):
+    """orjson read a number as a float: an integer beyond 64 bits loses digits that way."""
 
 
-_DECODER = json.JSONDecoder(object_hook=_plain)
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+def _plain(value: Any) -> Any:
+    # A transcoded value ({"_type_": "Money", "_data_": {...}}) becomes its plain JSON form:
+    # ids and decimals as strings, dates ISO, value objects as their fields.
+    kind = type(value)
+    if kind is dict:
+        if len(value) == 2 and "_type_" in value and "_data_" in value:
+            data = value["_data_"]
+            return _uuid_text(data) if value["_type_"] == "uuid_hex" else _plain(data)
+        return {k: _plain(v) for k, v in value.items()}
+    if kind is list:
+        return [_plain(v) for v in value]
+    if kind is float:
+        raise _Inexact
+    return value
 
 
 def event_attributes(state: bytes) -> dict[str, Any]:
     """An event's own attributes as plain JSON values, from its stored state."""
-    data: dict[str, Any] = _DECODER.decode(state.decode("utf-8"))
-    for name in _BOOKKEEPING:
-        data.pop(name, None)
-    return data
+    try:
+        data: dict[str, Any] = orjson.loads(state)
+        return {k: _plain(v) for k, v in data.items() if k not in _BOOKKEEPING}
+    except (orjson.JSONDecodeError, _Inexact):
+        # The standard library keeps every integer exact; a float (domain events hold none)
+        # stays the text it was written as.
+        data = json.loads(state, parse_float=str)
+        return {k: _plain(v) for k, v in data.items() if k not in _BOOKKEEPING}
+
+
+def _dumps(envelope: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(envelope)
+    except TypeError:
+        return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _instant(value: datetime) -> str:
@@ -105,23 +130,15 @@ def _instant(value: datetime) -> str:
 
 
 class Envelopes:
-    """Encodes rows of the event table as CloudEvents for one hub's events stream.
+    """Encodes rows of the event table as CloudEvents for one hub's events stream."""
 
-    The envelope is formatted around the JSON-encoded data rather than built as a dict and
-    dumped: every value placed in it unescaped is a number, an id, a name from code or a
-    formatted instant, and the rest goes through the JSON encoder. Consecutive events share
-    their recording time and mostly their metadata (one transaction, one source message), so
-    both are rendered once per run. This halves the encoding time (ops/bench/relay.py).
-    """
-
-    def __init__(self, streams: Streams, source: str) -> None:
+    def __init__(self, streams: Streams, source: str, *, max_bytes: int = 1_048_576) -> None:
         self.streams = streams
         self.source = source
+        self.max_bytes = max_bytes  # the NATS server's max_payload
         self._id_prefix = f"{streams.events}:"
-        self._head = f'{{"specversion":"1.0","id":"{self._id_prefix}'
-        self._source = f',"source":{_ENCODER.encode(source)},"type":"'
+        # Consecutive events share their recording time (one transaction): render it once.
         self._time: tuple[datetime | None, str] = (None, "")
-        self._metadata: tuple[tuple[Any, ...] | None, str] = (None, "")
 
     def message_id(self, position: int) -> str:
         """The CloudEvent id and Nats-Msg-Id of the event at a log position."""
@@ -139,29 +156,31 @@ class Envelopes:
         subject, kind = self._naming(entity, row[4])
         if row[6] != self._time[0]:
             self._time = (row[6], _instant(row[6]))
-        metadata = tuple(row[7:13])
-        if metadata != self._metadata[0]:
-            self._metadata = (metadata, _extensions(row))
-        data = _ENCODER.encode(redact_event(entity, event_attributes(row[5])))
-        return subject, (
-            f'{self._head}{position}"{self._source}{kind}","subject":"{row[2]}",'
-            f'"time":"{self._time[1]}","sequence":"{position:020d}",'
-            f'"datacontenttype":"application/json","aggregateversion":{row[3]}'
-            f'{self._metadata[1]},"data":{data}}}'
-        ).encode()
+        envelope: dict[str, Any] = {
+            "specversion": "1.0",
+            "id": f"{self._id_prefix}{position}",
+            "source": self.source,
+            "type": kind,
+            "subject": row[2],
+            "time": self._time[1],
+            "sequence": f"{position:020d}",
+            "datacontenttype": "application/json",
+            "aggregateversion": row[3],
+        }
+        for name, index in _METADATA:  # metadata a row lacks is left out rather than null
+            value = row[index]
+            if value is not None:
+                envelope[name] = _instant(value) if index == 7 else value
+        envelope["data"] = redact_event(entity, event_attributes(row[5]))
+        body = _dumps(envelope)
+        if len(body) > self.max_bytes:
+            # NATS refuses it, and the log must flow on: the event goes without its data.
+            envelope["data"] = {}
+            envelope["dataomitted"] = "too_large"
+            body = _dumps(envelope)
+        return subject, body
 
     @lru_cache(maxsize=4096)  # noqa: B019 (one instance per relay, for its whole life)
     def _naming(self, entity: str, topic: str) -> tuple[str, str]:
         name = event_type(topic)
         return self.streams.event_subject(entity, name), f"pshub.{entity}.{name}.v1"
-
-
-def _extensions(row: Row) -> str:
-    # Metadata a row lacks is left out rather than null.
-    parts = []
-    for name, index in _METADATA:
-        value = row[index]
-        if value is not None:
-            text = _instant(value) if index == 7 else value
-            parts.append(f',"{name}":{_ENCODER.encode(text)}')
-    return "".join(parts)

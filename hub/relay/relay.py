@@ -165,12 +165,12 @@ class EventRelay:
         async with await psycopg.AsyncConnection.connect(
             self.database_url, autocommit=True, application_name=f"pshub relay {os.getpid()}"
         ) as conn:
-            await self.book.prepare(conn, self.channel)
             self.state = "waiting for the lease"
             while not await self.book.try_lease(conn):
                 if self._stopping.is_set():
                     return
                 await self._pause(self.retry_wait)
+            await self.book.prepare(conn, self.channel)
             acks = Acks()
             # No reconnecting: a lost connection ends the session, and the next one starts
             # again from the stream's tail (messages buffered across a reconnect could reach
@@ -184,6 +184,8 @@ class EventRelay:
                 closed_cb=acks.abandon,
             )
             use_fast_headers(nc)
+            # Room for the subject and headers within the server's limit on a message.
+            self.envelopes.max_bytes = nc.max_payload - 1024
             try:
                 js = nc.jetstream()
                 await ensure_stream(js, self.streams.config(self.streams.events))

@@ -4,9 +4,9 @@ including classified values that events carry under names of their own (a milest
 
 from __future__ import annotations
 
-from domain.registry import COLLECTIONS
 from fastapi.testclient import TestClient
 
+from domain.registry import COLLECTIONS
 from hub.bootstrap import Hub
 from hub.store.recorder import EventMeta
 from tests.integration.conftest import Tokens

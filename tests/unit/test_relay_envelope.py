@@ -164,3 +164,23 @@ def test_a_message_id_names_its_position() -> None:
     envelopes = Envelopes(Streams("T1_"), "/pshub/T1")
     assert envelopes.position_of(envelopes.message_id(123456789)) == 123456789
     assert envelopes.position_of("someone-else") is None
+
+
+def test_integers_beyond_64_bits_stay_exact() -> None:
+    state = b'{"code": 123456789012345678901234567890, "name": 0.25}'
+    assert event_attributes(state) == {"code": 123456789012345678901234567890, "name": "0.25"}
+    row = list(_row(_engagement().collect_events()[0], "engagement", 1))
+    row[5] = state
+    body = Envelopes(Streams(), "/pshub").encode(tuple(row))[1]
+    assert b'"code":123456789012345678901234567890' in body
+
+
+def test_an_event_too_large_for_nats_goes_without_its_data() -> None:
+    engagement = _engagement()
+    row = _row(engagement.collect_events()[0], "engagement", 9)
+    _, body = Envelopes(Streams(), "/pshub", max_bytes=600).encode(row)
+    event = JSONFormat().read(None, body)
+    assert len(body) <= 600
+    assert event.get_data() == {}
+    assert event.get_extension("dataomitted") == "too_large"
+    assert event.get_subject() == str(engagement.id)  # a consumer reads it over HTTP
