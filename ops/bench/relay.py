@@ -43,7 +43,7 @@ from nats.js.api import StreamConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from hub.bootstrap import build_application
+from hub.bootstrap import build_application, tune_garbage_collector
 from hub.demo import DemoSpec, load_demo
 from hub.relay.envelope import COLUMNS, Envelopes
 from hub.settings import Settings
@@ -342,6 +342,7 @@ def main() -> None:
     try:
         with scratch_database("relay") as url:
             head = load_log(url, args.events)
+            tune_garbage_collector()  # as in the relay process: measure the same work
             rows, read = read_pages(url)
             messages, encode = encode_all(rows, streams)
             size = statistics.mean(len(body) for _, body in messages)
