@@ -208,24 +208,36 @@ class EventRelay:
         self.error = None
         self._advance(position)
         pages: deque[_Page] = deque()
+        reading = self._read(conn, position)
         try:
             while not self._stopping.is_set():
-                rows = await self.book.page(conn, position, self.page)
+                rows = await reading
                 if rows:
+                    position = rows[-1][0]
+                    # The next page is read while this one is encoded and published, and the
+                    # acknowledgements of earlier pages come in meanwhile.
+                    reading = self._read(conn, position)
+                    await asyncio.sleep(0)  # lets the read start before the CPU work
                     pages.append(await self._publish(nc, acks, rows, sequence))
-                    position, sequence = rows[-1][0], sequence + len(rows)
-                    # Reading the next page overlaps with the acknowledgements of this one.
+                    sequence += len(rows)
                     while pages and (len(pages) >= self.window or pages[0].ack.done()):
                         await self._settle(conn, pages.popleft())
                 else:
                     while pages:
                         await self._settle(conn, pages.popleft())
                     await self._idle(conn)
+                    reading = self._read(conn, position)
             while pages:  # a clean stop records what it published
                 await self._settle(conn, pages.popleft())
         finally:
             for page in pages:
                 page.ack.cancel()
+            # Never cancelled half-way: the connection must stay usable for the next pass.
+            with contextlib.suppress(Exception):
+                await reading
+
+    def _read(self, conn: AsyncConnection[Any], after: int) -> asyncio.Future[list[Any]]:
+        return asyncio.ensure_future(self.book.page(conn, after, self.page))
 
     async def _resume(self, conn: AsyncConnection[Any], js: JetStreamContext) -> tuple[int, int]:
         """The position to resume after and the stream's last sequence: the stream's tail or
