@@ -177,6 +177,7 @@ def measure_relay(
             spy.wait(60)
         proc.send_signal(signal.SIGINT)
         proc.wait(60)
+        out.unlink(missing_ok=True)
     return Figure("relay, log to events.* (pshub worker)", head - first, elapsed), used, collapsed
 
 
@@ -378,10 +379,12 @@ def main() -> None:
             together = args.relay == "together"
             run = "ingest,projections,relay" if together else "ingest,projections"
             procs = [start_hub(url, nats_url, live.prefix, 500, run=run)[0]]
+            outputs: list[Path] = []
             try:
                 if not together:
                     relay, out = relay_process(url, nats_url, live.prefix)
                     procs.append(relay)
+                    outputs.append(out)
                     while b"worker running" not in out.read_bytes():  # started
                         if relay.poll() is not None:
                             raise SystemExit(f"the relay did not start: {out.read_text()}")
@@ -401,6 +404,8 @@ def main() -> None:
                 for proc in procs:
                     proc.send_signal(signal.SIGINT)
                     proc.wait(60)
+                for out in outputs:
+                    out.unlink(missing_ok=True)
         print(
             f"  live lag, change events published at {achieved:,.0f}/s for {args.seconds} s "
             f"({sent:,} messages, {len(lags):,} events relayed), relay {args.relay}:"
