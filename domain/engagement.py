@@ -66,6 +66,8 @@ class Engagement(CanonicalAggregate):
             "currency",
             "budget",
             "manager_id",
+            # Only while it is unknown (None): the client of an engagement never changes.
+            "client_id",
         }
     )
 
@@ -74,7 +76,7 @@ class Engagement(CanonicalAggregate):
         cls,
         *,
         id: UUID,
-        client_id: UUID,
+        client_id: UUID | None,
         code: str,
         name: str,
         currency: str,
@@ -89,7 +91,7 @@ class Engagement(CanonicalAggregate):
         xrefs: list[SourceRef] | tuple[SourceRef, ...] = (),
     ) -> Engagement:
         """Creates an engagement after checking its attributes (the client is checked by the
-        application, which knows it)."""
+        application, which knows it; None while the source's customer is not known yet)."""
         check_currency(currency)
         check_dates(start_date, end_date)
         check_budget(budget, currency)
@@ -121,7 +123,7 @@ class Engagement(CanonicalAggregate):
         self,
         *,
         id: UUID,  # the library hands the aggregate id to the creation event body
-        client_id: UUID,
+        client_id: UUID | None,
         code: str,
         name: str,
         currency: str,
@@ -153,6 +155,10 @@ class Engagement(CanonicalAggregate):
     def check_revision(self, changes: dict[str, Any]) -> dict[str, Any]:
         if self.status in (_S.CLOSED, _S.LOST):
             raise InvalidTransitionError("engagement", self.status, "be revised")
+        if changes.get("client_id", self.client_id) != self.client_id and self.client_id:
+            raise RuleViolationError(
+                "an engagement cannot move to another client", rule="client_fixed", field="client"
+            )
         for field in ("name",):
             if field in changes:
                 changes[field] = check_required_text(changes[field], field)

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import (
@@ -187,7 +187,7 @@ class HubApplication(Application[UUID]):
             if cached is None or cached.version < aggregate.version:
                 cache.put(aggregate_id, aggregate)
 
-    def take(self, aggregate_id: UUID) -> CanonicalAggregate | None:
+    def take(self, aggregate_id: UUID) -> Any:
         """Returns the aggregate for a writer to change, without a copy: it leaves the cache
         until a save puts it back, so no reader ever copies it half-changed, and a failed
         change never leaves a trace in the cache."""
@@ -196,7 +196,7 @@ class HubApplication(Application[UUID]):
         except AggregateNotFoundError:
             return None
         self.evict(aggregate_id)
-        return aggregate if isinstance(aggregate, CanonicalAggregate) else None
+        return aggregate
 
     def get(self, aggregate_id: UUID, kind: type[A], version: int | None = None) -> A:
         """Returns the aggregate of that kind, or raises NotFoundError."""

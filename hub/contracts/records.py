@@ -35,16 +35,31 @@ CONFIDENTIAL = Classification.CONFIDENTIAL
 INTERNAL = Classification.INTERNAL
 
 
+class PendingLinkRecord(BaseModel):
+    """A reference to a record the hub does not know yet, kept as the source named it."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    field: str = Field(description="the field it sets once the record is known (client_id)")
+    entity: str = Field(description="the entity it names (client, engagement, invoice, ...)")
+    ref: XrefModel = Field(description="the source record it names: system, tenant, type, id")
+
+
 class RecordModel(BaseModel):
     """What every golden record has: id, version, last update, cross-references."""
 
     model_config = ConfigDict(from_attributes=True, frozen=True)
 
-    id: UUID
-    version: int
-    updated_at: datetime
-    xrefs: list[XrefModel]
-    deleted: bool = False
+    id: UUID = Field(description="the canonical id, minted by the hub")
+    version: int = Field(description="the record's version: the number of its events")
+    updated_at: datetime = Field(description="when the hub last recorded a change (UTC)")
+    xrefs: list[XrefModel] = Field(description="the source records this record is, per system")
+    deleted: bool = Field(default=False, description="deleted at its source (a tombstone)")
+    pending_links: list[PendingLinkRecord] = Field(
+        default_factory=list,
+        description="references to records not known yet; each resolves, with an event, "
+        "when its record becomes known (by xref, matching or a steward's map-xref)",
+    )
 
 
 class ContactRecord(BaseModel):
@@ -70,7 +85,7 @@ class ClientRecord(RecordModel):
 class EngagementRecord(RecordModel):
     """An engagement (project) for one client."""
 
-    client_id: UUID
+    client_id: UUID | None = None
     code: str
     name: str
     service_line: str = ""
@@ -106,7 +121,7 @@ class ContractRecord(RecordModel):
     """The terms of one engagement line."""
 
     engagement_id: UUID
-    client_id: UUID
+    client_id: UUID | None = None
     name: str = ""
     type: str
     status: str
@@ -259,7 +274,7 @@ class InvoiceRecord(RecordModel):
     """An invoice, or a credit note (kind credit_note) against one."""
 
     kind: str
-    client_id: UUID
+    client_id: UUID | None = None
     engagement_id: UUID | None = None
     number: str | None = None
     currency: str
