@@ -159,6 +159,13 @@ class HubApplication(Application[UUID]):
             return None
         return aggregate if isinstance(aggregate, kind) else None
 
+    def find_any(self, aggregate_id: UUID) -> Any:
+        """Returns whatever aggregate has that id (a record, a tombstone, a case), or None."""
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
     def preload(self, aggregate_ids: Collection[UUID]) -> None:
         """Reads the aggregates not in memory in one query and caches them: a batch that
         updates many records makes one round trip for them, not one each. (Replaying all of

@@ -29,7 +29,7 @@ from domain.tombstone import Tombstone
 from domain.values import PendingLink, SourceRef
 from hub.application import Claim, HubApplication, client_claims, like_literal
 from hub.contracts.changes import CanonicalModel, Ref
-from hub.errors import ConflictError
+from hub.errors import ConflictError, UnknownReferenceError
 from hub.exceptions import ExceptionCase
 from hub.ingest.appliers import APPLIERS, Incomplete, Unresolved
 from hub.ingest.decode import Change, Incoming, Refusal, decode, xref_key
@@ -1001,7 +1001,9 @@ class IngestEngine:
         owner = batch.claims.get(key)
         target = self.working(canonical_id, batch)
         if not isinstance(target, CanonicalAggregate):
-            raise UnknownTargetError(f"no golden record with id {canonical_id}")
+            raise UnknownReferenceError(
+                f"no golden record with id {canonical_id}", field="canonical_id"
+            )
         if owner == canonical_id:
             return MappedXref(target, None, [])
         if owner is not None:
@@ -1012,8 +1014,7 @@ class IngestEngine:
         wrong = sorted({h.link.entity for h in waiting} - {target.ENTITY})
         if wrong:
             raise RuleViolationError(
-                f"records link {ref} as {' and '.join(wrong)}; {canonical_id} is "
-                f"{target.ENTITY}",
+                f"records link {ref} as {' and '.join(wrong)}; {canonical_id} is {target.ENTITY}",
                 rule="link_entity",
                 field="canonical_id",
             )
@@ -1138,10 +1139,6 @@ class MappedXref:
     record: CanonicalAggregate
     position: int | None
     resolved: list[UUID]
-
-
-class UnknownTargetError(LookupError):
-    """map-xref names a golden record that does not exist."""
 
 
 def _describe(key: str) -> str:

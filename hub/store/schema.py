@@ -46,8 +46,13 @@ $$
 TOKENS_TABLE = "hub_tokens"
 CLAIMS_TABLE = "hub_claims"
 INGEST_TABLES = (
-    "hub_ingest_messages", "hub_ingest_parked", "hub_lineage", "hub_adapter_state",
-    "hub_projections", "hub_secrets", "hub_links",
+    "hub_ingest_messages",
+    "hub_ingest_parked",
+    "hub_lineage",
+    "hub_adapter_state",
+    "hub_projections",
+    "hub_secrets",
+    "hub_links",
 )
 
 WRITE_SIDE_TABLES = (

@@ -21,9 +21,9 @@ from domain.time_entry import TimeEntry
 from domain.tombstone import Tombstone
 from domain.values import SourceRef
 from hub.bootstrap import build_application
-from hub.errors import ConflictError
+from hub.errors import ConflictError, UnknownReferenceError
 from hub.exceptions import ExceptionCase
-from hub.ingest.engine import IngestEngine, UnknownTargetError
+from hub.ingest.engine import IngestEngine
 from hub.ingest.rules import Rules
 from hub.records import to_record
 from hub.settings import Settings
@@ -474,7 +474,7 @@ def test_a_steward_maps_an_unknown_customer_and_every_linked_record_resolves(
             _id("invoice", "xero", "Invoice", "INV-1"),
             actor="steward",
         )
-    with pytest.raises(UnknownTargetError):
+    with pytest.raises(UnknownReferenceError):
         engine.map_xref(
             SourceRef("xero", "t1", "Contact", "X"), _id("client", "a", "b", "c"), actor="s"
         )
