@@ -24,6 +24,7 @@ from hub.contracts.adapters import (
     AdapterError,
     FetchRequest,
     Mapped,
+    RecordWanted,
     SourceAdapter,
     message_id,
 )
@@ -123,6 +124,23 @@ def resolve_fetches(
             result.events.extend(fetched.events)
             queue.extend(fetched.fetches)  # a page that names more pages (Graph, Stripe lines)
             result.cursor = fetched.cursor or result.cursor
+
+
+def refetch_in(wanted: Sequence[tuple[str, RecordWanted]]) -> Intake:
+    """Reads whole the records partial changes named and the hub has never seen, from the
+    sources whose adapters can (a configured base URL); (system, record) pairs."""
+    result = Intake()
+    for system, record in wanted:
+        adapter = registry().get(system)
+        refetch = getattr(adapter, "refetch", None)
+        if adapter is None or refetch is None:
+            continue
+        config = config_for(system)
+        request = refetch(record, config=config)
+        if request is None:
+            continue
+        resolve_fetches(adapter, Mapped(fetches=[request]), config, result)
+    return result
 
 
 def _resume_from(mapped: Mapped, cursor: str | None) -> Mapped:

@@ -34,6 +34,7 @@ from hub.contracts.adapters import (
     AdapterError,
     FetchRequest,
     Mapped,
+    RecordWanted,
     change_event,
     message_id,
     utc_sequence,
@@ -264,7 +265,9 @@ def map_deleted(
         version = contact_sequence(ctx, record_id)
         removal = build(ContactRemoval, "contact removal", id=record_id, version=version)
         data = build(ClientChange, "client", id=to_18(account_id), contact_removals=[removal])
-        return Mapped(events=[_event(ctx, "client", "Account", data, record_id, version)])
+        return Mapped(
+            events=[_event(ctx, "client", "Account", data, record_id, version, partial=True)]
+        )
     entity = ENTITIES[ctx.entity]
     data = build(Deletion, "deletion", id=record_id, reason="source_deleted")
     return Mapped(events=[_event(ctx, entity, ctx.entity, data, record_id, deleted=True)])
@@ -280,6 +283,24 @@ def record_request(
         url=record_url(config, ctx.entity, record_id),
         hint=ctx.hint(),
     )
+
+
+def refetch_request(record: RecordWanted, config: AdapterConfig) -> FetchRequest | None:
+    """The REST read of a record the hub needs whole, at the place in order of the partial
+    change that named it (so that change, applied after it, is no longer news)."""
+    url = record_url(config, record.source_type, record.source_id)
+    if url is None or record.source_type not in ENTITIES:
+        return None
+    ctx = Context(
+        tenant=record.tenant,
+        entity=record.source_type,
+        transaction_key=f"refetch:{record.sequence or record.time.isoformat()}",
+        sequence_number=0,
+        sequence=record.sequence or utc_sequence(record.time),
+        time=record.time,
+        change_type="FETCH",
+    )
+    return record_request(ctx, record.source_id, config)
 
 
 def resync_request(ctx: Context, config: AdapterConfig) -> FetchRequest:
@@ -315,6 +336,7 @@ def _event(
     sequence: str | None = None,
     *,
     deleted: bool = False,
+    partial: bool = False,
 ) -> Any:
     return change_event(
         system=SYSTEM,
@@ -326,6 +348,7 @@ def _event(
         sequence=sequence or ctx.sequence,
         id=ctx.message_id(ctx.entity, key_id),
         deleted=deleted,
+        partial=partial,
     )
 
 
@@ -381,7 +404,9 @@ def _client(ctx: Context, record_id: str, delta: Delta, config: AdapterConfig) -
     if not out and not delta.full:
         return _unchanged(ctx, record_id)
     data = build(ClientChange, "client", id=record_id, **out)
-    return Mapped(events=[_event(ctx, "client", "Account", data, record_id)])
+    return Mapped(
+        events=[_event(ctx, "client", "Account", data, record_id, partial=not delta.full)]
+    )
 
 
 def _status(fields: OpportunityFields, delta: Delta) -> tuple[bool, str | None]:
@@ -449,7 +474,9 @@ def _engagement(ctx: Context, record_id: str, delta: Delta, config: AdapterConfi
     if not out and not delta.full:
         return _unchanged(ctx, record_id)
     data = build(EngagementChange, "engagement", id=record_id, **out)
-    return Mapped(events=[_event(ctx, "engagement", "Opportunity", data, record_id)])
+    return Mapped(
+        events=[_event(ctx, "engagement", "Opportunity", data, record_id, partial=not delta.full)]
+    )
 
 
 def _contact_name(fields: ContactFields) -> str:
@@ -482,4 +509,5 @@ def _contact(ctx: Context, record_id: str, delta: Delta, config: AdapterConfig) 
         role=fields.Title or "",
     )
     data = build(ClientChange, "client", id=to_18(fields.AccountId), contact_updates=[contact])
-    return Mapped(events=[_event(ctx, "client", "Account", data, record_id, version)])
+    # Only the Account's contacts: a partial change of the Account.
+    return Mapped(events=[_event(ctx, "client", "Account", data, record_id, version, partial=True)])

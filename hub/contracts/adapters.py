@@ -94,6 +94,18 @@ class PollResult:
     complete_listings: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RecordWanted:
+    """A source record the hub needs in full: a partial change named it, and the hub has
+    never seen it. An adapter that can read records by id (`refetch`) turns it into a fetch."""
+
+    source_type: str
+    source_id: str
+    tenant: str
+    sequence: str | None
+    time: datetime
+
+
 @runtime_checkable
 class SourceAdapter(Protocol):
     """The interface every adapters/<system>/ package exposes as `ADAPTER`."""
@@ -149,12 +161,14 @@ def change_event(
     id: str,
     instance: str | None = None,
     deleted: bool = False,
+    partial: bool = False,
 ) -> ChangeEnvelope:
     """Builds a canonical change event; `data` must be the entity's change (or Deletion) model,
     and `source_type` the source's own object type (the xref type: Account, TimeEntry, ...).
 
     `sequence` must compare lexicographically in source order: zero-pad numbers and write
-    instants as RFC 3339 UTC.
+    instants as RFC 3339 UTC. `partial`: the change reports only the fields that changed (a
+    CDC UPDATE), so the hub never creates a record from it.
     """
     if not deleted and not isinstance(data, CHANGE_MODELS[entity]):
         raise TypeError(f"{type(data).__name__} is not the change model of {entity}")
@@ -169,6 +183,7 @@ def change_event(
         sequence=sequence,
         tenant=tenant,
         sourcetype=source_type,
+        partial=partial or None,
         data=data.model_dump(mode="json", exclude_unset=True, by_alias=True)
         | {
             "id": data.id  # type: ignore[attr-defined]

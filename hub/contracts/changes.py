@@ -393,6 +393,14 @@ class ChangeEnvelope(ContractModel):
         ]
         | None
     ) = None
+    partial: Annotated[
+        bool | None,
+        Field(
+            description="(extension) the change reports only some fields of its record (a CDC "
+            "UPDATE): the hub never creates a record from it, and fetches the full record when "
+            "it does not know the record yet"
+        ),
+    ] = None
     data: dict[str, Any]
 
     @model_validator(mode="after")

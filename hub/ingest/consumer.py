@@ -28,9 +28,12 @@ from prometheus_client import Counter, Gauge
 from psycopg import OperationalError as PsycopgOperationalError
 from psycopg_pool import PoolTimeout
 
+from hub.contracts.adapters import RecordWanted
 from hub.errors import ConflictError
 from hub.ingest.decode import Incoming, Refusal
 from hub.ingest.engine import DEAD_LETTERED, Decoded, IngestEngine, Outcome
+from hub.intake import record_fetch_failures, refetch_in
+from hub.publish import note_pending, publish_changes
 from hub.streams import Streams
 
 log = logging.getLogger(__name__)
@@ -91,6 +94,7 @@ class IngestConsumer:
             asyncio.Queue(maxsize=1)
         )
         self._writer: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self._closing = False
         self._accepting = 0  # accept() calls in progress
 
@@ -164,6 +168,11 @@ class IngestConsumer:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
+        for task in list(self._background):
+            # A fetch still running: its parked change waits for the next one (or a retry).
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     @staticmethod
     async def _release(raw: Sequence[Msg]) -> None:
@@ -194,6 +203,7 @@ class IngestConsumer:
             await self._one_by_one(raw, incoming)
             return
         await self._settle(raw, outcomes)
+        self._refetch_after(outcomes)
         await self._unpark_after(outcomes)
 
     async def _process(self, decoded: list[Decoded]) -> list[Outcome]:
@@ -211,6 +221,42 @@ class IngestConsumer:
             OUTCOMES.labels(outcome.outcome, outcome.reason or "").inc()
         for message in raw:
             await message.ack()  # a publish into the client's buffer: no round trip each
+
+    def _refetch_after(self, outcomes: list[Outcome]) -> None:
+        """Partial changes of records the hub has never seen wait for the whole record: where
+        the source can be read, it is fetched and published (in the background)."""
+        wanted = [
+            (
+                c.system,
+                RecordWanted(c.source_type, c.source_id, c.tenant, c.sequence, c.occurred_at),
+            )
+            for o in outcomes
+            if o.outcome == "parked"
+            and (c := o.change) is not None
+            and c.partial
+            and o.waiting_for == c.record_key
+        ]
+        if wanted and self.js is not None:
+            task = asyncio.create_task(self._refetch(wanted), name="pshub-refetch")
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _refetch(self, wanted: list[tuple[str, RecordWanted]]) -> None:
+        for system in sorted({s for s, _ in wanted}):
+            try:
+                intake = await asyncio.to_thread(
+                    refetch_in, [(s, r) for s, r in wanted if s == system]
+                )
+                if intake.events:
+                    assert self.js is not None
+                    await publish_changes(self.js, self.streams, intake.events)
+                    await asyncio.to_thread(note_pending, self.engine.app, intake.events)
+                if intake.failures:
+                    await asyncio.to_thread(
+                        record_fetch_failures, self.engine.app, system, intake.failures
+                    )
+            except Exception:  # a process edge: the parked change still waits, visibly
+                log.exception("ingest: fetching whole %s records failed", system)
 
     async def _one_by_one(self, raw: Sequence[Msg], incoming: list[Incoming]) -> None:
         for message, single in zip(raw, incoming, strict=True):

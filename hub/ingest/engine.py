@@ -474,6 +474,9 @@ class IngestEngine:
             return [aggregate.id]
         if tombstone is not None:
             return self._revive(ctx, change, fields, tombstone, batch)
+        if target_id is None and change.partial:
+            # Never a record from a partial update: wait for (and fetch) the full record.
+            raise Incomplete(["the full record (this change reports only what changed)"])
         if target_id is None:
             target_id = self._match(ctx, change, fields, batch)
         if target_id is None:
@@ -543,6 +546,8 @@ class IngestEngine:
             raise _Stale(
                 f"the record was deleted at {tombstone.deleted_at.isoformat()}, after this change"
             )
+        if change.partial:
+            raise Incomplete(["the full record (this change reports only what changed)"])
         target_id = self._match(ctx, change, fields, batch)
         if target_id is None:
             aggregate = self._create(ctx, change, fields, batch)
