@@ -6,10 +6,9 @@ credit, never as a negative balance (DOMAIN 3.8).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -18,24 +17,48 @@ from eventsourcing.domain import event
 
 from domain.base import CanonicalAggregate
 from domain.checks import (
+    Guard,
+    check_any_money,
     check_calendar_date,
     check_dates,
+    check_detail_values,
     check_id,
+    check_instant,
+    check_money,
+    check_optional_date,
     check_optional_id,
     check_required_text,
+    check_text,
     coerce_enum,
+    of_type,
     optional_text,
 )
-from domain.errors import (
-    CurrencyMismatchError,
-    InvalidTransitionError,
-    NegativeQuantityError,
-    RuleViolationError,
+from domain.errors import CurrencyMismatchError, InvalidTransitionError, RuleViolationError
+from domain.invoice_values import (
+    MAX_UNIT_PRICE_SCALE,
+    AppliedCredit,
+    ExchangeRate,
+    InvoiceLine,
+    Payment,
+    RateDirection,
+    Tracking,
+    check_lines,
 )
-from domain.values import Money, SourceRef, check_currency, exact_product, sum_money, to_decimal
+from domain.values import Money, SourceRef, check_currency, sum_money
 
-# Unit prices are rates, not money (Xero unitdp=4): keep up to six fraction digits.
-MAX_UNIT_PRICE_SCALE = 6
+__all__ = [
+    "MAX_UNIT_PRICE_SCALE",
+    "AppliedCredit",
+    "ExchangeRate",
+    "Invoice",
+    "InvoiceKind",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "Payment",
+    "RateDirection",
+    "Tracking",
+    "check_lines",
+]
 
 
 class InvoiceKind(StrEnum):
@@ -52,183 +75,102 @@ class InvoiceStatus(StrEnum):
 
 _S = InvoiceStatus
 
+# What billing systems report beyond lines and lifecycle, all descriptive (no invariant but
+# their type), given at creation and revised like any field. Grouped by how they may change:
+# - said about the document, changing any time (a status the canonical states cannot hold,
+#   such as Stripe's uncollectible or Xero's SUBMITTED, is kept as `source_status`);
+_DESCRIPTIVE = (
+    "reference",
+    "source_status",
+    "collection_method",
+    "billing_reason",
+    "customer_name",
+    "customer_email",
+    "hosted_url",
+    "pdf_url",
+    "email_status",
+    "payment_terms",
+    "memo",
+    "credit_reason",
+    "credit_type",
+)
+# - the document's own figures: an issued invoice is immutable, so once issued they are
+#   fixed (a value learnt after issue, where none was known, is taken);
+DOCUMENT_DETAILS = frozenset(
+    {
+        "line_amount_types",
+        "reported_subtotal",
+        "reported_tax",
+        "total_excluding_tax",
+        "amount_due",
+        "starting_balance",
+        "exchange_rate",
+        "home_total",
+        "period_start",
+        "period_end",
+    }
+)
+# - balances and status transitions, which move with payments, credits and write-offs.
+_SETTLEMENT = (
+    "amount_paid",
+    "amount_remaining",
+    "amount_credited",
+    "amount_overpaid",
+    "ending_balance",
+    "deposit",
+    "finalized_at",
+    "paid_at",
+    "voided_at",
+    "marked_uncollectible_at",
+    "fully_paid_on",
+)
+LINE_AMOUNT_TYPES = frozenset({"exclusive", "inclusive", "no_tax"})
 
-@dataclass(frozen=True, slots=True)
-class InvoiceLine:
-    """One invoice line; `source_amounts` says the billing system's net and tax were kept."""
 
-    description: str
-    quantity: Decimal
-    unit_price: Decimal
-    tax_rate: Decimal
-    net: Money
-    tax: Money
-    source_amounts: bool = False
-    time_entry_ids: tuple[UUID, ...] = ()
-    expense_ids: tuple[UUID, ...] = ()
-    milestone_id: UUID | None = None
-
-    @property
-    def terms(self) -> tuple[object, ...]:
-        """What the line bills, without the records it names (those may resolve later)."""
-        return (self.description, self.quantity, self.unit_price, self.tax_rate, self.net, self.tax)
-
-    def __post_init__(self) -> None:
-        check_required_text(self.description, "lines.description")
-        quantity = to_decimal(self.quantity, field="lines.quantity")
-        if quantity < 0:
-            raise NegativeQuantityError("quantity must not be negative", field="lines.quantity")
-        unit_price = to_decimal(self.unit_price, field="lines.unit_price")
-        if -unit_price.as_tuple().exponent > MAX_UNIT_PRICE_SCALE:  # type: ignore[operator]
-            raise RuleViolationError(
-                f"unit price {unit_price} has more than {MAX_UNIT_PRICE_SCALE} fraction digits",
-                rule="unit_price_scale",
-                field="lines.unit_price",
-            )
-        tax_rate = to_decimal(self.tax_rate, field="lines.tax_rate")
-        if tax_rate < 0:
-            raise NegativeQuantityError("tax rate must not be negative", field="lines.tax_rate")
-        if tax_rate > 1:
-            raise RuleViolationError(
-                f"tax rate {tax_rate} is a fraction, at most 1",
-                rule="tax_rate",
-                field="lines.tax_rate",
-            )
-        if self.net.currency != self.tax.currency:
-            raise CurrencyMismatchError("line net and tax differ in currency", field="lines.tax")
-        object.__setattr__(self, "quantity", quantity)
-        object.__setattr__(self, "unit_price", unit_price)
-        object.__setattr__(self, "tax_rate", tax_rate)
-        # Stored events hold lists; keep tuples so that lines compare and hash alike.
-        object.__setattr__(self, "time_entry_ids", tuple(self.time_entry_ids))
-        object.__setattr__(self, "expense_ids", tuple(self.expense_ids))
-        exact = self.net_variance.is_zero() and self.tax_variance.is_zero()
-        if not self.source_amounts and not exact:
-            raise RuleViolationError(
-                "hub-computed line amounts must equal quantity x unit price and net x tax rate",
-                rule="line_arithmetic",
-                field="lines.net",
-            )
-
-    @classmethod
-    def build(
-        cls,
-        *,
-        description: str,
-        quantity: Decimal | int | str,
-        unit_price: Decimal | int | str,
-        currency: str,
-        tax_rate: Decimal | int | str = 0,
-        net: Money | None = None,
-        tax: Money | None = None,
-        time_entry_ids: Sequence[UUID] = (),
-        expense_ids: Sequence[UUID] = (),
-        milestone_id: UUID | None = None,
-    ) -> InvoiceLine:
-        """Builds a line, computing net and tax half-up unless the billing system gave them."""
-        check_currency(currency)
-        qty = to_decimal(quantity, field="lines.quantity")
-        price = to_decimal(unit_price, field="lines.unit_price")
-        rate = to_decimal(tax_rate, field="lines.tax_rate")
-        source_amounts = net is not None or tax is not None
-        if net is None:
-            net = Money.of(exact_product(qty, price), currency)
-        if tax is None:
-            tax = Money.of(exact_product(net.amount, rate), currency)
-        for amount in (net, tax):
-            if amount.currency != currency:
-                raise CurrencyMismatchError(
-                    f"line amount in {amount.currency} on a {currency} invoice", field="lines"
-                )
-        return cls(
-            description=description,
-            quantity=qty,
-            unit_price=price,
-            tax_rate=rate,
-            net=net,
-            tax=tax,
-            source_amounts=source_amounts,
-            time_entry_ids=tuple(time_entry_ids),
-            expense_ids=tuple(expense_ids),
-            milestone_id=milestone_id,
+def _check_line_amount_types(value: object, field: str) -> str | None:
+    text = check_text(value, field)
+    if text is not None and text not in LINE_AMOUNT_TYPES:
+        raise RuleViolationError(
+            f"'{text}' is not one of {sorted(LINE_AMOUNT_TYPES)}", rule="enum", field=field
         )
-
-    @property
-    def currency(self) -> str:
-        return self.net.currency
-
-    @property
-    def gross(self) -> Money:
-        return self.net + self.tax
-
-    @property
-    def computed_net(self) -> Money:
-        """The hub's recomputation: quantity x unit price, half-up to the minor unit."""
-        return Money.of(exact_product(self.quantity, self.unit_price), self.currency)
-
-    @property
-    def computed_tax(self) -> Money:
-        """The hub's recomputation of tax on the line's kept net, half-up (per line, as Xero)."""
-        return Money.of(exact_product(self.net.amount, self.tax_rate), self.currency)
-
-    @property
-    def net_variance(self) -> Money:
-        """Kept net minus the hub's recomputation (the audit variance; zero when computed)."""
-        return self.net - self.computed_net
-
-    @property
-    def tax_variance(self) -> Money:
-        """Kept tax minus the hub's recomputation (the audit variance; zero when computed)."""
-        return self.tax - self.computed_tax
+    return text
 
 
-@dataclass(frozen=True, slots=True)
-class Payment:
-    """A payment (or, on a credit note, an allocation or refund) against the document."""
-
-    amount: Money
-    paid_on: date
-    reference: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class AppliedCredit:
-    """A credit note's amount allocated to this invoice."""
-
-    credit_note_id: UUID
-    amount: Money
-
-
-def check_lines(lines: Sequence[InvoiceLine], currency: str) -> list[InvoiceLine]:
-    """Returns the lines when all are in the currency and no work item is billed twice."""
-    seen: set[tuple[str, UUID]] = set()
-    for line in lines:
-        if not isinstance(line, InvoiceLine):
-            raise RuleViolationError("lines must be InvoiceLines", rule="lines", field="lines")
-        if line.currency != currency:
-            raise CurrencyMismatchError(
-                f"a {line.currency} line on a {currency} invoice", field="lines.currency"
-            )
-        items = [("time_entry", i) for i in line.time_entry_ids]
-        items += [("expense", i) for i in line.expense_ids]
-        if line.milestone_id is not None:
-            items.append(("milestone", line.milestone_id))
-        for item in items:
-            if item in seen:
-                raise RuleViolationError(
-                    f"{item[0]} {item[1]} appears on two lines",
-                    rule="duplicate_billing",
-                    field=f"lines.{item[0]}_id",
-                )
-            seen.add(item)
-    return list(lines)
+DETAIL_GUARDS: dict[str, Guard] = {
+    **{name: check_text for name in _DESCRIPTIVE},
+    "line_amount_types": _check_line_amount_types,
+    "exchange_rate": of_type(ExchangeRate),
+    **{name: check_optional_date for name in ("period_start", "period_end", "fully_paid_on")},
+    **{
+        name: check_instant
+        for name in ("finalized_at", "paid_at", "voided_at", "marked_uncollectible_at")
+    },
+    # Customer balances are negative when the customer holds credit (Stripe).
+    **{name: check_any_money for name in ("starting_balance", "ending_balance")},
+    **{
+        name: check_money
+        for name in (
+            "reported_subtotal",
+            "reported_tax",
+            "total_excluding_tax",
+            "amount_due",
+            "home_total",
+            "amount_paid",
+            "amount_remaining",
+            "amount_credited",
+            "amount_overpaid",
+            "deposit",
+        )
+    },
+}
 
 
 class Invoice(CanonicalAggregate):
     """An invoice or credit note in one currency, as the billing system of record keeps it."""
 
     ENTITY = "invoice"
-    REVISABLE = frozenset({"engagement_id", "issue_date", "due_date"})
+    DETAILS = dict.fromkeys((*_DESCRIPTIVE, *sorted(DOCUMENT_DETAILS), *_SETTLEMENT))
+    REVISABLE = frozenset({"engagement_id", "issue_date", "due_date"}) | frozenset(DETAILS)
 
     @classmethod
     def create(
@@ -244,6 +186,7 @@ class Invoice(CanonicalAggregate):
         kind: InvoiceKind = InvoiceKind.INVOICE,
         original: Invoice | None = None,
         xrefs: Sequence[SourceRef] = (),
+        details: Mapping[str, Any] | None = None,
     ) -> Invoice:
         """Creates a draft invoice, or a draft credit note against an original invoice."""
         kind = coerce_enum(InvoiceKind, kind, "kind")
@@ -272,6 +215,7 @@ class Invoice(CanonicalAggregate):
             due_date=due_date,
             original_invoice_id=None if original is None else original.id,
             xrefs=list(xrefs),
+            details=check_detail_values(cls.check_details(details), DETAIL_GUARDS),
         )
 
     @event("Created")
@@ -288,8 +232,9 @@ class Invoice(CanonicalAggregate):
         due_date: date | None,
         original_invoice_id: UUID | None,
         xrefs: list[SourceRef],
+        details: dict[str, Any] | None = None,  # absent from events recorded before details
     ) -> None:
-        self._init_canonical(xrefs)
+        self._init_canonical(xrefs, details)
         self.kind = InvoiceKind(kind)
         self.client_id = client_id
         self.engagement_id = engagement_id
@@ -358,8 +303,33 @@ class Invoice(CanonicalAggregate):
                 field="status",
             )
 
+    @property
+    def payment_status(self) -> str | None:
+        """unpaid, partially_paid, paid or overpaid for an issued or paid document, else None."""
+        if self.status not in (_S.ISSUED, _S.PAID):
+            return None
+        if not self.customer_credit.is_zero():
+            return "overpaid"
+        if self.status == _S.PAID or self.open_balance.is_zero():
+            return "paid"
+        settled = self.paid_total + self.credited_total
+        return "partially_paid" if settled.amount > 0 else "unpaid"
+
     def check_revision(self, changes: dict[str, Any]) -> dict[str, Any]:
-        self.check_draft("be revised")
+        details = {k: v for k, v in changes.items() if k in self.DETAILS}
+        if len(details) < len(changes):
+            self.check_draft("be revised")
+        elif self.status != _S.DRAFT:
+            for name in DOCUMENT_DETAILS & set(details):
+                current = getattr(self, name)
+                if current is not None and details[name] != current:
+                    raise RuleViolationError(
+                        f"the {name} of a {self.status} {self.kind} is fixed at issue "
+                        f"({current}); credit or void it instead",
+                        rule="issued_immutable",
+                        field=name,
+                    )
+        changes.update(check_detail_values(details, DETAIL_GUARDS))
         if "engagement_id" in changes:
             check_optional_id(changes["engagement_id"], "engagement_id")
         _check_document_dates(

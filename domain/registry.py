@@ -7,12 +7,12 @@ from domain.client import Client, Contact
 from domain.contract import Contract, PlannedMilestone, RetainerTerms
 from domain.engagement import Engagement
 from domain.expense import Expense, Receipt
-from domain.invoice import AppliedCredit, Invoice, InvoiceLine, Payment
-from domain.knowledge_asset import KnowledgeAsset
+from domain.invoice import AppliedCredit, ExchangeRate, Invoice, InvoiceLine, Payment, Tracking
+from domain.knowledge_asset import ContentHashes, KnowledgeAsset
 from domain.milestone import Milestone
 from domain.rate_card import RateCard, RateLine
 from domain.resource import Resource
-from domain.time_entry import TimeEntry
+from domain.time_entry import ExternalReference, TimeEntry
 from domain.values import Money, PendingLink, Period, SourceRef
 
 # Entity name (as in subjects and event types) -> aggregate class.
@@ -60,4 +60,8 @@ VALUE_TYPES: tuple[type, ...] = (
     InvoiceLine,
     Payment,
     AppliedCredit,
+    Tracking,
+    ExchangeRate,
+    ContentHashes,
+    ExternalReference,
 )

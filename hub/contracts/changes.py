@@ -10,22 +10,81 @@ golden record, and never creates a record from a change that lacks its required 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from hub.contracts.billing_changes import (
+    ExchangeRateData,
+    InvoiceChange,
+    InvoiceLineData,
+    TrackingData,
+)
+from hub.contracts.canonical import (
+    CLEARS,
+    SYSTEM_PATTERN,
+    CanonicalModel,
+    PersonData,
+    Quantity,
+    Ref,
+    ShortText,
+    SourceId,
+    SourceKey,
+    Text,
+)
 from hub.contracts.common import (
-    Amount,
     ContractModel,
     CurrencyCode,
-    DecimalString,
     NonNegativeAmount,
-    check_non_negative,
+)
+from hub.contracts.knowledge_changes import ContentHashesData, KnowledgeAssetChange
+from hub.contracts.work_changes import (
+    ApprovalState,
+    ExpenseChange,
+    ExternalReferenceData,
+    MilestoneChange,
+    ReceiptData,
+    TimeEntryChange,
 )
 
-SYSTEM_PATTERN = r"^[a-z][a-z0-9_]*$"
+__all__ = [
+    "CHANGE_MODELS",
+    "ENTITIES",
+    "SYSTEM_PATTERN",
+    "ApprovalState",
+    "CanonicalModel",
+    "ChangeEnvelope",
+    "ClientChange",
+    "ContactData",
+    "ContactRemoval",
+    "ContentHashesData",
+    "ContractChange",
+    "Deletion",
+    "EngagementChange",
+    "ExchangeRateData",
+    "ExpenseChange",
+    "ExternalReferenceData",
+    "InvoiceChange",
+    "InvoiceLineData",
+    "KnowledgeAssetChange",
+    "MilestoneChange",
+    "PersonData",
+    "Quantity",
+    "RateCardChange",
+    "RateLineData",
+    "ReceiptData",
+    "Ref",
+    "ResourceChange",
+    "ShortText",
+    "SourceId",
+    "SourceKey",
+    "Text",
+    "TimeEntryChange",
+    "TrackingData",
+    "change_type",
+]
+
 ENTITIES = (
     "client",
     "engagement",
@@ -38,30 +97,6 @@ ENTITIES = (
     "invoice",
     "knowledge_asset",
 )
-
-SourceId = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(max_length=2000)]
-ShortText = Annotated[str, Field(max_length=200)]
-Quantity = Annotated[DecimalString, AfterValidator(check_non_negative)]
-
-
-class CanonicalModel(ContractModel):
-    """Base of every change `data` model: unknown fields refused, all but `id` optional."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    def reported(self) -> dict[str, Any]:
-        """The fields this change reports (set, even to null), as attributes."""
-        return {name: getattr(self, name) for name in self.model_fields_set}
-
-
-class Ref(CanonicalModel):
-    """Another record, by its source id; system and tenant default to the event's own."""
-
-    type: Annotated[str, Field(min_length=1, max_length=100, examples=["Project"])]
-    id: SourceId
-    system: Annotated[str | None, Field(pattern=SYSTEM_PATTERN, max_length=64)] = None
-    tenant: Annotated[str | None, Field(max_length=200)] = None
 
 
 class ContactData(CanonicalModel):
@@ -189,6 +224,9 @@ class RateLineData(CanonicalModel):
     cost_rate: NonNegativeAmount | None = None
     effective_from: date
     effective_to: Annotated[date | None, Field(description="exclusive")] = None
+    source_id: Annotated[
+        ShortText | None, Field(description="The source's own id of this rate (Harvest rate id).")
+    ] = None
 
 
 class RateCardChange(CanonicalModel):
@@ -197,6 +235,13 @@ class RateCardChange(CanonicalModel):
     id: SourceId
     name: ShortText | None = None
     lines: Annotated[list[RateLineData], Field(max_length=5000)] | None = None
+    currency_assumed: Annotated[
+        bool | None,
+        Field(
+            description="True when the rates' currency is the adapter's configured default "
+            "because the source's rates carry none (Harvest). " + CLEARS
+        ),
+    ] = None
 
 
 class ResourceChange(CanonicalModel):
@@ -210,127 +255,6 @@ class ResourceChange(CanonicalModel):
     cost_rate: NonNegativeAmount | None = None
     home_region: ShortText | None = None
     status: Literal["active", "inactive"] | None = None
-
-
-ApprovalState = Literal["draft", "submitted", "approved", "rejected", "billed", "locked"]
-
-
-class TimeEntryChange(CanonicalModel):
-    """Hours one person worked on one calendar date (hours as a decimal string)."""
-
-    id: SourceId
-    engagement: Ref | None = None
-    resource: Ref | None = None
-    work_date: date | None = None
-    hours: Quantity | None = None
-    billable: bool | None = None
-    billing_hours: Quantity | None = None
-    notes: Text | None = None
-    task: ShortText | None = None
-    billable_rate: NonNegativeAmount | None = None
-    status: ApprovalState | None = None
-    is_running: bool | None = None
-    invoice: Ref | None = None
-    approved_by: ShortText | None = None
-
-
-class ReceiptData(CanonicalModel):
-    uri: Annotated[str, Field(min_length=1, max_length=2000)]
-    file_name: ShortText = ""
-    content_type: ShortText = ""
-
-
-class ExpenseChange(CanonicalModel):
-    """Money spent on an engagement, in the transaction currency."""
-
-    id: SourceId
-    engagement: Ref | None = None
-    resource: Ref | None = None
-    spent_date: date | None = None
-    amount: NonNegativeAmount | None = None
-    category: ShortText | None = None
-    billable: bool | None = None
-    reimbursable: bool | None = None
-    receipt: ReceiptData | None = None
-    notes: Text | None = None
-    status: ApprovalState | None = None
-    invoice: Ref | None = None
-
-
-class MilestoneChange(CanonicalModel):
-    """A fixed-fee billing milestone."""
-
-    id: SourceId
-    engagement: Ref | None = None
-    contract: Ref | None = None
-    name: Annotated[str, Field(min_length=1, max_length=500)] | None = None
-    amount: NonNegativeAmount | None = None
-    due_date: date | None = None
-    status: Literal["planned", "delivered", "accepted", "billing_ready", "billed"] | None = None
-    delivered_on: date | None = None
-    accepted_on: date | None = None
-    accepted_by: ShortText | None = None
-    invoice: Ref | None = None
-
-
-class InvoiceLineData(CanonicalModel):
-    description: Annotated[str, Field(min_length=1, max_length=2000)]
-    quantity: Quantity
-    unit_price: DecimalString
-    tax_rate: Annotated[
-        DecimalString,
-        AfterValidator(check_non_negative),
-        Field(description="a fraction: 0.2 is 20 %"),
-    ] = Decimal(0)
-    net: Amount | None = Field(default=None, description="the billing system's own net")
-    tax: Amount | None = Field(default=None, description="the billing system's own tax")
-    milestone: Ref | None = None
-    time_entries: Annotated[list[Ref], Field(max_length=5000)] = []
-    expenses: Annotated[list[Ref], Field(max_length=5000)] = []
-
-
-class InvoiceChange(CanonicalModel):
-    """An invoice or a credit note, as the billing system holds it."""
-
-    id: SourceId
-    kind: Literal["invoice", "credit_note"] | None = None
-    client: Ref | None = None
-    engagement: Ref | None = None
-    number: ShortText | None = None
-    currency: CurrencyCode | None = None
-    issue_date: date | None = None
-    due_date: date | None = None
-    status: Literal["draft", "issued", "paid", "void"] | None = None
-    lines: Annotated[list[InvoiceLineData], Field(max_length=2000)] | None = None
-    total: Amount | None = None
-    amount_paid: NonNegativeAmount | None = None
-    original_invoice: Ref | None = Field(default=None, description="for a credit note")
-
-
-class KnowledgeAssetChange(CanonicalModel):
-    """A document, page or deliverable in a knowledge system."""
-
-    id: SourceId
-    title: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
-    kind: (
-        Literal[
-            "document",
-            "page",
-            "proposal",
-            "deliverable",
-            "case_study",
-            "template",
-            "methodology",
-            "other",
-        ]
-        | None
-    ) = None
-    uri: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
-    classification: Literal["public", "internal", "confidential", "restricted"] | None = None
-    status: Literal["draft", "published", "archived"] | None = None
-    client: Ref | None = None
-    engagement: Ref | None = None
-    service_line: ShortText | None = None
 
 
 class Deletion(CanonicalModel):
