@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
+from adapters.harvest.details import expense_details, invoice_details, time_entry_details
 from adapters.harvest.errors import build, parse
 from adapters.harvest.payloads import (
     BillableRate,
@@ -192,6 +193,7 @@ def map_rate_card(user_id: int, rates: list[BillableRate], ctx: Context) -> Mapp
             "billable rate",
             resource=resource,
             bill_rate=money(rate.amount, currency, "billable rate"),
+            source_id=str(rate.id),
             effective_from=rate.start_date or date.min,
             # Harvest's end_date is inclusive; canonical periods end exclusively.
             effective_to=rate.end_date + timedelta(days=1) if rate.end_date else None,
@@ -204,6 +206,7 @@ def map_rate_card(user_id: int, rates: list[BillableRate], ctx: Context) -> Mapp
         id=str(user_id),
         name=f"Harvest billable rates of user {user_id}",
         lines=lines,
+        currency_assumed=True,
     )
     latest = max(rate.updated_at for rate in rates)
     return Mapped(events=[_event(ctx, "rate_card", RATE_CARD_TYPE, data, user_id, latest)])
@@ -230,6 +233,7 @@ def map_time_entry(entry: TimeEntry, ctx: Context) -> Any:
         ),
         "is_running": entry.is_running,
         "invoice": _ref("Invoice", entry.invoice),
+        **time_entry_details(entry, cost_currency=ctx.config.default_currency),
     }
     client_id = entry.client.id if entry.client else None
     currency = _currency_for(client_id, entry.client.currency if entry.client else None, ctx)
@@ -259,6 +263,7 @@ def map_expense(expense: Expense, ctx: Context) -> Any:
             uri=expense.receipt.url,
             file_name=expense.receipt.file_name or "",
             content_type=expense.receipt.content_type or "",
+            file_size=expense.receipt.file_size,
         )
     data = build(
         ExpenseChange,
@@ -276,6 +281,7 @@ def map_expense(expense: Expense, ctx: Context) -> Any:
             is_closed=expense.is_closed, is_billed=expense.is_billed, is_locked=expense.is_locked
         ),
         invoice=_ref("Invoice", expense.invoice),
+        **expense_details(expense, currency),
     )
     return _event(ctx, "expense", "Expense", data, expense.id, expense.updated_at)
 
@@ -301,6 +307,8 @@ def map_invoice(invoice: Invoice, ctx: Context) -> Any:
             unit_price=item.unit_price,
             tax_rate=_tax_rate(invoice, item.taxed, item.taxed2),
             net=money(item.amount, currency, "line amount"),
+            source_line_id=str(item.id),
+            item_code=_text(item.kind) or "",
         )
         for item in invoice.line_items
     ]
@@ -322,6 +330,7 @@ def map_invoice(invoice: Invoice, ctx: Context) -> Any:
         lines=lines,
         total=money(invoice.amount, currency, "invoice amount"),
         amount_paid=money(invoice.amount - invoice.due_amount, currency, "amount paid"),
+        **invoice_details(invoice, currency),
     )
     return _event(ctx, "invoice", "Invoice", data, invoice.id, invoice.updated_at)
 

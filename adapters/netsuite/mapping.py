@@ -265,6 +265,10 @@ def map_milestone(raw: Mapping[str, Any], record_type: str, ctx: Context) -> Map
     }
     if done and task.actualEndDate:
         fields["delivered_on"] = task.actualEndDate
+    if "startDate" in task.model_fields_set:
+        fields["start_date"] = task.startDate
+    if "status" in task.model_fields_set:
+        fields["source_status"] = _text(status_name) or (task.status.id if task.status else None)
     data = build(MilestoneChange, "milestone", id=task.id, **fields)
     return Mapped(events=[_event(ctx, "milestone", record_type, data, task)])
 

@@ -1,7 +1,8 @@
 """Odoo JSON-RPC records -> canonical change events (pure functions, no I/O).
 
 res.partner -> client (a contact person -> a contact of its parent's client),
-project.project -> engagement, project.milestone -> milestone. Only the fields a record
+project.project -> engagement, project.milestone -> milestone, account.analytic.line with a
+project (a timesheet line) -> time entry. Only the fields a record
 carries are reported (search_read returns the fields asked for); `false` is an empty value,
 so a field sent as false is reported as cleared. Ordered by write_date, de-duplicated by
 (model, id, write_date).
@@ -19,8 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.odoo.errors import build, parse
-from adapters.odoo.payloads import Milestone, Partner, Project, Record, RpcResponse
-from adapters.refusals import currency_code
+from adapters.odoo.payloads import Milestone, Partner, Project, Record, RpcResponse, Timesheet
+from adapters.refusals import currency_code, money
 from hub.contracts.adapters import (
     AdapterConfig,
     AdapterError,
@@ -38,11 +39,18 @@ from hub.contracts.changes import (
     EngagementChange,
     MilestoneChange,
     Ref,
+    TimeEntryChange,
 )
 
 SYSTEM = "odoo"
 PARTNER, PROJECT, MILESTONE = "res.partner", "project.project", "project.milestone"
-ENTITIES = {PARTNER: "client", PROJECT: "engagement", MILESTONE: "milestone"}
+TIMESHEET = "account.analytic.line"
+ENTITIES = {
+    PARTNER: "client",
+    PROJECT: "engagement",
+    MILESTONE: "milestone",
+    TIMESHEET: "time_entry",
+}
 # The fields polling asks for (Odoo 16/17 names).
 FIELDS = {
     PARTNER: [
@@ -79,7 +87,36 @@ FIELDS = {
         "active",
         "write_date",
     ],
+    TIMESHEET: [
+        "name",
+        "date",
+        "unit_amount",
+        "amount",
+        "project_id",
+        "task_id",
+        "employee_id",
+        "user_id",
+        "currency_id",
+        "company_id",
+        "write_date",
+    ],
 }
+# Fields that exist only with an optional module: asking search_read for a field the database
+# lacks fails the whole call, so they are read only when the settings say the module is there.
+SALE_PROJECT_FIELDS = ["quantity_percentage", "sale_line_id"]  # sale_project
+
+
+def fields_of(model: str, config: AdapterConfig) -> list[str]:
+    """The fields polling asks for: FIELDS, plus the optional modules' the settings name."""
+    fields = list(FIELDS[model])
+    if model == MILESTONE and config.extra.get("sale_project", "").lower() in ("1", "true"):
+        fields += SALE_PROJECT_FIELDS
+    validated = config.extra.get("timesheet_validated_field")  # Enterprise timesheet_grid
+    if model == TIMESHEET and validated:
+        fields.append(validated)
+    return fields
+
+
 # last_update_status values: on_track, at_risk, off_track, on_hold, to_define, done.
 PROJECT_STATUS = {"on_hold": "on_hold", "done": "closed"}
 
@@ -97,6 +134,8 @@ def model_of(record: Mapping[str, Any], event: str | None) -> str:
     if event:
         return event
     keys = set(record)
+    if keys & {"unit_amount", "employee_id"}:
+        return TIMESHEET
     if keys & {"is_reached", "deadline", "reached_date"}:
         return MILESTONE
     if keys & {"allow_milestones", "last_update_status", "date_start", "allow_timesheets"}:
@@ -245,12 +284,57 @@ def map_milestone(raw: Mapping[str, Any], ctx: Context) -> Mapped:
         # Reached is delivery; acceptance needs a sign-off record (DOMAIN 3.6).
         fields["status"] = "delivered" if milestone.is_reached else "planned"
         fields["delivered_on"] = milestone.reached_date if milestone.is_reached else None
+    if _given(raw, "quantity_percentage"):
+        fields["share"] = milestone.quantity_percentage
+    if _given(raw, "sale_line_id"):
+        fields["sale_line"] = _ref("sale.order.line", milestone.sale_line_id)
     data = build(MilestoneChange, "milestone", id=str(milestone.id), **fields)
     return Mapped(events=[_event(ctx, MILESTONE, data, milestone)])
 
 
+def map_timesheet(raw: Mapping[str, Any], ctx: Context) -> Mapped:
+    """A timesheet line: hours of an employee on a project's task, with its cost.
+
+    The employee is the resource (every line has one; a user may not). Odoo stores the cost
+    as a negative `amount` in the company's currency; it is kept as a positive cost. Hours
+    are `unit_amount`, in the company's time encoding (hours by default).
+    """
+    line = parse(Timesheet, raw, TIMESHEET)
+    if _given(raw, "project_id") and line.project_id is None:
+        return Mapped(ignored=f"{TIMESHEET} {line.id} is not a timesheet (no project)")
+    fields: dict[str, Any] = {}
+    if _given(raw, "project_id"):
+        fields["engagement"] = _ref(PROJECT, line.project_id)
+    if _given(raw, "employee_id"):
+        fields["resource"] = _ref("hr.employee", line.employee_id)
+    if _given(raw, "date"):
+        fields["work_date"] = line.date
+    if _given(raw, "unit_amount"):
+        fields["hours"] = line.unit_amount
+    if _given(raw, "name"):
+        # Odoo's default description is "/": no note.
+        fields["notes"] = None if (line.name or "").strip() in ("", "/") else line.name
+    if _given(raw, "task_id"):
+        fields["task"] = line.task_id.name if line.task_id else None
+        fields["task_ref"] = _ref("project.task", line.task_id)
+    if _given(raw, "amount") and line.currency_id is not None:
+        cost = None if line.amount is None else -line.amount
+        currency = currency_code(line.currency_id.name, "currency_id")
+        fields["cost"] = None if cost is None else money(cost, currency, "timesheet amount")
+    validated = ctx.config.extra.get("timesheet_validated_field")
+    if validated and _given(raw, validated):
+        fields["status"] = "approved" if raw.get(validated) is True else "draft"
+    data = build(TimeEntryChange, "time entry", id=str(line.id), **fields)
+    return Mapped(events=[_event(ctx, TIMESHEET, data, line)])
+
+
 Mapper = Callable[[Mapping[str, Any], Context], Mapped]
-MAPPERS: dict[str, Mapper] = {PARTNER: map_partner, PROJECT: map_project, MILESTONE: map_milestone}
+MAPPERS: dict[str, Mapper] = {
+    PARTNER: map_partner,
+    PROJECT: map_project,
+    MILESTONE: map_milestone,
+    TIMESHEET: map_timesheet,
+}
 
 
 def map_records(records: list[Any], ctx: Context, *, event: str | None = None) -> Mapped:

@@ -92,6 +92,24 @@ class Milestone(Record):
     is_reached: bool = False
     reached_date: Day = None
     quantity_percentage: Number = None
+    sale_line_id: Relation = None
+
+
+class Timesheet(Record):
+    """account.analytic.line with a project: a timesheet line."""
+
+    name: Text = None
+    date: Day = None
+    unit_amount: Number = None
+    amount: Number = None
+    project_id: Relation = None
+    task_id: Relation = None
+    employee_id: Relation = None
+    user_id: Relation = None
+    currency_id: Relation = None
+    company_id: Relation = None
+    # Enterprise timesheet_grid only (config.extra timesheet_validated_field).
+    validated: bool | None = None
 
 
 class RpcResponse(Native):

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from adapters.quickbooks.details import invoice_details, line_details
 from adapters.quickbooks.payloads import (
     CloudEvent,
     InvoiceResponse,
@@ -158,6 +159,7 @@ def map_lines(invoice: QboInvoice, currency: str, field: str) -> list[dict[str, 
                     "quantity": Decimal(1),
                     "unit_price": plain(-amount),
                     "net": money(-amount, currency, f"{where}.Amount"),
+                    **line_details(line),
                 }
             )
             taxable.append(False)
@@ -176,6 +178,7 @@ def map_lines(invoice: QboInvoice, currency: str, field: str) -> list[dict[str, 
                 "quantity": plain(quantity),
                 "unit_price": plain(unit),
                 "net": money(amount, currency, f"{where}.Amount"),
+                **line_details(line),
             }
         )
         code = detail.TaxCodeRef.value if detail and detail.TaxCodeRef else None
@@ -220,7 +223,13 @@ def derive_status(invoice: QboInvoice, *, voided: bool, field: str) -> str:
 
 
 def invoice_data(
-    invoice: QboInvoice, *, voided: bool, custom_field: str | None, currency: str, field: str
+    invoice: QboInvoice,
+    *,
+    voided: bool,
+    custom_field: str | None,
+    currency: str,
+    field: str,
+    home_currency: str | None = None,
 ) -> dict[str, Any]:
     """The canonical change of a QBO invoice."""
     status = derive_status(invoice, voided=voided, field=field)
@@ -243,9 +252,21 @@ def invoice_data(
         "engagement": _engagement(invoice, custom_field),
         "number": invoice.DocNumber or None,
         "issue_date": calendar_date(invoice.TxnDate, f"{field}.TxnDate"),
-        "due_date": calendar_date(invoice.DueDate, f"{field}.DueDate"),
     }
     data.update({key: value for key, value in optional.items() if value is not None})
+    if "DueDate" in invoice.model_fields_set:
+        data["due_date"] = calendar_date(invoice.DueDate, f"{field}.DueDate")
+    data.update(
+        invoice_details(
+            invoice,
+            money=lambda amount, code, where: money(non_negative(amount, where), code, where),
+            currency=currency,
+            home_currency=home_currency,
+            issue_date=data.get("issue_date"),
+            voided=status == "void",
+            field=field,
+        )
+    )
     return data
 
 
@@ -256,6 +277,7 @@ def map_invoice(
     voided: bool = False,
     custom_field: str | None = None,
     default_currency: str | None = None,
+    home_currency: str | None = None,
 ) -> ChangeEnvelope:
     """A fetched (or posted) invoice as a change, versioned by its SyncToken."""
     invoice = response.Invoice
@@ -269,8 +291,15 @@ def map_invoice(
     # Without multicurrency QBO may leave CurrencyRef out: the company's home currency.
     raw_currency = invoice.CurrencyRef.value if invoice.CurrencyRef else default_currency
     currency = currency_code(raw_currency, f"{field}.CurrencyRef.value")
+    # The company's home currency: configured, else the currency a lone CurrencyRef implies.
+    home = home_currency or default_currency
     data = invoice_data(
-        invoice, voided=voided, custom_field=custom_field, currency=currency, field=field
+        invoice,
+        voided=voided,
+        custom_field=custom_field,
+        currency=currency,
+        field=field,
+        home_currency=currency_code(home, "home_currency") if home else None,
     )
     return change_event(
         system=SYSTEM,

@@ -114,6 +114,7 @@ class QuickBooksAdapter:
             voided=voided,
             custom_field=config.extra.get("engagement_custom_field"),
             default_currency=config.default_currency,
+            home_currency=config.extra.get("home_currency"),
         )
 
     def poll(

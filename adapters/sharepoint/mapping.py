@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from adapters.refusals import forbidden, require_id, schema_violation, translate, validate
+from adapters.sharepoint.details import item_details
 from adapters.sharepoint.payloads import DeltaPage, DriveItem, NotificationBatch
 from hub.contracts.adapters import (
     RESUMES_FROM_CURSOR,
@@ -143,6 +144,7 @@ def map_item(
         "classification": drive_setting(extra, "drive_classifications", drive_id),
     }
     data.update({key: value for key, value in optional.items() if value is not None})
+    data.update(item_details(item))
     return change_event(
         system=SYSTEM,
         entity="knowledge_asset",

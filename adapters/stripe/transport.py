@@ -121,7 +121,7 @@ class StripeAdapter:
                 starting_after = page.data[-1].id
             else:
                 raise fetch_failed(f"{url} had more than {MAX_PAGES} pages")
-            return Mapped(events=[complete_lines(request, pages)])
+            return Mapped(events=[complete_lines(request, pages, time_zone(config))])
 
     def poll(
         self, *, client: httpx.Client, config: AdapterConfig, cursor: str | None

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from adapters.refusals import require_id, schema_violation, translate, validate
+from adapters.xero.details import document_details, line_details
 from adapters.xero.payloads import (
     Document,
     LineItem,
@@ -154,6 +155,7 @@ def map_line(line: LineItem, n: int, *, currency: str, amounts: str, field: str)
         data["net"] = money(net, currency, f"{field}.LineAmount")
         data["tax"] = money(tax, currency, f"{field}.TaxAmount")
         data["tax_rate"] = _rate(tax, net)
+    data.update(line_details(line))
     return data
 
 
@@ -174,7 +176,12 @@ def _engagement(document: Document, category: str | None) -> dict[str, Any] | No
 
 
 def document_data(
-    document: XeroInvoice | XeroCreditNote, *, engagement_category: str | None, field: str
+    document: XeroInvoice | XeroCreditNote,
+    *,
+    engagement_category: str | None,
+    field: str,
+    rate_direction: str = "unverified",
+    home_currency: str | None = None,
 ) -> dict[str, Any]:
     """The canonical change of a Xero invoice or credit note."""
     is_invoice = isinstance(document, XeroInvoice)
@@ -210,14 +217,29 @@ def document_data(
         if originals:
             data["original_invoice"] = {"type": "Invoice", "id": originals[0]}
     contact = document.Contact.ContactID if document.Contact else None
+    issue_date = calendar_date(document.DateString, document.Date, f"{field}.Date")
     optional = {
         "client": {"type": "Contact", "id": contact} if contact else None,
         "engagement": _engagement(document, engagement_category),
         "number": number or None,
-        "issue_date": calendar_date(document.DateString, document.Date, f"{field}.Date"),
-        "due_date": calendar_date(document.DueDateString, document.DueDate, f"{field}.DueDate"),
+        "issue_date": issue_date,
     }
     data.update({key: value for key, value in optional.items() if value is not None})
+    if {"DueDate", "DueDateString"} & document.model_fields_set:
+        data["due_date"] = calendar_date(
+            document.DueDateString, document.DueDate, f"{field}.DueDate"
+        )
+    data.update(
+        document_details(
+            document,
+            money=lambda amount, where: money(non_negative(amount, where), currency, where),
+            day=calendar_date,
+            issue_date=issue_date,
+            rate_direction=rate_direction,
+            home_currency=home_currency,
+            field=field,
+        )
+    )
     return data
 
 
@@ -227,6 +249,7 @@ def map_document(
     tenant: str,
     engagement_category: str | None,
     field: str,
+    **options: Any,
 ) -> ChangeEnvelope:
     """One fetched (or posted) document as a change or, when DELETED, a deletion."""
     source_type = "Invoice" if isinstance(document, XeroInvoice) else "CreditNote"
@@ -244,12 +267,17 @@ def map_document(
     }
     if (document.Status or "").upper() == DELETED:
         return change_event(data=Deletion(id=doc_id), deleted=True, **common)
-    data = document_data(document, engagement_category=engagement_category, field=field)
+    data = document_data(document, engagement_category=engagement_category, field=field, **options)
     return change_event(data=validate(InvoiceChange, data, prefix=field), **common)
 
 
 def map_resources(
-    resources: Resources, *, tenant: str, engagement_category: str | None = None
+    resources: Resources,
+    *,
+    tenant: str,
+    engagement_category: str | None = None,
+    rate_direction: str = "unverified",
+    home_currency: str | None = None,
 ) -> Mapped:
     """Every sales invoice and credit note of an API response; bills are ignored."""
     documents: list[tuple[str, XeroInvoice | XeroCreditNote]] = [
@@ -265,7 +293,12 @@ def map_resources(
             continue
         events.append(
             map_document(
-                document, tenant=tenant, engagement_category=engagement_category, field=field
+                document,
+                tenant=tenant,
+                engagement_category=engagement_category,
+                field=field,
+                rate_direction=rate_direction,
+                home_currency=home_currency,
             )
         )
     if not events:

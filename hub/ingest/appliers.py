@@ -19,7 +19,7 @@ from domain.contract import Contract, RetainerTerms
 from domain.engagement import Engagement, EngagementStatus
 from domain.errors import RuleViolationError
 from domain.expense import Expense, Receipt
-from domain.invoice import Invoice, InvoiceKind, InvoiceLine
+from domain.invoice import Invoice, InvoiceKind, InvoiceLine, Tracking
 from domain.knowledge_asset import KnowledgeAsset
 from domain.milestone import Milestone
 from domain.rate_card import RateCard, RateLine, RateTier
@@ -29,6 +29,7 @@ from domain.values import Money, Period, SourceRef
 from hub.contracts.changes import ContactData, Ref
 from hub.contracts.common import MoneyModel
 from hub.ingest import lifecycle
+from hub.ingest.details import described
 
 
 class Unresolved(Exception):
@@ -382,6 +383,7 @@ def _rate_line(ctx: Context, data: Any) -> RateLine:
         resource_id=ctx.resolve(data.resource, "resource") if data.resource else None,
         engagement_id=ctx.resolve(data.engagement, "engagement") if data.engagement else None,
         client_id=ctx.resolve(data.client, "client") if data.client else None,
+        source_id=data.source_id or "",
     )
 
 
@@ -392,12 +394,15 @@ def create_rate_card(ctx: Context, f: dict[str, Any], new_id: UUID) -> RateCard:
         name=f.get("name") or f"{ctx.source_ref}",
         lines=[_rate_line(ctx, line) for line in f["lines"]],
         xrefs=[ctx.source_ref],
+        details=described(ctx.source_ref, RateCard, f),
     )
 
 
 def update_rate_card(ctx: Context, card: RateCard, f: dict[str, Any]) -> None:
+    changes = described(ctx.source_ref, RateCard, f)
     if f.get("name"):
-        card.revise(name=f["name"])
+        changes["name"] = f["name"]
+    _revise(card, changes)
     if f.get("lines") is not None:
         card.replace_lines([_rate_line(ctx, line) for line in f["lines"]])
 
@@ -468,6 +473,12 @@ def _apply_fact(
     f: dict[str, Any],
 ) -> None:
     changes = {k: v for k, v in changes.items() if getattr(fact, k) != v}
+    if fact.status in ("approved", "billed", "locked"):
+        # Descriptive attributes, and fact fields never known before, are revised in place.
+        plain = fact.plain_revisions(changes)
+        if plain:
+            fact.revise(**plain)
+        changes = {k: v for k, v in changes.items() if k not in plain}
     if changes and fact.status in ("approved", "billed", "locked"):
         if status in ("draft", "submitted", "rejected") and fact.status == "approved":
             # The source withdrew the approval: unapprove, then edit the unapproved record.
@@ -506,6 +517,10 @@ def _time_changes(ctx: Context, f: dict[str, Any]) -> dict[str, Any]:
             changes[name] = f[name] or ""
     if "billable_rate" in f:
         changes["source_rate"] = money(f["billable_rate"])
+    for name in ("cost_rate", "cost"):
+        if name in f:
+            changes[name] = money(f[name])
+    changes.update(described(ctx.source_ref, TimeEntry, f))
     return changes
 
 
@@ -523,9 +538,12 @@ def create_time_entry(ctx: Context, f: dict[str, Any], new_id: UUID) -> TimeEntr
         notes=f.get("notes") or "",
         task=f.get("task") or "",
         source_rate=money(f.get("billable_rate")),
+        cost_rate=money(f.get("cost_rate")),
+        cost=money(f.get("cost")),
         is_running=running,
         status=_initial(f),
         xrefs=[ctx.source_ref],
+        details=described(ctx.source_ref, TimeEntry, f),
     )
     if f.get("status") and f["status"] != entry.status:
         _approval_to(ctx, entry, f["status"], f)
@@ -553,8 +571,15 @@ def _expense_changes(ctx: Context, f: dict[str, Any]) -> dict[str, Any]:
     if "receipt" in f:
         r = f["receipt"]
         changes["receipt"] = None if r is None else Receipt(r.uri, r.file_name, r.content_type)
+        # The receipt is part of the fact; its file's size only describes it.
+        changes["receipt_size_bytes"] = None if r is None else r.file_size
     if "notes" in f:
         changes["notes"] = f["notes"] or ""
+    if "units" in f:
+        changes["units"] = f["units"]
+    if "unit_price" in f:
+        changes["unit_price"] = money(f["unit_price"])
+    changes.update(described(ctx.source_ref, Expense, f))
     return changes
 
 
@@ -572,8 +597,11 @@ def create_expense(ctx: Context, f: dict[str, Any], new_id: UUID) -> Expense:
         reimbursable=changes.get("reimbursable", False),
         receipt=changes.get("receipt"),
         notes=changes.get("notes", ""),
+        units=changes.get("units"),
+        unit_price=changes.get("unit_price"),
         status=_initial(f),
         xrefs=[ctx.source_ref],
+        details={k: v for k, v in changes.items() if k in Expense.DETAILS},
     )
     if f.get("status") and f["status"] != expense.status:
         _approval_to(ctx, expense, f["status"], f)
@@ -603,6 +631,7 @@ def create_milestone(ctx: Context, f: dict[str, Any], new_id: UUID) -> Milestone
         amount=money(f["amount"]),
         due_date=f.get("due_date"),
         xrefs=[ctx.source_ref],
+        details=described(ctx.source_ref, Milestone, f),
     )
     if f.get("status") and f["status"] != "planned":
         _milestone_to(ctx, milestone, f["status"], f)
@@ -630,7 +659,11 @@ def _milestone_to(ctx: Context, milestone: Milestone, status: str, f: dict[str, 
 
 
 def update_milestone(ctx: Context, milestone: Milestone, f: dict[str, Any]) -> None:
-    changes = {k: f[k] for k in ("name", "due_date") if k in f and f[k] is not None}
+    changes = described(ctx.source_ref, Milestone, f)
+    if f.get("name"):
+        changes["name"] = f["name"]
+    if "due_date" in f:
+        changes["due_date"] = f["due_date"]
     if f.get("amount") is not None:
         changes["amount"] = money(f["amount"])
     _revise(milestone, changes)
@@ -667,6 +700,14 @@ def _lines(ctx: Context, currency: str, data: list[Any]) -> list[InvoiceLine]:
                 if line.milestone
                 else None
             ),
+            source_line_id=line.source_line_id,
+            item_code=line.item_code,
+            account_code=line.account_code,
+            tax_code=line.tax_code,
+            tracking=tuple(Tracking(t.category, t.option) for t in line.tracking),
+            service_date=line.service_date,
+            period_start=line.period_start,
+            period_end=line.period_end,
         )
         for n, line in enumerate(data)
     ]
@@ -695,6 +736,7 @@ def create_invoice(ctx: Context, f: dict[str, Any], new_id: UUID) -> Invoice:
         kind=kind,
         original=original,
         xrefs=[ctx.source_ref],
+        details=described(ctx.source_ref, Invoice, f),
     )
     _invoice_to(ctx, invoice, f)
     return invoice
@@ -756,25 +798,28 @@ def _pay(ctx: Context, invoice: Invoice, paid: Money) -> None:
 def update_invoice(ctx: Context, invoice: Invoice, f: dict[str, Any]) -> None:
     if "client" in f and f["client"] is not None and invoice.client_id is None:
         _link(ctx, f, "client", "client")  # the customer may be known now: the link resolves
+    details = described(ctx.source_ref, Invoice, f)
     if invoice.status == "draft":
-        changes = {k: f[k] for k in ("issue_date", "due_date") if f.get(k) is not None}
+        changes = {k: f[k] for k in ("issue_date", "due_date") if k in f}
         if f.get("engagement") is not None:
             engagement_id = _link(ctx, f, "engagement", "engagement")
             if engagement_id is not None:
                 changes["engagement_id"] = engagement_id
-        _revise(invoice, changes)
+        _revise(invoice, {**changes, **details})
         if f.get("lines") is not None:
             ctx.renew("lines.")
             invoice.replace_lines(_lines(ctx, invoice.currency, f["lines"]))
-    elif f.get("lines") is not None:
-        lines = _lines(ctx, invoice.currency, f["lines"])
-        # What the lines bill is fixed once issued; the records they name may resolve later.
-        if [line.terms for line in lines] != [line.terms for line in invoice.lines]:
+    else:
+        # What the lines bill is fixed once issued; the records they name may resolve later,
+        # and codes its issued version lacked are not an edit (the issued lines are kept).
+        lines = None if f.get("lines") is None else _lines(ctx, invoice.currency, f["lines"])
+        if lines is not None and [x.terms for x in lines] != [x.terms for x in invoice.lines]:
             raise RuleViolationError(
                 "an issued invoice is never edited; credit it instead",
                 rule="issued_immutable",
                 field="lines",
             )
+        _revise(invoice, details)
     _invoice_to(ctx, invoice, f)
 
 
@@ -793,6 +838,7 @@ def create_knowledge_asset(ctx: Context, f: dict[str, Any], new_id: UUID) -> Kno
         engagement_id=_link(ctx, f, "engagement", "engagement"),
         service_line=f.get("service_line") or "",
         xrefs=[ctx.source_ref],
+        details=described(ctx.source_ref, KnowledgeAsset, f),
     )
     if f.get("status") and f["status"] != "draft":
         _asset_to(asset, f["status"])
@@ -810,7 +856,8 @@ def _asset_to(asset: KnowledgeAsset, status: str) -> None:
 
 
 def update_knowledge_asset(ctx: Context, asset: KnowledgeAsset, f: dict[str, Any]) -> None:
-    changes = {k: f[k] for k in ("title", "kind", "uri", "classification") if f.get(k)}
+    changes = described(ctx.source_ref, KnowledgeAsset, f)
+    changes.update({k: f[k] for k in ("title", "kind", "uri", "classification") if f.get(k)})
     if "service_line" in f:
         changes["service_line"] = f["service_line"] or ""
     for name, entity in (("client", "client"), ("engagement", "engagement")):

@@ -142,6 +142,12 @@ def test_billable_rates_become_a_resource_default_rate_card_with_exclusive_ends(
     assert event.sourcetype == "BillableRates"
     assert event.subject == "1782959"  # the user, named by the page's own links
     resource = {"type": "User", "id": "1782959"}
+    assert event.data["currency_assumed"] is True  # Harvest rates carry no currency
+    assert [line.pop("source_id") for line in event.data["lines"]] == [
+        "1836493",
+        "1836494",
+        "1836496",
+    ]
     assert event.data["lines"] == [
         {
             "resource": resource,
@@ -211,6 +217,17 @@ def test_time_entry_maps_hours_billing_hours_rate_in_the_clients_currency_and_re
         "is_running": False,
         "invoice": None,
         "billable_rate": {"amount": "150.00", "currency": "EUR"},
+        # The cost rate carries no currency: the configured default (home) currency.
+        "cost_rate": {"amount": "50.00", "currency": "USD"},
+        "hours_without_timer": "2.11",
+        "started_time": None,
+        "ended_time": None,
+        "timer_started_at": None,
+        "is_locked": False,
+        "locked_reason": None,
+        "external_reference": None,
+        "task_ref": {"type": "Task", "id": "8083366"},
+        "budgeted": True,
     }
 
 
@@ -280,7 +297,13 @@ def test_expenses_map_amount_category_receipt_status_and_invoice() -> None:
             "uri": "https://acme.harvestapp.com/expenses/15296442/receipt",
             "file_name": "lunch_receipt.gif",
             "content_type": "image/gif",
+            "file_size": 39410,
         },
+        "units": "1.0",
+        "unit_price": None,
+        "unit_name": None,
+        "is_locked": True,
+        "locked_reason": "Expense is invoiced.",
     }
     assert events["15296423"].data["status"] == "approved"
     assert events["15296423"].data["receipt"] is None
@@ -300,6 +323,8 @@ def test_invoices_map_lines_tax_rates_totals_and_status() -> None:
         "unit_price": "140.0",
         "tax_rate": "0.1",
         "net": {"amount": "490.00", "currency": "EUR"},
+        "source_line_id": "53341602",
+        "item_code": "Service",
     }
     assert data["lines"][1]["description"] == "Product"  # Harvest allows an empty description
 

@@ -210,6 +210,8 @@ def test_a_milestone_project_task_maps_to_a_delivered_milestone_of_its_project()
         "due_date": "2024-08-31",
         "status": "delivered",
         "delivered_on": "2024-08-29",
+        "start_date": "2024-08-30",
+        "source_status": "Completed",
     }
 
 
@@ -223,6 +225,8 @@ def test_rest_project_tasks_are_milestones_by_a_configured_flag_since_rest_lacks
         "name": "Phase II - Go-live",
         "due_date": "2024-12-20",
         "status": "planned",
+        "start_date": "2024-12-16",
+        "source_status": "Not Started",
     }
 
 

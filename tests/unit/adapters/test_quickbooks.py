@@ -131,6 +131,9 @@ def test_cloudevent_without_an_entity_id_is_missing_required_id() -> None:
     assert (error.reason, error.field) == ("MISSING_REQUIRED_ID", "0.intuitentityid")
 
 
+AMOUNT_KEYS = ("description", "quantity", "unit_price", "tax_rate", "net", "tax")
+
+
 def test_posted_invoice_maps_with_qbo_lines_totals_and_derived_status() -> None:
     event = map_one(load("invoice_open.json"))
     assert (event.sourcetype, event.subject, event.tenant) == ("Invoice", "1047", REALM)
@@ -144,7 +147,7 @@ def test_posted_invoice_maps_with_qbo_lines_totals_and_derived_status() -> None:
     assert (data["issue_date"], data["due_date"]) == ("2025-04-23", "2025-05-23")
     assert data["total"] == {"amount": "4120.50", "currency": "USD"}
     assert data["amount_paid"] == {"amount": "0.00", "currency": "USD"}
-    assert data["lines"] == [
+    assert [{k: v for k, v in line.items() if k in AMOUNT_KEYS} for line in data["lines"]] == [
         {
             "description": "Quarterly compliance review (16 h)",
             "quantity": "16",
