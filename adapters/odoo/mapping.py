@@ -186,6 +186,11 @@ def _ref(kind: str, relation: Any) -> Ref | None:
     return Ref(type=kind, id=str(relation.id)) if relation is not None else None
 
 
+def _key(kind: str, relation: Any) -> dict[str, str] | None:
+    """A source record kept as a reference only (a task, a sale order line)."""
+    return {"type": kind, "id": str(relation.id)} if relation is not None else None
+
+
 def map_partner(raw: Mapping[str, Any], ctx: Context) -> Mapped:
     partner = parse(Partner, raw, PARTNER)
     if partner.parent_id is not None and not partner.is_company:
@@ -287,7 +292,7 @@ def map_milestone(raw: Mapping[str, Any], ctx: Context) -> Mapped:
     if _given(raw, "quantity_percentage"):
         fields["share"] = milestone.quantity_percentage
     if _given(raw, "sale_line_id"):
-        fields["sale_line"] = _ref("sale.order.line", milestone.sale_line_id)
+        fields["sale_line"] = _key("sale.order.line", milestone.sale_line_id)
     data = build(MilestoneChange, "milestone", id=str(milestone.id), **fields)
     return Mapped(events=[_event(ctx, MILESTONE, data, milestone)])
 
@@ -316,7 +321,7 @@ def map_timesheet(raw: Mapping[str, Any], ctx: Context) -> Mapped:
         fields["notes"] = None if (line.name or "").strip() in ("", "/") else line.name
     if _given(raw, "task_id"):
         fields["task"] = line.task_id.name if line.task_id else None
-        fields["task_ref"] = _ref("project.task", line.task_id)
+        fields["task_ref"] = _key("project.task", line.task_id)
     if _given(raw, "amount") and line.currency_id is not None:
         cost = None if line.amount is None else -line.amount
         currency = currency_code(line.currency_id.name, "currency_id")

@@ -42,14 +42,14 @@ def _d(text: str) -> object:
 class TrackingData(CanonicalModel):
     """A tracking category and option a line is filed under (Xero Tracking)."""
 
-    category: Annotated[str, Field(min_length=1, max_length=200)]
-    option: Annotated[str, Field(min_length=1, max_length=200)]
+    category: Annotated[str, Field(min_length=1, max_length=200, description="The category.")]
+    option: Annotated[str, Field(min_length=1, max_length=200, description="Its option.")]
 
 
 class InvoiceLineData(CanonicalModel):
-    description: Annotated[str, Field(min_length=1, max_length=2000)]
-    quantity: Quantity
-    unit_price: DecimalString
+    description: Annotated[str, Field(min_length=1, max_length=2000, description="What it bills.")]
+    quantity: Quantity = Field(description="Quantity (hours, units).")
+    unit_price: DecimalString = Field(description="Price per unit, up to six decimals.")
     tax_rate: Annotated[
         DecimalString,
         AfterValidator(check_non_negative),
@@ -57,9 +57,13 @@ class InvoiceLineData(CanonicalModel):
     ] = Decimal(0)
     net: Amount | None = Field(default=None, description="the billing system's own net")
     tax: Amount | None = Field(default=None, description="the billing system's own tax")
-    milestone: Ref | None = None
-    time_entries: Annotated[list[Ref], Field(max_length=5000)] = []
-    expenses: Annotated[list[Ref], Field(max_length=5000)] = []
+    milestone: Ref | None = Field(default=None, description="The milestone it bills.")
+    time_entries: Annotated[list[Ref], Field(max_length=5000)] = Field(
+        default=[], description="The time entries it bills."
+    )
+    expenses: Annotated[list[Ref], Field(max_length=5000)] = Field(
+        default=[], description="The expenses it bills."
+    )
     source_line_id: ShortText = Field(default="", description="The source's id of the line.")
     item_code: ShortText = Field(default="", description="Item or product code (QBO ItemRef).")
     account_code: ShortText = Field(default="", description="Revenue account code (Xero).")
@@ -77,29 +81,33 @@ class InvoiceLineData(CanonicalModel):
 class ExchangeRateData(CanonicalModel):
     """The billing system's rate between the document's currency and its home currency."""
 
-    rate: Annotated[DecimalString, Field(gt=0)]
+    rate: Annotated[DecimalString, Field(gt=0, description="The rate as the source gives it.")]
     direction: Literal["home_per_foreign", "foreign_per_home", "unverified"] = Field(
         description="How the rate reads, as its source declares it: QuickBooks ExchangeRate is "
         "home units per foreign unit; Xero's CurrencyRate direction is unverified."
     )
-    home_currency: CurrencyCode | None = None
+    home_currency: CurrencyCode | None = Field(
+        default=None, description="The company's home currency, where known."
+    )
     as_of: date | None = Field(default=None, description="The date the rate applies to.")
 
 
 class InvoiceChange(CanonicalModel):
     """An invoice or a credit note, as the billing system holds it."""
 
-    id: SourceId
-    kind: Literal["invoice", "credit_note"] | None = None
-    client: Ref | None = None
-    engagement: Ref | None = None
-    number: ShortText | None = None
+    id: SourceId = Field(description="The record's id in its source system.")
+    kind: Literal["invoice", "credit_note"] | None = _d("invoice (the default) or credit_note.")
+    client: Ref | None = _d("The customer billed (a link: recorded before it is known).")
+    engagement: Ref | None = _d("The engagement billed (a link), e.g. by its code.")
+    number: ShortText | None = _d("The billing system's number, fixed at issue.")
     currency: CurrencyCode | None = _d("The document's currency. " + REQUIRED)
     issue_date: date | None = _d("Issue date. " + CLEARS + " (drafts only)")
     due_date: date | None = _d("Due date. " + CLEARS + " (drafts only)")
-    status: Literal["draft", "issued", "paid", "void"] | None = None
-    lines: Annotated[list[InvoiceLineData], Field(max_length=2000)] | None = None
-    total: Amount | None = None
+    status: Literal["draft", "issued", "paid", "void"] | None = _d("Where it is in its life.")
+    lines: Annotated[list[InvoiceLineData], Field(max_length=2000)] | None = _d(
+        "Every line, replacing the draft's; an issued invoice's lines never change."
+    )
+    total: Amount | None = _d("The source's total, checked against the lines at issue.")
     amount_paid: NonNegativeAmount | None = _d("Paid so far: new payments are recorded. " + MOVES)
     original_invoice: Ref | None = Field(default=None, description="for a credit note")
     source_status: ShortText | None = _d(

@@ -40,20 +40,54 @@ class CanonicalModel(ContractModel):
 class Ref(CanonicalModel):
     """Another record, by its source id; system and tenant default to the event's own."""
 
-    type: Annotated[str, Field(min_length=1, max_length=100, examples=["Project"])]
-    id: SourceId
-    system: Annotated[str | None, Field(pattern=SYSTEM_PATTERN, max_length=64)] = None
-    tenant: Annotated[str | None, Field(max_length=200)] = None
+    type: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=100,
+            examples=["Project"],
+            description="The source's own object type of the record named.",
+        ),
+    ]
+    id: Annotated[SourceId, Field(description="Its id in that source.")]
+    system: Annotated[
+        str | None,
+        Field(
+            pattern=SYSTEM_PATTERN,
+            max_length=64,
+            description="Its system; the change's own when left out.",
+        ),
+    ] = None
+    tenant: Annotated[
+        str | None, Field(max_length=200, description="Its tenant; the change's own when left out.")
+    ] = None
 
 
 class SourceKey(CanonicalModel):
     """A record in a source system kept as a reference only, never resolved to a golden
     record (a task, a sale order line); system and tenant default to the event's own."""
 
-    type: Annotated[str, Field(min_length=1, max_length=100, examples=["Task"])]
-    id: SourceId
-    system: Annotated[str | None, Field(pattern=SYSTEM_PATTERN, max_length=64)] = None
-    tenant: Annotated[str | None, Field(max_length=200)] = None
+    type: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=100,
+            examples=["Task"],
+            description="The source's own object type of the record named.",
+        ),
+    ]
+    id: Annotated[SourceId, Field(description="Its id in that source.")]
+    system: Annotated[
+        str | None,
+        Field(
+            pattern=SYSTEM_PATTERN,
+            max_length=64,
+            description="Its system; the change's own when left out.",
+        ),
+    ] = None
+    tenant: Annotated[
+        str | None, Field(max_length=200, description="Its tenant; the change's own when left out.")
+    ] = None
 
 
 class PersonData(SourceKey):
@@ -61,5 +95,5 @@ class PersonData(SourceKey):
     source gives them, a display name and an e-mail address (PII, served with read:pii).
     Name or e-mail left out keeps what the hub has; null clears it."""
 
-    name: Annotated[str | None, Field(max_length=200)] = None
-    email: Annotated[str | None, Field(max_length=320)] = None
+    name: Annotated[str | None, Field(max_length=200, description="Their display name.")] = None
+    email: Annotated[str | None, Field(max_length=320, description="Their e-mail address.")] = None

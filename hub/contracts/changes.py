@@ -215,14 +215,16 @@ class ContractChange(CanonicalModel):
 class RateLineData(CanonicalModel):
     """One effective-dated rate; its tier follows from the keys it names."""
 
-    role: ShortText | None = None
-    resource: Ref | None = None
-    engagement: Ref | None = None
-    client: Ref | None = None
-    task: ShortText | None = None
-    bill_rate: NonNegativeAmount
-    cost_rate: NonNegativeAmount | None = None
-    effective_from: date
+    role: ShortText | None = Field(default=None, description="The role it prices.")
+    resource: Ref | None = Field(default=None, description="The person it prices.")
+    engagement: Ref | None = Field(default=None, description="The engagement it is for.")
+    client: Ref | None = Field(default=None, description="The client it is for.")
+    task: ShortText | None = Field(default=None, description="The task it prices.")
+    bill_rate: NonNegativeAmount = Field(description="The hourly bill rate.")
+    cost_rate: NonNegativeAmount | None = Field(
+        default=None, description="The firm's hourly cost, in its own currency."
+    )
+    effective_from: date = Field(description="The first work date it applies to.")
     effective_to: Annotated[date | None, Field(description="exclusive")] = None
     source_id: Annotated[
         ShortText | None, Field(description="The source's own id of this rate (Harvest rate id).")
@@ -232,9 +234,13 @@ class RateLineData(CanonicalModel):
 class RateCardChange(CanonicalModel):
     """A rate card: the whole set of lines as the source sees it now."""
 
-    id: SourceId
-    name: ShortText | None = None
-    lines: Annotated[list[RateLineData], Field(max_length=5000)] | None = None
+    id: SourceId = Field(description="The record's id in its source system.")
+    name: ShortText | None = Field(
+        default=None, description="The card's name. Null keeps the current value."
+    )
+    lines: Annotated[list[RateLineData], Field(max_length=5000)] | None = Field(
+        default=None, description="Every line, replacing the card's; null keeps them."
+    )
     currency_assumed: Annotated[
         bool | None,
         Field(

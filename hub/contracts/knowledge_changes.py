@@ -28,16 +28,16 @@ def _d(text: str) -> object:
 class ContentHashesData(CanonicalModel):
     """Digests of a file's content (Graph `file.hashes`); at least one."""
 
-    quick_xor: Hash | None = None
-    sha1: Hash | None = None
-    sha256: Hash | None = None
-    crc32: Hash | None = None
+    quick_xor: Hash | None = _d("QuickXorHash (OneDrive for Business, SharePoint).")
+    sha1: Hash | None = _d("SHA-1 hash (OneDrive personal).")
+    sha256: Hash | None = _d("SHA-256 hash (OneDrive personal).")
+    crc32: Hash | None = _d("CRC32 hash (OneDrive personal).")
 
 
 class KnowledgeAssetChange(CanonicalModel):
     """A document, page or deliverable in a knowledge system."""
 
-    id: SourceId
+    id: SourceId = Field(description="The record's id in its source system.")
     title: Annotated[str, Field(min_length=1, max_length=1000)] | None = _d("Title. " + REQUIRED)
     kind: (
         Literal[
@@ -55,11 +55,13 @@ class KnowledgeAssetChange(CanonicalModel):
     uri: Annotated[str, Field(min_length=1, max_length=2000)] | None = _d(
         "Its web URL. " + REQUIRED
     )
-    classification: Literal["public", "internal", "confidential", "restricted"] | None = None
-    status: Literal["draft", "published", "archived"] | None = None
-    client: Ref | None = None
-    engagement: Ref | None = None
-    service_line: ShortText | None = None
+    classification: Literal["public", "internal", "confidential", "restricted"] | None = _d(
+        "Who may read it; internal when a new asset leaves it out. Null keeps the current value."
+    )
+    status: Literal["draft", "published", "archived"] | None = _d("Where it is in its life.")
+    client: Ref | None = _d("The client it concerns (a link: recorded before it is known).")
+    engagement: Ref | None = _d("The engagement it belongs to (a link).")
+    service_line: ShortText | None = _d("The service line it belongs to. " + CLEARS)
     source_status: ShortText | None = _d(
         "The status as the source names it (Confluence current, trashed). " + CLEARS
     )

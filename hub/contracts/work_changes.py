@@ -39,16 +39,18 @@ def _d(text: str) -> object:
 class ExternalReferenceData(CanonicalModel):
     """The item in another tool time was tracked against (Harvest `external_reference`)."""
 
-    id: SourceId
-    service: ShortText = ""
-    group_id: ShortText = ""
-    permalink: Annotated[str, Field(max_length=2000)] = ""
+    id: SourceId = Field(description="The item's id in that tool.")
+    service: ShortText = Field(default="", description="The tool.")
+    group_id: ShortText = Field(default="", description="The item's group in that tool.")
+    permalink: Annotated[str, Field(max_length=2000)] = Field(
+        default="", description="A link to the item."
+    )
 
 
 class TimeEntryChange(CanonicalModel):
     """Hours one person worked on one calendar date (hours as a decimal string)."""
 
-    id: SourceId
+    id: SourceId = Field(description="The record's id in its source system.")
     engagement: Ref | None = _d("The engagement (project) worked on. " + REQUIRED)
     resource: Ref | None = _d("The person who worked. " + REQUIRED)
     work_date: date | None = _d("The calendar date worked, in the person's zone. " + REQUIRED)
@@ -70,10 +72,10 @@ class TimeEntryChange(CanonicalModel):
     cost: NonNegativeAmount | None = _d(
         "The entry's cost as the source computed it (Odoo timesheet amount). " + FACT
     )
-    status: ApprovalState | None = None
+    status: ApprovalState | None = _d("Where it is in its approval.")
     is_running: bool | None = _d("A running timer: provisional until it stops.")
     invoice: Ref | None = _d("The invoice that billed it.")
-    approved_by: ShortText | None = None
+    approved_by: ShortText | None = _d("Who approved it (PII).")
     hours_without_timer: Quantity | None = _d("Hours entered by hand, not timed. " + DESCRIPTIVE)
     started_time: ClockTime | None = _d("Time of day work started, HH:MM 24 h. " + DESCRIPTIVE)
     ended_time: ClockTime | None = _d("Time of day work ended, HH:MM 24 h. " + DESCRIPTIVE)
@@ -88,16 +90,16 @@ class TimeEntryChange(CanonicalModel):
 
 
 class ReceiptData(CanonicalModel):
-    uri: Annotated[str, Field(min_length=1, max_length=2000)]
-    file_name: ShortText = ""
-    content_type: ShortText = ""
+    uri: Annotated[str, Field(min_length=1, max_length=2000, description="Where the file is.")]
+    file_name: ShortText = Field(default="", description="The file's name.")
+    content_type: ShortText = Field(default="", description="The file's media type (MIME).")
     file_size: Count | None = Field(default=None, description="The file's size in bytes.")
 
 
 class ExpenseChange(CanonicalModel):
     """Money spent on an engagement, in the transaction currency."""
 
-    id: SourceId
+    id: SourceId = Field(description="The record's id in its source system.")
     engagement: Ref | None = _d("The engagement charged. " + REQUIRED)
     resource: Ref | None = _d("The person who spent it. " + REQUIRED)
     spent_date: date | None = _d("The date spent. " + REQUIRED)
@@ -112,14 +114,14 @@ class ExpenseChange(CanonicalModel):
     unit_name: ShortText | None = _d("What a unit is (mile, night). " + DESCRIPTIVE)
     is_locked: bool | None = _d("Locked at the source. " + DESCRIPTIVE)
     locked_reason: Text | None = _d("Why the source locked it. " + DESCRIPTIVE)
-    status: ApprovalState | None = None
+    status: ApprovalState | None = _d("Where it is in its approval.")
     invoice: Ref | None = _d("The invoice that billed it.")
 
 
 class MilestoneChange(CanonicalModel):
     """A fixed-fee billing milestone."""
 
-    id: SourceId
+    id: SourceId = Field(description="The record's id in its source system.")
     engagement: Ref | None = _d("The engagement. " + REQUIRED)
     contract: Ref | None = _d("The contract; the engagement's when left out.")
     name: Annotated[str, Field(min_length=1, max_length=500)] | None = _d("Name. " + REQUIRED)
@@ -131,8 +133,10 @@ class MilestoneChange(CanonicalModel):
     )
     sale_line: SourceKey | None = _d("The sale order line it bills (Odoo). " + CLEARS)
     source_status: ShortText | None = _d("The status as the source names it. " + CLEARS)
-    status: Literal["planned", "delivered", "accepted", "billing_ready", "billed"] | None = None
+    status: Literal["planned", "delivered", "accepted", "billing_ready", "billed"] | None = _d(
+        "Where it is in its life."
+    )
     delivered_on: date | None = _d("When it was delivered (Odoo reached_date).")
-    accepted_on: date | None = None
-    accepted_by: ShortText | None = None
-    invoice: Ref | None = None
+    accepted_on: date | None = _d("When the client accepted it.")
+    accepted_by: ShortText | None = _d("Who signed the acceptance (PII).")
+    invoice: Ref | None = _d("The invoice that billed it.")

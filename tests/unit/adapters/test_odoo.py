@@ -258,6 +258,8 @@ def _holds(record: dict[str, Any], domain: list[Any]) -> bool:
         if field not in record:
             return True, at + 1
         have = record[field]
+        if op == "!=":
+            return have != value, at + 1
         return {">": have > value, "=": have == value, "<": have < value}[op], at + 1
 
     at, result = 0, True
@@ -472,3 +474,33 @@ def test_fetch_of_an_id_that_is_not_an_odoo_id_is_a_schema_violation(
             config=config_for(source, uid="2"),
         )
     assert caught.value.reason == "SCHEMA_VIOLATION"
+
+
+def test_poll_reads_timesheet_lines_of_projects_and_the_optional_modules_fields(
+    source: SourceServer,
+) -> None:
+    fake = odoo(source)
+    line = {
+        "id": 501,
+        "name": "Site survey",
+        "date": "2024-06-03",
+        "unit_amount": 3.5,
+        "amount": -210.0,
+        "project_id": [7, "Azure Interior"],
+        "task_id": [31, "Survey"],
+        "employee_id": [12, "Marc Demo"],
+        "user_id": [6, "Marc Demo"],
+        "currency_id": [1, "EUR"],
+        "company_id": [1, "YourCompany"],
+        "write_date": "2024-06-03 17:00:00",
+    }
+    fake.data["account.analytic.line"] = [line, dict(line, id=502, project_id=False)]
+    result = poll(source, None, sale_project="true", timesheet_validated_field="validated")
+    reads = {c["args"][3]: c["args"] for c in fake.calls if c["args"][4:5] == ["search_read"]}
+    timesheets = reads["account.analytic.line"]
+    assert timesheets[5][0] == [["project_id", "!=", False]]  # accounting lines are not time
+    assert "validated" in timesheets[6]["fields"]
+    assert {"quantity_percentage", "sale_line_id"} <= set(reads["project.milestone"][6]["fields"])
+    [entry] = [e for e in result.mapped.events if e.type == "pshub.time_entry.changed.v1"]
+    assert entry.subject == "501"
+    assert json.loads(result.cursor)["account.analytic.line"] == ["2024-06-03 17:00:00", 501]
