@@ -109,9 +109,7 @@ def test_an_invoice_keeps_its_reference_balances_rate_and_tax_mode() -> None:
 
 
 def test_a_configured_rate_direction_is_declared_with_the_rate() -> None:
-    data = mapped(
-        response(Invoices=[bhd_invoice()]), currency_rate_direction="foreign_per_home"
-    )
+    data = mapped(response(Invoices=[bhd_invoice()]), currency_rate_direction="foreign_per_home")
     assert data["exchange_rate"]["direction"] == "foreign_per_home"
     assert "home_currency" not in data["exchange_rate"]
 
