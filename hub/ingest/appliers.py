@@ -29,7 +29,7 @@ from domain.values import Money, Period, SourceRef
 from hub.contracts.changes import ContactData, Ref
 from hub.contracts.common import MoneyModel
 from hub.ingest import lifecycle
-from hub.ingest.details import described
+from hub.ingest.descriptive import described
 
 
 class Unresolved(Exception):
