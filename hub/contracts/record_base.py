@@ -1,0 +1,58 @@
+"""What every golden-record model shares: the classification of fields and the common fields.
+
+A field's classification decides who may see it: `confidential` needs the read:confidential
+scope, `pii` needs read:pii; `public` and `internal` need only read. Fields a token may not
+see are left out, never nulled.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.contracts.common import XrefModel
+
+
+class Classification(StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    CONFIDENTIAL = "confidential"
+    PII = "pii"
+
+
+def classified(level: Classification, **kwargs: Any) -> Any:
+    """A Field whose JSON Schema carries x-classification."""
+    return Field(json_schema_extra={"x-classification": level.value}, **kwargs)
+
+
+PII = Classification.PII
+CONFIDENTIAL = Classification.CONFIDENTIAL
+INTERNAL = Classification.INTERNAL
+PUBLIC = Classification.PUBLIC
+
+
+class RecordModel(BaseModel):
+    """What every golden record has: id, version, last update, cross-references."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    id: UUID = Field(description="the hub's id of the record (a UUID)")
+    version: int = Field(description="the record's version: how many events made it")
+    updated_at: datetime = Field(description="when the hub last recorded a change to it")
+    xrefs: list[XrefModel] = Field(
+        description="the source records it stands for: {system, tenant, type, id}"
+    )
+    deleted: bool = Field(default=False, description="true for a record deleted at its source")
+
+
+def classification_of(model: type[BaseModel]) -> dict[str, Classification]:
+    """Returns each field's classification (public unless the field says otherwise)."""
+    result = {}
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        result[name] = Classification(extra.get("x-classification", "public"))
+    return result
