@@ -79,8 +79,6 @@ FIELDS = {
         "date",
         "last_update_status",
         "stage_id",
-        "allow_billable",
-        "account_id",
         "write_date",
     ],
     MILESTONE: [
@@ -93,6 +91,17 @@ FIELDS = {
         "write_date",
     ],
 }
+
+
+def fields_of(model: str, config: AdapterConfig) -> list[str]:
+    """The fields polling asks for: FIELDS, plus those of optional modules or other versions
+    an instance has (option fields_<model>, e.g. fields_project_project = "allow_billable,
+    pricing_type,account_id" with sale_timesheet; asking for a field it lacks is an error)."""
+    extra = config.extra.get("fields_" + model.replace(".", "_"), "")
+    more = [name.strip() for name in extra.split(",") if name.strip()]
+    return FIELDS[model] + [name for name in more if name not in FIELDS[model]]
+
+
 # last_update_status values: on_track, at_risk, off_track, on_hold, to_define, done.
 PROJECT_STATUS = {"on_hold": "on_hold", "done": "closed"}
 
