@@ -157,6 +157,8 @@ class Engagement(CanonicalAggregate):
             "currency",
             "budget",
             "manager_id",
+            # Only while it is unknown (None): the client of an engagement never changes.
+            "client_id",
         }
     ) | frozenset(DETAILS)
 
@@ -165,7 +167,7 @@ class Engagement(CanonicalAggregate):
         cls,
         *,
         id: UUID,
-        client_id: UUID,
+        client_id: UUID | None,
         code: str,
         name: str,
         currency: str,
@@ -181,7 +183,7 @@ class Engagement(CanonicalAggregate):
         details: dict[str, Any] | None = None,
     ) -> Engagement:
         """Creates an engagement after checking its attributes (the client is checked by the
-        application, which knows it)."""
+        application, which knows it; None while the source's customer is not known yet)."""
         check_currency(currency)
         check_dates(start_date, end_date)
         check_budget(budget, currency)
@@ -214,7 +216,7 @@ class Engagement(CanonicalAggregate):
         self,
         *,
         id: UUID,  # the library hands the aggregate id to the creation event body
-        client_id: UUID,
+        client_id: UUID | None,
         code: str,
         name: str,
         currency: str,
@@ -251,6 +253,10 @@ class Engagement(CanonicalAggregate):
         governed = [k for k in changes if k not in self.DETAILS and getattr(self, k) != changes[k]]
         if self.status in (_S.CLOSED, _S.LOST) and governed:
             raise InvalidTransitionError("engagement", self.status, "be revised")
+        if changes.get("client_id", self.client_id) != self.client_id and self.client_id:
+            raise RuleViolationError(
+                "an engagement cannot move to another client", rule="client_fixed", field="client"
+            )
         for field in ("name",):
             if field in changes:
                 changes[field] = check_required_text(changes[field], field)

@@ -13,7 +13,7 @@ from domain.milestone import Milestone
 from domain.rate_card import RateCard, RateLine
 from domain.resource import Resource
 from domain.time_entry import TimeEntry
-from domain.values import Money, Period, SourceRef
+from domain.values import Money, PendingLink, Period, SourceRef
 
 # Entity name (as in subjects and event types) -> aggregate class.
 AGGREGATES: dict[str, type[CanonicalAggregate]] = {
@@ -51,6 +51,7 @@ VALUE_TYPES: tuple[type, ...] = (
     Money,
     Period,
     SourceRef,
+    PendingLink,
     Contact,
     Address,
     RetainerTerms,

@@ -77,8 +77,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings()
     if not settings.database_url or not settings.nats_url:
-        raise CommandError("a worker joins a running hub: set PSHUB_DATABASE_URL and "
-                           "PSHUB_NATS_URL")
+        raise CommandError(
+            "a worker joins a running hub: set PSHUB_DATABASE_URL and PSHUB_NATS_URL"
+        )
     parts = frozenset(p.strip() for p in args.run.split(",") if p.strip())
     unknown = parts - {"ingest", "projections", "pollers"}
     if unknown:
@@ -330,13 +331,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     worker = commands.add_parser(
-        "worker", help="run ingest, projections or pollers without the API (scale out)",
+        "worker",
+        help="run ingest, projections or pollers without the API (scale out)",
         description="Run parts of the hub without the HTTP API, beside a running hub "
         "(PSHUB_DATABASE_URL and PSHUB_NATS_URL required). Ingest workers share one JetStream "
         "consumer; each change still applies once.",
     )
-    worker.add_argument("--run", default="ingest",
-                        help="comma-separated: ingest, projections, pollers (default ingest)")
+    worker.add_argument(
+        "--run",
+        default="ingest",
+        help="comma-separated: ingest, projections, pollers (default ingest)",
+    )
     worker.set_defaults(func=cmd_worker)
 
     demo = commands.add_parser(

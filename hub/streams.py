@@ -49,7 +49,7 @@ class Streams:
 
     def strip(self, subject: str) -> str:
         """The subject without this hub's prefix."""
-        return subject[len(self.prefix):] if subject.startswith(self.prefix) else subject
+        return subject[len(self.prefix) :] if subject.startswith(self.prefix) else subject
 
     def configs(self) -> list[StreamConfig]:
         def config(name: str, subject: str) -> StreamConfig:

@@ -21,6 +21,7 @@ from hub.api.routes import (
     exceptions,
     health,
     ingest,
+    links,
     projections,
     records,
 )
@@ -148,6 +149,7 @@ def create_app(hub: Hub) -> FastAPI:
         records,
         ingest,
         exceptions,
+        links,
         projections,
         adapters,
         audit,

@@ -85,7 +85,10 @@ class ClientRecord(RecordModel):
 class EngagementRecord(RecordModel):
     """An engagement (project, or a deal in the pipeline) for one client."""
 
-    client_id: UUID = field("the client's id")
+    client_id: UUID | None = field(
+        "the client's id; null while the client the source names is not known (pending_links)",
+        default=None,
+    )
     code: str = field("the engagement code time and invoices name it by")
     name: str = field("its name")
     service_line: str = field("the firm's service line", default="")
@@ -159,7 +162,7 @@ class ContractRecord(RecordModel):
     """The terms of one engagement line."""
 
     engagement_id: UUID = field("the engagement's id")
-    client_id: UUID = field("the client's id")
+    client_id: UUID | None = field("the client's id; null while not known", default=None)
     name: str = field("its name", default="")
     type: str = field("time_and_materials, capped_time_and_materials, fixed_fee or retainer")
     status: str = field("draft, signed, active, closed or terminated")

@@ -35,18 +35,31 @@ INTERNAL = Classification.INTERNAL
 PUBLIC = Classification.PUBLIC
 
 
+class PendingLinkRecord(BaseModel):
+    """A reference to a record the hub does not know yet, kept as the source named it."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    field: str = Field(description="the field it sets once the record is known (client_id)")
+    entity: str = Field(description="the entity it names (client, engagement, invoice, ...)")
+    ref: XrefModel = Field(description="the source record it names: system, tenant, type, id")
+
+
 class RecordModel(BaseModel):
     """What every golden record has: id, version, last update, cross-references."""
 
     model_config = ConfigDict(from_attributes=True, frozen=True)
 
-    id: UUID = Field(description="the hub's id of the record (a UUID)")
-    version: int = Field(description="the record's version: how many events made it")
-    updated_at: datetime = Field(description="when the hub last recorded a change to it")
-    xrefs: list[XrefModel] = Field(
-        description="the source records it stands for: {system, tenant, type, id}"
+    id: UUID = Field(description="the canonical id, minted by the hub")
+    version: int = Field(description="the record's version: the number of its events")
+    updated_at: datetime = Field(description="when the hub last recorded a change (UTC)")
+    xrefs: list[XrefModel] = Field(description="the source records this record is, per system")
+    deleted: bool = Field(default=False, description="deleted at its source (a tombstone)")
+    pending_links: list[PendingLinkRecord] = Field(
+        default_factory=list,
+        description="references to records not known yet; each resolves, with an event, "
+        "when its record becomes known (by xref, matching or a steward's map-xref)",
     )
-    deleted: bool = Field(default=False, description="true for a record deleted at its source")
 
 
 def classification_of(model: type[BaseModel]) -> dict[str, Classification]:

@@ -156,7 +156,7 @@ class InvoiceRecord(RecordModel):
     """An invoice, or a credit note (kind credit_note) against one."""
 
     kind: str
-    client_id: UUID
+    client_id: UUID | None = None
     engagement_id: UUID | None = None
     number: str | None = None
     currency: str

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Annotated, Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -285,3 +286,19 @@ class IngestConsumer:
             return int(message.metadata.num_delivered or 1)
         except Exception:  # a message without JetStream metadata
             return 1
+
+
+async def sweep_overdue(engine: IngestEngine, grace: timedelta) -> None:
+    """Opens exception cases for what has waited longer than `grace` (a parked change, an
+    unresolved link), every quarter of the grace period (at most every 5 minutes)."""
+    interval = min(300.0, max(0.2, grace.total_seconds() / 4))
+    while True:
+        try:
+            opened = await asyncio.to_thread(engine.sweep_overdue, grace)
+            if opened:
+                log.info("ingest: %d overdue waits became exception cases", len(opened))
+        except INFRASTRUCTURE as exc:
+            log.warning("ingest: could not look for overdue waits now (%s)", exc)
+        except Exception:  # a process edge: log, and look again next time
+            log.exception("ingest: looking for overdue waits failed")
+        await asyncio.sleep(interval)

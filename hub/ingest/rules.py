@@ -16,6 +16,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+PARENT, LINK = "parent", "link"
+
 DEFAULT_RULES: dict[str, Any] = {
     "matching": {
         # A client from another system is the same client when the source names it (an ERP
@@ -27,6 +29,21 @@ DEFAULT_RULES: dict[str, Any] = {
         "engagement": ["external_ref"],
         # Normalised names at least this similar, but not equal, make a stewardship exception.
         "probable_match_ratio": 0.88,
+    },
+    # The kind of each reference a change makes, per entity and field. A "parent" is needed
+    # to value or validate the record: a change naming an unknown parent waits (parked) for
+    # it. Every other reference is a "link": the record is recorded at once, the link is kept
+    # as the source named it, and it resolves, with an event, when that record becomes known.
+    "references": {
+        "time_entry": {"engagement": "parent", "resource": "parent"},
+        "expense": {"engagement": "parent", "resource": "parent"},
+        "milestone": {"engagement": "parent", "contract": "parent"},
+        "contract": {"engagement": "parent"},
+        # Rate lines are keyed by the records they price: a line for an unknown resource
+        # cannot price anything.
+        "rate_card": {"lines": "parent"},
+        # A credit note is checked against what its invoice can still be credited.
+        "invoice": {"original_invoice": "parent"},
     },
     # Per entity and field: systems from highest priority to lowest; unnamed systems rank
     # below every named one. Equal rank: the more recent source change wins.
@@ -127,6 +144,9 @@ class Rules:
     survivorship: dict[str, dict[str, list[str]]] = field(
         default_factory=lambda: DEFAULT_RULES["survivorship"]
     )
+    references: dict[str, dict[str, str]] = field(
+        default_factory=lambda: DEFAULT_RULES["references"]
+    )
     stages: dict[str, Any] = field(default_factory=lambda: DEFAULT_RULES["stages"])
 
     @classmethod
@@ -135,11 +155,29 @@ class Rules:
         if not text:
             return cls()
         given = json.loads(text)
+        references = {e: dict(f) for e, f in DEFAULT_RULES["references"].items()}
+        for entity, fields in given.get("references", {}).items():
+            references.setdefault(entity, {}).update(fields)
+        for entity, fields in references.items():
+            for name, kind in fields.items():
+                if kind not in (PARENT, LINK):
+                    raise ValueError(f"references.{entity}.{name}: '{kind}' is not parent or link")
+        for entity, fields in DEFAULT_RULES["references"].items():
+            for name in fields:
+                if references.get(entity, {}).get(name) != PARENT:
+                    # These records are created and valued from their parent: without it
+                    # there is nothing to record (a link may become a parent, not the reverse).
+                    raise ValueError(f"references.{entity}.{name} must stay a parent")
         return cls(
             matching={**DEFAULT_RULES["matching"], **given.get("matching", {})},
             survivorship={**DEFAULT_RULES["survivorship"], **given.get("survivorship", {})},
+            references=references,
             stages={**DEFAULT_RULES["stages"], **given.get("stages", {})},
         )
+
+    def reference_kind(self, entity: str, field_name: str) -> str:
+        """Whether a change's reference is a parent (it waits) or a link (recorded at once)."""
+        return self.references.get(entity, {}).get(field_name, LINK)
 
     def matches_by(self, entity: str) -> list[str]:
         return list(self.matching.get(entity, []))
