@@ -79,6 +79,9 @@ def test_a_company_partner_maps_to_a_client() -> None:
         "country": "BE",
         "tax_id": "BE0477472701",
         "status": "active",
+        "phone": "+32 2 555 0142",
+        "email": "azure.Interior24@example.com",
+        "parent": None,  # parent_id false: a company with no parent organisation
     }
 
 
@@ -90,6 +93,9 @@ def test_false_is_an_empty_value_and_an_archived_customer_is_inactive() -> None:
         "country": None,
         "tax_id": None,
         "status": "inactive",
+        "phone": None,
+        "email": None,
+        "parent": None,
     }
 
 
@@ -144,6 +150,7 @@ def test_a_project_maps_to_an_engagement_with_false_dates_as_cleared() -> None:
         "end_date": None,
         "status": "active",
         "legal_entity": "YourCompany",
+        "health": "on_track",
     }
 
 
@@ -161,6 +168,7 @@ def test_an_automation_webhook_record_names_its_model_and_reports_only_its_field
         "id": "7",
         "name": "Azure Interior - Office redesign (phase 2)",
         "status": "on_hold",
+        "health": "on_hold",
     }
 
 
