@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.base import CanonicalAggregate
-from domain.client import Client, Contact
+from domain.client import Address, Client, Contact
 from domain.contract import Contract, PlannedMilestone, RetainerTerms
 from domain.engagement import Engagement
 from domain.expense import Expense, Receipt
@@ -53,6 +53,7 @@ VALUE_TYPES: tuple[type, ...] = (
     SourceRef,
     PendingLink,
     Contact,
+    Address,
     RetainerTerms,
     PlannedMilestone,
     RateLine,

@@ -149,7 +149,7 @@ def export(
 
 def redact_data(data: dict[str, Any], withheld: set[str]) -> dict[str, Any]:
     """Leaves withheld attributes out of event data, including inside a revision's changes
-    and a creation's descriptive attributes (`details`)."""
+    and a creation's descriptive details."""
     if not withheld:
         return data
     result = {k: v for k, v in data.items() if k not in withheld}

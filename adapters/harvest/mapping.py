@@ -93,6 +93,12 @@ def _text(value: str | None) -> str | None:
     return value.strip() if value and value.strip() else None
 
 
+def _lines(value: str | None) -> str | None:
+    """Multi-line free text with its lines ending in \n (Harvest sends \r\n)."""
+    text = _text(value)
+    return "\n".join(line.strip() for line in text.splitlines()) if text else None
+
+
 def _event(
     ctx: Context,
     entity: str,
@@ -123,6 +129,8 @@ def map_client(client: Client, ctx: Context) -> Any:
         legal_name=client.name,
         billing_currency=currency_code(client.currency, "client") if client.currency else None,
         status="active" if client.is_active else "inactive",
+        # Harvest keeps the address as one free text: it is all street lines.
+        billing_address={"street": _lines(client.address)} if _text(client.address) else None,
     )
     return _event(ctx, "client", "Client", data, client.id, client.updated_at)
 
@@ -146,10 +154,36 @@ def map_project(project: Project, ctx: Context) -> Any:
         if budget is None and project.is_fixed_fee:
             budget = project.fee
         fields["budget"] = money(budget, currency, "project budget") if budget is not None else None
+        for target, value in (("fee", project.fee), ("hourly_rate", project.hourly_rate)):
+            fields[target] = (
+                money(value, currency, f"project {target}") if value is not None else None
+            )
+    fields.update(_billing(project))
     if ctx.config.legal_entity:
         fields["legal_entity"] = ctx.config.legal_entity
     data = build(EngagementChange, "engagement", id=str(project.id), **fields)
     return _event(ctx, "engagement", "Project", data, project.id, project.updated_at)
+
+
+# budget_by values whose `budget` counts hours (the others budget money: cost_budget).
+_HOURS_BUDGETS = ("project", "task", "person")
+
+
+def _billing(project: Project) -> dict[str, Any]:
+    """How a project is billed: its commercial model, bill_by, and what its budget counts."""
+    if not project.is_billable:
+        model = "non_billable"
+    elif project.is_fixed_fee:
+        model = "fixed_fee"
+    else:
+        model = "time_and_materials"
+    hours = project.budget if project.budget_by in _HOURS_BUDGETS else None
+    return {
+        "contract_type": model,
+        "billing_method": _text(project.bill_by),
+        "budget_by": _text(project.budget_by),
+        "budget_hours": hours,
+    }
 
 
 def map_user(user: User, ctx: Context) -> Any:
@@ -159,17 +193,25 @@ def map_user(user: User, ctx: Context) -> Any:
         "email": user.email,
         "role": user.roles[0] if user.roles else None,
         "status": "active" if user.is_active else "inactive",
+        "phone": _text(user.telephone),
+        "weekly_capacity_hours": (
+            Decimal(user.weekly_capacity) / 3600 if user.weekly_capacity is not None else None
+        ),
     }
+    if user.is_contractor is not None:
+        fields["employment_type"] = "contractor" if user.is_contractor else "employee"
     zone = iana_zone(user.timezone)
     if zone:
         fields["time_zone"] = zone
     # Harvest's cost rates carry no currency (DOMAIN 4.7: most likely the account's own).
     if ctx.config.default_currency:
-        fields["cost_rate"] = (
-            money(user.cost_rate, ctx.config.default_currency, "cost rate")
-            if user.cost_rate is not None
-            else None
-        )
+        for target, rate in (
+            ("cost_rate", user.cost_rate),
+            ("default_bill_rate", user.default_hourly_rate),
+        ):
+            fields[target] = (
+                money(rate, ctx.config.default_currency, target) if rate is not None else None
+            )
     data = build(ResourceChange, "resource", id=str(user.id), **fields)
     return _event(ctx, "resource", "User", data, user.id, user.updated_at)
 

@@ -170,8 +170,47 @@ def map_customer(raw: Mapping[str, Any], record_type: str, ctx: Context) -> Mapp
                 id=to_18(external),
             )
         ]
+    fields.update(_customer_details(customer))
     data = build(ClientChange, "client", id=customer.id, **fields)
     return Mapped(events=[_event(ctx, "client", record_type, data, customer)])
+
+
+def _customer_details(customer: Customer) -> dict[str, Any]:
+    # The REST record leaves empty fields out: a field it lacks is reported as cleared.
+    address = _text(re.sub(r"(?i)<br\s*/?>", "\n", customer.defaultAddress or ""))
+    parent = customer.parent
+    return {
+        "customer_number": _text(customer.entityId),
+        "email": _text(customer.email),
+        "phone": _text(customer.phone),
+        "website": _text(customer.url),
+        "category": _text(customer.category.refName) if customer.category else None,
+        # defaultAddress is formatted text (addressee first): it is kept as street lines.
+        "billing_address": {"street": address} if address else None,
+        "parent": Ref(type=_ref_type(parent, "customer"), id=parent.id) if parent else None,
+        "owner": Ref(type="employee", id=customer.salesRep.id) if customer.salesRep else None,
+        "owner_name": _text(customer.salesRep.refName) if customer.salesRep else None,
+    }
+
+
+# jobBillingType (SOAP enum names and UI labels, compared without case or punctuation).
+BILLING_TYPES = {
+    "chargebased": "time_and_materials",
+    "fixedbidinterval": "fixed_fee",
+    "fixedbidmilestone": "fixed_fee",
+    "timeandmaterials": "time_and_materials",
+    "none": "non_billable",
+}
+
+
+def _billing(job: Job) -> dict[str, Any]:
+    value = job.jobBillingType
+    label = value if isinstance(value, str) else (value.refName or value.id if value else None)
+    key = re.sub(r"[^a-z]", "", (label or "").lower())
+    return {
+        "contract_type": BILLING_TYPES.get(key),
+        "billing_method": _text(label.lstrip("_")) if label else None,
+    }
 
 
 def _job_status(job: Job, ctx: Context) -> str | None:
@@ -226,11 +265,23 @@ def map_job(raw: Mapping[str, Any], record_type: str, ctx: Context) -> Mapped:
                 if job.estimatedRevenue is not None
                 else None
             )
+        for target, value in (
+            ("expected_revenue", job.estimatedRevenue),
+            ("estimated_cost", job.estimatedCost),
+        ):
+            fields[target] = money(value, currency, target) if value is not None else None
+    fields.update(_billing(job))
+    fields["stage"] = _text(job.entityStatus.refName) if job.entityStatus else None
+    fields["engagement_type"] = _text(job.jobType.refName) if job.jobType else None
+    fields["percent_complete"] = job.percentComplete
+    fields["calculated_end_date"] = job.calculatedEndDate
     status = _job_status(job, ctx)
     if status:
         fields["status"] = status
-    if job.projectManager is not None:
-        fields["manager"] = Ref(type="employee", id=job.projectManager.id)
+    # The record leaves an empty field out: no project manager is one cleared.
+    fields["manager"] = (
+        Ref(type="employee", id=job.projectManager.id) if job.projectManager else None
+    )
     legal_entity = (job.subsidiary.refName if job.subsidiary else None) or ctx.config.legal_entity
     if legal_entity:
         fields["legal_entity"] = legal_entity

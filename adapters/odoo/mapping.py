@@ -14,6 +14,7 @@ client. A project whose last update says "done" is closed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,6 +64,15 @@ FIELDS = {
         "function",
         "vat",
         "country_code",
+        "street",
+        "street2",
+        "city",
+        "state_id",
+        "zip",
+        "website",
+        "industry_id",
+        "user_id",
+        "ref",
         "active",
         "write_date",
     ],
@@ -76,6 +86,7 @@ FIELDS = {
         "date_start",
         "date",
         "last_update_status",
+        "stage_id",
         "write_date",
     ],
     MILESTONE: [
@@ -101,20 +112,21 @@ FIELDS = {
         "write_date",
     ],
 }
-# Fields that exist only with an optional module: asking search_read for a field the database
-# lacks fails the whole call, so they are read only when the settings say the module is there.
-SALE_PROJECT_FIELDS = ["quantity_percentage", "sale_line_id"]  # sale_project
 
 
 def fields_of(model: str, config: AdapterConfig) -> list[str]:
-    """The fields polling asks for: FIELDS, plus the optional modules' the settings name."""
-    fields = list(FIELDS[model])
-    if model == MILESTONE and config.extra.get("sale_project", "").lower() in ("1", "true"):
-        fields += SALE_PROJECT_FIELDS
-    validated = config.extra.get("timesheet_validated_field")  # Enterprise timesheet_grid
+    """The fields polling asks for: FIELDS, plus those of optional modules or other versions
+    an instance has (option fields_<model>, e.g. fields_project_project = "allow_billable,
+    pricing_type,account_id" with sale_timesheet, fields_project_milestone =
+    "quantity_percentage,sale_line_id" with sale_project; asking for a field it lacks is an
+    error). The Enterprise timesheet approval field named by timesheet_validated_field is
+    asked for too."""
+    extra = config.extra.get("fields_" + model.replace(".", "_"), "")
+    more = [name.strip() for name in extra.split(",") if name.strip()]
+    validated = config.extra.get("timesheet_validated_field")
     if model == TIMESHEET and validated:
-        fields.append(validated)
-    return fields
+        more.append(validated)
+    return FIELDS[model] + [name for name in dict.fromkeys(more) if name not in FIELDS[model]]
 
 
 # last_update_status values: on_track, at_risk, off_track, on_hold, to_define, done.
@@ -205,8 +217,50 @@ def map_partner(raw: Mapping[str, Any], ctx: Context) -> Mapped:
         fields["tax_id"] = partner.vat
     if _given(raw, "active"):
         fields["status"] = "active" if partner.active else "inactive"
+    fields.update(_partner_details(partner, raw))
     data = build(ClientChange, "client", id=str(partner.id), **fields)
     return Mapped(events=[_event(ctx, PARTNER, data, partner)])
+
+
+# A state's display name is "<name> (<country code>)".
+_STATE_SUFFIX = re.compile(r"\s*\([A-Z]{2}\)$")
+
+
+def _partner_details(partner: Partner, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """What describes a company, from the fields the record carries (false is empty)."""
+    fields: dict[str, Any] = {}
+    for target, name in (
+        ("email", "email"),
+        ("phone", "phone"),
+        ("website", "website"),
+        ("customer_number", "ref"),
+    ):
+        if _given(raw, name):
+            fields[target] = getattr(partner, name)
+    if _given(raw, "industry_id"):
+        fields["industry"] = partner.industry_id.name if partner.industry_id else None
+    if _given(raw, "parent_id"):
+        fields["parent"] = _ref(PARTNER, partner.parent_id)
+    if _given(raw, "user_id"):
+        fields["owner"] = _ref("res.users", partner.user_id)
+        fields["owner_name"] = partner.user_id.name if partner.user_id else None
+    lines: dict[str, Any] = {}
+    if _given(raw, "street", "street2"):
+        street = [p for p in (partner.street, partner.street2) if p]
+        lines["street"] = "\n".join(street) or None
+    if _given(raw, "city"):
+        lines["city"] = partner.city
+    if _given(raw, "state_id"):
+        state = partner.state_id
+        lines["region"] = _STATE_SUFFIX.sub("", state.name) if state else None
+    if _given(raw, "zip"):
+        lines["postal_code"] = partner.zip
+    if _given(raw, "country_code"):
+        lines["country"] = (partner.country_code or "").strip().upper() or None
+    if set(lines) - {"country"}:
+        # The company's own address: Odoo invoices it unless an invoice address is set.
+        fields["billing_address"] = lines
+    return fields
 
 
 def _contact(partner: Partner, parent: int, ctx: Context) -> Mapped:
@@ -268,12 +322,39 @@ def map_project(raw: Mapping[str, Any], ctx: Context) -> Mapped:
     reported, status = _project_status(project, raw)
     if reported:
         fields["status"] = status
+    fields.update(_project_details(project, raw))
     if project.company_id is not None:
         fields["legal_entity"] = project.company_id.name
     elif ctx.config.legal_entity:
         fields["legal_entity"] = ctx.config.legal_entity
     data = build(EngagementChange, "engagement", id=str(project.id), **fields)
     return Mapped(events=[_event(ctx, PROJECT, data, project)])
+
+
+PRICING = {
+    "fixed_rate": "fixed_fee",
+    "task_rate": "time_and_materials",
+    "employee_rate": "time_and_materials",
+}
+
+
+def _project_details(project: Project, raw: Mapping[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if _given(raw, "stage_id"):
+        fields["stage"] = project.stage_id.name if project.stage_id else None
+    if _given(raw, "last_update_status"):
+        fields["health"] = project.last_update_status
+    if _given(raw, "account_id", "analytic_account_id"):
+        account = project.account_id or project.analytic_account_id
+        fields["analytic_account"] = account.name if account else None
+    if _given(raw, "pricing_type"):
+        fields["billing_method"] = project.pricing_type
+    if project.allow_billable is False:
+        fields["contract_type"] = "non_billable"
+    elif _given(raw, "allow_billable", "pricing_type"):
+        # Billable: how is told only by the pricing type (absent from Odoo 17 on).
+        fields["contract_type"] = PRICING.get(project.pricing_type or "")
+    return fields
 
 
 def map_milestone(raw: Mapping[str, Any], ctx: Context) -> Mapped:

@@ -1,4 +1,4 @@
-"""What every golden record shares, and how a field declares who may see it.
+"""What every golden-record model shares: the classification of fields and the common fields.
 
 A field's classification decides who may see it: `confidential` needs the read:confidential
 scope, `pii` needs read:pii; `public` and `internal` need only read. Fields a token may not
@@ -39,6 +39,7 @@ def described(description: str, level: Classification | None = None, **kwargs: A
 PII = Classification.PII
 CONFIDENTIAL = Classification.CONFIDENTIAL
 INTERNAL = Classification.INTERNAL
+PUBLIC = Classification.PUBLIC
 
 
 class PendingLinkRecord(BaseModel):
@@ -66,3 +67,12 @@ class RecordModel(BaseModel):
         description="references to records not known yet; each resolves, with an event, "
         "when its record becomes known (by xref, matching or a steward's map-xref)",
     )
+
+
+def classification_of(model: type[BaseModel]) -> dict[str, Classification]:
+    """Returns each field's classification (public unless the field says otherwise)."""
+    result = {}
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        result[name] = Classification(extra.get("x-classification", "public"))
+    return result

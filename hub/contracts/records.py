@@ -1,16 +1,25 @@
-"""Golden records as served over HTTP, with the classification of every field
-(hub/contracts/record_base.py says how a classification decides who sees a field)."""
+"""Golden records as served over HTTP, with the classification of every field, by entity.
+
+Clients, engagements, contracts and resources are in hub/contracts/commercial_records.py;
+invoices in billing_records.py; time entries, expenses and milestones in work_records.py;
+knowledge assets in knowledge_records.py; what every record shares (classification, id,
+version, xrefs) in record_base.py.
+"""
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
-from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.contracts.billing_records import InvoiceRecord
+from hub.contracts.commercial_records import (
+    ClientRecord,
+    ContractRecord,
+    EngagementRecord,
+    ResourceRecord,
+)
 from hub.contracts.common import MoneyModel
 from hub.contracts.knowledge_records import KnowledgeAssetRecord
 from hub.contracts.record_base import (
@@ -20,6 +29,7 @@ from hub.contracts.record_base import (
     Classification,
     PendingLinkRecord,
     RecordModel,
+    classification_of,
     classified,
     described,
 )
@@ -31,94 +41,11 @@ __all__ = [
     "PII",
     "RECORD_MODELS",
     "Classification",
-    "ExpenseRecord",
-    "InvoiceRecord",
-    "KnowledgeAssetRecord",
-    "MilestoneRecord",
     "PendingLinkRecord",
     "RecordModel",
-    "TimeEntryRecord",
     "classification_of",
     "classified",
 ]
-
-
-class ContactRecord(BaseModel):
-    model_config = ConfigDict(from_attributes=True, frozen=True)
-
-    name: str
-    email: str = ""
-    phone: str = ""
-    role: str = ""
-
-
-class ClientRecord(RecordModel):
-    """A client of the firm."""
-
-    legal_name: str
-    country: Annotated[str, Field(description="ISO 3166-1 alpha-2")]
-    tax_id: str = classified(INTERNAL, default="")
-    billing_currency: str
-    status: str
-    contacts: list[ContactRecord] = classified(PII, default_factory=list)
-
-
-class EngagementRecord(RecordModel):
-    """An engagement (project) for one client."""
-
-    client_id: UUID | None = None
-    code: str
-    name: str
-    service_line: str = ""
-    region: str = ""
-    legal_entity: str = ""
-    status: str
-    start_date: date | None = None
-    end_date: date | None = None
-    currency: str
-    budget: MoneyModel | None = classified(INTERNAL, default=None)
-    manager_id: UUID | None = None
-
-
-class RetainerRecord(BaseModel):
-    model_config = ConfigDict(from_attributes=True, frozen=True)
-
-    period: str
-    fee: MoneyModel
-    included_hours: Decimal
-    rollover_rule: str
-    overage_rate: MoneyModel
-    rollover_cap_hours: Decimal | None = None
-
-
-class PlannedMilestoneRecord(BaseModel):
-    model_config = ConfigDict(from_attributes=True, frozen=True)
-
-    milestone_id: UUID
-    amount: MoneyModel
-
-
-class ContractRecord(RecordModel):
-    """The terms of one engagement line."""
-
-    engagement_id: UUID
-    client_id: UUID | None = None
-    name: str = ""
-    type: str
-    status: str
-    currency: str
-    value: MoneyModel | None = classified(INTERNAL, default=None)
-    cap: MoneyModel | None = classified(INTERNAL, default=None)
-    retainer: RetainerRecord | None = classified(CONFIDENTIAL, default=None)
-    milestones: list[PlannedMilestoneRecord] = classified(INTERNAL, default_factory=list)
-    payment_terms_days: int
-    tax_treatment: str
-    billing_schedule: str
-    start_date: date | None = None
-    end_date: date | None = None
-    signed_on: date | None = None
-    signed_by: str = classified(PII, default="")
-    change_orders: list[str] = Field(default_factory=list)
 
 
 class PeriodRecord(BaseModel):
@@ -169,18 +96,6 @@ class RateCardRecord(RecordModel):
     )
 
 
-class ResourceRecord(RecordModel):
-    """A person who delivers work."""
-
-    name: str = classified(PII, default="")
-    email: str = classified(PII, default="")
-    role: str
-    status: str
-    home_region: str = ""
-    time_zone: str
-    cost_rate: MoneyModel | None = classified(CONFIDENTIAL, default=None)
-
-
 RECORD_MODELS: dict[str, type[RecordModel]] = {
     "client": ClientRecord,
     "engagement": EngagementRecord,
@@ -193,12 +108,3 @@ RECORD_MODELS: dict[str, type[RecordModel]] = {
     "invoice": InvoiceRecord,
     "knowledge_asset": KnowledgeAssetRecord,
 }
-
-
-def classification_of(model: type[BaseModel]) -> dict[str, Classification]:
-    """Returns each field's classification (public unless the field says otherwise)."""
-    result = {}
-    for name, info in model.model_fields.items():
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        result[name] = Classification(extra.get("x-classification", "public"))
-    return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -30,6 +30,14 @@ from hub.contracts.changes import ContactData, Ref
 from hub.contracts.common import MoneyModel
 from hub.ingest import lifecycle
 from hub.ingest.descriptive import described
+from hub.ingest.details import (
+    MissingCurrency,
+    client_details,
+    engagement_details,
+    money_in,
+    resource_details,
+)
+from hub.ingest.rules import Rules
 
 
 class Unresolved(Exception):
@@ -56,6 +64,14 @@ class Context(Protocol):
 
     @property
     def on(self) -> date: ...
+
+    @property
+    def at(self) -> datetime:
+        """When the change happened at its source (UTC)."""
+        ...
+
+    @property
+    def rules(self) -> Rules: ...
 
     @property
     def message_id(self) -> str: ...
@@ -143,6 +159,7 @@ def create_client(ctx: Context, f: dict[str, Any], new_id: UUID) -> Client:
         tax_id=f.get("tax_id") or "",
         contacts=[_contact(c) for c in f.get("contacts") or []],
         xrefs=[ctx.source_ref],
+        details=client_details(ctx, None, f),
     )
     update_client(
         ctx,
@@ -153,9 +170,13 @@ def create_client(ctx: Context, f: dict[str, Any], new_id: UUID) -> Client:
 
 
 def update_client(ctx: Context, client: Client, f: dict[str, Any]) -> None:
-    changes = {k: f[k] for k in ("legal_name", "country", "billing_currency") if f.get(k)}
-    if "tax_id" in f:
-        changes["tax_id"] = f["tax_id"] or ""
+    # Required fields (the legal name, a billing currency once known) are never cleared: a
+    # null for them is ignored. Every other field a change reports as null is cleared.
+    changes = {k: f[k] for k in ("legal_name", "billing_currency") if f.get(k)}
+    for name in ("country", "tax_id"):
+        if name in f:
+            changes[name] = f[name] or ""
+    changes.update(client_details(ctx, client, f))
     status = f.get("status")
     if status and status != ClientStatus.CLOSED and client.status == ClientStatus.CLOSED:
         client.reopen()
@@ -182,6 +203,10 @@ def update_client(ctx: Context, client: Client, f: dict[str, Any]) -> None:
 
 def create_engagement(ctx: Context, f: dict[str, Any], new_id: UUID) -> Engagement:
     _require(f, "client", "name", "currency")
+    try:
+        details = engagement_details(ctx, None, f)
+    except MissingCurrency as missing:  # pragma: no cover - the currency is required above
+        raise Incomplete([f"{missing.field}.currency"]) from missing
     engagement = Engagement.create(
         id=new_id,
         # A link: the source's customer may never be fed to the hub (it resolves if it is).
@@ -194,10 +219,11 @@ def create_engagement(ctx: Context, f: dict[str, Any], new_id: UUID) -> Engageme
         legal_entity=f.get("legal_entity") or "",
         start_date=f.get("start_date"),
         end_date=f.get("end_date"),
-        budget=money(f.get("budget")),
+        budget=money_in(f.get("budget"), f["currency"], "budget"),
         manager_id=_link(ctx, f, "manager", "resource") if "manager" in f else None,
         status=f["status"] if f.get("status") in ("pipeline", "won", "active") else "pipeline",
         xrefs=[ctx.source_ref],
+        details=details,
     )
     if f.get("status"):
         engagement.advance_to(EngagementStatus(f["status"]), on=ctx.on)
@@ -226,6 +252,7 @@ def _engagement_client(ctx: Context, engagement: Engagement, ref: Ref) -> UUID |
 
 
 def update_engagement(ctx: Context, engagement: Engagement, f: dict[str, Any]) -> None:
+    # The name and currency are required: a null for them is ignored; other nulls clear.
     changes: dict[str, Any] = {}
     if f.get("client") is not None:
         client = _engagement_client(ctx, engagement, f["client"])
@@ -240,8 +267,10 @@ def update_engagement(ctx: Context, engagement: Engagement, f: dict[str, Any]) -
     for name in ("start_date", "end_date"):
         if name in f:
             changes[name] = f[name]
+    currency = changes.get("currency", engagement.currency)
     if "budget" in f:
-        changes["budget"] = money(f["budget"])
+        changes["budget"] = money_in(f["budget"], currency, "budget")
+    changes.update(engagement_details(ctx, engagement, f))
     if "manager" in f:
         manager = _link(ctx, f, "manager", "resource")
         if manager is not None or f["manager"] is None:
@@ -320,18 +349,16 @@ def _contract_to(ctx: Context, contract: Contract, status: str, f: dict[str, Any
 
 def update_contract(ctx: Context, contract: Contract, f: dict[str, Any]) -> None:
     changes: dict[str, Any] = {}
-    for name in (
-        "name",
-        "type",
-        "currency",
-        "payment_terms_days",
-        "tax_treatment",
-        "billing_schedule",
-        "start_date",
-        "end_date",
-    ):
+    # The type, currency and terms are required: a null for them is ignored. The name and
+    # dates are optional: null clears them.
+    for name in ("type", "currency", "payment_terms_days", "tax_treatment", "billing_schedule"):
         if name in f and f[name] is not None:
             changes[name] = f[name]
+    for name in ("start_date", "end_date"):
+        if name in f:
+            changes[name] = f[name]
+    if "name" in f:
+        changes["name"] = f["name"] or ""
     terms = {
         "value": money(f.get("value")),
         "cap": money(f.get("cap")),
@@ -422,6 +449,7 @@ def create_resource(ctx: Context, f: dict[str, Any], new_id: UUID) -> Resource:
         cost_rate=money(f.get("cost_rate")),
         home_region=f.get("home_region") or "",
         xrefs=[ctx.source_ref],
+        details=resource_details(f),
     )
     if f.get("status") == "inactive":
         resource.deactivate()
@@ -429,11 +457,13 @@ def create_resource(ctx: Context, f: dict[str, Any], new_id: UUID) -> Resource:
 
 
 def update_resource(ctx: Context, resource: Resource, f: dict[str, Any]) -> None:
+    # Name, e-mail, role and time zone are required: a null for them is ignored.
     changes = {k: f[k] for k in ("name", "email", "role", "time_zone") if f.get(k)}
     if "home_region" in f:
         changes["home_region"] = f["home_region"] or ""
     if "cost_rate" in f:
         changes["cost_rate"] = money(f["cost_rate"])
+    changes.update(resource_details(f))
     _revise(resource, changes)
     if f.get("status") == "inactive":
         resource.deactivate()

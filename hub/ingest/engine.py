@@ -133,6 +133,14 @@ class _Context:
         return self.change.occurred_at.astimezone(UTC).date()
 
     @property
+    def at(self) -> datetime:
+        return self.change.occurred_at
+
+    @property
+    def rules(self) -> Rules:
+        return self.engine.rules
+
+    @property
     def message_id(self) -> str:
         return self.change.message_id
 

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 PARENT, LINK = "parent", "link"
@@ -62,7 +63,27 @@ DEFAULT_RULES: dict[str, Any] = {
             "code": ["netsuite", "odoo", "harvest", "salesforce"],
         },
     },
+    # The canonical stage of an engagement (domain.engagement.CanonicalStage). Won and lost
+    # follow the status (Salesforce IsWon/IsClosed); an open deal's stage comes from, in
+    # order: the org's own stage names (empty by default: orgs rename StageName, so the
+    # label is not trusted unless configured), the forecast category, the probability.
+    "stages": {
+        "stage_names": {},
+        # Salesforce ForecastCategory and ForecastCategoryName, lower-cased without spaces.
+        "forecast_category": {
+            "omitted": "lead",
+            "pipeline": "qualified",
+            "bestcase": "proposal",
+            "mostlikely": "commit",
+            "commit": "commit",
+            "forecast": "commit",
+        },
+        # [percent, stage], highest first: the first whose percent the probability reaches.
+        "probability": [[80, "commit"], [50, "proposal"], [20, "qualified"], [0, "lead"]],
+    },
 }
+
+_STATUS_STAGE = {"won": "won", "active": "won", "on_hold": "won", "closed": "won", "lost": "lost"}
 
 
 def legal_name_key(name: str) -> str:
@@ -126,6 +147,7 @@ class Rules:
     references: dict[str, dict[str, str]] = field(
         default_factory=lambda: DEFAULT_RULES["references"]
     )
+    stages: dict[str, Any] = field(default_factory=lambda: DEFAULT_RULES["stages"])
 
     @classmethod
     def from_json(cls, text: str | None) -> Rules:
@@ -150,6 +172,7 @@ class Rules:
             matching={**DEFAULT_RULES["matching"], **given.get("matching", {})},
             survivorship={**DEFAULT_RULES["survivorship"], **given.get("survivorship", {})},
             references=references,
+            stages={**DEFAULT_RULES["stages"], **given.get("stages", {})},
         )
 
     def reference_kind(self, entity: str, field_name: str) -> str:
@@ -176,6 +199,27 @@ class Rules:
         mine = self.rank(entity, field_name, system)
         theirs = self.rank(entity, field_name, current.system)
         return mine < theirs or (mine == theirs and at >= current.at)
+
+    def canonical_stage(
+        self, status: str, stage: str, forecast_category: str, probability: Decimal | None
+    ) -> str | None:
+        """The canonical stage of an engagement from what its sources say (None: no signal)."""
+        if status in _STATUS_STAGE:
+            return _STATUS_STAGE[status]
+        named = {_key(k): v for k, v in self.stages.get("stage_names", {}).items()}
+        categories = {_key(k): v for k, v in self.stages.get("forecast_category", {}).items()}
+        for found in (named.get(_key(stage)), categories.get(_key(forecast_category))):
+            if found:
+                return str(found)
+        if probability is not None:
+            for percent, name in self.stages.get("probability", []):
+                if probability >= Decimal(str(percent)):
+                    return str(name)
+        return None
+
+
+def _key(label: str) -> str:
+    return re.sub(r"\s+", "", label or "").lower()
 
 
 def similar(a: str, b: str) -> float:

@@ -79,6 +79,8 @@ def test_clients_page_maps_to_client_changes_with_their_currency_and_status() ->
         "legal_name": "123 Industries",
         "billing_currency": "EUR",
         "status": "active",
+        # Harvest's address is one free text: it is kept as the street lines.
+        "billing_address": {"street": "123 Main St.\nAnytown, LA 71223"},
     }
     assert events["5735774"].data["status"] == "inactive"
     assert result.cursor == "2024-05-02T08:15:00Z"  # the newest updated_at on the page
@@ -100,6 +102,12 @@ def test_projects_map_to_engagements_in_their_clients_currency() -> None:
         "currency": "EUR",
         "budget": {"amount": "48000.00", "currency": "EUR"},
         "legal_entity": "ACME-DE",
+        "contract_type": "time_and_materials",
+        "billing_method": "Project",
+        "budget_by": "project_cost",
+        "budget_hours": None,  # budget counts money here: cost_budget is the budget
+        "fee": None,
+        "hourly_rate": {"amount": "150.00", "currency": "EUR"},
     }
 
 
@@ -122,6 +130,10 @@ def test_users_map_to_resources_with_an_iana_time_zone_and_a_cost_rate() -> None
         "status": "active",
         "time_zone": "America/New_York",
         "cost_rate": {"amount": "50.00", "currency": "USD"},
+        "phone": None,
+        "employment_type": "employee",
+        "weekly_capacity_hours": "35",  # 126000 seconds
+        "default_bill_rate": {"amount": "100.00", "currency": "USD"},
     }
     assert events["1782884"].data["status"] == "inactive"
     assert events["1782884"].data["role"] is None

@@ -84,6 +84,19 @@ def test_customer_maps_to_a_client_with_the_currency_refname_and_tax_id() -> Non
                 "id": "0015e00000KrLbQAAV",
             }
         ],
+        "customer_number": "CUST-1081 Fabrikam Inc.",
+        "email": "ap@fabrikam.example",
+        "phone": "(650) 555-0123",
+        # The REST record leaves empty fields out: absent is empty.
+        "website": None,
+        "category": None,
+        "billing_address": {
+            "street": "Fabrikam Inc.\n2955 Campus Drive, Suite 100\nSan Mateo CA 94403\n"
+            "United States"
+        },
+        "parent": None,
+        "owner": None,
+        "owner_name": None,
     }
 
 
@@ -150,6 +163,14 @@ def test_job_maps_to_an_engagement_with_its_customer_code_currency_and_opportuni
                 "id": "0065e00000BxT4mAAF",
             }
         ],
+        "stage": "In Progress",
+        "engagement_type": "Advisory",
+        "contract_type": "fixed_fee",
+        "billing_method": "Fixed Bid, Milestone",
+        "expected_revenue": {"amount": "210000.00", "currency": "USD"},
+        "estimated_cost": {"amount": "142000.00", "currency": "USD"},
+        "percent_complete": "12.5",
+        "calculated_end_date": "2024-12-18",
     }
 
 

@@ -79,6 +79,9 @@ def test_a_company_partner_maps_to_a_client() -> None:
         "country": "BE",
         "tax_id": "BE0477472701",
         "status": "active",
+        "phone": "+32 2 555 0142",
+        "email": "azure.Interior24@example.com",
+        "parent": None,  # parent_id false: a company with no parent organisation
     }
 
 
@@ -90,6 +93,9 @@ def test_false_is_an_empty_value_and_an_archived_customer_is_inactive() -> None:
         "country": None,
         "tax_id": None,
         "status": "inactive",
+        "phone": None,
+        "email": None,
+        "parent": None,
     }
 
 
@@ -144,6 +150,7 @@ def test_a_project_maps_to_an_engagement_with_false_dates_as_cleared() -> None:
         "end_date": None,
         "status": "active",
         "legal_entity": "YourCompany",
+        "health": "on_track",
     }
 
 
@@ -161,6 +168,7 @@ def test_an_automation_webhook_record_names_its_model_and_reports_only_its_field
         "id": "7",
         "name": "Azure Interior - Office redesign (phase 2)",
         "status": "on_hold",
+        "health": "on_hold",
     }
 
 
@@ -495,7 +503,12 @@ def test_poll_reads_timesheet_lines_of_projects_and_the_optional_modules_fields(
         "write_date": "2024-06-03 17:00:00",
     }
     fake.data["account.analytic.line"] = [line, dict(line, id=502, project_id=False)]
-    result = poll(source, None, sale_project="true", timesheet_validated_field="validated")
+    result = poll(
+        source,
+        None,
+        fields_project_milestone="quantity_percentage,sale_line_id",
+        timesheet_validated_field="validated",
+    )
     reads = {c["args"][3]: c["args"] for c in fake.calls if c["args"][4:5] == ["search_read"]}
     timesheets = reads["account.analytic.line"]
     assert timesheets[5][0] == [["project_id", "!=", False]]  # accounting lines are not time
