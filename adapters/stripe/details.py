@@ -25,6 +25,8 @@ _TEXT = {
     "customer_email": "customer_email",
     "hosted_url": "hosted_invoice_url",
     "pdf_url": "invoice_pdf",
+    # The invoice's memo to the customer (Stripe's "description").
+    "memo": "description",
 }
 _AMOUNTS = {
     "reported_subtotal": "subtotal",

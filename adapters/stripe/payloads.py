@@ -134,6 +134,7 @@ class Invoice(StripeModel):
     customer_email: str | None = None
     hosted_invoice_url: str | None = None
     invoice_pdf: str | None = None
+    description: str | None = None
 
 
 class CreditNote(StripeModel):

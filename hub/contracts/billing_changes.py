@@ -124,7 +124,7 @@ class InvoiceChange(CanonicalModel):
     pdf_url: Url | None = _d("The document as PDF.")
     email_status: ShortText | None = _d("QuickBooks EmailStatus (NotSet, NeedToSend, EmailSent).")
     payment_terms: ShortText | None = _d("Payment terms as the source names them.")
-    memo: Text | None = _d("A credit note's memo.")
+    memo: Text | None = _d("The note to the customer (Stripe description, credit note memo).")
     credit_reason: ShortText | None = _d("Why a credit note was raised (Stripe reason).")
     credit_type: ShortText | None = _d("Stripe credit note type: pre_payment or post_payment.")
     line_amount_types: Literal["exclusive", "inclusive", "no_tax"] | None = _d(

@@ -175,7 +175,9 @@ class InvoiceRecord(RecordModel):
     email_status: str | None = described("Whether it was e-mailed (QBO EmailStatus).", default=None)
     hosted_url: str | None = described("Where the customer sees and pays it.", default=None)
     pdf_url: str | None = described("The document as PDF.", default=None)
-    memo: str | None = described("A credit note's memo.", default=None)
+    memo: str | None = described(
+        "The note to the customer (Stripe description, credit note memo).", default=None
+    )
     credit_reason: str | None = described(
         "Why a credit note was raised (Stripe duplicate, order_change, ...).", default=None
     )

@@ -51,6 +51,7 @@ def kwd_invoice() -> dict[str, Any]:
         "billing_reason": "manual",
         "hosted_invoice_url": "https://invoice.stripe.com/i/acct_1Qz/live_kwd3",
         "invoice_pdf": None,
+        "description": "Customs advisory retainer, December 2025",
         "created": 1767420000,
         "effective_at": 1767430800,
         "due_date": None,
@@ -112,6 +113,7 @@ def test_a_paid_kwd_invoice_keeps_balances_taxes_transitions_and_customer() -> N
     assert (data["collection_method"], data["billing_reason"]) == ("send_invoice", "manual")
     assert data["hosted_url"] == "https://invoice.stripe.com/i/acct_1Qz/live_kwd3"
     assert data["pdf_url"] is None
+    assert data["memo"] == "Customs advisory retainer, December 2025"
     # Stripe's usage period, taken as dates in the account's zone (Kuwait, UTC+3).
     assert (data["period_start"], data["period_end"]) == ("2026-01-01", "2026-01-03")
     # A whole object: a null due date (nothing to chase) is reported, and clears.
