@@ -20,8 +20,10 @@ from adapters.harvest.errors import build, parse
 from adapters.harvest.payloads import (
     BillableRate,
     Client,
+    ClientRef,
     Expense,
     Invoice,
+    Named,
     Page,
     Project,
     TimeEntry,
@@ -34,6 +36,7 @@ from hub.contracts.adapters import (
     AdapterError,
     Mapped,
     change_event,
+    embedded_event,
     message_id,
     utc_sequence,
 )
@@ -162,6 +165,30 @@ def map_project(project: Project, ctx: Context) -> Any:
         fields["legal_entity"] = ctx.config.legal_entity
     data = build(EngagementChange, "engagement", id=str(project.id), **fields)
     return _event(ctx, "engagement", "Project", data, project.id, project.updated_at)
+
+
+def embedded_client(client: Named | None, ctx: Context, time: datetime) -> list[Any]:
+    """What a project or invoice says of its client (id, name, and a project's client its
+    currency): the client as a change too, so a client never fed on its own still becomes a
+    golden record."""
+    if client is None or not _text(client.name):
+        return []
+    fields: dict[str, Any] = {"id": str(client.id), "legal_name": _text(client.name)}
+    currency = client.currency if isinstance(client, ClientRef) else None
+    if currency:  # what it does not say, it does not report
+        ctx.learn(client.id, currency)
+        fields["billing_currency"] = currency_code(currency, "client")
+    data = build(ClientChange, "embedded client", **fields)
+    return [
+        embedded_event(
+            system=SYSTEM,
+            entity="client",
+            source_type="Client",
+            data=data,
+            tenant=ctx.tenant,
+            time=time.astimezone(UTC),
+        )
+    ]
 
 
 # budget_by values whose `budget` counts hours (the others budget money: cost_budget).
@@ -444,6 +471,9 @@ def map_page(
     latest: datetime | None = None
     for item in items:
         record = parse(model, item, collection)
+        if isinstance(record, Project | Invoice):
+            # The client they embed first: what they say of it may be all the hub gets.
+            mapped.events.extend(embedded_client(record.client, ctx, record.updated_at))
         mapped.events.append(mapper(record, ctx))
         updated = record.updated_at  # type: ignore[attr-defined]
         latest = updated if latest is None or updated > latest else latest

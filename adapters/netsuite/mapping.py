@@ -21,6 +21,7 @@ from hub.contracts.adapters import (
     AdapterError,
     Mapped,
     change_event,
+    embedded_event,
     message_id,
     utc_sequence,
 )
@@ -289,7 +290,29 @@ def map_job(raw: Mapping[str, Any], record_type: str, ctx: Context) -> Mapped:
     if refs:
         fields["external_refs"] = refs
     data = build(EngagementChange, "engagement", id=job.id, **fields)
-    return Mapped(events=[_event(ctx, "engagement", record_type, data, job)])
+    embedded = []
+    if "client" in fields and fields["client"] is not None and job.parent is not None:
+        embedded = _embedded_customer(job.parent, ctx, job.lastModifiedDate)
+    return Mapped(events=[*embedded, _event(ctx, "engagement", record_type, data, job)])
+
+
+def _embedded_customer(parent: Any, ctx: Context, time: datetime) -> list[Any]:
+    """A job names its customer as `parent` {id, refName}: the customer as a change too, with
+    that name and nothing it does not say (a customer never read still becomes a record)."""
+    name = _text(parent.refName)
+    if not name:
+        return []
+    data = build(ClientChange, "embedded customer", id=parent.id, legal_name=name)
+    return [
+        embedded_event(
+            system=SYSTEM,
+            entity="client",
+            source_type="customer",
+            data=data,
+            tenant=ctx.tenant,
+            time=time.astimezone(UTC),
+        )
+    ]
 
 
 def is_milestone(raw: Mapping[str, Any], ctx: Context) -> bool:

@@ -27,6 +27,7 @@ from hub.contracts.adapters import (
     AdapterError,
     Mapped,
     change_event,
+    embedded_event,
     message_id,
     utc_sequence,
 )
@@ -294,7 +295,27 @@ def map_project(raw: Mapping[str, Any], ctx: Context) -> Mapped:
     elif ctx.config.legal_entity:
         fields["legal_entity"] = ctx.config.legal_entity
     data = build(EngagementChange, "engagement", id=str(project.id), **fields)
-    return Mapped(events=[_event(ctx, PROJECT, data, project)])
+    embedded = _embedded_partner(project.partner_id, ctx, _written(project))
+    return Mapped(events=[*embedded, _event(ctx, PROJECT, data, project)])
+
+
+def _embedded_partner(relation: Any, ctx: Context, time: datetime) -> list[Any]:
+    """A many2one [id, "display name"] names its partner: the client as a change too, with
+    that name and nothing it does not say (a customer never polled still becomes a record)."""
+    name = getattr(relation, "name", None)
+    if relation is None or not isinstance(name, str) or not name.strip():
+        return []
+    data = build(ClientChange, "embedded partner", id=str(relation.id), legal_name=name.strip())
+    return [
+        embedded_event(
+            system=SYSTEM,
+            entity="client",
+            source_type=PARTNER,
+            data=data,
+            tenant=ctx.tenant,
+            time=time,
+        )
+    ]
 
 
 PRICING = {
