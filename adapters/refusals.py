@@ -4,6 +4,7 @@ bad shapes, missing ids, bad currencies, bad signatures and failed fetches."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ def load_json(body: bytes | str) -> Any:
                 status=400,
             ) from exc
     try:
-        return json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
+        value = json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:
         raise AdapterError(
             "MALFORMED_PAYLOAD",
@@ -48,6 +49,36 @@ def load_json(body: bytes | str) -> Any:
             rule="json",
             status=400,
         ) from exc
+    if _SURROGATE_ESCAPE.search(body):
+        _check_unicode(value)
+    return value
+
+
+# A \uD800-\uDFFF escape: JSON's grammar allows one alone, but it is no character.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_unicode(value: Any) -> None:
+    """Refuses text holding a lone surrogate (an escape no UTF-8 text can carry)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise AdapterError(
+                    "MALFORMED_PAYLOAD",
+                    f"the body escapes a lone surrogate, which is no character: {exc}",
+                    field="body",
+                    rule="utf-8",
+                    status=400,
+                ) from exc
 
 
 def json_kind(value: Any) -> str:

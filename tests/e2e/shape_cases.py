@@ -33,6 +33,7 @@ BAD_BODIES: dict[str, tuple[bytes, int, str]] = {
     "an empty body": (b"", 400, "MALFORMED_PAYLOAD"),
     "whitespace": (b" \r\n\t ", 400, "MALFORMED_PAYLOAD"),
     "truncated JSON": (b'{"id": "1047", "name": ', 400, "MALFORMED_PAYLOAD"),
+    "a lone surrogate escape": (b'{"name": "Harbour\\ud800line"}', 400, "MALFORMED_PAYLOAD"),
     "Latin-1 bytes": ('{"name": "Société Générale"}'.encode("latin-1"), 400, "MALFORMED_PAYLOAD"),
 }
 

@@ -43,6 +43,14 @@ def test_json_that_is_not_utf8_is_malformed_but_a_byte_order_mark_is_tolerated()
     assert load_json(b'\xef\xbb\xbf{"id": 7}') == {"id": 7}
 
 
+def test_a_lone_surrogate_escape_is_malformed_but_an_escaped_pair_is_a_character() -> None:
+    for text in (b'{"name": "Harbour\\ud800line"}', b'{"\\udfff": 1}', b'["\\uDC00"]'):
+        with pytest.raises(AdapterError) as caught:
+            load_json(text)
+        assert (caught.value.reason, caught.value.rule) == ("MALFORMED_PAYLOAD", "utf-8")
+    assert load_json(b'{"note": "\\ud83d\\udea2 shipped"}') == {"note": "\U0001f6a2 shipped"}
+
+
 @pytest.mark.parametrize(
     ("body", "collection", "source_type"),
     [
