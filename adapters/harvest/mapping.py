@@ -420,13 +420,17 @@ def collection_of(page: Mapping[str, Any], event: str | None = None) -> str:
         name = SINGULAR.get(event, event)
         if name in COLLECTIONS or name == RATES:
             return name
-        raise AdapterError("SCHEMA_VIOLATION", f"{event!r} is not a Harvest collection")
+        raise AdapterError(
+            "SCHEMA_VIOLATION", f"{event!r} is not a Harvest collection", field="event"
+        )
     found = [key for key in (*COLLECTIONS, RATES) if isinstance(page.get(key), list)]
     if len(found) != 1:
         raise AdapterError(
             "SCHEMA_VIOLATION",
             "not a Harvest list page: expected exactly one "
             f"of {', '.join((*COLLECTIONS, RATES))} as a list",
+            field="body",
+            rule="shape",
         )
     return found[0]
 
@@ -448,7 +452,9 @@ def rates_owner(page: Mapping[str, Any]) -> int:
 def items_of(page: Mapping[str, Any], collection: str) -> list[Any]:
     items = page.get(collection)
     if not isinstance(items, list):
-        raise AdapterError("SCHEMA_VIOLATION", f"{collection} is not a list")
+        raise AdapterError(
+            "SCHEMA_VIOLATION", f"{collection} is not a list", field=collection, rule="type"
+        )
     return items
 
 
@@ -457,7 +463,9 @@ def map_page(
 ) -> Mapped:
     """Maps one list page (or, with `event` naming the collection, one object)."""
     if not isinstance(page, dict):
-        raise AdapterError("SCHEMA_VIOLATION", "a Harvest page is a JSON object")
+        raise AdapterError(
+            "SCHEMA_VIOLATION", "a Harvest page is a JSON object", field="body", rule="type"
+        )
     collection = collection_of(page, event)
     if collection not in page and event:
         page = {collection: [page]}  # a single object, as GET /v2/<collection>/{id} returns

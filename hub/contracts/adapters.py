@@ -25,11 +25,15 @@ _MESSAGE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:pshub:message")
 class AdapterError(Exception):
     """A payload the adapter cannot map; carries the contract reason code."""
 
-    def __init__(self, reason: str, message: str, *, field: str = "", status: int = 422) -> None:
+    def __init__(
+        self, reason: str, message: str, *, field: str = "", status: int = 422, rule: str = ""
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.field = field
+        # The rule the field broke ("missing", "type", "shape", ...); the reason code if unset.
+        self.rule = rule or reason.lower()
         # 400 for unparseable input, 401/403 for a bad signature, 422 for the rest.
         self.status = status
 
