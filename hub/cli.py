@@ -246,7 +246,11 @@ def cmd_adapter_publish(args: argparse.Namespace) -> int:
     try:  # refused input is refused before any server starts
         mapped = take_in(args.system, body, event=args.event, tenant=args.tenant)
     except AdapterError as error:
-        raise CommandError(f"{error.reason}: {error.message}") from error
+        where = f" (field {error.field}, rule {error.rule})" if error.field else ""
+        raise CommandError(f"{error.reason}: {error.message}{where}") from error
+    if mapped.ignored and not mapped.cursor:
+        print(f"nothing to publish: {mapped.ignored}", file=sys.stderr)
+        return EXIT_OK
     tenant = args.tenant or config_for(args.system).tenant or ""
     database_url, nats_url, started = resolve_servers(settings)
     try:

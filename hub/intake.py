@@ -69,11 +69,28 @@ def take_in(
     event: str | None = None,
     tenant: str | None = None,
     config: AdapterConfig | None = None,
+    validation_token: str | None = None,
 ) -> Mapped:
-    """Maps one payload (raises AdapterError if it cannot): events, and fetches still to run."""
+    """Maps one payload: events, fetches still to run, or the reason it asks for nothing (a
+    handshake, an empty page); raises AdapterError for a body that is not the source's shape."""
     adapter = adapter_for(system)
     config = config or config_for(system)
-    return adapter.map_payload(body, config=config, headers=headers, event=event, tenant=tenant)
+    if not body.strip() and validation_token is None:
+        # The one empty body a source sends is Graph's handshake, whose token is in the URL.
+        raise AdapterError(
+            "MALFORMED_PAYLOAD", "the body is empty", field="body", rule="required", status=400
+        )
+    mapped = adapter.map_payload(body, config=config, headers=headers, event=event, tenant=tenant)
+    if not (mapped.events or mapped.fetches or mapped.ignored):
+        # Each adapter states why a body of its source's shape asks for nothing; a mapping
+        # that yields nothing without a reason read a body that was not that shape.
+        raise AdapterError(
+            "SCHEMA_VIOLATION",
+            f"the body holds nothing a {system} payload carries",
+            field="body",
+            rule="shape",
+        )
+    return mapped
 
 
 def owns_cursor(system: str) -> bool:

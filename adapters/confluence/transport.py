@@ -12,6 +12,7 @@ import httpx
 from adapters.confluence.mapping import SYSTEM, map_page_event
 from adapters.confluence.payloads import PageEvent, RestPage
 from adapters.confluence.rest import map_rest_page
+from adapters.confluence.shapes import webhook_body
 from adapters.refusals import (
     forbidden,
     header,
@@ -66,7 +67,7 @@ class ConfluenceAdapter:
                 # A page as REST v2 returns it: its status says what happened.
                 page = validate(RestPage, data)
                 return map_rest_page(page, tenant=site, base_url=config.base_url)
-            parsed = validate(PageEvent, data)
+            parsed = validate(PageEvent, webhook_body(data))
             return map_page_event(parsed, event=event, tenant=site, extra=config.extra)
 
     def fetch(

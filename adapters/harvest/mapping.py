@@ -21,8 +21,10 @@ from adapters.harvest.errors import build, parse
 from adapters.harvest.payloads import (
     BillableRate,
     Client,
+    ClientRef,
     Expense,
     Invoice,
+    Named,
     Page,
     Project,
     TimeEntry,
@@ -35,6 +37,7 @@ from hub.contracts.adapters import (
     AdapterError,
     Mapped,
     change_event,
+    embedded_event,
     message_id,
     utc_sequence,
 )
@@ -163,6 +166,30 @@ def map_project(project: Project, ctx: Context) -> Any:
         fields["legal_entity"] = ctx.config.legal_entity
     data = build(EngagementChange, "engagement", id=str(project.id), **fields)
     return _event(ctx, "engagement", "Project", data, project.id, project.updated_at)
+
+
+def embedded_client(client: Named | None, ctx: Context, time: datetime) -> list[Any]:
+    """What a project or invoice says of its client (id, name, and a project's client its
+    currency): the client as a change too, so a client never fed on its own still becomes a
+    golden record."""
+    if client is None or not _text(client.name):
+        return []
+    fields: dict[str, Any] = {"id": str(client.id), "legal_name": _text(client.name)}
+    currency = client.currency if isinstance(client, ClientRef) else None
+    if currency:  # what it does not say, it does not report
+        ctx.learn(client.id, currency)
+        fields["billing_currency"] = currency_code(currency, "client")
+    data = build(ClientChange, "embedded client", **fields)
+    return [
+        embedded_event(
+            system=SYSTEM,
+            entity="client",
+            source_type="Client",
+            data=data,
+            tenant=ctx.tenant,
+            time=time.astimezone(UTC),
+        )
+    ]
 
 
 # budget_by values whose `budget` counts hours (the others budget money: cost_budget).
@@ -402,13 +429,17 @@ def collection_of(page: Mapping[str, Any], event: str | None = None) -> str:
         name = SINGULAR.get(event, event)
         if name in COLLECTIONS or name == RATES:
             return name
-        raise AdapterError("SCHEMA_VIOLATION", f"{event!r} is not a Harvest collection")
+        raise AdapterError(
+            "SCHEMA_VIOLATION", f"{event!r} is not a Harvest collection", field="event"
+        )
     found = [key for key in (*COLLECTIONS, RATES) if isinstance(page.get(key), list)]
     if len(found) != 1:
         raise AdapterError(
             "SCHEMA_VIOLATION",
             "not a Harvest list page: expected exactly one "
             f"of {', '.join((*COLLECTIONS, RATES))} as a list",
+            field="body",
+            rule="shape",
         )
     return found[0]
 
@@ -430,7 +461,9 @@ def rates_owner(page: Mapping[str, Any]) -> int:
 def items_of(page: Mapping[str, Any], collection: str) -> list[Any]:
     items = page.get(collection)
     if not isinstance(items, list):
-        raise AdapterError("SCHEMA_VIOLATION", f"{collection} is not a list")
+        raise AdapterError(
+            "SCHEMA_VIOLATION", f"{collection} is not a list", field=collection, rule="type"
+        )
     return items
 
 
@@ -439,7 +472,9 @@ def map_page(
 ) -> Mapped:
     """Maps one list page (or, with `event` naming the collection, one object)."""
     if not isinstance(page, dict):
-        raise AdapterError("SCHEMA_VIOLATION", "a Harvest page is a JSON object")
+        raise AdapterError(
+            "SCHEMA_VIOLATION", "a Harvest page is a JSON object", field="body", rule="type"
+        )
     collection = collection_of(page, event)
     if collection not in page and event:
         page = {collection: [page]}  # a single object, as GET /v2/<collection>/{id} returns
@@ -453,6 +488,9 @@ def map_page(
     latest: datetime | None = None
     for item in items:
         record = parse(model, item, collection)
+        if isinstance(record, Project | Invoice):
+            # The client they embed first: what they say of it may be all the hub gets.
+            mapped.events.extend(embedded_client(record.client, ctx, record.updated_at))
         mapped.events.append(mapper(record, ctx))
         updated = record.updated_at  # type: ignore[attr-defined]
         latest = updated if latest is None or updated > latest else latest

@@ -15,12 +15,13 @@ from urllib.parse import urlsplit
 
 from adapters.netsuite.errors import build, parse
 from adapters.netsuite.payloads import Customer, Job, Link, ProjectTask, Record, RecordRef
-from adapters.refusals import currency_code, money
+from adapters.refusals import currency_code, money, not_the_shape
 from hub.contracts.adapters import (
     AdapterConfig,
     AdapterError,
     Mapped,
     change_event,
+    embedded_event,
     message_id,
     utc_sequence,
 )
@@ -289,7 +290,29 @@ def map_job(raw: Mapping[str, Any], record_type: str, ctx: Context) -> Mapped:
     if refs:
         fields["external_refs"] = refs
     data = build(EngagementChange, "engagement", id=job.id, **fields)
-    return Mapped(events=[_event(ctx, "engagement", record_type, data, job)])
+    embedded = []
+    if "client" in fields and fields["client"] is not None and job.parent is not None:
+        embedded = _embedded_customer(job.parent, ctx, job.lastModifiedDate)
+    return Mapped(events=[*embedded, _event(ctx, "engagement", record_type, data, job)])
+
+
+def _embedded_customer(parent: Any, ctx: Context, time: datetime) -> list[Any]:
+    """A job names its customer as `parent` {id, refName}: the customer as a change too, with
+    that name and nothing it does not say (a customer never read still becomes a record)."""
+    name = _text(parent.refName)
+    if not name:
+        return []
+    data = build(ClientChange, "embedded customer", id=parent.id, legal_name=name)
+    return [
+        embedded_event(
+            system=SYSTEM,
+            entity="client",
+            source_type="customer",
+            data=data,
+            tenant=ctx.tenant,
+            time=time.astimezone(UTC),
+        )
+    ]
 
 
 def is_milestone(raw: Mapping[str, Any], ctx: Context) -> bool:
@@ -369,15 +392,19 @@ def mapper_of(record_type: str, config: AdapterConfig) -> Mapper | None:
 def map_record(raw: Any, ctx: Context, *, event: str | None = None) -> Mapped:
     """Maps one REST record; its type comes from recordType, its self link, or `event`."""
     if not isinstance(raw, dict):
-        raise AdapterError("SCHEMA_VIOLATION", "a NetSuite record is a JSON object")
-    if raw.get("id") in (None, ""):
-        raise AdapterError("MISSING_REQUIRED_ID", "the record has no id", field="id")
+        raise not_the_shape("a NetSuite REST record (an object)", raw)
+    # The type first: an object that is no NetSuite record is refused as such, not for its id.
     record_type = record_type_of(raw, event)
     if record_type is None:
         raise AdapterError(
             "SCHEMA_VIOLATION",
-            "cannot tell the record type: no recordType, no self link, no ?event=",
+            "not a NetSuite REST record: no recordType, no links self href "
+            "(/record/v1/<type>/<id>), no ?event=<type>",
+            field="links",
+            rule="shape",
         )
+    if raw.get("id") in (None, ""):
+        raise AdapterError("MISSING_REQUIRED_ID", "the record has no id", field="id")
     mapper = mapper_of(record_type, ctx.config)
     if mapper is None:
         return Mapped(ignored=f"{record_type} records are not mapped")
@@ -387,14 +414,21 @@ def map_record(raw: Any, ctx: Context, *, event: str | None = None) -> Mapped:
 def map_payload(
     data: Any, *, config: AdapterConfig, tenant: str | None, event: str | None
 ) -> Mapped:
-    """Maps one record, or a page of full records ({"items": [...]})."""
-    records = data.get("items") if isinstance(data, dict) and "items" in data else [data]
+    """Maps one record, or a page of full records ({"items": [...]}); an empty page is
+    nothing to do."""
+    paged = isinstance(data, dict) and "items" in data
+    records = data["items"] if paged else [data]
     if not isinstance(records, list):
-        raise AdapterError("SCHEMA_VIOLATION", "items is not a list")
+        raise not_the_shape("a list of NetSuite records", records, field="items")
+    if not records:
+        return Mapped(ignored="an empty page of NetSuite records: nothing changed")
     mapped = Mapped()
     ignored = []
-    for raw in records:
-        account = account_of(raw) if isinstance(raw, dict) else None
+    for n, raw in enumerate(records):
+        if not isinstance(raw, dict):
+            where = f"items.{n}" if paged else "body"
+            raise not_the_shape("a NetSuite REST record (an object)", raw, field=where)
+        account = account_of(raw)
         ctx = Context(tenant=account or config.tenant or tenant or "", config=config)
         one = map_record(raw, ctx, event=event)
         mapped.extend(one)

@@ -21,13 +21,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.odoo.errors import build, parse
-from adapters.odoo.payloads import Milestone, Partner, Project, Record, RpcResponse, Timesheet
-from adapters.refusals import currency_code, money
+from adapters.odoo.payloads import Milestone, Partner, Project, Record, Timesheet
+from adapters.refusals import currency_code, money, not_the_shape
 from hub.contracts.adapters import (
     AdapterConfig,
     AdapterError,
     Mapped,
     change_event,
+    embedded_event,
     message_id,
     utc_sequence,
 )
@@ -146,17 +147,29 @@ def model_of(record: Mapping[str, Any], event: str | None) -> str:
     if event:
         return event
     keys = set(record)
+    # Fields only that model has (search_read items carry the fields asked for, `read` all).
     if keys & {"unit_amount", "employee_id"}:
         return TIMESHEET
-    if keys & {"is_reached", "deadline", "reached_date"}:
+    if keys & {"is_reached", "deadline", "reached_date", "quantity_percentage"}:
         return MILESTONE
-    if keys & {"allow_milestones", "last_update_status", "date_start", "allow_timesheets"}:
+    if keys & {
+        "allow_milestones",
+        "last_update_status",
+        "date_start",
+        "allow_timesheets",
+        "allow_billable",
+        "milestone_ids",
+        "is_template",
+    }:
         return PROJECT
     if keys & {"is_company", "parent_id", "vat", "country_code", "commercial_partner_id"}:
         return PARTNER
     raise AdapterError(
         "SCHEMA_VIOLATION",
-        "cannot tell the Odoo model of the record: name it with ?event=<model> or send _model",
+        "not an Odoo record of res.partner, project.project or project.milestone by its "
+        "fields: name the model with ?event=<model> or send _model",
+        field="_model",
+        rule="shape",
     )
 
 
@@ -328,7 +341,27 @@ def map_project(raw: Mapping[str, Any], ctx: Context) -> Mapped:
     elif ctx.config.legal_entity:
         fields["legal_entity"] = ctx.config.legal_entity
     data = build(EngagementChange, "engagement", id=str(project.id), **fields)
-    return Mapped(events=[_event(ctx, PROJECT, data, project)])
+    embedded = _embedded_partner(project.partner_id, ctx, _written(project))
+    return Mapped(events=[*embedded, _event(ctx, PROJECT, data, project)])
+
+
+def _embedded_partner(relation: Any, ctx: Context, time: datetime) -> list[Any]:
+    """A many2one [id, "display name"] names its partner: the client as a change too, with
+    that name and nothing it does not say (a customer never polled still becomes a record)."""
+    name = getattr(relation, "name", None)
+    if relation is None or not isinstance(name, str) or not name.strip():
+        return []
+    data = build(ClientChange, "embedded partner", id=str(relation.id), legal_name=name.strip())
+    return [
+        embedded_event(
+            system=SYSTEM,
+            entity="client",
+            source_type=PARTNER,
+            data=data,
+            tenant=ctx.tenant,
+            time=time,
+        )
+    ]
 
 
 PRICING = {
@@ -426,14 +459,15 @@ MAPPERS: dict[str, Mapper] = {
 def map_records(records: list[Any], ctx: Context, *, event: str | None = None) -> Mapped:
     mapped = Mapped()
     ignored = []
-    for raw in records:
+    for n, raw in enumerate(records):
         if not isinstance(raw, dict):
-            raise AdapterError("SCHEMA_VIOLATION", "an Odoo record is a JSON object")
+            raise not_the_shape("an Odoo record (an object)", raw, field=f"result.{n}")
+        # The model first: an object that is no Odoo record is refused as such, not for its id.
+        model = model_of(raw, event)
         record_id = raw.get("id", raw.get("_id"))
         if record_id in (None, False):
             raise AdapterError("MISSING_REQUIRED_ID", "the record has no id", field="id")
         record = {**raw, "id": record_id}
-        model = model_of(record, event)
         mapper = MAPPERS.get(model)
         one = mapper(record, ctx) if mapper else Mapped(ignored=f"{model} is not mapped")
         mapped.extend(one)
@@ -442,22 +476,6 @@ def map_records(records: list[Any], ctx: Context, *, event: str | None = None) -
     if ignored and not mapped.events:
         mapped.ignored = "; ".join(ignored)
     return mapped
-
-
-def records_of(data: Any) -> list[Any]:
-    """The records of a JSON-RPC response, a bare result list, or one webhook record."""
-    if isinstance(data, list):
-        return data
-    if isinstance(data, dict) and "jsonrpc" in data:
-        response = parse(RpcResponse, data, "JSON-RPC response")
-        if response.error is not None:
-            raise AdapterError("SCHEMA_VIOLATION", "a JSON-RPC error carries no records")
-        if not isinstance(response.result, list):
-            raise AdapterError("SCHEMA_VIOLATION", "the JSON-RPC result is not a search_read list")
-        return response.result
-    if isinstance(data, dict):
-        return [data]
-    raise AdapterError("SCHEMA_VIOLATION", "not an Odoo JSON-RPC result or record")
 
 
 def map_deleted(model: str, record_id: int, ctx: Context, *, seen_at: datetime) -> Mapped:

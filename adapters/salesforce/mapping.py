@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from adapters.refusals import currency_code, money
+from adapters.refusals import currency_code, money, not_the_shape
 from adapters.salesforce.errors import build, parse, refusal
 from adapters.salesforce.fields import (
     Delta,
@@ -133,12 +133,21 @@ def is_echo(header: ChangeEventHeader, config: AdapterConfig) -> bool:
     return bool(own and found and found.group(1) == own)
 
 
+_EXPECTED = "a CometD change event (an object with payload.ChangeEventHeader) or a Bayeux batch"
+
+
 def map_message(data: Any, *, config: AdapterConfig, tenant: str | None = None) -> Mapped:
     """Maps a CometD change event, a Bayeux message wrapping one, or a list of them."""
     if isinstance(data, list):
+        if not data:
+            raise not_the_shape(_EXPECTED, data)  # Bayeux delivers no empty batches
         mapped = Mapped()
         ignored = []
-        for item in data:
+        for n, item in enumerate(data):
+            if not isinstance(item, dict):
+                raise not_the_shape(
+                    "a change event or Bayeux message (an object)", item, field=str(n)
+                )
             one = map_message(item, config=config, tenant=tenant)
             mapped.extend(one)
             if one.ignored:
@@ -149,7 +158,7 @@ def map_message(data: Any, *, config: AdapterConfig, tenant: str | None = None) 
     if isinstance(data, dict) and "payload" not in data and isinstance(data.get("data"), dict):
         data = data["data"]  # a Bayeux message {"channel": "/data/...", "data": {...}}
     if not isinstance(data, dict):
-        raise AdapterError("SCHEMA_VIOLATION", "a change event is a JSON object")
+        raise not_the_shape(_EXPECTED, data)
     event = parse(ChangeEvent, data, "change event")
     if "ChangeEventHeader" not in event.payload:
         raise AdapterError(

@@ -25,11 +25,15 @@ _MESSAGE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:pshub:message")
 class AdapterError(Exception):
     """A payload the adapter cannot map; carries the contract reason code."""
 
-    def __init__(self, reason: str, message: str, *, field: str = "", status: int = 422) -> None:
+    def __init__(
+        self, reason: str, message: str, *, field: str = "", status: int = 422, rule: str = ""
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.field = field
+        # The rule the field broke ("missing", "type", "shape", ...); the reason code if unset.
+        self.rule = rule or reason.lower()
         # 400 for unparseable input, 401/403 for a bad signature, 422 for the rest.
         self.status = status
 
@@ -195,3 +199,39 @@ def utc_sequence(instant: datetime, *tiebreak: int) -> str:
     """A lexicographically ordered sequence from an instant and optional integer tiebreaks."""
     text = instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return "|".join([text, *(f"{n:020d}" for n in tiebreak)])
+
+
+# Sorts below every digit and letter: what a record says of another it embeds ranks below any
+# change of that other record itself.
+EMBEDDED_PREFIX = "!"
+
+
+def embedded_event(
+    *,
+    system: str,
+    entity: str,
+    source_type: str,
+    data: CanonicalModel,
+    tenant: str,
+    time: datetime,
+) -> ChangeEnvelope:
+    """What a source record says of another record it embeds (a Harvest project's client with
+    its name and currency, a Xero invoice's Contact), as a change of that record.
+
+    It reports only what the source gives, and its sequence sorts below any change of the
+    record itself: it creates the record when the hub has never seen it (through the matching
+    rules, like any change), a later change of the record itself always applies over it, and
+    an embed arriving after the record's own change is stale. Embeds order among themselves
+    by the embedding record's time.
+    """
+    sequence = EMBEDDED_PREFIX + utc_sequence(time)
+    return change_event(
+        system=system,
+        entity=entity,
+        source_type=source_type,
+        data=data,
+        tenant=tenant,
+        time=time,
+        sequence=sequence,
+        id=message_id(system, tenant, source_type, data.id, "embedded", sequence),  # type: ignore[attr-defined]
+    )

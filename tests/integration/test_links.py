@@ -5,6 +5,7 @@ tombstones."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,11 +21,15 @@ from domain.knowledge_asset import KnowledgeAsset
 from domain.time_entry import TimeEntry
 from domain.tombstone import Tombstone
 from domain.values import SourceRef
+from hub.adapters import registry
 from hub.bootstrap import build_application
+from hub.contracts.adapters import AdapterConfig
 from hub.errors import ConflictError, UnknownReferenceError
 from hub.exceptions import ExceptionCase
+from hub.ingest.decode import Incoming
 from hub.ingest.engine import IngestEngine
 from hub.ingest.rules import Rules
+from hub.publish import encode
 from hub.records import to_record
 from hub.settings import Settings
 from tests.support.changes import BASE_TIME, incoming, ref
@@ -564,3 +569,76 @@ def test_work_on_an_engagement_deleted_before_it_was_seen_is_rejected(
     [outcome] = engine.process([_entry("T5")])
     assert (outcome.outcome, outcome.reason) == ("rejected", "RULE_VIOLATION")
     assert outcome.detail.startswith("deleted:")
+
+
+# Records a source embeds -----------------------------------------------------------------------
+
+
+def _from_adapter(system: str, payload: Any, **kw: Any) -> list[Any]:
+    """A native payload through its adapter, as the ingest stream would carry it."""
+    mapped = registry()[system].map_payload(
+        json.dumps(payload).encode(), config=AdapterConfig(tenant="t1"), **kw
+    )
+    return [
+        Incoming(f"ingest.{e.system}.{e.entity}", encode(e), {"Nats-Msg-Id": e.id})
+        for e in mapped.events
+    ]
+
+
+_HARVEST_PROJECT = {
+    "projects": [
+        {
+            "id": 5501,
+            "name": "Cost review",
+            "code": "CR-1",
+            "is_active": True,
+            "is_billable": True,
+            "is_fixed_fee": False,
+            "bill_by": "Project",
+            "budget_by": "none",
+            "client": {"id": 730, "name": "Maple & Birch LLP", "currency": "CAD"},
+            "created_at": "2026-10-01T09:00:00Z",
+            "updated_at": "2026-11-01T09:00:00Z",
+        }
+    ]
+}
+
+
+def test_a_client_a_project_embeds_becomes_a_record_and_its_own_changes_win(
+    engine: IngestEngine,
+) -> None:
+    outcomes = engine.process(_from_adapter("harvest", _HARVEST_PROJECT))
+    assert [o.outcome for o in outcomes] == ["applied", "applied"]
+    client_id = _id("client", "harvest", "Client", "730")
+    client = engine.app.get(client_id, Client)
+    assert (client.legal_name, client.billing_currency, client.country) == (
+        "Maple & Birch LLP",
+        "CAD",
+        "",  # not said by the project: not invented
+    )
+    project = engine.app.get(_id("engagement", "harvest", "Project", "5501"), Engagement)
+    assert project.client_id == client_id
+    assert project.pending_links == []
+    # The client's own record (older than the project's embed, still it wins) applies over it.
+    own = {
+        "clients": [
+            {
+                "id": 730,
+                "name": "Maple and Birch LLP",
+                "is_active": True,
+                "currency": "CAD",
+                "created_at": "2026-01-01T00:00:00Z",
+                "updated_at": "2026-01-02T00:00:00Z",
+            }
+        ]
+    }
+    [applied] = engine.process(_from_adapter("harvest", own))
+    assert applied.outcome == "applied"
+    assert engine.app.get(client_id, Client).legal_name == "Maple and Birch LLP"
+    # The same project again: what it says of its client is older than the client's own change.
+    again = {
+        "projects": [{**_HARVEST_PROJECT["projects"][0], "updated_at": "2026-11-05T09:00:00Z"}]
+    }
+    embedded, _ = engine.process(_from_adapter("harvest", again))
+    assert embedded.outcome == "stale"
+    assert engine.app.get(client_id, Client).legal_name == "Maple and Birch LLP"

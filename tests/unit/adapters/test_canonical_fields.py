@@ -14,7 +14,7 @@ from adapters.netsuite import ADAPTER as NETSUITE
 from adapters.odoo import ADAPTER as ODOO
 from adapters.odoo.mapping import FIELDS, fields_of
 from adapters.salesforce import ADAPTER as SALESFORCE
-from hub.contracts.adapters import AdapterConfig, Mapped
+from hub.contracts.adapters import EMBEDDED_PREFIX, AdapterConfig, Mapped
 from hub.contracts.changes import ChangeEnvelope
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
@@ -25,9 +25,14 @@ def mapped(adapter: Any, system: str, name: str, config: AdapterConfig) -> Mappe
     return adapter.map_payload(json.dumps(payload).encode(), config=config)
 
 
+def own(events: list[ChangeEnvelope]) -> list[ChangeEnvelope]:
+    """The events of the records themselves, without what they say of records they embed."""
+    return [e for e in events if not (e.sequence or "").startswith(EMBEDDED_PREFIX)]
+
+
 def only(result: Mapped) -> ChangeEnvelope:
-    assert len(result.events) == 1, result
-    return result.events[0]
+    [event] = own(result.events)
+    return event
 
 
 # --- Salesforce -------------------------------------------------------------------------------

@@ -32,7 +32,9 @@ def page(collection: str, *items: dict[str, Any]) -> bytes:
 
 
 def data(payload: bytes, config: AdapterConfig = HOME) -> list[dict[str, Any]]:
-    return [event.data for event in ADAPTER.map_payload(payload, config=config).events]
+    """The changes of the listed records (not those of the clients they embed)."""
+    events = ADAPTER.map_payload(payload, config=config).events
+    return [e.data for e in events if e.type.split(".")[1] != "client"]
 
 
 def entry(**changes: Any) -> dict[str, Any]:
