@@ -12,15 +12,19 @@ import pytest
 from adapters.refusals import load_json
 from hub import intake
 from hub.adapters import registry
-from hub.contracts.adapters import AdapterConfig, AdapterError, Mapped
+from hub.contracts.adapters import EMBEDDED_PREFIX, AdapterConfig, AdapterError, Mapped
 from tests.support import vendor_bodies as vendor
 
 CONFIG = AdapterConfig(tenant="shapes", default_currency="AUD")
 
 
 def take(system: str, body: Any, **kw: Any) -> Mapped:
+    """The mapping, with the events of the records themselves (what a record says of a record
+    it embeds, its client, is tested in test_embedded.py)."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return intake.take_in(system, raw, config=CONFIG, **kw)
+    mapped = intake.take_in(system, raw, config=CONFIG, **kw)
+    mapped.events = [e for e in mapped.events if not (e.sequence or "").startswith(EMBEDDED_PREFIX)]
+    return mapped
 
 
 def refusal(system: str, body: Any, **kw: Any) -> AdapterError:
