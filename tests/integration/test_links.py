@@ -642,3 +642,44 @@ def test_a_client_a_project_embeds_becomes_a_record_and_its_own_changes_win(
     embedded, _ = engine.process(_from_adapter("harvest", again))
     assert embedded.outcome == "stale"
     assert engine.app.get(client_id, Client).legal_name == "Maple and Birch LLP"
+
+
+def test_a_parent_organisation_and_an_owner_resolve_as_links(engine: IngestEngine) -> None:
+    child = incoming(
+        "salesforce",
+        "client",
+        {
+            "id": "001C",
+            "legal_name": "Acme Iberia SL",
+            "country": "ES",
+            "parent": ref("Account", "001P"),
+            "owner": ref("User", "005U"),
+        },
+        source_type="Account",
+    )
+    engine.process([child])
+    child_id = _id("client", "salesforce", "Account", "001C")
+    client = engine.app.get(child_id, Client)
+    assert (client.parent_id, client.owner_id) == (None, None)
+    assert str(client.parent_ref) == "salesforce:Account:001P"
+    assert {link.field for link in client.pending_links} == {"parent_id", "owner_id"}
+    engine.process(
+        [
+            incoming(
+                "salesforce",
+                "client",
+                {"id": "001P", "legal_name": "Acme Holdings Inc", "country": "US"},
+                source_type="Account",
+            ),
+            incoming(
+                "salesforce",
+                "resource",
+                {"id": "005U", "name": "Rosa Ortega", "email": "rosa@firm.example"},
+                source_type="User",
+            ),
+        ]
+    )
+    client = engine.app.get(child_id, Client)
+    assert client.parent_id == _id("client", "salesforce", "Account", "001P")
+    assert client.owner_id == _id("resource", "salesforce", "User", "005U")
+    assert client.pending_links == []
