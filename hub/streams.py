@@ -86,17 +86,24 @@ async def ensure_streams(js: JetStreamContext, streams: Streams) -> None:
         await js.update_stream(config)
 
 
+# The server lists streams by name, a page (256) at a time, by offset: a stream that another
+# client deletes meanwhile shifts the next page, which would skip one of ours. Pages re-read
+# the end of the previous one, and deleting lists again until nothing of the prefix is left.
+_PAGE_OVERLAP = 32
+_DELETE_ROUNDS = 5
+
+
 async def stream_names(jsm: JetStreamManager, prefix: str) -> list[str]:
     """Names of the streams on the server whose name starts with prefix."""
-    names: list[str] = []
+    names: set[str] = set()
     offset = 0
-    while True:  # the server lists streams a page (256) at a time
+    while True:
         page = await jsm.streams_info_iterator(offset=offset)
         infos = list(page) if page.streams else []
-        names += [info.config.name for info in infos if info.config.name.startswith(prefix)]
-        offset += len(infos)
-        if not infos or offset >= page.total:
-            return names
+        names.update(info.config.name for info in infos if info.config.name.startswith(prefix))
+        if len(infos) <= _PAGE_OVERLAP or offset + len(infos) >= page.total:
+            return sorted(names)
+        offset += len(infos) - _PAGE_OVERLAP
 
 
 async def delete_streams(jsm: JetStreamManager, prefix: str) -> list[str]:
@@ -105,13 +112,17 @@ async def delete_streams(jsm: JetStreamManager, prefix: str) -> list[str]:
     if not prefix:
         # An empty prefix names every stream on the server, other hubs' included.
         raise ValueError("refusing to delete streams without a prefix")
-    deleted = []
-    for name in await stream_names(jsm, prefix):
-        try:
-            await jsm.delete_stream(name)
-        except NotFoundError:
-            continue  # deleted meanwhile
-        deleted.append(name)
+    deleted: list[str] = []
+    for _ in range(_DELETE_ROUNDS):
+        names = await stream_names(jsm, prefix)
+        if not names:
+            break
+        for name in names:
+            try:
+                await jsm.delete_stream(name)
+            except NotFoundError:
+                continue  # deleted meanwhile
+            deleted.append(name)
     return deleted
 
 

@@ -4,6 +4,7 @@ included, across the server's pages of stream listings, and none of anyone else'
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import nats
 import pytest
@@ -25,14 +26,15 @@ def _make(nats_url: str, hubs: list[Streams], small: list[str]) -> None:
             await js.pull_subscribe(
                 f"{streams.prefix}ingest.>", durable="cleanup-test", stream=streams.ingest
             )
-        await asyncio.gather(
-            *(
-                js.add_stream(
-                    StreamConfig(name=name, subjects=[f"{name}.x"], storage=StorageType.MEMORY)
+        for start in range(0, len(small), 100):
+            await asyncio.gather(
+                *(
+                    js.add_stream(
+                        StreamConfig(name=name, subjects=[f"{name}.x"], storage=StorageType.MEMORY)
+                    )
+                    for name in small[start : start + 100]
                 )
-                for name in small
             )
-        )
         await nc.close()
 
     asyncio.run(run())
@@ -53,6 +55,31 @@ def test_removes_every_stream_of_its_prefix_and_none_that_merely_looks_alike(
     assert sorted(streams_of(nats_url, neighbour.prefix)) == sorted(
         c.name for c in neighbour.configs()
     )
+
+
+def test_removes_every_stream_of_its_prefix_while_others_delete_theirs(
+    nats_url: str, stream_prefix: str
+) -> None:
+    # Streams listed before ours, deleted by another client while ours are listed page by
+    # page: each deletion shifts the pages that follow.
+    others = [f"{stream_prefix}0_OTHER{i:04}" for i in range(800)]
+    ours = [f"{stream_prefix}A_OURS{i:03}" for i in range(300)]
+    _make(nats_url, [], others + ours)
+
+    async def delete_others() -> None:
+        nc = await nats.connect(nats_url)
+        for name in others:
+            await nc.jsm().delete_stream(name)
+        await nc.close()
+
+    churn = threading.Thread(target=asyncio.run, args=(delete_others(),))
+    churn.start()
+    try:
+        removed = remove_streams(nats_url, f"{stream_prefix}A_")
+    finally:
+        churn.join(60)
+    assert sorted(removed) == ours
+    assert streams_of(nats_url, f"{stream_prefix}A_") == []
 
 
 def test_refuses_to_remove_streams_without_a_prefix(nats_url: str, stream_prefix: str) -> None:
