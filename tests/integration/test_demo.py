@@ -151,10 +151,10 @@ def test_the_demo_keeps_the_audit_chain_intact(loaded: Loaded) -> None:
 
 
 def test_an_interrupted_load_resumes_where_it_stopped(
-    settings: Settings, make_database: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+    settings: Settings, scratch_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = DemoSpec(seed=11, scale=0.06)
-    app = build_application(settings, make_database("demo_resume"))
+    app = build_application(settings, scratch_database)
     try:
         monkeypatch.setattr("hub.demo.load.BATCH_SIZE", 100)
         record, calls = app.record, []

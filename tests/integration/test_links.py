@@ -6,7 +6,7 @@ tombstones."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,8 +36,8 @@ from tests.support.changes import BASE_TIME, incoming, ref
 
 
 @pytest.fixture
-def engine(settings: Settings, make_database: Callable[[str], str]) -> Iterator[IngestEngine]:
-    app = build_application(settings, make_database("links"))
+def engine(settings: Settings, scratch_database: str) -> Iterator[IngestEngine]:
+    app = build_application(settings, scratch_database)
     yield IngestEngine(app)
     app.close()
 
@@ -383,8 +383,8 @@ def test_a_parent_cannot_be_configured_as_a_link() -> None:
     assert rules.reference_kind("invoice", "engagement") == "link"
 
 
-def test_a_link_configured_as_a_parent_waits(settings: Settings, make_database: Any) -> None:
-    app = build_application(settings, make_database("parentlinks"))
+def test_a_link_configured_as_a_parent_waits(settings: Settings, scratch_database: str) -> None:
+    app = build_application(settings, scratch_database)
     try:
         strict = IngestEngine(
             app, rules=Rules.from_json('{"references": {"invoice": {"client": "parent"}}}')
