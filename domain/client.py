@@ -103,9 +103,12 @@ CLIENT_DETAILS: dict[str, Any] = {
     **dict.fromkeys(CLIENT_TEXT_DETAILS, ""),
     "billing_address": None,
     "shipping_address": None,
-    # Links kept as the source names them until the hub resolves them.
+    # References as the source names them, and the records they resolve to (links: None
+    # while the hub does not know the parent client or the owning resource yet).
     "parent_ref": None,
     "owner_ref": None,
+    "parent_id": None,
+    "owner_id": None,
 }
 
 
@@ -123,6 +126,8 @@ def check_client_details(details: dict[str, Any]) -> dict[str, Any]:
             checked[name] = None if value is None or value.is_empty() else value
         elif name in ("parent_ref", "owner_ref") and not isinstance(value, SourceRef | None):
             raise RuleViolationError(f"{name} must be a source reference", rule="xref", field=name)
+        elif name in ("parent_id", "owner_id") and not isinstance(value, UUID | None):
+            raise RuleViolationError(f"{name} must be a canonical id", rule="id", field=name)
     return checked
 
 

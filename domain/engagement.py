@@ -76,6 +76,7 @@ ENGAGEMENT_DETAILS: dict[str, Any] = {
     "won_at": None,
     "lost_at": None,
     "owner_ref": None,  # a link kept as the source names it
+    "owner_id": None,  # the resource it resolves to, once known
 }
 
 
@@ -104,6 +105,8 @@ def check_engagement_details(details: dict[str, Any]) -> dict[str, Any]:
                 raise RuleViolationError(f"{name} must be an instant", rule="instant", field=name)
         elif name == "owner_ref" and not isinstance(value, SourceRef):
             raise RuleViolationError(f"{name} must be a source reference", rule="xref", field=name)
+        elif name == "owner_id" and not isinstance(value, UUID):
+            raise RuleViolationError(f"{name} must be a canonical id", rule="id", field=name)
     return checked
 
 

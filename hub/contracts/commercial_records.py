@@ -78,6 +78,12 @@ class ClientRecord(RecordModel):
         INTERNAL,
         default=None,
     )
+    parent_id: UUID | None = field(
+        "the parent organisation's client id, once the hub knows it (a link)", default=None
+    )
+    owner_id: UUID | None = field(
+        "the owning person's resource id, once the hub knows them (a link)", INTERNAL, default=None
+    )
     owner_name: str = field("that person's name", PII, default="")
     contacts: list[ContactRecord] = field("people at the client", PII, default_factory=list)
 
@@ -133,6 +139,9 @@ class EngagementRecord(RecordModel):
     manager_id: UUID | None = field("the project manager's resource id", default=None)
     owner_ref: XrefModel | None = field(
         "the person who owns the deal, as the CRM names them", INTERNAL, default=None
+    )
+    owner_id: UUID | None = field(
+        "the deal owner's resource id, once the hub knows them (a link)", INTERNAL, default=None
     )
 
 

@@ -96,10 +96,11 @@ def client_details(ctx: Context, client: Client | None, f: dict[str, Any]) -> di
     for name in ("billing_address", "shipping_address"):
         if name in f:
             out[name] = address(f[name], getattr(client, name) if client else None)
-    for name in ("parent", "owner"):
+    for name, entity in (("parent", "client"), ("owner", "resource")):
         if name in f:
-            # A link kept as the source names it; resolving it is the link mechanism's work.
+            # Kept as the source names it, and resolved as a link (held until it is known).
             out[f"{name}_ref"] = None if f[name] is None else source_ref(ctx, f[name])
+            out[f"{name}_id"] = ctx.link(f[name], entity, name, f"{name}_id")
     return out
 
 
@@ -116,6 +117,7 @@ def engagement_details(
             out[name] = money_in(f[name], currency, name)
     if "owner" in f:
         out["owner_ref"] = None if f["owner"] is None else source_ref(ctx, f["owner"])
+        out["owner_id"] = ctx.link(f["owner"], "resource", "owner", "owner_id")
 
     def now(name: str, default: Any = None) -> Any:
         return out.get(name, getattr(engagement, name) if engagement else default)

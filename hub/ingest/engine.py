@@ -96,6 +96,9 @@ class _Batch:
     resolved: list[tuple[str, UUID, str]] = field(default_factory=list)
     # Source records revived after a tombstone: their xref claim moves to the new record.
     repointed: dict[str, tuple[UUID, str]] = field(default_factory=dict)
+    # Who resolves links in this batch (a steward's map-xref names its actor).
+    link_system: str = "hub"
+    link_actor: str = "ingest:links"
     # Exception cases this batch closes (the record they waited for arrived), by case id.
     closing: dict[UUID, str] = field(default_factory=dict)
     # Open overdue cases of parked messages this batch decides again: message id -> case id.
@@ -630,8 +633,8 @@ class IngestEngine:
             holder.resolve_link(held.link, owner)
             cause = batch.claim_causes.get(held.key, "")
             meta = EventMeta(
-                system="hub",
-                actor="ingest:links",
+                system=batch.link_system,
+                actor=batch.link_actor,
                 message_id=cause or None,
                 correlation_id=cause or None,
                 causation_id=cause or None,
@@ -1033,6 +1036,7 @@ class IngestEngine:
             )
         message_id = f"map-xref:{key}:{canonical_id}"
         batch.current_message = message_id
+        batch.link_system, batch.link_actor = "api", actor
         before = len(target.pending_events)
         target.add_xref(ref)
         meta = EventMeta(

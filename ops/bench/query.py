@@ -32,7 +32,7 @@ from hub.demo import DemoSpec, load_demo
 from hub.embedded import free_port
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
-from ops.bench.common import scratch_database
+from ops.bench.common import scratch_database, scratch_streams, stop
 
 DEMO_EVENTS_AT_SCALE_1 = 48_800
 
@@ -104,7 +104,7 @@ def main() -> None:
     args = parser.parse_args()
     scale = max(0.05, args.events / DEMO_EVENTS_AT_SCALE_1)
     nats_url = os.environ.get("PSHUB_BENCH_NATS_URL", "nats://127.0.0.1:4222")
-    with scratch_database("query") as url:
+    with scratch_database("query") as url, scratch_streams(nats_url) as prefix:
         settings = Settings(database_url=url, nats_url=nats_url)
         app = build_application(settings, url)
         started = time.perf_counter()
@@ -120,7 +120,7 @@ def main() -> None:
 
         port, base_port = free_port(), free_port()
         env = {**os.environ, "PSHUB_DATABASE_URL": url, "PSHUB_NATS_URL": nats_url,
-               "PSHUB_NATS_PREFIX": f"Q{port}_", "PSHUB_RATE_LIMIT": "1000000",
+               "PSHUB_NATS_PREFIX": prefix, "PSHUB_RATE_LIMIT": "1000000",
                "PSHUB_RATE_BURST": "1000000", "PSHUB_LOG_LEVEL": "WARNING",
                "PSHUB_RUN": "", "PSHUB_DB_POOL_SIZE": "8"}
         hub = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
@@ -151,9 +151,7 @@ def main() -> None:
             args.hub_pid = hub.pid
             run(hub_url, base_url, bearer, url, record_id, instants, args)
         finally:
-            for proc in (hub, baseline, projector):
-                proc.send_signal(signal.SIGINT)
-                proc.wait(60)
+            stop([hub, baseline, projector])
 
 
 def run(hub_url: str, base_url: str, bearer: str, url: str, record_id: str,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ import pytest
 from hub.settings import Settings
 from tests.e2e.adapter_support import accepted, problem
 from tests.support.http_source import Response, SourceServer, serve
+from tests.support.hygiene import Databases
 from tests.support.running import Running, running_hub
 
 ORG = "00D7Q000004Lm1kUAC"
@@ -194,9 +195,7 @@ def _stripe_invoice(invoice_id: str, customer: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def quick_grace(
-    settings: Settings, make_database: Callable[[str], str], nats_url: str
-) -> Iterator[Running]:
+def quick_grace(settings: Settings, make_database: Databases, nats_url: str) -> Iterator[Running]:
     with running_hub(
         settings, make_database, nats_url, unresolved_grace=timedelta(seconds=1)
     ) as hub:

@@ -4,7 +4,7 @@ optional field and leaves a required one, and a lost deal still takes what descr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -22,8 +22,8 @@ from tests.support.changes import incoming, ref
 
 
 @pytest.fixture
-def engine(settings: Settings, make_database: Callable[[str], str]) -> Iterator[IngestEngine]:
-    app = build_application(settings, make_database("details"))
+def engine(settings: Settings, scratch_database: str) -> Iterator[IngestEngine]:
+    app = build_application(settings, scratch_database)
     yield IngestEngine(app)
     app.close()
 
@@ -127,9 +127,9 @@ def test_a_stage_or_probability_change_of_a_lost_deal_is_still_recorded(
 
 
 def test_the_canonical_stage_follows_configured_stage_names(
-    settings: Settings, make_database: Callable[[str], str]
+    settings: Settings, scratch_database: str
 ) -> None:
-    app = build_application(settings, make_database("stages"))
+    app = build_application(settings, scratch_database)
     try:
         rules = Rules.from_json('{"stages": {"stage_names": {"Shortlisted": "commit"}}}')
         engine = IngestEngine(app, rules=rules)

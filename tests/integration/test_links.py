@@ -6,7 +6,7 @@ tombstones."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,8 +36,8 @@ from tests.support.changes import BASE_TIME, incoming, ref
 
 
 @pytest.fixture
-def engine(settings: Settings, make_database: Callable[[str], str]) -> Iterator[IngestEngine]:
-    app = build_application(settings, make_database("links"))
+def engine(settings: Settings, scratch_database: str) -> Iterator[IngestEngine]:
+    app = build_application(settings, scratch_database)
     yield IngestEngine(app)
     app.close()
 
@@ -383,8 +383,8 @@ def test_a_parent_cannot_be_configured_as_a_link() -> None:
     assert rules.reference_kind("invoice", "engagement") == "link"
 
 
-def test_a_link_configured_as_a_parent_waits(settings: Settings, make_database: Any) -> None:
-    app = build_application(settings, make_database("parentlinks"))
+def test_a_link_configured_as_a_parent_waits(settings: Settings, scratch_database: str) -> None:
+    app = build_application(settings, scratch_database)
     try:
         strict = IngestEngine(
             app, rules=Rules.from_json('{"references": {"invoice": {"client": "parent"}}}')
@@ -642,3 +642,44 @@ def test_a_client_a_project_embeds_becomes_a_record_and_its_own_changes_win(
     embedded, _ = engine.process(_from_adapter("harvest", again))
     assert embedded.outcome == "stale"
     assert engine.app.get(client_id, Client).legal_name == "Maple and Birch LLP"
+
+
+def test_a_parent_organisation_and_an_owner_resolve_as_links(engine: IngestEngine) -> None:
+    child = incoming(
+        "salesforce",
+        "client",
+        {
+            "id": "001C",
+            "legal_name": "Acme Iberia SL",
+            "country": "ES",
+            "parent": ref("Account", "001P"),
+            "owner": ref("User", "005U"),
+        },
+        source_type="Account",
+    )
+    engine.process([child])
+    child_id = _id("client", "salesforce", "Account", "001C")
+    client = engine.app.get(child_id, Client)
+    assert (client.parent_id, client.owner_id) == (None, None)
+    assert str(client.parent_ref) == "salesforce:Account:001P"
+    assert {link.field for link in client.pending_links} == {"parent_id", "owner_id"}
+    engine.process(
+        [
+            incoming(
+                "salesforce",
+                "client",
+                {"id": "001P", "legal_name": "Acme Holdings Inc", "country": "US"},
+                source_type="Account",
+            ),
+            incoming(
+                "salesforce",
+                "resource",
+                {"id": "005U", "name": "Rosa Ortega", "email": "rosa@firm.example"},
+                source_type="User",
+            ),
+        ]
+    )
+    client = engine.app.get(child_id, Client)
+    assert client.parent_id == _id("client", "salesforce", "Account", "001P")
+    assert client.owner_id == _id("resource", "salesforce", "User", "005U")
+    assert client.pending_links == []
