@@ -488,10 +488,12 @@ def map_page(
     latest: datetime | None = None
     for item in items:
         record = parse(model, item, collection)
-        if isinstance(record, Project | Invoice):
-            # The client they embed first: what they say of it may be all the hub gets.
-            mapped.events.extend(embedded_client(record.client, ctx, record.updated_at))
         mapped.events.append(mapper(record, ctx))
+        if isinstance(record, Project | Invoice):
+            # Then the client they embed: what they say of it may be all the hub gets. After
+            # the record, so an explicit link (an invoice's project) decides which client it
+            # is before the embed can become a record of its own.
+            mapped.events.extend(embedded_client(record.client, ctx, record.updated_at))
         updated = record.updated_at  # type: ignore[attr-defined]
         latest = updated if latest is None or updated > latest else latest
     mapped.cursor = instant(latest) if latest else None

@@ -293,7 +293,7 @@ def map_job(raw: Mapping[str, Any], record_type: str, ctx: Context) -> Mapped:
     embedded = []
     if "client" in fields and fields["client"] is not None and job.parent is not None:
         embedded = _embedded_customer(job.parent, ctx, job.lastModifiedDate)
-    return Mapped(events=[*embedded, _event(ctx, "engagement", record_type, data, job)])
+    return Mapped(events=[_event(ctx, "engagement", record_type, data, job), *embedded])
 
 
 def _embedded_customer(parent: Any, ctx: Context, time: datetime) -> list[Any]:

@@ -342,7 +342,7 @@ def map_project(raw: Mapping[str, Any], ctx: Context) -> Mapped:
         fields["legal_entity"] = ctx.config.legal_entity
     data = build(EngagementChange, "engagement", id=str(project.id), **fields)
     embedded = _embedded_partner(project.partner_id, ctx, _written(project))
-    return Mapped(events=[*embedded, _event(ctx, PROJECT, data, project)])
+    return Mapped(events=[_event(ctx, PROJECT, data, project), *embedded])
 
 
 def _embedded_partner(relation: Any, ctx: Context, time: datetime) -> list[Any]:

@@ -34,9 +34,10 @@ from hub.contracts.adapters import (
     FetchRequest,
     Mapped,
     change_event,
+    embedded_event,
     message_id,
 )
-from hub.contracts.changes import ChangeEnvelope, Deletion, InvoiceChange
+from hub.contracts.changes import ChangeEnvelope, ClientChange, Deletion, InvoiceChange
 from hub.contracts.common import Amount, CurrencyCode
 
 SYSTEM = "quickbooks"
@@ -317,6 +318,31 @@ def map_invoice(
         sequence=sequence,
         id=message_id(SYSTEM, realm, invoice_id, sequence),
     )
+
+
+def embedded_customer(response: InvoiceResponse, *, realm: str) -> list[ChangeEnvelope]:
+    """An invoice's CustomerRef {value, name} as a change of that client too: what the invoice
+    says of it (its name), ranked below any change of the customer itself."""
+    invoice = response.Invoice
+    ref = invoice.CustomerRef
+    name = (ref.name or "").strip() if ref is not None else ""
+    if ref is None or not ref.value or not name:
+        return []
+    updated = instant(
+        invoice.MetaData.LastUpdatedTime if invoice.MetaData else None,
+        "Invoice.MetaData.LastUpdatedTime",
+    )
+    data = validate(ClientChange, {"id": ref.value, "legal_name": name}, prefix="CustomerRef")
+    return [
+        embedded_event(
+            system=SYSTEM,
+            entity="client",
+            source_type="Customer",
+            data=data,
+            tenant=realm,
+            time=updated,
+        )
+    ]
 
 
 def _deletion(invoice_id: str, *, realm: str, time: datetime, id: str) -> ChangeEnvelope:

@@ -35,10 +35,11 @@ from hub.contracts.adapters import (
     FetchRequest,
     Mapped,
     change_event,
+    embedded_event,
     message_id,
     utc_sequence,
 )
-from hub.contracts.changes import ChangeEnvelope, Deletion, InvoiceChange
+from hub.contracts.changes import ChangeEnvelope, ClientChange, Deletion, InvoiceChange
 from hub.contracts.common import Amount, CurrencyCode
 
 SYSTEM = "xero"
@@ -307,9 +308,38 @@ def map_resources(
                 home_currency=home_currency,
             )
         )
+        # After the document: the engagement it names explicitly decides whose contact it
+        # is, before what it says of the contact can become a client of its own.
+        events.extend(_embedded_contact(document, tenant, field))
     if not events:
         return Mapped(ignored="only purchase documents (ACCPAY bills), which are not mapped")
     return Mapped(events=events)
+
+
+def _embedded_contact(
+    document: XeroInvoice | XeroCreditNote, tenant: str, field: str
+) -> list[ChangeEnvelope]:
+    """A document's Contact (ContactID, Name) as a change of that client too: what the
+    document says of it, ranked below any change of the contact itself."""
+    contact = document.Contact
+    if contact is None or not contact.ContactID or not (contact.Name or "").strip():
+        return []
+    data = validate(
+        ClientChange,
+        {"id": contact.ContactID, "legal_name": contact.Name.strip()},
+        prefix=f"{field}.Contact",
+    )
+    updated = instant(document.UpdatedDateUTC, f"{field}.UpdatedDateUTC")
+    return [
+        embedded_event(
+            system=SYSTEM,
+            entity="client",
+            source_type="Contact",
+            data=data,
+            tenant=tenant,
+            time=updated,
+        )
+    ]
 
 
 def map_notification(notification: Notification, *, tenant: str) -> Mapped:

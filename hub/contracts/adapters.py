@@ -222,7 +222,8 @@ def embedded_event(
     record itself: it creates the record when the hub has never seen it (through the matching
     rules, like any change), a later change of the record itself always applies over it, and
     an embed arriving after the record's own change is stale. Embeds order among themselves
-    by the embedding record's time.
+    by the embedding record's time. Adapters send it after the embedding record, so that an
+    explicit link the record makes (an invoice's engagement) decides first.
     """
     sequence = EMBEDDED_PREFIX + utc_sequence(time)
     return change_event(

@@ -249,7 +249,7 @@ def test_erp_and_psa_projects_carry_their_billing_model_stage_and_estimates(
         "lastModifiedDate": "2026-02-03T16:45:00Z",
     }
     for payload in (customer, job):
-        outcome = deliver(running, "netsuite", payload)[-1]  # after what it says of its customer
+        outcome = deliver(running, "netsuite", payload)[0]  # then what it says of its customer
         assert outcome["status"] == "applied", outcome
     headers = running.token("read", "read:pii", "read:confidential")
     client = record(running, "netsuite", "customer", "311", headers)
@@ -303,7 +303,7 @@ def test_erp_and_psa_projects_carry_their_billing_model_stage_and_estimates(
         ]
     }
     for payload in (harvest, projects):
-        outcome = deliver(running, "harvest", payload)[-1]  # after its client's embed
+        outcome = deliver(running, "harvest", payload)[0]  # then its client's embed
         assert outcome["status"] == "applied", outcome
     project = record(running, "harvest", "Project", "40400918", headers)
     assert project["contract_type"] == "fixed_fee"
@@ -343,7 +343,7 @@ def test_erp_and_psa_projects_carry_their_billing_model_stage_and_estimates(
         "write_date": "2026-02-11 14:00:00",
     }
     for payload in (partner, odoo_project):
-        outcome = deliver(running, "odoo", payload)[-1]  # after its partner's embed
+        outcome = deliver(running, "odoo", payload)[0]  # then its partner's embed
         assert outcome["status"] == "applied", outcome
     client = record(running, "odoo", "res.partner", "501")
     assert client["industry"] == "Architecture"

@@ -27,8 +27,8 @@ GRAPH_TENANT = "3e2a1c5b-8f4d-4e6a-9b7c-0d1e2f3a4b5c"
 
 def one_applied(running: Running, system: str, body: Any, **params: str) -> dict[str, Any]:
     """Posts one record to the webhook; returns the outcome of the record's own message (what
-    it says of a client it embeds comes first, as its own message)."""
-    *embedded, outcome = deliver(running, system, json.dumps(body).encode(), **params)
+    it says of a client it embeds comes after, as its own message)."""
+    outcome, *embedded = deliver(running, system, json.dumps(body).encode(), **params)
     assert all(o["entity"] == "client" for o in embedded), embedded
     assert outcome["status"] == "applied", outcome
     return outcome

@@ -639,7 +639,7 @@ def test_a_client_a_project_embeds_becomes_a_record_and_its_own_changes_win(
     again = {
         "projects": [{**_HARVEST_PROJECT["projects"][0], "updated_at": "2026-11-05T09:00:00Z"}]
     }
-    embedded, _ = engine.process(_from_adapter("harvest", again))
+    _, embedded = engine.process(_from_adapter("harvest", again))
     assert embedded.outcome == "stale"
     assert engine.app.get(client_id, Client).legal_name == "Maple and Birch LLP"
 

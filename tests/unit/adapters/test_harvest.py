@@ -322,7 +322,7 @@ def test_expenses_map_amount_category_receipt_status_and_invoice() -> None:
 
 
 def test_invoices_map_lines_tax_rates_totals_and_status() -> None:
-    [client, event] = mapped("invoices_page.json").events
+    [event, client] = mapped("invoices_page.json").events
     assert client.type == "pshub.client.changed.v1"  # the client the invoice embeds
     assert event.type == "pshub.invoice.changed.v1"
     data = event.data
@@ -348,7 +348,7 @@ def test_invoices_map_lines_tax_rates_totals_and_status() -> None:
 def test_invoice_states_map_to_canonical_statuses(state: str, status: str) -> None:
     page = fixture("invoices_page.json")
     page["invoices"][0]["state"] = state
-    assert mapped(page).events[-1].data["status"] == status
+    assert mapped(page).events[0].data["status"] == status
 
 
 # --- refusals ----------------------------------------------------------------------------------
@@ -621,7 +621,7 @@ def test_fetch_of_an_id_that_is_not_a_harvest_id_is_a_schema_violation_before_an
 # --- embedded clients ----------------------------------------------------------------------------
 
 
-def test_a_project_sends_the_client_it_embeds_before_itself_ranked_below_the_client() -> None:
+def test_a_project_sends_the_client_it_embeds_after_itself_ranked_below_the_client() -> None:
     # As GET /v2/projects returns it: the client is embedded with its name and currency.
     page = {
         "projects": [
@@ -650,7 +650,7 @@ def test_a_project_sends_the_client_it_embeds_before_itself_ranked_below_the_cli
         "page": 1,
         "links": {"first": "https://api.harvestapp.com/v2/projects?page=1&per_page=2000"},
     }
-    client, project = mapped(page).events
+    project, client = mapped(page).events
     assert (client.type, client.sourcetype, client.subject) == (
         "pshub.client.changed.v1",
         "Client",

@@ -9,6 +9,7 @@ from typing import Any
 
 from adapters.quickbooks import ADAPTER
 from hub.contracts.adapters import AdapterConfig
+from tests.support.embedded import own
 
 REALM = "9341453011223344"
 
@@ -62,7 +63,7 @@ def eur_invoice(**changes: Any) -> dict[str, Any]:
 def mapped(invoice: dict[str, Any], **extra: str) -> dict[str, Any]:
     body = json.dumps({"Invoice": invoice, "time": "2026-04-12T16:40:06.000-07:00"}).encode()
     config = AdapterConfig(tenant=REALM, default_currency="USD", extra=extra)
-    [change] = ADAPTER.map_payload(body, config=config).events
+    [change] = own(ADAPTER.map_payload(body, config=config).events)
     return change.data
 
 
@@ -93,7 +94,7 @@ def test_a_foreign_currency_invoice_keeps_its_rate_home_total_tax_and_balance() 
 
 def test_a_home_total_is_kept_only_where_the_home_currency_is_known() -> None:
     body = json.dumps({"Invoice": eur_invoice()}).encode()
-    [change] = ADAPTER.map_payload(body, config=AdapterConfig(tenant=REALM)).events
+    [change] = own(ADAPTER.map_payload(body, config=AdapterConfig(tenant=REALM)).events)
     assert "home_total" not in change.data
     assert "home_currency" not in change.data["exchange_rate"]
     configured = mapped(eur_invoice(), home_currency="GBP")

@@ -11,6 +11,7 @@ import pytest
 
 from adapters.xero import ADAPTER
 from hub.contracts.adapters import AdapterConfig, AdapterError
+from tests.support.embedded import own
 
 TENANT = "4f0c1e2a-9b8d-4e7f-a6c5-3d2b1a0f9e8d"
 
@@ -72,7 +73,7 @@ def bhd_invoice(**changes: Any) -> dict[str, Any]:
 
 def mapped(payload: bytes, **extra: str) -> dict[str, Any]:
     config = AdapterConfig(tenant=TENANT, extra=extra)
-    [change] = ADAPTER.map_payload(payload, config=config).events
+    [change] = own(ADAPTER.map_payload(payload, config=config).events)
     return change.data
 
 
