@@ -4,6 +4,7 @@ search columns, and the search column of tables an older hub made without it."""
 from __future__ import annotations
 
 import psycopg
+from eventsourcing.persistence import ProgrammingError
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import errors
 from psycopg.sql import SQL, Identifier
@@ -81,18 +82,29 @@ def fold_unfolded(
     # over a row the projection has rewritten meanwhile.
     written = 0
     while True:
-        with datastore.transaction(commit=True) as curs:
-            curs.execute(
-                SQL("SELECT id, record FROM {} WHERE search IS NULL ORDER BY id LIMIT %s").format(
-                    table
-                ),
-                (batch,),
-            )
-            rows = curs.fetchall()
-            curs.executemany(
-                SQL("UPDATE {} SET search = %s WHERE id = %s AND search IS NULL").format(table),
-                [(search_text(entity, row["record"]), row["id"]) for row in rows],
-            )
-        written += len(rows)
-        if len(rows) < batch:
+        try:
+            folded = _fold_batch(datastore, entity, table, batch)
+        except ProgrammingError as exc:
+            if isinstance(exc.__cause__, errors.UndefinedTable):
+                return written  # a rebuild has just dropped this generation
+            raise
+        written += folded
+        if folded < batch:
             return written
+
+
+def _fold_batch(datastore: PostgresDatastore, entity: str, table: Identifier, batch: int) -> int:
+    """Folds up to `batch` unfolded rows in one transaction; returns how many."""
+    with datastore.transaction(commit=True) as curs:
+        curs.execute(
+            SQL("SELECT id, record FROM {} WHERE search IS NULL ORDER BY id LIMIT %s").format(
+                table
+            ),
+            (batch,),
+        )
+        rows = curs.fetchall()
+        curs.executemany(
+            SQL("UPDATE {} SET search = %s WHERE id = %s AND search IS NULL").format(table),
+            [(search_text(entity, row["record"]), row["id"]) for row in rows],
+        )
+    return len(rows)

@@ -120,13 +120,34 @@ class GoldenRecordsView(PostgresTrackingRecorder):
     def create_table(self) -> None:
         """Creates this generation's schema, tables and indexes (the search column's trigram
         index too), and folds the names of rows an older hub wrote without that column."""
-        operator_class = upkeep.trigram_operator_class(self.datastore)
         tables = {entity: self.table(entity) for entity in FILTERS}
-        upkeep.add_search_columns(self.datastore, self.view_schema, tables)
-        super().create_table()
-        upkeep.index_search_columns(self.datastore, tables, operator_class)
+        # The DDL locks every table against the projection's writes (a deadlock when the
+        # projection writes meanwhile, as a status read opening the view used to): skip it
+        # when this generation is complete.
+        if not self._complete():
+            operator_class = upkeep.trigram_operator_class(self.datastore)
+            upkeep.add_search_columns(self.datastore, self.view_schema, tables)
+            super().create_table()
+            upkeep.index_search_columns(self.datastore, tables, operator_class)
         for entity, table in tables.items():
             upkeep.fold_unfolded(self.datastore, entity, table)
+
+    def _complete(self) -> bool:
+        """Whether every index of this generation, and its tracking table, exists."""
+        expected = {"golden_xrefs_pkey", "golden_xrefs_id", "golden_xrefs_source"}
+        for entity, columns in FILTERS.items():
+            stem = table_name(entity)
+            expected |= {f"{stem}_pkey", f"{stem}_unfolded", f"{stem}_search"}
+            expected |= {f"{stem}_{column.name}" for column in columns}
+        with self.datastore.get_connection() as conn:
+            indexes = conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = %s", (self.view_schema,)
+            ).fetchall()
+            tracking = conn.execute(
+                "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = %s",
+                (self.datastore.schema, self.tracking_table_name),
+            ).fetchone()
+        return tracking is not None and expected <= {row["indexname"] for row in indexes}
 
     def drop(self) -> None:
         """Drops this generation's schema and tracking table (after a rebuild replaced it)."""

@@ -18,6 +18,7 @@ from hub.application import HubApplication
 from hub.bootstrap import build_application
 from hub.filters import parse_filters
 from hub.settings import Settings
+from projections.golden_records import upkeep
 from projections.golden_records.columns import FILTERS
 from projections.golden_records.view import GoldenRecordsView, RecordRow
 
@@ -142,3 +143,11 @@ def test_tables_made_before_the_search_column_are_folded_when_opened(
     later = _client("Genève Partners SA", 5_000)
     reopened.write([later], [], Tracking(app.name, 5_000))
     assert _found(reopened, name="geneve") == ["Genève Partners SA"]
+
+
+def test_opening_a_generation_a_rebuild_just_dropped_folds_nothing(app: HubApplication) -> None:
+    datastore = app.hub_recorder.datastore
+    view = GoldenRecordsView(datastore, generation=34)
+    view.create_table()
+    view.drop()
+    assert upkeep.fold_unfolded(datastore, "client", view.table("client")) == 0
