@@ -165,8 +165,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--profile", action="store_true",
-                        help="py-spy the hub during its GET-by-id run (GIL-holding samples)")
+    parser.add_argument("--profile", nargs="?", const="GET by id", default=None,
+                        metavar="RUN",
+                        help="py-spy the hub during a run whose name starts with RUN (default "
+                        "'GET by id'; e.g. 'name search'): GIL-holding samples")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit(WRK_MISSING)
@@ -255,7 +257,7 @@ def run(hub_url: str, base_url: str, bearer: str, url: str, record_id: str,
     for name, (hub_paths, base_paths) in runs.items():
         base = wrk(base_url, base_paths, bearer, args.seconds, args.connections, *args.watched)
         spy = None
-        if args.profile and name == "GET by id":
+        if args.profile and name.startswith(args.profile):
             from ops.bench.ingest import profile_summary  # noqa: PLC0415
 
             collapsed = Path(tempfile.mkdtemp()) / "query.collapsed"
@@ -267,10 +269,6 @@ def run(hub_url: str, base_url: str, bearer: str, url: str, record_id: str,
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(30)
-            own, _ = profile_summary(collapsed, 30)
-            print("    hub profile while holding the GIL (self):")
-            for fn, share in own:
-                print(f"      {share:5.1f} %  {fn}")
         print(f"  {name}:")
         print(f"    baseline  {base[0]:>8,.0f} req/s  p50 {base[1]:6.1f} ms  p99 {base[2]:6.1f} ms"
               f"  non-2xx {base[3]}")
@@ -278,6 +276,12 @@ def run(hub_url: str, base_url: str, bearer: str, url: str, record_id: str,
               f"  non-2xx {ours[3]}")
         print(f"    hub/baseline: {ours[0] / base[0]:.2f} of the requests/s, p99 "
               f"{ours[2] / base[2]:.2f}x")
+        if spy is not None:
+            own, inclusive = profile_summary(collapsed, 30)
+            for label, entries in (("self", own), ("inclusive", inclusive)):
+                print(f"    hub profile while holding the GIL ({label}):")
+                for fn, share in entries:
+                    print(f"      {share:5.1f} %  {fn}")
     latencies = []
     with httpx.Client(base_url=hub_url, headers={"Authorization": bearer}) as client:
         for _ in range(300):
