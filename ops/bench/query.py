@@ -219,10 +219,32 @@ def main() -> None:
                     break
                 time.sleep(1)
             print(f"  projections caught up in {time.perf_counter() - started:.0f} s")
+            settle_statistics(url)
             wait_ready(base_url, baseline, "/docs")
             args.hub_pid = hub.proc.pid
             args.watched = (hub, baseline, projector)
             run(hub_url, base_url, bearer, url, record_id, instants, args)
+
+
+def settle_statistics(url: str) -> None:
+    """Analyses the golden records as autovacuum keeps doing on a live hub: right after a bulk
+    fill its statistics may still describe the tables half full (invoices still drafts)."""
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        stale = conn.execute(
+            "SELECT relname, n_mod_since_analyze, n_live_tup, "
+            "extract(epoch FROM now() - greatest(last_analyze, last_autoanalyze)) AS age "
+            "FROM pg_stat_user_tables WHERE schemaname = 'golden_g1' "
+            "AND relname IN ('golden_clients', 'golden_engagements', 'golden_invoices')"
+        ).fetchall()
+        for name, modified, live, age in stale:
+            ago = "never" if age is None else f"{age:.0f} s ago"
+            print(f"    {name}: {live:,} rows, {modified:,} changed since analysed ({ago})")
+        conn.execute("ANALYZE golden_g1.golden_clients, golden_g1.golden_engagements, "
+                     "golden_g1.golden_resources, golden_g1.golden_knowledge_assets, "
+                     "golden_g1.golden_invoices")
+    print("  analysed the searched tables (what autovacuum does on a live hub)")
 
 
 def run(hub_url: str, base_url: str, bearer: str, url: str, record_id: str,
@@ -336,13 +358,16 @@ def explain_searches(conn: object, searches: list[Search]) -> list[str]:
             ).fetchone()[0][0]
             lines.append(f"{table}?{key}={fold(value)!r}: {_nodes(plan['Plan'])}, "
                          f"{plan['Execution Time']:.2f} ms")
+    lines.append("([expected rows/found rows] per node)")
     return lines
 
 
 def _nodes(node: dict[str, object]) -> str:
+    """A plan as its nodes, outermost first, with the rows each expected and found."""
     name = str(node["Node Type"])
     if "Index Name" in node:
         name += f" ({node['Index Name']})"
+    name += f" [{node['Plan Rows']}/{node['Actual Rows']}]"
     children = node.get("Plans") or []
     return name + "".join(f" < {_nodes(child)}" for child in children)  # type: ignore[union-attr]
 

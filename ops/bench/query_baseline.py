@@ -40,8 +40,11 @@ def search_statement(table: str, key: str, value: str, limit: int) -> tuple[str,
     folded = fold(value)
     terms = [folded] if key == "name" else list(dict.fromkeys(folded.split(" ")))
     likes = " AND ".join("search LIKE %s" for _ in terms)
-    return (f"SELECT id, record::text FROM golden_g1.golden_{table} WHERE {likes} "
-            "AND NOT deleted ORDER BY id LIMIT %s", [*map(like_pattern, terms), limit])
+    table = f"golden_g1.golden_{table}"
+    # The page's ids first, then only their records (as the hub's list statement does).
+    return (f"SELECT id, record::text FROM {table} JOIN (SELECT id FROM {table} WHERE {likes} "
+            "AND NOT deleted ORDER BY id LIMIT %s) page USING (id) ORDER BY id",
+            [*map(like_pattern, terms), limit])
 
 
 @app.get("/records/{table}/{record_id}")

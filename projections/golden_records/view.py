@@ -324,9 +324,19 @@ class GoldenRecordsView(PostgresTrackingRecorder):
         where = SQL(" WHERE ") + SQL(" AND ").join(conditions) if conditions else SQL("")
         params.append(limit)
         record = SQL("(record - %s::text[])::text") if hidden else SQL("record::text")
-        statement = SQL("SELECT id, {} AS record FROM {}{} ORDER BY id LIMIT %s").format(
-            record, self.table(entity), where
-        )
+        table = self.table(entity)
+        if any(op == "LIKE" for _, op, _ in filters):
+            # A search may match thousands of rows and be read through the trigram index,
+            # then sorted by id: pick the page's ids first, so that only its records are
+            # read out of TOAST and turned into text (not every match's).
+            statement = SQL(
+                "SELECT id, {} AS record FROM {} JOIN (SELECT id FROM {}{} ORDER BY id "
+                "LIMIT %s) page USING (id) ORDER BY id"
+            ).format(record, table, table, where)
+        else:
+            statement = SQL("SELECT id, {} AS record FROM {}{} ORDER BY id LIMIT %s").format(
+                record, table, where
+            )
         return statement, params
 
     def list(
