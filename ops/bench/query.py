@@ -75,6 +75,8 @@ class Server:
             self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, **popen)  # type: ignore[call-overload]
 
     def tail(self, lines: int = 40) -> str:
+        if not self.log.exists():
+            return ""
         text = self.log.read_text(errors="replace").splitlines()[-lines:]
         return f"--- last lines of {self.name}'s output ({self.log}) ---\n" + "\n".join(text)
 
@@ -99,6 +101,9 @@ def servers(*running: Server) -> Iterator[None]:
     output goes to files, not to this terminal, so that it does not interleave with figures)."""
     try:
         yield
+        for server in running:
+            server.stop()
+            server.log.unlink(missing_ok=True)  # kept only when something went wrong
     except Exception:
         for server in running:
             print(server.tail(), file=sys.stderr)
