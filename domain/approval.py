@@ -197,8 +197,9 @@ class ApprovableFact(CanonicalAggregate):
         self.status = _S.SUBMITTED
         self.approved_by = ""
 
-    def bill(self, invoice_id: UUID) -> None:
-        """Marks an approved, billable record as invoiced."""
+    def bill(self, invoice_id: UUID | None) -> None:
+        """Marks an approved, billable record as invoiced (on an invoice not known yet: None,
+        until the held link resolves)."""
         self._check_status("be billed", _S.APPROVED)
         if not self.billable:
             raise RuleViolationError(
@@ -207,7 +208,7 @@ class ApprovableFact(CanonicalAggregate):
         self._billed(invoice_id=invoice_id)
 
     @event("Billed")
-    def _billed(self, invoice_id: UUID) -> None:
+    def _billed(self, invoice_id: UUID | None) -> None:
         self.status = _S.BILLED
         self.invoice_id = invoice_id
 

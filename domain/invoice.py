@@ -7,7 +7,7 @@ credit, never as a negative balance (DOMAIN 3.8).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -67,6 +67,11 @@ class InvoiceLine:
     time_entry_ids: tuple[UUID, ...] = ()
     expense_ids: tuple[UUID, ...] = ()
     milestone_id: UUID | None = None
+
+    @property
+    def terms(self) -> tuple[object, ...]:
+        """What the line bills, without the records it names (those may resolve later)."""
+        return (self.description, self.quantity, self.unit_price, self.tax_rate, self.net, self.tax)
 
     def __post_init__(self) -> None:
         check_required_text(self.description, "lines.description")
@@ -230,7 +235,7 @@ class Invoice(CanonicalAggregate):
         cls,
         *,
         id: UUID,
-        client_id: UUID,
+        client_id: UUID | None,
         currency: str,
         lines: Sequence[InvoiceLine] = (),
         engagement_id: UUID | None = None,
@@ -258,7 +263,8 @@ class Invoice(CanonicalAggregate):
         return cls(
             id=id,
             kind=kind,
-            client_id=check_id(client_id, "client_id"),
+            # None while the billing system's customer is not known yet (a held link).
+            client_id=check_optional_id(client_id, "client_id"),
             engagement_id=check_optional_id(engagement_id, "engagement_id"),
             currency=currency,
             lines=lines,
@@ -274,7 +280,7 @@ class Invoice(CanonicalAggregate):
         *,
         id: UUID,  # the library hands the aggregate id to the creation event body
         kind: str,
-        client_id: UUID,
+        client_id: UUID | None,
         engagement_id: UUID | None,
         currency: str,
         lines: list[InvoiceLine],
@@ -367,6 +373,24 @@ class Invoice(CanonicalAggregate):
         checked = check_lines(lines, self.currency)
         if checked != self.lines:
             self._lines_replaced(lines=checked)
+
+    def assign_link(self, field: str, canonical_id: UUID) -> None:
+        # Lines name their time entries, expenses and milestone as "lines.<n>.<field>".
+        parts = field.split(".")
+        if len(parts) != 3 or parts[0] != "lines":
+            super().assign_link(field, canonical_id)
+            return
+        index, name = int(parts[1]), parts[2]
+        if index >= len(self.lines):
+            return  # the draft's lines were replaced since
+        line = self.lines[index]
+        value: object = canonical_id
+        if name.endswith("_ids"):
+            current = getattr(line, name)
+            value = current if canonical_id in current else (*current, canonical_id)
+        lines = list(self.lines)
+        lines[index] = replace(line, **{name: value})
+        self.lines = lines
 
     @event("LinesReplaced")
     def _lines_replaced(self, lines: list[InvoiceLine]) -> None:
@@ -479,7 +503,8 @@ class Invoice(CanonicalAggregate):
             )
         if self.status not in (_S.ISSUED, _S.PAID):
             raise InvalidTransitionError(self.ENTITY, self.status, "be credited")
-        if client_id is not None and client_id != self.client_id:
+        # A customer not known yet on either side cannot be compared; its link resolves later.
+        if None not in (client_id, self.client_id) and client_id != self.client_id:
             raise RuleViolationError(
                 "a credit note is for the original invoice's client",
                 rule="credit_note_client",

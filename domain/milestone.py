@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.base import CanonicalAggregate
-from domain.checks import check_calendar_date, check_id, check_required_text
+from domain.checks import check_calendar_date, check_id, check_optional_id, check_required_text
 from domain.contract import Contract
 from domain.errors import CurrencyMismatchError, InvalidTransitionError, RuleViolationError
 from domain.values import Money, SourceRef
@@ -213,8 +213,9 @@ class Milestone(CanonicalAggregate):
     def _made_billing_ready(self) -> None:
         self.status = _S.BILLING_READY
 
-    def bill(self, invoice_id: UUID) -> None:
-        """Marks the milestone invoiced; a second invoice is duplicate billing."""
+    def bill(self, invoice_id: UUID | None) -> None:
+        """Marks the milestone invoiced (on an invoice not known yet: None, until the held
+        link resolves); a second invoice is duplicate billing."""
         self.check_not_deleted("be billed")
         if self.status == _S.BILLED:
             raise RuleViolationError(
@@ -223,10 +224,10 @@ class Milestone(CanonicalAggregate):
                 field="milestone_id",
             )
         self._check_status("be billed", _S.BILLING_READY)
-        self._billed(invoice_id=check_id(invoice_id, "invoice_id"))
+        self._billed(invoice_id=check_optional_id(invoice_id, "invoice_id"))
 
     @event("Billed")
-    def _billed(self, invoice_id: UUID) -> None:
+    def _billed(self, invoice_id: UUID | None) -> None:
         self.status = _S.BILLED
         self.invoice_id = invoice_id
 

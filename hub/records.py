@@ -34,8 +34,11 @@ def hidden_fields(entity: str, principal: Principal) -> set[str]:
 @cache
 def _hidden(entity: str, confidential: bool, pii: bool) -> frozenset[str]:
     allowed = {Classification.CONFIDENTIAL: confidential, Classification.PII: pii}
-    return frozenset(name for name, level in classification_of(RECORD_MODELS[entity]).items()
-                     if level in allowed and not allowed[level])
+    return frozenset(
+        name
+        for name, level in classification_of(RECORD_MODELS[entity]).items()
+        if level in allowed and not allowed[level]
+    )
 
 
 def redact(entity: str, record: dict[str, Any], principal: Principal) -> dict[str, Any]:

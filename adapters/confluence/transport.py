@@ -10,6 +10,7 @@ import httpx
 
 from adapters.confluence.mapping import SYSTEM, map_page_event
 from adapters.confluence.payloads import PageEvent
+from adapters.confluence.shapes import webhook_body
 from adapters.refusals import (
     forbidden,
     header,
@@ -53,7 +54,7 @@ class ConfluenceAdapter:
         with refusals():
             if headers is not None and not self.verify_signature(body, headers, config):
                 raise forbidden("X-Hub-Signature is missing or does not match")
-            parsed = validate(PageEvent, load_json(body))
+            parsed = validate(PageEvent, webhook_body(load_json(body)))
             # The body names no site or instance: the tenant comes from the settings or the call.
             return map_page_event(
                 parsed, event=event, tenant=config.tenant or tenant or "", extra=config.extra

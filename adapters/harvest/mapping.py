@@ -20,8 +20,10 @@ from adapters.harvest.errors import build, parse
 from adapters.harvest.payloads import (
     BillableRate,
     Client,
+    ClientRef,
     Expense,
     Invoice,
+    Named,
     Page,
     Project,
     TimeEntry,
@@ -34,6 +36,7 @@ from hub.contracts.adapters import (
     AdapterError,
     Mapped,
     change_event,
+    embedded_event,
     message_id,
     utc_sequence,
 )
@@ -92,6 +95,12 @@ def _text(value: str | None) -> str | None:
     return value.strip() if value and value.strip() else None
 
 
+def _lines(value: str | None) -> str | None:
+    """Multi-line free text with its lines ending in \n (Harvest sends \r\n)."""
+    text = _text(value)
+    return "\n".join(line.strip() for line in text.splitlines()) if text else None
+
+
 def _event(
     ctx: Context,
     entity: str,
@@ -122,6 +131,8 @@ def map_client(client: Client, ctx: Context) -> Any:
         legal_name=client.name,
         billing_currency=currency_code(client.currency, "client") if client.currency else None,
         status="active" if client.is_active else "inactive",
+        # Harvest keeps the address as one free text: it is all street lines.
+        billing_address={"street": _lines(client.address)} if _text(client.address) else None,
     )
     return _event(ctx, "client", "Client", data, client.id, client.updated_at)
 
@@ -145,10 +156,60 @@ def map_project(project: Project, ctx: Context) -> Any:
         if budget is None and project.is_fixed_fee:
             budget = project.fee
         fields["budget"] = money(budget, currency, "project budget") if budget is not None else None
+        for target, value in (("fee", project.fee), ("hourly_rate", project.hourly_rate)):
+            fields[target] = (
+                money(value, currency, f"project {target}") if value is not None else None
+            )
+    fields.update(_billing(project))
     if ctx.config.legal_entity:
         fields["legal_entity"] = ctx.config.legal_entity
     data = build(EngagementChange, "engagement", id=str(project.id), **fields)
     return _event(ctx, "engagement", "Project", data, project.id, project.updated_at)
+
+
+def embedded_client(client: Named | None, ctx: Context, time: datetime) -> list[Any]:
+    """What a project or invoice says of its client (id, name, and a project's client its
+    currency): the client as a change too, so a client never fed on its own still becomes a
+    golden record."""
+    if client is None or not _text(client.name):
+        return []
+    fields: dict[str, Any] = {"id": str(client.id), "legal_name": _text(client.name)}
+    currency = client.currency if isinstance(client, ClientRef) else None
+    if currency:  # what it does not say, it does not report
+        ctx.learn(client.id, currency)
+        fields["billing_currency"] = currency_code(currency, "client")
+    data = build(ClientChange, "embedded client", **fields)
+    return [
+        embedded_event(
+            system=SYSTEM,
+            entity="client",
+            source_type="Client",
+            data=data,
+            tenant=ctx.tenant,
+            time=time.astimezone(UTC),
+        )
+    ]
+
+
+# budget_by values whose `budget` counts hours (the others budget money: cost_budget).
+_HOURS_BUDGETS = ("project", "task", "person")
+
+
+def _billing(project: Project) -> dict[str, Any]:
+    """How a project is billed: its commercial model, bill_by, and what its budget counts."""
+    if not project.is_billable:
+        model = "non_billable"
+    elif project.is_fixed_fee:
+        model = "fixed_fee"
+    else:
+        model = "time_and_materials"
+    hours = project.budget if project.budget_by in _HOURS_BUDGETS else None
+    return {
+        "contract_type": model,
+        "billing_method": _text(project.bill_by),
+        "budget_by": _text(project.budget_by),
+        "budget_hours": hours,
+    }
 
 
 def map_user(user: User, ctx: Context) -> Any:
@@ -158,17 +219,25 @@ def map_user(user: User, ctx: Context) -> Any:
         "email": user.email,
         "role": user.roles[0] if user.roles else None,
         "status": "active" if user.is_active else "inactive",
+        "phone": _text(user.telephone),
+        "weekly_capacity_hours": (
+            Decimal(user.weekly_capacity) / 3600 if user.weekly_capacity is not None else None
+        ),
     }
+    if user.is_contractor is not None:
+        fields["employment_type"] = "contractor" if user.is_contractor else "employee"
     zone = iana_zone(user.timezone)
     if zone:
         fields["time_zone"] = zone
     # Harvest's cost rates carry no currency (DOMAIN 4.7: most likely the account's own).
     if ctx.config.default_currency:
-        fields["cost_rate"] = (
-            money(user.cost_rate, ctx.config.default_currency, "cost rate")
-            if user.cost_rate is not None
-            else None
-        )
+        for target, rate in (
+            ("cost_rate", user.cost_rate),
+            ("default_bill_rate", user.default_hourly_rate),
+        ):
+            fields[target] = (
+                money(rate, ctx.config.default_currency, target) if rate is not None else None
+            )
     data = build(ResourceChange, "resource", id=str(user.id), **fields)
     return _event(ctx, "resource", "User", data, user.id, user.updated_at)
 
@@ -351,13 +420,17 @@ def collection_of(page: Mapping[str, Any], event: str | None = None) -> str:
         name = SINGULAR.get(event, event)
         if name in COLLECTIONS or name == RATES:
             return name
-        raise AdapterError("SCHEMA_VIOLATION", f"{event!r} is not a Harvest collection")
+        raise AdapterError(
+            "SCHEMA_VIOLATION", f"{event!r} is not a Harvest collection", field="event"
+        )
     found = [key for key in (*COLLECTIONS, RATES) if isinstance(page.get(key), list)]
     if len(found) != 1:
         raise AdapterError(
             "SCHEMA_VIOLATION",
             "not a Harvest list page: expected exactly one "
             f"of {', '.join((*COLLECTIONS, RATES))} as a list",
+            field="body",
+            rule="shape",
         )
     return found[0]
 
@@ -379,7 +452,9 @@ def rates_owner(page: Mapping[str, Any]) -> int:
 def items_of(page: Mapping[str, Any], collection: str) -> list[Any]:
     items = page.get(collection)
     if not isinstance(items, list):
-        raise AdapterError("SCHEMA_VIOLATION", f"{collection} is not a list")
+        raise AdapterError(
+            "SCHEMA_VIOLATION", f"{collection} is not a list", field=collection, rule="type"
+        )
     return items
 
 
@@ -388,7 +463,9 @@ def map_page(
 ) -> Mapped:
     """Maps one list page (or, with `event` naming the collection, one object)."""
     if not isinstance(page, dict):
-        raise AdapterError("SCHEMA_VIOLATION", "a Harvest page is a JSON object")
+        raise AdapterError(
+            "SCHEMA_VIOLATION", "a Harvest page is a JSON object", field="body", rule="type"
+        )
     collection = collection_of(page, event)
     if collection not in page and event:
         page = {collection: [page]}  # a single object, as GET /v2/<collection>/{id} returns
@@ -402,6 +479,9 @@ def map_page(
     latest: datetime | None = None
     for item in items:
         record = parse(model, item, collection)
+        if isinstance(record, Project | Invoice):
+            # The client they embed first: what they say of it may be all the hub gets.
+            mapped.events.extend(embedded_client(record.client, ctx, record.updated_at))
         mapped.events.append(mapper(record, ctx))
         updated = record.updated_at  # type: ignore[attr-defined]
         latest = updated if latest is None or updated > latest else latest

@@ -117,6 +117,8 @@ class User(Native):
     telephone: str | None = None
     timezone: str | None = None
     is_active: bool = True
+    is_contractor: bool | None = None
+    weekly_capacity: int | None = None  # seconds
     roles: list[str] = []
     cost_rate: Decimal | None = None
     default_hourly_rate: Decimal | None = None

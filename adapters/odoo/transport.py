@@ -21,6 +21,7 @@ from adapters.odoo.mapping import (
     PARTNER,
     PROJECT,
     Context,
+    fields_of,
     map_deleted,
     map_records,
 )
@@ -119,7 +120,7 @@ class Session:
             "search_read",
             [domain],
             {
-                "fields": FIELDS[model],
+                "fields": fields_of(model, self.config),
                 "order": "write_date asc, id asc",
                 "limit": limit or self.limit,
                 "context": {"active_test": False},

@@ -21,7 +21,13 @@ from adapters.quickbooks.payloads import (
     QboInvoice,
     QboLine,
 )
-from adapters.refusals import require_id, schema_violation, translate, validate
+from adapters.refusals import (
+    not_the_shape,
+    require_id,
+    schema_violation,
+    translate,
+    validate,
+)
 from hub.contracts.adapters import (
     AdapterError,
     FetchRequest,
@@ -385,11 +391,40 @@ def map_legacy(body: LegacyBody, *, tenant: str) -> Mapped:
 def parse_body(data: Any) -> list[CloudEvent] | LegacyBody | InvoiceResponse:
     """Tells the CloudEvents array, the legacy body and a posted invoice response apart."""
     if isinstance(data, list):
+        if not data:
+            raise not_the_shape(_EXPECTED, data)  # Intuit never notifies of nothing
+        for n, item in enumerate(data):
+            if not isinstance(item, Mapping) or "specversion" not in item:
+                raise not_the_shape("a CloudEvent (an object with specversion)", item, field=str(n))
         return [validate(CloudEvent, item, prefix=str(n)) for n, item in enumerate(data)]
     if isinstance(data, Mapping) and "specversion" in data:
         return [validate(CloudEvent, data)]
     if isinstance(data, Mapping) and "eventNotifications" in data:
-        return validate(LegacyBody, data)
+        return _legacy(data)
     if isinstance(data, Mapping) and "Invoice" in data:
         return validate(InvoiceResponse, data)
-    raise schema_violation("expected QBO webhook notifications or an Invoice response")
+    raise not_the_shape(_EXPECTED, data)
+
+
+_EXPECTED = (
+    "QuickBooks webhook notifications (a CloudEvents array, or eventNotifications) or an "
+    '{"Invoice": ...} response'
+)
+
+
+def _legacy(data: Mapping[str, Any]) -> LegacyBody:
+    """The legacy body, each notification naming its realm and at least one entity."""
+    body = validate(LegacyBody, data)
+    if not body.eventNotifications:
+        raise not_the_shape("at least one notification", [], field="eventNotifications")
+    for n, note in enumerate(body.eventNotifications):
+        where = f"eventNotifications.{n}"
+        if not note.realmId:
+            raise AdapterError(
+                "MISSING_REQUIRED_ID", f"{where}.realmId is missing", field=f"{where}.realmId"
+            )
+        if not note.dataChangeEvent.entities:
+            raise not_the_shape(
+                "at least one entity", [], field=f"{where}.dataChangeEvent.entities"
+            )
+    return body

@@ -222,17 +222,3 @@ def map_notifications(batch: NotificationBatch, *, tenant: str) -> Mapped:
             for (note_tenant, resource), hint in requests.items()
         ]
     )
-
-
-def parse_body(data: Any) -> DeltaPage | NotificationBatch:
-    """Tells a delta page (items, links) from a notification batch (subscription ids)."""
-    if not isinstance(data, Mapping) or not isinstance(data.get("value"), list):
-        raise schema_violation("expected a Graph body with a value list", "value")
-    values = data["value"]
-    is_notification = bool(values) and all(
-        isinstance(item, Mapping) and "subscriptionId" in item for item in values
-    )
-    has_links = "@odata.nextLink" in data or "@odata.deltaLink" in data
-    if is_notification and not has_links:
-        return validate(NotificationBatch, data)
-    return validate(DeltaPage, data)

@@ -14,7 +14,13 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from adapters.refusals import require_id, schema_violation, translate, validate
+from adapters.refusals import (
+    not_the_shape,
+    require_id,
+    schema_violation,
+    translate,
+    validate,
+)
 from adapters.xero.payloads import (
     Document,
     LineItem,
@@ -312,7 +318,19 @@ def map_notification(notification: Notification, *, tenant: str) -> Mapped:
 def parse_body(data: Any) -> Notification | Resources:
     """Tells the webhook body from a posted API response."""
     if isinstance(data, Mapping) and "events" in data:
-        return validate(Notification, data)
+        notification = validate(Notification, data)
+        for n, event in enumerate(notification.events):
+            # Every Xero event names what changed and how; an event without them is no event.
+            for name in ("eventCategory", "eventType"):
+                if not getattr(event, name):
+                    raise AdapterError(
+                        "SCHEMA_VIOLATION",
+                        f"events.{n}.{name} is missing",
+                        field=f"events.{n}.{name}",
+                        rule="missing",
+                    )
+            require_id(event.resourceId, f"events.{n}.resourceId")
+        return notification
     if isinstance(data, Mapping) and ("Invoices" in data or "CreditNotes" in data):
         return validate(Resources, data)
-    raise schema_violation("expected a Xero webhook body or an Invoices/CreditNotes response")
+    raise not_the_shape("a Xero webhook body (events) or an Invoices/CreditNotes response", data)

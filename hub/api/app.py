@@ -22,6 +22,7 @@ from hub.api.routes import (
     exceptions,
     health,
     ingest,
+    links,
     projections,
     records,
 )
@@ -161,6 +162,7 @@ def create_app(hub: Hub) -> FastAPI:
         records,
         ingest,
         exceptions,
+        links,
         projections,
         adapters,
         audit,

@@ -21,6 +21,7 @@ from hub.contracts.common import (
     ContractModel,
     CurrencyCode,
     DecimalString,
+    MoneyModel,
     NonNegativeAmount,
     check_non_negative,
 )
@@ -43,6 +44,12 @@ SourceId = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(max_length=2000)]
 ShortText = Annotated[str, Field(max_length=200)]
 Quantity = Annotated[DecimalString, AfterValidator(check_non_negative)]
+Percent = Annotated[Quantity, Field(le=100, examples=["40"])]
+
+
+def _described(kind: Any, text: str) -> Any:
+    """An optional field of a change (left out: not reported; null: cleared) with its meaning."""
+    return Annotated[kind | None, Field(description=text)]
 
 
 class CanonicalModel(ContractModel):
@@ -81,6 +88,47 @@ class ContactRemoval(CanonicalModel):
     version: Annotated[str, Field(max_length=100)] = ""
 
 
+class AddressData(CanonicalModel):
+    """A postal address. In an update a line left out stays as it is and null clears it, so
+    a source that reports one changed line (Salesforce `BillingAddress.City`) sends only it."""
+
+    street: _described(
+        Annotated[str, Field(max_length=1000)], "street lines; a free-text address is all here"
+    ) = None
+    city: _described(ShortText, "city or town") = None
+    region: _described(
+        ShortText, "state, province or region: its code where the source keeps one (CA, NSW)"
+    ) = None
+    postal_code: _described(Annotated[str, Field(max_length=40)], "postal or ZIP code") = None
+    country: _described(
+        Annotated[str, Field(pattern=r"^[A-Z]{2}$")], "ISO 3166-1 alpha-2 country code"
+    ) = None
+
+
+class PartialMoney(CanonicalModel):
+    """An amount whose currency may be left out: it is then the currency the record has
+    (a Salesforce UPDATE of `Amount` alone). A change without the currency for a record
+    the hub does not know yet is parked (UNKNOWN_AGGREGATE) until the record is known."""
+
+    amount: Annotated[DecimalString, AfterValidator(check_non_negative)]
+    currency: CurrencyCode | None = None
+
+    @model_validator(mode="after")
+    def _fraction(self) -> PartialMoney:
+        # With its currency, the amount is checked here; without, when the hub knows it.
+        self.with_currency(None)
+        return self
+
+    def with_currency(self, currency: str | None) -> MoneyModel | None:
+        """The full money in its own currency, else in `currency` (None when neither)."""
+        code = self.currency or currency
+        return (
+            None
+            if not code
+            else MoneyModel.check_fraction(MoneyModel(amount=self.amount, currency=code))
+        )
+
+
 class ClientChange(CanonicalModel):
     """A client (CRM account, ERP customer, PSA client)."""
 
@@ -112,6 +160,24 @@ class ClientChange(CanonicalModel):
         ]
         | None
     ) = None
+    trading_name: _described(ShortText, "the name it trades under, if not its legal name") = None
+    industry: _described(ShortText, "industry as the source names it (Salesforce Industry)") = None
+    category: _described(
+        ShortText, "the source's kind of account (Salesforce Type, NetSuite category)"
+    ) = None
+    customer_number: _described(
+        Annotated[str, Field(max_length=100)],
+        "the customer's number in the source (Salesforce AccountNumber, NetSuite entityId, "
+        "Odoo ref)",
+    ) = None
+    website: _described(Annotated[str, Field(max_length=500)], "web site URL") = None
+    phone: _described(Annotated[str, Field(max_length=50)], "main phone number") = None
+    email: _described(Annotated[str, Field(max_length=320)], "main e-mail address") = None
+    billing_address: _described(AddressData, "where invoices go") = None
+    shipping_address: _described(AddressData, "where deliveries go") = None
+    parent: _described(Ref, "the parent organisation, another client") = None
+    owner: _described(Ref, "the person who owns the account at the firm (a user)") = None
+    owner_name: _described(ShortText, "that person's name, where the source embeds it") = None
 
 
 class EngagementChange(CanonicalModel):
@@ -128,7 +194,9 @@ class EngagementChange(CanonicalModel):
     status: Literal["pipeline", "won", "active", "on_hold", "closed", "lost"] | None = None
     start_date: date | None = None
     end_date: date | None = None
-    budget: NonNegativeAmount | None = None
+    budget: _described(
+        PartialMoney, "the budget, in the engagement currency (which may be left out)"
+    ) = None
     manager: Ref | None = None
     external_refs: (
         Annotated[
@@ -141,6 +209,55 @@ class EngagementChange(CanonicalModel):
         ]
         | None
     ) = None
+    stage: _described(
+        ShortText,
+        "the pipeline stage as the source names it (Salesforce StageName, NetSuite "
+        "entityStatus, Odoo stage_id); the hub derives the canonical stage",
+    ) = None
+    forecast_category: _described(
+        ShortText, "Salesforce ForecastCategoryName (Pipeline, Best Case, Commit, Omitted)"
+    ) = None
+    probability: _described(Percent, "chance of winning, in percent") = None
+    expected_close_date: _described(date, "when the deal is expected to close") = None
+    amount: _described(PartialMoney, "the deal's amount (Salesforce Amount)") = None
+    expected_revenue: _described(
+        PartialMoney, "revenue expected (Salesforce ExpectedRevenue, NetSuite estimatedRevenue)"
+    ) = None
+    estimated_cost: _described(PartialMoney, "estimated cost (NetSuite estimatedCost)") = None
+    percent_complete: _described(Percent, "delivery progress, in percent") = None
+    contract_type: _described(
+        Literal[
+            "time_and_materials",
+            "capped_time_and_materials",
+            "fixed_fee",
+            "retainer",
+            "non_billable",
+        ],
+        "how the engagement is billed",
+    ) = None
+    billing_method: _described(
+        ShortText,
+        "the source's own billing method (Harvest bill_by, NetSuite jobBillingType, Odoo "
+        "pricing_type)",
+    ) = None
+    engagement_type: _described(
+        ShortText, "the source's type of deal or project (Salesforce Type, NetSuite jobType)"
+    ) = None
+    lead_source: _described(ShortText, "where the deal came from (Salesforce LeadSource)") = None
+    budget_by: _described(ShortText, "what the budget counts (Harvest budget_by)") = None
+    budget_hours: _described(Quantity, "the budget in hours (Harvest budget)") = None
+    fee: _described(PartialMoney, "a fixed-fee project's fee (Harvest fee)") = None
+    hourly_rate: _described(PartialMoney, "the project's hourly rate (Harvest hourly_rate)") = None
+    calculated_end_date: _described(
+        date, "the end the source computes from the schedule (NetSuite calculatedEndDate)"
+    ) = None
+    health: _described(
+        ShortText, "the latest status update (Odoo last_update_status: on_track, at_risk...)"
+    ) = None
+    analytic_account: _described(
+        ShortText, "the ERP's analytic account the project books to (Odoo account_id)"
+    ) = None
+    owner: _described(Ref, "the person who owns the deal (Salesforce OwnerId, a user)") = None
 
 
 class RetainerData(CanonicalModel):
@@ -210,6 +327,13 @@ class ResourceChange(CanonicalModel):
     cost_rate: NonNegativeAmount | None = None
     home_region: ShortText | None = None
     status: Literal["active", "inactive"] | None = None
+    phone: _described(Annotated[str, Field(max_length=50)], "phone number (personal data)") = None
+    department: _described(ShortText, "department or practice") = None
+    employment_type: _described(Literal["employee", "contractor"], "employee or contractor") = None
+    weekly_capacity_hours: _described(Quantity, "hours a week the person can work") = None
+    default_bill_rate: _described(
+        NonNegativeAmount, "the person's default hourly bill rate (Harvest default_hourly_rate)"
+    ) = None
 
 
 ApprovalState = Literal["draft", "submitted", "approved", "rejected", "billed", "locked"]
@@ -393,6 +517,14 @@ class ChangeEnvelope(ContractModel):
         ]
         | None
     ) = None
+    partial: Annotated[
+        bool | None,
+        Field(
+            description="(extension) the change reports only some fields of its record (a CDC "
+            "UPDATE): the hub never creates a record from it, and fetches the full record when "
+            "it does not know the record yet"
+        ),
+    ] = None
     data: dict[str, Any]
 
     @model_validator(mode="after")

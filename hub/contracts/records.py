@@ -1,128 +1,37 @@
-"""Golden records as served over HTTP, with the classification of every field.
+"""Golden records as served over HTTP, with the classification of every field, by entity.
 
-A field's classification decides who may see it: `confidential` needs the read:confidential
-scope, `pii` needs read:pii; `public` and `internal` need only read. Fields a token may not
-see are left out, never nulled.
+Clients, engagements, contracts and resources are in hub/contracts/commercial_records.py;
+what every record shares (classification, id, version, xrefs) in record_base.py.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from enum import StrEnum
-from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.contracts.common import MoneyModel, XrefModel
+from hub.contracts.commercial_records import (
+    ClientRecord,
+    ContractRecord,
+    EngagementRecord,
+    ResourceRecord,
+)
+from hub.contracts.common import MoneyModel
+from hub.contracts.record_base import (
+    Classification,
+    RecordModel,
+    classification_of,
+    classified,
+)
 
-
-class Classification(StrEnum):
-    PUBLIC = "public"
-    INTERNAL = "internal"
-    CONFIDENTIAL = "confidential"
-    PII = "pii"
-
-
-def classified(level: Classification, **kwargs: Any) -> Any:
-    """A Field whose JSON Schema carries x-classification."""
-    return Field(json_schema_extra={"x-classification": level.value}, **kwargs)
+__all__ = ["RECORD_MODELS", "Classification", "RecordModel", "classification_of", "classified"]
 
 
 PII = Classification.PII
 CONFIDENTIAL = Classification.CONFIDENTIAL
 INTERNAL = Classification.INTERNAL
-
-
-class RecordModel(BaseModel):
-    """What every golden record has: id, version, last update, cross-references."""
-
-    model_config = ConfigDict(from_attributes=True, frozen=True)
-
-    id: UUID
-    version: int
-    updated_at: datetime
-    xrefs: list[XrefModel]
-    deleted: bool = False
-
-
-class ContactRecord(BaseModel):
-    model_config = ConfigDict(from_attributes=True, frozen=True)
-
-    name: str
-    email: str = ""
-    phone: str = ""
-    role: str = ""
-
-
-class ClientRecord(RecordModel):
-    """A client of the firm."""
-
-    legal_name: str
-    country: Annotated[str, Field(description="ISO 3166-1 alpha-2")]
-    tax_id: str = classified(INTERNAL, default="")
-    billing_currency: str
-    status: str
-    contacts: list[ContactRecord] = classified(PII, default_factory=list)
-
-
-class EngagementRecord(RecordModel):
-    """An engagement (project) for one client."""
-
-    client_id: UUID
-    code: str
-    name: str
-    service_line: str = ""
-    region: str = ""
-    legal_entity: str = ""
-    status: str
-    start_date: date | None = None
-    end_date: date | None = None
-    currency: str
-    budget: MoneyModel | None = classified(INTERNAL, default=None)
-    manager_id: UUID | None = None
-
-
-class RetainerRecord(BaseModel):
-    model_config = ConfigDict(from_attributes=True, frozen=True)
-
-    period: str
-    fee: MoneyModel
-    included_hours: Decimal
-    rollover_rule: str
-    overage_rate: MoneyModel
-    rollover_cap_hours: Decimal | None = None
-
-
-class PlannedMilestoneRecord(BaseModel):
-    model_config = ConfigDict(from_attributes=True, frozen=True)
-
-    milestone_id: UUID
-    amount: MoneyModel
-
-
-class ContractRecord(RecordModel):
-    """The terms of one engagement line."""
-
-    engagement_id: UUID
-    client_id: UUID
-    name: str = ""
-    type: str
-    status: str
-    currency: str
-    value: MoneyModel | None = classified(INTERNAL, default=None)
-    cap: MoneyModel | None = classified(INTERNAL, default=None)
-    retainer: RetainerRecord | None = classified(CONFIDENTIAL, default=None)
-    milestones: list[PlannedMilestoneRecord] = classified(INTERNAL, default_factory=list)
-    payment_terms_days: int
-    tax_treatment: str
-    billing_schedule: str
-    start_date: date | None = None
-    end_date: date | None = None
-    signed_on: date | None = None
-    signed_by: str = classified(PII, default="")
-    change_orders: list[str] = Field(default_factory=list)
 
 
 class PeriodRecord(BaseModel):
@@ -154,18 +63,6 @@ class RateCardRecord(RecordModel):
 
     name: str
     lines: list[RateLineRecord] = classified(CONFIDENTIAL, default_factory=list)
-
-
-class ResourceRecord(RecordModel):
-    """A person who delivers work."""
-
-    name: str = classified(PII, default="")
-    email: str = classified(PII, default="")
-    role: str
-    status: str
-    home_region: str = ""
-    time_zone: str
-    cost_rate: MoneyModel | None = classified(CONFIDENTIAL, default=None)
 
 
 class TimeEntryRecord(RecordModel):
@@ -259,7 +156,7 @@ class InvoiceRecord(RecordModel):
     """An invoice, or a credit note (kind credit_note) against one."""
 
     kind: str
-    client_id: UUID
+    client_id: UUID | None = None
     engagement_id: UUID | None = None
     number: str | None = None
     currency: str
@@ -302,12 +199,3 @@ RECORD_MODELS: dict[str, type[RecordModel]] = {
     "invoice": InvoiceRecord,
     "knowledge_asset": KnowledgeAssetRecord,
 }
-
-
-def classification_of(model: type[BaseModel]) -> dict[str, Classification]:
-    """Returns each field's classification (public unless the field says otherwise)."""
-    result = {}
-    for name, info in model.model_fields.items():
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        result[name] = Classification(extra.get("x-classification", "public"))
-    return result

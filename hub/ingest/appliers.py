@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -29,6 +29,14 @@ from domain.values import Money, Period, SourceRef
 from hub.contracts.changes import ContactData, Ref
 from hub.contracts.common import MoneyModel
 from hub.ingest import lifecycle
+from hub.ingest.details import (
+    MissingCurrency,
+    client_details,
+    engagement_details,
+    money_in,
+    resource_details,
+)
+from hub.ingest.rules import Rules
 
 
 class Unresolved(Exception):
@@ -57,6 +65,14 @@ class Context(Protocol):
     def on(self) -> date: ...
 
     @property
+    def at(self) -> datetime:
+        """When the change happened at its source (UTC)."""
+        ...
+
+    @property
+    def rules(self) -> Rules: ...
+
+    @property
     def message_id(self) -> str: ...
 
     def resolve(self, ref: Ref, entity: str) -> UUID:
@@ -75,6 +91,15 @@ class Context(Protocol):
         """Lets a reference resolve to this record from now on."""
         ...
 
+    def link(self, ref: Ref | None, entity: str, name: str, attribute: str) -> UUID | None:
+        """The canonical id a reference names, or None (none named, or a link to a record not
+        known yet, held on the record); a parent not known yet raises Unresolved."""
+        ...
+
+    def renew(self, prefix: str) -> None:
+        """The change reports every reference under the prefix anew."""
+        ...
+
 
 def money(value: MoneyModel | None) -> Money | None:
     return None if value is None else value.to_money()
@@ -86,17 +111,20 @@ def _require(fields: dict[str, Any], *names: str) -> None:
         raise Incomplete(missing)
 
 
-def _resolve(ctx: Context, fields: dict[str, Any], name: str, entity: str) -> UUID | None:
-    ref = fields.get(name)
-    return None if ref is None else ctx.resolve(ref, entity)
-
-
-def _resolve_optional(ctx: Context, fields: dict[str, Any], name: str, entity: str) -> UUID | None:
-    """A reference that does not hold the change up (a project's manager): unknown is None."""
-    try:
-        return _resolve(ctx, fields, name, entity)
-    except Unresolved:
+def _link(ctx: Context, fields: dict[str, Any], name: str, entity: str) -> UUID | None:
+    """The record a reported reference names (`<name>_id`), per the references' rules: None
+    when it is not reported, cleared, or a link to a record not known yet."""
+    if name not in fields:
         return None
+    return ctx.link(fields[name], entity, name, f"{name}_id")
+
+
+def _parent(ctx: Context, fields: dict[str, Any], name: str, entity: str) -> UUID:
+    """A reference the record cannot be valued without: the change waits until it is known."""
+    owner = _link(ctx, fields, name, entity)
+    if owner is None:
+        raise Incomplete([name])
+    return owner
 
 
 def _revise(aggregate: CanonicalAggregate, changes: dict[str, Any]) -> None:
@@ -130,6 +158,7 @@ def create_client(ctx: Context, f: dict[str, Any], new_id: UUID) -> Client:
         tax_id=f.get("tax_id") or "",
         contacts=[_contact(c) for c in f.get("contacts") or []],
         xrefs=[ctx.source_ref],
+        details=client_details(ctx, None, f),
     )
     update_client(
         ctx,
@@ -140,9 +169,13 @@ def create_client(ctx: Context, f: dict[str, Any], new_id: UUID) -> Client:
 
 
 def update_client(ctx: Context, client: Client, f: dict[str, Any]) -> None:
-    changes = {k: f[k] for k in ("legal_name", "country", "billing_currency") if f.get(k)}
-    if "tax_id" in f:
-        changes["tax_id"] = f["tax_id"] or ""
+    # Required fields (the legal name, a billing currency once known) are never cleared: a
+    # null for them is ignored. Every other field a change reports as null is cleared.
+    changes = {k: f[k] for k in ("legal_name", "billing_currency") if f.get(k)}
+    for name in ("country", "tax_id"):
+        if name in f:
+            changes[name] = f[name] or ""
+    changes.update(client_details(ctx, client, f))
     status = f.get("status")
     if status and status != ClientStatus.CLOSED and client.status == ClientStatus.CLOSED:
         client.reopen()
@@ -169,10 +202,14 @@ def update_client(ctx: Context, client: Client, f: dict[str, Any]) -> None:
 
 def create_engagement(ctx: Context, f: dict[str, Any], new_id: UUID) -> Engagement:
     _require(f, "client", "name", "currency")
-    client_id = ctx.resolve(f["client"], "client")
+    try:
+        details = engagement_details(ctx, None, f)
+    except MissingCurrency as missing:  # pragma: no cover - the currency is required above
+        raise Incomplete([f"{missing.field}.currency"]) from missing
     engagement = Engagement.create(
         id=new_id,
-        client_id=client_id,
+        # A link: the source's customer may never be fed to the hub (it resolves if it is).
+        client_id=_link(ctx, f, "client", "client"),
         code=f.get("code") or f"{ctx.source_ref.system.upper()}-{ctx.source_ref.id}",
         name=f["name"],
         currency=f["currency"],
@@ -181,28 +218,45 @@ def create_engagement(ctx: Context, f: dict[str, Any], new_id: UUID) -> Engageme
         legal_entity=f.get("legal_entity") or "",
         start_date=f.get("start_date"),
         end_date=f.get("end_date"),
-        budget=money(f.get("budget")),
-        manager_id=_resolve_optional(ctx, f, "manager", "resource"),
+        budget=money_in(f.get("budget"), f["currency"], "budget"),
+        manager_id=_link(ctx, f, "manager", "resource") if "manager" in f else None,
         status=f["status"] if f.get("status") in ("pipeline", "won", "active") else "pipeline",
         xrefs=[ctx.source_ref],
+        details=details,
     )
     if f.get("status"):
         engagement.advance_to(EngagementStatus(f["status"]), on=ctx.on)
     return engagement
 
 
+def _engagement_client(ctx: Context, engagement: Engagement, ref: Ref) -> UUID | None:
+    """The client a change names for a known engagement, if it should take it."""
+    first = not engagement.xrefs or engagement.xrefs[0].system == ctx.source_ref.system
+    if not first:
+        # A system that joined later names its own copy of the client: the engagement keeps
+        # the client its first source gave it (the clients may be matched later), and takes
+        # the later one only while it has none.
+        if engagement.client_id is not None:
+            return None
+        try:
+            return ctx.resolve(ref, "client")
+        except Unresolved:
+            return None
+    client = ctx.link(ref, "client", "client", "client_id")
+    if client is not None and engagement.client_id not in (None, client):
+        raise RuleViolationError(
+            "an engagement cannot move to another client", rule="client_fixed", field="client"
+        )
+    return client
+
+
 def update_engagement(ctx: Context, engagement: Engagement, f: dict[str, Any]) -> None:
-    client = _resolve_optional(ctx, f, "client", "client") if f.get("client") else None
-    if client is not None and client != engagement.client_id:
-        if engagement.xrefs and engagement.xrefs[0].system != ctx.source_ref.system:
-            # A system that joined later names its own copy of the client: the engagement
-            # keeps the client its first source gave it (the clients may be matched later).
-            f = {k: v for k, v in f.items() if k != "client"}
-        else:
-            raise RuleViolationError(
-                "an engagement cannot move to another client", rule="client_fixed", field="client"
-            )
+    # The name and currency are required: a null for them is ignored; other nulls clear.
     changes: dict[str, Any] = {}
+    if f.get("client") is not None:
+        client = _engagement_client(ctx, engagement, f["client"])
+        if client is not None and engagement.client_id is None:
+            changes["client_id"] = client
     for name in ("name", "currency"):
         if f.get(name):
             changes[name] = f[name]
@@ -212,10 +266,12 @@ def update_engagement(ctx: Context, engagement: Engagement, f: dict[str, Any]) -
     for name in ("start_date", "end_date"):
         if name in f:
             changes[name] = f[name]
+    currency = changes.get("currency", engagement.currency)
     if "budget" in f:
-        changes["budget"] = money(f["budget"])
+        changes["budget"] = money_in(f["budget"], currency, "budget")
+    changes.update(engagement_details(ctx, engagement, f))
     if "manager" in f:
-        manager = _resolve_optional(ctx, f, "manager", "resource")
+        manager = _link(ctx, f, "manager", "resource")
         if manager is not None or f["manager"] is None:
             changes["manager_id"] = manager
     target = EngagementStatus(f["status"]) if f.get("status") else None
@@ -245,7 +301,7 @@ def _retainer(data: Any) -> RetainerTerms | None:
 
 def create_contract(ctx: Context, f: dict[str, Any], new_id: UUID) -> Contract:
     _require(f, "engagement", "type", "currency")
-    engagement_id = ctx.resolve(f["engagement"], "engagement")
+    engagement_id = _parent(ctx, f, "engagement", "engagement")
     engagement = ctx.load(engagement_id, Engagement)
     kwargs: dict[str, Any] = {
         "value": money(f.get("value")),
@@ -292,18 +348,16 @@ def _contract_to(ctx: Context, contract: Contract, status: str, f: dict[str, Any
 
 def update_contract(ctx: Context, contract: Contract, f: dict[str, Any]) -> None:
     changes: dict[str, Any] = {}
-    for name in (
-        "name",
-        "type",
-        "currency",
-        "payment_terms_days",
-        "tax_treatment",
-        "billing_schedule",
-        "start_date",
-        "end_date",
-    ):
+    # The type, currency and terms are required: a null for them is ignored. The name and
+    # dates are optional: null clears them.
+    for name in ("type", "currency", "payment_terms_days", "tax_treatment", "billing_schedule"):
         if name in f and f[name] is not None:
             changes[name] = f[name]
+    for name in ("start_date", "end_date"):
+        if name in f:
+            changes[name] = f[name]
+    if "name" in f:
+        changes["name"] = f["name"] or ""
     terms = {
         "value": money(f.get("value")),
         "cap": money(f.get("cap")),
@@ -390,6 +444,7 @@ def create_resource(ctx: Context, f: dict[str, Any], new_id: UUID) -> Resource:
         cost_rate=money(f.get("cost_rate")),
         home_region=f.get("home_region") or "",
         xrefs=[ctx.source_ref],
+        details=resource_details(f),
     )
     if f.get("status") == "inactive":
         resource.deactivate()
@@ -397,11 +452,13 @@ def create_resource(ctx: Context, f: dict[str, Any], new_id: UUID) -> Resource:
 
 
 def update_resource(ctx: Context, resource: Resource, f: dict[str, Any]) -> None:
+    # Name, e-mail, role and time zone are required: a null for them is ignored.
     changes = {k: f[k] for k in ("name", "email", "role", "time_zone") if f.get(k)}
     if "home_region" in f:
         changes["home_region"] = f["home_region"] or ""
     if "cost_rate" in f:
         changes["cost_rate"] = money(f["cost_rate"])
+    changes.update(resource_details(f))
     _revise(resource, changes)
     if f.get("status") == "inactive":
         resource.deactivate()
@@ -413,7 +470,8 @@ def update_resource(ctx: Context, resource: Resource, f: dict[str, Any]) -> None
 
 
 def _approval_to(ctx: Context, fact: TimeEntry | Expense, status: str, f: dict[str, Any]) -> None:
-    invoice_id = _resolve(ctx, f, "invoice", "invoice")
+    # A link: billed on an invoice the hub may not know yet (it resolves when it arrives).
+    invoice_id = _link(ctx, f, "invoice", "invoice") if "invoice" in f else fact.invoice_id
 
     def perform(action: str) -> None:
         if action == "approve":
@@ -467,7 +525,7 @@ def _initial(f: dict[str, Any]) -> str:
 def _time_changes(ctx: Context, f: dict[str, Any]) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if f.get("engagement") is not None:
-        changes["engagement_id"] = ctx.resolve(f["engagement"], "engagement")
+        changes["engagement_id"] = _parent(ctx, f, "engagement", "engagement")
     for name in ("work_date", "hours", "billable"):
         if f.get(name) is not None:
             changes[name] = f[name]
@@ -486,8 +544,8 @@ def create_time_entry(ctx: Context, f: dict[str, Any], new_id: UUID) -> TimeEntr
     running = bool(f.get("is_running"))
     entry = TimeEntry.record(
         id=new_id,
-        engagement_id=ctx.resolve(f["engagement"], "engagement"),
-        resource_id=ctx.resolve(f["resource"], "resource"),
+        engagement_id=_parent(ctx, f, "engagement", "engagement"),
+        resource_id=_parent(ctx, f, "resource", "resource"),
         work_date=f["work_date"],
         hours=f["hours"],
         billable=f.get("billable", True) is not False,
@@ -516,7 +574,7 @@ def update_time_entry(ctx: Context, entry: TimeEntry, f: dict[str, Any]) -> None
 def _expense_changes(ctx: Context, f: dict[str, Any]) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if f.get("engagement") is not None:
-        changes["engagement_id"] = ctx.resolve(f["engagement"], "engagement")
+        changes["engagement_id"] = _parent(ctx, f, "engagement", "engagement")
     for name in ("spent_date", "category", "billable", "reimbursable"):
         if f.get(name) is not None:
             changes[name] = f[name]
@@ -536,7 +594,7 @@ def create_expense(ctx: Context, f: dict[str, Any], new_id: UUID) -> Expense:
     expense = Expense.record(
         id=new_id,
         engagement_id=changes["engagement_id"],
-        resource_id=ctx.resolve(f["resource"], "resource"),
+        resource_id=_parent(ctx, f, "resource", "resource"),
         spent_date=changes["spent_date"],
         amount=changes["amount"],
         category=changes["category"],
@@ -561,9 +619,9 @@ def update_expense(ctx: Context, expense: Expense, f: dict[str, Any]) -> None:
 
 def create_milestone(ctx: Context, f: dict[str, Any], new_id: UUID) -> Milestone:
     _require(f, "engagement", "name", "amount")
-    engagement_id = ctx.resolve(f["engagement"], "engagement")
+    engagement_id = _parent(ctx, f, "engagement", "engagement")
     contract_id = (
-        ctx.resolve(f["contract"], "contract")
+        _parent(ctx, f, "contract", "contract")
         if f.get("contract")
         else ctx.contract_of(engagement_id)
     )
@@ -594,7 +652,7 @@ def _milestone_to(ctx: Context, milestone: Milestone, status: str, f: dict[str, 
             prerequisites = [ctx.load(p, Milestone) for p in milestone.prerequisites]
             milestone.make_billing_ready(ctx.load(milestone.contract_id, Contract), prerequisites)
         elif action == "bill":
-            milestone.bill(_resolve(ctx, f, "invoice", "invoice"))  # type: ignore[arg-type]
+            milestone.bill(_link(ctx, f, "invoice", "invoice"))
         elif action in ("reject_delivery", "release"):
             getattr(milestone, action)(f"{action} at source")
 
@@ -613,7 +671,14 @@ def update_milestone(ctx: Context, milestone: Milestone, f: dict[str, Any]) -> N
 # Invoice --------------------------------------------------------------------------------
 
 
+def _line_links(ctx: Context, refs: list[Ref], entity: str, attribute: str) -> list[UUID]:
+    found = (ctx.link(ref, entity, "lines", attribute) for ref in refs)
+    return [owner for owner in found if owner is not None]
+
+
 def _lines(ctx: Context, currency: str, data: list[Any]) -> list[InvoiceLine]:
+    # Lines name billed records as links ("lines.<n>.<field>"): a line is billed whether or
+    # not the hub knows the time entry yet.
     return [
         InvoiceLine.build(
             description=line.description,
@@ -623,11 +688,17 @@ def _lines(ctx: Context, currency: str, data: list[Any]) -> list[InvoiceLine]:
             tax_rate=line.tax_rate,
             net=money(line.net),
             tax=money(line.tax),
-            time_entry_ids=[ctx.resolve(r, "time_entry") for r in line.time_entries],
-            expense_ids=[ctx.resolve(r, "expense") for r in line.expenses],
-            milestone_id=ctx.resolve(line.milestone, "milestone") if line.milestone else None,
+            time_entry_ids=_line_links(
+                ctx, line.time_entries, "time_entry", f"lines.{n}.time_entry_ids"
+            ),
+            expense_ids=_line_links(ctx, line.expenses, "expense", f"lines.{n}.expense_ids"),
+            milestone_id=(
+                ctx.link(line.milestone, "milestone", "lines", f"lines.{n}.milestone_id")
+                if line.milestone
+                else None
+            ),
         )
-        for line in data
+        for n, line in enumerate(data)
     ]
 
 
@@ -635,25 +706,14 @@ def create_invoice(ctx: Context, f: dict[str, Any], new_id: UUID) -> Invoice:
     _require(f, "currency")
     if f.get("client") is None and f.get("engagement") is None:
         raise Incomplete(["client"])
-    engagement_id = _resolve(ctx, f, "engagement", "engagement")
-    client_id = None
-    if f.get("client") is not None:
-        try:
-            client_id = ctx.resolve(f["client"], "client")
-        except Unresolved:
-            if engagement_id is None:
-                raise
-    if client_id is None:
-        # Billing systems name their own customer record; the engagement knows the client,
-        # and from now on that customer record resolves to it too.
-        client_id = ctx.load(engagement_id, Engagement).client_id
-        if f.get("client") is not None:
-            ctx.alias(f["client"], client_id, "client")
+    engagement_id = _link(ctx, f, "engagement", "engagement")
+    client_id = _invoice_client(ctx, f, engagement_id)
     kind = InvoiceKind(f.get("kind") or "invoice")
     original = None
     if kind == InvoiceKind.CREDIT_NOTE:
         _require(f, "original_invoice")
-        original = ctx.load(ctx.resolve(f["original_invoice"], "invoice"), Invoice)
+        original = ctx.load(_parent(ctx, f, "original_invoice", "invoice"), Invoice)
+    ctx.renew("lines.")
     invoice = Invoice.create(
         id=new_id,
         client_id=client_id,
@@ -668,6 +728,24 @@ def create_invoice(ctx: Context, f: dict[str, Any], new_id: UUID) -> Invoice:
     )
     _invoice_to(ctx, invoice, f)
     return invoice
+
+
+def _invoice_client(ctx: Context, f: dict[str, Any], engagement_id: UUID | None) -> UUID | None:
+    """The client of an invoice: its billing customer (a link), or the engagement's client."""
+    if f.get("client") is None:
+        return ctx.load(engagement_id, Engagement).client_id if engagement_id else None
+    try:
+        return ctx.resolve(f["client"], "client")
+    except Unresolved:
+        engagement = ctx.load(engagement_id, Engagement) if engagement_id else None
+        if engagement is None or engagement.client_id is None:
+            # Held as the billing system named it, until that customer is known.
+            return _link(ctx, f, "client", "client")
+    # Billing systems name their own customer record; the engagement (named explicitly, by
+    # code or id, never by name) knows the client, and from now on that customer record
+    # resolves to it too.
+    ctx.alias(f["client"], engagement.client_id, "client")
+    return engagement.client_id
 
 
 def _invoice_to(ctx: Context, invoice: Invoice, f: dict[str, Any]) -> None:
@@ -706,21 +784,27 @@ def _pay(ctx: Context, invoice: Invoice, paid: Money) -> None:
 
 
 def update_invoice(ctx: Context, invoice: Invoice, f: dict[str, Any]) -> None:
+    if "client" in f and f["client"] is not None and invoice.client_id is None:
+        _link(ctx, f, "client", "client")  # the customer may be known now: the link resolves
     if invoice.status == "draft":
         changes = {k: f[k] for k in ("issue_date", "due_date") if f.get(k) is not None}
         if f.get("engagement") is not None:
-            changes["engagement_id"] = ctx.resolve(f["engagement"], "engagement")
+            engagement_id = _link(ctx, f, "engagement", "engagement")
+            if engagement_id is not None:
+                changes["engagement_id"] = engagement_id
         _revise(invoice, changes)
         if f.get("lines") is not None:
+            ctx.renew("lines.")
             invoice.replace_lines(_lines(ctx, invoice.currency, f["lines"]))
-    elif f.get("lines") is not None and _lines(ctx, invoice.currency, f["lines"]) != (
-        invoice.lines
-    ):
-        raise RuleViolationError(
-            "an issued invoice is never edited; credit it instead",
-            rule="issued_immutable",
-            field="lines",
-        )
+    elif f.get("lines") is not None:
+        lines = _lines(ctx, invoice.currency, f["lines"])
+        # What the lines bill is fixed once issued; the records they name may resolve later.
+        if [line.terms for line in lines] != [line.terms for line in invoice.lines]:
+            raise RuleViolationError(
+                "an issued invoice is never edited; credit it instead",
+                rule="issued_immutable",
+                field="lines",
+            )
     _invoice_to(ctx, invoice, f)
 
 
@@ -735,8 +819,8 @@ def create_knowledge_asset(ctx: Context, f: dict[str, Any], new_id: UUID) -> Kno
         kind=f["kind"],
         uri=f["uri"],
         classification=f.get("classification") or "internal",
-        client_id=_resolve(ctx, f, "client", "client"),
-        engagement_id=_resolve(ctx, f, "engagement", "engagement"),
+        client_id=_link(ctx, f, "client", "client"),
+        engagement_id=_link(ctx, f, "engagement", "engagement"),
         service_line=f.get("service_line") or "",
         xrefs=[ctx.source_ref],
     )
@@ -761,7 +845,9 @@ def update_knowledge_asset(ctx: Context, asset: KnowledgeAsset, f: dict[str, Any
         changes["service_line"] = f["service_line"] or ""
     for name, entity in (("client", "client"), ("engagement", "engagement")):
         if name in f:
-            changes[f"{name}_id"] = _resolve(ctx, f, name, entity)
+            owner = _link(ctx, f, name, entity)
+            if owner is not None or f[name] is None:
+                changes[f"{name}_id"] = owner
     _revise(asset, changes)
     if f.get("status"):
         _asset_to(asset, f["status"])

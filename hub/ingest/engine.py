@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -23,15 +23,18 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from domain.base import CanonicalAggregate
-from domain.errors import DomainError
+from domain.errors import DomainError, RuleViolationError
 from domain.ids import source_id
-from domain.values import SourceRef
+from domain.tombstone import Tombstone
+from domain.values import PendingLink, SourceRef
 from hub.application import Claim, HubApplication, client_claims, like_literal
 from hub.contracts.changes import CanonicalModel, Ref
+from hub.errors import ConflictError, UnknownReferenceError
 from hub.exceptions import ExceptionCase
 from hub.ingest.appliers import APPLIERS, Incomplete, Unresolved
 from hub.ingest.decode import Change, Incoming, Refusal, decode, xref_key
-from hub.ingest.rules import FieldSource, Rules, legal_name_key, similar, tax_id_key
+from hub.ingest.links import Held, LinkBook
+from hub.ingest.rules import PARENT, FieldSource, Rules, legal_name_key, similar, tax_id_key
 from hub.store.recorder import EventMeta
 
 log = logging.getLogger(__name__)
@@ -82,6 +85,28 @@ class _Batch:
     lineage_dirty: set[UUID] = field(default_factory=set)
     cases: list[ExceptionCase] = field(default_factory=list)
     unparked: list[str] = field(default_factory=list)
+    # Which entity each known key's owner is (a tombstone's xref names no live record).
+    claim_entities: dict[str, str] = field(default_factory=dict)
+    # The message whose change claimed each new key: it causes the links it resolves.
+    current_message: str = ""
+    claim_causes: dict[str, str] = field(default_factory=dict)
+    # Links newly held, released (holder, field) and resolved (key, holder, field).
+    held: list[Held] = field(default_factory=list)
+    dropped: list[tuple[UUID, str]] = field(default_factory=list)
+    resolved: list[tuple[str, UUID, str]] = field(default_factory=list)
+    # Source records revived after a tombstone: their xref claim moves to the new record.
+    repointed: dict[str, tuple[UUID, str]] = field(default_factory=dict)
+    # Who resolves links in this batch (a steward's map-xref names its actor).
+    link_system: str = "hub"
+    link_actor: str = "ingest:links"
+    # Exception cases this batch closes (the record they waited for arrived), by case id.
+    closing: dict[UUID, str] = field(default_factory=dict)
+    # Open overdue cases of parked messages this batch decides again: message id -> case id.
+    parked_cases: dict[str, UUID] = field(default_factory=dict)
+
+
+class _Stale(Exception):
+    """A change older than the deletion that tombstoned its record."""
 
 
 class _Context:
@@ -93,6 +118,13 @@ class _Context:
         self.change = change
         self.touched: dict[UUID, int] = {}  # id -> pending events before this message
         self.lineage_before: dict[UUID, dict[str, FieldSource]] = {}
+        # Links this change leaves unresolved (key, link); references it names that are known
+        # (attribute -> (key, source record, canonical id)); attributes it clears; prefixes of
+        # attributes it reports anew as a whole (an invoice's lines).
+        self.held: list[tuple[str, PendingLink]] = []
+        self.found: dict[str, list[tuple[str, SourceRef, UUID]]] = {}
+        self.cleared: set[str] = set()
+        self.renewed: set[str] = set()
 
     @property
     def source_ref(self) -> SourceRef:
@@ -102,6 +134,14 @@ class _Context:
     @property
     def on(self) -> date:
         return self.change.occurred_at.astimezone(UTC).date()
+
+    @property
+    def at(self) -> datetime:
+        return self.change.occurred_at
+
+    @property
+    def rules(self) -> Rules:
+        return self.engine.rules
 
     @property
     def message_id(self) -> str:
@@ -121,7 +161,47 @@ class _Context:
         owner = self.batch.claims.get(key)
         if owner is None:
             raise Unresolved(key)
+        if self.batch.claim_entities.get(key) == Tombstone.ENTITY:
+            raise Unresolved(key)
         return owner
+
+    def source_of(self, ref: Ref) -> SourceRef:
+        """The source record a reference names, in full (system and tenant defaulted)."""
+        c = self.change
+        return SourceRef(
+            ref.system or c.system, c.tenant if ref.tenant is None else ref.tenant, ref.type, ref.id
+        )
+
+    def link(self, ref: Ref | None, entity: str, name: str, attribute: str) -> UUID | None:
+        """The canonical id a reference names (None: none named, or not known yet).
+
+        A parent the hub does not know yet makes the change wait (Unresolved); one deleted
+        at its source before the hub saw it breaks a rule. A link not known yet is held on the
+        record as the source named it, and resolves when that record becomes known."""
+        if ref is None:
+            self.cleared.add(attribute)
+            return None
+        if self.engine.rules.reference_kind(self.change.entity, name) == PARENT:
+            key = self.ref_key(ref)
+            if self.batch.claim_entities.get(key) == Tombstone.ENTITY:
+                raise RuleViolationError(
+                    f"{name} {ref.type}:{ref.id} was deleted at its source",
+                    rule="deleted",
+                    field=name,
+                )
+            return self.resolve(ref, entity)
+        try:
+            owner = self.resolve(ref, entity)
+        except Unresolved as unknown:
+            self.held.append((unknown.key, PendingLink(attribute, entity, self.source_of(ref))))
+            return None
+        self.found.setdefault(attribute, []).append((self.ref_key(ref), self.source_of(ref), owner))
+        return owner
+
+    def renew(self, prefix: str) -> None:
+        """The change reports every reference under `prefix` anew (a draft's lines): links
+        held there before and not named again are let go."""
+        self.renewed.add(prefix)
 
     def alias(self, ref: Ref, owner: UUID, entity: str) -> None:
         """Lets a reference resolve to a record from now on (first owner keeps it)."""
@@ -158,6 +238,7 @@ class IngestEngine:
         recorder = app.hub_recorder
         self._schema = recorder.datastore.schema
         self._datastore = recorder.datastore
+        self.links = LinkBook(recorder.datastore)
 
     # Reading what earlier transactions decided ------------------------------------------
 
@@ -187,13 +268,14 @@ class IngestEngine:
         if not wanted:
             return
         rows = self._query(
-            SQL("SELECT key, owner_id, sequence, message_id FROM {} WHERE key = ANY(%s)").format(
-                self._table("hub_claims")
-            ),
+            SQL(
+                "SELECT key, owner_id, entity, sequence, message_id FROM {} WHERE key = ANY(%s)"
+            ).format(self._table("hub_claims")),
             (wanted,),
         )
         for row in rows:
             batch.claims[row["key"]] = row["owner_id"]
+            batch.claim_entities[row["key"]] = row["entity"]
             if row["sequence"] is not None:
                 batch.sequences[row["key"]] = (row["sequence"], row["message_id"])
 
@@ -213,8 +295,9 @@ class IngestEngine:
             batch.lineage[aggregate_id] = {k: FieldSource.from_json(v) for k, v in fields.items()}
         return batch.lineage[aggregate_id]
 
-    def working(self, aggregate_id: UUID, batch: _Batch) -> CanonicalAggregate | None:
-        """The aggregate as this batch has it (taken out of the cache until the batch saves)."""
+    def working(self, aggregate_id: UUID, batch: _Batch) -> Any:
+        """The aggregate as this batch has it (taken out of the cache until the batch saves);
+        a canonical aggregate or a tombstone."""
         aggregate = batch.aggregates.get(aggregate_id)
         if aggregate is None:
             aggregate = self.app.take(aggregate_id)
@@ -257,9 +340,12 @@ class IngestEngine:
         return int(rows[0]["n"])
 
     def _process(
-        self, items: list[tuple[Change | Refusal, Incoming]], unparked: Sequence[str] = ()
+        self,
+        items: list[tuple[Change | Refusal, Incoming]],
+        unparked: Sequence[str] = (),
+        parked_cases: dict[str, UUID] | None = None,
     ) -> list[Outcome]:
-        batch = _Batch(unparked=list(unparked))
+        batch = _Batch(unparked=list(unparked), parked_cases=dict(parked_cases or {}))
         changes = [d for d, _ in items if isinstance(d, Change)]
         # Parked changes are known by their id already; everything else is checked.
         known = set() if unparked else self._known_messages([c.message_id for c in changes])
@@ -285,6 +371,13 @@ class IngestEngine:
             else:
                 seen.add(decoded.message_id)
                 outcomes.append(self._decide(decoded, batch))
+        self._resolve_waiting(batch)
+        for outcome in outcomes:
+            case_id = batch.parked_cases.get(outcome.message_id)
+            if case_id is not None and outcome.outcome != PARKED:
+                batch.closing[case_id] = (
+                    f"{outcome.outcome}: {outcome.detail or 'the record arrived'}"
+                )
         self._record(batch, outcomes)
         return outcomes
 
@@ -311,8 +404,14 @@ class IngestEngine:
                 outcome.canonical_ids = _owner(batch, change)
                 return outcome
         ctx = _Context(self, batch, change)
+        batch.current_message = change.message_id
         try:
             touched = self._apply(ctx, change, batch)
+        except _Stale as stale:
+            self._undo(ctx, batch)
+            outcome.outcome, outcome.reason, outcome.detail = STALE, "STALE", str(stale)
+            outcome.canonical_ids = _owner(batch, change)
+            return outcome
         except Unresolved as wait:
             self._undo(ctx, batch)
             outcome.outcome, outcome.reason, outcome.waiting_for = (
@@ -375,23 +474,27 @@ class IngestEngine:
         fields = change.data.reported()
         fields.pop("id", None)
         target_id = batch.claims.get(change.record_key)
+        tombstone = self._tombstone(change, batch)
         if change.deleted:
+            if tombstone is not None:
+                return [tombstone.id]  # deleted again: nothing new
             if target_id is None:
-                raise Unresolved(change.record_key)
+                return self._bury(ctx, change, batch)
             aggregate = ctx.load(target_id, applier.kind)
             aggregate.delete(getattr(change.data, "reason", "source_deleted"))
             return [aggregate.id]
+        if tombstone is not None:
+            return self._revive(ctx, change, fields, tombstone, batch)
+        if target_id is None and change.partial:
+            # Never a record from a partial update: wait for (and fetch) the full record.
+            raise Incomplete(["the full record (this change reports only what changed)"])
         if target_id is None:
             target_id = self._match(ctx, change, fields, batch)
         if target_id is None:
-            new_id = source_id(change.entity, ctx.source_ref)
-            aggregate = applier.create(ctx, fields, new_id)
-            ctx.touch(aggregate)
-            ctx.touched[aggregate.id] = 0
-            batch.aggregates[aggregate.id] = aggregate
-            batch.order.append(aggregate.id)
+            aggregate = self._create(ctx, change, fields, batch)
             self._claim(batch, change.record_key, aggregate.id, change.entity)
             self._claim_natural_keys(batch, change, aggregate, fields)
+            self._settle_links(ctx, aggregate, batch)
             return [aggregate.id]
         aggregate = ctx.load(target_id, applier.kind)
         if aggregate.deleted:
@@ -401,7 +504,149 @@ class IngestEngine:
         fields = self._surviving(ctx, change, aggregate, fields, batch)
         applier.update(ctx, aggregate, fields)
         self._claim_natural_keys(batch, change, aggregate, fields)
+        self._settle_links(ctx, aggregate, batch)
         return [aggregate.id]
+
+    def _create(
+        self, ctx: _Context, change: Change, fields: dict[str, Any], batch: _Batch
+    ) -> CanonicalAggregate:
+        new_id = source_id(change.entity, ctx.source_ref)
+        aggregate = APPLIERS[change.entity].create(ctx, fields, new_id)
+        ctx.touch(aggregate)
+        ctx.touched[aggregate.id] = 0
+        batch.aggregates[aggregate.id] = aggregate
+        batch.order.append(aggregate.id)
+        return aggregate
+
+    # Tombstones of records never seen ---------------------------------------------------------
+
+    def _tombstone(self, change: Change, batch: _Batch) -> Tombstone | None:
+        """The tombstone the change's source record is claimed by, if it is one."""
+        if batch.claim_entities.get(change.record_key) != Tombstone.ENTITY:
+            return None
+        found = self.working(batch.claims[change.record_key], batch)
+        return found if isinstance(found, Tombstone) else None
+
+    def _bury(self, ctx: _Context, change: Change, batch: _Batch) -> list[UUID]:
+        """Records the deletion of a record the hub never saw, under its xref."""
+        tombstone = Tombstone.record(
+            entity=change.entity,
+            xref=ctx.source_ref,
+            reason=getattr(change.data, "reason", "source_deleted"),
+            deleted_at=change.occurred_at,
+        )
+        ctx.touch(tombstone)  # type: ignore[arg-type]
+        ctx.touched[tombstone.id] = 0
+        batch.aggregates[tombstone.id] = tombstone  # type: ignore[assignment]
+        batch.order.append(tombstone.id)
+        self._claim(batch, change.record_key, tombstone.id, Tombstone.ENTITY)
+        return [tombstone.id]
+
+    def _revive(
+        self,
+        ctx: _Context,
+        change: Change,
+        fields: dict[str, Any],
+        tombstone: Tombstone,
+        batch: _Batch,
+    ) -> list[UUID]:
+        """A change to a record deleted before the hub saw it: older than the deletion, it is
+        stale; newer (an undelete, a restore), it brings the record back."""
+        ordered = change.sequence is not None and change.record_key in batch.sequences
+        if not ordered and change.occurred_at <= tombstone.deleted_at:
+            raise _Stale(
+                f"the record was deleted at {tombstone.deleted_at.isoformat()}, after this change"
+            )
+        if change.partial:
+            raise Incomplete(["the full record (this change reports only what changed)"])
+        target_id = self._match(ctx, change, fields, batch)
+        if target_id is None:
+            aggregate = self._create(ctx, change, fields, batch)
+        else:
+            aggregate = ctx.load(target_id, APPLIERS[change.entity].kind)
+            aggregate.add_xref(ctx.source_ref)
+            APPLIERS[change.entity].update(
+                ctx, aggregate, self._surviving(ctx, change, aggregate, fields, batch)
+            )
+        ctx.touch(tombstone)  # type: ignore[arg-type]
+        tombstone.revive(aggregate.id)
+        batch.claims[change.record_key] = aggregate.id
+        batch.claim_entities[change.record_key] = change.entity
+        batch.repointed[change.record_key] = (aggregate.id, change.entity)
+        batch.claim_causes[change.record_key] = change.message_id
+        self._claim_natural_keys(batch, change, aggregate, fields)
+        self._settle_links(ctx, aggregate, batch)
+        return [aggregate.id]
+
+    # Links ------------------------------------------------------------------------------------
+
+    def _settle_links(self, ctx: _Context, aggregate: CanonicalAggregate, batch: _Batch) -> None:
+        """Holds the links a change left unresolved, resolves the held ones it names known
+        records for, and lets go of those it clears or names no more."""
+        held = {link for _, link in ctx.held}
+        for pending in list(aggregate.pending_links):
+            if pending in held:
+                continue
+            found = [
+                (key, owner)
+                for key, ref, owner in ctx.found.get(pending.field, ())
+                if ref == pending.ref
+            ]
+            if found:
+                # The source names the same record, known now: the link resolves.
+                aggregate.resolve_link(pending, found[0][1])
+                batch.resolved.append((found[0][0], aggregate.id, pending.field))
+            elif (
+                pending.field in ctx.cleared
+                or (pending.field in ctx.found and not pending.many)
+                or any(pending.field.startswith(p) for p in ctx.renewed)
+            ):
+                aggregate.release_link(pending.field)
+                batch.dropped.append((aggregate.id, pending.field))
+        for key, link in ctx.held:
+            if link in aggregate.pending_links:
+                continue
+            replaced = [
+                h for h in aggregate.pending_links if not link.many and h.field == link.field
+            ]
+            aggregate.hold_link(link)
+            if replaced:
+                batch.dropped.append((aggregate.id, link.field))
+            batch.held.append(Held(key, aggregate.id, aggregate.ENTITY, link))
+
+    def _resolve_waiting(self, batch: _Batch) -> None:
+        """Resolves the links that wait for the keys this batch claimed."""
+        claimed = {k: (c.owner_id, c.entity) for k, c in batch.new_claims.items()}
+        claimed.update(batch.repointed)
+        if not claimed:
+            return
+        fresh = [h for h in batch.held if h.key in claimed]
+        waiting = [*self.links.waiting_for(list(claimed)), *fresh]
+        for held in waiting:
+            owner, entity = claimed[held.key]
+            if entity != held.link.entity:
+                continue
+            holder = self.working(held.holder_id, batch)
+            if not isinstance(holder, CanonicalAggregate) or held.link not in holder.pending_links:
+                continue
+            before = len(holder.pending_events)
+            holder.resolve_link(held.link, owner)
+            cause = batch.claim_causes.get(held.key, "")
+            meta = EventMeta(
+                system=batch.link_system,
+                actor=batch.link_actor,
+                message_id=cause or None,
+                correlation_id=cause or None,
+                causation_id=cause or None,
+            )
+            for event in holder.pending_events[before:]:
+                batch.meta[(event.originator_id, event.originator_version)] = meta
+            if held in fresh:
+                batch.held.remove(held)
+            else:
+                batch.resolved.append((held.key, held.holder_id, held.link.field))
+            if held.case_id is not None:
+                batch.closing[held.case_id] = f"resolved: {held.key} is {entity} {owner}"
 
     # Matching and survivorship ------------------------------------------------------------
 
@@ -507,7 +752,9 @@ class IngestEngine:
         if key in batch.claims:
             return
         batch.claims[key] = owner
+        batch.claim_entities[key] = entity
         batch.new_claims[key] = Claim(key, owner, entity, strict)
+        batch.claim_causes[key] = batch.current_message
 
     def _claim_natural_keys(
         self, batch: _Batch, change: Change, aggregate: Any, fields: dict[str, Any]
@@ -588,15 +835,23 @@ class IngestEngine:
 
     # Recording ----------------------------------------------------------------------------
 
-    def _record(self, batch: _Batch, outcomes: list[Outcome]) -> None:
+    def _record(self, batch: _Batch, outcomes: list[Outcome]) -> int | None:
+        """Commits what the batch decided; returns the last position it recorded, if any."""
         aggregates = [
             batch.aggregates[i] for i in batch.order if batch.aggregates[i].pending_events
         ]
         for case in batch.cases:
             if self.app.find(case.id, ExceptionCase) is None:
                 aggregates.append(case)  # type: ignore[arg-type]
+        closed = []
+        for case_id, note in batch.closing.items():
+            case = self.app.find(case_id, ExceptionCase)
+            if case is not None and case.status == "open":
+                case.resolve(by="ingest", note=note[:2000])
+                closed.append(case)
+        aggregates.extend(closed)  # type: ignore[arg-type]
         meta: dict[tuple[UUID, int], EventMeta] = dict(batch.meta)
-        for case in batch.cases:
+        for case in [*batch.cases, *closed]:
             for event in case.pending_events:
                 meta[(event.originator_id, event.originator_version)] = EventMeta(
                     system="hub",
@@ -607,7 +862,7 @@ class IngestEngine:
                 )
         write = self._outcome_writer(batch, outcomes)
         if aggregates:
-            self.app.record(
+            return self.app.record(
                 *aggregates, meta=meta, claims=list(batch.new_claims.values()), extra_writes=[write]
             )
         else:
@@ -617,6 +872,7 @@ class IngestEngine:
                 if role:
                     cur.execute(SQL("SET LOCAL ROLE {}").format(Identifier(role)))
                 write(cur, [])
+        return None
 
     def _outcome_writer(self, batch: _Batch, outcomes: list[Outcome]) -> Any:
         now = datetime.now(UTC)
@@ -730,8 +986,138 @@ class IngestEngine:
                         for i in batch.lineage_dirty
                     ],
                 )
+            if batch.held or batch.dropped or batch.resolved:
+                self.links.write(
+                    cur,
+                    held=batch.held,
+                    dropped=batch.dropped,
+                    resolved=batch.resolved,
+                    now=now,
+                )
+            if batch.repointed:
+                # A revived record takes over the xref its tombstone claimed.
+                cur.executemany(
+                    SQL("UPDATE {} SET owner_id = %s, entity = %s WHERE key = %s").format(
+                        table("hub_claims")
+                    ),
+                    [(owner, entity, key) for key, (owner, entity) in batch.repointed.items()],
+                )
 
         return write
+
+    # Stewardship --------------------------------------------------------------------------
+
+    def map_xref(self, ref: SourceRef, canonical_id: UUID, *, actor: str) -> MappedXref:
+        """Maps a source record the hub could not resolve to a golden record: it becomes an
+        xref of that record, and every link waiting for it resolves in the same transaction
+        (parked changes waiting for it are applied afterwards, by `unpark`)."""
+        batch = _Batch()
+        key = xref_key(*ref.key)
+        self._load_claims([key], batch)
+        owner = batch.claims.get(key)
+        target = self.working(canonical_id, batch)
+        if not isinstance(target, CanonicalAggregate):
+            raise UnknownReferenceError(
+                f"no golden record with id {canonical_id}", field="canonical_id"
+            )
+        if owner == canonical_id:
+            return MappedXref(target, None, [])
+        if owner is not None:
+            raise ConflictError(
+                f"{ref} already maps to {batch.claim_entities.get(key)} {owner}", field="id"
+            )
+        waiting = self.links.waiting_for([key])
+        wrong = sorted({h.link.entity for h in waiting} - {target.ENTITY})
+        if wrong:
+            raise RuleViolationError(
+                f"records link {ref} as {' and '.join(wrong)}; {canonical_id} is {target.ENTITY}",
+                rule="link_entity",
+                field="canonical_id",
+            )
+        message_id = f"map-xref:{key}:{canonical_id}"
+        batch.current_message = message_id
+        batch.link_system, batch.link_actor = "api", actor
+        before = len(target.pending_events)
+        target.add_xref(ref)
+        meta = EventMeta(
+            system="api",
+            actor=actor,
+            message_id=message_id,
+            correlation_id=message_id,
+            causation_id=message_id,
+        )
+        for event in target.pending_events[before:]:
+            batch.meta[(event.originator_id, event.originator_version)] = meta
+        self._claim(batch, key, canonical_id, target.ENTITY)
+        self._resolve_waiting(batch)
+        resolved = sorted({holder for _, holder, _ in batch.resolved}, key=str)
+        position = self._record(batch, [])
+        return MappedXref(target, position, resolved)
+
+    def sweep_overdue(
+        self, grace: timedelta, *, now: datetime | None = None, limit: int = 500
+    ) -> list[UUID]:
+        """Opens an exception case for each parked change and held link that has waited
+        longer than `grace`, naming what it waits for; returns the cases opened. The case
+        closes by itself when the record arrives."""
+        before = (now or datetime.now(UTC)) - grace
+        parked = self._query(
+            SQL(
+                "SELECT message_id, waiting_for, subject, parked_at FROM {} "
+                "WHERE parked_at < %s AND case_id IS NULL ORDER BY arrival LIMIT %s"
+            ).format(self._table("hub_ingest_parked")),
+            (before, limit),
+        )
+        overdue = self.links.overdue(before, limit)
+        opened: list[tuple[ExceptionCase, Any]] = []
+        for row in parked:
+            parts = row["subject"].split(".")
+            case = ExceptionCase.open(
+                message_id=row["message_id"],
+                reason="UNKNOWN_AGGREGATE",
+                rule="waiting_for",
+                detail=f"parked since {row['parked_at'].isoformat()}, waiting for "
+                f"{_describe(row['waiting_for'])}",
+                system=parts[1] if len(parts) > 1 else "",
+                entity=parts[2] if len(parts) > 2 else "",
+                subject=row["subject"],
+                key=("overdue", row["waiting_for"]),
+            )
+            opened.append((case, row["message_id"]))
+        for held in overdue:
+            case = ExceptionCase.open(
+                message_id=f"link:{held.holder_id}:{held.link.field}",
+                reason="UNRESOLVED_LINK",
+                rule=held.link.field,
+                detail=f"{held.holder_entity} {held.holder_id} links {held.link.entity} "
+                f"{held.link.ref} ({held.link.field}), unknown since "
+                f"{held.held_at.isoformat() if held.held_at else '?'}",
+                entity=held.holder_entity,
+                system=held.link.ref.system,
+                subject=str(held.link.ref),
+                canonical_ids=[held.holder_id],
+                key=(held.key,),
+            )
+            opened.append((case, held))
+        if not opened:
+            return []
+        fresh = [c for c, _ in opened if self.app.find(c.id, ExceptionCase) is None]
+        links_table, parked_table = self.links, self._table("hub_ingest_parked")
+
+        def mark(cur: Cursor[DictRow], _: Sequence[int]) -> None:
+            cur.executemany(
+                SQL("UPDATE {} SET case_id = %s WHERE message_id = %s").format(parked_table),
+                [(c.id, m) for c, m in opened if isinstance(m, str)],
+            )
+            links_table.mark_cases(cur, [(c.id, h) for c, h in opened if isinstance(h, Held)])
+
+        meta = EventMeta(system="hub", actor="ingest:overdue")
+        if fresh:
+            self.app.record(*fresh, meta=meta, extra_writes=[mark])  # type: ignore[arg-type]
+        else:
+            with self._datastore.transaction(commit=True) as cur:
+                mark(cur, [])
+        return [c.id for c in fresh]
 
     # Parked changes ---------------------------------------------------------------------
 
@@ -741,7 +1127,7 @@ class IngestEngine:
         while True:
             rows = self._query(
                 SQL(
-                    "SELECT p.message_id, p.subject, p.payload FROM {} p "
+                    "SELECT p.message_id, p.subject, p.payload, p.case_id FROM {} p "
                     "WHERE EXISTS (SELECT 1 FROM {} c WHERE c.key = p.waiting_for) "
                     "ORDER BY p.arrival LIMIT %s"
                 ).format(self._table("hub_ingest_parked"), self._table("hub_claims")),
@@ -753,10 +1139,31 @@ class IngestEngine:
             for row in rows:
                 incoming = Incoming(row["subject"], bytes(row["payload"]), {})
                 items.append((decode(incoming, max_bytes=self.max_bytes), incoming))
-            outcomes = self._process(items, unparked=[r["message_id"] for r in rows])
+            cases = {r["message_id"]: r["case_id"] for r in rows if r["case_id"] is not None}
+            outcomes = self._process(
+                items, unparked=[r["message_id"] for r in rows], parked_cases=cases
+            )
             results.extend(outcomes)
             if all(o.outcome == PARKED for o in outcomes):
                 return results
+
+
+@dataclass(frozen=True)
+class MappedXref:
+    """What a steward's map-xref did: the record, the log position (None: it was mapped
+    already), and the records whose links resolved."""
+
+    record: CanonicalAggregate
+    position: int | None
+    resolved: list[UUID]
+
+
+def _describe(key: str) -> str:
+    """A claim key as people read it: harvest:Project:123 (tenant t1)."""
+    if key.startswith("xref:"):
+        system, tenant, type_, source = key[5:].split("|", 3)
+        return f"{system}:{type_}:{source}" + (f" (tenant {tenant})" if tenant else "")
+    return key
 
 
 def _digits(text: str) -> str:

@@ -37,7 +37,7 @@ from hub.demo import DemoSpec, load_demo
 from hub.embedded import free_port
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
-from ops.bench.common import scratch_database
+from ops.bench.common import scratch_database, scratch_streams, stop
 from ops.bench.query_baseline import search_statement
 from projections.golden_records.search import fold
 
@@ -86,14 +86,6 @@ class Server:
         if code is not None:
             raise SystemExit(f"{self.name} exited with code {code} (its output is above)")
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
 
 @contextmanager
 def servers(*running: Server) -> Iterator[None]:
@@ -101,8 +93,8 @@ def servers(*running: Server) -> Iterator[None]:
     output goes to files, not to this terminal, so that it does not interleave with figures)."""
     try:
         yield
+        stop([server.proc for server in running])
         for server in running:
-            server.stop()
             server.log.unlink(missing_ok=True)  # kept only when something went wrong
     except Exception:
         for server in running:
@@ -114,8 +106,7 @@ def servers(*running: Server) -> Iterator[None]:
                 print(server.tail(), file=sys.stderr)
         raise
     finally:
-        for server in running:
-            server.stop()
+        stop([server.proc for server in running])
 
 
 def wait_ready(base: str, server: Server, path: str = "/health") -> None:
@@ -179,7 +170,7 @@ def main() -> None:
         raise SystemExit(WRK_MISSING)
     scale = max(0.05, args.events / DEMO_EVENTS_AT_SCALE_1)
     nats_url = os.environ.get("PSHUB_BENCH_NATS_URL", "nats://127.0.0.1:4222")
-    with scratch_database("query") as url:
+    with scratch_database("query") as url, scratch_streams(nats_url) as prefix:
         settings = Settings(database_url=url, nats_url=nats_url)
         app = build_application(settings, url)
         started = time.perf_counter()
@@ -195,7 +186,7 @@ def main() -> None:
 
         port, base_port = free_port(), free_port()
         env = {**os.environ, "PSHUB_DATABASE_URL": url, "PSHUB_NATS_URL": nats_url,
-               "PSHUB_NATS_PREFIX": f"Q{port}_", "PSHUB_RATE_LIMIT": "1000000",
+               "PSHUB_NATS_PREFIX": prefix, "PSHUB_RATE_LIMIT": "1000000",
                "PSHUB_RATE_BURST": "1000000", "PSHUB_LOG_LEVEL": "WARNING",
                "PSHUB_RUN": "", "PSHUB_DB_POOL_SIZE": "8"}
         root = Path(__file__).resolve().parents[2]

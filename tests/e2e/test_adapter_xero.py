@@ -161,8 +161,8 @@ def test_a_fetch_that_fails_every_time_opens_a_fetch_failed_case_and_applies_not
     [note_message] = body["message_ids"]
     outcome = running.outcome(note_message)
     assert (outcome["status"], outcome["reason"]) == ("parked", "UNKNOWN_AGGREGATE")
-    # Its client is the Xero contact, which only the invoice (through its engagement) teaches.
-    assert outcome["waiting_for"] == f"xref:xero|{TENANT}|contact|{CONTACT}"
+    # A credit note is checked against its invoice (a parent): it waits for it.
+    assert outcome["waiting_for"] == f"xref:xero|{TENANT}|invoice|{INVOICE}"
     assert running.xref("xero", "Invoice", INVOICE).status_code == 404
     assert running.xref("xero", "CreditNote", CREDIT_NOTE).status_code == 404
 

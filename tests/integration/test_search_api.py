@@ -75,6 +75,9 @@ def firm(settings: Settings, make_database: Callable[[str], str], nats_url: str)
             "CHF",
             xref=SourceRef("salesforce", "00D5e000000TEST", "Account", ZURICH_ACCOUNT),
         )
+        stored = app.get(uuid.UUID(zurich), Client)
+        stored.revise(trading_name="Helvetia Beratung")
+        app.record(stored, meta=EventMeta(system="crm", actor="test"))
         firm.client("ZÜRICH Consulting GmbH", "DE", "EUR")
         firm.client("Zurich Re-Insurance Ltd", "GB", "GBP")
         firm.client("Ørsted Advisory A/S", "DK", "DKK")
@@ -114,6 +117,11 @@ def test_a_name_matches_ignoring_accents_and_case_as_prefix_and_substring(firm: 
     }
     assert firm.names("clients", name="orsted") == ["Ørsted Advisory A/S"]
     assert firm.names("clients", name="Zurich Consulting AB") == []
+
+
+def test_a_client_is_found_by_its_trading_name_too(firm: Firm) -> None:
+    assert firm.names("clients", name="helvetia ber") == ["Zürich Consulting AG"]
+    assert firm.names("clients", q="beratung zurich") == ["Zürich Consulting AG"]
 
 
 def test_a_short_name_matches_the_start_of_a_word(firm: Firm) -> None:

@@ -47,6 +47,9 @@ def test_search_text_puts_each_name_after_a_space_and_skips_missing_ones() -> No
         " acme gmbh"
     )
     assert search_text("invoice", {"number": None}) == ""
+    assert search_text("client", {"legal_name": "Zürich AG", "trading_name": "ZüCo"}) == (
+        " zurich ag" + SEPARATOR + "zuco"
+    )
 
 
 @pytest.mark.parametrize(

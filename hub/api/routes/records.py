@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from domain.base import CanonicalAggregate
 from domain.registry import AGGREGATES, COLLECTIONS
+from domain.tombstone import Tombstone
 from hub import queries
 from hub.api.deps import HubDep, Reader
 from hub.api.problems import Problem
@@ -312,10 +313,26 @@ async def get_by_xref(
 ) -> Response:
     """Returns the golden record a source record maps to; the type matches case-insensitively."""
     owner = await asyncio.to_thread(hub.app.owner_of_xref, system, tenant, type, source_id)
-    aggregate = (
-        None if owner is None else await asyncio.to_thread(hub.app.find, owner, CanonicalAggregate)
-    )
-    if aggregate is None:
+    aggregate = None if owner is None else await asyncio.to_thread(hub.app.find_any, owner)
+    if isinstance(aggregate, Tombstone):
+        # Deleted at its source before the hub ever saw it: gone, with no last state.
+        raise Problem(
+            410,
+            f"{system}:{type}:{source_id} was deleted at its source before the hub saw it",
+            extra={
+                "record": None,
+                "entity": aggregate.entity,
+                "xref": {
+                    "system": aggregate.xref.system,
+                    "tenant": aggregate.xref.tenant,
+                    "type": aggregate.xref.type,
+                    "id": aggregate.xref.id,
+                },
+                "deleted_at": aggregate.deleted_at.isoformat(),
+                "deleted_reason": aggregate.reason,
+            },
+        )
+    if not isinstance(aggregate, CanonicalAggregate):
         raise Problem(404, f"no record has the xref {system}:{type}:{source_id}")
     entity = aggregate.ENTITY
     hidden = hidden_fields(entity, principal)

@@ -79,6 +79,8 @@ def test_clients_page_maps_to_client_changes_with_their_currency_and_status() ->
         "legal_name": "123 Industries",
         "billing_currency": "EUR",
         "status": "active",
+        # Harvest's address is one free text: it is kept as the street lines.
+        "billing_address": {"street": "123 Main St.\nAnytown, LA 71223"},
     }
     assert events["5735774"].data["status"] == "inactive"
     assert result.cursor == "2024-05-02T08:15:00Z"  # the newest updated_at on the page
@@ -100,6 +102,12 @@ def test_projects_map_to_engagements_in_their_clients_currency() -> None:
         "currency": "EUR",
         "budget": {"amount": "48000.00", "currency": "EUR"},
         "legal_entity": "ACME-DE",
+        "contract_type": "time_and_materials",
+        "billing_method": "Project",
+        "budget_by": "project_cost",
+        "budget_hours": None,  # budget counts money here: cost_budget is the budget
+        "fee": None,
+        "hourly_rate": {"amount": "150.00", "currency": "EUR"},
     }
 
 
@@ -122,6 +130,10 @@ def test_users_map_to_resources_with_an_iana_time_zone_and_a_cost_rate() -> None
         "status": "active",
         "time_zone": "America/New_York",
         "cost_rate": {"amount": "50.00", "currency": "USD"},
+        "phone": None,
+        "employment_type": "employee",
+        "weekly_capacity_hours": "35",  # 126000 seconds
+        "default_bill_rate": {"amount": "100.00", "currency": "USD"},
     }
     assert events["1782884"].data["status"] == "inactive"
     assert events["1782884"].data["role"] is None
@@ -287,7 +299,8 @@ def test_expenses_map_amount_category_receipt_status_and_invoice() -> None:
 
 
 def test_invoices_map_lines_tax_rates_totals_and_status() -> None:
-    [event] = mapped("invoices_page.json").events
+    [client, event] = mapped("invoices_page.json").events
+    assert client.type == "pshub.client.changed.v1"  # the client the invoice embeds
     assert event.type == "pshub.invoice.changed.v1"
     data = event.data
     assert data["status"] == "issued"
@@ -310,7 +323,7 @@ def test_invoices_map_lines_tax_rates_totals_and_status() -> None:
 def test_invoice_states_map_to_canonical_statuses(state: str, status: str) -> None:
     page = fixture("invoices_page.json")
     page["invoices"][0]["state"] = state
-    assert mapped(page).events[0].data["status"] == status
+    assert mapped(page).events[-1].data["status"] == status
 
 
 # --- refusals ----------------------------------------------------------------------------------
@@ -578,3 +591,74 @@ def test_fetch_of_an_id_that_is_not_a_harvest_id_is_a_schema_violation_before_an
         )
     assert caught.value.reason == "SCHEMA_VIOLATION"
     assert source.requests == []
+
+
+# --- embedded clients ----------------------------------------------------------------------------
+
+
+def test_a_project_sends_the_client_it_embeds_before_itself_ranked_below_the_client() -> None:
+    # As GET /v2/projects returns it: the client is embedded with its name and currency.
+    page = {
+        "projects": [
+            {
+                "id": 4412093,
+                "name": "Treasury platform review",
+                "code": "TPR-01",
+                "is_active": True,
+                "is_billable": True,
+                "is_fixed_fee": False,
+                "bill_by": "People",
+                "budget": None,
+                "budget_by": "none",
+                "client": {"id": 9910344, "name": "Banco Austral S.A.", "currency": "CLP"},
+                "starts_on": "2026-10-01",
+                "ends_on": None,
+                "created_at": "2026-09-20T08:11:02Z",
+                "updated_at": "2026-11-02T16:40:55Z",
+            }
+        ],
+        "per_page": 2000,
+        "total_pages": 1,
+        "total_entries": 1,
+        "next_page": None,
+        "previous_page": None,
+        "page": 1,
+        "links": {"first": "https://api.harvestapp.com/v2/projects?page=1&per_page=2000"},
+    }
+    client, project = mapped(page).events
+    assert (client.type, client.sourcetype, client.subject) == (
+        "pshub.client.changed.v1",
+        "Client",
+        "9910344",
+    )
+    assert client.data == {
+        "id": "9910344",
+        "legal_name": "Banco Austral S.A.",
+        "billing_currency": "CLP",
+    }
+    # Below any change of the client itself (Harvest orders a client by its updated_at).
+    own = mapped(
+        {
+            "clients": [
+                {
+                    "id": 9910344,
+                    "name": "Banco Austral S.A.",
+                    "is_active": True,
+                    "currency": "CLP",
+                    "created_at": "2026-09-20T08:00:00Z",
+                    "updated_at": "2001-01-01T00:00:00Z",
+                }
+            ]
+        }
+    ).events[0]
+    assert client.sequence < own.sequence
+    assert client.id != own.id
+    assert project.data["client"] == {"type": "Client", "id": "9910344"}
+    assert project.data["currency"] == "CLP"
+
+
+def test_an_embedded_client_without_a_name_is_not_sent() -> None:
+    page = fixture("projects_page.json")
+    for project in page["projects"]:
+        project["client"]["name"] = None
+    assert {e.type for e in mapped(page).events} == {"pshub.engagement.changed.v1"}
