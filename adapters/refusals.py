@@ -4,6 +4,7 @@ bad shapes, missing ids, bad currencies, bad signatures and failed fetches."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,11 +25,90 @@ def _refuse_constant(name: str) -> Any:
 
 def load_json(body: bytes | str) -> Any:
     """Parses a JSON body with every number that has a fraction as a Decimal; raises
-    MALFORMED_PAYLOAD (400). Bytes that are not UTF-8 are a ValueError too."""
+    MALFORMED_PAYLOAD (400) for bytes that are not UTF-8 or text that is not JSON."""
+    if isinstance(body, bytes):
+        # JSON between systems is UTF-8 (RFC 8259 8.1): json.loads would also guess UTF-16
+        # and UTF-32, which no source sends. A leading byte order mark is tolerated.
+        try:
+            body = body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise AdapterError(
+                "MALFORMED_PAYLOAD",
+                f"the body is not UTF-8: {exc}",
+                field="body",
+                rule="utf-8",
+                status=400,
+            ) from exc
     try:
-        return json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
+        value = json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:
-        raise AdapterError("MALFORMED_PAYLOAD", f"the body is not JSON: {exc}", status=400) from exc
+        raise AdapterError(
+            "MALFORMED_PAYLOAD",
+            f"the body is not JSON: {exc}",
+            field="body",
+            rule="json",
+            status=400,
+        ) from exc
+    if _SURROGATE_ESCAPE.search(body):
+        _check_unicode(value)
+    return value
+
+
+# A \uD800-\uDFFF escape: JSON's grammar allows one alone, but it is no character.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_unicode(value: Any) -> None:
+    """Refuses text holding a lone surrogate (an escape no UTF-8 text can carry)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise AdapterError(
+                    "MALFORMED_PAYLOAD",
+                    f"the body escapes a lone surrogate, which is no character: {exc}",
+                    field="body",
+                    rule="utf-8",
+                    status=400,
+                ) from exc
+
+
+def json_kind(value: Any) -> str:
+    """What a JSON value is, as a refusal names it ("an array", "a string", "null", ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int | float | Decimal):
+        return "a number"
+    if isinstance(value, list):
+        return "an empty array" if not value else "an array"
+    return "an empty object" if not value else "an object"
+
+
+_UNSEEN = object()
+
+
+def not_the_shape(expected: str, value: Any = _UNSEEN, *, field: str = "body") -> AdapterError:
+    """A JSON body (or part of one) that is none of the source's shapes: 422 SCHEMA_VIOLATION
+    naming the field, with the rule "shape"."""
+    found = "" if value is _UNSEEN else f" (found {json_kind(value)})"
+    return AdapterError(
+        "SCHEMA_VIOLATION",
+        f"{field}: expected {expected}{found}",
+        field=field,
+        rule="shape",
+    )
 
 
 # Validation of native payloads whose models carry the contract's own error types.
@@ -41,7 +121,13 @@ def translate(exc: ValidationError, *, prefix: str = "") -> AdapterError:
     reason = REASON_BY_ERROR_TYPE.get(chosen["type"], "SCHEMA_VIOLATION")
     field = ".".join(str(part) for part in (prefix, *chosen["loc"]) if part != "")
     status = 400 if reason == "MALFORMED_PAYLOAD" else 422
-    return AdapterError(reason, f"{field or 'body'}: {chosen['msg']}", field=field, status=status)
+    return AdapterError(
+        reason,
+        f"{field or 'body'}: {chosen['msg']}",
+        field=field or "body",
+        status=status,
+        rule=str(chosen["type"]),
+    )
 
 
 def validate(model: type[M], data: Any, *, prefix: str = "") -> M:
@@ -90,7 +176,10 @@ class SourceFields:
             elif last in self.currencies and reason == "SCHEMA_VIOLATION":
                 reason = "INVALID_CURRENCY"
             candidate = AdapterError(
-                reason, f"{what}: {where or 'body'}: {error.get('msg')}", field=where
+                reason,
+                f"{what}: {where or 'body'}: {error.get('msg')}",
+                field=where or "body",
+                rule=kind,
             )
             if reason != "SCHEMA_VIOLATION":
                 return candidate

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import event
 
 from domain.base import CanonicalAggregate
-from domain.checks import check_required_text, optional_text
+from domain.checks import Guard, check_detail_values, check_required_text, optional_text
 from domain.errors import InvalidTransitionError, RuleViolationError
 
 
@@ -43,9 +43,18 @@ def check_initial_status(status: ApprovalStatus | str) -> ApprovalStatus:
 class ApprovableFact(CanonicalAggregate):
     """Base of TimeEntry and Expense: draft -> submitted -> approved -> billed -> locked.
 
-    Subclasses name their fact fields (`REVISABLE`), check a whole fact (`check_fact`) and
-    record their own `Reversed` and `Corrected` events (`_reverse`, `_correct`).
+    Subclasses name their fact fields (`REVISABLE` less `DETAILS`), check a whole fact
+    (`check_fact`) and record their own `Reversed` and `Corrected` events (`_reverse`,
+    `_correct`). Fact fields are what the record is valued on (dates, quantities, rates): a
+    change to one of an approved record is a reversal plus a new fact. Descriptive attributes
+    (`DETAILS`: a locked reason, an external reference) change by plain revision in any state.
     """
+
+    DETAIL_GUARDS: ClassVar[dict[str, Guard]] = {}
+    # Fact fields added after records were first kept: None means "not known yet", and
+    # learning the value is not a change of the fact, so it is a plain revision in any state
+    # (else every approved record would be reversed the first time a source reports it).
+    LEARNT: ClassVar[frozenset[str]] = frozenset()
 
     def _init_approval(self, status: str) -> None:
         # Called from each subclass's creation event body, replay included.
@@ -59,23 +68,41 @@ class ApprovableFact(CanonicalAggregate):
 
     # Fact fields ---------------------------------------------------------------------
 
+    @classmethod
+    def fact_fields(cls) -> frozenset[str]:
+        return cls.REVISABLE - frozenset(cls.DETAILS)
+
     def fact(self) -> dict[str, Any]:
         """Returns the current values of the fact fields."""
-        return {name: getattr(self, name) for name in self.REVISABLE}
+        return {name: getattr(self, name) for name in self.fact_fields()}
+
+    def plain_revisions(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """The changes a record takes as a plain revision whatever its state: descriptive
+        attributes, and fact fields it has never known (see LEARNT)."""
+        return {
+            k: v
+            for k, v in changes.items()
+            if k in self.DETAILS or (k in self.LEARNT and getattr(self, k) is None)
+        }
 
     def check_fact(self, fact: dict[str, Any]) -> dict[str, Any]:
         """Returns a whole fact normalised, or raises a DomainError (subclasses implement)."""
         raise NotImplementedError
 
     def check_revision(self, changes: dict[str, Any]) -> dict[str, Any]:
-        if self.status not in EDITABLE:
+        if self.status not in EDITABLE and len(self.plain_revisions(changes)) < len(changes):
             raise RuleViolationError(
                 f"a {self.status} {self.ENTITY} is a fact: correct it, never edit it",
                 rule="fact_immutable",
                 field="status",
             )
-        checked = self.check_fact({**self.fact(), **changes})
-        return {name: checked[name] for name in changes}
+        facts = {k: v for k, v in changes.items() if k not in self.DETAILS}
+        details = {k: v for k, v in changes.items() if k in self.DETAILS}
+        checked = self.check_fact({**self.fact(), **facts}) if facts else {}
+        return {
+            **{name: checked[name] for name in facts},
+            **check_detail_values(details, self.DETAIL_GUARDS),
+        }
 
     def correct(self, reason: str, **changes: Any) -> bool:
         """Replaces an approved fact by a reversal plus a new fact; returns whether it changed.
@@ -87,7 +114,7 @@ class ApprovableFact(CanonicalAggregate):
         if self.status not in FACTS:
             raise InvalidTransitionError(self.ENTITY, self.status, "be corrected (revise it)")
         reason = check_required_text(reason, "reason")
-        unknown = sorted(set(changes) - self.REVISABLE)
+        unknown = sorted(set(changes) - self.fact_fields())
         if unknown:
             raise RuleViolationError(
                 f"{self.ENTITY} attributes {unknown} cannot be corrected",
@@ -197,8 +224,9 @@ class ApprovableFact(CanonicalAggregate):
         self.status = _S.SUBMITTED
         self.approved_by = ""
 
-    def bill(self, invoice_id: UUID) -> None:
-        """Marks an approved, billable record as invoiced."""
+    def bill(self, invoice_id: UUID | None) -> None:
+        """Marks an approved, billable record as invoiced (on an invoice not known yet: None,
+        until the held link resolves)."""
         self._check_status("be billed", _S.APPROVED)
         if not self.billable:
             raise RuleViolationError(
@@ -207,7 +235,7 @@ class ApprovableFact(CanonicalAggregate):
         self._billed(invoice_id=invoice_id)
 
     @event("Billed")
-    def _billed(self, invoice_id: UUID) -> None:
+    def _billed(self, invoice_id: UUID | None) -> None:
         self.status = _S.BILLED
         self.invoice_id = invoice_id
 

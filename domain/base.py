@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, ClassVar
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import RuleViolationError
-from domain.values import SourceRef
+from domain.values import PendingLink, SourceRef
 
 
 class CanonicalAggregate(Aggregate):
@@ -41,6 +42,7 @@ class CanonicalAggregate(Aggregate):
         self.xrefs = list(xrefs)
         self.deleted = False
         self.deleted_reason = ""
+        self.pending_links: list[PendingLink] = []
         for name, default in self.DETAILS.items():
             setattr(self, name, default)
         for name, value in (details or {}).items():
@@ -60,6 +62,16 @@ class CanonicalAggregate(Aggregate):
         # Only what differs from the defaults is stored with the creation event.
         return {k: v for k, v in given.items() if v != cls.DETAILS[k]}
 
+    def __getattr__(self, name: str) -> Any:
+        # Only called when the attribute is missing: a snapshot taken before an attribute
+        # existed gives back its default, as replaying the events would.
+        if name == "pending_links":
+            return []
+        details = type(self).DETAILS
+        if name in details:
+            return details[name]
+        raise AttributeError(name)
+
     # Cross-references -------------------------------------------------------------------
 
     def add_xref(self, ref: SourceRef) -> None:
@@ -71,6 +83,50 @@ class CanonicalAggregate(Aggregate):
     @event("XrefAdded")
     def _xref_added(self, ref: SourceRef) -> None:
         self.xrefs = [*self.xrefs, ref]
+
+    # Links: references to records not known yet ------------------------------------------
+
+    def hold_link(self, link: PendingLink) -> None:
+        """Keeps a reference to a record the hub does not know yet (replacing another held
+        for the same single-valued field)."""
+        if link in self.pending_links:
+            return
+        self._link_held(link=link)
+
+    @event("LinkHeld")
+    def _link_held(self, link: PendingLink) -> None:
+        kept = [held for held in self.pending_links if link.many or held.field != link.field]
+        self.pending_links = [*kept, link]
+
+    def resolve_link(self, link: PendingLink, canonical_id: UUID) -> None:
+        """Points a held reference at the record it names, now known."""
+        if link not in self.pending_links:
+            return
+        self._link_resolved(link=link, canonical_id=canonical_id)
+
+    @event("LinkResolved")
+    def _link_resolved(self, link: PendingLink, canonical_id: UUID) -> None:
+        self.pending_links = [held for held in self.pending_links if held != link]
+        self.assign_link(link.field, canonical_id)
+
+    def assign_link(self, field: str, canonical_id: UUID) -> None:
+        """Sets a resolved reference (subclasses whose links sit deeper override this)."""
+        if field.endswith("_ids"):
+            current = list(getattr(self, field) or [])
+            if canonical_id not in current:
+                setattr(self, field, [*current, canonical_id])
+        else:
+            setattr(self, field, canonical_id)
+
+    def release_link(self, field: str) -> None:
+        """Forgets the references held for a field: the source now names a known record, or
+        none."""
+        if any(held.field == field for held in self.pending_links):
+            self._link_released(field=field)
+
+    @event("LinkReleased")
+    def _link_released(self, field: str) -> None:
+        self.pending_links = [held for held in self.pending_links if held.field != field]
 
     # Revisions of plain attributes ----------------------------------------------------------
 

@@ -11,6 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.base import CanonicalAggregate
+from domain.checks import optional_text
 from domain.errors import InvalidTransitionError, RuleViolationError
 from domain.values import SourceRef, check_currency
 
@@ -48,7 +49,7 @@ class Contact:
             )
 
 
-def check_country(country: str) -> str:
+def check_country(country: str, field: str = "country") -> str:
     """Returns an ISO 3166-1 alpha-2 country code ("" while unknown), or raises."""
     if country == "":
         # Several sources keep no country (Harvest clients, NetSuite customers): the client
@@ -58,9 +59,76 @@ def check_country(country: str) -> str:
         raise RuleViolationError(
             f"'{country}' is not an ISO 3166-1 alpha-2 country code",
             rule="iso3166",
-            field="country",
+            field=field,
         )
     return country
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A postal address as the source keeps it; a free-text address is all `street`."""
+
+    street: str = ""
+    city: str = ""
+    region: str = ""  # state, province or region: its code where the source gives one
+    postal_code: str = ""
+    country: str = ""  # ISO 3166-1 alpha-2, or "" (a source that writes only a name)
+
+    def __post_init__(self) -> None:
+        for name in ("street", "city", "region", "postal_code", "country"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise RuleViolationError(
+                    f"address {name} must be text", rule="text", field=f"address.{name}"
+                )
+            object.__setattr__(self, name, optional_text(value))
+        check_country(self.country, "address.country")
+
+    def is_empty(self) -> bool:
+        return not any((self.street, self.city, self.region, self.postal_code, self.country))
+
+
+# Descriptive attributes (CanonicalAggregate.DETAILS): text ones are "" when unknown.
+CLIENT_TEXT_DETAILS = (
+    "trading_name",
+    "industry",
+    "category",
+    "customer_number",
+    "website",
+    "phone",
+    "email",
+    "owner_name",
+)
+CLIENT_DETAILS: dict[str, Any] = {
+    **dict.fromkeys(CLIENT_TEXT_DETAILS, ""),
+    "billing_address": None,
+    "shipping_address": None,
+    # References as the source names them, and the records they resolve to (links: None
+    # while the hub does not know the parent client or the owning resource yet).
+    "parent_ref": None,
+    "owner_ref": None,
+    "parent_id": None,
+    "owner_id": None,
+}
+
+
+def check_client_details(details: dict[str, Any]) -> dict[str, Any]:
+    """Normalises descriptive attributes: None is "" for text, an empty address is None."""
+    checked = dict(details)
+    for name, value in details.items():
+        if name in CLIENT_TEXT_DETAILS:
+            if value is not None and not isinstance(value, str):
+                raise RuleViolationError(f"{name} must be text", rule="text", field=name)
+            checked[name] = optional_text(value)
+        elif name in ("billing_address", "shipping_address"):
+            if value is not None and not isinstance(value, Address):
+                raise RuleViolationError(f"{name} must be an address", rule="address", field=name)
+            checked[name] = None if value is None or value.is_empty() else value
+        elif name in ("parent_ref", "owner_ref") and not isinstance(value, SourceRef | None):
+            raise RuleViolationError(f"{name} must be a source reference", rule="xref", field=name)
+        elif name in ("parent_id", "owner_id") and not isinstance(value, UUID | None):
+            raise RuleViolationError(f"{name} must be a canonical id", rule="id", field=name)
+    return checked
 
 
 def check_billing_currency(code: str) -> str:
@@ -80,7 +148,10 @@ class Client(CanonicalAggregate):
     """A client of the firm."""
 
     ENTITY = "client"
-    REVISABLE = frozenset({"legal_name", "country", "tax_id", "billing_currency"})
+    DETAILS = CLIENT_DETAILS
+    REVISABLE = frozenset({"legal_name", "country", "tax_id", "billing_currency"}) | frozenset(
+        DETAILS
+    )
 
     @classmethod
     def register(
@@ -93,6 +164,7 @@ class Client(CanonicalAggregate):
         tax_id: str = "",
         contacts: list[Contact] | tuple[Contact, ...] = (),
         xrefs: list[SourceRef] | tuple[SourceRef, ...] = (),
+        details: dict[str, Any] | None = None,
     ) -> Client:
         """Registers a new, active client after checking its attributes."""
         return cls(
@@ -103,6 +175,7 @@ class Client(CanonicalAggregate):
             tax_id=(tax_id or "").strip(),
             contacts=list(contacts),
             xrefs=list(xrefs),
+            details=cls.check_details(check_client_details(details or {})),
         )
 
     @event("Registered")
@@ -116,8 +189,9 @@ class Client(CanonicalAggregate):
         tax_id: str,
         contacts: list[Contact],
         xrefs: list[SourceRef],
+        details: dict[str, Any] | None = None,  # absent from events stored before it existed
     ) -> None:
-        self._init_canonical(xrefs)
+        self._init_canonical(xrefs, details)
         self.legal_name = legal_name
         self.country = country
         self.billing_currency = billing_currency
@@ -126,7 +200,10 @@ class Client(CanonicalAggregate):
         self.status = ClientStatus.ACTIVE
 
     def check_revision(self, changes: dict[str, Any]) -> dict[str, Any]:
-        if self.status == ClientStatus.CLOSED:
+        changes = check_client_details(changes)
+        # A closed client keeps its identity and terms; what describes it may still change.
+        governed = [k for k in changes if k not in self.DETAILS and getattr(self, k) != changes[k]]
+        if self.status == ClientStatus.CLOSED and governed:
             raise InvalidTransitionError("client", self.status, "be revised")
         if "legal_name" in changes:
             changes["legal_name"] = check_legal_name(changes["legal_name"])

@@ -257,7 +257,7 @@ class Contract(CanonicalAggregate):
         *,
         id: UUID,
         engagement_id: UUID,
-        client_id: UUID,
+        client_id: UUID | None,
         type: ContractType,
         currency: str,
         value: Money | None = None,
@@ -308,7 +308,7 @@ class Contract(CanonicalAggregate):
         *,
         id: UUID,  # the library hands the aggregate id to the creation event body
         engagement_id: UUID,
-        client_id: UUID,
+        client_id: UUID | None,
         type: str,
         currency: str,
         value: Money | None,

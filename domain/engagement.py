@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -10,9 +11,9 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.base import CanonicalAggregate
-from domain.checks import check_dates, check_required_text, coerce_enum
-from domain.errors import InvalidTransitionError, RuleViolationError
-from domain.values import Money, SourceRef, check_currency
+from domain.checks import check_dates, check_required_text, coerce_enum, optional_text
+from domain.errors import InvalidTransitionError, NegativeQuantityError, RuleViolationError
+from domain.values import Money, SourceRef, check_currency, to_decimal
 
 
 class EngagementStatus(StrEnum):
@@ -24,7 +25,99 @@ class EngagementStatus(StrEnum):
     LOST = "lost"
 
 
+class CanonicalStage(StrEnum):
+    """Where a deal stands, whatever the source calls its stages (hub/ingest/rules.py maps)."""
+
+    LEAD = "lead"
+    QUALIFIED = "qualified"
+    PROPOSAL = "proposal"
+    COMMIT = "commit"
+    WON = "won"
+    LOST = "lost"
+
+
+class CommercialModel(StrEnum):
+    """How the engagement is billed, as its source says (the contract lines hold the terms)."""
+
+    TIME_AND_MATERIALS = "time_and_materials"
+    CAPPED_TIME_AND_MATERIALS = "capped_time_and_materials"
+    FIXED_FEE = "fixed_fee"
+    RETAINER = "retainer"
+    NON_BILLABLE = "non_billable"
+
+
 _S = EngagementStatus
+
+# Descriptive attributes (CanonicalAggregate.DETAILS), by kind.
+_TEXT = (
+    "stage",
+    "forecast_category",
+    "engagement_type",
+    "lead_source",
+    "billing_method",
+    "budget_by",
+    "health",
+    "analytic_account",
+)
+_MONEY = ("amount", "expected_revenue", "estimated_cost", "fee", "hourly_rate")
+_PERCENT = ("probability", "percent_complete")
+_ENUMS: dict[str, type[StrEnum]] = {
+    "canonical_stage": CanonicalStage,
+    "contract_type": CommercialModel,
+}
+ENGAGEMENT_DETAILS: dict[str, Any] = {
+    **dict.fromkeys(_TEXT, ""),
+    **dict.fromkeys(_MONEY),
+    **dict.fromkeys(_PERCENT),
+    **dict.fromkeys(_ENUMS),
+    "budget_hours": None,
+    "expected_close_date": None,
+    "calculated_end_date": None,
+    "won_at": None,
+    "lost_at": None,
+    "owner_ref": None,  # a link kept as the source names it
+    "owner_id": None,  # the resource it resolves to, once known
+}
+
+
+def check_engagement_details(details: dict[str, Any]) -> dict[str, Any]:
+    """Normalises descriptive attributes; enums are kept as their string values."""
+    checked = dict(details)
+    for name, value in details.items():
+        if name in _TEXT:
+            if value is not None and not isinstance(value, str):
+                raise RuleViolationError(f"{name} must be text", rule="text", field=name)
+            checked[name] = optional_text(value)
+        elif value is None:
+            continue
+        elif name in _MONEY:
+            if not isinstance(value, Money):
+                raise RuleViolationError(f"{name} must be money", rule="money", field=name)
+        elif name in _PERCENT or name == "budget_hours":
+            checked[name] = _check_quantity(name, value)
+        elif name in _ENUMS:
+            checked[name] = coerce_enum(_ENUMS[name], value, name).value
+        elif name in ("expected_close_date", "calculated_end_date"):
+            if isinstance(value, datetime) or not isinstance(value, date):
+                raise RuleViolationError(f"{name} must be a date", rule="calendar_date", field=name)
+        elif name in ("won_at", "lost_at"):
+            if not isinstance(value, datetime) or value.tzinfo is None:
+                raise RuleViolationError(f"{name} must be an instant", rule="instant", field=name)
+        elif name == "owner_ref" and not isinstance(value, SourceRef):
+            raise RuleViolationError(f"{name} must be a source reference", rule="xref", field=name)
+        elif name == "owner_id" and not isinstance(value, UUID):
+            raise RuleViolationError(f"{name} must be a canonical id", rule="id", field=name)
+    return checked
+
+
+def _check_quantity(name: str, value: Any) -> Decimal:
+    number = to_decimal(value, field=name)
+    if number < 0:
+        raise NegativeQuantityError(f"{name} must not be negative", field=name)
+    if name in _PERCENT and number > 100:
+        raise RuleViolationError(f"{name} is a percentage (0-100)", rule="percentage", field=name)
+    return number
+
 
 # The lifecycle of DOMAIN.md 3.2 in the states CONTRACT.md names: lost and closed are terminal,
 # and closed leaves only through an explicit reopening.
@@ -55,6 +148,7 @@ class Engagement(CanonicalAggregate):
     """An engagement (project) for one client, invoiced by one legal entity in one currency."""
 
     ENTITY = "engagement"
+    DETAILS = ENGAGEMENT_DETAILS
     REVISABLE = frozenset(
         {
             "name",
@@ -66,15 +160,17 @@ class Engagement(CanonicalAggregate):
             "currency",
             "budget",
             "manager_id",
+            # Only while it is unknown (None): the client of an engagement never changes.
+            "client_id",
         }
-    )
+    ) | frozenset(DETAILS)
 
     @classmethod
     def create(
         cls,
         *,
         id: UUID,
-        client_id: UUID,
+        client_id: UUID | None,
         code: str,
         name: str,
         currency: str,
@@ -87,9 +183,10 @@ class Engagement(CanonicalAggregate):
         manager_id: UUID | None = None,
         status: EngagementStatus = EngagementStatus.PIPELINE,
         xrefs: list[SourceRef] | tuple[SourceRef, ...] = (),
+        details: dict[str, Any] | None = None,
     ) -> Engagement:
         """Creates an engagement after checking its attributes (the client is checked by the
-        application, which knows it)."""
+        application, which knows it; None while the source's customer is not known yet)."""
         check_currency(currency)
         check_dates(start_date, end_date)
         check_budget(budget, currency)
@@ -114,6 +211,7 @@ class Engagement(CanonicalAggregate):
             manager_id=manager_id,
             status=EngagementStatus(status),
             xrefs=list(xrefs),
+            details=cls.check_details(check_engagement_details(details or {})),
         )
 
     @event("Created")
@@ -121,7 +219,7 @@ class Engagement(CanonicalAggregate):
         self,
         *,
         id: UUID,  # the library hands the aggregate id to the creation event body
-        client_id: UUID,
+        client_id: UUID | None,
         code: str,
         name: str,
         currency: str,
@@ -134,8 +232,9 @@ class Engagement(CanonicalAggregate):
         manager_id: UUID | None,
         status: str,
         xrefs: list[SourceRef],
+        details: dict[str, Any] | None = None,  # absent from events stored before it existed
     ) -> None:
-        self._init_canonical(xrefs)
+        self._init_canonical(xrefs, details)
         self.client_id = client_id
         self.code = code
         self.name = name
@@ -151,8 +250,16 @@ class Engagement(CanonicalAggregate):
         self.closed_on: date | None = None
 
     def check_revision(self, changes: dict[str, Any]) -> dict[str, Any]:
-        if self.status in (_S.CLOSED, _S.LOST):
+        changes = check_engagement_details(changes)
+        # A closed or lost engagement keeps its terms; what describes it may still change
+        # (a lost deal's stage or probability, a closed project's percent complete).
+        governed = [k for k in changes if k not in self.DETAILS and getattr(self, k) != changes[k]]
+        if self.status in (_S.CLOSED, _S.LOST) and governed:
             raise InvalidTransitionError("engagement", self.status, "be revised")
+        if changes.get("client_id", self.client_id) != self.client_id and self.client_id:
+            raise RuleViolationError(
+                "an engagement cannot move to another client", rule="client_fixed", field="client"
+            )
         for field in ("name",):
             if field in changes:
                 changes[field] = check_required_text(changes[field], field)

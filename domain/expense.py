@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
 
 from domain.approval import ApprovableFact, ApprovalStatus, check_initial_status
-from domain.checks import check_calendar_date, check_id, check_required_text, optional_text
-from domain.errors import InvalidTransitionError, RuleViolationError
+from domain.checks import (
+    Guard,
+    check_calendar_date,
+    check_count,
+    check_detail_values,
+    check_flag,
+    check_id,
+    check_money,
+    check_quantity,
+    check_required_text,
+    check_text,
+    optional_text,
+)
+from domain.errors import CurrencyMismatchError, InvalidTransitionError, RuleViolationError
 from domain.values import Money, SourceRef
 
 
@@ -35,10 +48,22 @@ def check_amount(amount: Money) -> Money:
     return amount.check_not_negative("amount")
 
 
+# Descriptive attributes, revised in place in any state: they say how the source files the
+# expense, not what it is worth (units and unit price, which make up the amount, are facts).
+_GUARDS: dict[str, Guard] = {
+    "unit_name": check_text,
+    "is_locked": check_flag,
+    "locked_reason": check_text,
+    "receipt_size_bytes": check_count,
+}
+
+
 class Expense(ApprovableFact):
     """An expense in its transaction currency (the receipt's), charged to an engagement."""
 
     ENTITY = "expense"
+    DETAILS = dict.fromkeys(_GUARDS)
+    DETAIL_GUARDS = _GUARDS
     REVISABLE = frozenset(
         {
             "engagement_id",
@@ -49,8 +74,15 @@ class Expense(ApprovableFact):
             "reimbursable",
             "receipt",
             "notes",
+            # Fact fields: units x unit price make up the amount (a mileage or per-diem claim).
+            "units",
+            "unit_price",
         }
-    )
+    ) | frozenset(DETAILS)
+    LEARNT = frozenset({"units", "unit_price"})
+    # Defaults for expenses restored from snapshots taken before these fact fields existed.
+    units = None
+    unit_price = None
 
     @classmethod
     def record(
@@ -68,6 +100,9 @@ class Expense(ApprovableFact):
         notes: str = "",
         status: ApprovalStatus = ApprovalStatus.DRAFT,
         xrefs: Sequence[SourceRef] = (),
+        units: Decimal | None = None,
+        unit_price: Money | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> Expense:
         """Records an expense after checking it (a non-negative amount, a calendar date)."""
         fact = check_expense_fact(
@@ -80,6 +115,8 @@ class Expense(ApprovableFact):
                 "reimbursable": reimbursable,
                 "receipt": receipt,
                 "notes": notes,
+                "units": units,
+                "unit_price": unit_price,
             }
         )
         return cls(
@@ -87,6 +124,7 @@ class Expense(ApprovableFact):
             resource_id=check_id(resource_id, "resource_id"),
             status=check_initial_status(status),
             xrefs=list(xrefs),
+            details=check_detail_values(cls.check_details(details), _GUARDS),
             **fact,
         )
 
@@ -106,8 +144,12 @@ class Expense(ApprovableFact):
         notes: str,
         status: str,
         xrefs: list[SourceRef],
+        # Absent from events recorded before they existed.
+        units: Decimal | None = None,
+        unit_price: Money | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
-        self._init_canonical(xrefs)
+        self._init_canonical(xrefs, details)
         self._init_approval(status)
         self.engagement_id = engagement_id
         self.resource_id = resource_id
@@ -118,6 +160,8 @@ class Expense(ApprovableFact):
         self.reimbursable = reimbursable
         self.receipt = receipt
         self.notes = notes
+        self.units = units
+        self.unit_price = unit_price
         self.reimbursed_on: date | None = None
         self.reversal_reason = ""
 
@@ -190,6 +234,8 @@ class Expense(ApprovableFact):
         reimbursable: bool,
         receipt: Receipt | None,
         notes: str,
+        units: Decimal | None = None,
+        unit_price: Money | None = None,
     ) -> None:
         self.engagement_id = engagement_id
         self.spent_date = spent_date
@@ -199,6 +245,8 @@ class Expense(ApprovableFact):
         self.reimbursable = reimbursable
         self.receipt = receipt
         self.notes = notes
+        self.units = units
+        self.unit_price = unit_price
 
 
 def check_expense_fact(fact: dict[str, Any]) -> dict[str, Any]:
@@ -206,6 +254,16 @@ def check_expense_fact(fact: dict[str, Any]) -> dict[str, Any]:
     for flag in ("billable", "reimbursable"):
         if not isinstance(fact[flag], bool):
             raise RuleViolationError(f"{flag} must be true or false", rule="boolean", field=flag)
+    unit_price = check_money(fact.get("unit_price"), "unit_price")
+    amount = fact["amount"]
+    if (
+        unit_price is not None
+        and isinstance(amount, Money)
+        and unit_price.currency != amount.currency
+    ):
+        raise CurrencyMismatchError(
+            f"a {unit_price.currency} unit price on a {amount.currency} expense", field="unit_price"
+        )
     receipt = fact["receipt"]
     if receipt is not None and not isinstance(receipt, Receipt):
         raise RuleViolationError("receipt must be a Receipt", rule="receipt", field="receipt")
@@ -218,4 +276,6 @@ def check_expense_fact(fact: dict[str, Any]) -> dict[str, Any]:
         "reimbursable": fact["reimbursable"],
         "receipt": receipt,
         "notes": optional_text(fact["notes"]),
+        "units": check_quantity(fact.get("units"), "units"),
+        "unit_price": unit_price,
     }

@@ -6,10 +6,9 @@ credit, never as a negative balance (DOMAIN 3.8).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -20,22 +19,40 @@ from domain.base import CanonicalAggregate
 from domain.checks import (
     check_calendar_date,
     check_dates,
+    check_detail_values,
     check_id,
     check_optional_id,
     check_required_text,
     coerce_enum,
     optional_text,
 )
-from domain.errors import (
-    CurrencyMismatchError,
-    InvalidTransitionError,
-    NegativeQuantityError,
-    RuleViolationError,
+from domain.errors import CurrencyMismatchError, InvalidTransitionError, RuleViolationError
+from domain.invoice_details import DETAIL_GUARDS, DOCUMENT_DETAILS, INVOICE_DETAILS
+from domain.invoice_values import (
+    MAX_UNIT_PRICE_SCALE,
+    AppliedCredit,
+    ExchangeRate,
+    InvoiceLine,
+    Payment,
+    RateDirection,
+    Tracking,
+    check_lines,
 )
-from domain.values import Money, SourceRef, check_currency, exact_product, sum_money, to_decimal
+from domain.values import Money, SourceRef, check_currency, sum_money
 
-# Unit prices are rates, not money (Xero unitdp=4): keep up to six fraction digits.
-MAX_UNIT_PRICE_SCALE = 6
+__all__ = [
+    "MAX_UNIT_PRICE_SCALE",
+    "AppliedCredit",
+    "ExchangeRate",
+    "Invoice",
+    "InvoiceKind",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "Payment",
+    "RateDirection",
+    "Tracking",
+    "check_lines",
+]
 
 
 class InvoiceKind(StrEnum):
@@ -53,184 +70,19 @@ class InvoiceStatus(StrEnum):
 _S = InvoiceStatus
 
 
-@dataclass(frozen=True, slots=True)
-class InvoiceLine:
-    """One invoice line; `source_amounts` says the billing system's net and tax were kept."""
-
-    description: str
-    quantity: Decimal
-    unit_price: Decimal
-    tax_rate: Decimal
-    net: Money
-    tax: Money
-    source_amounts: bool = False
-    time_entry_ids: tuple[UUID, ...] = ()
-    expense_ids: tuple[UUID, ...] = ()
-    milestone_id: UUID | None = None
-
-    def __post_init__(self) -> None:
-        check_required_text(self.description, "lines.description")
-        quantity = to_decimal(self.quantity, field="lines.quantity")
-        if quantity < 0:
-            raise NegativeQuantityError("quantity must not be negative", field="lines.quantity")
-        unit_price = to_decimal(self.unit_price, field="lines.unit_price")
-        if -unit_price.as_tuple().exponent > MAX_UNIT_PRICE_SCALE:  # type: ignore[operator]
-            raise RuleViolationError(
-                f"unit price {unit_price} has more than {MAX_UNIT_PRICE_SCALE} fraction digits",
-                rule="unit_price_scale",
-                field="lines.unit_price",
-            )
-        tax_rate = to_decimal(self.tax_rate, field="lines.tax_rate")
-        if tax_rate < 0:
-            raise NegativeQuantityError("tax rate must not be negative", field="lines.tax_rate")
-        if tax_rate > 1:
-            raise RuleViolationError(
-                f"tax rate {tax_rate} is a fraction, at most 1",
-                rule="tax_rate",
-                field="lines.tax_rate",
-            )
-        if self.net.currency != self.tax.currency:
-            raise CurrencyMismatchError("line net and tax differ in currency", field="lines.tax")
-        object.__setattr__(self, "quantity", quantity)
-        object.__setattr__(self, "unit_price", unit_price)
-        object.__setattr__(self, "tax_rate", tax_rate)
-        # Stored events hold lists; keep tuples so that lines compare and hash alike.
-        object.__setattr__(self, "time_entry_ids", tuple(self.time_entry_ids))
-        object.__setattr__(self, "expense_ids", tuple(self.expense_ids))
-        exact = self.net_variance.is_zero() and self.tax_variance.is_zero()
-        if not self.source_amounts and not exact:
-            raise RuleViolationError(
-                "hub-computed line amounts must equal quantity x unit price and net x tax rate",
-                rule="line_arithmetic",
-                field="lines.net",
-            )
-
-    @classmethod
-    def build(
-        cls,
-        *,
-        description: str,
-        quantity: Decimal | int | str,
-        unit_price: Decimal | int | str,
-        currency: str,
-        tax_rate: Decimal | int | str = 0,
-        net: Money | None = None,
-        tax: Money | None = None,
-        time_entry_ids: Sequence[UUID] = (),
-        expense_ids: Sequence[UUID] = (),
-        milestone_id: UUID | None = None,
-    ) -> InvoiceLine:
-        """Builds a line, computing net and tax half-up unless the billing system gave them."""
-        check_currency(currency)
-        qty = to_decimal(quantity, field="lines.quantity")
-        price = to_decimal(unit_price, field="lines.unit_price")
-        rate = to_decimal(tax_rate, field="lines.tax_rate")
-        source_amounts = net is not None or tax is not None
-        if net is None:
-            net = Money.of(exact_product(qty, price), currency)
-        if tax is None:
-            tax = Money.of(exact_product(net.amount, rate), currency)
-        for amount in (net, tax):
-            if amount.currency != currency:
-                raise CurrencyMismatchError(
-                    f"line amount in {amount.currency} on a {currency} invoice", field="lines"
-                )
-        return cls(
-            description=description,
-            quantity=qty,
-            unit_price=price,
-            tax_rate=rate,
-            net=net,
-            tax=tax,
-            source_amounts=source_amounts,
-            time_entry_ids=tuple(time_entry_ids),
-            expense_ids=tuple(expense_ids),
-            milestone_id=milestone_id,
-        )
-
-    @property
-    def currency(self) -> str:
-        return self.net.currency
-
-    @property
-    def gross(self) -> Money:
-        return self.net + self.tax
-
-    @property
-    def computed_net(self) -> Money:
-        """The hub's recomputation: quantity x unit price, half-up to the minor unit."""
-        return Money.of(exact_product(self.quantity, self.unit_price), self.currency)
-
-    @property
-    def computed_tax(self) -> Money:
-        """The hub's recomputation of tax on the line's kept net, half-up (per line, as Xero)."""
-        return Money.of(exact_product(self.net.amount, self.tax_rate), self.currency)
-
-    @property
-    def net_variance(self) -> Money:
-        """Kept net minus the hub's recomputation (the audit variance; zero when computed)."""
-        return self.net - self.computed_net
-
-    @property
-    def tax_variance(self) -> Money:
-        """Kept tax minus the hub's recomputation (the audit variance; zero when computed)."""
-        return self.tax - self.computed_tax
-
-
-@dataclass(frozen=True, slots=True)
-class Payment:
-    """A payment (or, on a credit note, an allocation or refund) against the document."""
-
-    amount: Money
-    paid_on: date
-    reference: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class AppliedCredit:
-    """A credit note's amount allocated to this invoice."""
-
-    credit_note_id: UUID
-    amount: Money
-
-
-def check_lines(lines: Sequence[InvoiceLine], currency: str) -> list[InvoiceLine]:
-    """Returns the lines when all are in the currency and no work item is billed twice."""
-    seen: set[tuple[str, UUID]] = set()
-    for line in lines:
-        if not isinstance(line, InvoiceLine):
-            raise RuleViolationError("lines must be InvoiceLines", rule="lines", field="lines")
-        if line.currency != currency:
-            raise CurrencyMismatchError(
-                f"a {line.currency} line on a {currency} invoice", field="lines.currency"
-            )
-        items = [("time_entry", i) for i in line.time_entry_ids]
-        items += [("expense", i) for i in line.expense_ids]
-        if line.milestone_id is not None:
-            items.append(("milestone", line.milestone_id))
-        for item in items:
-            if item in seen:
-                raise RuleViolationError(
-                    f"{item[0]} {item[1]} appears on two lines",
-                    rule="duplicate_billing",
-                    field=f"lines.{item[0]}_id",
-                )
-            seen.add(item)
-    return list(lines)
-
-
 class Invoice(CanonicalAggregate):
     """An invoice or credit note in one currency, as the billing system of record keeps it."""
 
     ENTITY = "invoice"
-    REVISABLE = frozenset({"engagement_id", "issue_date", "due_date"})
+    DETAILS = dict.fromkeys(INVOICE_DETAILS)
+    REVISABLE = frozenset({"engagement_id", "issue_date", "due_date"}) | frozenset(DETAILS)
 
     @classmethod
     def create(
         cls,
         *,
         id: UUID,
-        client_id: UUID,
+        client_id: UUID | None,
         currency: str,
         lines: Sequence[InvoiceLine] = (),
         engagement_id: UUID | None = None,
@@ -239,6 +91,7 @@ class Invoice(CanonicalAggregate):
         kind: InvoiceKind = InvoiceKind.INVOICE,
         original: Invoice | None = None,
         xrefs: Sequence[SourceRef] = (),
+        details: Mapping[str, Any] | None = None,
     ) -> Invoice:
         """Creates a draft invoice, or a draft credit note against an original invoice."""
         kind = coerce_enum(InvoiceKind, kind, "kind")
@@ -258,7 +111,8 @@ class Invoice(CanonicalAggregate):
         return cls(
             id=id,
             kind=kind,
-            client_id=check_id(client_id, "client_id"),
+            # None while the billing system's customer is not known yet (a held link).
+            client_id=check_optional_id(client_id, "client_id"),
             engagement_id=check_optional_id(engagement_id, "engagement_id"),
             currency=currency,
             lines=lines,
@@ -266,6 +120,7 @@ class Invoice(CanonicalAggregate):
             due_date=due_date,
             original_invoice_id=None if original is None else original.id,
             xrefs=list(xrefs),
+            details=check_detail_values(cls.check_details(details), DETAIL_GUARDS),
         )
 
     @event("Created")
@@ -274,7 +129,7 @@ class Invoice(CanonicalAggregate):
         *,
         id: UUID,  # the library hands the aggregate id to the creation event body
         kind: str,
-        client_id: UUID,
+        client_id: UUID | None,
         engagement_id: UUID | None,
         currency: str,
         lines: list[InvoiceLine],
@@ -282,8 +137,9 @@ class Invoice(CanonicalAggregate):
         due_date: date | None,
         original_invoice_id: UUID | None,
         xrefs: list[SourceRef],
+        details: dict[str, Any] | None = None,  # absent from events recorded before details
     ) -> None:
-        self._init_canonical(xrefs)
+        self._init_canonical(xrefs, details)
         self.kind = InvoiceKind(kind)
         self.client_id = client_id
         self.engagement_id = engagement_id
@@ -352,8 +208,33 @@ class Invoice(CanonicalAggregate):
                 field="status",
             )
 
+    @property
+    def payment_status(self) -> str | None:
+        """unpaid, partially_paid, paid or overpaid for an issued or paid document, else None."""
+        if self.status not in (_S.ISSUED, _S.PAID):
+            return None
+        if not self.customer_credit.is_zero():
+            return "overpaid"
+        if self.status == _S.PAID or self.open_balance.is_zero():
+            return "paid"
+        settled = self.paid_total + self.credited_total
+        return "partially_paid" if settled.amount > 0 else "unpaid"
+
     def check_revision(self, changes: dict[str, Any]) -> dict[str, Any]:
-        self.check_draft("be revised")
+        details = {k: v for k, v in changes.items() if k in self.DETAILS}
+        if len(details) < len(changes):
+            self.check_draft("be revised")
+        elif self.status != _S.DRAFT:
+            for name in DOCUMENT_DETAILS & set(details):
+                current = getattr(self, name)
+                if current is not None and details[name] != current:
+                    raise RuleViolationError(
+                        f"the {name} of a {self.status} {self.kind} is fixed at issue "
+                        f"({current}); credit or void it instead",
+                        rule="issued_immutable",
+                        field=name,
+                    )
+        changes.update(check_detail_values(details, DETAIL_GUARDS))
         if "engagement_id" in changes:
             check_optional_id(changes["engagement_id"], "engagement_id")
         _check_document_dates(
@@ -367,6 +248,24 @@ class Invoice(CanonicalAggregate):
         checked = check_lines(lines, self.currency)
         if checked != self.lines:
             self._lines_replaced(lines=checked)
+
+    def assign_link(self, field: str, canonical_id: UUID) -> None:
+        # Lines name their time entries, expenses and milestone as "lines.<n>.<field>".
+        parts = field.split(".")
+        if len(parts) != 3 or parts[0] != "lines":
+            super().assign_link(field, canonical_id)
+            return
+        index, name = int(parts[1]), parts[2]
+        if index >= len(self.lines):
+            return  # the draft's lines were replaced since
+        line = self.lines[index]
+        value: object = canonical_id
+        if name.endswith("_ids"):
+            current = getattr(line, name)
+            value = current if canonical_id in current else (*current, canonical_id)
+        lines = list(self.lines)
+        lines[index] = replace(line, **{name: value})
+        self.lines = lines
 
     @event("LinesReplaced")
     def _lines_replaced(self, lines: list[InvoiceLine]) -> None:
@@ -479,7 +378,8 @@ class Invoice(CanonicalAggregate):
             )
         if self.status not in (_S.ISSUED, _S.PAID):
             raise InvalidTransitionError(self.ENTITY, self.status, "be credited")
-        if client_id is not None and client_id != self.client_id:
+        # A customer not known yet on either side cannot be compared; its link resolves later.
+        if None not in (client_id, self.client_id) and client_id != self.client_id:
             raise RuleViolationError(
                 "a credit note is for the original invoice's client",
                 rule="credit_note_client",

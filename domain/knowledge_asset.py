@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,7 +12,19 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.base import CanonicalAggregate
-from domain.checks import check_optional_id, check_required_text, coerce_enum, optional_text
+from domain.checks import (
+    Guard,
+    check_count,
+    check_detail_values,
+    check_instant,
+    check_optional_id,
+    check_required_text,
+    check_source_ref,
+    check_text,
+    coerce_enum,
+    of_type,
+    optional_text,
+)
 from domain.errors import InvalidTransitionError, RuleViolationError
 from domain.values import SourceRef
 
@@ -52,13 +65,51 @@ def check_uri(uri: str) -> str:
     return text
 
 
+@dataclass(frozen=True, slots=True)
+class ContentHashes:
+    """Digests of a file's content as its store computed them (Graph `file.hashes`)."""
+
+    quick_xor: str = ""
+    sha1: str = ""
+    sha256: str = ""
+    crc32: str = ""
+
+    def __post_init__(self) -> None:
+        if not any((self.quick_xor, self.sha1, self.sha256, self.crc32)):
+            raise RuleViolationError(
+                "hashes need at least one digest", rule="hashes", field="hashes"
+            )
+
+
+# People (author, owner, last modifier) are kept as source references: the account id in its
+# system, which an account's rename does not change; their names and e-mails are PII.
+_PEOPLE = ("author", "owner", "modified_by")
+# Where the asset lives, who made it, and which of its versions this is: all descriptive.
+DETAIL_GUARDS: dict[str, Guard] = {
+    **{name: check_text for name in ("space_key", "space_id", "site_id", "drive_id")},
+    **{name: check_text for name in ("drive_type", "parent_id", "parent_type", "parent_path")},
+    **{name: check_source_ref for name in _PEOPLE},
+    **{f"{name}_{part}": check_text for name in _PEOPLE for part in ("name", "email")},
+    "created_at": check_instant,
+    "modified_at": check_instant,
+    "size_bytes": check_count,
+    "revision": check_count,
+    "version_message": check_text,
+    "etag": check_text,
+    "content_type": check_text,
+    "hashes": of_type(ContentHashes),
+    "source_status": check_text,
+}
+
+
 class KnowledgeAsset(CanonicalAggregate):
     """A knowledge asset, optionally tied to a client, an engagement or a service line."""
 
     ENTITY = "knowledge_asset"
+    DETAILS = dict.fromkeys(DETAIL_GUARDS)
     REVISABLE = frozenset(
         {"title", "kind", "uri", "client_id", "engagement_id", "service_line", "classification"}
-    )
+    ) | frozenset(DETAILS)
     ENUM_FIELDS = {"kind": AssetKind, "classification": Classification}
 
     @classmethod
@@ -74,6 +125,7 @@ class KnowledgeAsset(CanonicalAggregate):
         engagement_id: UUID | None = None,
         service_line: str = "",
         xrefs: Sequence[SourceRef] = (),
+        details: Mapping[str, Any] | None = None,
     ) -> KnowledgeAsset:
         """Registers a draft asset after checking its attributes (internal by default)."""
         return cls(
@@ -86,6 +138,7 @@ class KnowledgeAsset(CanonicalAggregate):
             engagement_id=check_optional_id(engagement_id, "engagement_id"),
             service_line=optional_text(service_line),
             xrefs=list(xrefs),
+            details=check_detail_values(cls.check_details(details), DETAIL_GUARDS),
         )
 
     @event("Registered")
@@ -101,8 +154,9 @@ class KnowledgeAsset(CanonicalAggregate):
         engagement_id: UUID | None,
         service_line: str,
         xrefs: list[SourceRef],
+        details: dict[str, Any] | None = None,  # absent from events recorded before details
     ) -> None:
-        self._init_canonical(xrefs)
+        self._init_canonical(xrefs, details)
         self.title = title
         self.kind = AssetKind(kind)
         self.uri = uri
@@ -128,6 +182,11 @@ class KnowledgeAsset(CanonicalAggregate):
                 check_optional_id(changes[field], field)
         if "service_line" in changes:
             changes["service_line"] = optional_text(changes["service_line"])
+        changes.update(
+            check_detail_values(
+                {k: v for k, v in changes.items() if k in self.DETAILS}, DETAIL_GUARDS
+            )
+        )
         return changes
 
     def _check_status(self, action: str, *allowed: AssetStatus) -> None:

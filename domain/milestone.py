@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -11,7 +11,18 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.base import CanonicalAggregate
-from domain.checks import check_calendar_date, check_id, check_required_text
+from domain.checks import (
+    Guard,
+    check_calendar_date,
+    check_detail_values,
+    check_id,
+    check_optional_date,
+    check_optional_id,
+    check_required_text,
+    check_share,
+    check_source_ref,
+    check_text,
+)
 from domain.contract import Contract
 from domain.errors import CurrencyMismatchError, InvalidTransitionError, RuleViolationError
 from domain.values import Money, SourceRef
@@ -36,11 +47,23 @@ def check_amount(amount: Money) -> Money:
     return amount.check_not_negative("amount")
 
 
+# Descriptive attributes: what the source plans and says about the milestone beyond its
+# amount and lifecycle. They may change even once it is billed (a source's status text moves on).
+DETAIL_GUARDS: dict[str, Guard] = {
+    "start_date": check_optional_date,
+    # Odoo's quantity_percentage: the share of its sale order line this milestone invoices.
+    "share": check_share,
+    "sale_line": check_source_ref,
+    "source_status": check_text,
+}
+
+
 class Milestone(CanonicalAggregate):
     """A milestone of a fixed-fee contract."""
 
     ENTITY = "milestone"
-    REVISABLE = frozenset({"name", "amount", "due_date", "prerequisites"})
+    DETAILS = dict.fromkeys(DETAIL_GUARDS)
+    REVISABLE = frozenset({"name", "amount", "due_date", "prerequisites"}) | frozenset(DETAILS)
 
     @classmethod
     def plan(
@@ -54,6 +77,7 @@ class Milestone(CanonicalAggregate):
         due_date: date | None = None,
         prerequisites: Sequence[UUID] = (),
         xrefs: Sequence[SourceRef] = (),
+        details: Mapping[str, Any] | None = None,
     ) -> Milestone:
         """Plans a milestone after checking its attributes."""
         return cls(
@@ -65,6 +89,7 @@ class Milestone(CanonicalAggregate):
             due_date=None if due_date is None else check_calendar_date(due_date, "due_date"),
             prerequisites=_check_prerequisites(id, prerequisites),
             xrefs=list(xrefs),
+            details=check_detail_values(cls.check_details(details), DETAIL_GUARDS),
         )
 
     @event("Planned")
@@ -79,8 +104,9 @@ class Milestone(CanonicalAggregate):
         due_date: date | None,
         prerequisites: list[UUID],
         xrefs: list[SourceRef],
+        details: dict[str, Any] | None = None,  # absent from events recorded before details
     ) -> None:
-        self._init_canonical(xrefs)
+        self._init_canonical(xrefs, details)
         self.contract_id = contract_id
         self.engagement_id = engagement_id
         self.name = name
@@ -96,7 +122,9 @@ class Milestone(CanonicalAggregate):
         self.released_invoice_ids: list[UUID] = []
 
     def check_revision(self, changes: dict[str, Any]) -> dict[str, Any]:
-        if self.status == _S.BILLED:
+        details = {k: v for k, v in changes.items() if k in self.DETAILS}
+        changes.update(check_detail_values(details, DETAIL_GUARDS))
+        if self.status == _S.BILLED and len(details) < len(changes):
             raise RuleViolationError(
                 "a billed milestone is fixed; credit the invoice first",
                 rule="billed_immutable",
@@ -213,8 +241,9 @@ class Milestone(CanonicalAggregate):
     def _made_billing_ready(self) -> None:
         self.status = _S.BILLING_READY
 
-    def bill(self, invoice_id: UUID) -> None:
-        """Marks the milestone invoiced; a second invoice is duplicate billing."""
+    def bill(self, invoice_id: UUID | None) -> None:
+        """Marks the milestone invoiced (on an invoice not known yet: None, until the held
+        link resolves); a second invoice is duplicate billing."""
         self.check_not_deleted("be billed")
         if self.status == _S.BILLED:
             raise RuleViolationError(
@@ -223,10 +252,10 @@ class Milestone(CanonicalAggregate):
                 field="milestone_id",
             )
         self._check_status("be billed", _S.BILLING_READY)
-        self._billed(invoice_id=check_id(invoice_id, "invoice_id"))
+        self._billed(invoice_id=check_optional_id(invoice_id, "invoice_id"))
 
     @event("Billed")
-    def _billed(self, invoice_id: UUID) -> None:
+    def _billed(self, invoice_id: UUID | None) -> None:
         self.status = _S.BILLED
         self.invoice_id = invoice_id
 

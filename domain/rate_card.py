@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
@@ -12,7 +12,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.base import CanonicalAggregate
-from domain.checks import check_required_text, coerce_enum
+from domain.checks import check_detail_values, check_flag, check_required_text, coerce_enum
 from domain.errors import CurrencyMismatchError, RuleViolationError
 from domain.values import Money, Period, SourceRef, check_currency
 
@@ -58,6 +58,8 @@ class RateLine:
     client_id: UUID | None = None
     task: str = ""
     cost_rate: Money | None = None
+    # The source's own id of the rate (a Harvest billable rate id): descriptive.
+    source_id: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tier", coerce_enum(RateTier, self.tier, "tier"))
@@ -80,6 +82,11 @@ class RateLine:
                     rule="rate_scope",
                     field=field,
                 )
+
+    @property
+    def substance(self) -> tuple[Any, ...]:
+        """What the line prices, without the source's id of it."""
+        return (self.key, self.currency, self.bill_rate, self.cost_rate, self.period)
 
     @property
     def key(self) -> tuple[Any, ...]:
@@ -152,11 +159,17 @@ def resolve(
     return min(candidates, key=lambda line: TIER_ORDER.index(line.tier))
 
 
+# Harvest's rates carry no currency: the card's currency then comes from configuration, and
+# finance should know it was assumed rather than reported.
+DETAIL_GUARDS = {"currency_assumed": check_flag}
+
+
 class RateCard(CanonicalAggregate):
     """A set of rate lines (the firm's, a client's or an engagement's card)."""
 
     ENTITY = "rate_card"
-    REVISABLE = frozenset({"name"})
+    DETAILS = dict.fromkeys(DETAIL_GUARDS)
+    REVISABLE = frozenset({"name"}) | frozenset(DETAILS)
 
     @classmethod
     def create(
@@ -166,11 +179,16 @@ class RateCard(CanonicalAggregate):
         name: str,
         lines: Sequence[RateLine] = (),
         xrefs: Sequence[SourceRef] = (),
+        details: Mapping[str, Any] | None = None,
     ) -> RateCard:
         """Creates a rate card; overlapping lines of one tier and key reject the whole card."""
         check_no_overlap(lines)
         return cls(
-            id=id, name=check_required_text(name, "name"), lines=list(lines), xrefs=list(xrefs)
+            id=id,
+            name=check_required_text(name, "name"),
+            lines=list(lines),
+            xrefs=list(xrefs),
+            details=check_detail_values(cls.check_details(details), DETAIL_GUARDS),
         )
 
     @event("Created")
@@ -181,14 +199,20 @@ class RateCard(CanonicalAggregate):
         name: str,
         lines: list[RateLine],
         xrefs: list[SourceRef],
+        details: dict[str, Any] | None = None,  # absent from events recorded before details
     ) -> None:
-        self._init_canonical(xrefs)
+        self._init_canonical(xrefs, details)
         self.name = name
         self.lines = list(lines)
 
     def check_revision(self, changes: dict[str, Any]) -> dict[str, Any]:
         if "name" in changes:
             changes["name"] = check_required_text(changes["name"], "name")
+        changes.update(
+            check_detail_values(
+                {k: v for k, v in changes.items() if k in self.DETAILS}, DETAIL_GUARDS
+            )
+        )
         return changes
 
     def add_line(self, line: RateLine, *, supersede: bool = False) -> None:

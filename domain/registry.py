@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from domain.base import CanonicalAggregate
-from domain.client import Client, Contact
+from domain.client import Address, Client, Contact
 from domain.contract import Contract, PlannedMilestone, RetainerTerms
 from domain.engagement import Engagement
 from domain.expense import Expense, Receipt
-from domain.invoice import AppliedCredit, Invoice, InvoiceLine, Payment
-from domain.knowledge_asset import KnowledgeAsset
+from domain.invoice import AppliedCredit, ExchangeRate, Invoice, InvoiceLine, Payment, Tracking
+from domain.knowledge_asset import ContentHashes, KnowledgeAsset
 from domain.milestone import Milestone
 from domain.rate_card import RateCard, RateLine
 from domain.resource import Resource
-from domain.time_entry import TimeEntry
-from domain.values import Money, Period, SourceRef
+from domain.time_entry import ExternalReference, TimeEntry
+from domain.values import Money, PendingLink, Period, SourceRef
 
 # Entity name (as in subjects and event types) -> aggregate class.
 AGGREGATES: dict[str, type[CanonicalAggregate]] = {
@@ -51,7 +51,9 @@ VALUE_TYPES: tuple[type, ...] = (
     Money,
     Period,
     SourceRef,
+    PendingLink,
     Contact,
+    Address,
     RetainerTerms,
     PlannedMilestone,
     RateLine,
@@ -59,4 +61,8 @@ VALUE_TYPES: tuple[type, ...] = (
     InvoiceLine,
     Payment,
     AppliedCredit,
+    Tracking,
+    ExchangeRate,
+    ContentHashes,
+    ExternalReference,
 )

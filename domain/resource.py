@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from eventsourcing.domain import event
 
 from domain.base import CanonicalAggregate
-from domain.checks import check_required_text, optional_text
-from domain.errors import RuleViolationError
-from domain.values import Money, SourceRef
+from domain.checks import check_required_text, coerce_enum, optional_text
+from domain.errors import NegativeQuantityError, RuleViolationError
+from domain.values import Money, SourceRef, to_decimal
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -22,6 +22,46 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class ResourceStatus(StrEnum):
     ACTIVE = "active"
     INACTIVE = "inactive"
+
+
+class EmploymentType(StrEnum):
+    EMPLOYEE = "employee"
+    CONTRACTOR = "contractor"
+
+
+# Descriptive attributes (CanonicalAggregate.DETAILS); the phone is personal data and the
+# default bill rate confidential, as the golden-record model classifies them.
+RESOURCE_DETAILS: dict[str, Any] = {
+    "phone": "",
+    "department": "",
+    "employment_type": None,
+    "weekly_capacity_hours": None,
+    "default_bill_rate": None,
+}
+
+
+def check_resource_details(details: dict[str, Any]) -> dict[str, Any]:
+    """Normalises descriptive attributes; the employment type is kept as its string value."""
+    checked = dict(details)
+    for name, value in details.items():
+        if name in ("phone", "department"):
+            if value is not None and not isinstance(value, str):
+                raise RuleViolationError(f"{name} must be text", rule="text", field=name)
+            checked[name] = optional_text(value)
+        elif value is None:
+            continue
+        elif name == "employment_type":
+            checked[name] = coerce_enum(EmploymentType, value, name).value
+        elif name == "weekly_capacity_hours":
+            hours = to_decimal(value, field=name)
+            if hours < 0:
+                raise NegativeQuantityError(f"{name} must not be negative", field=name)
+            checked[name] = hours
+        elif name == "default_bill_rate":
+            if not isinstance(value, Money):
+                raise RuleViolationError(f"{name} must be money", rule="money", field=name)
+            value.check_not_negative(name)
+    return checked
 
 
 def check_email(email: str) -> str:
@@ -60,7 +100,10 @@ class Resource(CanonicalAggregate):
     """
 
     ENTITY = "resource"
-    REVISABLE = frozenset({"name", "email", "role", "cost_rate", "home_region", "time_zone"})
+    DETAILS = RESOURCE_DETAILS
+    REVISABLE = frozenset(
+        {"name", "email", "role", "cost_rate", "home_region", "time_zone"}
+    ) | frozenset(DETAILS)
 
     @classmethod
     def register(
@@ -74,6 +117,7 @@ class Resource(CanonicalAggregate):
         cost_rate: Money | None = None,
         home_region: str = "",
         xrefs: Sequence[SourceRef] = (),
+        details: dict[str, Any] | None = None,
     ) -> Resource:
         """Registers an active resource after checking its attributes."""
         return cls(
@@ -85,6 +129,7 @@ class Resource(CanonicalAggregate):
             home_region=optional_text(home_region),
             time_zone=check_time_zone(time_zone),
             xrefs=list(xrefs),
+            details=cls.check_details(check_resource_details(details or {})),
         )
 
     @event("Registered")
@@ -99,8 +144,9 @@ class Resource(CanonicalAggregate):
         home_region: str,
         time_zone: str,
         xrefs: list[SourceRef],
+        details: dict[str, Any] | None = None,  # absent from events stored before it existed
     ) -> None:
-        self._init_canonical(xrefs)
+        self._init_canonical(xrefs, details)
         self.name = name
         self.email = email
         self.role = role
@@ -110,6 +156,7 @@ class Resource(CanonicalAggregate):
         self.status = ResourceStatus.ACTIVE
 
     def check_revision(self, changes: dict[str, Any]) -> dict[str, Any]:
+        changes = check_resource_details(changes)
         if "name" in changes:
             changes["name"] = check_required_text(changes["name"], "name")
         if "email" in changes:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -11,7 +13,21 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.approval import ApprovableFact, ApprovalStatus, check_initial_status
-from domain.checks import check_calendar_date, check_id, optional_text
+from domain.checks import (
+    Guard,
+    check_calendar_date,
+    check_detail_values,
+    check_flag,
+    check_id,
+    check_instant,
+    check_money,
+    check_quantity,
+    check_required_text,
+    check_source_ref,
+    check_text,
+    of_type,
+    optional_text,
+)
 from domain.errors import NegativeQuantityError, RuleViolationError
 from domain.values import Money, SourceRef, check_hours, to_decimal
 
@@ -41,10 +57,52 @@ def check_source_rate(rate: Money | None) -> Money | None:
     return rate
 
 
+@dataclass(frozen=True, slots=True)
+class ExternalReference:
+    """The item in another tool the time was tracked against (Harvest `external_reference`)."""
+
+    id: str
+    service: str = ""
+    group_id: str = ""
+    permalink: str = ""
+
+    def __post_init__(self) -> None:
+        check_required_text(self.id, "external_reference.id")
+
+
+_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+def check_clock_time(value: object, field: str) -> str | None:
+    """Returns a time of day as HH:MM (24 h), None allowed."""
+    text = check_text(value, field)
+    if text is not None and not _CLOCK.match(text):
+        raise RuleViolationError(f"{field} {text!r} is not HH:MM", rule="clock_time", field=field)
+    return text
+
+
+# Descriptive attributes: how the hours were captured and what the source says about the
+# entry, none of which changes what it is worth (hours, dates and rates are fact fields), so
+# they are revised in place even on an approved, billed or locked entry.
+_GUARDS: dict[str, Guard] = {
+    "hours_without_timer": check_quantity,
+    "started_time": check_clock_time,
+    "ended_time": check_clock_time,
+    "timer_started_at": check_instant,
+    "is_locked": check_flag,
+    "locked_reason": check_text,
+    "external_reference": of_type(ExternalReference),
+    "task_ref": check_source_ref,
+    "budgeted": check_flag,
+}
+
+
 class TimeEntry(ApprovableFact):
     """Hours worked by one resource on one engagement on one work date."""
 
     ENTITY = "time_entry"
+    DETAILS = dict.fromkeys(_GUARDS)
+    DETAIL_GUARDS = _GUARDS
     REVISABLE = frozenset(
         {
             "engagement_id",
@@ -55,8 +113,15 @@ class TimeEntry(ApprovableFact):
             "notes",
             "task",
             "source_rate",
+            # Fact fields: the entry's cost is valued on them.
+            "cost_rate",
+            "cost",
         }
-    )
+    ) | frozenset(DETAILS)
+    LEARNT = frozenset({"cost_rate", "cost"})
+    # Defaults for entries restored from snapshots taken before these fact fields existed.
+    cost_rate = None
+    cost = None
 
     @classmethod
     def record(
@@ -75,6 +140,9 @@ class TimeEntry(ApprovableFact):
         is_running: bool = False,
         status: ApprovalStatus = ApprovalStatus.DRAFT,
         xrefs: Sequence[SourceRef] = (),
+        cost_rate: Money | None = None,
+        cost: Money | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> TimeEntry:
         """Records a time entry after checking it (hours in (0, 24], a calendar work date)."""
         status = check_initial_status(status)
@@ -94,6 +162,8 @@ class TimeEntry(ApprovableFact):
                 "notes": notes,
                 "task": task,
                 "source_rate": source_rate,
+                "cost_rate": cost_rate,
+                "cost": cost,
             },
             is_running=bool(is_running),
         )
@@ -103,6 +173,7 @@ class TimeEntry(ApprovableFact):
             is_running=bool(is_running),
             status=status,
             xrefs=list(xrefs),
+            details=check_detail_values(cls.check_details(details), _GUARDS),
             **fact,
         )
 
@@ -123,8 +194,12 @@ class TimeEntry(ApprovableFact):
         is_running: bool,
         status: str,
         xrefs: list[SourceRef],
+        # Absent from events recorded before they existed.
+        cost_rate: Money | None = None,
+        cost: Money | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
-        self._init_canonical(xrefs)
+        self._init_canonical(xrefs, details)
         self._init_approval(status)
         self.engagement_id = engagement_id
         self.resource_id = resource_id
@@ -135,6 +210,8 @@ class TimeEntry(ApprovableFact):
         self.notes = notes
         self.task = task
         self.source_rate = source_rate
+        self.cost_rate = cost_rate
+        self.cost = cost
         self.is_running = is_running
         self.reversal_reason = ""
 
@@ -149,6 +226,13 @@ class TimeEntry(ApprovableFact):
     def source_value(self) -> Money | None:
         """The billing quantity at the source's rate, rounded half-up; None without a rate."""
         return None if self.source_rate is None else self.source_rate.times(self.billing_quantity)
+
+    @property
+    def cost_value(self) -> Money | None:
+        """The entry's cost: as the source gave it, else recorded hours at the cost rate."""
+        if self.cost is not None:
+            return self.cost
+        return None if self.cost_rate is None else self.cost_rate.times(self.hours)
 
     # Facts -----------------------------------------------------------------------------
 
@@ -178,7 +262,7 @@ class TimeEntry(ApprovableFact):
         self.is_running = False
 
     def _reverse(self, *, reason: str, credit_note_for: UUID | None) -> None:
-        value = self.source_value
+        value, cost = self.source_value, self.cost_value
         self._reversed(
             reason=reason,
             engagement_id=self.engagement_id,
@@ -187,6 +271,7 @@ class TimeEntry(ApprovableFact):
             billing_hours=None if self.billing_hours is None else -self.billing_hours,
             value=None if value is None else -value,
             credit_note_for=credit_note_for,
+            cost=None if cost is None else -cost,
         )
 
     @event("Reversed")
@@ -200,6 +285,7 @@ class TimeEntry(ApprovableFact):
         billing_hours: Decimal | None,
         value: Money | None,
         credit_note_for: UUID | None,
+        cost: Money | None = None,
     ) -> None:
         # The negated quantities are for the projections; the entry's own state keeps the fact
         # until the Corrected (or Unapproved) event that follows.
@@ -221,6 +307,8 @@ class TimeEntry(ApprovableFact):
         notes: str,
         task: str,
         source_rate: Money | None,
+        cost_rate: Money | None = None,
+        cost: Money | None = None,
     ) -> None:
         self.engagement_id = engagement_id
         self.work_date = work_date
@@ -230,6 +318,8 @@ class TimeEntry(ApprovableFact):
         self.notes = notes
         self.task = task
         self.source_rate = source_rate
+        self.cost_rate = cost_rate
+        self.cost = cost
 
 
 def check_time_fact(fact: dict[str, Any], *, is_running: bool) -> dict[str, Any]:
@@ -245,4 +335,7 @@ def check_time_fact(fact: dict[str, Any], *, is_running: bool) -> dict[str, Any]
         "notes": optional_text(fact["notes"]),
         "task": optional_text(fact["task"]),
         "source_rate": check_source_rate(fact["source_rate"]),
+        # The firm's cost, in its own (home) currency, which may differ from the bill rate's.
+        "cost_rate": check_money(fact.get("cost_rate"), "cost_rate"),
+        "cost": check_money(fact.get("cost"), "cost"),
     }

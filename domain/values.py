@@ -276,6 +276,21 @@ class SourceRef:
         return f"{self.system}:{self.type}:{self.id}"
 
 
+@dataclass(frozen=True, slots=True)
+class PendingLink:
+    """A reference a record makes to another record the hub does not know yet: kept as the
+    source named it until that record becomes known, then resolved into `field`."""
+
+    field: str  # the attribute it sets once resolved: client_id, invoice_id, manager_id
+    entity: str  # the entity it names
+    ref: SourceRef
+
+    @property
+    def many(self) -> bool:
+        """Whether the field holds several references (a list of ids): one link per ref."""
+        return self.field.endswith("_ids")
+
+
 def check_hours(hours: Decimal | int | str, *, field: str = "hours") -> Decimal:
     """Returns hours as a Decimal in (0, 24]; negative is NEGATIVE_QUANTITY, more is a rule."""
     value = to_decimal(hours, field=field)

@@ -17,8 +17,15 @@ from functools import cache
 import adapters
 from hub.contracts.adapters import AdapterConfig, SourceAdapter
 
-_FIELDS = {"tenant", "base_url", "token", "signing_secret", "default_currency", "legal_entity",
-           "page_size"}
+_FIELDS = {
+    "tenant",
+    "base_url",
+    "token",
+    "signing_secret",
+    "default_currency",
+    "legal_entity",
+    "page_size",
+}
 
 
 @cache
@@ -44,7 +51,7 @@ def config_for(system: str, environ: Mapping[str, str] | None = None) -> Adapter
     for key, value in env.items():
         if not key.startswith(prefix):
             continue
-        name = key[len(prefix):].lower()
+        name = key[len(prefix) :].lower()
         if name in _FIELDS:
             values[name] = value
         elif name != "poll_seconds":

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import (
@@ -159,6 +159,13 @@ class HubApplication(Application[UUID]):
             return None
         return aggregate if isinstance(aggregate, kind) else None
 
+    def find_any(self, aggregate_id: UUID) -> Any:
+        """Returns whatever aggregate has that id (a record, a tombstone, a case), or None."""
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
     def preload(self, aggregate_ids: Collection[UUID]) -> None:
         """Reads the aggregates not in memory in one query and caches them: a batch that
         updates many records makes one round trip for them, not one each. (Replaying all of
@@ -187,7 +194,7 @@ class HubApplication(Application[UUID]):
             if cached is None or cached.version < aggregate.version:
                 cache.put(aggregate_id, aggregate)
 
-    def take(self, aggregate_id: UUID) -> CanonicalAggregate | None:
+    def take(self, aggregate_id: UUID) -> Any:
         """Returns the aggregate for a writer to change, without a copy: it leaves the cache
         until a save puts it back, so no reader ever copies it half-changed, and a failed
         change never leaves a trace in the cache."""
@@ -196,7 +203,7 @@ class HubApplication(Application[UUID]):
         except AggregateNotFoundError:
             return None
         self.evict(aggregate_id)
-        return aggregate if isinstance(aggregate, CanonicalAggregate) else None
+        return aggregate
 
     def get(self, aggregate_id: UUID, kind: type[A], version: int | None = None) -> A:
         """Returns the aggregate of that kind, or raises NotFoundError."""

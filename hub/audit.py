@@ -148,12 +148,14 @@ def export(
 
 
 def redact_data(data: dict[str, Any], withheld: set[str]) -> dict[str, Any]:
-    """Leaves withheld attributes out of event data, including inside a revision's changes."""
+    """Leaves withheld attributes out of event data, including inside a revision's changes
+    and a creation's descriptive details."""
     if not withheld:
         return data
     result = {k: v for k, v in data.items() if k not in withheld}
-    if isinstance(result.get("changes"), dict):
-        result["changes"] = {k: v for k, v in result["changes"].items() if k not in withheld}
+    for nested in ("changes", "details"):
+        if isinstance(result.get(nested), dict):
+            result[nested] = {k: v for k, v in result[nested].items() if k not in withheld}
     return result
 
 

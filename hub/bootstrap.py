@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from hub.application import HubApplication
 from hub.embedded import EmbeddedNats, EmbeddedPostgres
-from hub.ingest.consumer import IngestConsumer
+from hub.ingest.consumer import IngestConsumer, sweep_overdue
 from hub.ingest.engine import IngestEngine
 from hub.ingest.rules import Rules
 from hub.nats_headers import use_fast_headers
@@ -67,6 +68,7 @@ class Hub:
     embedded: list[Any] = field(default_factory=list)
     engine: IngestEngine | None = None
     consumer: IngestConsumer | None = None
+    sweeper: asyncio.Task[None] | None = None
     golden: GoldenRecordsView | None = None
     exceptions: ExceptionsView | None = None
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
@@ -106,6 +108,16 @@ class Hub:
         }
         for runner in self.runners.values():
             runner.start()
+
+    def ingest_engine(self) -> IngestEngine:
+        """The ingest engine (made on first use where this process does not run ingest)."""
+        if self.engine is None:
+            self.engine = IngestEngine(
+                self.app,
+                rules=Rules.from_json(self.settings.rules),
+                max_bytes=self.settings.max_body_bytes,
+            )
+        return self.engine
 
     def rebuild_projection(self, name: str) -> dict[str, Any]:
         """Rebuilds a projection beside the live one, then switches reads to it."""
@@ -168,9 +180,7 @@ class Hub:
         except Exception:  # a process edge: report, and keep serving reads
             log.warning("NATS at %s is unreachable; /ready will say so", self.nats_url)
             return
-        self.engine = IngestEngine(
-            self.app, rules=Rules.from_json(settings.rules), max_bytes=settings.max_body_bytes
-        )
+        self.engine = self.ingest_engine()
         if ingest:
             self.consumer = IngestConsumer(
                 self.engine,
@@ -182,9 +192,17 @@ class Hub:
             )
             self.consumer.js = self.js
             self.consumer.subscribe(self.broker)
+            self.sweeper = asyncio.create_task(
+                sweep_overdue(self.engine, settings.unresolved_grace), name="pshub-overdue"
+            )
         await self.broker.start()
 
     async def disconnect(self) -> None:
+        if self.sweeper is not None:
+            self.sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.sweeper
+            self.sweeper = None
         if self.consumer is not None:
             await self.consumer.close()
         if self.broker is not None:

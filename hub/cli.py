@@ -77,8 +77,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings()
     if not settings.database_url or not settings.nats_url:
-        raise CommandError("a worker joins a running hub: set PSHUB_DATABASE_URL and "
-                           "PSHUB_NATS_URL")
+        raise CommandError(
+            "a worker joins a running hub: set PSHUB_DATABASE_URL and PSHUB_NATS_URL"
+        )
     parts = frozenset(p.strip() for p in args.run.split(",") if p.strip())
     unknown = parts - {"ingest", "projections", "relay", "pollers"}
     if unknown:
@@ -247,7 +248,11 @@ def cmd_adapter_publish(args: argparse.Namespace) -> int:
     try:  # refused input is refused before any server starts
         mapped = take_in(args.system, body, event=args.event, tenant=args.tenant)
     except AdapterError as error:
-        raise CommandError(f"{error.reason}: {error.message}") from error
+        where = f" (field {error.field}, rule {error.rule})" if error.field else ""
+        raise CommandError(f"{error.reason}: {error.message}{where}") from error
+    if mapped.ignored and not mapped.cursor:
+        print(f"nothing to publish: {mapped.ignored}", file=sys.stderr)
+        return EXIT_OK
     tenant = args.tenant or config_for(args.system).tenant or ""
     database_url, nats_url, started = resolve_servers(settings)
     try:
@@ -332,15 +337,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     worker = commands.add_parser(
-        "worker", help="run ingest, projections, the relay or pollers without the API",
+        "worker",
+        help="run ingest, projections, the relay or pollers without the API (scale out)",
         description="Run parts of the hub without the HTTP API, beside a running hub "
         "(PSHUB_DATABASE_URL and PSHUB_NATS_URL required). Ingest workers share one JetStream "
         "consumer; each change still applies once. One relay publishes at a time: another "
         "waits and takes over when it stops.",
     )
-    worker.add_argument("--run", default="ingest",
-                        help="comma-separated: ingest, projections, relay, pollers "
-                        "(default ingest)")
+    worker.add_argument(
+        "--run",
+        default="ingest",
+        help="comma-separated: ingest, projections, relay, pollers (default ingest)",
+    )
     worker.set_defaults(func=cmd_worker)
 
     demo = commands.add_parser(

@@ -29,6 +29,11 @@ FIELD_DICTS = frozenset({"changes", "details"})
 _COMMON: dict[str, Classification] = {
     "reason": PUBLIC,  # why a record was deleted, lost, rejected, voided, ...
     "ref": PUBLIC,  # an added cross-reference, as in the record's xrefs
+    # A reference to a record not known yet (the field it sets, the source's id), and the id
+    # it resolved to: as in the record's pending_links and its id fields.
+    "link": PUBLIC,
+    "field": PUBLIC,
+    "canonical_id": PUBLIC,
 }
 
 # Event-only attributes, and attributes whose name means another field, per entity.

@@ -18,6 +18,7 @@ from domain.ids import natural_id
 OWNERS = {
     "PROBABLE_MATCH": "data-stewardship",
     "UNKNOWN_AGGREGATE": "data-stewardship",
+    "UNRESOLVED_LINK": "data-stewardship",
     "FETCH_FAILED": "integration",
     "PROCESSING_FAILED": "integration",
     "MALFORMED_PAYLOAD": "integration",
@@ -41,8 +42,8 @@ class ExceptionCase(Aggregate):
     ENTITY = "exception"
 
     @staticmethod
-    def id_for(message_id: str, reason: str) -> UUID:
-        return natural_id("exception", message_id, reason)
+    def id_for(message_id: str, reason: str, *key: str) -> UUID:
+        return natural_id("exception", message_id, reason, *key)
 
     @event("Raised")
     def __init__(
@@ -85,10 +86,11 @@ class ExceptionCase(Aggregate):
         system: str = "",
         subject: str = "",
         canonical_ids: list[UUID] | None = None,
+        key: tuple[str, ...] = (),
     ) -> ExceptionCase:
-        """Opens a case for a message (one per message and reason)."""
+        """Opens a case for a message (one per message, reason and optional key)."""
         return cls(
-            id=cls.id_for(message_id, reason),
+            id=cls.id_for(message_id, reason, *key),
             reason=reason,
             rule=rule,
             detail=detail[:2000],

@@ -24,6 +24,7 @@ from hub.contracts.adapters import (
     AdapterError,
     FetchRequest,
     Mapped,
+    RecordWanted,
     SourceAdapter,
     message_id,
 )
@@ -54,18 +55,42 @@ class Intake:
 def adapter_for(system: str) -> SourceAdapter:
     adapter = registry().get(system)
     if adapter is None:
-        raise UnknownAdapterError(f"no adapter for system '{system}'; "
-                                  f"known: {', '.join(sorted(registry()))}")
+        raise UnknownAdapterError(
+            f"no adapter for system '{system}'; known: {', '.join(sorted(registry()))}"
+        )
     return adapter
 
 
-def take_in(system: str, body: bytes, *, headers: Mapping[str, str] | None = None,
-            event: str | None = None, tenant: str | None = None,
-            config: AdapterConfig | None = None) -> Mapped:
-    """Maps one payload (raises AdapterError if it cannot): events, and fetches still to run."""
+def take_in(
+    system: str,
+    body: bytes,
+    *,
+    headers: Mapping[str, str] | None = None,
+    event: str | None = None,
+    tenant: str | None = None,
+    config: AdapterConfig | None = None,
+    validation_token: str | None = None,
+) -> Mapped:
+    """Maps one payload: events, fetches still to run, or the reason it asks for nothing (a
+    handshake, an empty page); raises AdapterError for a body that is not the source's shape."""
     adapter = adapter_for(system)
     config = config or config_for(system)
-    return adapter.map_payload(body, config=config, headers=headers, event=event, tenant=tenant)
+    if not body.strip() and validation_token is None:
+        # The one empty body a source sends is Graph's handshake, whose token is in the URL.
+        raise AdapterError(
+            "MALFORMED_PAYLOAD", "the body is empty", field="body", rule="required", status=400
+        )
+    mapped = adapter.map_payload(body, config=config, headers=headers, event=event, tenant=tenant)
+    if not (mapped.events or mapped.fetches or mapped.ignored):
+        # Each adapter states why a body of its source's shape asks for nothing; a mapping
+        # that yields nothing without a reason read a body that was not that shape.
+        raise AdapterError(
+            "SCHEMA_VIOLATION",
+            f"the body holds nothing a {system} payload carries",
+            field="body",
+            rule="shape",
+        )
+    return mapped
 
 
 def owns_cursor(system: str) -> bool:
@@ -73,20 +98,34 @@ def owns_cursor(system: str) -> bool:
     return poll_seconds(system) is None
 
 
-def fetch_in(app: HubApplication, system: str, tenant: str, mapped: Mapped, *,
-             config: AdapterConfig | None = None, timeout: float = 10.0) -> Intake:
+def fetch_in(
+    app: HubApplication,
+    system: str,
+    tenant: str,
+    mapped: Mapped,
+    *,
+    config: AdapterConfig | None = None,
+    timeout: float = 10.0,
+) -> Intake:
     """Runs the fetches a mapping asked for (those that ask continue from the saved cursor);
     what they return joins its events."""
     if owns_cursor(system) and any(f.hint.get(RESUMES_FROM_CURSOR) for f in mapped.fetches):
         mapped = _resume_from(mapped, load_cursor(app, system, tenant))
     result = Intake(list(mapped.events), cursor=mapped.cursor, ignored=mapped.ignored)
-    resolve_fetches(adapter_for(system), mapped, config or config_for(system), result,
-                    timeout=timeout)
+    resolve_fetches(
+        adapter_for(system), mapped, config or config_for(system), result, timeout=timeout
+    )
     return result
 
 
-def resolve_fetches(adapter: SourceAdapter, mapped: Mapped, config: AdapterConfig,
-                    result: Intake, *, timeout: float = 10.0) -> None:
+def resolve_fetches(
+    adapter: SourceAdapter,
+    mapped: Mapped,
+    config: AdapterConfig,
+    result: Intake,
+    *,
+    timeout: float = 10.0,
+) -> None:
     """Runs every fetch a mapping asked for (each adapter retries its own, boundedly)."""
     if not mapped.fetches:
         return
@@ -104,6 +143,23 @@ def resolve_fetches(adapter: SourceAdapter, mapped: Mapped, config: AdapterConfi
             result.cursor = fetched.cursor or result.cursor
 
 
+def refetch_in(wanted: Sequence[tuple[str, RecordWanted]]) -> Intake:
+    """Reads whole the records partial changes named and the hub has never seen, from the
+    sources whose adapters can (a configured base URL); (system, record) pairs."""
+    result = Intake()
+    for system, record in wanted:
+        adapter = registry().get(system)
+        refetch = getattr(adapter, "refetch", None)
+        if adapter is None or refetch is None:
+            continue
+        config = config_for(system)
+        request = refetch(record, config=config)
+        if request is None:
+            continue
+        resolve_fetches(adapter, Mapped(fetches=[request]), config, result)
+    return result
+
+
 def _resume_from(mapped: Mapped, cursor: str | None) -> Mapped:
     """Gives the saved cursor to the fetches that ask for it and name no page of their own:
     a notified drive's delta run continues from the last deltaLink instead of listing the
@@ -119,17 +175,24 @@ def _resume_from(mapped: Mapped, cursor: str | None) -> Mapped:
     return replace(mapped, fetches=fetches)
 
 
-def record_fetch_failures(app: HubApplication, system: str,
-                          failures: Sequence[tuple[FetchRequest, AdapterError]]) -> list[UUID]:
+def record_fetch_failures(
+    app: HubApplication, system: str, failures: Sequence[tuple[FetchRequest, AdapterError]]
+) -> list[UUID]:
     """Opens an exception case per failed fetch (FETCH_FAILED), so a person can retry it."""
     cases = []
     for request, error in failures:
-        key = f"fetch:{system}:{request.tenant}:{request.kind}:{request.id}:" \
-              f"{datetime.now(UTC).isoformat()}"
+        key = (
+            f"fetch:{system}:{request.tenant}:{request.kind}:{request.id}:"
+            f"{datetime.now(UTC).isoformat()}"
+        )
         case = ExceptionCase.open(
-            message_id=key, reason=error.reason, rule="fetch", system=system,
+            message_id=key,
+            reason=error.reason,
+            rule="fetch",
+            system=system,
             detail=f"{request.kind} {request.id}: {error.message}",
-            subject=f"{system}:{request.kind}:{request.id}")
+            subject=f"{system}:{request.kind}:{request.id}",
+        )
         cases.append(case)
     if cases:
         app.record(*cases, meta=EventMeta(system=system, actor=f"adapter:{system}"))  # type: ignore[arg-type]
@@ -141,24 +204,35 @@ def save_cursor(app: HubApplication, system: str, tenant: str, cursor: str | Non
         return
     datastore = app.hub_recorder.datastore
     with datastore.get_connection() as conn:
-        conn.execute(SQL(
-            "INSERT INTO {} (system, tenant, cursor, updated_at) VALUES (%s, %s, %s, now()) "
-            "ON CONFLICT (system, tenant) DO UPDATE SET cursor = EXCLUDED.cursor, "
-            "updated_at = now()").format(Identifier(datastore.schema, "hub_adapter_state")),
-            (system, tenant, cursor))
+        conn.execute(
+            SQL(
+                "INSERT INTO {} (system, tenant, cursor, updated_at) VALUES (%s, %s, %s, now()) "
+                "ON CONFLICT (system, tenant) DO UPDATE SET cursor = EXCLUDED.cursor, "
+                "updated_at = now()"
+            ).format(Identifier(datastore.schema, "hub_adapter_state")),
+            (system, tenant, cursor),
+        )
 
 
 def load_cursor(app: HubApplication, system: str, tenant: str) -> str | None:
     datastore = app.hub_recorder.datastore
     with datastore.get_connection() as conn:
-        row = conn.execute(SQL("SELECT cursor FROM {} WHERE system = %s AND tenant = %s").format(
-            Identifier(datastore.schema, "hub_adapter_state")), (system, tenant)).fetchone()
+        row = conn.execute(
+            SQL("SELECT cursor FROM {} WHERE system = %s AND tenant = %s").format(
+                Identifier(datastore.schema, "hub_adapter_state")
+            ),
+            (system, tenant),
+        ).fetchone()
     return None if row is None else row["cursor"]
 
 
-def reconcile(app: HubApplication, system: str, tenant: str,
-              listings: Mapping[tuple[str, str], frozenset[str]],
-              window: tuple[date, date] | None) -> list[ChangeEnvelope]:
+def reconcile(
+    app: HubApplication,
+    system: str,
+    tenant: str,
+    listings: Mapping[tuple[str, str], frozenset[str]],
+    window: tuple[date, date] | None,
+) -> list[ChangeEnvelope]:
     """Deletions for records the hub holds but a complete source listing no longer has.
 
     Sources that never report deletes (Harvest) list a window completely; a record of the
@@ -172,11 +246,14 @@ def reconcile(app: HubApplication, system: str, tenant: str,
     for (entity, source_type), present in listings.items():
         prefix = f"xref:{system}|{tenant}|{source_type.lower()}|"
         with datastore.get_connection() as conn:
-            rows = conn.execute(SQL("SELECT key, owner_id FROM {} WHERE key LIKE %s").format(
-                Identifier(datastore.schema, "hub_claims")),
-                (like_literal(prefix) + "%",)).fetchall()
+            rows = conn.execute(
+                SQL("SELECT key, owner_id FROM {} WHERE key LIKE %s").format(
+                    Identifier(datastore.schema, "hub_claims")
+                ),
+                (like_literal(prefix) + "%",),
+            ).fetchall()
         for row in rows:
-            source_id = row["key"][len(prefix):]
+            source_id = row["key"][len(prefix) :]
             if source_id in present:
                 continue
             aggregate = app.find(row["owner_id"], CanonicalAggregate)
@@ -187,15 +264,26 @@ def reconcile(app: HubApplication, system: str, tenant: str,
                 day = getattr(aggregate, attribute, None)
                 if day is None or not window[0] <= day <= window[1]:
                     continue
-            deletions.append(ChangeEnvelope(
-                specversion="1.0",
-                id=message_id(system, "reconciliation", tenant, source_type, source_id,
-                              now.date().isoformat()),
-                source=f"/{system}/{tenant or 'default'}",
-                type=change_type(entity, deleted=True), subject=source_id, time=now,
-                tenant=tenant, sourcetype=source_type,
-                data=Deletion(id=source_id, reason="reconciliation").model_dump(),
-            ))
+            deletions.append(
+                ChangeEnvelope(
+                    specversion="1.0",
+                    id=message_id(
+                        system,
+                        "reconciliation",
+                        tenant,
+                        source_type,
+                        source_id,
+                        now.date().isoformat(),
+                    ),
+                    source=f"/{system}/{tenant or 'default'}",
+                    type=change_type(entity, deleted=True),
+                    subject=source_id,
+                    time=now,
+                    tenant=tenant,
+                    sourcetype=source_type,
+                    data=Deletion(id=source_id, reason="reconciliation").model_dump(),
+                )
+            )
     return deletions
 
 

@@ -49,8 +49,9 @@ async def poll_once(hub: Hub, system: str) -> PollRound:
         intake = Intake(list(result.mapped.events), cursor=result.cursor)
         resolve_fetches(adapter, result.mapped, config, intake)
         if result.complete_listings:
-            intake.events.extend(reconcile(hub.app, system, tenant, result.complete_listings,
-                                           adapter_window(config)))
+            intake.events.extend(
+                reconcile(hub.app, system, tenant, result.complete_listings, adapter_window(config))
+            )
         return intake
 
     intake = await asyncio.to_thread(pull)
@@ -80,8 +81,12 @@ async def _every(hub: Hub, system: str, seconds: float) -> None:
         try:
             round_ = await poll_once(hub, system)
             if round_.published:
-                log.info("poll %s: published %d changes (%d deletions)", system,
-                         len(round_.published), round_.deletions)
+                log.info(
+                    "poll %s: published %d changes (%d deletions)",
+                    system,
+                    len(round_.published),
+                    round_.deletions,
+                )
         except NotImplementedError:
             log.warning("poll %s: this adapter does not poll; stopping", system)
             return

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import ProgrammingError
 from psycopg.sql import SQL, Identifier
 
 from hub.application import HubApplication
@@ -129,11 +130,15 @@ def status(app: HubApplication, runners: dict[str, ProjectionRunner]) -> list[di
     result = []
     for name in KINDS:
         runner = runners.get(name)
-        position = runner.projection.position() if runner else view_of(app, name).position(app.name)
+        generation, position = (
+            (active_generation(app, name), runner.projection.position())
+            if runner
+            else _active_position(app, name)
+        )
         result.append(
             {
                 "name": name,
-                "generation": active_generation(app, name),
+                "generation": generation,
                 "position": position,
                 "head": head,
                 "lag": head - position,
@@ -142,6 +147,20 @@ def status(app: HubApplication, runners: dict[str, ProjectionRunner]) -> list[di
             }
         )
     return result
+
+
+def _active_position(app: HubApplication, name: str) -> tuple[int, int]:
+    """The active generation and its position, read where the projection runs elsewhere."""
+    for _ in range(3):
+        generation = active_generation(app, name)
+        try:
+            # No DDL here: opening a view creates its tables, which would lock them against
+            # the projection's writes and bring back a generation a rebuild has just dropped.
+            return generation, KINDS[name].view(app, generation).position(app.name)
+        except ProgrammingError:
+            continue  # a rebuild switched generations and dropped this one meanwhile
+    generation = active_generation(app, name)
+    return generation, view_of(app, name, generation).position(app.name)
 
 
 def relay_status(

@@ -1,4 +1,5 @@
-"""Queries over golden records and the log: filters and cursors, time travel, history, lineage."""
+"""Queries over golden records and the log: limits and cursors, time travel, history, lineage
+(the filters of lists are in hub.filters)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -19,71 +19,12 @@ from psycopg.sql import SQL, Identifier
 from domain.base import CanonicalAggregate
 from hub.application import HubApplication
 from hub.audit import redact_data
+from hub.filters import QueryError
 from hub.records import to_record
 from hub.store.plain import event_data, event_type
-from projections.golden_records.columns import FILTERS
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
-RESERVED = frozenset({"limit", "cursor", "include_deleted", "min_position", "as_of"})
-
-
-class QueryError(ValueError):
-    """A query parameter the hub refuses: status 400 (unknown) or 422 (bad value)."""
-
-    def __init__(self, status: int, field: str, rule: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.field, self.rule, self.message = status, field, rule, message
-
-
-# Filters ----------------------------------------------------------------------------------
-
-
-def parse_filters(entity: str, params: Mapping[str, str]) -> list[tuple[str, str, Any]]:
-    """Turns query parameters into (column, operator, value); unknown names are a 400."""
-    columns = {c.name: c for c in FILTERS[entity]}
-    filters: list[tuple[str, str, Any]] = []
-    for name, raw in params.items():
-        if name in RESERVED:
-            continue
-        base, op = name, "="
-        if name.endswith("_from") and name[:-5] in columns and columns[name[:-5]].ranged:
-            base, op = name[:-5], ">="
-        elif name.endswith("_to") and name[:-3] in columns and columns[name[:-3]].ranged:
-            base, op = name[:-3], "<="
-        column = columns.get(base)
-        if column is None:
-            known = sorted(
-                [
-                    *columns,
-                    *(f"{c}_{e}" for c in columns if columns[c].ranged for e in ("from", "to")),
-                ]
-            )
-            raise QueryError(
-                400,
-                name,
-                "unknown_filter",
-                f"'{name}' is not a filter of this collection; filters: {', '.join(known)}",
-            )
-        filters.append((base, op, _typed(column.sql_type, name, raw)))
-    return filters
-
-
-def _typed(sql_type: str, name: str, raw: str) -> Any:
-    try:
-        if sql_type == "uuid":
-            return UUID(raw)
-        if sql_type == "date":
-            return date.fromisoformat(raw)
-        if sql_type == "boolean":
-            if raw.lower() not in ("true", "false"):
-                raise ValueError(raw)
-            return raw.lower() == "true"
-    except ValueError:
-        raise QueryError(422, name, sql_type, f"'{raw[:100]}' is not a {sql_type}") from None
-    if len(raw) > 500:
-        raise QueryError(422, name, "max_length", "a filter value has at most 500 characters")
-    return raw
 
 
 def parse_limit(raw: str | None) -> int:

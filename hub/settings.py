@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field
@@ -67,6 +68,11 @@ class Settings(BaseSettings):
     )
     rate_burst: int = Field(
         default=1000, description="Requests a token may make at once before the rate applies."
+    )
+    unresolved_grace: timedelta = Field(
+        default=timedelta(hours=24),
+        description="How long a parked change or an unresolved link may wait for the record "
+        "it names before an exception case says so (seconds, or ISO 8601 like PT24H).",
     )
     rules: str | None = Field(
         default=None,

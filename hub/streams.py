@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
-from nats.js import JetStreamContext
+import nats
+from nats.js import JetStreamContext, JetStreamManager
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
@@ -91,3 +93,57 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
         except BadRequestError:
             pass  # created meanwhile by another hub process: update it below
     await js.update_stream(config)
+
+
+# The server lists streams by name, a page (256) at a time, by offset: a stream that another
+# client deletes meanwhile shifts the next page, which would skip one of ours. Pages re-read
+# the end of the previous one, and deleting lists again until nothing of the prefix is left.
+_PAGE_OVERLAP = 32
+_DELETE_ROUNDS = 5
+
+
+async def stream_names(jsm: JetStreamManager, prefix: str) -> list[str]:
+    """Names of the streams on the server whose name starts with prefix."""
+    names: set[str] = set()
+    offset = 0
+    while True:
+        page = await jsm.streams_info_iterator(offset=offset)
+        infos = list(page) if page.streams else []
+        names.update(info.config.name for info in infos if info.config.name.startswith(prefix))
+        if len(infos) <= _PAGE_OVERLAP or offset + len(infos) >= page.total:
+            return sorted(names)
+        offset += len(infos) - _PAGE_OVERLAP
+
+
+async def delete_streams(jsm: JetStreamManager, prefix: str) -> list[str]:
+    """Deletes every stream whose name starts with prefix (their consumers go with them);
+    returns the names deleted."""
+    if not prefix:
+        # An empty prefix names every stream on the server, other hubs' included.
+        raise ValueError("refusing to delete streams without a prefix")
+    deleted: list[str] = []
+    for _ in range(_DELETE_ROUNDS):
+        names = await stream_names(jsm, prefix)
+        if not names:
+            break
+        for name in names:
+            try:
+                await jsm.delete_stream(name)
+            except NotFoundError:
+                continue  # deleted meanwhile
+            deleted.append(name)
+    return deleted
+
+
+def remove_streams(nats_url: str, prefix: str) -> list[str]:
+    """Connects to nats_url and deletes every stream of prefix (for tests and benchmarks that
+    run on a shared server); returns the names deleted."""
+
+    async def run() -> list[str]:
+        nc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=2)
+        try:
+            return await delete_streams(nc.jsm(), prefix)
+        finally:
+            await nc.close()
+
+    return asyncio.run(run())

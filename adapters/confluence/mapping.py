@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from adapters.confluence.payloads import PageEvent
+from adapters.confluence.payloads import Page, PageEvent
 from adapters.refusals import require_id, schema_violation, translate, validate
 from hub.contracts.adapters import Mapped, change_event, message_id, utc_sequence
 from hub.contracts.changes import Deletion, KnowledgeAssetChange, Ref
@@ -29,7 +29,11 @@ STATUS = {
     "page_trashed": "archived",
     "page_archived": "archived",
 }
+# The page's status as Confluence names it after each event (REST v2's vocabulary).
+SOURCE_STATUS = {"page_trashed": "trashed", "page_archived": "archived"}
 REMOVED = "page_removed"
+# A person is an Atlassian account (Cloud) or a user key (Data Center).
+PERSON = "user"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -84,6 +88,45 @@ def space_ref(extra: Mapping[str, str], setting: str, space_key: str | None) -> 
         raise schema_violation(f"{field}={value!r} is not system:type:id", field) from exc
 
 
+def _person(page: Page, id_key: str, name_key: str | None = None) -> dict[str, Any] | None:
+    person_id = getattr(page, id_key)
+    if not person_id:
+        return None
+    person: dict[str, Any] = {"type": PERSON, "id": person_id}
+    if name_key and name_key in page.model_fields_set:
+        person["name"] = getattr(page, name_key)
+    return person
+
+
+def page_details(page: Page, name: str) -> dict[str, Any]:
+    """Where the page lives, who made and changed it, when, and its version.
+
+    A field is reported when the body carries it; Cloud and Data Center bodies differ.
+    """
+    given = page.model_fields_set
+    found: dict[str, Any] = {"source_status": SOURCE_STATUS.get(name, "current")}
+    if "spaceKey" in given:
+        found["space_key"] = page.spaceKey
+    if "spaceId" in given:
+        found["space_id"] = None if page.spaceId is None else str(page.spaceId)
+    for target, key in (("created_at", "creationDate"), ("modified_at", "modificationDate")):
+        if key in given:
+            stamp = getattr(page, key)
+            found[target] = None if stamp is None else instant(stamp)
+    if "version" in given:
+        found["revision"] = page.version
+    people = (
+        ("author", "creatorAccountId", None),
+        ("author", "creatorKey", "creatorName"),
+        ("modified_by", "lastModifierAccountId", None),
+        ("modified_by", "lastModifierKey", "lastModifierName"),
+    )
+    for target, id_key, name_key in people:
+        if id_key in given:
+            found[target] = _person(page, id_key, name_key)
+    return found
+
+
 def map_page_event(
     parsed: PageEvent, *, event: str | None, tenant: str, extra: Mapping[str, str]
 ) -> Mapped:
@@ -123,5 +166,6 @@ def map_page_event(
         "classification": space_setting(extra, "space_classifications", page.spaceKey),
     }
     data.update({key: value for key, value in optional.items() if value is not None})
+    data.update(page_details(page, name))
     change = validate(KnowledgeAssetChange, data, prefix="page")
     return Mapped(events=[change_event(data=change, **common)])

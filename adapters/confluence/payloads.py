@@ -1,6 +1,7 @@
-"""Confluence's own shapes: the page webhook body (Cloud Connect and Data Center).
+"""Confluence's own shapes: the page webhook body (Cloud Connect and Data Center), and a
+page as REST v2 returns it (`GET /wiki/api/v2/pages/{id}`).
 
-The body does not name its event: the name comes from the registration (`?event=`).
+A webhook body does not name its event: the name comes from the registration (`?event=`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ class Page(ConfluenceModel):
     modificationDate: EpochMs | None = None
     creatorAccountId: str | None = None
     lastModifierAccountId: str | None = None
+    # Data Center names people by user key and user name instead.
+    creatorKey: str | None = None
+    creatorName: str | None = None
+    lastModifierKey: str | None = None
+    lastModifierName: str | None = None
     self_url: str | None = Field(default=None, alias="self")
 
 
@@ -45,3 +51,32 @@ class PageEvent(ConfluenceModel):
     # Some registrations (REST webhooks, proxies) add the event name to the body.
     event: str | None = None
     webhookEvent: str | None = None
+
+
+class RestVersion(ConfluenceModel):
+    number: Version
+    message: str | None = None
+    minorEdit: bool | None = None
+    authorId: str | None = None
+    createdAt: str | None = None
+
+
+class RestLinks(ConfluenceModel):
+    webui: str | None = None
+    base: str | None = None
+
+
+class RestPage(ConfluenceModel):
+    """A REST v2 page: status current, draft, archived, trashed (historical, deleted in v1)."""
+
+    id: int | str
+    status: str | None = None
+    title: str | None = None
+    spaceId: int | str | None = None
+    parentId: int | str | None = None
+    parentType: str | None = None
+    authorId: str | None = None
+    ownerId: str | None = None
+    createdAt: str | None = None
+    version: RestVersion
+    links: RestLinks | None = Field(default=None, alias="_links")

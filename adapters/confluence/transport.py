@@ -1,4 +1,5 @@
-"""Confluence over HTTP: the Data Center webhook signature; the body carries the page."""
+"""Confluence over HTTP: the Data Center webhook signature; the body carries the page (a
+webhook body, or a page as REST v2 returns it)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from collections.abc import Mapping
 import httpx
 
 from adapters.confluence.mapping import SYSTEM, map_page_event
-from adapters.confluence.payloads import PageEvent
+from adapters.confluence.payloads import PageEvent, RestPage
+from adapters.confluence.rest import map_rest_page
+from adapters.confluence.shapes import webhook_body
 from adapters.refusals import (
     forbidden,
     header,
@@ -53,11 +56,19 @@ class ConfluenceAdapter:
         with refusals():
             if headers is not None and not self.verify_signature(body, headers, config):
                 raise forbidden("X-Hub-Signature is missing or does not match")
-            parsed = validate(PageEvent, load_json(body))
+            data = load_json(body)
             # The body names no site or instance: the tenant comes from the settings or the call.
-            return map_page_event(
-                parsed, event=event, tenant=config.tenant or tenant or "", extra=config.extra
-            )
+            site = config.tenant or tenant or ""
+            if (
+                isinstance(data, dict)
+                and "page" not in data
+                and isinstance(data.get("version"), dict)
+            ):
+                # A page as REST v2 returns it: its status says what happened.
+                page = validate(RestPage, data)
+                return map_rest_page(page, tenant=site, base_url=config.base_url)
+            parsed = validate(PageEvent, webhook_body(data))
+            return map_page_event(parsed, event=event, tenant=site, extra=config.extra)
 
     def fetch(
         self, request: FetchRequest, *, client: httpx.Client, config: AdapterConfig

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from adapters.harvest import mapping, transport
+from adapters.harvest import mapping, shapes, transport
 from adapters.refusals import load_json
 from hub.contracts.adapters import AdapterConfig, FetchRequest, Mapped, PollResult
 
@@ -32,10 +32,10 @@ class HarvestAdapter:
         event: str | None = None,
         tenant: str | None = None,
     ) -> Mapped:
-        """Maps one list page as Harvest returns it; the collection comes from its key (or
-        from `event` for a single object)."""
+        """Maps one list page as Harvest returns it (the collection from its key), or one
+        record as GET /v2/<collection>/{id} returns it (from `event`, else its fields)."""
         ctx = mapping.Context(tenant=config.tenant or tenant or "", config=config)
-        return mapping.map_page(load_json(body), ctx, event=event)
+        return shapes.map_body(load_json(body), ctx, event=event)
 
     def fetch(
         self, request: FetchRequest, *, client: httpx.Client, config: AdapterConfig

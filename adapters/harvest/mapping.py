@@ -16,12 +16,15 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
+from adapters.harvest.details import expense_details, invoice_details, time_entry_details
 from adapters.harvest.errors import build, parse
 from adapters.harvest.payloads import (
     BillableRate,
     Client,
+    ClientRef,
     Expense,
     Invoice,
+    Named,
     Page,
     Project,
     TimeEntry,
@@ -34,6 +37,7 @@ from hub.contracts.adapters import (
     AdapterError,
     Mapped,
     change_event,
+    embedded_event,
     message_id,
     utc_sequence,
 )
@@ -92,6 +96,12 @@ def _text(value: str | None) -> str | None:
     return value.strip() if value and value.strip() else None
 
 
+def _lines(value: str | None) -> str | None:
+    """Multi-line free text with its lines ending in \n (Harvest sends \r\n)."""
+    text = _text(value)
+    return "\n".join(line.strip() for line in text.splitlines()) if text else None
+
+
 def _event(
     ctx: Context,
     entity: str,
@@ -122,6 +132,8 @@ def map_client(client: Client, ctx: Context) -> Any:
         legal_name=client.name,
         billing_currency=currency_code(client.currency, "client") if client.currency else None,
         status="active" if client.is_active else "inactive",
+        # Harvest keeps the address as one free text: it is all street lines.
+        billing_address={"street": _lines(client.address)} if _text(client.address) else None,
     )
     return _event(ctx, "client", "Client", data, client.id, client.updated_at)
 
@@ -145,10 +157,60 @@ def map_project(project: Project, ctx: Context) -> Any:
         if budget is None and project.is_fixed_fee:
             budget = project.fee
         fields["budget"] = money(budget, currency, "project budget") if budget is not None else None
+        for target, value in (("fee", project.fee), ("hourly_rate", project.hourly_rate)):
+            fields[target] = (
+                money(value, currency, f"project {target}") if value is not None else None
+            )
+    fields.update(_billing(project))
     if ctx.config.legal_entity:
         fields["legal_entity"] = ctx.config.legal_entity
     data = build(EngagementChange, "engagement", id=str(project.id), **fields)
     return _event(ctx, "engagement", "Project", data, project.id, project.updated_at)
+
+
+def embedded_client(client: Named | None, ctx: Context, time: datetime) -> list[Any]:
+    """What a project or invoice says of its client (id, name, and a project's client its
+    currency): the client as a change too, so a client never fed on its own still becomes a
+    golden record."""
+    if client is None or not _text(client.name):
+        return []
+    fields: dict[str, Any] = {"id": str(client.id), "legal_name": _text(client.name)}
+    currency = client.currency if isinstance(client, ClientRef) else None
+    if currency:  # what it does not say, it does not report
+        ctx.learn(client.id, currency)
+        fields["billing_currency"] = currency_code(currency, "client")
+    data = build(ClientChange, "embedded client", **fields)
+    return [
+        embedded_event(
+            system=SYSTEM,
+            entity="client",
+            source_type="Client",
+            data=data,
+            tenant=ctx.tenant,
+            time=time.astimezone(UTC),
+        )
+    ]
+
+
+# budget_by values whose `budget` counts hours (the others budget money: cost_budget).
+_HOURS_BUDGETS = ("project", "task", "person")
+
+
+def _billing(project: Project) -> dict[str, Any]:
+    """How a project is billed: its commercial model, bill_by, and what its budget counts."""
+    if not project.is_billable:
+        model = "non_billable"
+    elif project.is_fixed_fee:
+        model = "fixed_fee"
+    else:
+        model = "time_and_materials"
+    hours = project.budget if project.budget_by in _HOURS_BUDGETS else None
+    return {
+        "contract_type": model,
+        "billing_method": _text(project.bill_by),
+        "budget_by": _text(project.budget_by),
+        "budget_hours": hours,
+    }
 
 
 def map_user(user: User, ctx: Context) -> Any:
@@ -158,17 +220,25 @@ def map_user(user: User, ctx: Context) -> Any:
         "email": user.email,
         "role": user.roles[0] if user.roles else None,
         "status": "active" if user.is_active else "inactive",
+        "phone": _text(user.telephone),
+        "weekly_capacity_hours": (
+            Decimal(user.weekly_capacity) / 3600 if user.weekly_capacity is not None else None
+        ),
     }
+    if user.is_contractor is not None:
+        fields["employment_type"] = "contractor" if user.is_contractor else "employee"
     zone = iana_zone(user.timezone)
     if zone:
         fields["time_zone"] = zone
     # Harvest's cost rates carry no currency (DOMAIN 4.7: most likely the account's own).
     if ctx.config.default_currency:
-        fields["cost_rate"] = (
-            money(user.cost_rate, ctx.config.default_currency, "cost rate")
-            if user.cost_rate is not None
-            else None
-        )
+        for target, rate in (
+            ("cost_rate", user.cost_rate),
+            ("default_bill_rate", user.default_hourly_rate),
+        ):
+            fields[target] = (
+                money(rate, ctx.config.default_currency, target) if rate is not None else None
+            )
     data = build(ResourceChange, "resource", id=str(user.id), **fields)
     return _event(ctx, "resource", "User", data, user.id, user.updated_at)
 
@@ -192,6 +262,7 @@ def map_rate_card(user_id: int, rates: list[BillableRate], ctx: Context) -> Mapp
             "billable rate",
             resource=resource,
             bill_rate=money(rate.amount, currency, "billable rate"),
+            source_id=str(rate.id),
             effective_from=rate.start_date or date.min,
             # Harvest's end_date is inclusive; canonical periods end exclusively.
             effective_to=rate.end_date + timedelta(days=1) if rate.end_date else None,
@@ -204,6 +275,7 @@ def map_rate_card(user_id: int, rates: list[BillableRate], ctx: Context) -> Mapp
         id=str(user_id),
         name=f"Harvest billable rates of user {user_id}",
         lines=lines,
+        currency_assumed=True,
     )
     latest = max(rate.updated_at for rate in rates)
     return Mapped(events=[_event(ctx, "rate_card", RATE_CARD_TYPE, data, user_id, latest)])
@@ -230,6 +302,7 @@ def map_time_entry(entry: TimeEntry, ctx: Context) -> Any:
         ),
         "is_running": entry.is_running,
         "invoice": _ref("Invoice", entry.invoice),
+        **time_entry_details(entry, cost_currency=ctx.config.default_currency),
     }
     client_id = entry.client.id if entry.client else None
     currency = _currency_for(client_id, entry.client.currency if entry.client else None, ctx)
@@ -259,6 +332,7 @@ def map_expense(expense: Expense, ctx: Context) -> Any:
             uri=expense.receipt.url,
             file_name=expense.receipt.file_name or "",
             content_type=expense.receipt.content_type or "",
+            file_size=expense.receipt.file_size,
         )
     data = build(
         ExpenseChange,
@@ -276,6 +350,7 @@ def map_expense(expense: Expense, ctx: Context) -> Any:
             is_closed=expense.is_closed, is_billed=expense.is_billed, is_locked=expense.is_locked
         ),
         invoice=_ref("Invoice", expense.invoice),
+        **expense_details(expense, currency),
     )
     return _event(ctx, "expense", "Expense", data, expense.id, expense.updated_at)
 
@@ -301,6 +376,8 @@ def map_invoice(invoice: Invoice, ctx: Context) -> Any:
             unit_price=item.unit_price,
             tax_rate=_tax_rate(invoice, item.taxed, item.taxed2),
             net=money(item.amount, currency, "line amount"),
+            source_line_id=str(item.id),
+            item_code=_text(item.kind) or "",
         )
         for item in invoice.line_items
     ]
@@ -322,6 +399,7 @@ def map_invoice(invoice: Invoice, ctx: Context) -> Any:
         lines=lines,
         total=money(invoice.amount, currency, "invoice amount"),
         amount_paid=money(invoice.amount - invoice.due_amount, currency, "amount paid"),
+        **invoice_details(invoice, currency),
     )
     return _event(ctx, "invoice", "Invoice", data, invoice.id, invoice.updated_at)
 
@@ -351,13 +429,17 @@ def collection_of(page: Mapping[str, Any], event: str | None = None) -> str:
         name = SINGULAR.get(event, event)
         if name in COLLECTIONS or name == RATES:
             return name
-        raise AdapterError("SCHEMA_VIOLATION", f"{event!r} is not a Harvest collection")
+        raise AdapterError(
+            "SCHEMA_VIOLATION", f"{event!r} is not a Harvest collection", field="event"
+        )
     found = [key for key in (*COLLECTIONS, RATES) if isinstance(page.get(key), list)]
     if len(found) != 1:
         raise AdapterError(
             "SCHEMA_VIOLATION",
             "not a Harvest list page: expected exactly one "
             f"of {', '.join((*COLLECTIONS, RATES))} as a list",
+            field="body",
+            rule="shape",
         )
     return found[0]
 
@@ -379,7 +461,9 @@ def rates_owner(page: Mapping[str, Any]) -> int:
 def items_of(page: Mapping[str, Any], collection: str) -> list[Any]:
     items = page.get(collection)
     if not isinstance(items, list):
-        raise AdapterError("SCHEMA_VIOLATION", f"{collection} is not a list")
+        raise AdapterError(
+            "SCHEMA_VIOLATION", f"{collection} is not a list", field=collection, rule="type"
+        )
     return items
 
 
@@ -388,7 +472,9 @@ def map_page(
 ) -> Mapped:
     """Maps one list page (or, with `event` naming the collection, one object)."""
     if not isinstance(page, dict):
-        raise AdapterError("SCHEMA_VIOLATION", "a Harvest page is a JSON object")
+        raise AdapterError(
+            "SCHEMA_VIOLATION", "a Harvest page is a JSON object", field="body", rule="type"
+        )
     collection = collection_of(page, event)
     if collection not in page and event:
         page = {collection: [page]}  # a single object, as GET /v2/<collection>/{id} returns
@@ -403,6 +489,11 @@ def map_page(
     for item in items:
         record = parse(model, item, collection)
         mapped.events.append(mapper(record, ctx))
+        if isinstance(record, Project | Invoice):
+            # Then the client they embed: what they say of it may be all the hub gets. After
+            # the record, so an explicit link (an invoice's project) decides which client it
+            # is before the embed can become a record of its own.
+            mapped.events.extend(embedded_client(record.client, ctx, record.updated_at))
         updated = record.updated_at  # type: ignore[attr-defined]
         latest = updated if latest is None or updated > latest else latest
     mapped.cursor = instant(latest) if latest else None

@@ -26,6 +26,19 @@ class ProjectRef(Named):
     code: str | None = None
 
 
+class ExpenseCategory(Named):
+    unit_price: Decimal | None = None
+    unit_name: str | None = None
+
+
+class ExternalReference(Native):
+    id: str | int
+    group_id: str | int | None = None
+    account_id: str | int | None = None
+    permalink: str | None = None
+    service: str | None = None
+
+
 class InvoiceRef(Native):
     id: int
     number: str | None = None
@@ -58,6 +71,11 @@ class TimeEntry(Native):
     billable_rate: Decimal | None = None
     cost_rate: Decimal | None = None
     invoice: InvoiceRef | None = None
+    started_time: str | None = None
+    ended_time: str | None = None
+    timer_started_at: datetime | None = None
+    external_reference: ExternalReference | None = None
+    budgeted: bool | None = None
     created_at: datetime | None = None
     updated_at: datetime
 
@@ -66,7 +84,7 @@ class Expense(Native):
     id: int
     client: ClientRef
     project: ProjectRef
-    expense_category: Named | None = None
+    expense_category: ExpenseCategory | None = None
     user: Named
     receipt: Receipt | None = None
     invoice: InvoiceRef | None = None
@@ -76,6 +94,7 @@ class Expense(Native):
     billable: bool = False
     is_closed: bool = False
     is_locked: bool = False
+    locked_reason: str | None = None
     is_billed: bool = False
     spent_date: date
     updated_at: datetime
@@ -117,6 +136,8 @@ class User(Native):
     telephone: str | None = None
     timezone: str | None = None
     is_active: bool = True
+    is_contractor: bool | None = None
+    weekly_capacity: int | None = None  # seconds
     roles: list[str] = []
     cost_rate: Decimal | None = None
     default_hourly_rate: Decimal | None = None
@@ -156,6 +177,16 @@ class Invoice(Native):
     issue_date: date | None = None
     due_date: date | None = None
     line_items: list[LineItem] = []
+    purchase_order: str | None = None
+    payment_term: str | None = None
+    tax_amount: Decimal | None = None
+    tax2_amount: Decimal | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    sent_at: datetime | None = None
+    paid_at: datetime | None = None
+    paid_date: date | None = None
+    closed_at: datetime | None = None
     updated_at: datetime
 
 

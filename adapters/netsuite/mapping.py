@@ -15,12 +15,13 @@ from urllib.parse import urlsplit
 
 from adapters.netsuite.errors import build, parse
 from adapters.netsuite.payloads import Customer, Job, Link, ProjectTask, Record, RecordRef
-from adapters.refusals import currency_code, money
+from adapters.refusals import currency_code, money, not_the_shape
 from hub.contracts.adapters import (
     AdapterConfig,
     AdapterError,
     Mapped,
     change_event,
+    embedded_event,
     message_id,
     utc_sequence,
 )
@@ -170,8 +171,47 @@ def map_customer(raw: Mapping[str, Any], record_type: str, ctx: Context) -> Mapp
                 id=to_18(external),
             )
         ]
+    fields.update(_customer_details(customer))
     data = build(ClientChange, "client", id=customer.id, **fields)
     return Mapped(events=[_event(ctx, "client", record_type, data, customer)])
+
+
+def _customer_details(customer: Customer) -> dict[str, Any]:
+    # The REST record leaves empty fields out: a field it lacks is reported as cleared.
+    address = _text(re.sub(r"(?i)<br\s*/?>", "\n", customer.defaultAddress or ""))
+    parent = customer.parent
+    return {
+        "customer_number": _text(customer.entityId),
+        "email": _text(customer.email),
+        "phone": _text(customer.phone),
+        "website": _text(customer.url),
+        "category": _text(customer.category.refName) if customer.category else None,
+        # defaultAddress is formatted text (addressee first): it is kept as street lines.
+        "billing_address": {"street": address} if address else None,
+        "parent": Ref(type=_ref_type(parent, "customer"), id=parent.id) if parent else None,
+        "owner": Ref(type="employee", id=customer.salesRep.id) if customer.salesRep else None,
+        "owner_name": _text(customer.salesRep.refName) if customer.salesRep else None,
+    }
+
+
+# jobBillingType (SOAP enum names and UI labels, compared without case or punctuation).
+BILLING_TYPES = {
+    "chargebased": "time_and_materials",
+    "fixedbidinterval": "fixed_fee",
+    "fixedbidmilestone": "fixed_fee",
+    "timeandmaterials": "time_and_materials",
+    "none": "non_billable",
+}
+
+
+def _billing(job: Job) -> dict[str, Any]:
+    value = job.jobBillingType
+    label = value if isinstance(value, str) else (value.refName or value.id if value else None)
+    key = re.sub(r"[^a-z]", "", (label or "").lower())
+    return {
+        "contract_type": BILLING_TYPES.get(key),
+        "billing_method": _text(label.lstrip("_")) if label else None,
+    }
 
 
 def _job_status(job: Job, ctx: Context) -> str | None:
@@ -226,11 +266,23 @@ def map_job(raw: Mapping[str, Any], record_type: str, ctx: Context) -> Mapped:
                 if job.estimatedRevenue is not None
                 else None
             )
+        for target, value in (
+            ("expected_revenue", job.estimatedRevenue),
+            ("estimated_cost", job.estimatedCost),
+        ):
+            fields[target] = money(value, currency, target) if value is not None else None
+    fields.update(_billing(job))
+    fields["stage"] = _text(job.entityStatus.refName) if job.entityStatus else None
+    fields["engagement_type"] = _text(job.jobType.refName) if job.jobType else None
+    fields["percent_complete"] = job.percentComplete
+    fields["calculated_end_date"] = job.calculatedEndDate
     status = _job_status(job, ctx)
     if status:
         fields["status"] = status
-    if job.projectManager is not None:
-        fields["manager"] = Ref(type="employee", id=job.projectManager.id)
+    # The record leaves an empty field out: no project manager is one cleared.
+    fields["manager"] = (
+        Ref(type="employee", id=job.projectManager.id) if job.projectManager else None
+    )
     legal_entity = (job.subsidiary.refName if job.subsidiary else None) or ctx.config.legal_entity
     if legal_entity:
         fields["legal_entity"] = legal_entity
@@ -238,7 +290,29 @@ def map_job(raw: Mapping[str, Any], record_type: str, ctx: Context) -> Mapped:
     if refs:
         fields["external_refs"] = refs
     data = build(EngagementChange, "engagement", id=job.id, **fields)
-    return Mapped(events=[_event(ctx, "engagement", record_type, data, job)])
+    embedded = []
+    if "client" in fields and fields["client"] is not None and job.parent is not None:
+        embedded = _embedded_customer(job.parent, ctx, job.lastModifiedDate)
+    return Mapped(events=[_event(ctx, "engagement", record_type, data, job), *embedded])
+
+
+def _embedded_customer(parent: Any, ctx: Context, time: datetime) -> list[Any]:
+    """A job names its customer as `parent` {id, refName}: the customer as a change too, with
+    that name and nothing it does not say (a customer never read still becomes a record)."""
+    name = _text(parent.refName)
+    if not name:
+        return []
+    data = build(ClientChange, "embedded customer", id=parent.id, legal_name=name)
+    return [
+        embedded_event(
+            system=SYSTEM,
+            entity="client",
+            source_type="customer",
+            data=data,
+            tenant=ctx.tenant,
+            time=time.astimezone(UTC),
+        )
+    ]
 
 
 def is_milestone(raw: Mapping[str, Any], ctx: Context) -> bool:
@@ -265,6 +339,10 @@ def map_milestone(raw: Mapping[str, Any], record_type: str, ctx: Context) -> Map
     }
     if done and task.actualEndDate:
         fields["delivered_on"] = task.actualEndDate
+    if "startDate" in task.model_fields_set:
+        fields["start_date"] = task.startDate
+    if "status" in task.model_fields_set:
+        fields["source_status"] = _text(status_name) or (task.status.id if task.status else None)
     data = build(MilestoneChange, "milestone", id=task.id, **fields)
     return Mapped(events=[_event(ctx, "milestone", record_type, data, task)])
 
@@ -314,15 +392,19 @@ def mapper_of(record_type: str, config: AdapterConfig) -> Mapper | None:
 def map_record(raw: Any, ctx: Context, *, event: str | None = None) -> Mapped:
     """Maps one REST record; its type comes from recordType, its self link, or `event`."""
     if not isinstance(raw, dict):
-        raise AdapterError("SCHEMA_VIOLATION", "a NetSuite record is a JSON object")
-    if raw.get("id") in (None, ""):
-        raise AdapterError("MISSING_REQUIRED_ID", "the record has no id", field="id")
+        raise not_the_shape("a NetSuite REST record (an object)", raw)
+    # The type first: an object that is no NetSuite record is refused as such, not for its id.
     record_type = record_type_of(raw, event)
     if record_type is None:
         raise AdapterError(
             "SCHEMA_VIOLATION",
-            "cannot tell the record type: no recordType, no self link, no ?event=",
+            "not a NetSuite REST record: no recordType, no links self href "
+            "(/record/v1/<type>/<id>), no ?event=<type>",
+            field="links",
+            rule="shape",
         )
+    if raw.get("id") in (None, ""):
+        raise AdapterError("MISSING_REQUIRED_ID", "the record has no id", field="id")
     mapper = mapper_of(record_type, ctx.config)
     if mapper is None:
         return Mapped(ignored=f"{record_type} records are not mapped")
@@ -332,14 +414,21 @@ def map_record(raw: Any, ctx: Context, *, event: str | None = None) -> Mapped:
 def map_payload(
     data: Any, *, config: AdapterConfig, tenant: str | None, event: str | None
 ) -> Mapped:
-    """Maps one record, or a page of full records ({"items": [...]})."""
-    records = data.get("items") if isinstance(data, dict) and "items" in data else [data]
+    """Maps one record, or a page of full records ({"items": [...]}); an empty page is
+    nothing to do."""
+    paged = isinstance(data, dict) and "items" in data
+    records = data["items"] if paged else [data]
     if not isinstance(records, list):
-        raise AdapterError("SCHEMA_VIOLATION", "items is not a list")
+        raise not_the_shape("a list of NetSuite records", records, field="items")
+    if not records:
+        return Mapped(ignored="an empty page of NetSuite records: nothing changed")
     mapped = Mapped()
     ignored = []
-    for raw in records:
-        account = account_of(raw) if isinstance(raw, dict) else None
+    for n, raw in enumerate(records):
+        if not isinstance(raw, dict):
+            where = f"items.{n}" if paged else "body"
+            raise not_the_shape("a NetSuite REST record (an object)", raw, field=where)
+        account = account_of(raw)
         ctx = Context(tenant=account or config.tenant or tenant or "", config=config)
         one = map_record(raw, ctx, event=event)
         mapped.extend(one)

@@ -54,6 +54,13 @@ class Customer(Record):
     currency: RecordRef | None = None
     subsidiary: RecordRef | None = None
     vatRegNumber: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    url: str | None = None
+    defaultAddress: str | None = None  # formatted text, lines separated by <br>
+    category: RecordRef | None = None
+    salesRep: RecordRef | None = None
+    parent: RecordRef | None = None  # the parent customer of a sub-customer
 
 
 class Job(Record):
@@ -63,12 +70,16 @@ class Job(Record):
     parent: RecordRef | None = None
     entityStatus: RecordRef | None = None
     jobType: RecordRef | None = None
+    # SOAP's JobBillingType enum ("_fixedBidMilestone"); REST likely a reference to it.
+    jobBillingType: RecordRef | str | None = None
     currency: RecordRef | None = None
     subsidiary: RecordRef | None = None
     projectManager: RecordRef | None = None
     startDate: date | None = None
     projectedEndDate: date | None = None
     calculatedEndDate: date | None = None
+    percentComplete: Decimal | None = None
+    estimatedCost: Decimal | None = None
     estimatedRevenue: Decimal | None = None
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from adapters.odoo import mapping, transport
+from adapters.odoo import mapping, shapes, transport
 from adapters.refusals import load_json
 from hub.contracts.adapters import AdapterConfig, FetchRequest, Mapped, PollResult
 
@@ -32,10 +32,10 @@ class OdooAdapter:
         event: str | None = None,
         tenant: str | None = None,
     ) -> Mapped:
-        """Maps a JSON-RPC search_read response, a result list, or one webhook record;
-        `event` may name the model."""
+        """Maps a JSON-RPC search_read or read response, its result list, or one record (as
+        those lists hold it, or an automation webhook's); `event` may name the model."""
         ctx = mapping.Context(tenant=config.tenant or tenant or "", config=config)
-        return mapping.map_records(mapping.records_of(load_json(body)), ctx, event=event)
+        return shapes.map_body(load_json(body), ctx, event=event)
 
     def fetch(
         self, request: FetchRequest, *, client: httpx.Client, config: AdapterConfig

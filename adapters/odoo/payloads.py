@@ -68,6 +68,15 @@ class Partner(Record):
     function: Text = None
     vat: Text = None
     country_code: Text = None
+    street: Text = None
+    street2: Text = None
+    city: Text = None
+    state_id: Relation = None  # display name "California (US)"
+    zip: Text = None
+    website: Text = None
+    industry_id: Relation = None
+    user_id: Relation = None  # the salesperson
+    ref: Text = None  # the partner's internal reference
 
 
 class Project(Record):
@@ -81,6 +90,11 @@ class Project(Record):
     date_start: Day = None
     date: Day = None
     last_update_status: Text = None
+    stage_id: Relation = None
+    allow_billable: bool | None = None  # sale_timesheet; false is a value here, not empty
+    pricing_type: Text = None  # sale_timesheet before 17: task_rate, fixed_rate, employee_rate
+    account_id: Relation = None  # the analytic account (analytic_account_id before 17)
+    analytic_account_id: Relation = None
 
 
 class Milestone(Record):
@@ -92,6 +106,24 @@ class Milestone(Record):
     is_reached: bool = False
     reached_date: Day = None
     quantity_percentage: Number = None
+    sale_line_id: Relation = None
+
+
+class Timesheet(Record):
+    """account.analytic.line with a project: a timesheet line."""
+
+    name: Text = None
+    date: Day = None
+    unit_amount: Number = None
+    amount: Number = None
+    project_id: Relation = None
+    task_id: Relation = None
+    employee_id: Relation = None
+    user_id: Relation = None
+    currency_id: Relation = None
+    company_id: Relation = None
+    # Enterprise timesheet_grid only (config.extra timesheet_validated_field).
+    validated: bool | None = None
 
 
 class RpcResponse(Native):

@@ -20,7 +20,9 @@ from adapters.odoo.mapping import (
     MILESTONE,
     PARTNER,
     PROJECT,
+    TIMESHEET,
     Context,
+    fields_of,
     map_deleted,
     map_records,
 )
@@ -28,7 +30,7 @@ from adapters.odoo.payloads import RpcResponse
 from adapters.refusals import fetch_failed, load_json
 from hub.contracts.adapters import AdapterConfig, AdapterError, FetchRequest, Mapped, PollResult
 
-POLL_ORDER = (PARTNER, PROJECT, MILESTONE)
+POLL_ORDER = (PARTNER, PROJECT, MILESTONE, TIMESHEET)
 # Customers and the people at them; vendors and employees are partners too.
 PARTNER_DOMAIN: list[Any] = ["|", ["customer_rank", ">", 0], ["parent_id.customer_rank", ">", 0]]
 _MAX_PAGES = 100_000
@@ -119,7 +121,7 @@ class Session:
             "search_read",
             [domain],
             {
-                "fields": FIELDS[model],
+                "fields": fields_of(model, self.config),
                 "order": "write_date asc, id asc",
                 "limit": limit or self.limit,
                 "context": {"active_test": False},
@@ -140,6 +142,9 @@ def base_domain(model: str, config: AdapterConfig) -> list[Any]:
     if model == PARTNER:
         configured = config.extra.get("partner_domain")
         return json.loads(configured) if configured else list(PARTNER_DOMAIN)
+    if model == TIMESHEET:
+        # Analytic lines without a project are accounting entries, not timesheets.
+        return [["project_id", "!=", False]]
     return []
 
 

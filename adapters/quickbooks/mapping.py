@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from adapters.quickbooks.details import invoice_details, line_details
 from adapters.quickbooks.payloads import (
     CloudEvent,
     InvoiceResponse,
@@ -21,15 +22,22 @@ from adapters.quickbooks.payloads import (
     QboInvoice,
     QboLine,
 )
-from adapters.refusals import require_id, schema_violation, translate, validate
+from adapters.refusals import (
+    not_the_shape,
+    require_id,
+    schema_violation,
+    translate,
+    validate,
+)
 from hub.contracts.adapters import (
     AdapterError,
     FetchRequest,
     Mapped,
     change_event,
+    embedded_event,
     message_id,
 )
-from hub.contracts.changes import ChangeEnvelope, Deletion, InvoiceChange
+from hub.contracts.changes import ChangeEnvelope, ClientChange, Deletion, InvoiceChange
 from hub.contracts.common import Amount, CurrencyCode
 
 SYSTEM = "quickbooks"
@@ -158,6 +166,7 @@ def map_lines(invoice: QboInvoice, currency: str, field: str) -> list[dict[str, 
                     "quantity": Decimal(1),
                     "unit_price": plain(-amount),
                     "net": money(-amount, currency, f"{where}.Amount"),
+                    **line_details(line),
                 }
             )
             taxable.append(False)
@@ -176,6 +185,7 @@ def map_lines(invoice: QboInvoice, currency: str, field: str) -> list[dict[str, 
                 "quantity": plain(quantity),
                 "unit_price": plain(unit),
                 "net": money(amount, currency, f"{where}.Amount"),
+                **line_details(line),
             }
         )
         code = detail.TaxCodeRef.value if detail and detail.TaxCodeRef else None
@@ -220,7 +230,13 @@ def derive_status(invoice: QboInvoice, *, voided: bool, field: str) -> str:
 
 
 def invoice_data(
-    invoice: QboInvoice, *, voided: bool, custom_field: str | None, currency: str, field: str
+    invoice: QboInvoice,
+    *,
+    voided: bool,
+    custom_field: str | None,
+    currency: str,
+    field: str,
+    home_currency: str | None = None,
 ) -> dict[str, Any]:
     """The canonical change of a QBO invoice."""
     status = derive_status(invoice, voided=voided, field=field)
@@ -243,9 +259,21 @@ def invoice_data(
         "engagement": _engagement(invoice, custom_field),
         "number": invoice.DocNumber or None,
         "issue_date": calendar_date(invoice.TxnDate, f"{field}.TxnDate"),
-        "due_date": calendar_date(invoice.DueDate, f"{field}.DueDate"),
     }
     data.update({key: value for key, value in optional.items() if value is not None})
+    if "DueDate" in invoice.model_fields_set:
+        data["due_date"] = calendar_date(invoice.DueDate, f"{field}.DueDate")
+    data.update(
+        invoice_details(
+            invoice,
+            money=lambda amount, code, where: money(non_negative(amount, where), code, where),
+            currency=currency,
+            home_currency=home_currency,
+            issue_date=data.get("issue_date"),
+            voided=status == "void",
+            field=field,
+        )
+    )
     return data
 
 
@@ -256,6 +284,7 @@ def map_invoice(
     voided: bool = False,
     custom_field: str | None = None,
     default_currency: str | None = None,
+    home_currency: str | None = None,
 ) -> ChangeEnvelope:
     """A fetched (or posted) invoice as a change, versioned by its SyncToken."""
     invoice = response.Invoice
@@ -269,8 +298,15 @@ def map_invoice(
     # Without multicurrency QBO may leave CurrencyRef out: the company's home currency.
     raw_currency = invoice.CurrencyRef.value if invoice.CurrencyRef else default_currency
     currency = currency_code(raw_currency, f"{field}.CurrencyRef.value")
+    # The company's home currency: configured, else the currency a lone CurrencyRef implies.
+    home = home_currency or default_currency
     data = invoice_data(
-        invoice, voided=voided, custom_field=custom_field, currency=currency, field=field
+        invoice,
+        voided=voided,
+        custom_field=custom_field,
+        currency=currency,
+        field=field,
+        home_currency=currency_code(home, "home_currency") if home else None,
     )
     return change_event(
         system=SYSTEM,
@@ -282,6 +318,31 @@ def map_invoice(
         sequence=sequence,
         id=message_id(SYSTEM, realm, invoice_id, sequence),
     )
+
+
+def embedded_customer(response: InvoiceResponse, *, realm: str) -> list[ChangeEnvelope]:
+    """An invoice's CustomerRef {value, name} as a change of that client too: what the invoice
+    says of it (its name), ranked below any change of the customer itself."""
+    invoice = response.Invoice
+    ref = invoice.CustomerRef
+    name = (ref.name or "").strip() if ref is not None else ""
+    if ref is None or not ref.value or not name:
+        return []
+    updated = instant(
+        invoice.MetaData.LastUpdatedTime if invoice.MetaData else None,
+        "Invoice.MetaData.LastUpdatedTime",
+    )
+    data = validate(ClientChange, {"id": ref.value, "legal_name": name}, prefix="CustomerRef")
+    return [
+        embedded_event(
+            system=SYSTEM,
+            entity="client",
+            source_type="Customer",
+            data=data,
+            tenant=realm,
+            time=updated,
+        )
+    ]
 
 
 def _deletion(invoice_id: str, *, realm: str, time: datetime, id: str) -> ChangeEnvelope:
@@ -385,11 +446,40 @@ def map_legacy(body: LegacyBody, *, tenant: str) -> Mapped:
 def parse_body(data: Any) -> list[CloudEvent] | LegacyBody | InvoiceResponse:
     """Tells the CloudEvents array, the legacy body and a posted invoice response apart."""
     if isinstance(data, list):
+        if not data:
+            raise not_the_shape(_EXPECTED, data)  # Intuit never notifies of nothing
+        for n, item in enumerate(data):
+            if not isinstance(item, Mapping) or "specversion" not in item:
+                raise not_the_shape("a CloudEvent (an object with specversion)", item, field=str(n))
         return [validate(CloudEvent, item, prefix=str(n)) for n, item in enumerate(data)]
     if isinstance(data, Mapping) and "specversion" in data:
         return [validate(CloudEvent, data)]
     if isinstance(data, Mapping) and "eventNotifications" in data:
-        return validate(LegacyBody, data)
+        return _legacy(data)
     if isinstance(data, Mapping) and "Invoice" in data:
         return validate(InvoiceResponse, data)
-    raise schema_violation("expected QBO webhook notifications or an Invoice response")
+    raise not_the_shape(_EXPECTED, data)
+
+
+_EXPECTED = (
+    "QuickBooks webhook notifications (a CloudEvents array, or eventNotifications) or an "
+    '{"Invoice": ...} response'
+)
+
+
+def _legacy(data: Mapping[str, Any]) -> LegacyBody:
+    """The legacy body, each notification naming its realm and at least one entity."""
+    body = validate(LegacyBody, data)
+    if not body.eventNotifications:
+        raise not_the_shape("at least one notification", [], field="eventNotifications")
+    for n, note in enumerate(body.eventNotifications):
+        where = f"eventNotifications.{n}"
+        if not note.realmId:
+            raise AdapterError(
+                "MISSING_REQUIRED_ID", f"{where}.realmId is missing", field=f"{where}.realmId"
+            )
+        if not note.dataChangeEvent.entities:
+            raise not_the_shape(
+                "at least one entity", [], field=f"{where}.dataChangeEvent.entities"
+            )
+    return body

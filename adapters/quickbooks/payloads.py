@@ -63,6 +63,7 @@ class QboSalesItemLineDetail(QboModel):
     Qty: Decimal | None = None
     TaxCodeRef: QboRef | None = None
     ServiceDate: str | None = None
+    ItemAccountRef: QboRef | None = None
 
 
 class QboDiscountLineDetail(QboModel):
@@ -115,6 +116,10 @@ class QboCustomField(QboModel):
     StringValue: str | None = None
 
 
+class QboEmail(QboModel):
+    Address: str | None = None
+
+
 class QboInvoice(QboModel):
     Id: str | None = None
     SyncToken: str | None = None
@@ -133,6 +138,11 @@ class QboInvoice(QboModel):
     PrivateNote: str | None = None
     GlobalTaxCalculation: str | None = None
     CustomField: list[QboCustomField] = []
+    ExchangeRate: Decimal | None = None
+    HomeTotalAmt: Decimal | None = None
+    EmailStatus: str | None = None
+    BillEmail: QboEmail | None = None
+    SalesTermRef: QboRef | None = None
 
 
 class InvoiceResponse(QboModel):

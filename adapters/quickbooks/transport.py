@@ -14,6 +14,7 @@ from adapters.fetching import get_json
 from adapters.quickbooks.mapping import (
     SOURCE_TYPE,
     SYSTEM,
+    embedded_customer,
     map_cloud_events,
     map_invoice,
     map_legacy,
@@ -72,7 +73,12 @@ class QuickBooksAdapter:
             if isinstance(parsed, LegacyBody):
                 return map_legacy(parsed, tenant=realm)
             if isinstance(parsed, InvoiceResponse):
-                return Mapped(events=[self._map_invoice(parsed, realm=realm, config=config)])
+                return Mapped(
+                    events=[
+                        self._map_invoice(parsed, realm=realm, config=config),
+                        *embedded_customer(parsed, realm=realm),
+                    ]
+                )
             return map_cloud_events(parsed, tenant=realm)
 
     def fetch(
@@ -97,7 +103,10 @@ class QuickBooksAdapter:
             )
             voided = bool(request.hint.get("voided"))
             return Mapped(
-                events=[self._map_invoice(response, realm=realm, config=config, voided=voided)]
+                events=[
+                    self._map_invoice(response, realm=realm, config=config, voided=voided),
+                    *embedded_customer(response, realm=realm),
+                ]
             )
 
     def _map_invoice(
@@ -114,6 +123,7 @@ class QuickBooksAdapter:
             voided=voided,
             custom_field=config.extra.get("engagement_custom_field"),
             default_currency=config.default_currency,
+            home_currency=config.extra.get("home_currency"),
         )
 
     def poll(

@@ -8,7 +8,7 @@ import httpx
 
 from adapters.refusals import load_json
 from adapters.salesforce import mapping, transport
-from hub.contracts.adapters import AdapterConfig, FetchRequest, Mapped, PollResult
+from hub.contracts.adapters import AdapterConfig, FetchRequest, Mapped, PollResult, RecordWanted
 
 
 class SalesforceAdapter:
@@ -39,6 +39,10 @@ class SalesforceAdapter:
     ) -> Mapped:
         """Refetches a record (gap, incomplete change, deleted Contact) or resyncs a type."""
         return transport.fetch(request, client=client, config=config)
+
+    def refetch(self, record: RecordWanted, *, config: AdapterConfig) -> FetchRequest | None:
+        """The read of a whole record a partial change named (None without a base URL)."""
+        return mapping.refetch_request(record, config)
 
     def poll(
         self, *, client: httpx.Client, config: AdapterConfig, cursor: str | None

@@ -16,8 +16,16 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from adapters.refusals import currency_code, money
+from adapters.refusals import currency_code, money, not_the_shape
 from adapters.salesforce.errors import build, parse, refusal
+from adapters.salesforce.fields import (
+    Delta,
+    decimal,
+    lookup,
+    put_address,
+    put_ref,
+    put_text,
+)
 from adapters.salesforce.payloads import (
     GAP_TYPES,
     AccountFields,
@@ -26,6 +34,7 @@ from adapters.salesforce.payloads import (
     ChangeEventHeader,
     ContactFields,
     OpportunityFields,
+    UserFields,
     epoch_ms,
     to_18,
 )
@@ -34,6 +43,7 @@ from hub.contracts.adapters import (
     AdapterError,
     FetchRequest,
     Mapped,
+    RecordWanted,
     change_event,
     message_id,
     utc_sequence,
@@ -45,10 +55,16 @@ from hub.contracts.changes import (
     Deletion,
     EngagementChange,
     Ref,
+    ResourceChange,
 )
 
 SYSTEM = "salesforce"
-ENTITIES = {"Account": "client", "Opportunity": "engagement", "Contact": "client"}
+ENTITIES = {
+    "Account": "client",
+    "Opportunity": "engagement",
+    "Contact": "client",
+    "User": "resource",
+}
 DEFAULT_API_VERSION = "v60.0"
 # The Contact fields a contact is rebuilt from: an UPDATE carrying fewer is refetched, since a
 # contact is replaced as a whole.
@@ -102,40 +118,6 @@ class Context:
         )
 
 
-@dataclass(frozen=True)
-class Delta:
-    """The fields of one record change and which of them it reports."""
-
-    fields: Mapping[str, Any]
-    changed: frozenset[str] = frozenset()
-    nulled: frozenset[str] = frozenset()
-    full: bool = False
-
-    def reports(self, path: str) -> bool:
-        if self.full:
-            return _lookup(self.fields, path, missing=_MISSING) is not _MISSING
-        return any(p == path or p.startswith(path + ".") for p in self.changed | self.nulled)
-
-    def nulls(self, path: str) -> bool:
-        return path in self.nulled or (self.full and _lookup(self.fields, path) is None)
-
-
-_MISSING = object()
-
-
-def _lookup(fields: Mapping[str, Any], path: str, missing: Any = None) -> Any:
-    value: Any = fields
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return missing
-        # REST spells compound sub-fields in lower camel case ("countryCode"), CDC in Pascal.
-        keys = {k.lower(): k for k in value}
-        if part.lower() not in keys:
-            return missing
-        value = value[keys[part.lower()]]
-    return value
-
-
 def settings(config: AdapterConfig) -> dict[str, str]:
     return dict(config.extra)
 
@@ -151,12 +133,21 @@ def is_echo(header: ChangeEventHeader, config: AdapterConfig) -> bool:
     return bool(own and found and found.group(1) == own)
 
 
+_EXPECTED = "a CometD change event (an object with payload.ChangeEventHeader) or a Bayeux batch"
+
+
 def map_message(data: Any, *, config: AdapterConfig, tenant: str | None = None) -> Mapped:
     """Maps a CometD change event, a Bayeux message wrapping one, or a list of them."""
     if isinstance(data, list):
+        if not data:
+            raise not_the_shape(_EXPECTED, data)  # Bayeux delivers no empty batches
         mapped = Mapped()
         ignored = []
-        for item in data:
+        for n, item in enumerate(data):
+            if not isinstance(item, dict):
+                raise not_the_shape(
+                    "a change event or Bayeux message (an object)", item, field=str(n)
+                )
             one = map_message(item, config=config, tenant=tenant)
             mapped.extend(one)
             if one.ignored:
@@ -167,7 +158,7 @@ def map_message(data: Any, *, config: AdapterConfig, tenant: str | None = None) 
     if isinstance(data, dict) and "payload" not in data and isinstance(data.get("data"), dict):
         data = data["data"]  # a Bayeux message {"channel": "/data/...", "data": {...}}
     if not isinstance(data, dict):
-        raise AdapterError("SCHEMA_VIOLATION", "a change event is a JSON object")
+        raise not_the_shape(_EXPECTED, data)
     event = parse(ChangeEvent, data, "change event")
     if "ChangeEventHeader" not in event.payload:
         raise AdapterError(
@@ -240,6 +231,8 @@ def map_record_change(
         return _client(ctx, record_id, delta, config)
     if ctx.entity == "Opportunity":
         return _engagement(ctx, record_id, delta, config)
+    if ctx.entity == "User":
+        return _resource(ctx, record_id, delta)
     return _contact(ctx, record_id, delta, config)
 
 
@@ -264,7 +257,9 @@ def map_deleted(
         version = contact_sequence(ctx, record_id)
         removal = build(ContactRemoval, "contact removal", id=record_id, version=version)
         data = build(ClientChange, "client", id=to_18(account_id), contact_removals=[removal])
-        return Mapped(events=[_event(ctx, "client", "Account", data, record_id, version)])
+        return Mapped(
+            events=[_event(ctx, "client", "Account", data, record_id, version, partial=True)]
+        )
     entity = ENTITIES[ctx.entity]
     data = build(Deletion, "deletion", id=record_id, reason="source_deleted")
     return Mapped(events=[_event(ctx, entity, ctx.entity, data, record_id, deleted=True)])
@@ -280,6 +275,24 @@ def record_request(
         url=record_url(config, ctx.entity, record_id),
         hint=ctx.hint(),
     )
+
+
+def refetch_request(record: RecordWanted, config: AdapterConfig) -> FetchRequest | None:
+    """The REST read of a record the hub needs whole, at the place in order of the partial
+    change that named it (so that change, applied after it, is no longer news)."""
+    url = record_url(config, record.source_type, record.source_id)
+    if url is None or record.source_type not in ENTITIES:
+        return None
+    ctx = Context(
+        tenant=record.tenant,
+        entity=record.source_type,
+        transaction_key=f"refetch:{record.sequence or record.time.isoformat()}",
+        sequence_number=0,
+        sequence=record.sequence or utc_sequence(record.time),
+        time=record.time,
+        change_type="FETCH",
+    )
+    return record_request(ctx, record.source_id, config)
 
 
 def resync_request(ctx: Context, config: AdapterConfig) -> FetchRequest:
@@ -315,6 +328,7 @@ def _event(
     sequence: str | None = None,
     *,
     deleted: bool = False,
+    partial: bool = False,
 ) -> Any:
     return change_event(
         system=SYSTEM,
@@ -326,6 +340,7 @@ def _event(
         sequence=sequence or ctx.sequence,
         id=ctx.message_id(ctx.entity, key_id),
         deleted=deleted,
+        partial=partial,
     )
 
 
@@ -347,7 +362,7 @@ def _country(delta: Delta) -> tuple[bool, str | None]:
     if not reported:
         return False, None
     for path in paths:
-        value = _lookup(delta.fields, path)
+        value = lookup(delta.fields, path)
         if isinstance(value, str) and _COUNTRY.match(value.strip()):
             return True, value.strip().upper()
     if all(delta.nulls(p) for p in reported):
@@ -376,12 +391,39 @@ def _client(ctx: Context, record_id: str, delta: Delta, config: AdapterConfig) -
         out["country"] = country
     tax_field = config.extra.get("account_tax_id_field")
     if tax_field and delta.reports(tax_field):
-        value = _lookup(delta.fields, tax_field)
+        value = lookup(delta.fields, tax_field)
         out["tax_id"] = str(value) if value not in (None, "") else None
+    trading_field = config.extra.get("account_trading_name_field")
+    if trading_field:
+        put_text(out, delta, "trading_name", trading_field)
+    for target, path in (
+        ("industry", "Industry"),
+        ("category", "Type"),
+        ("customer_number", "AccountNumber"),
+        ("website", "Website"),
+        ("phone", "Phone"),
+    ):
+        put_text(out, delta, target, path)
+    put_address(out, delta, "billing_address", "Billing")
+    put_address(out, delta, "shipping_address", "Shipping")
+    put_ref(out, delta, "parent", "ParentId", "Account")
+    put_ref(out, delta, "owner", "OwnerId", "User")
     if not out and not delta.full:
         return _unchanged(ctx, record_id)
     data = build(ClientChange, "client", id=record_id, **out)
-    return Mapped(events=[_event(ctx, "client", "Account", data, record_id)])
+    return Mapped(
+        events=[_event(ctx, "client", "Account", data, record_id, partial=not delta.full)]
+    )
+
+
+def _amount(value: Any, currency: str | None, what: str) -> dict[str, Any] | None:
+    """Money in the opportunity's currency; without one (a multi-currency org's UPDATE of
+    Amount alone) the amount goes without it, and the hub takes the record's currency."""
+    if value is None:
+        return None
+    if currency is None:
+        return {"amount": value}
+    return money(value, currency, what)
 
 
 def _status(fields: OpportunityFields, delta: Delta) -> tuple[bool, str | None]:
@@ -405,7 +447,7 @@ def _status(fields: OpportunityFields, delta: Delta) -> tuple[bool, str | None]:
 def _date_field(delta: Delta, name: str) -> tuple[bool, Any]:
     if not name or not delta.reports(name):
         return False, None
-    value = _lookup(delta.fields, name)
+    value = lookup(delta.fields, name)
     if value is None:
         return True, None
     try:
@@ -426,14 +468,25 @@ def _engagement(ctx: Context, record_id: str, delta: Delta, config: AdapterConfi
     currency = fields.CurrencyIsoCode or _default_currency(config)
     if delta.reports("CurrencyIsoCode") or (delta.full and currency):
         out["currency"] = currency_code(currency, "Opportunity") if currency else None
-    if delta.reports("Amount"):
-        if fields.Amount is None:
-            out["budget"] = None
-        elif currency is None:
-            # A multi-currency org's UPDATE that changes Amount alone: read the whole record.
-            return Mapped(fetches=[record_request(ctx, record_id, config)])
-        else:
-            out["budget"] = money(fields.Amount, currency, "Opportunity.Amount")
+    for target, path in (("amount", "Amount"), ("expected_revenue", "ExpectedRevenue")):
+        reported, value = decimal(delta, path)
+        if reported:
+            out[target] = _amount(value, currency, f"Opportunity.{path}")
+    if "amount" in out:
+        # The CRM's amount is the engagement's budget until an ERP reports its own.
+        out["budget"] = out["amount"]
+    reported, probability = decimal(delta, "Probability")
+    if reported:
+        out["probability"] = probability
+    put_text(out, delta, "stage", "StageName")
+    # The label (ForecastCategoryName) where the event carries it, else the API value.
+    put_text(out, delta, "forecast_category", "ForecastCategoryName", "ForecastCategory")
+    put_text(out, delta, "engagement_type", "Type")
+    put_text(out, delta, "lead_source", "LeadSource")
+    put_ref(out, delta, "owner", "OwnerId", "User")
+    reported, close = _date_field(delta, "CloseDate")
+    if reported:
+        out["expected_close_date"] = close
     reported, status = _status(fields, delta)
     if reported:
         out["status"] = status
@@ -449,7 +502,31 @@ def _engagement(ctx: Context, record_id: str, delta: Delta, config: AdapterConfi
     if not out and not delta.full:
         return _unchanged(ctx, record_id)
     data = build(EngagementChange, "engagement", id=record_id, **out)
-    return Mapped(events=[_event(ctx, "engagement", "Opportunity", data, record_id)])
+    return Mapped(
+        events=[_event(ctx, "engagement", "Opportunity", data, record_id, partial=not delta.full)]
+    )
+
+
+def _resource(ctx: Context, record_id: str, delta: Delta) -> Mapped:
+    """A User: a person at the firm, who owns accounts and deals and may deliver work."""
+    fields = parse(UserFields, dict(delta.fields), "User")
+    out: dict[str, Any] = {}
+    if delta.reports("Name") or delta.reports("FirstName") or delta.reports("LastName"):
+        out["name"] = _contact_name(fields) or None  # type: ignore[arg-type]
+    for target, path in (
+        ("email", "Email"),
+        ("role", "Title"),
+        ("department", "Department"),
+        ("phone", "Phone"),
+        ("time_zone", "TimeZoneSidKey"),  # an IANA name ("Europe/Paris")
+    ):
+        put_text(out, delta, target, path)
+    if delta.reports("IsActive") and fields.IsActive is not None:
+        out["status"] = "active" if fields.IsActive else "inactive"
+    if not out and not delta.full:
+        return _unchanged(ctx, record_id)
+    data = build(ResourceChange, "resource", id=record_id, **out)
+    return Mapped(events=[_event(ctx, "resource", "User", data, record_id)])
 
 
 def _contact_name(fields: ContactFields) -> str:
@@ -482,4 +559,5 @@ def _contact(ctx: Context, record_id: str, delta: Delta, config: AdapterConfig) 
         role=fields.Title or "",
     )
     data = build(ClientChange, "client", id=to_18(fields.AccountId), contact_updates=[contact])
-    return Mapped(events=[_event(ctx, "client", "Account", data, record_id, version)])
+    # Only the Account's contacts: a partial change of the Account.
+    return Mapped(events=[_event(ctx, "client", "Account", data, record_id, version, partial=True)])

@@ -114,10 +114,25 @@ class OpportunityFields(Native):
     AccountId: str | None = None
     StageName: str | None = None
     Amount: Decimal | None = None
+    ExpectedRevenue: Decimal | None = None
+    Probability: Decimal | None = None
     CurrencyIsoCode: str | None = None
     IsClosed: bool | None = None
     IsWon: bool | None = None
     LastModifiedDate: Instant | None = None
+
+
+class UserFields(Native):
+    # CDC sends Name as the compound {"FirstName", "LastName"}; REST as a string.
+    Name: str | dict[str, Any] | None = None
+    FirstName: str | None = None
+    LastName: str | None = None
+    Email: str | None = None
+    Title: str | None = None
+    Department: str | None = None
+    Phone: str | None = None
+    TimeZoneSidKey: str | None = None
+    IsActive: bool | None = None
 
 
 class ContactFields(Native):

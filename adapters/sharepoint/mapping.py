@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from adapters.refusals import forbidden, require_id, schema_violation, translate, validate
+from adapters.sharepoint.details import item_details
 from adapters.sharepoint.payloads import DeltaPage, DriveItem, NotificationBatch
 from hub.contracts.adapters import (
     RESUMES_FROM_CURSOR,
@@ -143,6 +144,7 @@ def map_item(
         "classification": drive_setting(extra, "drive_classifications", drive_id),
     }
     data.update({key: value for key, value in optional.items() if value is not None})
+    data.update(item_details(item))
     return change_event(
         system=SYSTEM,
         entity="knowledge_asset",
@@ -222,17 +224,3 @@ def map_notifications(batch: NotificationBatch, *, tenant: str) -> Mapped:
             for (note_tenant, resource), hint in requests.items()
         ]
     )
-
-
-def parse_body(data: Any) -> DeltaPage | NotificationBatch:
-    """Tells a delta page (items, links) from a notification batch (subscription ids)."""
-    if not isinstance(data, Mapping) or not isinstance(data.get("value"), list):
-        raise schema_violation("expected a Graph body with a value list", "value")
-    values = data["value"]
-    is_notification = bool(values) and all(
-        isinstance(item, Mapping) and "subscriptionId" in item for item in values
-    )
-    has_links = "@odata.nextLink" in data or "@odata.deltaLink" in data
-    if is_notification and not has_links:
-        return validate(NotificationBatch, data)
-    return validate(DeltaPage, data)

@@ -16,14 +16,36 @@ class ParentReference(GraphModel):
     driveType: str | None = None
     id: str | None = None
     siteId: str | None = None
+    path: str | None = None  # not returned by delta
+
+
+class Identity(GraphModel):
+    id: str | None = None
+    displayName: str | None = None
+    email: str | None = None
+
+
+class IdentitySet(GraphModel):
+    """`createdBy` / `lastModifiedBy`: a user, or an application acting on its own."""
+
+    user: Identity | None = None
+    application: Identity | None = None
 
 
 class DeletedFacet(GraphModel):
     state: str | None = None
 
 
+class Hashes(GraphModel):
+    quickXorHash: str | None = None
+    sha1Hash: str | None = None
+    sha256Hash: str | None = None
+    crc32Hash: str | None = None
+
+
 class FileFacet(GraphModel):
     mimeType: str | None = None
+    hashes: Hashes | None = None
 
 
 class FolderFacet(GraphModel):
@@ -41,6 +63,8 @@ class DriveItem(GraphModel):
     createdDateTime: str | None = None
     lastModifiedDateTime: str | None = None
     webUrl: str | None = None
+    createdBy: IdentitySet | None = None
+    lastModifiedBy: IdentitySet | None = None
     parentReference: ParentReference | None = None
     file: FileFacet | None = None
     folder: FolderFacet | None = None

@@ -26,13 +26,12 @@ from adapters.sharepoint.mapping import (
     SYSTEM,
     last_occurrences,
     link_resource,
-    map_delta_page,
     map_items,
     map_notifications,
-    parse_body,
     resource_path,
 )
 from adapters.sharepoint.payloads import DeltaPage, DriveItem, NotificationBatch
+from adapters.sharepoint.shapes import map_page, map_single, parse_body
 from hub.contracts.adapters import AdapterConfig, FetchRequest, Mapped, PollResult
 
 DEFAULT_BASE_URL = "https://graph.microsoft.com"
@@ -86,8 +85,8 @@ class SharePointAdapter:
         event: str | None = None,
         tenant: str | None = None,
     ) -> Mapped:
-        """Maps a delta page (the whole page, last occurrence wins) or change notifications
-        (a delta run to fetch); the validation handshake maps to nothing."""
+        """Maps a delta page (the whole page, last occurrence wins), one driveItem, or change
+        notifications (a delta run to fetch); the validation handshake maps to nothing."""
         with refusals():
             if headers is not None and not self.verify_signature(body, headers, config):
                 raise forbidden("a change notification's clientState does not match")
@@ -98,9 +97,11 @@ class SharePointAdapter:
             owner = config.tenant or tenant or ""
             if isinstance(parsed, NotificationBatch):
                 return map_notifications(parsed, tenant=owner)
-            return map_delta_page(
-                parsed, tenant=owner, received_at=self._clock(), extra=config.extra
-            )
+            if isinstance(parsed, DriveItem):
+                return map_single(
+                    parsed, tenant=owner, received_at=self._clock(), extra=config.extra
+                )
+            return map_page(parsed, tenant=owner, received_at=self._clock(), extra=config.extra)
 
     def fetch(
         self, request: FetchRequest, *, client: httpx.Client, config: AdapterConfig

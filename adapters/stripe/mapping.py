@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from adapters.refusals import require_id, schema_violation, translate, validate
+from adapters.stripe.details import credit_note_details, invoice_details, line_details
 from adapters.stripe.payloads import CreditNote, Event, Invoice, LineItem, LineList
 from hub.contracts.adapters import (
     AdapterError,
@@ -134,7 +135,7 @@ def _rate(taxes: Iterable[tuple[int, int | None]], net_minor: int) -> Decimal:
     return plain(rate.quantize(_RATE_QUANTUM, rounding=ROUND_HALF_UP))
 
 
-def map_line(line: LineItem, currency: str, field: str) -> dict[str, Any]:
+def map_line(line: LineItem, currency: str, field: str, zone: tzinfo = UTC) -> dict[str, Any]:
     """One line with Stripe's own net (after discounts, before exclusive tax) and tax."""
     if line.quantity_decimal is not None:
         quantity = line.quantity_decimal
@@ -169,11 +170,14 @@ def map_line(line: LineItem, currency: str, field: str) -> dict[str, Any]:
         "tax_rate": _rate(taxes, net_minor),
         "net": from_minor(net_minor, currency, f"{field}.amount"),
         "tax": from_minor(tax_minor, currency, f"{field}.taxes"),
+        **line_details(line, zone=zone),
     }
 
 
-def map_lines(lines: Iterable[LineItem], currency: str, field: str) -> list[dict[str, Any]]:
-    return [map_line(line, currency, f"{field}.{n}") for n, line in enumerate(lines)]
+def map_lines(
+    lines: Iterable[LineItem], currency: str, field: str, zone: tzinfo = UTC
+) -> list[dict[str, Any]]:
+    return [map_line(line, currency, f"{field}.{n}", zone) for n, line in enumerate(lines)]
 
 
 def _ref_id(value: str | Mapping[str, Any] | None) -> str | None:
@@ -213,16 +217,21 @@ def invoice_data(
             currency,
             f"{field}.amount_paid",
         ),
-        "lines": map_lines(invoice.lines.data, currency, f"{field}.lines.data"),
+        "lines": map_lines(invoice.lines.data, currency, f"{field}.lines.data", zone),
     }
+    data.update(
+        invoice_details(invoice, amount=lambda minor: from_minor(minor, currency, field), zone=zone)
+    )
     optional = {
         "client": _client(invoice.customer),
         "engagement": _engagement(invoice.metadata, engagement_key),
         "number": invoice.number,
         "issue_date": calendar_date(issued_at, zone),
-        "due_date": calendar_date(invoice.due_date, zone),
     }
     data.update({key: value for key, value in optional.items() if value is not None})
+    if "due_date" in invoice.model_fields_set:
+        # A whole object: a null due date (charged automatically) is the invoice's state.
+        data["due_date"] = calendar_date(invoice.due_date, zone)
     return data
 
 
@@ -242,9 +251,10 @@ def credit_note_data(
         "currency": currency,
         "status": status,
         "total": from_minor(non_negative(note.total, f"{field}.total"), currency, f"{field}.total"),
-        "lines": map_lines(note.lines.data, currency, f"{field}.lines.data"),
+        "lines": map_lines(note.lines.data, currency, f"{field}.lines.data", zone),
         "issue_date": calendar_date(note.effective_at or note.created, zone),
     }
+    data.update(credit_note_details(note, amount=lambda minor: from_minor(minor, currency, field)))
     optional = {
         "client": _client(note.customer),
         "engagement": _engagement(note.metadata, engagement_key),
@@ -350,7 +360,7 @@ def map_event(
 
 
 def complete_lines(
-    request: FetchRequest, pages: Iterable[LineList | Mapping[str, Any]]
+    request: FetchRequest, pages: Iterable[LineList | Mapping[str, Any]], zone: tzinfo = UTC
 ) -> ChangeEnvelope:
     """The event a paged-lines FetchRequest stands for, with the lines of every page."""
     hint = request.hint
@@ -363,7 +373,7 @@ def complete_lines(
     lines = list(data.get("lines") or [])
     for number, page in enumerate(pages):
         page_list = page if isinstance(page, LineList) else validate(LineList, page, prefix="lines")
-        lines += map_lines(page_list.data, data["currency"], f"lines[{number}].data")
+        lines += map_lines(page_list.data, data["currency"], f"lines[{number}].data", zone)
     data["lines"] = lines
     return change_event(
         system=SYSTEM,

@@ -48,8 +48,29 @@ class Reduction(StripeModel):
     amount: int
 
 
+class PriceDetails(StripeModel):
+    price: str | None = None
+    product: str | None = None
+
+
 class Pricing(StripeModel):
+    """A line's `pricing` (basil+) or, before it, its `price` object."""
+
+    id: str | None = None
+    product: str | dict[str, Any] | None = None
     unit_amount_decimal: Decimal | None = None
+    price_details: PriceDetails | None = None
+
+
+class Period(StripeModel):
+    start: Epoch | None = None
+    end: Epoch | None = None
+
+
+class TaxAmount(StripeModel):
+    """`total_taxes[]` (basil+) or `total_tax_amounts[]` (before)."""
+
+    amount: int
 
 
 class LineItem(StripeModel):
@@ -67,6 +88,7 @@ class LineItem(StripeModel):
     tax_amounts: list[LegacyLineTax] = []
     discount_amounts: list[Reduction] = []
     pretax_credit_amounts: list[Reduction] = []
+    period: Period | None = None
 
 
 class LineList(StripeModel):
@@ -92,6 +114,27 @@ class Invoice(StripeModel):
     status_transitions: StatusTransitions = StatusTransitions()
     metadata: dict[str, str | None] = {}
     lines: LineList = LineList()
+    # What Stripe reports beyond lines and lifecycle; each is kept only when the object has
+    # the key (older API versions lack some; newer ones renamed tax to total_taxes).
+    amount_due: int | None = None
+    amount_remaining: int | None = None
+    amount_overpaid: int | None = None
+    subtotal: int | None = None
+    total_excluding_tax: int | None = None
+    tax: int | None = None
+    total_taxes: list[TaxAmount] | None = None
+    total_tax_amounts: list[TaxAmount] | None = None
+    starting_balance: int | None = None
+    ending_balance: int | None = None
+    period_start: Epoch | None = None
+    period_end: Epoch | None = None
+    collection_method: str | None = None
+    billing_reason: str | None = None
+    customer_name: str | None = None
+    customer_email: str | None = None
+    hosted_invoice_url: str | None = None
+    invoice_pdf: str | None = None
+    description: str | None = None
 
 
 class CreditNote(StripeModel):
@@ -108,6 +151,13 @@ class CreditNote(StripeModel):
     voided_at: Epoch | None = None
     metadata: dict[str, str | None] = {}
     lines: LineList = LineList()
+    amount: int | None = None
+    subtotal: int | None = None
+    total_excluding_tax: int | None = None
+    reason: str | None = None
+    memo: str | None = None
+    type: str | None = None
+    pdf: str | None = None
 
 
 class EventData(StripeModel):

@@ -17,6 +17,7 @@ from adapters.refusals import (
     forbidden,
     header,
     load_json,
+    not_the_shape,
     refusals,
     schema_violation,
     validate,
@@ -82,7 +83,10 @@ class StripeAdapter:
         with refusals():
             if headers is not None and not self.verify_signature(body, headers, config):
                 raise forbidden("Stripe-Signature is missing or does not match")
-            parsed = validate(Event, load_json(body))
+            data = load_json(body)
+            if not isinstance(data, dict):
+                raise not_the_shape('a Stripe event (an object with "object": "event")', data)
+            parsed = validate(Event, data)
             return map_event(
                 parsed,
                 tenant=config.tenant or tenant or "",
@@ -121,7 +125,7 @@ class StripeAdapter:
                 starting_after = page.data[-1].id
             else:
                 raise fetch_failed(f"{url} had more than {MAX_PAGES} pages")
-            return Mapped(events=[complete_lines(request, pages)])
+            return Mapped(events=[complete_lines(request, pages, time_zone(config))])
 
     def poll(
         self, *, client: httpx.Client, config: AdapterConfig, cursor: str | None

@@ -14,7 +14,14 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from adapters.refusals import require_id, schema_violation, translate, validate
+from adapters.refusals import (
+    not_the_shape,
+    require_id,
+    schema_violation,
+    translate,
+    validate,
+)
+from adapters.xero.details import document_details, line_details
 from adapters.xero.payloads import (
     Document,
     LineItem,
@@ -28,10 +35,11 @@ from hub.contracts.adapters import (
     FetchRequest,
     Mapped,
     change_event,
+    embedded_event,
     message_id,
     utc_sequence,
 )
-from hub.contracts.changes import ChangeEnvelope, Deletion, InvoiceChange
+from hub.contracts.changes import ChangeEnvelope, ClientChange, Deletion, InvoiceChange
 from hub.contracts.common import Amount, CurrencyCode
 
 SYSTEM = "xero"
@@ -154,6 +162,7 @@ def map_line(line: LineItem, n: int, *, currency: str, amounts: str, field: str)
         data["net"] = money(net, currency, f"{field}.LineAmount")
         data["tax"] = money(tax, currency, f"{field}.TaxAmount")
         data["tax_rate"] = _rate(tax, net)
+    data.update(line_details(line))
     return data
 
 
@@ -174,7 +183,12 @@ def _engagement(document: Document, category: str | None) -> dict[str, Any] | No
 
 
 def document_data(
-    document: XeroInvoice | XeroCreditNote, *, engagement_category: str | None, field: str
+    document: XeroInvoice | XeroCreditNote,
+    *,
+    engagement_category: str | None,
+    field: str,
+    rate_direction: str = "unverified",
+    home_currency: str | None = None,
 ) -> dict[str, Any]:
     """The canonical change of a Xero invoice or credit note."""
     is_invoice = isinstance(document, XeroInvoice)
@@ -210,14 +224,29 @@ def document_data(
         if originals:
             data["original_invoice"] = {"type": "Invoice", "id": originals[0]}
     contact = document.Contact.ContactID if document.Contact else None
+    issue_date = calendar_date(document.DateString, document.Date, f"{field}.Date")
     optional = {
         "client": {"type": "Contact", "id": contact} if contact else None,
         "engagement": _engagement(document, engagement_category),
         "number": number or None,
-        "issue_date": calendar_date(document.DateString, document.Date, f"{field}.Date"),
-        "due_date": calendar_date(document.DueDateString, document.DueDate, f"{field}.DueDate"),
+        "issue_date": issue_date,
     }
     data.update({key: value for key, value in optional.items() if value is not None})
+    if {"DueDate", "DueDateString"} & document.model_fields_set:
+        data["due_date"] = calendar_date(
+            document.DueDateString, document.DueDate, f"{field}.DueDate"
+        )
+    data.update(
+        document_details(
+            document,
+            money=lambda amount, where: money(non_negative(amount, where), currency, where),
+            day=calendar_date,
+            issue_date=issue_date,
+            rate_direction=rate_direction,
+            home_currency=home_currency,
+            field=field,
+        )
+    )
     return data
 
 
@@ -227,6 +256,7 @@ def map_document(
     tenant: str,
     engagement_category: str | None,
     field: str,
+    **options: Any,
 ) -> ChangeEnvelope:
     """One fetched (or posted) document as a change or, when DELETED, a deletion."""
     source_type = "Invoice" if isinstance(document, XeroInvoice) else "CreditNote"
@@ -244,12 +274,17 @@ def map_document(
     }
     if (document.Status or "").upper() == DELETED:
         return change_event(data=Deletion(id=doc_id), deleted=True, **common)
-    data = document_data(document, engagement_category=engagement_category, field=field)
+    data = document_data(document, engagement_category=engagement_category, field=field, **options)
     return change_event(data=validate(InvoiceChange, data, prefix=field), **common)
 
 
 def map_resources(
-    resources: Resources, *, tenant: str, engagement_category: str | None = None
+    resources: Resources,
+    *,
+    tenant: str,
+    engagement_category: str | None = None,
+    rate_direction: str = "unverified",
+    home_currency: str | None = None,
 ) -> Mapped:
     """Every sales invoice and credit note of an API response; bills are ignored."""
     documents: list[tuple[str, XeroInvoice | XeroCreditNote]] = [
@@ -265,12 +300,46 @@ def map_resources(
             continue
         events.append(
             map_document(
-                document, tenant=tenant, engagement_category=engagement_category, field=field
+                document,
+                tenant=tenant,
+                engagement_category=engagement_category,
+                field=field,
+                rate_direction=rate_direction,
+                home_currency=home_currency,
             )
         )
+        # After the document: the engagement it names explicitly decides whose contact it
+        # is, before what it says of the contact can become a client of its own.
+        events.extend(_embedded_contact(document, tenant, field))
     if not events:
         return Mapped(ignored="only purchase documents (ACCPAY bills), which are not mapped")
     return Mapped(events=events)
+
+
+def _embedded_contact(
+    document: XeroInvoice | XeroCreditNote, tenant: str, field: str
+) -> list[ChangeEnvelope]:
+    """A document's Contact (ContactID, Name) as a change of that client too: what the
+    document says of it, ranked below any change of the contact itself."""
+    contact = document.Contact
+    if contact is None or not contact.ContactID or not (contact.Name or "").strip():
+        return []
+    data = validate(
+        ClientChange,
+        {"id": contact.ContactID, "legal_name": contact.Name.strip()},
+        prefix=f"{field}.Contact",
+    )
+    updated = instant(document.UpdatedDateUTC, f"{field}.UpdatedDateUTC")
+    return [
+        embedded_event(
+            system=SYSTEM,
+            entity="client",
+            source_type="Contact",
+            data=data,
+            tenant=tenant,
+            time=updated,
+        )
+    ]
 
 
 def map_notification(notification: Notification, *, tenant: str) -> Mapped:
@@ -312,7 +381,19 @@ def map_notification(notification: Notification, *, tenant: str) -> Mapped:
 def parse_body(data: Any) -> Notification | Resources:
     """Tells the webhook body from a posted API response."""
     if isinstance(data, Mapping) and "events" in data:
-        return validate(Notification, data)
+        notification = validate(Notification, data)
+        for n, event in enumerate(notification.events):
+            # Every Xero event names what changed and how; an event without them is no event.
+            for name in ("eventCategory", "eventType"):
+                if not getattr(event, name):
+                    raise AdapterError(
+                        "SCHEMA_VIOLATION",
+                        f"events.{n}.{name} is missing",
+                        field=f"events.{n}.{name}",
+                        rule="missing",
+                    )
+            require_id(event.resourceId, f"events.{n}.resourceId")
+        return notification
     if isinstance(data, Mapping) and ("Invoices" in data or "CreditNotes" in data):
         return validate(Resources, data)
-    raise schema_violation("expected a Xero webhook body or an Invoices/CreditNotes response")
+    raise not_the_shape("a Xero webhook body (events) or an Invoices/CreditNotes response", data)

@@ -83,7 +83,9 @@ class Document(XeroModel):
     TotalTax: Decimal | None = None
     Total: Decimal | None = None
     CurrencyCode: str | None = None
+    CurrencyRate: Decimal | None = None
     UpdatedDateUTC: str | None = None
+    FullyPaidOnDate: str | None = None
 
 
 class XeroInvoice(Document):

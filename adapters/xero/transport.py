@@ -67,6 +67,8 @@ class XeroAdapter:
                 parsed,
                 tenant=header(headers, "xero-tenant-id") or fallback,
                 engagement_category=config.extra.get("engagement_tracking_category"),
+                rate_direction=config.extra.get("currency_rate_direction", "unverified"),
+                home_currency=config.extra.get("home_currency"),
             )
 
     def fetch(
@@ -87,6 +89,8 @@ class XeroAdapter:
                 resources,
                 tenant=request.tenant or config.tenant,
                 engagement_category=config.extra.get("engagement_tracking_category"),
+                rate_direction=config.extra.get("currency_rate_direction", "unverified"),
+                home_currency=config.extra.get("home_currency"),
             )
 
     def poll(

@@ -7,6 +7,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,6 +22,7 @@ from hub.api.routes import (
     exceptions,
     health,
     ingest,
+    links,
     projections,
     records,
 )
@@ -43,7 +45,10 @@ class BodyLimit:
             # No pshub input may contain NUL: PostgreSQL text cannot hold it.
             response = problems.problem_response(
                 problems.Problem(
-                    400, "the URL contains a NUL character", reason="MALFORMED_PAYLOAD"
+                    400,
+                    "the URL contains a NUL character",
+                    reason="MALFORMED_PAYLOAD",
+                    errors=_nul_fields(scope),
                 ),
                 scope["path"].replace("\x00", ""),
             )
@@ -89,6 +94,15 @@ class BodyLimit:
             problems.Problem(413, f"the body exceeds {self.max_bytes} bytes"), scope["path"]
         )
         await response(scope, _drain, send)
+
+
+def _nul_fields(scope: Scope) -> list[dict[str, str]]:
+    """The query parameters (or the path) that hold a NUL, as problem errors."""
+    query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    names = [name.replace("\x00", "") for name, value in query if "\x00" in name + value]
+    if "\x00" in scope.get("path", ""):
+        names.append("path")
+    return [{"field": name, "rule": "no_nul", "message": "contains a NUL"} for name in names]
 
 
 class _TooLarge(Exception):
@@ -151,6 +165,7 @@ def create_app(hub: Hub) -> FastAPI:
         records,
         ingest,
         exceptions,
+        links,
         projections,
         adapters,
         audit,

@@ -122,5 +122,6 @@ def scope(name: str) -> Callable[..., Principal]:
 
 
 Reader = Annotated[Principal, Depends(scope("read"))]
+Operator = Annotated[Principal, Depends(scope("operate"))]
 Writer = Annotated[Principal, Depends(require(lambda p: p.may_write(), "write:<system>"))]
 HubDep = Annotated[Hub, Depends(get_hub)]

@@ -25,11 +25,15 @@ _MESSAGE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:pshub:message")
 class AdapterError(Exception):
     """A payload the adapter cannot map; carries the contract reason code."""
 
-    def __init__(self, reason: str, message: str, *, field: str = "", status: int = 422) -> None:
+    def __init__(
+        self, reason: str, message: str, *, field: str = "", status: int = 422, rule: str = ""
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.field = field
+        # The rule the field broke ("missing", "type", "shape", ...); the reason code if unset.
+        self.rule = rule or reason.lower()
         # 400 for unparseable input, 401/403 for a bad signature, 422 for the rest.
         self.status = status
 
@@ -94,6 +98,18 @@ class PollResult:
     complete_listings: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RecordWanted:
+    """A source record the hub needs in full: a partial change named it, and the hub has
+    never seen it. An adapter that can read records by id (`refetch`) turns it into a fetch."""
+
+    source_type: str
+    source_id: str
+    tenant: str
+    sequence: str | None
+    time: datetime
+
+
 @runtime_checkable
 class SourceAdapter(Protocol):
     """The interface every adapters/<system>/ package exposes as `ADAPTER`."""
@@ -149,12 +165,14 @@ def change_event(
     id: str,
     instance: str | None = None,
     deleted: bool = False,
+    partial: bool = False,
 ) -> ChangeEnvelope:
     """Builds a canonical change event; `data` must be the entity's change (or Deletion) model,
     and `source_type` the source's own object type (the xref type: Account, TimeEntry, ...).
 
     `sequence` must compare lexicographically in source order: zero-pad numbers and write
-    instants as RFC 3339 UTC.
+    instants as RFC 3339 UTC. `partial`: the change reports only the fields that changed (a
+    CDC UPDATE), so the hub never creates a record from it.
     """
     if not deleted and not isinstance(data, CHANGE_MODELS[entity]):
         raise TypeError(f"{type(data).__name__} is not the change model of {entity}")
@@ -169,6 +187,7 @@ def change_event(
         sequence=sequence,
         tenant=tenant,
         sourcetype=source_type,
+        partial=partial or None,
         data=data.model_dump(mode="json", exclude_unset=True, by_alias=True)
         | {
             "id": data.id  # type: ignore[attr-defined]
@@ -180,3 +199,40 @@ def utc_sequence(instant: datetime, *tiebreak: int) -> str:
     """A lexicographically ordered sequence from an instant and optional integer tiebreaks."""
     text = instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return "|".join([text, *(f"{n:020d}" for n in tiebreak)])
+
+
+# Sorts below every digit and letter: what a record says of another it embeds ranks below any
+# change of that other record itself.
+EMBEDDED_PREFIX = "!"
+
+
+def embedded_event(
+    *,
+    system: str,
+    entity: str,
+    source_type: str,
+    data: CanonicalModel,
+    tenant: str,
+    time: datetime,
+) -> ChangeEnvelope:
+    """What a source record says of another record it embeds (a Harvest project's client with
+    its name and currency, a Xero invoice's Contact), as a change of that record.
+
+    It reports only what the source gives, and its sequence sorts below any change of the
+    record itself: it creates the record when the hub has never seen it (through the matching
+    rules, like any change), a later change of the record itself always applies over it, and
+    an embed arriving after the record's own change is stale. Embeds order among themselves
+    by the embedding record's time. Adapters send it after the embedding record, so that an
+    explicit link the record makes (an invoice's engagement) decides first.
+    """
+    sequence = EMBEDDED_PREFIX + utc_sequence(time)
+    return change_event(
+        system=system,
+        entity=entity,
+        source_type=source_type,
+        data=data,
+        tenant=tenant,
+        time=time,
+        sequence=sequence,
+        id=message_id(system, tenant, source_type, data.id, "embedded", sequence),  # type: ignore[attr-defined]
+    )

@@ -10,22 +10,84 @@ golden record, and never creates a record from a change that lacks its required 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from hub.contracts.billing_changes import (
+    ExchangeRateData,
+    InvoiceChange,
+    InvoiceLineData,
+    TrackingData,
+)
+from hub.contracts.canonical import (
+    CLEARS,
+    SYSTEM_PATTERN,
+    CanonicalModel,
+    PersonData,
+    Quantity,
+    Ref,
+    ShortText,
+    SourceId,
+    SourceKey,
+    Text,
+)
 from hub.contracts.common import (
-    Amount,
     ContractModel,
     CurrencyCode,
     DecimalString,
+    MoneyModel,
     NonNegativeAmount,
     check_non_negative,
 )
+from hub.contracts.knowledge_changes import ContentHashesData, KnowledgeAssetChange
+from hub.contracts.work_changes import (
+    ApprovalState,
+    ExpenseChange,
+    ExternalReferenceData,
+    MilestoneChange,
+    ReceiptData,
+    TimeEntryChange,
+)
 
-SYSTEM_PATTERN = r"^[a-z][a-z0-9_]*$"
+__all__ = [
+    "CHANGE_MODELS",
+    "ENTITIES",
+    "SYSTEM_PATTERN",
+    "ApprovalState",
+    "CanonicalModel",
+    "ChangeEnvelope",
+    "ClientChange",
+    "ContactData",
+    "ContactRemoval",
+    "ContentHashesData",
+    "ContractChange",
+    "Deletion",
+    "EngagementChange",
+    "ExchangeRateData",
+    "ExpenseChange",
+    "ExternalReferenceData",
+    "InvoiceChange",
+    "InvoiceLineData",
+    "KnowledgeAssetChange",
+    "MilestoneChange",
+    "PersonData",
+    "Quantity",
+    "RateCardChange",
+    "RateLineData",
+    "ReceiptData",
+    "Ref",
+    "ResourceChange",
+    "ShortText",
+    "SourceId",
+    "SourceKey",
+    "Text",
+    "TimeEntryChange",
+    "TrackingData",
+    "change_type",
+]
+
 ENTITIES = (
     "client",
     "engagement",
@@ -39,29 +101,12 @@ ENTITIES = (
     "knowledge_asset",
 )
 
-SourceId = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(max_length=2000)]
-ShortText = Annotated[str, Field(max_length=200)]
-Quantity = Annotated[DecimalString, AfterValidator(check_non_negative)]
+Percent = Annotated[Quantity, Field(le=100, examples=["40"])]
 
 
-class CanonicalModel(ContractModel):
-    """Base of every change `data` model: unknown fields refused, all but `id` optional."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    def reported(self) -> dict[str, Any]:
-        """The fields this change reports (set, even to null), as attributes."""
-        return {name: getattr(self, name) for name in self.model_fields_set}
-
-
-class Ref(CanonicalModel):
-    """Another record, by its source id; system and tenant default to the event's own."""
-
-    type: Annotated[str, Field(min_length=1, max_length=100, examples=["Project"])]
-    id: SourceId
-    system: Annotated[str | None, Field(pattern=SYSTEM_PATTERN, max_length=64)] = None
-    tenant: Annotated[str | None, Field(max_length=200)] = None
+def _described(kind: Any, text: str) -> Any:
+    """An optional field of a change (left out: not reported; null: cleared) with its meaning."""
+    return Annotated[kind | None, Field(description=text)]
 
 
 class ContactData(CanonicalModel):
@@ -79,6 +124,47 @@ class ContactData(CanonicalModel):
 class ContactRemoval(CanonicalModel):
     id: SourceId
     version: Annotated[str, Field(max_length=100)] = ""
+
+
+class AddressData(CanonicalModel):
+    """A postal address. In an update a line left out stays as it is and null clears it, so
+    a source that reports one changed line (Salesforce `BillingAddress.City`) sends only it."""
+
+    street: _described(
+        Annotated[str, Field(max_length=1000)], "street lines; a free-text address is all here"
+    ) = None
+    city: _described(ShortText, "city or town") = None
+    region: _described(
+        ShortText, "state, province or region: its code where the source keeps one (CA, NSW)"
+    ) = None
+    postal_code: _described(Annotated[str, Field(max_length=40)], "postal or ZIP code") = None
+    country: _described(
+        Annotated[str, Field(pattern=r"^[A-Z]{2}$")], "ISO 3166-1 alpha-2 country code"
+    ) = None
+
+
+class PartialMoney(CanonicalModel):
+    """An amount whose currency may be left out: it is then the currency the record has
+    (a Salesforce UPDATE of `Amount` alone). A change without the currency for a record
+    the hub does not know yet is parked (UNKNOWN_AGGREGATE) until the record is known."""
+
+    amount: Annotated[DecimalString, AfterValidator(check_non_negative)]
+    currency: CurrencyCode | None = None
+
+    @model_validator(mode="after")
+    def _fraction(self) -> PartialMoney:
+        # With its currency, the amount is checked here; without, when the hub knows it.
+        self.with_currency(None)
+        return self
+
+    def with_currency(self, currency: str | None) -> MoneyModel | None:
+        """The full money in its own currency, else in `currency` (None when neither)."""
+        code = self.currency or currency
+        return (
+            None
+            if not code
+            else MoneyModel.check_fraction(MoneyModel(amount=self.amount, currency=code))
+        )
 
 
 class ClientChange(CanonicalModel):
@@ -112,6 +198,24 @@ class ClientChange(CanonicalModel):
         ]
         | None
     ) = None
+    trading_name: _described(ShortText, "the name it trades under, if not its legal name") = None
+    industry: _described(ShortText, "industry as the source names it (Salesforce Industry)") = None
+    category: _described(
+        ShortText, "the source's kind of account (Salesforce Type, NetSuite category)"
+    ) = None
+    customer_number: _described(
+        Annotated[str, Field(max_length=100)],
+        "the customer's number in the source (Salesforce AccountNumber, NetSuite entityId, "
+        "Odoo ref)",
+    ) = None
+    website: _described(Annotated[str, Field(max_length=500)], "web site URL") = None
+    phone: _described(Annotated[str, Field(max_length=50)], "main phone number") = None
+    email: _described(Annotated[str, Field(max_length=320)], "main e-mail address") = None
+    billing_address: _described(AddressData, "where invoices go") = None
+    shipping_address: _described(AddressData, "where deliveries go") = None
+    parent: _described(Ref, "the parent organisation, another client") = None
+    owner: _described(Ref, "the person who owns the account at the firm (a user)") = None
+    owner_name: _described(ShortText, "that person's name, where the source embeds it") = None
 
 
 class EngagementChange(CanonicalModel):
@@ -128,7 +232,9 @@ class EngagementChange(CanonicalModel):
     status: Literal["pipeline", "won", "active", "on_hold", "closed", "lost"] | None = None
     start_date: date | None = None
     end_date: date | None = None
-    budget: NonNegativeAmount | None = None
+    budget: _described(
+        PartialMoney, "the budget, in the engagement currency (which may be left out)"
+    ) = None
     manager: Ref | None = None
     external_refs: (
         Annotated[
@@ -141,6 +247,55 @@ class EngagementChange(CanonicalModel):
         ]
         | None
     ) = None
+    stage: _described(
+        ShortText,
+        "the pipeline stage as the source names it (Salesforce StageName, NetSuite "
+        "entityStatus, Odoo stage_id); the hub derives the canonical stage",
+    ) = None
+    forecast_category: _described(
+        ShortText, "Salesforce ForecastCategoryName (Pipeline, Best Case, Commit, Omitted)"
+    ) = None
+    probability: _described(Percent, "chance of winning, in percent") = None
+    expected_close_date: _described(date, "when the deal is expected to close") = None
+    amount: _described(PartialMoney, "the deal's amount (Salesforce Amount)") = None
+    expected_revenue: _described(
+        PartialMoney, "revenue expected (Salesforce ExpectedRevenue, NetSuite estimatedRevenue)"
+    ) = None
+    estimated_cost: _described(PartialMoney, "estimated cost (NetSuite estimatedCost)") = None
+    percent_complete: _described(Percent, "delivery progress, in percent") = None
+    contract_type: _described(
+        Literal[
+            "time_and_materials",
+            "capped_time_and_materials",
+            "fixed_fee",
+            "retainer",
+            "non_billable",
+        ],
+        "how the engagement is billed",
+    ) = None
+    billing_method: _described(
+        ShortText,
+        "the source's own billing method (Harvest bill_by, NetSuite jobBillingType, Odoo "
+        "pricing_type)",
+    ) = None
+    engagement_type: _described(
+        ShortText, "the source's type of deal or project (Salesforce Type, NetSuite jobType)"
+    ) = None
+    lead_source: _described(ShortText, "where the deal came from (Salesforce LeadSource)") = None
+    budget_by: _described(ShortText, "what the budget counts (Harvest budget_by)") = None
+    budget_hours: _described(Quantity, "the budget in hours (Harvest budget)") = None
+    fee: _described(PartialMoney, "a fixed-fee project's fee (Harvest fee)") = None
+    hourly_rate: _described(PartialMoney, "the project's hourly rate (Harvest hourly_rate)") = None
+    calculated_end_date: _described(
+        date, "the end the source computes from the schedule (NetSuite calculatedEndDate)"
+    ) = None
+    health: _described(
+        ShortText, "the latest status update (Odoo last_update_status: on_track, at_risk...)"
+    ) = None
+    analytic_account: _described(
+        ShortText, "the ERP's analytic account the project books to (Odoo account_id)"
+    ) = None
+    owner: _described(Ref, "the person who owns the deal (Salesforce OwnerId, a user)") = None
 
 
 class RetainerData(CanonicalModel):
@@ -180,23 +335,39 @@ class ContractChange(CanonicalModel):
 class RateLineData(CanonicalModel):
     """One effective-dated rate; its tier follows from the keys it names."""
 
-    role: ShortText | None = None
-    resource: Ref | None = None
-    engagement: Ref | None = None
-    client: Ref | None = None
-    task: ShortText | None = None
-    bill_rate: NonNegativeAmount
-    cost_rate: NonNegativeAmount | None = None
-    effective_from: date
+    role: ShortText | None = Field(default=None, description="The role it prices.")
+    resource: Ref | None = Field(default=None, description="The person it prices.")
+    engagement: Ref | None = Field(default=None, description="The engagement it is for.")
+    client: Ref | None = Field(default=None, description="The client it is for.")
+    task: ShortText | None = Field(default=None, description="The task it prices.")
+    bill_rate: NonNegativeAmount = Field(description="The hourly bill rate.")
+    cost_rate: NonNegativeAmount | None = Field(
+        default=None, description="The firm's hourly cost, in its own currency."
+    )
+    effective_from: date = Field(description="The first work date it applies to.")
     effective_to: Annotated[date | None, Field(description="exclusive")] = None
+    source_id: Annotated[
+        ShortText | None, Field(description="The source's own id of this rate (Harvest rate id).")
+    ] = None
 
 
 class RateCardChange(CanonicalModel):
     """A rate card: the whole set of lines as the source sees it now."""
 
-    id: SourceId
-    name: ShortText | None = None
-    lines: Annotated[list[RateLineData], Field(max_length=5000)] | None = None
+    id: SourceId = Field(description="The record's id in its source system.")
+    name: ShortText | None = Field(
+        default=None, description="The card's name. Null keeps the current value."
+    )
+    lines: Annotated[list[RateLineData], Field(max_length=5000)] | None = Field(
+        default=None, description="Every line, replacing the card's; null keeps them."
+    )
+    currency_assumed: Annotated[
+        bool | None,
+        Field(
+            description="True when the rates' currency is the adapter's configured default "
+            "because the source's rates carry none (Harvest). " + CLEARS
+        ),
+    ] = None
 
 
 class ResourceChange(CanonicalModel):
@@ -210,127 +381,13 @@ class ResourceChange(CanonicalModel):
     cost_rate: NonNegativeAmount | None = None
     home_region: ShortText | None = None
     status: Literal["active", "inactive"] | None = None
-
-
-ApprovalState = Literal["draft", "submitted", "approved", "rejected", "billed", "locked"]
-
-
-class TimeEntryChange(CanonicalModel):
-    """Hours one person worked on one calendar date (hours as a decimal string)."""
-
-    id: SourceId
-    engagement: Ref | None = None
-    resource: Ref | None = None
-    work_date: date | None = None
-    hours: Quantity | None = None
-    billable: bool | None = None
-    billing_hours: Quantity | None = None
-    notes: Text | None = None
-    task: ShortText | None = None
-    billable_rate: NonNegativeAmount | None = None
-    status: ApprovalState | None = None
-    is_running: bool | None = None
-    invoice: Ref | None = None
-    approved_by: ShortText | None = None
-
-
-class ReceiptData(CanonicalModel):
-    uri: Annotated[str, Field(min_length=1, max_length=2000)]
-    file_name: ShortText = ""
-    content_type: ShortText = ""
-
-
-class ExpenseChange(CanonicalModel):
-    """Money spent on an engagement, in the transaction currency."""
-
-    id: SourceId
-    engagement: Ref | None = None
-    resource: Ref | None = None
-    spent_date: date | None = None
-    amount: NonNegativeAmount | None = None
-    category: ShortText | None = None
-    billable: bool | None = None
-    reimbursable: bool | None = None
-    receipt: ReceiptData | None = None
-    notes: Text | None = None
-    status: ApprovalState | None = None
-    invoice: Ref | None = None
-
-
-class MilestoneChange(CanonicalModel):
-    """A fixed-fee billing milestone."""
-
-    id: SourceId
-    engagement: Ref | None = None
-    contract: Ref | None = None
-    name: Annotated[str, Field(min_length=1, max_length=500)] | None = None
-    amount: NonNegativeAmount | None = None
-    due_date: date | None = None
-    status: Literal["planned", "delivered", "accepted", "billing_ready", "billed"] | None = None
-    delivered_on: date | None = None
-    accepted_on: date | None = None
-    accepted_by: ShortText | None = None
-    invoice: Ref | None = None
-
-
-class InvoiceLineData(CanonicalModel):
-    description: Annotated[str, Field(min_length=1, max_length=2000)]
-    quantity: Quantity
-    unit_price: DecimalString
-    tax_rate: Annotated[
-        DecimalString,
-        AfterValidator(check_non_negative),
-        Field(description="a fraction: 0.2 is 20 %"),
-    ] = Decimal(0)
-    net: Amount | None = Field(default=None, description="the billing system's own net")
-    tax: Amount | None = Field(default=None, description="the billing system's own tax")
-    milestone: Ref | None = None
-    time_entries: Annotated[list[Ref], Field(max_length=5000)] = []
-    expenses: Annotated[list[Ref], Field(max_length=5000)] = []
-
-
-class InvoiceChange(CanonicalModel):
-    """An invoice or a credit note, as the billing system holds it."""
-
-    id: SourceId
-    kind: Literal["invoice", "credit_note"] | None = None
-    client: Ref | None = None
-    engagement: Ref | None = None
-    number: ShortText | None = None
-    currency: CurrencyCode | None = None
-    issue_date: date | None = None
-    due_date: date | None = None
-    status: Literal["draft", "issued", "paid", "void"] | None = None
-    lines: Annotated[list[InvoiceLineData], Field(max_length=2000)] | None = None
-    total: Amount | None = None
-    amount_paid: NonNegativeAmount | None = None
-    original_invoice: Ref | None = Field(default=None, description="for a credit note")
-
-
-class KnowledgeAssetChange(CanonicalModel):
-    """A document, page or deliverable in a knowledge system."""
-
-    id: SourceId
-    title: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
-    kind: (
-        Literal[
-            "document",
-            "page",
-            "proposal",
-            "deliverable",
-            "case_study",
-            "template",
-            "methodology",
-            "other",
-        ]
-        | None
+    phone: _described(Annotated[str, Field(max_length=50)], "phone number (personal data)") = None
+    department: _described(ShortText, "department or practice") = None
+    employment_type: _described(Literal["employee", "contractor"], "employee or contractor") = None
+    weekly_capacity_hours: _described(Quantity, "hours a week the person can work") = None
+    default_bill_rate: _described(
+        NonNegativeAmount, "the person's default hourly bill rate (Harvest default_hourly_rate)"
     ) = None
-    uri: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
-    classification: Literal["public", "internal", "confidential", "restricted"] | None = None
-    status: Literal["draft", "published", "archived"] | None = None
-    client: Ref | None = None
-    engagement: Ref | None = None
-    service_line: ShortText | None = None
 
 
 class Deletion(CanonicalModel):
@@ -393,6 +450,14 @@ class ChangeEnvelope(ContractModel):
         ]
         | None
     ) = None
+    partial: Annotated[
+        bool | None,
+        Field(
+            description="(extension) the change reports only some fields of its record (a CDC "
+            "UPDATE): the hub never creates a record from it, and fetches the full record when "
+            "it does not know the record yet"
+        ),
+    ] = None
     data: dict[str, Any]
 
     @model_validator(mode="after")

@@ -50,3 +50,15 @@ class CreateEngagement(ContractModel):
     budget: NonNegativeAmount | None = None
     manager_id: UUID | None = None
     xref: XrefModel | None = None
+
+
+class MapXref(ContractModel):
+    """Maps a source record the hub could not resolve to a golden record (stewardship)."""
+
+    system: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+    tenant: Annotated[str, Field(max_length=200)] = ""
+    type: Annotated[
+        str, Field(min_length=1, max_length=100, description="the source's own object type")
+    ]
+    id: Annotated[str, Field(min_length=1, max_length=200, description="the source's id")]
+    canonical_id: Annotated[UUID, Field(description="the golden record it is")]

@@ -73,8 +73,11 @@ class MoneyModel(ContractModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, from_attributes=True)
 
-    amount: DecimalString
-    currency: CurrencyCode
+    amount: DecimalString = Field(
+        description="The amount in major units, as a decimal string with no more fraction "
+        "digits than the currency's ISO 4217 exponent (JPY 0, EUR 2, KWD 3)."
+    )
+    currency: CurrencyCode = Field(description="The ISO 4217 currency code.")
 
     def to_money(self) -> Money:
         """Returns the domain Money (raises a DomainError on too many fraction digits)."""
@@ -109,10 +112,23 @@ class XrefModel(ContractModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, from_attributes=True)
 
-    system: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
-    tenant: Annotated[str, Field(max_length=200)] = ""
-    type: Annotated[str, Field(min_length=1, max_length=100)]
-    id: Annotated[str, Field(min_length=1, max_length=200)]
+    system: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=64,
+            pattern=r"^[a-z][a-z0-9_]*$",
+            description="The source system (salesforce, harvest, xero, ...).",
+        ),
+    ]
+    tenant: Annotated[
+        str, Field(max_length=200, description="The source's tenant: org, realm, account.")
+    ] = ""
+    type: Annotated[
+        str,
+        Field(min_length=1, max_length=100, description="The source's own object type."),
+    ]
+    id: Annotated[str, Field(min_length=1, max_length=200, description="The source's id.")]
 
     def to_ref(self) -> SourceRef:
         return SourceRef(self.system, self.tenant, self.type, self.id)

@@ -1,128 +1,51 @@
-"""Golden records as served over HTTP, with the classification of every field.
+"""Golden records as served over HTTP, with the classification of every field, by entity.
 
-A field's classification decides who may see it: `confidential` needs the read:confidential
-scope, `pii` needs read:pii; `public` and `internal` need only read. Fields a token may not
-see are left out, never nulled.
+Clients, engagements, contracts and resources are in hub/contracts/commercial_records.py;
+invoices in billing_records.py; time entries, expenses and milestones in work_records.py;
+knowledge assets in knowledge_records.py; what every record shares (classification, id,
+version, xrefs) in record_base.py.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
-from enum import StrEnum
-from typing import Annotated, Any
+from datetime import date
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.contracts.common import MoneyModel, XrefModel
+from hub.contracts.billing_records import InvoiceRecord
+from hub.contracts.commercial_records import (
+    ClientRecord,
+    ContractRecord,
+    EngagementRecord,
+    ResourceRecord,
+)
+from hub.contracts.common import MoneyModel
+from hub.contracts.knowledge_records import KnowledgeAssetRecord
+from hub.contracts.record_base import (
+    CONFIDENTIAL,
+    INTERNAL,
+    PII,
+    Classification,
+    PendingLinkRecord,
+    RecordModel,
+    classification_of,
+    classified,
+    described,
+)
+from hub.contracts.work_records import ExpenseRecord, MilestoneRecord, TimeEntryRecord
 
-
-class Classification(StrEnum):
-    PUBLIC = "public"
-    INTERNAL = "internal"
-    CONFIDENTIAL = "confidential"
-    PII = "pii"
-
-
-def classified(level: Classification, **kwargs: Any) -> Any:
-    """A Field whose JSON Schema carries x-classification."""
-    return Field(json_schema_extra={"x-classification": level.value}, **kwargs)
-
-
-PII = Classification.PII
-CONFIDENTIAL = Classification.CONFIDENTIAL
-INTERNAL = Classification.INTERNAL
-
-
-class RecordModel(BaseModel):
-    """What every golden record has: id, version, last update, cross-references."""
-
-    model_config = ConfigDict(from_attributes=True, frozen=True)
-
-    id: UUID
-    version: int
-    updated_at: datetime
-    xrefs: list[XrefModel]
-    deleted: bool = False
-
-
-class ContactRecord(BaseModel):
-    model_config = ConfigDict(from_attributes=True, frozen=True)
-
-    name: str
-    email: str = ""
-    phone: str = ""
-    role: str = ""
-
-
-class ClientRecord(RecordModel):
-    """A client of the firm."""
-
-    legal_name: str
-    country: Annotated[str, Field(description="ISO 3166-1 alpha-2")]
-    tax_id: str = classified(INTERNAL, default="")
-    billing_currency: str
-    status: str
-    contacts: list[ContactRecord] = classified(PII, default_factory=list)
-
-
-class EngagementRecord(RecordModel):
-    """An engagement (project) for one client."""
-
-    client_id: UUID
-    code: str
-    name: str
-    service_line: str = ""
-    region: str = ""
-    legal_entity: str = ""
-    status: str
-    start_date: date | None = None
-    end_date: date | None = None
-    currency: str
-    budget: MoneyModel | None = classified(INTERNAL, default=None)
-    manager_id: UUID | None = None
-
-
-class RetainerRecord(BaseModel):
-    model_config = ConfigDict(from_attributes=True, frozen=True)
-
-    period: str
-    fee: MoneyModel
-    included_hours: Decimal
-    rollover_rule: str
-    overage_rate: MoneyModel
-    rollover_cap_hours: Decimal | None = None
-
-
-class PlannedMilestoneRecord(BaseModel):
-    model_config = ConfigDict(from_attributes=True, frozen=True)
-
-    milestone_id: UUID
-    amount: MoneyModel
-
-
-class ContractRecord(RecordModel):
-    """The terms of one engagement line."""
-
-    engagement_id: UUID
-    client_id: UUID
-    name: str = ""
-    type: str
-    status: str
-    currency: str
-    value: MoneyModel | None = classified(INTERNAL, default=None)
-    cap: MoneyModel | None = classified(INTERNAL, default=None)
-    retainer: RetainerRecord | None = classified(CONFIDENTIAL, default=None)
-    milestones: list[PlannedMilestoneRecord] = classified(INTERNAL, default_factory=list)
-    payment_terms_days: int
-    tax_treatment: str
-    billing_schedule: str
-    start_date: date | None = None
-    end_date: date | None = None
-    signed_on: date | None = None
-    signed_by: str = classified(PII, default="")
-    change_orders: list[str] = Field(default_factory=list)
+__all__ = [
+    "CONFIDENTIAL",
+    "INTERNAL",
+    "PII",
+    "RECORD_MODELS",
+    "Classification",
+    "PendingLinkRecord",
+    "RecordModel",
+    "classification_of",
+    "classified",
+]
 
 
 class PeriodRecord(BaseModel):
@@ -130,164 +53,47 @@ class PeriodRecord(BaseModel):
 
     model_config = ConfigDict(from_attributes=True, frozen=True)
 
-    start: date
-    end: date | None = None
+    start: date = Field(description="The first date, inclusive.")
+    end: date | None = Field(default=None, description="The end date, exclusive; null: open.")
 
 
 class RateLineRecord(BaseModel):
+    """One effective-dated rate of one tier and scope."""
+
     model_config = ConfigDict(from_attributes=True, frozen=True)
 
-    tier: str
-    currency: str
-    bill_rate: MoneyModel
-    cost_rate: MoneyModel | None = None
-    period: PeriodRecord
-    role: str = ""
-    resource_id: UUID | None = None
-    engagement_id: UUID | None = None
-    client_id: UUID | None = None
-    task: str = ""
+    tier: str = Field(
+        description="Its precedence tier, most specific first: resource_engagement, "
+        "role_engagement, task_engagement, resource_client, role_client, role_default, "
+        "resource_default."
+    )
+    currency: str = Field(description="The bill rate's ISO 4217 currency.")
+    bill_rate: MoneyModel = Field(description="The hourly bill rate.")
+    cost_rate: MoneyModel | None = Field(
+        default=None, description="The firm's hourly cost, in its own currency."
+    )
+    period: PeriodRecord = Field(description="When it applies: [start, end) on the work date.")
+    role: str = Field(default="", description="The role it prices (role tiers).")
+    resource_id: UUID | None = Field(default=None, description="The person it prices.")
+    engagement_id: UUID | None = Field(default=None, description="The engagement it is for.")
+    client_id: UUID | None = Field(default=None, description="The client it is for.")
+    task: str = Field(default="", description="The task it prices (task tier).")
+    source_id: str = Field(default="", description="The source's own id of the rate.")
 
 
 class RateCardRecord(RecordModel):
     """Effective-dated bill and cost rates, most specific tier first."""
 
-    name: str
-    lines: list[RateLineRecord] = classified(CONFIDENTIAL, default_factory=list)
-
-
-class ResourceRecord(RecordModel):
-    """A person who delivers work."""
-
-    name: str = classified(PII, default="")
-    email: str = classified(PII, default="")
-    role: str
-    status: str
-    home_region: str = ""
-    time_zone: str
-    cost_rate: MoneyModel | None = classified(CONFIDENTIAL, default=None)
-
-
-class TimeEntryRecord(RecordModel):
-    """Hours worked by one resource on one engagement on one work date."""
-
-    engagement_id: UUID
-    resource_id: UUID
-    work_date: date
-    hours: Decimal
-    billable: bool
-    billing_hours: Decimal | None = None
-    notes: str = classified(INTERNAL, default="")
-    task: str = ""
-    status: str
-    is_running: bool = False
-    source_rate: MoneyModel | None = classified(CONFIDENTIAL, default=None)
-    approved_by: str = classified(PII, default="")
-    rejection_reason: str = ""
-    invoice_id: UUID | None = None
-    credit_note_required: bool = False
-
-
-class ReceiptRecord(BaseModel):
-    model_config = ConfigDict(from_attributes=True, frozen=True)
-
-    uri: str
-    file_name: str = ""
-    content_type: str = ""
-
-
-class ExpenseRecord(RecordModel):
-    """Money spent on an engagement, in the transaction currency."""
-
-    engagement_id: UUID
-    resource_id: UUID
-    spent_date: date
-    amount: MoneyModel
-    category: str
-    billable: bool
-    reimbursable: bool
-    receipt: ReceiptRecord | None = None
-    notes: str = classified(INTERNAL, default="")
-    status: str
-    approved_by: str = classified(PII, default="")
-    invoice_id: UUID | None = None
-    reimbursed_on: date | None = None
-    credit_note_required: bool = False
-
-
-class MilestoneRecord(RecordModel):
-    """A fixed-fee billing milestone."""
-
-    contract_id: UUID
-    engagement_id: UUID
-    name: str
-    amount: MoneyModel
-    due_date: date | None = None
-    status: str
-    prerequisites: list[UUID] = Field(default_factory=list)
-    delivered_on: date | None = None
-    accepted_on: date | None = None
-    accepted_by: str = classified(PII, default="")
-    dispute: str = ""
-    invoice_id: UUID | None = None
-
-
-class InvoiceLineRecord(BaseModel):
-    model_config = ConfigDict(from_attributes=True, frozen=True)
-
-    description: str
-    quantity: Decimal
-    unit_price: Decimal
-    tax_rate: Decimal
-    net: MoneyModel
-    tax: MoneyModel
-    source_amounts: bool = False
-    time_entry_ids: list[UUID] = Field(default_factory=list)
-    expense_ids: list[UUID] = Field(default_factory=list)
-    milestone_id: UUID | None = None
-
-
-class PaymentRecord(BaseModel):
-    model_config = ConfigDict(from_attributes=True, frozen=True)
-
-    amount: MoneyModel
-    paid_on: date
-    reference: str = ""
-
-
-class InvoiceRecord(RecordModel):
-    """An invoice, or a credit note (kind credit_note) against one."""
-
-    kind: str
-    client_id: UUID
-    engagement_id: UUID | None = None
-    number: str | None = None
-    currency: str
-    status: str
-    issue_date: date | None = None
-    due_date: date | None = None
-    lines: list[InvoiceLineRecord] = Field(default_factory=list)
-    subtotal: MoneyModel
-    tax_total: MoneyModel
-    total: MoneyModel
-    open_balance: MoneyModel
-    payments: list[PaymentRecord] = Field(default_factory=list)
-    customer_credit: MoneyModel | None = None
-    original_invoice_id: UUID | None = None
-    void_reason: str = ""
-
-
-class KnowledgeAssetRecord(RecordModel):
-    """A deliverable, document or page in the firm's knowledge systems."""
-
-    title: str
-    kind: str
-    uri: str
-    classification: str
-    status: str
-    client_id: UUID | None = None
-    engagement_id: UUID | None = None
-    service_line: str = ""
+    name: str = Field(description="The card's name.")
+    lines: list[RateLineRecord] = classified(
+        CONFIDENTIAL,
+        default_factory=list,
+        description="Its rate lines; two lines of one tier and scope never overlap in time.",
+    )
+    currency_assumed: bool | None = described(
+        "True when the rates' currency is the configured default because the source's rates "
+        "carry none (Harvest); null when the source did not say."
+    )
 
 
 RECORD_MODELS: dict[str, type[RecordModel]] = {
@@ -302,12 +108,3 @@ RECORD_MODELS: dict[str, type[RecordModel]] = {
     "invoice": InvoiceRecord,
     "knowledge_asset": KnowledgeAssetRecord,
 }
-
-
-def classification_of(model: type[BaseModel]) -> dict[str, Classification]:
-    """Returns each field's classification (public unless the field says otherwise)."""
-    result = {}
-    for name, info in model.model_fields.items():
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        result[name] = Classification(extra.get("x-classification", "public"))
-    return result

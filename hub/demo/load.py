@@ -18,6 +18,7 @@ from hub.application import HubApplication
 from hub.demo.catalog import FIRM
 from hub.demo.plan import DemoPlan, first_record_id, plan_demo
 from hub.demo.script import ENTITY_ORDER, DemoSpec
+from hub.demo.stewardship import run_stewardship
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
 
@@ -75,6 +76,8 @@ class DemoSummary:
             f"  {base}/docs",
             f"  a token: {how}",
         ]
+        lines.append("  links to customers no system feeds (one mapped by a steward):")
+        lines.append(f'    curl -H "Authorization: Bearer $TOKEN" {base}/v1/unresolved-links')
         for entity, label in EXAMPLES.items():
             if entity in self.examples:
                 url = f"{base}/v1/{COLLECTIONS[entity]}/{self.examples[entity]}"
@@ -124,6 +127,8 @@ def load_demo(app: HubApplication, spec: DemoSpec, *, progress: bool = True) -> 
             claims = [claim for i in batch for claim in plan.claims[i]]
             app.record(*aggregates, meta=meta, claims=claims)
             advance(plan.entities[batch[-1]], len(batch))
+    with console.status("Ingesting invoices of customers never fed, and mapping one"):
+        run_stewardship(app, plan.stripe_tenant, plan.steward_client or plan.examples["client"])
     return DemoSummary(
         spec,
         _stored_counts(app, spec),
@@ -152,6 +157,8 @@ def _progress(console: Console, total: int) -> Iterator[Callable[[str, int], Non
 
 
 def _already_loaded(app: HubApplication, plan: DemoPlan, started: float) -> DemoSummary:
+    # Idempotent: a store loaded before the story existed gets it now, and nothing twice.
+    run_stewardship(app, plan.stripe_tenant, plan.steward_client or plan.examples["client"])
     return DemoSummary(
         plan.spec,
         _stored_counts(app, plan.spec),

@@ -40,6 +40,8 @@ class DemoPlan:
     entities: dict[UUID, str]
     claims: dict[UUID, list[Claim]]
     examples: dict[str, UUID]
+    stripe_tenant: str = ""  # the firm's Stripe account (the stewardship story bills there)
+    steward_client: UUID | None = None  # the client a steward maps a Stripe customer to
 
     @property
     def order(self) -> list[UUID]:
@@ -102,4 +104,12 @@ def plan_demo(spec: DemoSpec) -> DemoPlan:
         fallback["invoice"] = billing.docs[0].id
     for kind, value in fallback.items():
         examples.setdefault(kind, value)
-    return DemoPlan(spec, tuple(script.steps), script.entities, script.claims, examples)
+    return DemoPlan(
+        spec,
+        tuple(script.steps),
+        script.entities,
+        script.claims,
+        examples,
+        tenants.stripe,
+        next((c.id for c in reversed(clients) if c.id != examples["client"]), clients[0].id),
+    )

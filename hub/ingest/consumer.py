@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Annotated, Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -27,9 +28,12 @@ from prometheus_client import Counter, Gauge
 from psycopg import OperationalError as PsycopgOperationalError
 from psycopg_pool import PoolTimeout
 
+from hub.contracts.adapters import RecordWanted
 from hub.errors import ConflictError
 from hub.ingest.decode import Incoming, Refusal
 from hub.ingest.engine import DEAD_LETTERED, Decoded, IngestEngine, Outcome
+from hub.intake import record_fetch_failures, refetch_in
+from hub.publish import note_pending, publish_changes
 from hub.streams import Streams
 
 log = logging.getLogger(__name__)
@@ -90,6 +94,7 @@ class IngestConsumer:
             asyncio.Queue(maxsize=1)
         )
         self._writer: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self._closing = False
         self._accepting = 0  # accept() calls in progress
 
@@ -163,6 +168,11 @@ class IngestConsumer:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
+        for task in list(self._background):
+            # A fetch still running: its parked change waits for the next one (or a retry).
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     @staticmethod
     async def _release(raw: Sequence[Msg]) -> None:
@@ -193,6 +203,7 @@ class IngestConsumer:
             await self._one_by_one(raw, incoming)
             return
         await self._settle(raw, outcomes)
+        self._refetch_after(outcomes)
         await self._unpark_after(outcomes)
 
     async def _process(self, decoded: list[Decoded]) -> list[Outcome]:
@@ -210,6 +221,42 @@ class IngestConsumer:
             OUTCOMES.labels(outcome.outcome, outcome.reason or "").inc()
         for message in raw:
             await message.ack()  # a publish into the client's buffer: no round trip each
+
+    def _refetch_after(self, outcomes: list[Outcome]) -> None:
+        """Partial changes of records the hub has never seen wait for the whole record: where
+        the source can be read, it is fetched and published (in the background)."""
+        wanted = [
+            (
+                c.system,
+                RecordWanted(c.source_type, c.source_id, c.tenant, c.sequence, c.occurred_at),
+            )
+            for o in outcomes
+            if o.outcome == "parked"
+            and (c := o.change) is not None
+            and c.partial
+            and o.waiting_for == c.record_key
+        ]
+        if wanted and self.js is not None:
+            task = asyncio.create_task(self._refetch(wanted), name="pshub-refetch")
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _refetch(self, wanted: list[tuple[str, RecordWanted]]) -> None:
+        for system in sorted({s for s, _ in wanted}):
+            try:
+                intake = await asyncio.to_thread(
+                    refetch_in, [(s, r) for s, r in wanted if s == system]
+                )
+                if intake.events:
+                    assert self.js is not None
+                    await publish_changes(self.js, self.streams, intake.events)
+                    await asyncio.to_thread(note_pending, self.engine.app, intake.events)
+                if intake.failures:
+                    await asyncio.to_thread(
+                        record_fetch_failures, self.engine.app, system, intake.failures
+                    )
+            except Exception:  # a process edge: the parked change still waits, visibly
+                log.exception("ingest: fetching whole %s records failed", system)
 
     async def _one_by_one(self, raw: Sequence[Msg], incoming: list[Incoming]) -> None:
         for message, single in zip(raw, incoming, strict=True):
@@ -285,3 +332,19 @@ class IngestConsumer:
             return int(message.metadata.num_delivered or 1)
         except Exception:  # a message without JetStream metadata
             return 1
+
+
+async def sweep_overdue(engine: IngestEngine, grace: timedelta) -> None:
+    """Opens exception cases for what has waited longer than `grace` (a parked change, an
+    unresolved link), every quarter of the grace period (at most every 5 minutes)."""
+    interval = min(300.0, max(0.2, grace.total_seconds() / 4))
+    while True:
+        try:
+            opened = await asyncio.to_thread(engine.sweep_overdue, grace)
+            if opened:
+                log.info("ingest: %d overdue waits became exception cases", len(opened))
+        except INFRASTRUCTURE as exc:
+            log.warning("ingest: could not look for overdue waits now (%s)", exc)
+        except Exception:  # a process edge: log, and look again next time
+            log.exception("ingest: looking for overdue waits failed")
+        await asyncio.sleep(interval)

@@ -50,6 +50,7 @@ class Change:
     data: CanonicalModel
     deleted: bool
     raw: bytes
+    partial: bool = False  # only some of the record's fields (a CDC UPDATE)
 
     @cached_property  # asked for several times per message
     def record_key(self) -> str:
@@ -180,4 +181,5 @@ def decode(incoming: Incoming, *, max_bytes: int) -> Change | Refusal:
         data=data,
         deleted=envelope.is_deletion,
         raw=incoming.data,
+        partial=bool(envelope.partial),
     )

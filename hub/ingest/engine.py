@@ -5,145 +5,76 @@ before (at any time: the id is stored with the events it caused), keep it as sta
 source record already has a newer change, park it if it refers to a record the hub does not
 know yet, reject it if it breaks a business rule, and otherwise apply it. Everything the batch
 decided commits in one transaction, so a crash anywhere leaves either all of it or none.
+
+The engine holds the order of these decisions; beside it are the batch's working state
+(`batch`), the reads of earlier decisions (`tables`), matching and survivorship (`matching`),
+links and tombstones (`references`), the recording of outcomes (`outcomes`) and stewardship
+(`stewardship`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from psycopg import Cursor
-from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL
 
-from domain.base import CanonicalAggregate
 from domain.errors import DomainError
-from domain.ids import source_id
 from domain.values import SourceRef
-from hub.application import Claim, HubApplication, client_claims, like_literal
+from hub.application import HubApplication
 from hub.contracts.changes import CanonicalModel, Ref
 from hub.exceptions import ExceptionCase
+from hub.ingest import stewardship
 from hub.ingest.appliers import APPLIERS, Incomplete, Unresolved
-from hub.ingest.decode import Change, Incoming, Refusal, decode, xref_key
-from hub.ingest.rules import FieldSource, Rules, legal_name_key, similar, tax_id_key
+from hub.ingest.batch import (
+    APPLIED,
+    DEAD_LETTERED,
+    DUPLICATE,
+    PARKED,
+    REDELIVERED,
+    REJECTED,
+    STALE,
+    Decoded,
+    Outcome,
+    _Batch,
+    _Context,
+    _Stale,
+    add_claim,
+    create,
+    ref_key,
+    undo,
+)
+from hub.ingest.decode import Change, Incoming, Refusal, decode
+from hub.ingest.links import LinkBook
+from hub.ingest.matching import claim_natural_keys, match, surviving
+from hub.ingest.outcomes import dead_letter, record
+from hub.ingest.references import bury, resolve_waiting, revive, settle_links, tombstone_of
+from hub.ingest.rules import Rules
+from hub.ingest.stewardship import MappedXref
+from hub.ingest.tables import IngestTables
 from hub.store.recorder import EventMeta
 
+# Names other modules import from here (the engine's outcomes and its working state's keys).
+__all__ = [
+    "APPLIED",
+    "DEAD_LETTERED",
+    "DUPLICATE",
+    "PARKED",
+    "REDELIVERED",
+    "REJECTED",
+    "STALE",
+    "Decoded",
+    "IngestEngine",
+    "MappedXref",
+    "Outcome",
+    "ref_key",
+]
+
 log = logging.getLogger(__name__)
-
-APPLIED, DUPLICATE, STALE, PARKED, REJECTED, DEAD_LETTERED = (
-    "applied",
-    "duplicate",
-    "stale",
-    "parked",
-    "rejected",
-    "dead_lettered",
-)
-REDELIVERED = "this message id was seen before"
-
-# A message as validated: the change (or its refusal) with the message it came from.
-Decoded = tuple[Change | Refusal, Incoming]
-
-
-@dataclass
-class Outcome:
-    """What became of one message."""
-
-    message_id: str
-    subject: str
-    outcome: str
-    reason: str | None = None
-    detail: str = ""
-    canonical_ids: list[UUID] = field(default_factory=list)
-    change: Change | None = None
-    refusal: Refusal | None = None
-    waiting_for: str | None = None
-    raw: bytes = b""
-    position: int | None = None
-
-
-@dataclass
-class _Batch:
-    """The working state of one batch: aggregates, claims and order as changed so far."""
-
-    aggregates: dict[UUID, CanonicalAggregate] = field(default_factory=dict)
-    order: list[UUID] = field(default_factory=list)  # save order (first touch)
-    meta: dict[tuple[UUID, int], EventMeta] = field(default_factory=dict)
-    claims: dict[str, UUID] = field(default_factory=dict)  # known (loaded or new)
-    new_claims: dict[str, Claim] = field(default_factory=dict)
-    sequences: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (seq, msg)
-    new_sequences: dict[str, tuple[str, str]] = field(default_factory=dict)
-    lineage: dict[UUID, dict[str, FieldSource]] = field(default_factory=dict)
-    lineage_dirty: set[UUID] = field(default_factory=set)
-    cases: list[ExceptionCase] = field(default_factory=list)
-    unparked: list[str] = field(default_factory=list)
-
-
-class _Context:
-    """What appliers may ask while one message is applied (see appliers.Context)."""
-
-    def __init__(self, engine: IngestEngine, batch: _Batch, change: Change) -> None:
-        self.engine = engine
-        self.batch = batch
-        self.change = change
-        self.touched: dict[UUID, int] = {}  # id -> pending events before this message
-        self.lineage_before: dict[UUID, dict[str, FieldSource]] = {}
-
-    @property
-    def source_ref(self) -> SourceRef:
-        c = self.change
-        return SourceRef(c.system, c.tenant, c.source_type, c.source_id)
-
-    @property
-    def on(self) -> date:
-        return self.change.occurred_at.astimezone(UTC).date()
-
-    @property
-    def message_id(self) -> str:
-        return self.change.message_id
-
-    def ref_key(self, ref: Ref) -> str:
-        return ref_key(ref, self.change)
-
-    def resolve(self, ref: Ref, entity: str) -> UUID:
-        if ref.system == "hub" and ref.type == entity:
-            # The hub's own id, as a source that stores it names it.
-            try:
-                return UUID(ref.id)
-            except ValueError:
-                raise Unresolved(f"id:{ref.id}") from None
-        key = self.ref_key(ref)
-        owner = self.batch.claims.get(key)
-        if owner is None:
-            raise Unresolved(key)
-        return owner
-
-    def alias(self, ref: Ref, owner: UUID, entity: str) -> None:
-        """Lets a reference resolve to a record from now on (first owner keeps it)."""
-        self.engine._claim(self.batch, self.ref_key(ref), owner, entity, strict=False)
-
-    def contract_of(self, engagement_id: UUID) -> UUID:
-        key = f"contract_of:{engagement_id}"
-        owner = self.batch.claims.get(key) or self.engine.lookup_claim(key, self.batch)
-        if owner is None:
-            raise Unresolved(key)
-        return owner
-
-    def load(self, aggregate_id: UUID, kind: type[Any]) -> Any:
-        aggregate = self.engine.working(aggregate_id, self.batch)
-        if aggregate is None or not isinstance(aggregate, kind):
-            raise Unresolved(f"id:{aggregate_id}")
-        self.touch(aggregate)
-        return aggregate
-
-    def touch(self, aggregate: CanonicalAggregate) -> None:
-        if aggregate.id not in self.touched:
-            self.touched[aggregate.id] = len(aggregate.pending_events)
 
 
 class IngestEngine:
@@ -156,65 +87,17 @@ class IngestEngine:
         self.rules = rules or Rules()
         self.max_bytes = max_bytes
         recorder = app.hub_recorder
-        self._schema = recorder.datastore.schema
-        self._datastore = recorder.datastore
+        self._tables = IngestTables(recorder.datastore)
+        self.links = LinkBook(recorder.datastore)
 
-    # Reading what earlier transactions decided ------------------------------------------
-
-    def _table(self, name: str) -> Identifier:
-        return Identifier(self._schema, name)
-
-    def _query(self, statement: SQL, params: Sequence[Any]) -> list[dict[str, Any]]:
-        with self._datastore.get_connection() as conn, conn.cursor() as cur:
-            cur.execute(statement, params)
-            return list(cur.fetchall())
-
-    def _known_messages(self, ids: list[str]) -> set[str]:
-        """Ids decided before; a pending row (noted by the publisher) is not yet decided."""
-        if not ids:
-            return set()
-        rows = self._query(
-            SQL(
-                "SELECT message_id FROM {} WHERE message_id = ANY(%s) AND outcome <> 'pending'"
-            ).format(self._table("hub_ingest_messages")),
-            (ids,),
-        )
-        return {r["message_id"] for r in rows}
-
-    def _load_claims(self, keys: Iterable[str], batch: _Batch) -> None:
-        """Loads owners of keys, and for source records the newest sequence applied."""
-        wanted = [k for k in set(keys) if k not in batch.claims]
-        if not wanted:
-            return
-        rows = self._query(
-            SQL("SELECT key, owner_id, sequence, message_id FROM {} WHERE key = ANY(%s)").format(
-                self._table("hub_claims")
-            ),
-            (wanted,),
-        )
-        for row in rows:
-            batch.claims[row["key"]] = row["owner_id"]
-            if row["sequence"] is not None:
-                batch.sequences[row["key"]] = (row["sequence"], row["message_id"])
+    # The batch's records -----------------------------------------------------------------
 
     def lookup_claim(self, key: str, batch: _Batch) -> UUID | None:
-        self._load_claims([key], batch)
-        return batch.claims.get(key)
+        return self._tables.lookup_claim(key, batch)
 
-    def _load_lineage(self, aggregate_id: UUID, batch: _Batch) -> dict[str, FieldSource]:
-        if aggregate_id not in batch.lineage:
-            rows = self._query(
-                SQL("SELECT fields FROM {} WHERE canonical_id = %s").format(
-                    self._table("hub_lineage")
-                ),
-                (aggregate_id,),
-            )
-            fields = rows[0]["fields"] if rows else {}
-            batch.lineage[aggregate_id] = {k: FieldSource.from_json(v) for k, v in fields.items()}
-        return batch.lineage[aggregate_id]
-
-    def working(self, aggregate_id: UUID, batch: _Batch) -> CanonicalAggregate | None:
-        """The aggregate as this batch has it (taken out of the cache until the batch saves)."""
+    def working(self, aggregate_id: UUID, batch: _Batch) -> Any:
+        """The aggregate as this batch has it (taken out of the cache until the batch saves);
+        a canonical aggregate or a tombstone."""
         aggregate = batch.aggregates.get(aggregate_id)
         if aggregate is None:
             aggregate = self.app.take(aggregate_id)
@@ -251,26 +134,29 @@ class IngestEngine:
 
     def parked_count(self) -> int:
         """How many changes wait for a record they refer to."""
-        rows = self._query(
-            SQL("SELECT count(*) AS n FROM {}").format(self._table("hub_ingest_parked")), ()
+        rows = self._tables.query(
+            SQL("SELECT count(*) AS n FROM {}").format(self._tables.table("hub_ingest_parked")), ()
         )
         return int(rows[0]["n"])
 
     def _process(
-        self, items: list[tuple[Change | Refusal, Incoming]], unparked: Sequence[str] = ()
+        self,
+        items: list[tuple[Change | Refusal, Incoming]],
+        unparked: Sequence[str] = (),
+        parked_cases: dict[str, UUID] | None = None,
     ) -> list[Outcome]:
-        batch = _Batch(unparked=list(unparked))
+        batch = _Batch(unparked=list(unparked), parked_cases=dict(parked_cases or {}))
         changes = [d for d, _ in items if isinstance(d, Change)]
         # Parked changes are known by their id already; everything else is checked.
-        known = set() if unparked else self._known_messages([c.message_id for c in changes])
-        self._load_claims(self._claim_keys(changes), batch)
+        known = set() if unparked else self._tables.known_messages([c.message_id for c in changes])
+        self._tables.load_claims(self._claim_keys(changes), batch)
         # The records this batch changes, read together rather than one by one.
         self.app.preload({o for c in changes if (o := batch.claims.get(c.record_key))})
         outcomes: list[Outcome] = []
         seen: set[str] = set()
         for decoded, message in items:
             if isinstance(decoded, Refusal):
-                outcomes.append(self._dead_letter(decoded, message, batch))
+                outcomes.append(dead_letter(decoded, message, batch))
             elif decoded.message_id in known or decoded.message_id in seen:
                 outcomes.append(
                     Outcome(
@@ -285,7 +171,14 @@ class IngestEngine:
             else:
                 seen.add(decoded.message_id)
                 outcomes.append(self._decide(decoded, batch))
-        self._record(batch, outcomes)
+        resolve_waiting(self, batch)
+        for outcome in outcomes:
+            case_id = batch.parked_cases.get(outcome.message_id)
+            if case_id is not None and outcome.outcome != PARKED:
+                batch.closing[case_id] = (
+                    f"{outcome.outcome}: {outcome.detail or 'the record arrived'}"
+                )
+        record(self.app, self._tables, self.links, batch, outcomes)
         return outcomes
 
     def _claim_keys(self, changes: list[Change]) -> set[str]:
@@ -311,10 +204,16 @@ class IngestEngine:
                 outcome.canonical_ids = _owner(batch, change)
                 return outcome
         ctx = _Context(self, batch, change)
+        batch.current_message = change.message_id
         try:
             touched = self._apply(ctx, change, batch)
+        except _Stale as stale:
+            undo(self.app, ctx, batch)
+            outcome.outcome, outcome.reason, outcome.detail = STALE, "STALE", str(stale)
+            outcome.canonical_ids = _owner(batch, change)
+            return outcome
         except Unresolved as wait:
-            self._undo(ctx, batch)
+            undo(self.app, ctx, batch)
             outcome.outcome, outcome.reason, outcome.waiting_for = (
                 PARKED,
                 "UNKNOWN_AGGREGATE",
@@ -323,13 +222,13 @@ class IngestEngine:
             outcome.detail = f"waiting for {wait.key}"
             return outcome
         except Incomplete as incomplete:
-            self._undo(ctx, batch)
+            undo(self.app, ctx, batch)
             outcome.outcome, outcome.reason = PARKED, "UNKNOWN_AGGREGATE"
             outcome.waiting_for = change.record_key
             outcome.detail = f"{incomplete}; waiting for the full record"
             return outcome
         except DomainError as error:
-            self._undo(ctx, batch)
+            undo(self.app, ctx, batch)
             outcome.outcome, outcome.reason = REJECTED, error.reason
             outcome.detail = f"{error.rule + ': ' if error.rule else ''}{error.message}"
             outcome.canonical_ids = _owner(batch, change)
@@ -375,363 +274,50 @@ class IngestEngine:
         fields = change.data.reported()
         fields.pop("id", None)
         target_id = batch.claims.get(change.record_key)
+        tombstone = tombstone_of(self, change, batch)
         if change.deleted:
+            if tombstone is not None:
+                return [tombstone.id]  # deleted again: nothing new
             if target_id is None:
-                raise Unresolved(change.record_key)
+                return bury(ctx, change, batch)
             aggregate = ctx.load(target_id, applier.kind)
             aggregate.delete(getattr(change.data, "reason", "source_deleted"))
             return [aggregate.id]
+        if tombstone is not None:
+            return revive(ctx, change, fields, tombstone, batch, self._tables)
+        if target_id is None and change.partial:
+            # Never a record from a partial update: wait for (and fetch) the full record.
+            raise Incomplete(["the full record (this change reports only what changed)"])
         if target_id is None:
-            target_id = self._match(ctx, change, fields, batch)
+            target_id = match(ctx, change, fields, batch, self._tables)
         if target_id is None:
-            new_id = source_id(change.entity, ctx.source_ref)
-            aggregate = applier.create(ctx, fields, new_id)
-            ctx.touch(aggregate)
-            ctx.touched[aggregate.id] = 0
-            batch.aggregates[aggregate.id] = aggregate
-            batch.order.append(aggregate.id)
-            self._claim(batch, change.record_key, aggregate.id, change.entity)
-            self._claim_natural_keys(batch, change, aggregate, fields)
+            aggregate = create(ctx, change, fields, batch)
+            add_claim(batch, change.record_key, aggregate.id, change.entity)
+            claim_natural_keys(batch, change, aggregate, fields)
+            settle_links(ctx, aggregate, batch)
             return [aggregate.id]
         aggregate = ctx.load(target_id, applier.kind)
         if aggregate.deleted:
             aggregate.restore()
         aggregate.add_xref(ctx.source_ref)
-        self._claim(batch, change.record_key, aggregate.id, change.entity)
-        fields = self._surviving(ctx, change, aggregate, fields, batch)
+        add_claim(batch, change.record_key, aggregate.id, change.entity)
+        fields = surviving(ctx, change, aggregate, fields, batch, self._tables)
         applier.update(ctx, aggregate, fields)
-        self._claim_natural_keys(batch, change, aggregate, fields)
+        claim_natural_keys(batch, change, aggregate, fields)
+        settle_links(ctx, aggregate, batch)
         return [aggregate.id]
 
-    # Matching and survivorship ------------------------------------------------------------
+    # Stewardship --------------------------------------------------------------------------
 
-    def _match(
-        self, ctx: _Context, change: Change, fields: dict[str, Any], batch: _Batch
-    ) -> UUID | None:
-        rules = self.rules.matches_by(change.entity)
-        if change.entity == "client":
-            country = fields.get("country")
-            keys = []
-            if "external_ref" in rules:
-                keys.extend(ctx.ref_key(ref) for ref in fields.get("external_refs") or [])
-            if "tax_id" in rules and fields.get("tax_id"):
-                keys.append(f"client_tax:{tax_id_key(fields['tax_id'])}")
-            if "legal_name_country" in rules and fields.get("legal_name") and country:
-                keys.append(f"client_name:{country}|{legal_name_key(fields['legal_name'])}")
-            for key in keys:
-                owner = batch.claims.get(key) or self.lookup_claim(key, batch)
-                if owner is not None:
-                    return owner
-            if fields.get("legal_name") and country:
-                self._flag_probable_client(change, fields, batch)
-        elif change.entity == "engagement" and "external_ref" in rules:
-            for ref in fields.get("external_refs") or []:
-                owner = batch.claims.get(ctx.ref_key(ref)) or self.lookup_claim(
-                    ctx.ref_key(ref), batch
-                )
-                if owner is not None:
-                    return owner
-        return None
+    def map_xref(self, ref: SourceRef, canonical_id: UUID, *, actor: str) -> MappedXref:
+        """Maps a source record the hub could not resolve to a golden record (its xref)."""
+        return stewardship.map_xref(self, self._tables, ref, canonical_id, actor=actor)
 
-    def _flag_probable_client(self, change: Change, fields: dict[str, Any], batch: _Batch) -> None:
-        country, name = fields["country"], legal_name_key(fields["legal_name"])
-        # Candidates share the first four letters (a blocking key: an index range, not a scan).
-        prefix = f"client_name:{country}|{name[:4]}"
-        rows = self._query(
-            SQL("SELECT key, owner_id FROM {} WHERE key LIKE %s LIMIT 500").format(
-                self._table("hub_claims")
-            ),
-            (like_literal(prefix) + "%",),
-        )
-        start = len(f"client_name:{country}|")
-        candidates = {r["key"][start:]: r["owner_id"] for r in rows}
-        candidates.update({k[start:]: v for k, v in batch.claims.items() if k.startswith(prefix)})
-        best, score = None, 0.0
-        for other, owner in candidates.items():
-            # Names that differ in a number ("Fund II", "Office 12") are different parties.
-            if owner == batch.claims.get(change.record_key) or _digits(other) != _digits(name):
-                continue
-            ratio = similar(name, other)
-            if ratio > score:
-                best, score = other, ratio
-        if best is not None and score >= self.rules.probable_ratio:
-            batch.cases.append(
-                ExceptionCase.open(
-                    message_id=change.message_id,
-                    reason="PROBABLE_MATCH",
-                    rule="probable_match",
-                    detail=f"'{fields['legal_name']}' resembles '{best}' ({country}); recorded as "
-                    "a new client: merge them if they are the same",
-                    entity="client",
-                    system=change.system,
-                    subject=change.subject,
-                    canonical_ids=[candidates[best]],
-                )
-            )
-
-    def _surviving(
-        self,
-        ctx: _Context,
-        change: Change,
-        aggregate: CanonicalAggregate,
-        fields: dict[str, Any],
-        batch: _Batch,
-    ) -> dict[str, Any]:
-        systems = {x.system for x in aggregate.xrefs}
-        if len(systems) < 2:
-            return fields
-        lineage = self._load_lineage(aggregate.id, batch)
-        ctx.lineage_before.setdefault(aggregate.id, dict(lineage))
-        if not lineage:
-            # Newly multi-source: what it holds so far came from its first system.
-            # The first system's values carry no source time we kept: rank decides against
-            # them, and among equals the newcomer's change is the more recent.
-            first = aggregate.xrefs[0].system
-            since = datetime.min.replace(tzinfo=UTC)
-            lineage.update({name: FieldSource(first, since) for name in fields})
-        kept = {}
-        for name, value in fields.items():
-            if self.rules.survives(
-                change.entity, name, change.system, change.occurred_at, lineage.get(name)
-            ):
-                kept[name] = value
-                lineage[name] = FieldSource(change.system, change.occurred_at)
-        batch.lineage_dirty.add(aggregate.id)
-        return kept
-
-    # Claims -------------------------------------------------------------------------------
-
-    def _claim(
-        self, batch: _Batch, key: str, owner: UUID, entity: str, strict: bool = True
-    ) -> None:
-        if key in batch.claims:
-            return
-        batch.claims[key] = owner
-        batch.new_claims[key] = Claim(key, owner, entity, strict)
-
-    def _claim_natural_keys(
-        self, batch: _Batch, change: Change, aggregate: Any, fields: dict[str, Any]
-    ) -> None:
-        if change.entity == "client":
-            for claim in client_claims(aggregate):
-                self._claim(batch, claim.key, claim.owner_id, "client", strict=False)
-            for ref in fields.get("external_refs") or []:
-                self._claim(batch, ref_key(ref, change), aggregate.id, "client", strict=False)
-        elif change.entity == "engagement":
-            self._claim(
-                batch, f"engagement_code:{aggregate.code}", aggregate.id, "engagement", strict=False
-            )
-            for ref in fields.get("external_refs") or []:
-                self._claim(batch, ref_key(ref, change), aggregate.id, "engagement", strict=False)
-        elif change.entity == "contract":
-            self._claim(
-                batch,
-                f"contract_of:{aggregate.engagement_id}",
-                aggregate.id,
-                "contract",
-                strict=False,
-            )
-
-    # Undo and dead letters ------------------------------------------------------------------
-
-    def _undo(self, ctx: _Context, batch: _Batch) -> None:
-        """Takes back what a failed message did to the batch's aggregates."""
-        batch.lineage.update(ctx.lineage_before)
-        for aggregate_id, before in ctx.touched.items():
-            aggregate = batch.aggregates.get(aggregate_id)
-            if aggregate is None or len(aggregate.pending_events) == before:
-                continue
-            kept = aggregate.pending_events[:before]
-            if before == 0 and aggregate.version == len(aggregate.pending_events):
-                # Created by this very message: forget it.
-                del batch.aggregates[aggregate_id]
-                batch.order.remove(aggregate_id)
-                continue
-            fresh = self.app.find(aggregate_id, CanonicalAggregate)
-            for event in kept:
-                fresh = event.mutate(fresh)
-            assert fresh is not None
-            fresh.pending_events.extend(kept)
-            batch.aggregates[aggregate_id] = fresh
-        for key in [
-            k
-            for k, claim in batch.new_claims.items()
-            if claim.owner_id in ctx.touched and claim.owner_id not in batch.aggregates
-        ]:
-            del batch.new_claims[key]
-            batch.claims.pop(key, None)
-
-    def _dead_letter(self, refusal: Refusal, message: Incoming, batch: _Batch) -> Outcome:
-        message_id = refusal.message_id or "sha256:" + hashlib.sha256(message.data).hexdigest()
-        parts = message.subject.split(".")
-        outcome = Outcome(
-            message_id,
-            message.subject,
-            DEAD_LETTERED,
-            refusal.reason,
-            refusal.text,
-            refusal=refusal,
-            raw=message.data,
-        )
-        batch.cases.append(
-            ExceptionCase.open(
-                message_id=message_id,
-                reason=refusal.reason,
-                rule=refusal.field,
-                detail=refusal.text,
-                system=parts[1] if len(parts) > 1 else "",
-                entity=parts[2] if len(parts) > 2 else "",
-                subject=message.subject,
-            )
-        )
-        return outcome
-
-    # Recording ----------------------------------------------------------------------------
-
-    def _record(self, batch: _Batch, outcomes: list[Outcome]) -> None:
-        aggregates = [
-            batch.aggregates[i] for i in batch.order if batch.aggregates[i].pending_events
-        ]
-        for case in batch.cases:
-            if self.app.find(case.id, ExceptionCase) is None:
-                aggregates.append(case)  # type: ignore[arg-type]
-        meta: dict[tuple[UUID, int], EventMeta] = dict(batch.meta)
-        for case in batch.cases:
-            for event in case.pending_events:
-                meta[(event.originator_id, event.originator_version)] = EventMeta(
-                    system="hub",
-                    actor="ingest",
-                    message_id=case.message_id,
-                    correlation_id=case.message_id,
-                    causation_id=case.message_id,
-                )
-        write = self._outcome_writer(batch, outcomes)
-        if aggregates:
-            self.app.record(
-                *aggregates, meta=meta, claims=list(batch.new_claims.values()), extra_writes=[write]
-            )
-        else:
-            with self._datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
-                # The same role as appends use, so both paths share the scratch table.
-                role = self.app.hub_recorder.append_role
-                if role:
-                    cur.execute(SQL("SET LOCAL ROLE {}").format(Identifier(role)))
-                write(cur, [])
-
-    def _outcome_writer(self, batch: _Batch, outcomes: list[Outcome]) -> Any:
-        now = datetime.now(UTC)
-        table = self._table
-
-        messages = table("hub_ingest_messages")
-
-        def write(cur: Cursor[DictRow], positions: Sequence[int]) -> None:
-            position = positions[-1] if positions else None
-            fresh, repeated = [], []
-            for o in outcomes:
-                c = o.change
-                if o.detail == REDELIVERED:
-                    repeated.append((now, o.message_id))
-                    continue
-                fresh.append(
-                    (
-                        o.message_id,
-                        o.subject or (c.subject if c else ""),
-                        c.system if c else None,
-                        c.tenant if c else None,
-                        c.entity if c else None,
-                        c.source_type if c else None,
-                        c.source_id if c else None,
-                        c.sequence if c else None,
-                        o.outcome,
-                        o.reason,
-                        o.detail[:2000],
-                        # An array literal: psycopg's list dumper is Python code per element.
-                        "{" + ",".join(map(str, o.canonical_ids)) + "}",
-                        position if o.outcome == APPLIED else None,
-                        now,
-                        now,
-                        # Kept for audit and for a retry: what was not applied, as it came.
-                        None if o.outcome == APPLIED else (o.raw or (c.raw if c else None)),
-                    )
-                )
-            if fresh:
-                # COPY into a per-connection scratch table, then one upsert: a parked or
-                # pending message already has its row.
-                cur.execute(
-                    SQL(
-                        "CREATE TEMP TABLE IF NOT EXISTS pshub_incoming "
-                        "(LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-                    ).format(messages)
-                )
-                with cur.copy(
-                    SQL(
-                        "COPY pshub_incoming (message_id, subject, system, tenant, entity, "
-                        "source_type, source_id, sequence, outcome, reason, detail, canonical_ids, "
-                        "position, received_at, decided_at, payload) FROM STDIN"
-                    )
-                ) as copy:
-                    for row in fresh:
-                        copy.write_row(row)
-                cur.execute(
-                    SQL(
-                        "INSERT INTO {} SELECT * FROM pshub_incoming "
-                        "ON CONFLICT (message_id) DO UPDATE SET outcome = EXCLUDED.outcome, "
-                        "reason = EXCLUDED.reason, detail = EXCLUDED.detail, "
-                        "canonical_ids = EXCLUDED.canonical_ids, position = EXCLUDED.position, "
-                        "decided_at = EXCLUDED.decided_at, payload = EXCLUDED.payload, "
-                        "deliveries = {}.deliveries + "
-                        "CASE WHEN {}.outcome = 'pending' THEN 0 ELSE 1 END"
-                    ).format(messages, messages, messages)
-                )
-            if repeated:
-                cur.executemany(
-                    SQL(
-                        "UPDATE {} SET deliveries = deliveries + 1, decided_at = %s "
-                        "WHERE message_id = %s"
-                    ).format(table("hub_ingest_messages")),
-                    repeated,
-                )
-            if batch.new_sequences:
-                # The source record's claim (inserted above when new) holds its order.
-                cur.executemany(
-                    SQL("UPDATE {} SET sequence = %s, message_id = %s WHERE key = %s").format(
-                        table("hub_claims")
-                    ),
-                    [(seq, mid, key) for key, (seq, mid) in batch.new_sequences.items()],
-                )
-            parked = [
-                (o.message_id, o.waiting_for, o.subject, o.raw, now)
-                for o in outcomes
-                if o.outcome == PARKED
-            ]
-            if parked:
-                cur.executemany(
-                    SQL(
-                        "INSERT INTO {} (message_id, waiting_for, subject, payload, parked_at) "
-                        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (message_id) DO UPDATE SET "
-                        "waiting_for = EXCLUDED.waiting_for"
-                    ).format(table("hub_ingest_parked")),
-                    parked,
-                )
-            done = [(o.message_id,) for o in outcomes if o.outcome != PARKED]
-            if batch.unparked and done:
-                cur.executemany(
-                    SQL("DELETE FROM {} WHERE message_id = %s").format(table("hub_ingest_parked")),
-                    done,
-                )
-            if batch.lineage_dirty:
-                cur.executemany(
-                    SQL(
-                        "INSERT INTO {} (canonical_id, fields) VALUES (%s, %s) "
-                        "ON CONFLICT (canonical_id) DO UPDATE SET fields = EXCLUDED.fields"
-                    ).format(table("hub_lineage")),
-                    [
-                        (i, json.dumps({k: v.as_json() for k, v in batch.lineage[i].items()}))
-                        for i in batch.lineage_dirty
-                    ],
-                )
-
-        return write
+    def sweep_overdue(
+        self, grace: timedelta, *, now: datetime | None = None, limit: int = 500
+    ) -> list[UUID]:
+        """Opens an exception case for each parked change and held link waiting too long."""
+        return stewardship.sweep_overdue(self, self._tables, grace, now=now, limit=limit)
 
     # Parked changes ---------------------------------------------------------------------
 
@@ -739,12 +325,12 @@ class IngestEngine:
         """Applies parked changes whose record is known now, in arrival order."""
         results: list[Outcome] = []
         while True:
-            rows = self._query(
+            rows = self._tables.query(
                 SQL(
-                    "SELECT p.message_id, p.subject, p.payload FROM {} p "
+                    "SELECT p.message_id, p.subject, p.payload, p.case_id FROM {} p "
                     "WHERE EXISTS (SELECT 1 FROM {} c WHERE c.key = p.waiting_for) "
                     "ORDER BY p.arrival LIMIT %s"
-                ).format(self._table("hub_ingest_parked"), self._table("hub_claims")),
+                ).format(self._tables.table("hub_ingest_parked"), self._tables.table("hub_claims")),
                 (limit,),
             )
             if not rows:
@@ -753,27 +339,13 @@ class IngestEngine:
             for row in rows:
                 incoming = Incoming(row["subject"], bytes(row["payload"]), {})
                 items.append((decode(incoming, max_bytes=self.max_bytes), incoming))
-            outcomes = self._process(items, unparked=[r["message_id"] for r in rows])
+            cases = {r["message_id"]: r["case_id"] for r in rows if r["case_id"] is not None}
+            outcomes = self._process(
+                items, unparked=[r["message_id"] for r in rows], parked_cases=cases
+            )
             results.extend(outcomes)
             if all(o.outcome == PARKED for o in outcomes):
                 return results
-
-
-def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
-
-
-def ref_key(ref: Ref, change: Change) -> str:
-    """The claim key a reference resolves through: another record's xref, or a key of the
-    hub's own (`Ref(system="hub", type="engagement_code", id=...)` names an engagement code)."""
-    if ref.system == "hub" and ref.type == "engagement_code":
-        return f"engagement_code:{ref.id}"
-    return xref_key(
-        ref.system or change.system,
-        change.tenant if ref.tenant is None else ref.tenant,
-        ref.type,
-        ref.id,
-    )
 
 
 def _owner(batch: _Batch, change: Change) -> list[UUID]:

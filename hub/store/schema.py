@@ -46,8 +46,13 @@ $$
 TOKENS_TABLE = "hub_tokens"
 CLAIMS_TABLE = "hub_claims"
 INGEST_TABLES = (
-    "hub_ingest_messages", "hub_ingest_parked", "hub_lineage", "hub_adapter_state",
-    "hub_projections", "hub_secrets",
+    "hub_ingest_messages",
+    "hub_ingest_parked",
+    "hub_lineage",
+    "hub_adapter_state",
+    "hub_projections",
+    "hub_secrets",
+    "hub_links",
 )
 
 WRITE_SIDE_TABLES = (
@@ -137,6 +142,29 @@ WRITE_SIDE_TABLES = (
         switched_at timestamptz NOT NULL DEFAULT now()
     )
     """,
+    # References held on records (links) to source records the hub does not know yet: found
+    # by the claim key they wait for, resolved (and deleted) in the transaction that claims it.
+    """
+    CREATE TABLE IF NOT EXISTS {schema}.hub_links (
+        key text COLLATE "C" NOT NULL,
+        holder_id uuid NOT NULL,
+        field text NOT NULL,
+        holder_entity text NOT NULL,
+        entity text NOT NULL,
+        system text NOT NULL,
+        tenant text NOT NULL,
+        type text NOT NULL,
+        source_id text NOT NULL,
+        held_at timestamptz NOT NULL,
+        -- The exception case opened once the link waited longer than the grace period.
+        case_id uuid,
+        PRIMARY KEY (key, holder_id, field)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS hub_links_holder ON {schema}.hub_links (holder_id, field)",
+    "CREATE INDEX IF NOT EXISTS hub_links_overdue ON {schema}.hub_links (held_at) "
+    "WHERE case_id IS NULL",
+    "ALTER TABLE {schema}.hub_ingest_parked ADD COLUMN IF NOT EXISTS case_id uuid",
     # Which source last set each field of records that several systems feed (survivorship).
     """
     CREATE TABLE IF NOT EXISTS {schema}.hub_lineage (

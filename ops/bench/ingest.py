@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from hub.embedded import free_port
 from hub.streams import Streams
-from ops.bench.common import Figure, scratch_database, timed
+from ops.bench.common import (
+    Children,
+    Figure,
+    bench_nats_url,
+    children,
+    scratch_database,
+    scratch_streams,
+    stop,
+    timed,
+)
 
 BASE = datetime(2026, 1, 5, 8, tzinfo=UTC)
 
@@ -214,7 +222,12 @@ def decided(url: str) -> tuple[int, int]:
 
 
 def start_hub(
-    url: str, nats_url: str, prefix: str, batch: int, run: str = "ingest,projections"
+    kids: Children,
+    url: str,
+    nats_url: str,
+    prefix: str,
+    batch: int,
+    run: str = "ingest,projections",
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
@@ -226,7 +239,7 @@ def start_hub(
         "PSHUB_LOG_LEVEL": "WARNING",
         "PSHUB_RUN": run,
     }
-    proc = subprocess.Popen(
+    proc = kids.popen(
         [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -241,24 +254,35 @@ def start_hub(
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    proc.kill()
     raise SystemExit("the hub did not become ready")
 
 
-def start_worker(url: str, nats_url: str, prefix: str, batch: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PSHUB_DATABASE_URL": url, "PSHUB_NATS_URL": nats_url,
-           "PSHUB_NATS_PREFIX": prefix, "PSHUB_INGEST_BATCH_SIZE": str(batch),
-           "PSHUB_LOG_LEVEL": "WARNING"}
+def start_worker(
+    kids: Children, url: str, nats_url: str, prefix: str, batch: int
+) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "PSHUB_DATABASE_URL": url,
+        "PSHUB_NATS_URL": nats_url,
+        "PSHUB_NATS_PREFIX": prefix,
+        "PSHUB_INGEST_BATCH_SIZE": str(batch),
+        "PSHUB_LOG_LEVEL": "WARNING",
+    }
     # Its output goes to a file: an undrained pipe would stall the worker once full.
     out = Path(tempfile.mkstemp(prefix="pshub-worker-")[1])
     with out.open("wb") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker", "--run", "ingest"],
-                                env=env, stdout=sink, stderr=subprocess.STDOUT)
+        proc = kids.popen(
+            [sys.executable, "-m", "hub.cli", "worker", "--run", "ingest"],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
     while b"worker running" not in out.read_bytes():  # subscribed
         if proc.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"the worker did not start: {out.read_text()[-2000:]}")
         time.sleep(0.05)
+    out.unlink()  # the worker keeps writing to it, unnamed
     return proc
 
 
@@ -376,37 +400,45 @@ def main() -> None:
         help="projections in their own process while ingest runs (default), in the ingesting "
         "process, or only after the measured window (ingest gets the machine to itself)",
     )
-    parser.add_argument("--workers", type=int, default=1,
-                        help="ingest processes in all (extra ones are `pshub worker`)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="ingest processes in all (extra ones are `pshub worker`)",
+    )
     args = parser.parse_args()
-    nats_url = os.environ.get("PSHUB_BENCH_NATS_URL", "nats://127.0.0.1:4222")
-    prefix = f"B{uuid.uuid4().hex[:8].upper()}_"
-    streams = Streams(prefix)
+    nats_url = bench_nats_url()
     bodies = workload(args.messages)
     distinct = len({b["id"] for b in bodies})
-    messages = encoded(streams, bodies)
     kinds = collections.Counter(b["type"].split(".")[1] for b in bodies)
     print(
         f"ingest benchmark: {len(bodies)} messages ({distinct} distinct ids), "
         f"batch {args.batch}; mix {dict(kinds)}"
     )
-    with scratch_database("ingest") as url:
+    # Children stop first, then the streams go, then the database: also on Ctrl-C.
+    with (
+        scratch_database("ingest") as url,
+        scratch_streams(nats_url) as prefix,
+        children() as kids,
+    ):
+        messages = encoded(Streams(prefix), bodies)
         if args.projections == "together":
-            proc, _ = start_hub(url, nats_url, prefix, args.batch)
+            proc, _ = start_hub(kids, url, nats_url, prefix, args.batch)
             helper = None
         elif args.projections == "after":
-            proc, _ = start_hub(url, nats_url, prefix, args.batch, run="ingest")
+            proc, _ = start_hub(kids, url, nats_url, prefix, args.batch, run="ingest")
             helper = None
         else:
-            proc, _ = start_hub(url, nats_url, prefix, args.batch, run="ingest")
-            helper, _ = start_hub(url, nats_url, prefix, args.batch, run="projections")
-        workers = [start_worker(url, nats_url, prefix, args.batch)
-                   for _ in range(args.workers - 1)]
+            proc, _ = start_hub(kids, url, nats_url, prefix, args.batch, run="ingest")
+            helper, _ = start_hub(kids, url, nats_url, prefix, args.batch, run="projections")
+        workers = [
+            start_worker(kids, url, nats_url, prefix, args.batch) for _ in range(args.workers - 1)
+        ]
         spy = None
         try:
             if args.profile:
                 collapsed = Path(tempfile.mkdtemp()) / "ingest.collapsed"
-                spy = subprocess.Popen(
+                spy = kids.popen(
                     [
                         str(Path(sys.executable).parent / "py-spy"),
                         "record",
@@ -444,13 +476,9 @@ def main() -> None:
             elapsed = time.perf_counter() - start
             cpu_after = cpu_seconds(roles)
         finally:
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)
-                spy.wait(30)
-            for process in (proc, helper, *workers):
-                if process is not None:
-                    process.send_signal(signal.SIGINT)
-                    process.wait(60)
+            if spy is not None:  # first, so that it writes its profile
+                stop([spy], 30)
+            kids.stop()  # the hubs stop before the figures are read
         with psycopg.connect(url) as conn:
             outcomes = dict(
                 conn.execute(

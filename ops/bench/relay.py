@@ -24,14 +24,12 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -48,7 +46,15 @@ from hub.demo import DemoSpec, load_demo
 from hub.relay.envelope import COLUMNS, Envelopes
 from hub.settings import Settings
 from hub.streams import Streams
-from ops.bench.common import Figure, scratch_database
+from ops.bench.common import (
+    Children,
+    Figure,
+    bench_nats_url,
+    children,
+    scratch_database,
+    scratch_streams,
+    stop,
+)
 from ops.bench.ingest import encoded, profile_summary, start_hub, workload
 
 DEMO_EVENTS_AT_SCALE_1 = 49_000
@@ -92,7 +98,8 @@ def encode_all(rows: list[Any], streams: Streams) -> tuple[list[tuple[str, bytes
     return messages, Figure("encode the envelopes", len(rows), time.perf_counter() - start)
 
 
-def relay_process(url: str, nats_url: str, prefix: str) -> tuple[subprocess.Popen[bytes], Path]:
+def relay_process(kids: Children, url: str, nats_url: str, prefix: str) -> subprocess.Popen[bytes]:
+    """Starts `pshub worker --run relay` and returns once it runs."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PSHUB_")},
         "PSHUB_DATABASE_URL": url,
@@ -103,13 +110,19 @@ def relay_process(url: str, nats_url: str, prefix: str) -> tuple[subprocess.Pope
     }
     out = Path(tempfile.mkstemp(prefix="pshub-relay-")[1])
     with out.open("wb") as sink:  # a file: an undrained pipe would stall the worker
-        proc = subprocess.Popen(
+        proc = kids.popen(
             [sys.executable, "-m", "hub.cli", "worker", "--run", "relay"],
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
-    return proc, out
+    deadline = time.monotonic() + 60
+    while b"worker running" not in out.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the relay did not start: {out.read_text()[-2000:]}")
+        time.sleep(0.05)
+    out.unlink()  # the worker keeps writing to it, unnamed
+    return proc
 
 
 def recorded(url: str, stream: str) -> int:
@@ -145,39 +158,34 @@ def server_pids(url: str) -> dict[str, list[int]]:
 
 
 def measure_relay(
-    url: str, nats_url: str, streams: Streams, head: int, profile: bool
+    kids: Children, url: str, nats_url: str, streams: Streams, head: int, profile: bool
 ) -> tuple[Figure, dict[str, float], Path | None]:
-    proc, out = relay_process(url, nats_url, streams.prefix)
+    proc = relay_process(kids, url, nats_url, streams.prefix)
     spy = None
     collapsed = Path(tempfile.mkdtemp()) / "relay.collapsed" if profile else None
     try:
         deadline = time.monotonic() + 120
         while (first := recorded(url, streams.events)) == 0:
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the relay did not start: {out.read_text()[-2000:]}")
+                raise SystemExit(f"the relay stopped (exit code {proc.poll()})")
             time.sleep(0.002)
         start = time.perf_counter()
         pids = {"relay process": [proc.pid], **server_pids(url)}
         before = {role: cpu_of(p) for role, p in pids.items()}
         if collapsed is not None:
-            spy = subprocess.Popen(
+            spy = kids.popen(
                 [str(Path(sys.executable).parent / "py-spy"), "record", "--gil", "-r", "200",
                  "-f", "raw", "-o", str(collapsed), "--pid", str(proc.pid)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
         while recorded(url, streams.events) < head:
             if proc.poll() is not None or time.perf_counter() - start > 1800:
-                raise SystemExit(f"the relay stopped: {out.read_text()[-2000:]}")
+                raise SystemExit(f"the relay stopped (exit code {proc.poll()})")
             time.sleep(0.01)
         elapsed = time.perf_counter() - start
         used = {role: cpu_of(p) - before[role] for role, p in pids.items()}
     finally:
-        if spy is not None:
-            spy.send_signal(signal.SIGINT)
-            spy.wait(60)
-        proc.send_signal(signal.SIGINT)
-        proc.wait(60)
-        out.unlink(missing_ok=True)
+        stop([p for p in (spy, proc) if p is not None])  # the profile is written on SIGINT
     return Figure("relay, log to events.* (pshub worker)", head - first, elapsed), used, collapsed
 
 
@@ -307,17 +315,6 @@ def _head(url: str) -> int:
                    .fetchone()[0])  # type: ignore[index]  # fmt: skip
 
 
-async def delete_streams(nats_url: str, streams: Streams) -> None:
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        for config in streams.configs():
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                await js.delete_stream(config.name)
-    finally:
-        await nc.close()
-
-
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -337,92 +334,82 @@ def main() -> None:
         "default) or in a process of its own (`pshub worker --run relay`)",
     )
     args = parser.parse_args()
-    nats_url = os.environ.get("PSHUB_BENCH_NATS_URL", "nats://127.0.0.1:4222")
-    streams = Streams(f"B{uuid.uuid4().hex[:8].upper()}_")
-    live = Streams(f"L{uuid.uuid4().hex[:8].upper()}_")
-    try:
-        with scratch_database("relay") as url:
-            head = load_log(url, args.events)
-            tune_garbage_collector()  # as in the relay process: measure the same work
-            rows, read = read_pages(url)
-            messages, encode = encode_all(rows, streams)
-            size = statistics.mean(len(body) for _, body in messages)
-            print(f"relay benchmark: {head:,} events in the log, messages of {size:.0f} bytes "
-                  "on average")  # fmt: skip
-            relayed, used, collapsed = measure_relay(url, nats_url, streams, head, args.profile)
-            baselines = asyncio.run(raw_publishes(nats_url, streams.prefix, messages))
-            del rows, messages
-        print(f"  {relayed.name:<48} {relayed.rate:>9,.0f} /s  ({relayed.seconds:.1f} s)")
-        for figure, cpu in baselines:
-            print(f"  {figure.name:<48} {figure.rate:>9,.0f} /s  "
-                  f"(publisher CPU {1e6 * cpu / figure.count:.0f} us/message)")  # fmt: skip
-        for figure in (read, encode):
-            print(
-                f"  {figure.name:<48} {figure.rate:>9,.0f} /s  "
-                f"({1e6 * figure.seconds / figure.count:.1f} us/event, this process)"
-            )
-        print(f"  ratio relay / raw publish_async:               "
-              f"{relayed.rate / baselines[0][0].rate:.2f}")  # fmt: skip
-        print(f"  CPU while the relay ran ({relayed.seconds:.1f} s wall, 2 cores):")
-        for role, seconds in used.items():
-            print(f"    {role:<40} {seconds:6.1f} s  {1e6 * seconds / relayed.count:6.1f} us/event")
-        if collapsed is not None:
-            own, inclusive = profile_summary(collapsed, 25)
-            print(f"  profile of the relay process while holding the GIL ({collapsed}):")
-            for name, share in own:
-                print(f"    {share:5.1f} %  {name}")
-            print("  ... and inclusive time:")
-            for name, share in inclusive:
-                print(f"    {share:5.1f} %  {name}")
-
-        with scratch_database("relaylag") as url:
-            together = args.relay == "together"
-            run = "ingest,projections,relay" if together else "ingest,projections"
-            procs = [start_hub(url, nats_url, live.prefix, 500, run=run)[0]]
-            outputs: list[Path] = []
-            try:
-                if not together:
-                    relay, out = relay_process(url, nats_url, live.prefix)
-                    procs.append(relay)
-                    outputs.append(out)
-                    while b"worker running" not in out.read_bytes():  # started
-                        if relay.poll() is not None:
-                            raise SystemExit(f"the relay did not start: {out.read_text()}")
-                        time.sleep(0.05)
-                committed: list[float] = []
-                stop = threading.Event()
-                watcher = threading.Thread(target=watch_commits, args=(url, committed, stop))
-                watcher.start()
-                try:
-                    lags, achieved, sent = asyncio.run(
-                        live_lag(nats_url, live, url, args.rate, args.seconds)
-                    )
-                finally:
-                    stop.set()
-                    watcher.join()
-            finally:
-                for proc in procs:
-                    proc.send_signal(signal.SIGINT)
-                    proc.wait(60)
-                for out in outputs:
-                    out.unlink(missing_ok=True)
+    nats_url = bench_nats_url()
+    # Children stop first, then the streams go, then the database: also on Ctrl-C.
+    with (
+        scratch_database("relay") as url,
+        scratch_streams(nats_url) as prefix,
+        children() as kids,
+    ):
+        streams = Streams(prefix)
+        head = load_log(url, args.events)
+        tune_garbage_collector()  # as in the relay process: measure the same work
+        rows, read = read_pages(url)
+        messages, encode = encode_all(rows, streams)
+        size = statistics.mean(len(body) for _, body in messages)
+        print(f"relay benchmark: {head:,} events in the log, messages of {size:.0f} bytes "
+              "on average")  # fmt: skip
+        relayed, used, collapsed = measure_relay(kids, url, nats_url, streams, head, args.profile)
+        baselines = asyncio.run(raw_publishes(nats_url, prefix, messages))
+        del rows, messages
+    print(f"  {relayed.name:<48} {relayed.rate:>9,.0f} /s  ({relayed.seconds:.1f} s)")
+    for figure, cpu in baselines:
+        print(f"  {figure.name:<48} {figure.rate:>9,.0f} /s  "
+              f"(publisher CPU {1e6 * cpu / figure.count:.0f} us/message)")  # fmt: skip
+    for figure in (read, encode):
         print(
-            f"  live lag, change events published at {achieved:,.0f}/s for {args.seconds} s "
-            f"({sent:,} messages, {len(lags):,} events relayed), relay {args.relay}:"
+            f"  {figure.name:<48} {figure.rate:>9,.0f} /s  "
+            f"({1e6 * figure.seconds / figure.count:.1f} us/event, this process)"
         )
-        for label, values in (
-            ("recorded -> committed (a LISTENer)", committed),
-            ("recorded -> stored on events.*", [stored for stored, _ in lags]),
-            ("recorded -> arrived at a consumer", [arrived for _, arrived in lags]),
-        ):
-            print(
-                f"    {label:<36} p50 {1000 * percentile(values, 0.50):5.0f} ms, "
-                f"p99 {1000 * percentile(values, 0.99):5.0f} ms, "
-                f"max {1000 * max(values):5.0f} ms"
+    print(f"  ratio relay / raw publish_async:               "
+          f"{relayed.rate / baselines[0][0].rate:.2f}")  # fmt: skip
+    print(f"  CPU while the relay ran ({relayed.seconds:.1f} s wall, 2 cores):")
+    for role, seconds in used.items():
+        print(f"    {role:<40} {seconds:6.1f} s  {1e6 * seconds / relayed.count:6.1f} us/event")
+    if collapsed is not None:
+        own, inclusive = profile_summary(collapsed, 25)
+        print(f"  profile of the relay process while holding the GIL ({collapsed}):")
+        for name, share in own:
+            print(f"    {share:5.1f} %  {name}")
+        print("  ... and inclusive time:")
+        for name, share in inclusive:
+            print(f"    {share:5.1f} %  {name}")
+
+    with (
+        scratch_database("relaylag") as url,
+        scratch_streams(nats_url) as prefix,
+        children() as kids,
+    ):
+        together = args.relay == "together"
+        run = "ingest,projections,relay" if together else "ingest,projections"
+        start_hub(kids, url, nats_url, prefix, 500, run=run)
+        if not together:
+            relay_process(kids, url, nats_url, prefix)
+        committed: list[float] = []
+        done = threading.Event()
+        watcher = threading.Thread(target=watch_commits, args=(url, committed, done))
+        watcher.start()
+        try:
+            lags, achieved, sent = asyncio.run(
+                live_lag(nats_url, Streams(prefix), url, args.rate, args.seconds)
             )
-    finally:
-        for each in (streams, live):
-            asyncio.run(delete_streams(nats_url, each))
+        finally:
+            done.set()
+            watcher.join()
+    print(
+        f"  live lag, change events published at {achieved:,.0f}/s for {args.seconds} s "
+        f"({sent:,} messages, {len(lags):,} events relayed), relay {args.relay}:"
+    )
+    for label, values in (
+        ("recorded -> committed (a LISTENer)", committed),
+        ("recorded -> stored on events.*", [stored for stored, _ in lags]),
+        ("recorded -> arrived at a consumer", [arrived for _, arrived in lags]),
+    ):
+        print(
+            f"    {label:<36} p50 {1000 * percentile(values, 0.50):5.0f} ms, "
+            f"p99 {1000 * percentile(values, 0.99):5.0f} ms, "
+            f"max {1000 * max(values):5.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -43,7 +43,8 @@ FILTERS: dict[str, tuple[Column, ...]] = {
         "end_date:date",
     ),
     "contract": _c("engagement_id:uuid", "client_id:uuid", "type", "status", "currency"),
-    "rate_card": _c("name"),
+    # Its name is found through `?name=` (the search column), not by equality.
+    "rate_card": (),
     "resource": _c("role", "status", "home_region"),
     "time_entry": _c(
         "engagement_id:uuid",

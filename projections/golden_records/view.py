@@ -15,7 +15,12 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Identifier
 
+from projections.golden_records import upkeep
 from projections.golden_records.columns import FILTERS, table_name
+from projections.golden_records.search import search_text
+
+# The operator of a filter on a cross-reference: records that source record maps to.
+XREF = "xref"
 
 
 @dataclass(frozen=True)
@@ -59,12 +64,19 @@ class GoldenRecordsView(PostgresTrackingRecorder):
             column_defs = SQL("").join(
                 SQL(", {} {}").format(Identifier(c.name), SQL(c.sql_type)) for c in columns
             )
+            # `search` (the folded names and codes) comes last, as it does in a table an
+            # older hub made and `_add_search_columns` extended; NULL there means not folded yet.
             self.sql_create_statements.append(
                 SQL(
                     "CREATE TABLE IF NOT EXISTS {} (id uuid PRIMARY KEY, version bigint NOT NULL, "
                     "position bigint NOT NULL, updated_at timestamptz NOT NULL, "
-                    "deleted boolean NOT NULL{}, record jsonb NOT NULL)"
+                    "deleted boolean NOT NULL{}, record jsonb NOT NULL, search text)"
                 ).format(table, column_defs)
+            )
+            self.sql_create_statements.append(
+                SQL("CREATE INDEX IF NOT EXISTS {} ON {} (id) WHERE search IS NULL").format(
+                    Identifier(f"{table_name(entity)}_unfolded"), table
+                )
             )
             for column in columns:
                 self.sql_create_statements.append(
@@ -84,6 +96,12 @@ class GoldenRecordsView(PostgresTrackingRecorder):
         self.sql_create_statements.append(
             SQL("CREATE INDEX IF NOT EXISTS golden_xrefs_id ON {} (id)").format(self.xref_table)
         )
+        # `?xref=` names system, type and id but not the tenant (the key's second column).
+        self.sql_create_statements.append(
+            SQL("CREATE INDEX IF NOT EXISTS golden_xrefs_source ON {} (source_id, type)").format(
+                self.xref_table
+            )
+        )
         # Reads by id, composed once: with nothing to hide the stored JSON goes out as it is.
         self._get_whole = {
             entity: SQL(
@@ -98,6 +116,38 @@ class GoldenRecordsView(PostgresTrackingRecorder):
             ).format(self.table(entity))
             for entity in FILTERS
         }
+
+    def create_table(self) -> None:
+        """Creates this generation's schema, tables and indexes (the search column's trigram
+        index too), and folds the names of rows an older hub wrote without that column."""
+        tables = {entity: self.table(entity) for entity in FILTERS}
+        # The DDL locks every table against the projection's writes (a deadlock when the
+        # projection writes meanwhile, as a status read opening the view used to): skip it
+        # when this generation is complete.
+        if not self._complete():
+            operator_class = upkeep.trigram_operator_class(self.datastore)
+            upkeep.add_search_columns(self.datastore, self.view_schema, tables)
+            super().create_table()
+            upkeep.index_search_columns(self.datastore, tables, operator_class)
+        for entity, table in tables.items():
+            upkeep.fold_unfolded(self.datastore, entity, table)
+
+    def _complete(self) -> bool:
+        """Whether every index of this generation, and its tracking table, exists."""
+        expected = {"golden_xrefs_pkey", "golden_xrefs_id", "golden_xrefs_source"}
+        for entity, columns in FILTERS.items():
+            stem = table_name(entity)
+            expected |= {f"{stem}_pkey", f"{stem}_unfolded", f"{stem}_search"}
+            expected |= {f"{stem}_{column.name}" for column in columns}
+        with self.datastore.get_connection() as conn:
+            indexes = conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = %s", (self.view_schema,)
+            ).fetchall()
+            tracking = conn.execute(
+                "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = %s",
+                (self.datastore.schema, self.tracking_table_name),
+            ).fetchone()
+        return tracking is not None and expected <= {row["indexname"] for row in indexes}
 
     def drop(self) -> None:
         """Drops this generation's schema and tracking table (after a rebuild replaced it)."""
@@ -155,9 +205,11 @@ class GoldenRecordsView(PostgresTrackingRecorder):
             "deleted",
             *(c.name for c in columns),
             "record",
+            "search",
         ]
         table = self.table(entity)
-        scratch = Identifier(f"incoming_{table_name(entity)}")
+        # Per generation: a session's temporary table keeps the layout it was made with.
+        scratch = Identifier(f"incoming_g{self.generation}_{table_name(entity)}")
         curs.execute(
             SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS").format(
                 scratch, table
@@ -177,17 +229,19 @@ class GoldenRecordsView(PostgresTrackingRecorder):
                         row.deleted,
                         *(_column_value(record.get(c.name)) for c in columns),
                         json.dumps(record, separators=(",", ":")),
+                        search_text(entity, record),
                     )
                 )
         assignments = SQL(", ").join(
             SQL("{} = EXCLUDED.{}").format(Identifier(n), Identifier(n)) for n in names[1:]
         )
+        listed = SQL(", ").join(map(Identifier, names))
         # The version guard: an older state of a record never overwrites a newer one.
         curs.execute(
             SQL(
-                "INSERT INTO {table} SELECT * FROM {scratch} ON CONFLICT (id) DO UPDATE SET "
-                "{assignments} WHERE {table}.version < EXCLUDED.version"
-            ).format(table=table, scratch=scratch, assignments=assignments)
+                "INSERT INTO {table} ({listed}) SELECT {listed} FROM {scratch} ON CONFLICT (id) "
+                "DO UPDATE SET {assignments} WHERE {table}.version < EXCLUDED.version"
+            ).format(table=table, listed=listed, scratch=scratch, assignments=assignments)
         )
 
     # Reading --------------------------------------------------------------------------
@@ -245,11 +299,21 @@ class GoldenRecordsView(PostgresTrackingRecorder):
         hidden: Iterable[str] = (),
     ) -> tuple[Composable, list[Any]]:
         """The read of records in id order after a keyset position; filters are
-        (column, operator, value)."""
+        (column, operator, value), or ("id", XREF, (system, type, source id))."""
         hidden = list(hidden)
         conditions: list[Composable] = []
         params: list[Any] = [hidden] if hidden else []
         for column, op, value in filters:
+            if op == XREF:
+                # value: (system, type in lower case, source id), any tenant.
+                conditions.append(
+                    SQL(
+                        "id IN (SELECT id FROM {} WHERE source_id = %s AND type = %s "
+                        "AND system = %s)"
+                    ).format(self.xref_table)
+                )
+                params.extend(reversed(value))
+                continue
             conditions.append(SQL("{} {} %s").format(Identifier(column), SQL(op)))
             params.append(value)
         if not include_deleted:
@@ -260,9 +324,19 @@ class GoldenRecordsView(PostgresTrackingRecorder):
         where = SQL(" WHERE ") + SQL(" AND ").join(conditions) if conditions else SQL("")
         params.append(limit)
         record = SQL("(record - %s::text[])::text") if hidden else SQL("record::text")
-        statement = SQL("SELECT id, {} AS record FROM {}{} ORDER BY id LIMIT %s").format(
-            record, self.table(entity), where
-        )
+        table = self.table(entity)
+        if any(op == "LIKE" for _, op, _ in filters):
+            # A search may match thousands of rows and be read through the trigram index,
+            # then sorted by id: pick the page's ids first, so that only its records are
+            # read out of TOAST and turned into text (not every match's).
+            statement = SQL(
+                "SELECT id, {} AS record FROM {} JOIN (SELECT id FROM {}{} ORDER BY id "
+                "LIMIT %s) page USING (id) ORDER BY id"
+            ).format(record, table, table, where)
+        else:
+            statement = SQL("SELECT id, {} AS record FROM {}{} ORDER BY id LIMIT %s").format(
+                record, table, where
+            )
         return statement, params
 
     def list(

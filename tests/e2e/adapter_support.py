@@ -11,6 +11,7 @@ from typing import Any
 
 import nats
 
+from hub.contracts.adapters import EMBEDDED_PREFIX
 from tests.support.changes import envelope
 from tests.support.running import Running
 
@@ -32,6 +33,16 @@ def accepted(response: Any) -> list[str]:
     assert response.status_code == 202, response.text
     ids: list[str] = response.json()["message_ids"]
     return ids
+
+
+def documents(running: Running, message_ids: list[str]) -> list[str]:
+    """The messages of the records themselves, once decided: without what a document says of
+    the client it embeds (a Xero Contact, a QuickBooks CustomerRef), sent after it."""
+    return [
+        o["message_id"]
+        for o in running.settle(message_ids)
+        if not (o.get("sequence") or "").startswith(EMBEDDED_PREFIX)
+    ]
 
 
 def applied(running: Running, message_ids: list[str]) -> list[str]:

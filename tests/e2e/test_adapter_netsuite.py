@@ -34,7 +34,9 @@ def netsuite(running: Running, monkeypatch: pytest.MonkeyPatch) -> Running:
 
 
 def one(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
-    [outcome] = outcomes
+    """The outcome of the record itself (what a job says of its customer comes after it)."""
+    outcome, *embedded = outcomes
+    assert all(o["source"]["type"] == "customer" for o in embedded), embedded
     return outcome
 
 

@@ -15,6 +15,7 @@ import pytest
 from tests.e2e.adapter_support import (
     accepted,
     applied,
+    documents,
     fixture,
     known_engagement,
     money,
@@ -99,7 +100,7 @@ def test_a_key_only_webhook_is_fetched_from_quickbooks_and_becomes_an_invoice(
     client_id, engagement_id = engagement
     payload = webhook("qbo.invoice.created.v1", "qbo.customer.updated.v1")
 
-    [message] = accepted(deliver(running, payload))
+    [message] = documents(running, accepted(deliver(running, payload)))
 
     # Only the invoice is fetched (the customer notification is not mapped).
     [(path, _, authorization)] = fetched(qbo_api.requests)
@@ -140,7 +141,9 @@ def test_a_key_only_webhook_is_fetched_from_quickbooks_and_becomes_an_invoice(
 def test_a_delete_operation_tombstones_the_invoice(
     running: Running, qbo_api: SourceServer, engagement: tuple[str, str]
 ) -> None:
-    [created] = accepted(deliver(running, cloud_events("qbo.invoice.created.v1")))
+    [created] = documents(
+        running, accepted(deliver(running, cloud_events("qbo.invoice.created.v1")))
+    )
     [invoice_id] = applied(running, [created])
 
     [deleted] = accepted(deliver(running, cloud_events("qbo.invoice.deleted.v1")))

@@ -170,11 +170,9 @@ def test_a_change_notification_runs_delta_against_graph_to_the_delta_link(
     assert outcomes[PROPOSAL]["status"] == "applied"
     assert outcomes[PROPOSAL]["sequence"].startswith("2025-04-23T11:02:45")
     assert outcomes[CASE_STUDY]["status"] == "applied"
-    # A file deleted before the hub ever saw it waits; it is never created from a deletion.
-    assert (outcomes[GONE_FILE]["status"], outcomes[GONE_FILE]["reason"]) == (
-        "parked",
-        "UNKNOWN_AGGREGATE",
-    )
+    # A file deleted before the hub ever saw it is a tombstone of its xref, never a record.
+    assert outcomes[GONE_FILE]["status"] == "applied"
+    assert running.xref("sharepoint", "driveItem", GONE_FILE).status_code == 410
     proposal = record(running, "sharepoint", "driveItem", PROPOSAL)
     assert (proposal["title"], proposal["uri"], proposal["status"]) == (
         "Contoso market entry proposal.docx",

@@ -16,6 +16,7 @@ from hub.exceptions import ExceptionCase
 from tests.e2e.adapter_support import (
     accepted,
     applied,
+    documents,
     fixture,
     known_engagement,
     money,
@@ -78,7 +79,9 @@ def test_a_key_only_webhook_is_fetched_from_xero_and_becomes_an_invoice_and_its_
         running, code="ENG-2025-0147", currency="GBP", client="HC-147", country="GB"
     )
 
-    messages = accepted(deliver(running, fixture("xero", "webhook_invoice_events.json")))
+    messages = documents(
+        running, accepted(deliver(running, fixture("xero", "webhook_invoice_events.json")))
+    )
 
     # The contact event is not fetched; each document is fetched for its tenant.
     fetched = [(r.path, r.headers["Xero-tenant-id"]) for r in xero_api.requests]
@@ -158,11 +161,11 @@ def test_a_fetch_that_fails_every_time_opens_a_fetch_failed_case_and_applies_not
     assert case.subject == f"xero:Invoice:{INVOICE}"
     assert "HTTP 500" in case.detail
     # The credit note that was fetched waits for its invoice instead of applying without it.
-    [note_message] = body["message_ids"]
+    [note_message] = documents(running, body["message_ids"])
     outcome = running.outcome(note_message)
     assert (outcome["status"], outcome["reason"]) == ("parked", "UNKNOWN_AGGREGATE")
-    # Its client is the Xero contact, which only the invoice (through its engagement) teaches.
-    assert outcome["waiting_for"] == f"xref:xero|{TENANT}|contact|{CONTACT}"
+    # A credit note is checked against its invoice (a parent): it waits for it.
+    assert outcome["waiting_for"] == f"xref:xero|{TENANT}|invoice|{INVOICE}"
     assert running.xref("xero", "Invoice", INVOICE).status_code == 404
     assert running.xref("xero", "CreditNote", CREDIT_NOTE).status_code == 404
 
@@ -170,7 +173,7 @@ def test_a_fetch_that_fails_every_time_opens_a_fetch_failed_case_and_applies_not
     xero_api.routes[("GET", INVOICE_PATH)] = answer(fixture("xero", "invoice_authorised.json"))
     again = deliver(running, webhook)
     assert "exceptions" not in again.json()
-    invoice_message, repeated = accepted(again)
+    invoice_message, repeated = documents(running, accepted(again))
     assert repeated == note_message
     [invoice_id] = applied(running, [invoice_message])
     assert applied(running, [note_message]) == [

@@ -5,26 +5,24 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
-import uuid
-from collections.abc import Callable
 
 import psycopg
 
 from hub import audit
 from hub.streams import Streams
 from tests.support.changes import envelope
-from tests.support.processes import decided, hub_env, publish_clients, serve
+from tests.support.processes import decided, hub_env, publish_clients, serve, stop
 
 MESSAGES = 3000
 
 
 def test_kill_9_mid_batch_loses_nothing_and_doubles_nothing(
-    make_database: Callable[[str], str], nats_url: str
+    scratch_database: str, stream_prefix: str, nats_url: str
 ) -> None:
-    url = make_database("crash")
-    prefix = f"K{uuid.uuid4().hex[:8].upper()}_"
-    env = hub_env(url, nats_url, prefix, ingest_batch_size="100", ingest_ack_wait="2")
+    url = scratch_database
+    env = hub_env(url, nats_url, stream_prefix, ingest_batch_size="100", ingest_ack_wait="2")
     bodies = [
         envelope(
             "harvest",
@@ -39,24 +37,25 @@ def test_kill_9_mid_batch_loses_nothing_and_doubles_nothing(
         )
         for i in range(MESSAGES)
     ]
-    publish_clients(nats_url, Streams(prefix), bodies)
+    publish_clients(nats_url, Streams(stream_prefix), bodies)
 
     kills = 0
-    for threshold in (MESSAGES // 5, MESSAGES // 2, (MESSAGES * 4) // 5):
-        proc = serve(env)
-        while decided(url)[0] < threshold and proc.poll() is None:
-            time.sleep(0.005)
-        os.kill(proc.pid, signal.SIGKILL)  # no shutdown, no ack, mid-batch
-        proc.wait(30)
-        kills += 1
-    proc = serve(env)
+    started: list[subprocess.Popen[bytes]] = []
     try:
+        for threshold in (MESSAGES // 5, MESSAGES // 2, (MESSAGES * 4) // 5):
+            proc = serve(env)
+            started.append(proc)
+            while decided(url)[0] < threshold and proc.poll() is None:
+                time.sleep(0.005)
+            os.kill(proc.pid, signal.SIGKILL)  # no shutdown, no ack, mid-batch
+            proc.wait(30)
+            kills += 1
+        started.append(serve(env))
         deadline = time.monotonic() + 120
         while decided(url)[0] < MESSAGES and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(60)
+        stop(*started)
 
     with psycopg.connect(url) as conn:
         outcomes = dict(

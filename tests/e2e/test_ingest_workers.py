@@ -6,11 +6,8 @@ at its newest change."""
 from __future__ import annotations
 
 import random
-import signal
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -23,7 +20,7 @@ from hub.bootstrap import build_application
 from hub.settings import Settings
 from hub.streams import Streams
 from tests.support.changes import envelope
-from tests.support.processes import decided, hub_env, publish_clients, serve, worker
+from tests.support.processes import decided, hub_env, publish_clients, serve, stop, worker
 
 RECORDS, VERSIONS, RESENT = 120, 8, 80
 
@@ -39,28 +36,24 @@ def _change(record: int, version: int) -> dict[str, Any]:
 
 
 def test_two_ingest_processes_keep_exactly_once_and_order_per_record(
-    make_database: Callable[[str], str], nats_url: str, settings: Settings
+    scratch_database: str, stream_prefix: str, nats_url: str, settings: Settings
 ) -> None:
-    url = make_database("workers")
-    prefix = f"W{uuid.uuid4().hex[:8].upper()}_"
-    env = hub_env(url, nats_url, prefix, ingest_batch_size="40", run="ingest")
+    url = scratch_database
+    env = hub_env(url, nats_url, stream_prefix, ingest_batch_size="40", run="ingest")
     rng = random.Random(7)
     changes = [_change(r, v) for r in range(RECORDS) for v in range(1, VERSIONS + 1)]
     rng.shuffle(changes)  # versions of one record arrive in any order
     messages = changes + rng.sample(changes, RESENT)  # the resends go last, without ids
 
-    first = serve(env)
-    second = worker(env, "ingest")
+    started = [serve(env)]
     try:
-        publish_clients(nats_url, Streams(prefix), messages, resent=RESENT)
+        started.append(worker(env, "ingest"))
+        publish_clients(nats_url, Streams(stream_prefix), messages, resent=RESENT)
         deadline = time.monotonic() + 120
         while decided(url) != (len(changes), len(messages)) and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
-        for proc in (first, second):
-            proc.send_signal(signal.SIGINT)
-        for proc in (first, second):
-            proc.wait(60)
+        stop(*started)
 
     assert decided(url) == (len(changes), len(messages))
     with psycopg.connect(url) as conn:

@@ -17,10 +17,9 @@ from hub.bootstrap import build_application
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
 from hub.streams import Streams
-from tests.support.processes import hub_env, worker
+from tests.support.processes import hub_env, stop, worker
 from tests.support.relaying import (
     assert_each_position_once_in_order,
-    delete_streams,
     lease_holder,
     read_events,
     recorded_position,
@@ -58,10 +57,10 @@ def _until(check: Callable[[], bool], what: str, procs: list[subprocess.Popen[by
 
 
 def test_kill_9_of_the_relay_mid_stream_loses_nothing_and_doubles_nothing(
-    make_database: Callable[[str], str], nats_url: str, settings: Settings
+    scratch_database: str, stream_prefix: str, nats_url: str, settings: Settings
 ) -> None:
-    url = make_database("relaycrash")
-    streams = Streams(f"K{uuid.uuid4().hex[:8].upper()}_")
+    url = scratch_database
+    streams = Streams(stream_prefix)
     # Small pools: the relay needs one connection of its own, and the server is shared.
     env = hub_env(url, nats_url, streams.prefix, db_pool_size="2")
     procs: list[subprocess.Popen[bytes]] = []
@@ -86,11 +85,7 @@ def test_kill_9_of_the_relay_mid_stream_loses_nothing_and_doubles_nothing(
         _until(lambda: recorded_position(url, streams) >= EVENTS, "the end of the log", procs)
         messages = read_events(nats_url, streams, timeout=120)
     finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGINT)
-        for proc in procs:
-            proc.wait(60)
-        delete_streams(nats_url, streams)
+        stop(*procs)
     assert kills == 2
     assert_each_position_once_in_order(messages, EVENTS)
     assert len({m.sequence for m in messages}) == EVENTS

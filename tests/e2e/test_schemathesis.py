@@ -3,9 +3,10 @@ generated requests to every operation, zero 5xx answers, and every refusal is pr
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -19,6 +20,8 @@ from hub.bootstrap import build_hub
 from hub.demo import DemoSpec, load_demo
 from hub.embedded import free_port
 from hub.settings import Settings
+from hub.streams import remove_streams
+from tests.support.hygiene import Databases
 
 SCOPES = (
     "read",
@@ -49,38 +52,44 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def served(settings: Settings, make_database: Callable[[str], str]) -> Iterator[Served]:
-    hub = build_hub(
-        settings.model_copy(
-            update={
-                "database_url": make_database("fuzz"),
-                "nats_prefix": settings.nats_prefix + "FZ_",
-                "rate_limit": 100000.0,
-                "rate_burst": 100000,
-            }
+def served(
+    settings: Settings, make_database: Databases, nats_url: str, nats_prefix: str
+) -> Iterator[Served]:
+    url, prefix = make_database("fuzz"), f"{nats_prefix}FZ_"
+    with contextlib.ExitStack() as cleanup:  # last to first: hub, streams, database
+        cleanup.callback(make_database.drop, url)
+        cleanup.callback(remove_streams, nats_url, prefix)
+        hub = build_hub(
+            settings.model_copy(
+                update={
+                    "database_url": url,
+                    "nats_prefix": prefix,
+                    "rate_limit": 100000.0,
+                    "rate_burst": 100000,
+                }
+            )
         )
-    )
-    load_demo(hub.app, DemoSpec(seed=3, scale=0.02), progress=False)
-    token = TokenStore(hub.database_url).create("fuzzer", SCOPES)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(hub), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    yield Served(base, token)
-    server.should_exit = True
-    thread.join(30)
-    hub.close()
+        cleanup.callback(hub.close)
+        load_demo(hub.app, DemoSpec(seed=3, scale=0.02), progress=False)
+        token = TokenStore(hub.database_url).create("fuzzer", SCOPES)
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(hub), host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        cleanup.callback(thread.join, 30)
+        cleanup.callback(setattr, server, "should_exit", True)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        yield Served(base, token)
 
 
 def test_no_operation_answers_5xx_and_refusals_are_problems(served: Served) -> None:

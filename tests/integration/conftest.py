@@ -11,8 +11,6 @@ from hub.api.app import create_app
 from hub.auth import TokenStore
 from hub.bootstrap import Hub, build_hub
 from hub.settings import Settings
-from hub.streams import Streams
-from tests.support.relaying import delete_streams
 
 
 @pytest.fixture(scope="session")
@@ -20,8 +18,6 @@ def hub(settings: Settings) -> Iterator[Hub]:
     built = build_hub(settings)
     yield built
     built.close()
-    # Its relay filled the session's events stream: leave no stream behind.
-    delete_streams(str(settings.nats_url), Streams(settings.nats_prefix))
 
 
 @pytest.fixture(scope="session")

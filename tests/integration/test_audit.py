@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -26,10 +26,9 @@ VERIFIER = ROOT / "ops" / "audit" / "verify_export.py"
 
 
 @pytest.fixture
-def fresh_hub(settings: Settings, make_database: Callable[[str], str]) -> Iterator[Hub]:
+def fresh_hub(settings: Settings, scratch_database: str) -> Iterator[Hub]:
     """A hub on a database of its own, with six events: tampering must not spill over."""
-    url = make_database("audit")
-    hub = build_hub(settings.model_copy(update={"database_url": url}))
+    hub = build_hub(settings.model_copy(update={"database_url": scratch_database}))
     for i in range(3):
         client, _ = hub.app.register_client(
             legal_name=f"Audited {i} plc",

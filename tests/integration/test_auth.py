@@ -20,8 +20,14 @@ def _v1_routes(api: TestClient) -> list[tuple[str, str]]:
     return routes
 
 
-_EXAMPLES = {"{id}": str(uuid.uuid4()), "{system}": "harvest", "{type}": "Client",
-             "{source_id}": "1", "{message_id}": "m1", "{entity}": "client"}
+_EXAMPLES = {
+    "{id}": str(uuid.uuid4()),
+    "{system}": "harvest",
+    "{type}": "Client",
+    "{source_id}": "1",
+    "{message_id}": "m1",
+    "{entity}": "client",
+}
 
 
 def _concrete(template: str) -> str:

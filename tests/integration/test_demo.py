@@ -16,7 +16,10 @@ from hub import audit
 from hub.application import HubApplication
 from hub.bootstrap import build_application
 from hub.demo import DemoError, DemoPlan, DemoSpec, DemoSummary, load_demo, plan_demo
+from hub.demo.stewardship import ACTOR as STEWARD
+from hub.demo.stewardship import CUSTOMERS
 from hub.errors import ConflictError
+from hub.ingest.engine import IngestEngine
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
 
@@ -54,15 +57,23 @@ def head(app: HubApplication) -> int:
 
 
 def test_loading_records_every_planned_record_under_the_demo_meta(loaded: Loaded) -> None:
-    assert stored_counts(loaded.url) == loaded.plan.counts()
-    assert loaded.summary.counts == loaded.plan.counts()
+    # Beside the plan: the stewardship story's three Stripe invoices, through ingest.
+    planned = loaded.plan.counts()
+    assert stored_counts(loaded.url) == {**planned, "invoice": planned["invoice"] + 3}
+    assert loaded.summary.counts == planned
     assert not loaded.summary.already_loaded
-    assert loaded.summary.events == head(loaded.app)
     with psycopg.connect(loaded.url) as conn:
+        demo_events = conn.execute(
+            "SELECT count(*) FROM hub_events WHERE system = 'demo'"
+        ).fetchone()
         metas = conn.execute(
-            "SELECT DISTINCT system, actor, correlation_id FROM hub_events"
+            "SELECT DISTINCT system, actor, correlation_id FROM hub_events WHERE system = 'demo'"
         ).fetchall()
-        batches = conn.execute("SELECT count(DISTINCT message_id) FROM hub_events").fetchone()
+        batches = conn.execute(
+            "SELECT count(DISTINCT message_id) FROM hub_events WHERE system = 'demo'"
+        ).fetchone()
+    assert demo_events is not None
+    assert loaded.summary.events == demo_events[0]
     assert metas == [("demo", "pshub demo", SPEC.correlation_id)]
     assert batches is not None
     assert batches[0] == -(-len(loaded.plan.entities) // 400)
@@ -140,10 +151,10 @@ def test_the_demo_keeps_the_audit_chain_intact(loaded: Loaded) -> None:
 
 
 def test_an_interrupted_load_resumes_where_it_stopped(
-    settings: Settings, make_database: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+    settings: Settings, scratch_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = DemoSpec(seed=11, scale=0.06)
-    app = build_application(settings, make_database("demo_resume"))
+    app = build_application(settings, scratch_database)
     try:
         monkeypatch.setattr("hub.demo.load.BATCH_SIZE", 100)
         record, calls = app.record, []
@@ -182,3 +193,21 @@ def test_the_summary_says_what_to_open_next(loaded: Loaded, settings: Settings) 
         assert f"{base}/v1/{collection}/{loaded.plan.examples[kind]}" in text
     assert "time entries" in text
     assert "10,000" not in text
+
+
+def test_the_demo_has_links_to_customers_never_fed_and_a_stewards_mapping(loaded: Loaded) -> None:
+    engine = IngestEngine(loaded.app)
+    items, counts = engine.links.unresolved(system="stripe", entity=None, limit=10, after=None)
+    assert [i["source_id"] for i in items] == [CUSTOMERS[1]]
+    assert counts == {"stripe": 1}
+    client_id = loaded.plan.steward_client
+    assert client_id is not None
+    client = loaded.app.get(client_id, Client)
+    assert [x.id for x in client.xrefs if x.system == "stripe"] == [CUSTOMERS[0]]
+    with psycopg.connect(loaded.url) as conn:
+        mapped = conn.execute(
+            "SELECT count(*) FROM hub_events WHERE topic LIKE %s AND actor = %s",
+            ("%.LinkResolved", STEWARD),
+        ).fetchone()
+    assert mapped is not None
+    assert mapped[0] == 2  # both invoices of the mapped customer resolved, by the steward

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,9 +23,8 @@ from tests.support.changes import incoming, raw, ref
 
 
 @pytest.fixture
-def engine(settings: Settings, make_database: Callable[[str], str]) -> Iterator[IngestEngine]:
-    url = make_database("ingest")
-    app = build_application(settings, url)
+def engine(settings: Settings, scratch_database: str) -> Iterator[IngestEngine]:
+    app = build_application(settings, scratch_database)
     yield IngestEngine(app)
     app.close()
 

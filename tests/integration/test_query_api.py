@@ -18,15 +18,14 @@ from domain.registry import COLLECTIONS
 from hub.demo import DemoSpec, load_demo
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
+from tests.support.hygiene import Databases
 from tests.support.running import Running, running_hub
 
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture(scope="module")
-def firm(
-    settings: Settings, make_database: Callable[[str], str], nats_url: str
-) -> Iterator[Running]:
+def firm(settings: Settings, make_database: Databases, nats_url: str) -> Iterator[Running]:
     """A running hub with a small demo firm, projected."""
     with running_hub(settings, make_database, nats_url) as running:
         load_demo(running.hub.app, DemoSpec(seed=7, scale=0.05), progress=False)
@@ -251,7 +250,7 @@ def test_xref_lookup_finds_the_record_and_a_tombstone_answers_410(firm: Running)
 
 
 def test_an_xref_lookup_answers_from_the_log_while_the_projection_is_behind(
-    settings: Settings, make_database: Callable[[str], str], nats_url: str
+    settings: Settings, make_database: Databases, nats_url: str
 ) -> None:
     """The golden record holds version 1, then projections stop and the record is deleted:
     the lookup, which reads the log to find the owner anyway, answers the deletion at once."""

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 
 from hub.settings import Settings
+from tests.support.hygiene import Databases
 from tests.support.running import running_hub
 
 
 def test_a_token_over_its_rate_gets_429_with_retry_after(
-    settings: Settings, make_database: Callable[[str], str], nats_url: str
+    settings: Settings, make_database: Databases, nats_url: str
 ) -> None:
     with running_hub(settings, make_database, nats_url, rate_limit=0.5, rate_burst=3) as hub:
         busy, calm = hub.token("read"), hub.token("read")

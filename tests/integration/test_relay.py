@@ -29,10 +29,10 @@ from hub.store.recorder import EventMeta
 from hub.streams import Streams
 from tests.support.changes import envelope
 from tests.support.classified import MARKER, PUBLIC_VALUES, SECRET_AMOUNTS, classified_scenario
+from tests.support.hygiene import Databases
 from tests.support.relaying import (
     Relayed,
     assert_each_position_once_in_order,
-    delete_streams,
     read_events,
     recorded_position,
 )
@@ -84,12 +84,11 @@ class Store:
 
 @pytest.fixture
 def store(
-    make_database: Callable[[str], str], nats_url: str, settings: Settings
+    scratch_database: str, stream_prefix: str, nats_url: str, settings: Settings
 ) -> Iterator[Store]:
-    url = make_database("relay")
-    custom = settings.model_copy(
-        update={"database_url": url, "nats_prefix": f"R{uuid.uuid4().hex[:8].upper()}_"}
-    )
+    """A store and NATS prefix of the test's own (both removed when it ends)."""
+    url = scratch_database
+    custom = settings.model_copy(update={"database_url": url, "nats_prefix": stream_prefix})
     app = build_application(custom, url)
     made = Store(Hub(custom, url, nats_url, app), nats_url, [])
     try:
@@ -98,7 +97,6 @@ def store(
         for relay in made.started:
             relay.stop()
         app.close()
-        delete_streams(nats_url, made.streams)
 
 
 def _record_scenario(store: Store) -> None:
@@ -121,7 +119,7 @@ def _rows(url: str) -> dict[int, dict[str, Any]]:
 
 def _data_names(event: dict[str, Any]) -> set[str]:
     data = event["data"]
-    return set(data) | set(data.get("changes", {}))
+    return set(data) | set(data.get("changes", {})) | set(data.get("details", {}))
 
 
 def test_every_event_is_published_in_log_order_as_a_cloudevent(store: Store) -> None:
@@ -228,6 +226,11 @@ def test_classified_fields_never_reach_the_events_stream(store: Store) -> None:
         if m.event["type"] == "pshub.resource.Revised.v1"
     ]
     assert revised == [{"role": "engagement-manager"}]
+    # Descriptive attributes are filtered like the record's fields.
+    engagement = next(
+        m.event["data"] for m in messages if m.event["type"] == "pshub.engagement.Created.v1"
+    )
+    assert engagement["details"] == {"health": "on-track-public"}
 
 
 def test_a_restarted_relay_resumes_after_its_last_position(store: Store) -> None:
@@ -326,7 +329,7 @@ def test_without_nats_the_relay_reports_why_and_lets_another_take_over(store: St
 
 
 def test_a_stream_of_another_log_is_not_continued(
-    store: Store, make_database: Callable[[str], str], settings: Settings
+    store: Store, make_database: Databases, settings: Settings
 ) -> None:
     _record_scenario(store)
     relay = store.relay()
@@ -350,6 +353,7 @@ def test_a_stream_of_another_log_is_not_continued(
         stranger.stop()
     finally:
         other_app.close()
+        make_database.drop(other_url)
     assert [m.body for m in store.read()] == [m.body for m in before]
 
 

@@ -32,6 +32,10 @@ SECRET_AMOUNTS = (
     "3219.87",
     "2198.76",
     "1987.65",
+    "1876.54",
+    "1765.43",
+    "1654.32",
+    "1543.21",
 )
 # Text that is personal data carries this marker.
 MARKER = "SECRET"
@@ -72,8 +76,9 @@ def classified_scenario() -> Scenario:
         tax_id="GB123456789",
         contacts=[Contact(f"{MARKER} Alice", f"alice.{MARKER.lower()}@pii.example", "+44 1")],
         xrefs=[ref],
+        details={"phone": f"+44 {MARKER} 1", "email": f"ap.{MARKER.lower()}@pii.example"},
     )
-    client.revise(legal_name="Public Partners Holdings LLP")
+    client.revise(legal_name="Public Partners Holdings LLP", owner_name=f"{MARKER} Owner")
     client.replace_contacts([Contact(f"{MARKER} Bob", f"bob.{MARKER.lower()}@pii.example")])
 
     resource = Resource.register(
@@ -83,12 +88,14 @@ def classified_scenario() -> Scenario:
         role="consultant",
         time_zone="Europe/London",
         cost_rate=_eur(SECRET_AMOUNTS[0]),
+        details={"phone": f"+44 {MARKER} 2", "default_bill_rate": _eur(SECRET_AMOUNTS[9])},
     )
     resource.revise(
         name=f"{MARKER} Carol B.",
         email=f"carol.b.{MARKER.lower()}@pii.example",
         cost_rate=_eur(SECRET_AMOUNTS[1]),
         role="engagement-manager",
+        default_bill_rate=_eur(SECRET_AMOUNTS[10]),
     )
 
     engagement = Engagement.create(
@@ -98,8 +105,9 @@ def classified_scenario() -> Scenario:
         name="Ledger review",
         currency="EUR",
         budget=_eur("50000.00"),
+        details={"hourly_rate": _eur(SECRET_AMOUNTS[11]), "health": "on-track-public"},
     )
-    engagement.revise(name="Ledger review, phase 2")
+    engagement.revise(name="Ledger review, phase 2", estimated_cost=_eur(SECRET_AMOUNTS[12]))
 
     retainer = RetainerTerms(
         period="monthly",
@@ -200,8 +208,11 @@ def classified_scenario() -> Scenario:
                 description="Workshop", quantity="2", unit_price="100.00", currency="EUR"
             )
         ],
+        details={"customer_name": f"{MARKER} Customer Ltd"},
     )
-    invoice.revise(due_date=date(2026, 4, 30))
+    invoice.revise(
+        due_date=date(2026, 4, 30), customer_email=f"billing.{MARKER.lower()}@pii.example"
+    )
 
     asset = KnowledgeAsset.register(
         id=uuid.uuid4(),
@@ -209,8 +220,9 @@ def classified_scenario() -> Scenario:
         kind="deliverable",
         uri="https://kb.example/playbook",
         engagement_id=engagement.id,
+        details={"author_name": f"{MARKER} Author"},
     )
-    asset.revise(title="Ledger review playbook v2")
+    asset.revise(title="Ledger review playbook v2", owner_email=f"kb.{MARKER.lower()}@pii.example")
 
     return Scenario(
         [
@@ -226,8 +238,11 @@ def classified_scenario() -> Scenario:
             asset,
         ],
         {
-            "client": frozenset({"contacts"}),
-            "resource": frozenset({"name", "email", "cost_rate"}),
+            "client": frozenset({"contacts", "phone", "email", "owner_name"}),
+            "resource": frozenset({"name", "email", "cost_rate", "phone", "default_bill_rate"}),
+            "engagement": frozenset({"hourly_rate", "estimated_cost"}),
+            "invoice": frozenset({"customer_name", "customer_email"}),
+            "knowledge_asset": frozenset({"author_name", "owner_email"}),
             "contract": frozenset({"retainer", "signed_by"}),
             "rate_card": frozenset({"lines", "line"}),
             "time_entry": frozenset({"source_rate", "approved_by", "value"}),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,17 +31,20 @@ def serve(env: dict[str, str]) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, "pshub serve exited"
-        time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("pshub serve did not become ready")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                    return proc
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, "pshub serve exited"
+            time.sleep(0.05)
+        raise AssertionError("pshub serve did not become ready")
+    except BaseException:  # Ctrl-C included: the caller never gets it to stop
+        stop(proc)
+        raise
 
 
 def worker(env: dict[str, str], run: str) -> subprocess.Popen[bytes]:
@@ -53,13 +57,32 @@ def worker(env: dict[str, str], run: str) -> subprocess.Popen[bytes]:
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
-    deadline = time.monotonic() + 60
-    while b"worker running" not in out.read_bytes():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"the worker did not start: {out.read_text()[-2000:]}")
-        time.sleep(0.05)
+    try:
+        deadline = time.monotonic() + 60
+        while b"worker running" not in out.read_bytes():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the worker did not start: {out.read_text()[-2000:]}")
+            time.sleep(0.05)
+    except BaseException:  # Ctrl-C included: the caller never gets it to stop
+        stop(proc)
+        raise
+    finally:
+        out.unlink(missing_ok=True)
     return proc
+
+
+def stop(*procs: subprocess.Popen[bytes], grace: float = 60) -> None:
+    """Interrupts each running process as Ctrl-C would; kills what still runs after grace s."""
+    running = [proc for proc in procs if proc.poll() is None]
+    for proc in running:
+        proc.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + grace
+    for proc in running:
+        try:
+            proc.wait(max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def decided(url: str) -> tuple[int, int]:

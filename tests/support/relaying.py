@@ -1,9 +1,8 @@
-"""Reading what the relay published, as a downstream consumer would, and cleaning up after."""
+"""Reading what the relay published, as a downstream consumer would, and where it stands."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections import Counter
@@ -69,22 +68,6 @@ def read_events(nats_url: str, streams: Streams, *, timeout: float = 30) -> list
             await nc.close()
 
     return asyncio.run(run())
-
-
-def delete_streams(nats_url: str, streams: Streams) -> None:
-    """Deletes a hub's streams (tests leave none behind)."""
-
-    async def run() -> None:
-        nc = await nats.connect(nats_url)
-        try:
-            js = nc.jetstream()
-            for config in streams.configs():
-                with contextlib.suppress(nats.js.errors.NotFoundError):
-                    await js.delete_stream(config.name)
-        finally:
-            await nc.close()
-
-    asyncio.run(run())
 
 
 def recorded_position(database_url: str, streams: Streams) -> int:

@@ -8,7 +8,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import nats
@@ -19,7 +19,8 @@ from hub.api.app import create_app
 from hub.auth import TokenStore
 from hub.bootstrap import Hub, build_hub
 from hub.settings import Settings
-from hub.streams import Streams
+from hub.streams import Streams, remove_streams
+from tests.support.hygiene import Databases
 
 
 class Running:
@@ -127,39 +128,31 @@ class Running:
 
 @contextlib.contextmanager
 def running_hub(
-    settings: Settings, make_database: Callable[[str], str], nats_url: str, **overrides: Any
+    settings: Settings, make_database: Databases, nats_url: str, **overrides: Any
 ) -> Iterator[Running]:
-    """Starts a hub (API, ingest) with its own database and NATS prefix; removes its streams."""
-    prefix = f"T{uuid.uuid4().hex[:8].upper()}_"
-    custom = settings.model_copy(
-        update={
-            "database_url": make_database("run"),
-            "nats_prefix": prefix,
-            "ingest_max_wait": 0.02,
-            **overrides,
-        }
-    )
-    hub = build_hub(custom)
-    try:
+    """Starts a hub (API, ingest) with its own database and NATS prefix (under the session's);
+    when it ends, also by a failure, the hub stops and its streams and database are deleted."""
+    prefix = f"{settings.nats_prefix}R{uuid.uuid4().hex[:6].upper()}_"
+    with contextlib.ExitStack() as cleanup:
+        # Run last to first: stop the hub, then delete its streams, then its database.
+        url = make_database("run")
+        cleanup.callback(make_database.drop, url)
+        cleanup.callback(remove_streams, nats_url, prefix)
+        custom = settings.model_copy(
+            update={
+                "database_url": url,
+                "nats_prefix": prefix,
+                "ingest_max_wait": 0.02,
+                **overrides,
+            }
+        )
+        hub = build_hub(custom)
+        cleanup.callback(hub.close)
         with TestClient(create_app(hub), raise_server_exceptions=False) as api:
             yield Running(hub, api, nats_url)
-    finally:
-        asyncio.run(_delete_streams(nats_url, Streams(prefix)))
-        hub.close()
-
-
-async def _delete_streams(url: str, streams: Streams) -> None:
-    nc = await nats.connect(url)
-    js = nc.jetstream()
-    for config in streams.configs():
-        with contextlib.suppress(nats.js.errors.NotFoundError):
-            await js.delete_stream(config.name)
-    await nc.close()
 
 
 @pytest.fixture
-def running(
-    settings: Settings, make_database: Callable[[str], str], nats_url: str
-) -> Iterator[Running]:
+def running(settings: Settings, make_database: Databases, nats_url: str) -> Iterator[Running]:
     with running_hub(settings, make_database, nats_url, ingest_max_deliveries=3) as hub:
         yield hub

@@ -166,7 +166,9 @@ def test_redaction_leaves_out_pii_and_confidential_fields() -> None:
     assert set(redact("resource", resource, reader)) == set(resource) - {
         "name",
         "email",
+        "phone",
         "cost_rate",
+        "default_bill_rate",
     }
     assert redact("resource", resource, everything) == resource
     assert "source_rate" not in redact("time_entry", to_record(aggregates["time_entry"]), reader)
@@ -177,5 +179,5 @@ def test_redaction_leaves_out_pii_and_confidential_fields() -> None:
 def test_only_read_pii_reveals_pii_and_only_read_confidential_reveals_rates() -> None:
     pii = Principal("p", frozenset({"read", "read:pii"}))
     confidential = Principal("c", frozenset({"read", "read:confidential"}))
-    assert hidden_fields("resource", pii) == {"cost_rate"}
-    assert hidden_fields("resource", confidential) == {"name", "email"}
+    assert hidden_fields("resource", pii) == {"cost_rate", "default_bill_rate"}
+    assert hidden_fields("resource", confidential) == {"name", "email", "phone"}

@@ -111,6 +111,7 @@ def test_an_event_becomes_a_structured_cloudevent_on_its_subject() -> None:
         "manager_id": None,
         "status": "pipeline",
         "xrefs": [{"system": "harvest", "tenant": "123", "type": "Project", "id": "P7"}],
+        "details": {},
     }
 
 
@@ -129,6 +130,7 @@ def test_a_revision_publishes_only_the_fields_a_reader_may_see() -> None:
         role="consultant",
         time_zone="Europe/London",
         cost_rate=Money(Decimal("95.00"), "GBP"),
+        details={"phone": "+44 20 7946 0000", "department": "Audit"},
     )
     resource.revise(
         email="ada.e@example.com", cost_rate=Money(Decimal("99.00"), "GBP"), role="lead"
@@ -138,7 +140,7 @@ def test_a_revision_publishes_only_the_fields_a_reader_may_see() -> None:
     created = json.loads(envelopes.encode(_row(registered, "resource", 1))[1])["data"]
     changed = json.loads(envelopes.encode(_row(revised, "resource", 2))[1])["data"]
     assert created == {"role": "consultant", "home_region": "", "time_zone": "Europe/London",
-                       "xrefs": []}  # fmt: skip
+                       "xrefs": [], "details": {"department": "Audit"}}  # fmt: skip
     assert changed == {"changes": {"role": "lead"}}
 
 

@@ -14,11 +14,11 @@ from hub.api.problems import Problem
 from hub.auth import Principal
 from hub.contracts.adapters import AdapterError
 from hub.intake import (
-    adapter_for,
     fetch_in,
     owns_cursor,
     record_fetch_failures,
     save_cursor,
+    take_in,
 )
 from hub.publish import note_pending, publish_changes
 
@@ -31,6 +31,11 @@ System = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
     "/{system}/webhook",
     status_code=202,
     responses={
+        200: {
+            "description": 'Nothing to do, and why: {"message_ids": [], "ignored": "..."} for a '
+            "handshake (Xero intent to receive; Graph's validation echoes validationToken as "
+            "text/plain), an empty page, or changes the hub does not map"
+        },
         202: {
             "description": 'The mapped change events are durably published: {"message_ids": [...]}'
         },
@@ -66,25 +71,35 @@ async def webhook(
         raise Problem(404, f"no adapter for system '{system}'")
     if not principal.may_write(system):
         raise Problem(403, f"this route needs the scope write:{system}")
-    adapter = adapter_for(system)
+    adapter = registry()[system]
     config = config_for(system)
     body = await request.body()
     headers = dict(request.headers)
     if not adapter.verify_signature(body, headers, config):
         raise Problem(401, f"the {system} signature does not match", reason="FORBIDDEN")
+    token = request.query_params.get("validationToken")
     try:
         mapped = await asyncio.to_thread(
-            adapter.map_payload, body, config=config, headers=headers, event=event, tenant=tenant
+            take_in,
+            system,
+            body,
+            config=config,
+            headers=headers,
+            event=event,
+            tenant=tenant,
+            validation_token=token,
         )
     except AdapterError as error:
         raise _refusal(error) from error
+    cursor_tenant = tenant or config.tenant or ""
     if mapped.ignored:
-        token = request.query_params.get("validationToken")
-        if token is not None:
+        if token is not None and not body.strip():
             # A subscription handshake (Microsoft Graph) expects its token echoed back.
             return PlainTextResponse(token[:1000])
+        if mapped.cursor and owns_cursor(system):
+            # An empty delta page still moves the source's cursor on.
+            await asyncio.to_thread(save_cursor, hub.app, system, cursor_tenant, mapped.cursor)
         return JSONResponse({"message_ids": [], "ignored": mapped.ignored}, status_code=200)
-    cursor_tenant = tenant or config.tenant or ""
     intake = await asyncio.to_thread(
         fetch_in, hub.app, system, cursor_tenant, mapped, config=config
     )
@@ -109,11 +124,12 @@ async def webhook(
     return JSONResponse(body_out, status_code=202)
 
 
+_ABOUT_THE_BODY = frozenset({"MALFORMED_PAYLOAD", "SCHEMA_VIOLATION"})
+
+
 def _refusal(error: AdapterError) -> Problem:
     status = error.status if error.status in (400, 401, 403, 413, 422) else 422
-    errors = (
-        [{"field": error.field, "rule": error.reason.lower(), "message": error.message}]
-        if error.field
-        else None
-    )
+    # A refusal of the body's form that names no part of it is about the whole body.
+    field = error.field or ("body" if error.reason in _ABOUT_THE_BODY else "")
+    errors = [{"field": field, "rule": error.rule, "message": error.message}] if field else None
     return Problem(status, error.message, reason=error.reason, errors=errors)

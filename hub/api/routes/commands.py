@@ -8,9 +8,10 @@ from uuid import uuid4
 from fastapi import APIRouter, Request, Response
 
 from domain.client import Contact
-from hub.api.deps import HubDep, Writer
+from domain.values import SourceRef
+from hub.api.deps import HubDep, Operator, Writer
 from hub.auth import Principal
-from hub.contracts.commands import CreateEngagement, RegisterClient
+from hub.contracts.commands import CreateEngagement, MapXref, RegisterClient
 from hub.records import redact, to_record
 from hub.store.recorder import EventMeta
 
@@ -97,3 +98,28 @@ def create_engagement(
     return _created(
         response, "engagements", to_record(engagement), position, "engagement", principal
     )
+
+
+@router.post(
+    "/map-xref",
+    responses={
+        **_REFUSALS,
+        403: {"description": "The token lacks the operate scope"},
+        409: {"description": "That source record already maps to another record (DUPLICATE)"},
+    },
+)
+def map_xref(body: MapXref, hub: HubDep, principal: Operator) -> dict[str, Any]:
+    """Maps a source record the hub could not resolve to a golden record: it becomes one of
+    its xrefs, every record linked to it resolves at once, and changes parked for it are
+    applied. Mapping it again to the same record changes nothing (200)."""
+    engine = hub.ingest_engine()
+    ref = SourceRef(body.system, body.tenant, body.type, body.id)
+    mapped = engine.map_xref(ref, body.canonical_id, actor=principal.name)
+    applied = [o.message_id for o in engine.unpark() if o.outcome == "applied"]
+    record = to_record(mapped.record)
+    return {
+        "record": redact(mapped.record.ENTITY, record, principal),
+        "position": mapped.position,
+        "resolved": [str(i) for i in mapped.resolved],
+        "applied": applied,
+    }

@@ -11,6 +11,7 @@ from hub.api.deps import HubDep, Reader
 from hub.api.problems import Problem
 from hub.contracts.changes import CHANGE_MODELS, ChangeEnvelope, Deletion
 from hub.contracts.records import RECORD_MODELS
+from hub.filters import filter_parameters
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
@@ -87,4 +88,9 @@ def _schemas(entity: str) -> dict[str, Any]:
         "change_types": [f"pshub.{entity}.changed.v1", f"pshub.{entity}.deleted.v1"],
         "change": CHANGE_MODELS[entity].model_json_schema(),
         "record": RECORD_MODELS[entity].model_json_schema(mode="serialization"),
+        # The query parameters GET /v1/{collection} filters by (as in the OpenAPI).
+        "filters": [
+            {"name": p["name"], "description": p["description"], "schema": p["schema"]}
+            for p in filter_parameters(entity)
+        ],
     }

@@ -14,13 +14,14 @@ from fastapi.responses import Response
 
 from domain.base import CanonicalAggregate
 from domain.registry import AGGREGATES, COLLECTIONS
+from domain.tombstone import Tombstone
 from hub import queries
 from hub.api.deps import HubDep, Reader
 from hub.api.problems import Problem
 from hub.bootstrap import Hub
 from hub.contracts.records import RECORD_MODELS
+from hub.filters import QueryError, filter_parameters, is_search, parse_filters
 from hub.records import hidden_event_attributes, hidden_fields, to_record
-from projections.golden_records.columns import FILTERS
 
 router = APIRouter(prefix="/v1", tags=["records"])
 
@@ -28,8 +29,8 @@ RecordId = Annotated[UUID, Path(alias="id", description="the canonical id (a UUI
 MIN_POSITION_WAIT = 5.0
 
 
-def _problem(error: queries.QueryError) -> Problem:
-    reason = "SCHEMA_VIOLATION"
+def _problem(error: QueryError) -> Problem:
+    reason = "FORBIDDEN" if error.status == 403 else "SCHEMA_VIOLATION"
     return Problem(
         error.status,
         error.message,
@@ -104,16 +105,19 @@ def _rendered(aggregate: CanonicalAggregate, hidden: set[str]) -> Found:
     return json.dumps(record), aggregate.version, aggregate.deleted
 
 
-async def _fetch_all(hub: Hub, statement: Any, params: Any) -> list[dict[str, Any]]:
+async def _fetch_all(
+    hub: Hub, statement: Any, params: Any, *, prepare: bool = True
+) -> list[dict[str, Any]]:
     if hub.read_pool is None:  # outside the API's lifespan: the sync pool
 
         def fetch() -> list[dict[str, Any]]:
             with hub.app.hub_recorder.datastore.get_connection() as conn:
-                return [dict(r) for r in conn.execute(statement, params).fetchall()]
+                rows = conn.execute(statement, params, prepare=None if prepare else False)
+                return [dict(r) for r in rows.fetchall()]
 
         return await asyncio.to_thread(fetch)
     async with hub.read_pool.connection() as conn:
-        cursor = await conn.execute(statement, params, prepare=True)
+        cursor = await conn.execute(statement, params, prepare=prepare)
         return list(await cursor.fetchall())
 
 
@@ -136,43 +140,9 @@ def _answer(
     return _json(text, headers={"ETag": etag})
 
 
-def _filter_parameters(entity: str) -> list[dict[str, Any]]:
-    """OpenAPI parameters of a list route: a field's name, and _from/_to for dates."""
-    parameters: list[dict[str, Any]] = []
-    for column in FILTERS[entity]:
-        schema: dict[str, Any] = {"type": "string"}
-        if column.sql_type == "uuid":
-            schema["format"] = "uuid"
-        elif column.sql_type == "date":
-            schema["format"] = "date"
-        elif column.sql_type == "boolean":
-            schema = {"type": "boolean"}
-        parameters.append(
-            {
-                "name": column.name,
-                "in": "query",
-                "required": False,
-                "schema": schema,
-                "description": f"{column.name} equals",
-            }
-        )
-        if column.ranged:
-            for end, text in (("from", "on or after"), ("to", "on or before")):
-                parameters.append(
-                    {
-                        "name": f"{column.name}_{end}",
-                        "in": "query",
-                        "required": False,
-                        "schema": schema,
-                        "description": f"{column.name} {text}",
-                    }
-                )
-    return parameters
-
-
 def _routes(entity: str, collection: str) -> None:
     label = entity.replace("_", " ")
-    filter_params = _filter_parameters(entity)
+    filter_params = filter_parameters(entity)
 
     async def list_records(
         request: Request,
@@ -184,15 +154,16 @@ def _routes(entity: str, collection: str) -> None:
         min_position: Annotated[int | None, Query(ge=0)] = None,
     ) -> Response:
         params = dict(request.query_params)
+        hidden = hidden_fields(entity, principal)
         try:
-            filters = queries.parse_filters(entity, params)
+            filters = parse_filters(entity, params, hidden)
             size = queries.parse_limit(None if limit is None else str(limit))
             after = (
                 None
                 if cursor is None
                 else hub_cursors(hub).read(cursor, entity, filters, include_deleted)
             )
-        except queries.QueryError as error:
+        except QueryError as error:
             raise _problem(error) from error
         if min_position is not None:
             await asyncio.to_thread(_wait_for, hub, min_position)
@@ -203,9 +174,11 @@ def _routes(entity: str, collection: str) -> None:
             after=after,
             limit=size + 1,
             include_deleted=include_deleted,
-            hidden=hidden_fields(entity, principal),
+            hidden=hidden,
         )
-        rows = await _fetch_all(hub, statement, params)
+        # A search is planned for its own pattern: a generic plan would not know how rare it
+        # is, and might walk the whole table in id order instead of using the trigram index.
+        rows = await _fetch_all(hub, statement, params, prepare=not is_search(filters))
         more = len(rows) > size
         rows = rows[:size]
         next_cursor = (
@@ -238,7 +211,7 @@ def _routes(entity: str, collection: str) -> None:
         if as_of is not None:
             try:
                 instant = queries.parse_as_of(as_of)
-            except queries.QueryError as error:
+            except QueryError as error:
                 raise _problem(error) from error
             aggregate = await asyncio.to_thread(queries.as_of, hub.app, record_id, instant)
             if aggregate is None or not isinstance(aggregate, AGGREGATES[entity]):
@@ -266,8 +239,9 @@ def _routes(entity: str, collection: str) -> None:
         }
 
     list_records.__doc__ = (
-        f"Lists {label} golden records in id order, filtered by the "
-        "query parameters named after fields; `next_cursor` continues."
+        f"Lists {label} golden records in id order, filtered by the query parameters named "
+        "after fields, by text (`name`, `q`, `code` where there is one) and by cross-reference "
+        "(`xref`); `next_cursor` continues."
     )
     get_record.__doc__ = f"Returns the golden record of one {label} (ETag: its version)."
     get_history.__doc__ = f"Every event of one {label}, oldest first, with its provenance."
@@ -279,7 +253,11 @@ def _routes(entity: str, collection: str) -> None:
         methods=["GET"],
         name=f"list_{entity}",
         openapi_extra={"parameters": filter_params},
-        responses={400: {"description": "Unknown filter or bad cursor"}},
+        responses={
+            400: {"description": "Unknown filter, bad cursor, or a NUL character"},
+            403: {"description": "A text search over fields the token may not read"},
+            422: {"description": "A filter value of the wrong type, empty or too long"},
+        },
     )
     router.add_api_route(
         f"/{collection}/{{id}}",
@@ -337,10 +315,26 @@ async def get_by_xref(
 ) -> Response:
     """Returns the golden record a source record maps to; the type matches case-insensitively."""
     owner = await asyncio.to_thread(hub.app.owner_of_xref, system, tenant, type, source_id)
-    aggregate = (
-        None if owner is None else await asyncio.to_thread(hub.app.find, owner, CanonicalAggregate)
-    )
-    if aggregate is None:
+    aggregate = None if owner is None else await asyncio.to_thread(hub.app.find_any, owner)
+    if isinstance(aggregate, Tombstone):
+        # Deleted at its source before the hub ever saw it: gone, with no last state.
+        raise Problem(
+            410,
+            f"{system}:{type}:{source_id} was deleted at its source before the hub saw it",
+            extra={
+                "record": None,
+                "entity": aggregate.entity,
+                "xref": {
+                    "system": aggregate.xref.system,
+                    "tenant": aggregate.xref.tenant,
+                    "type": aggregate.xref.type,
+                    "id": aggregate.xref.id,
+                },
+                "deleted_at": aggregate.deleted_at.isoformat(),
+                "deleted_reason": aggregate.reason,
+            },
+        )
+    if not isinstance(aggregate, CanonicalAggregate):
         raise Problem(404, f"no record has the xref {system}:{type}:{source_id}")
     entity = aggregate.ENTITY
     hidden = hidden_fields(entity, principal)

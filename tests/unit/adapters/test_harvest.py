@@ -79,6 +79,8 @@ def test_clients_page_maps_to_client_changes_with_their_currency_and_status() ->
         "legal_name": "123 Industries",
         "billing_currency": "EUR",
         "status": "active",
+        # Harvest's address is one free text: it is kept as the street lines.
+        "billing_address": {"street": "123 Main St.\nAnytown, LA 71223"},
     }
     assert events["5735774"].data["status"] == "inactive"
     assert result.cursor == "2024-05-02T08:15:00Z"  # the newest updated_at on the page
@@ -100,6 +102,12 @@ def test_projects_map_to_engagements_in_their_clients_currency() -> None:
         "currency": "EUR",
         "budget": {"amount": "48000.00", "currency": "EUR"},
         "legal_entity": "ACME-DE",
+        "contract_type": "time_and_materials",
+        "billing_method": "Project",
+        "budget_by": "project_cost",
+        "budget_hours": None,  # budget counts money here: cost_budget is the budget
+        "fee": None,
+        "hourly_rate": {"amount": "150.00", "currency": "EUR"},
     }
 
 
@@ -122,6 +130,10 @@ def test_users_map_to_resources_with_an_iana_time_zone_and_a_cost_rate() -> None
         "status": "active",
         "time_zone": "America/New_York",
         "cost_rate": {"amount": "50.00", "currency": "USD"},
+        "phone": None,
+        "employment_type": "employee",
+        "weekly_capacity_hours": "35",  # 126000 seconds
+        "default_bill_rate": {"amount": "100.00", "currency": "USD"},
     }
     assert events["1782884"].data["status"] == "inactive"
     assert events["1782884"].data["role"] is None
@@ -142,6 +154,12 @@ def test_billable_rates_become_a_resource_default_rate_card_with_exclusive_ends(
     assert event.sourcetype == "BillableRates"
     assert event.subject == "1782959"  # the user, named by the page's own links
     resource = {"type": "User", "id": "1782959"}
+    assert event.data["currency_assumed"] is True  # Harvest rates carry no currency
+    assert [line.pop("source_id") for line in event.data["lines"]] == [
+        "1836493",
+        "1836494",
+        "1836496",
+    ]
     assert event.data["lines"] == [
         {
             "resource": resource,
@@ -211,6 +229,17 @@ def test_time_entry_maps_hours_billing_hours_rate_in_the_clients_currency_and_re
         "is_running": False,
         "invoice": None,
         "billable_rate": {"amount": "150.00", "currency": "EUR"},
+        # The cost rate carries no currency: the configured default (home) currency.
+        "cost_rate": {"amount": "50.00", "currency": "USD"},
+        "hours_without_timer": "2.11",
+        "started_time": None,
+        "ended_time": None,
+        "timer_started_at": None,
+        "is_locked": False,
+        "locked_reason": None,
+        "external_reference": None,
+        "task_ref": {"type": "Task", "id": "8083366"},
+        "budgeted": True,
     }
 
 
@@ -280,14 +309,21 @@ def test_expenses_map_amount_category_receipt_status_and_invoice() -> None:
             "uri": "https://acme.harvestapp.com/expenses/15296442/receipt",
             "file_name": "lunch_receipt.gif",
             "content_type": "image/gif",
+            "file_size": 39410,
         },
+        "units": "1.0",
+        "unit_price": None,
+        "unit_name": None,
+        "is_locked": True,
+        "locked_reason": "Expense is invoiced.",
     }
     assert events["15296423"].data["status"] == "approved"
     assert events["15296423"].data["receipt"] is None
 
 
 def test_invoices_map_lines_tax_rates_totals_and_status() -> None:
-    [event] = mapped("invoices_page.json").events
+    [event, client] = mapped("invoices_page.json").events
+    assert client.type == "pshub.client.changed.v1"  # the client the invoice embeds
     assert event.type == "pshub.invoice.changed.v1"
     data = event.data
     assert data["status"] == "issued"
@@ -300,6 +336,8 @@ def test_invoices_map_lines_tax_rates_totals_and_status() -> None:
         "unit_price": "140.0",
         "tax_rate": "0.1",
         "net": {"amount": "490.00", "currency": "EUR"},
+        "source_line_id": "53341602",
+        "item_code": "Service",
     }
     assert data["lines"][1]["description"] == "Product"  # Harvest allows an empty description
 
@@ -578,3 +616,74 @@ def test_fetch_of_an_id_that_is_not_a_harvest_id_is_a_schema_violation_before_an
         )
     assert caught.value.reason == "SCHEMA_VIOLATION"
     assert source.requests == []
+
+
+# --- embedded clients ----------------------------------------------------------------------------
+
+
+def test_a_project_sends_the_client_it_embeds_after_itself_ranked_below_the_client() -> None:
+    # As GET /v2/projects returns it: the client is embedded with its name and currency.
+    page = {
+        "projects": [
+            {
+                "id": 4412093,
+                "name": "Treasury platform review",
+                "code": "TPR-01",
+                "is_active": True,
+                "is_billable": True,
+                "is_fixed_fee": False,
+                "bill_by": "People",
+                "budget": None,
+                "budget_by": "none",
+                "client": {"id": 9910344, "name": "Banco Austral S.A.", "currency": "CLP"},
+                "starts_on": "2026-10-01",
+                "ends_on": None,
+                "created_at": "2026-09-20T08:11:02Z",
+                "updated_at": "2026-11-02T16:40:55Z",
+            }
+        ],
+        "per_page": 2000,
+        "total_pages": 1,
+        "total_entries": 1,
+        "next_page": None,
+        "previous_page": None,
+        "page": 1,
+        "links": {"first": "https://api.harvestapp.com/v2/projects?page=1&per_page=2000"},
+    }
+    project, client = mapped(page).events
+    assert (client.type, client.sourcetype, client.subject) == (
+        "pshub.client.changed.v1",
+        "Client",
+        "9910344",
+    )
+    assert client.data == {
+        "id": "9910344",
+        "legal_name": "Banco Austral S.A.",
+        "billing_currency": "CLP",
+    }
+    # Below any change of the client itself (Harvest orders a client by its updated_at).
+    own = mapped(
+        {
+            "clients": [
+                {
+                    "id": 9910344,
+                    "name": "Banco Austral S.A.",
+                    "is_active": True,
+                    "currency": "CLP",
+                    "created_at": "2026-09-20T08:00:00Z",
+                    "updated_at": "2001-01-01T00:00:00Z",
+                }
+            ]
+        }
+    ).events[0]
+    assert client.sequence < own.sequence
+    assert client.id != own.id
+    assert project.data["client"] == {"type": "Client", "id": "9910344"}
+    assert project.data["currency"] == "CLP"
+
+
+def test_an_embedded_client_without_a_name_is_not_sent() -> None:
+    page = fixture("projects_page.json")
+    for project in page["projects"]:
+        project["client"]["name"] = None
+    assert {e.type for e in mapped(page).events} == {"pshub.engagement.changed.v1"}

@@ -12,7 +12,14 @@ import httpx
 import pytest
 
 from adapters.odoo import ADAPTER
-from hub.contracts.adapters import AdapterConfig, AdapterError, FetchRequest, Mapped, SourceAdapter
+from hub.contracts.adapters import (
+    EMBEDDED_PREFIX,
+    AdapterConfig,
+    AdapterError,
+    FetchRequest,
+    Mapped,
+    SourceAdapter,
+)
 from hub.contracts.changes import ChangeEnvelope
 from tests.support.http_source import Request, Response, SourceServer, serve
 
@@ -30,8 +37,15 @@ def body(value: Any) -> bytes:
 
 
 def mapped(payload: str | Any, config: AdapterConfig = CONFIG, **kw: Any) -> Mapped:
+    """The events of the records themselves (what a project says of its partner aside)."""
     value = fixture(payload) if isinstance(payload, str) else payload
-    return ADAPTER.map_payload(body(value), config=config, **kw)
+    result = ADAPTER.map_payload(body(value), config=config, **kw)
+    result.events = own(result.events)
+    return result
+
+
+def own(events: list[ChangeEnvelope]) -> list[ChangeEnvelope]:
+    return [e for e in events if not (e.sequence or "").startswith(EMBEDDED_PREFIX)]
 
 
 def by_id(result: Mapped) -> dict[str, ChangeEnvelope]:
@@ -79,6 +93,9 @@ def test_a_company_partner_maps_to_a_client() -> None:
         "country": "BE",
         "tax_id": "BE0477472701",
         "status": "active",
+        "phone": "+32 2 555 0142",
+        "email": "azure.Interior24@example.com",
+        "parent": None,  # parent_id false: a company with no parent organisation
     }
 
 
@@ -90,6 +107,9 @@ def test_false_is_an_empty_value_and_an_archived_customer_is_inactive() -> None:
         "country": None,
         "tax_id": None,
         "status": "inactive",
+        "phone": None,
+        "email": None,
+        "parent": None,
     }
 
 
@@ -144,6 +164,7 @@ def test_a_project_maps_to_an_engagement_with_false_dates_as_cleared() -> None:
         "end_date": None,
         "status": "active",
         "legal_entity": "YourCompany",
+        "health": "on_track",
     }
 
 
@@ -161,6 +182,7 @@ def test_an_automation_webhook_record_names_its_model_and_reports_only_its_field
         "id": "7",
         "name": "Azure Interior - Office redesign (phase 2)",
         "status": "on_hold",
+        "health": "on_hold",
     }
 
 
@@ -258,6 +280,8 @@ def _holds(record: dict[str, Any], domain: list[Any]) -> bool:
         if field not in record:
             return True, at + 1
         have = record[field]
+        if op == "!=":
+            return have != value, at + 1
         return {">": have > value, "=": have == value, "<": have < value}[op], at + 1
 
     at, result = 0, True
@@ -372,7 +396,7 @@ def test_poll_logs_in_then_pages_each_model_by_write_date_and_id(source: SourceS
         ["write_date", "=", "2024-05-02 09:15:11"],
         ["id", ">", 26],
     ]
-    assert len(result.mapped.events) == 4 + 3 + 2
+    assert len(own(result.mapped.events)) == 4 + 3 + 2
     assert json.loads(result.cursor) == {
         "res.partner": ["2024-05-04 08:00:00", 15],
         "project.project": ["2024-05-06 07:32:00", 9],
@@ -393,7 +417,7 @@ def test_poll_from_a_cursor_reads_only_later_writes(source: SourceServer) -> Non
         )
     )
     second = poll(source, first.cursor)
-    assert [e.subject for e in second.mapped.events] == ["10"]
+    assert [e.subject for e in own(second.mapped.events)] == ["10"]
     assert json.loads(second.cursor)["project.project"] == ["2024-07-01 08:00:00", 10]
     assert second.complete_listings == {}
 
@@ -457,7 +481,7 @@ def test_fetch_reads_one_record_and_an_unlinked_one_is_a_tombstone(source: Sourc
             client=client,
             config=config_for(source, uid="2"),
         )
-    assert [e.subject for e in found.events] == ["8"]
+    assert [e.subject for e in own(found.events)] == ["8"]
     assert [e.type for e in gone.events] == ["pshub.engagement.deleted.v1"]
 
 
@@ -472,3 +496,38 @@ def test_fetch_of_an_id_that_is_not_an_odoo_id_is_a_schema_violation(
             config=config_for(source, uid="2"),
         )
     assert caught.value.reason == "SCHEMA_VIOLATION"
+
+
+def test_poll_reads_timesheet_lines_of_projects_and_the_optional_modules_fields(
+    source: SourceServer,
+) -> None:
+    fake = odoo(source)
+    line = {
+        "id": 501,
+        "name": "Site survey",
+        "date": "2024-06-03",
+        "unit_amount": 3.5,
+        "amount": -210.0,
+        "project_id": [7, "Azure Interior"],
+        "task_id": [31, "Survey"],
+        "employee_id": [12, "Marc Demo"],
+        "user_id": [6, "Marc Demo"],
+        "currency_id": [1, "EUR"],
+        "company_id": [1, "YourCompany"],
+        "write_date": "2024-06-03 17:00:00",
+    }
+    fake.data["account.analytic.line"] = [line, dict(line, id=502, project_id=False)]
+    result = poll(
+        source,
+        None,
+        fields_project_milestone="quantity_percentage,sale_line_id",
+        timesheet_validated_field="validated",
+    )
+    reads = {c["args"][3]: c["args"] for c in fake.calls if c["args"][4:5] == ["search_read"]}
+    timesheets = reads["account.analytic.line"]
+    assert timesheets[5][0] == [["project_id", "!=", False]]  # accounting lines are not time
+    assert "validated" in timesheets[6]["fields"]
+    assert {"quantity_percentage", "sale_line_id"} <= set(reads["project.milestone"][6]["fields"])
+    [entry] = [e for e in result.mapped.events if e.type == "pshub.time_entry.changed.v1"]
+    assert entry.subject == "501"
+    assert json.loads(result.cursor)["account.analytic.line"] == ["2024-06-03 17:00:00", 501]

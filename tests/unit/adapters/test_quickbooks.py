@@ -23,6 +23,7 @@ from hub.contracts.adapters import (
     message_id,
 )
 from hub.contracts.changes import ChangeEnvelope
+from tests.support.embedded import own
 from tests.support.http_source import Request, Response, serve
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "quickbooks"
@@ -48,8 +49,8 @@ def invoice(**changes: Any) -> dict[str, Any]:
 
 def map_one(payload: Any, config: AdapterConfig = CONFIG) -> ChangeEnvelope:
     mapped = ADAPTER.map_payload(body(payload), config=config)
-    assert len(mapped.events) == 1, mapped
-    return mapped.events[0]
+    [event] = own(mapped.events)  # after what it says of its customer
+    return event
 
 
 def refusal(payload: Any, config: AdapterConfig = CONFIG) -> AdapterError:
@@ -131,6 +132,9 @@ def test_cloudevent_without_an_entity_id_is_missing_required_id() -> None:
     assert (error.reason, error.field) == ("MISSING_REQUIRED_ID", "0.intuitentityid")
 
 
+AMOUNT_KEYS = ("description", "quantity", "unit_price", "tax_rate", "net", "tax")
+
+
 def test_posted_invoice_maps_with_qbo_lines_totals_and_derived_status() -> None:
     event = map_one(load("invoice_open.json"))
     assert (event.sourcetype, event.subject, event.tenant) == ("Invoice", "1047", REALM)
@@ -144,7 +148,7 @@ def test_posted_invoice_maps_with_qbo_lines_totals_and_derived_status() -> None:
     assert (data["issue_date"], data["due_date"]) == ("2025-04-23", "2025-05-23")
     assert data["total"] == {"amount": "4120.50", "currency": "USD"}
     assert data["amount_paid"] == {"amount": "0.00", "currency": "USD"}
-    assert data["lines"] == [
+    assert [{k: v for k, v in line.items() if k in AMOUNT_KEYS} for line in data["lines"]] == [
         {
             "description": "Quarterly compliance review (16 h)",
             "quantity": "16",
@@ -395,7 +399,7 @@ def test_notified_invoice_is_fetched_from_its_realm_and_mapped() -> None:
     (seen,) = source.requests
     assert seen.headers["Authorization"] == "Bearer qbo-access-token"
     assert seen.query["minorversion"] == ["75"]
-    (event,) = mapped.events
+    (event,) = own(mapped.events)
     assert (event.subject, event.tenant, event.data["status"]) == ("1047", REALM, "issued")
 
 
@@ -411,7 +415,7 @@ def test_voided_invoice_is_fetched_and_reported_void() -> None:
         mapped = ADAPTER.fetch(
             request, client=client, config=AdapterConfig(base_url=source.base_url)
         )
-    assert mapped.events[0].data["status"] == "void"
+    assert own(mapped.events)[0].data["status"] == "void"
 
 
 def test_fetch_that_keeps_failing_is_fetch_failed_after_bounded_retries() -> None:

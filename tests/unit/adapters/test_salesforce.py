@@ -98,17 +98,35 @@ def test_account_create_maps_to_a_full_client_change() -> None:
         "billing_currency": "EUR",
         "country": "DE",
         "tax_id": "DE811907980",
+        "industry": "Manufacturing",
+        "category": "Customer - Direct",
+        # A CREATE carries every non-empty field: what it lacks is empty.
+        "customer_number": None,
+        "website": None,
+        "phone": None,
+        "billing_address": {
+            "street": "Friedrichstrasse 123",
+            "city": "Berlin",
+            "region": None,
+            "postal_code": "10117",
+            "country": "DE",
+        },
+        "shipping_address": None,
+        "parent": None,
+        "owner": {"type": "User", "id": "0055e000004HjKlAAK"},
     }
 
 
 def test_account_update_reports_only_changed_fields_and_ignores_enrichment() -> None:
     event = only(mapped("account_update.json"))
-    # CurrencyIsoCode and Industry are present (enrichment) but not in changedFields.
+    # CurrencyIsoCode and Industry are present (enrichment) but not in changedFields; of
+    # the address only the country changed, so only that line is reported.
     assert event.data == {
         "id": ACCOUNT,
         "legal_name": "Northwind Traders AG",
         "country": "CH",
         "tax_id": None,
+        "billing_address": {"country": "CH"},
     }
 
 
@@ -141,6 +159,21 @@ def test_undelete_revives_the_client_with_a_full_change() -> None:
         "legal_name": "Northwind Traders AG",
         "billing_currency": "CHF",
         "country": "CH",
+        "industry": None,
+        "category": None,
+        "customer_number": None,
+        "website": None,
+        "phone": None,
+        "billing_address": {
+            "street": None,
+            "city": "Zurich",
+            "region": None,
+            "postal_code": None,
+            "country": "CH",
+        },
+        "shipping_address": None,
+        "parent": None,
+        "owner": None,
     }
 
 
@@ -170,8 +203,16 @@ def test_opportunity_create_maps_to_a_pipeline_engagement_with_budget_and_start_
         "name": "Northwind - ERP rollout advisory",
         "currency": "EUR",
         "budget": {"amount": "185000.00", "currency": "EUR"},
+        "amount": {"amount": "185000.00", "currency": "EUR"},
         "status": "pipeline",
         "start_date": "2024-06-30",
+        "expected_close_date": "2024-06-30",
+        "stage": "Prospecting",
+        "forecast_category": "Pipeline",
+        "probability": "10.0",
+        "engagement_type": "New Customer",
+        "lead_source": None,
+        "owner": {"type": "User", "id": "0055e000004HjKlAAK"},
     }
 
 
@@ -181,15 +222,26 @@ def test_won_status_comes_from_is_won_not_from_the_renamed_stage_label() -> None
         "id": OPPORTUNITY,
         "status": "won",
         "budget": {"amount": "192500.00", "currency": "EUR"},
+        "amount": {"amount": "192500.00", "currency": "EUR"},
+        "stage": "Signed - Engagement Letter",
+        "forecast_category": "Closed",
+        "probability": "100.0",
     }
 
 
-def test_a_stage_label_change_alone_reports_no_status() -> None:
+def test_a_stage_label_change_alone_reports_the_stage_but_no_status() -> None:
     payload = fixture("opportunity_update_won.json")
     header(payload)["changedFields"] = ["StageName", "LastModifiedDate"]
     payload["payload"] = {"ChangeEventHeader": header(payload), "StageName": "Closed Won"}
+    assert only(mapped(payload)).data == {"id": OPPORTUNITY, "stage": "Closed Won"}
+
+
+def test_a_change_of_last_modified_date_alone_changes_nothing() -> None:
+    payload = fixture("opportunity_update_won.json")
+    header(payload)["changedFields"] = ["LastModifiedDate"]
+    payload["payload"] = {"ChangeEventHeader": header(payload), "LastModifiedDate": 1717149600000}
     result = mapped(payload)
-    assert result.events == [] and result.ignored
+    assert result.events == [] and "no mapped field changed" in (result.ignored or "")
 
 
 def test_closing_without_winning_is_lost_and_reopening_is_pipeline() -> None:
@@ -228,18 +280,18 @@ def test_a_date_sent_as_epoch_ms_at_utc_midnight_keeps_its_calendar_day() -> Non
     assert only(mapped(payload)).data["start_date"] == "2024-06-30"
 
 
-def test_an_amount_change_in_a_multi_currency_org_without_its_currency_is_refetched() -> None:
+def test_an_amount_change_in_a_multi_currency_org_goes_without_a_currency_and_no_fetch() -> None:
     payload = fixture("opportunity_update_won.json")
     del payload["payload"]["CurrencyIsoCode"]
     config = AdapterConfig(
         tenant=ORG, base_url="https://acme.my.salesforce.com", extra={"multi_currency": "true"}
     )
     result = mapped(payload, config)
-    assert result.events == []
-    assert [(f.kind, f.id) for f in result.fetches] == [("record", OPPORTUNITY)]
-    assert result.fetches[0].url == (
-        "https://acme.my.salesforce.com/services/data/v60.0/sobjects/Opportunity/" + OPPORTUNITY
-    )
+    assert result.fetches == []
+    # The hub knows the record's currency; it parks the change if it does not know the record.
+    data = only(result).data
+    assert data["amount"] == data["budget"] == {"amount": "192500.0"}  # as Salesforce sent it
+    assert "currency" not in data
 
 
 # --- Contact -> a contact of its Account's client ----------------------------------------------
@@ -483,8 +535,16 @@ def test_gap_refetch_reads_the_record_and_maps_it_at_the_gaps_place_in_order(
         "name": "Northwind - ERP rollout advisory (phase 2)",
         "currency": "EUR",
         "budget": {"amount": "210000.00", "currency": "EUR"},
+        "amount": {"amount": "210000.00", "currency": "EUR"},
         "status": "won",
         "start_date": "2024-06-30",
+        "expected_close_date": "2024-06-30",
+        "stage": "Signed - Engagement Letter",
+        "forecast_category": "Closed",
+        "probability": "100.0",
+        "engagement_type": "New Customer",
+        "lead_source": None,
+        "owner": {"type": "User", "id": "0055e000004HjKlAAK"},
     }
     assert only(_fetch(request, source)).id == event.id  # a second refetch is a duplicate
 

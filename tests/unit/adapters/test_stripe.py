@@ -63,8 +63,19 @@ def with_currency(payload: dict[str, Any], currency: str, minor: int) -> dict[st
     line.update(amount=minor, quantity=1, taxes=[])
     line["pricing"]["unit_amount_decimal"] = str(minor)
     invoice["lines"]["data"] = [line]
-    invoice["total"] = minor
+    for key in ("total", "amount_due", "amount_remaining", "subtotal", "total_excluding_tax"):
+        invoice[key] = minor
+    invoice["subtotal_excluding_tax"] = minor
+    invoice["total_taxes"] = []
     return changed
+
+
+AMOUNT_KEYS = ("description", "quantity", "unit_price", "tax_rate", "net", "tax")
+
+
+def amounts(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The lines' billed substance, without the codes and periods kept beside it."""
+    return [{k: line[k] for k in AMOUNT_KEYS} for line in lines]
 
 
 def sign(raw: bytes, *, secret: str = SECRET, at: int | None = None) -> dict[str, str]:
@@ -97,7 +108,7 @@ def test_finalized_invoice_maps_to_an_issued_invoice_with_stripe_lines_and_total
     assert data["due_date"] == "2025-05-23"
     assert data["total"] == {"amount": "12540.90", "currency": "USD"}
     assert data["amount_paid"] == {"amount": "0.00", "currency": "USD"}
-    assert data["lines"] == [
+    assert amounts(data["lines"]) == [
         {
             "description": "Advisory services, April 2025 (40 h)",
             "quantity": "40",
@@ -299,7 +310,7 @@ def test_event_types_that_are_not_invoices_or_credit_notes_are_ignored() -> None
 def test_legacy_inclusive_tax_is_taken_out_of_the_line_net() -> None:
     data = map_one(load("invoice_legacy_inclusive_tax.json")).data
     assert data["status"] == "paid"
-    assert data["lines"] == [
+    assert amounts(data["lines"]) == [
         {
             "description": "1 \u00d7 Knowledge-base retainer (at €120.00 / month)",
             "quantity": "1",

@@ -23,6 +23,7 @@ from hub.contracts.adapters import (
     message_id,
 )
 from hub.contracts.changes import ChangeEnvelope
+from tests.support.embedded import own
 from tests.support.http_source import Request, Response, serve
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "xero"
@@ -56,8 +57,8 @@ def invoice(**changes: Any) -> dict[str, Any]:
 
 def map_one(payload: dict[str, Any], config: AdapterConfig = CONFIG) -> ChangeEnvelope:
     mapped = ADAPTER.map_payload(body(payload), config=config)
-    assert len(mapped.events) == 1, mapped
-    return mapped.events[0]
+    [event] = own(mapped.events)  # after what it says of its customer
+    return event
 
 
 def refusal(payload: dict[str, Any] | bytes, config: AdapterConfig = CONFIG) -> AdapterError:
@@ -126,6 +127,9 @@ def test_webhook_event_without_a_resource_id_is_missing_required_id() -> None:
     assert (error.reason, error.field) == ("MISSING_REQUIRED_ID", "events.0.resourceId")
 
 
+AMOUNT_KEYS = ("description", "quantity", "unit_price", "tax_rate", "net", "tax")
+
+
 def test_posted_invoice_maps_to_an_issued_invoice_with_xero_lines_and_totals() -> None:
     event = map_one(load("invoice_authorised.json"))
     assert event.type == "pshub.invoice.changed.v1"
@@ -140,7 +144,7 @@ def test_posted_invoice_maps_to_an_issued_invoice_with_xero_lines_and_totals() -
     assert (data["issue_date"], data["due_date"]) == ("2025-04-23", "2025-05-23")
     assert data["total"] == {"amount": "6180.44", "currency": "GBP"}
     assert data["amount_paid"] == {"amount": "0.00", "currency": "GBP"}
-    assert data["lines"][0] == {
+    assert {k: v for k, v in data["lines"][0].items() if k in AMOUNT_KEYS} == {
         "description": "Strategy workshop facilitation (2 days)",
         "quantity": "2",
         "unit_price": "1850",
@@ -281,7 +285,9 @@ def test_zero_decimal_yen_amounts_are_whole_yen() -> None:
             "LineAmount": 1500000.00,
         }
     ]
-    document.update(SubTotal=1500000.00, TotalTax=150000.00, Total=1650000.00, AmountPaid=0)
+    document.update(
+        SubTotal=1500000.00, TotalTax=150000.00, Total=1650000.00, AmountPaid=0, AmountDue=1650000
+    )
     data = map_one(payload).data
     assert data["total"] == {"amount": "1650000", "currency": "JPY"}
     assert data["lines"][0]["net"] == {"amount": "1500000", "currency": "JPY"}
@@ -376,7 +382,7 @@ def test_notification_is_fetched_with_the_tenant_header_and_mapped() -> None:
     (seen,) = source.requests
     assert seen.headers["Xero-tenant-id"] == TENANT
     assert seen.headers["Authorization"] == "Bearer xero-access-token"
-    (event,) = mapped.events
+    (event,) = own(mapped.events)
     assert (event.subject, event.tenant, event.data["status"]) == (INVOICE_ID, TENANT, "issued")
 
 
@@ -388,7 +394,7 @@ def test_credit_note_notification_fetches_the_credit_note() -> None:
         mapped = ADAPTER.fetch(
             request, client=client, config=AdapterConfig(base_url=source.base_url)
         )
-    assert mapped.events[0].data["kind"] == "credit_note"
+    assert own(mapped.events)[0].data["kind"] == "credit_note"
 
 
 def test_fetched_bill_is_ignored() -> None:
