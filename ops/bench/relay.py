@@ -366,7 +366,9 @@ def main() -> None:
     print(f"  CPU while the relay ran ({relayed.seconds:.1f} s wall, 2 cores):")
     for role, seconds in used.items():
         print(f"    {role:<40} {seconds:6.1f} s  {1e6 * seconds / relayed.count:6.1f} us/event")
-    if collapsed is not None:
+    if collapsed is not None and not collapsed.exists():
+        print("  (py-spy wrote no profile: the run was too short to sample)")
+    elif collapsed is not None:
         own, inclusive = profile_summary(collapsed, 25)
         print(f"  profile of the relay process while holding the GIL ({collapsed}):")
         for name, share in own:
