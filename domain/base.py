@@ -33,6 +33,17 @@ class CanonicalAggregate(Aggregate):
     # Instance state (xrefs, deleted, deleted_reason) is set in _init_canonical; class-level
     # annotations would make the library turn the aggregate into a dataclass.
 
+    # Defaults live on the class, not on each instance: nothing to set per creation on the
+    # ingest path, and a snapshot taken before an attribute existed reads its default, as
+    # replaying the events would. Events assign instance values over them.
+    pending_links = ()  # type: tuple[PendingLink, ...] | list[PendingLink]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, default in cls.DETAILS.items():
+            if name not in cls.__dict__:
+                setattr(cls, name, default)
+
     def _init_canonical(
         self,
         xrefs: list[SourceRef] | tuple[SourceRef, ...],
@@ -42,17 +53,16 @@ class CanonicalAggregate(Aggregate):
         self.xrefs = list(xrefs)
         self.deleted = False
         self.deleted_reason = ""
-        self.pending_links: list[PendingLink] = []
-        for name, default in self.DETAILS.items():
-            setattr(self, name, default)
         for name, value in (details or {}).items():
             setattr(self, name, value)
 
     @classmethod
     def check_details(cls, details: Mapping[str, Any] | None) -> dict[str, Any]:
         """Returns the descriptive attributes given at creation, refusing unknown names."""
-        given = dict(details or {})
-        unknown = sorted(set(given) - set(cls.DETAILS))
+        if not details:
+            return {}  # the common case on the ingest path
+        defaults = cls.DETAILS
+        unknown = sorted(name for name in details if name not in defaults)
         if unknown:
             raise RuleViolationError(
                 f"{cls.ENTITY} has no descriptive attributes {unknown}",
@@ -60,17 +70,7 @@ class CanonicalAggregate(Aggregate):
                 field=unknown[0],
             )
         # Only what differs from the defaults is stored with the creation event.
-        return {k: v for k, v in given.items() if v != cls.DETAILS[k]}
-
-    def __getattr__(self, name: str) -> Any:
-        # Only called when the attribute is missing: a snapshot taken before an attribute
-        # existed gives back its default, as replaying the events would.
-        if name == "pending_links":
-            return []
-        details = type(self).DETAILS
-        if name in details:
-            return details[name]
-        raise AttributeError(name)
+        return {k: v for k, v in details.items() if v != defaults[k]}
 
     # Cross-references -------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -111,14 +112,14 @@ class _Context:
         self.touched: dict[UUID, int] = {}  # id -> pending events before this message
         self.lineage_before: dict[UUID, dict[str, FieldSource]] = {}
         # Links this change leaves unresolved (key, link); references it names that are known
-        # (attribute -> (key, source record, canonical id)); attributes it clears; prefixes of
+        # (attribute -> (key, the reference, canonical id)); attributes it clears; prefixes of
         # attributes it reports anew as a whole (an invoice's lines).
         self.held: list[tuple[str, PendingLink]] = []
-        self.found: dict[str, list[tuple[str, SourceRef, UUID]]] = {}
+        self.found: dict[str, list[tuple[str, Ref, UUID]]] = {}
         self.cleared: set[str] = set()
         self.renewed: set[str] = set()
 
-    @property
+    @cached_property  # asked for several times per change
     def source_ref(self) -> SourceRef:
         c = self.change
         return SourceRef(c.system, c.tenant, c.source_type, c.source_id)
@@ -173,21 +174,33 @@ class _Context:
         if ref is None:
             self.cleared.add(attribute)
             return None
-        if self.engine.rules.reference_kind(self.change.entity, name) == PARENT:
-            key = self.ref_key(ref)
-            if self.batch.claim_entities.get(key) == Tombstone.ENTITY:
+        parent = self.engine.rules.reference_kind(self.change.entity, name) == PARENT
+        if ref.system == "hub" and ref.type == entity:
+            try:
+                return self.resolve(ref, entity)  # the hub's own id
+            except Unresolved as unknown:
+                if parent:
+                    raise
+                self.held.append((unknown.key, PendingLink(attribute, entity, self.source_of(ref))))
+                return None
+        # One key and one lookup per reference: this runs for every reference of every change.
+        key = self.ref_key(ref)
+        owner = self.batch.claims.get(key)
+        gone = owner is not None and self.batch.claim_entities.get(key) == Tombstone.ENTITY
+        if parent:
+            if gone:
                 raise RuleViolationError(
                     f"{name} {ref.type}:{ref.id} was deleted at its source",
                     rule="deleted",
                     field=name,
                 )
-            return self.resolve(ref, entity)
-        try:
-            owner = self.resolve(ref, entity)
-        except Unresolved as unknown:
-            self.held.append((unknown.key, PendingLink(attribute, entity, self.source_of(ref))))
+            if owner is None:
+                raise Unresolved(key)
+            return owner
+        if owner is None or gone:
+            self.held.append((key, PendingLink(attribute, entity, self.source_of(ref))))
             return None
-        self.found.setdefault(attribute, []).append((self.ref_key(ref), self.source_of(ref), owner))
+        self.found.setdefault(attribute, []).append((key, ref, owner))
         return owner
 
     def renew(self, prefix: str) -> None:

@@ -97,7 +97,7 @@ def settle_links(ctx: _Context, aggregate: CanonicalAggregate, batch: _Batch) ->
         found = [
             (key, owner)
             for key, ref, owner in ctx.found.get(pending.field, ())
-            if ref == pending.ref
+            if ctx.source_of(ref) == pending.ref
         ]
         if found:
             # The source names the same record, known now: the link resolves.
