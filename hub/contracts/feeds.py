@@ -1,0 +1,106 @@
+"""What a downstream target's connector exchanges with the hub's feeds (CONTRACT.md, feeds).
+
+A feed follows the log; for each golden record a target follows, the target's pure mapping says
+what the target must hold (FeedItems), and its writer delivers an item to the target's API.
+Adapters implement `Target` in adapters/<system>/feed.py (the mapping, pure) and
+adapters/<system>/writes.py (the writer, thin HTTP transport); hub/bootstrap.py registers them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One thing a target must hold, derived from one golden record at one version.
+
+    `key` is what makes it unique within the target (e.g. "customer", or "line:<time entry id>"
+    for an item that one record yields several of); the message id and the idempotency key are
+    derived from (target, canonical id, key, version), so a repeat is never a second write.
+    """
+
+    target: str  # "netsuite", "quickbooks", "xero", "harvest", "sharepoint"
+    entity: str  # the target's entity, as in feed.<target>.<entity>: "customer", "job", ...
+    canonical_id: UUID
+    version: int
+    key: str
+    payload: Mapping[str, Any]  # the target's native JSON
+    # What the target already knows this record as (its own id from an earlier acknowledgement
+    # or from ingest), so an update goes to the same record.
+    target_id: str | None = None
+
+    @property
+    def idempotency_key(self) -> str:
+        """Deterministic, at most 50 characters (QuickBooks' requestid limit), URL safe."""
+        raw = f"{self.target}|{self.canonical_id}|{self.key}|{self.version}".encode()
+        return hashlib.sha256(raw).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """The target took the item: the id and type it holds it under (recorded as an xref)."""
+
+    target_type: str  # the source type an xref carries, e.g. "customer", "job", "Invoice"
+    target_id: str
+    tenant: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+class DeliveryFailed(Exception):
+    """The target did not take the item.
+
+    `retryable` is False when the payload is at fault (a 4xx other than 408, 409 handled, 429):
+    retrying the same payload cannot help, so the item becomes an exception case at once.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason  # DOWNSTREAM_TIMEOUT, DOWNSTREAM_REJECTED, or the target's code
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.status = status
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    """PSHUB_FEED_<TARGET>_BASE_URL, _TOKEN, _TENANT (CONTRACT.md)."""
+
+    base_url: str
+    token: str = ""
+    tenant: str = ""
+
+
+class Writer(Protocol):
+    def deliver(self, item: FeedItem) -> Delivered:
+        """Writes one item with the target's own idempotency mechanism; raises DeliveryFailed."""
+        ...
+
+
+class Target(Protocol):
+    """A downstream system the hub feeds."""
+
+    name: str  # "netsuite"
+    category: str  # "erp", "billing", "psa", "knowledge"
+    entities: frozenset[str]  # the canonical entities it follows ("client", "engagement", ...)
+
+    def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
+        """Pure: what the target must hold for this golden record (as GET /v1 serves it, with
+        its xrefs and version); [] when the target holds nothing for it."""
+        ...
+
+    def writer(self, settings: TargetSettings, client: Any) -> Writer:
+        """The connector over an httpx.Client."""
+        ...
