@@ -256,3 +256,92 @@ COST = (
 REVENUE = BILLED + WIP
 P2_WIP = value("6", "110.00")
 P2_COST_GBP = value("6", "50.00")  # no cost on the EUR line: the person's own, in GBP
+
+
+def commercial() -> list[dict[str, Any]]:
+    """A capped engagement (P3) and a fixed-fee one (P4), with their contracts."""
+    return [
+        _h(
+            "engagement",
+            {
+                "id": "P3",
+                "client": ref("Client", "C1"),
+                "name": "Capped",
+                "currency": "GBP",
+                "status": "active",
+            },
+            "Project",
+        ),
+        _h(
+            "engagement",
+            {
+                "id": "P4",
+                "client": ref("Client", "C1"),
+                "name": "Fixed",
+                "currency": "GBP",
+                "status": "active",
+            },
+            "Project",
+        ),
+        _h(
+            "contract",
+            {
+                "id": "K3",
+                "engagement": ref("Project", "P3"),
+                "type": "capped_time_and_materials",
+                "currency": "GBP",
+                "cap": money("1000.00"),
+                "status": "active",
+            },
+            "Contract",
+        ),
+        _h(
+            "contract",
+            {
+                "id": "K4",
+                "engagement": ref("Project", "P4"),
+                "type": "fixed_fee",
+                "currency": "GBP",
+                "value": money("5000.00"),
+                "status": "active",
+            },
+            "Contract",
+        ),
+    ]
+
+
+def commercial_work() -> list[dict[str, Any]]:
+    return [
+        _time("T31", "U1", "P3", "2026-03-02", "8"),
+        _time("T32", "U1", "P3", "2026-03-03", "5"),
+        _h(
+            "milestone",
+            {
+                "id": "M1",
+                "engagement": ref("Project", "P4"),
+                "contract": ref("Contract", "K4"),
+                "name": "Design",
+                "amount": money("3000.00"),
+                "status": "accepted",
+                "accepted_on": "2026-03-05",
+            },
+            "Milestone",
+        ),
+        _h(
+            "milestone",
+            {
+                "id": "M2",
+                "engagement": ref("Project", "P4"),
+                "contract": ref("Contract", "K4"),
+                "name": "Build",
+                "amount": money("2000.00"),
+            },
+            "Milestone",
+        ),
+    ]
+
+
+CAP = Decimal("1000.00")
+P3_DELIVERED = value("8", "100.00") + value("5", "100.00")
+P3_WRITTEN_DOWN = P3_DELIVERED - CAP
+P4_WIP = Decimal("3000.00")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.integration import metrics_scenario as S
+from tests.support.changes import envelope, ref
 from tests.support.running import Running
 
 
@@ -223,3 +224,99 @@ def test_bad_requests_are_refused_with_the_field_and_rule(running: Running) -> N
         400,
     )
     assert body["errors"][0]["field"] == "as_of"
+
+
+def test_a_cap_writes_work_down_and_an_accepted_milestone_is_wip(firm: Running) -> None:
+    _settle(firm, *S.commercial())
+    _settle(firm, *S.commercial_work())
+    [capped] = _financials(firm, _id(firm, "Project", "P3"))["currencies"]
+    assert capped["wip"]["time"] == _money(S.P3_DELIVERED)
+    assert capped["wip"]["cap_write_down"] == _money(S.P3_WRITTEN_DOWN)
+    assert capped["wip"]["total"] == _money(S.CAP)
+    assert capped["written_down"]["cap"] == _money(S.P3_WRITTEN_DOWN)
+    [fixed] = _financials(firm, _id(firm, "Project", "P4"))["currencies"]
+    assert fixed["wip"]["fixed_fee"] == _money(S.P4_WIP)
+    assert fixed["wip"]["total"] == _money(S.P4_WIP)
+    wip = firm.api.get("/v1/metrics/wip", headers=firm.token("read", "read:confidential"))
+    totals = {t["currency"]: t["wip"] for t in wip.json()["totals"]}
+    assert totals["GBP"] == _money(S.WIP + S.CAP + S.P4_WIP)
+
+
+def _histogram(text: str, name: str, labels: str = "") -> tuple[float, float]:
+    values = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line.startswith(name) and not line.startswith("#")
+    }
+    return values[f"{name}_count{labels}"], values[f"{name}_sum{labels}"]
+
+
+def test_setup_lead_time_runs_from_won_to_the_first_delivery_system_link(
+    running: Running,
+) -> None:
+    started = time.monotonic()
+    won = envelope(
+        "salesforce",
+        "engagement",
+        {
+            "id": "O5",
+            "client": ref("Account", "A5"),
+            "name": "Deal",
+            "currency": "GBP",
+            "status": "won",
+        },
+        source_type="Opportunity",
+    )
+    _settle(running, won)
+    project = envelope(
+        "harvest",
+        "engagement",
+        {
+            "id": "P5",
+            "client": ref("Client", "C5"),
+            "name": "Deal",
+            "currency": "GBP",
+            "status": "active",
+            "external_refs": [ref("Opportunity", "O5", system="salesforce")],
+        },
+        source_type="Project",
+    )
+    _settle(running, project)
+    elapsed = time.monotonic() - started
+    assert _id(running, "Project", "P5") == _id(running, "Opportunity", "O5", "salesforce")
+    count, total = _histogram(
+        running.api.get("/metrics").text, "pshub_project_setup_lead_time_seconds"
+    )
+    assert count == 1
+    assert 0 < total <= elapsed
+
+
+def test_exception_resolution_time_is_measured_per_reason(running: Running) -> None:
+    _settle(running, *S.parties())
+    bad = S._time("TX", "U1", "P1", "2026-03-02", "30")
+    started = time.monotonic()
+    running.publish_events(bad)
+    assert running.outcome(bad["id"])["status"] == "rejected"
+    cases = []
+    deadline = time.monotonic() + 30
+    while not cases and time.monotonic() < deadline:
+        cases = running.api.get(
+            "/v1/exceptions", params={"reason": "RULE_VIOLATION"}, headers=running.auth
+        ).json()["items"]
+    resolved = running.api.post(
+        f"/v1/exceptions/{cases[0]['id']}/resolve", headers=running.token("operate")
+    )
+    assert resolved.status_code == 200, resolved.text
+    elapsed = time.monotonic() - started
+    assert running.hub.runners["metrics"].wait_for(resolved.json()["position"], 30)
+    text = running.api.get("/metrics").text
+    line = 'pshub_exception_resolution_seconds_count{reason="RULE_VIOLATION"}'
+    assert f"{line} 1.0" in text
+    assert (
+        'pshub_exception_resolution_seconds_bucket{le="+Inf",reason="RULE_VIOLATION"} 1.0' in text
+    )
+    count, total = _histogram(
+        text, "pshub_exception_resolution_seconds", '{reason="RULE_VIOLATION"}'
+    )
+    assert count == 1
+    assert 0 < total <= elapsed
