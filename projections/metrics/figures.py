@@ -10,7 +10,8 @@ across currencies. Definitions, as shown to people:
 - billed = net (tax-exclusive) of issued or paid invoices; credited = net of credit notes;
   paid = payments recorded on invoices (gross, as the billing system records them).
 - written down = the cap write-down above, plus billing write-downs: per invoice line billing
-  time, its standard value less its net where that is positive.
+  time, its standard value less its net where that is positive (a retainer's zero lines for
+  the hours its fee covers are no write-down).
 - revenue = billed - credited + WIP; cost = approved time at its cost + approved non-billable
   expenses; margin = (revenue - cost) / revenue, where cost is in the revenue's currency.
 """
@@ -18,7 +19,7 @@ across currencies. Definitions, as shown to people:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -85,8 +86,25 @@ def cap_write_down(contracts: Iterable[dict[str, Any]], sums: Sums) -> None:
         sums.add("written_down_cap", currency, max(Decimal(0), min(over, wip)))
 
 
+def fee_covered(line: dict[str, Any], doc: dict[str, Any], retainers: Collection[str]) -> bool:
+    """A zero line of a retainer bills hours its period fee covers: neither a write-down nor
+    a measure of realization (the fee is on its own line, against no hours)."""
+    return str(doc["engagement_id"]) in retainers and Decimal(line["net"]) == 0
+
+
+def retainer_engagements(contracts: Iterable[dict[str, Any]]) -> set[str]:
+    return {
+        c["engagement_id"]
+        for c in contracts
+        if c["type"] == "retainer" and not c.get("deleted") and c["engagement_id"]
+    }
+
+
 def invoice_sums(
-    invoices: Iterable[dict[str, Any]], values: dict[str, dict[str, Any]], sums: Sums
+    invoices: Iterable[dict[str, Any]],
+    values: dict[str, dict[str, Any]],
+    sums: Sums,
+    retainers: Collection[str] = (),
 ) -> None:
     """Billed, credited and paid; and the write-down of each line billing priced time."""
     for doc in invoices:
@@ -100,6 +118,8 @@ def invoice_sums(
         sums.add("billed_gross", currency, doc["total"])
         sums.add("paid", currency, doc["paid"])
         for line in doc["lines"]:
+            if fee_covered(line, doc, retainers):
+                continue
             standard = line_standard_value(line, values, currency)
             if standard is not None:
                 sums.add("standard_billed", currency, standard)

@@ -62,7 +62,7 @@ def _engagement_sums(
     unpriced = F.wip_sums(work, sums)
     F.milestone_sums(milestones, sums)
     F.cap_write_down(contracts, sums)
-    F.invoice_sums(invoices, values, sums)
+    F.invoice_sums(invoices, values, sums, F.retainer_engagements(contracts))
     F.cost_sums(work, sums)
     return sums, unpriced
 
@@ -262,8 +262,9 @@ def realization(
 ) -> dict[str, Any]:
     """Billing realization (billed value / standard value of the hours billed) per person,
     team and engagement; each invoice line's net is shared among the entries it bills in
-    proportion to their standard value."""
+    proportion to their standard value. A retainer's hours covered by its fee are left out."""
     people = _refs(view, "resource")
+    retainers = F.retainer_engagements(_refs(view, "contract").values())
     values = {str(w["id"]): w for w in _work(view, engagement_id) if w["kind"] == "time"}
     groups: dict[tuple[str, str, str], dict[str, Decimal]] = defaultdict(
         lambda: defaultdict(Decimal)
@@ -273,7 +274,7 @@ def realization(
             continue
         for line in doc["lines"]:
             standard = F.line_standard_value(line, values, doc["currency"])
-            if not standard:
+            if not standard or F.fee_covered(line, doc, retainers):
                 continue
             for entry_id in line["time_entry_ids"]:
                 row = values[entry_id]

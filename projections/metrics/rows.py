@@ -148,7 +148,8 @@ def reference(aggregate: Any, previous: dict[str, Any] | None) -> dict[str, Any]
         capacity = aggregate.weekly_capacity_hours
         return {
             "role": aggregate.role,
-            "team": aggregate.department or "",
+            # The team is the person's department; the role where the source keeps none.
+            "team": aggregate.department or aggregate.role or "",
             "weekly_capacity_hours": None if capacity is None else str(capacity),
             "cost_rate": _money_json(aggregate.cost_rate),
             "active": str(aggregate.status) == "active" and not aggregate.deleted,

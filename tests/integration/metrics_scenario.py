@@ -345,3 +345,93 @@ CAP = Decimal("1000.00")
 P3_DELIVERED = value("8", "100.00") + value("5", "100.00")
 P3_WRITTEN_DOWN = P3_DELIVERED - CAP
 P4_WIP = Decimal("3000.00")
+
+
+def retainer() -> list[dict[str, Any]]:
+    """A retainer (P6): 10 h a month for a 2,000.00 fee, overage at 150.00 an hour."""
+    terms = {
+        "period": "monthly",
+        "fee": money("2000.00"),
+        "included_hours": "10",
+        "rollover_rule": "expire",
+        "overage_rate": money("150.00"),
+    }
+    return [
+        _h(
+            "engagement",
+            {
+                "id": "P6",
+                "client": ref("Client", "C1"),
+                "name": "Retainer",
+                "currency": "GBP",
+                "status": "active",
+            },
+            "Project",
+        ),
+        _h(
+            "contract",
+            {
+                "id": "K6",
+                "engagement": ref("Project", "P6"),
+                "type": "retainer",
+                "currency": "GBP",
+                "retainer": terms,
+                "status": "active",
+            },
+            "Contract",
+        ),
+        _time("T61", "U1", "P6", "2026-03-02", "4"),
+        _time("T62", "U1", "P6", "2026-03-03", "2"),
+    ]
+
+
+def retainer_billing() -> list[dict[str, Any]]:
+    lines = [
+        {"description": "Retainer fee, March", "quantity": "1", "unit_price": "2000.00"},
+        {
+            "description": "Hours the fee covers",
+            "quantity": "4",
+            "unit_price": "0",
+            "time_entries": [ref("TimeEntry", "T61", system="harvest")],
+        },
+        {
+            "description": "Hours above the retainer",
+            "quantity": "2",
+            "unit_price": "150.00",
+            "time_entries": [ref("TimeEntry", "T62", system="harvest")],
+        },
+    ]
+    doc = envelope(
+        "xero",
+        "invoice",
+        {
+            "id": "INV6",
+            "engagement": ref("Project", "P6", system="harvest"),
+            "client": ref("Client", "C1", system="harvest"),
+            "number": "INV-0006",
+            "currency": "GBP",
+            "issue_date": "2026-04-01",
+            "status": "issued",
+            "lines": lines,
+        },
+        source_type="Invoice",
+    )
+    billed = [
+        _time(
+            t,
+            "U1",
+            "P6",
+            day,
+            hours,
+            status="billed",
+            seq=2,
+            invoice=ref("Invoice", "INV6", system="xero"),
+        )
+        for t, day, hours in (("T61", "2026-03-02", "4"), ("T62", "2026-03-03", "2"))
+    ]
+    return [doc, *billed]
+
+
+RETAINER_BILLED = Decimal("2000.00") + value("2", "150.00")
+OVERAGE_STANDARD = value("2", "100.00")
+OVERAGE_BILLED = value("2", "150.00")

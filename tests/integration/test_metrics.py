@@ -320,3 +320,23 @@ def test_exception_resolution_time_is_measured_per_reason(running: Running) -> N
     )
     assert count == 1
     assert 0 < total <= elapsed
+
+
+def test_a_retainers_covered_hours_are_no_write_down(firm: Running) -> None:
+    _settle(firm, *S.retainer())
+    _settle(firm, *S.retainer_billing())
+    p6 = _id(firm, "Project", "P6")
+    [gbp] = _financials(firm, p6)["currencies"]
+    assert gbp["billed"] == _money(S.RETAINER_BILLED)
+    assert gbp["wip"]["total"] == _money(Decimal("0.00"))
+    # The overage line bills above standard (a write-up); the covered hours are not measured.
+    assert gbp["written_down"]["billing"] == _money(Decimal("0.00"))
+    realization = firm.api.get(
+        "/v1/metrics/realization",
+        params={"engagement_id": p6},
+        headers=firm.token("read", "read:confidential"),
+    ).json()
+    [engagement] = realization["engagements"]
+    assert engagement["billed_value"] == _money(S.OVERAGE_BILLED)
+    assert engagement["standard_value"] == _money(S.OVERAGE_STANDARD)
+    assert engagement["realization"] == S.ratio(S.OVERAGE_BILLED, S.OVERAGE_STANDARD)
