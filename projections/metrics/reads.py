@@ -33,7 +33,11 @@ def _invoices(view: MetricsView, engagement_id: UUID | None = None) -> list[dict
     billed = "SELECT * FROM {invoices} WHERE NOT deleted AND status IN ('issued', 'paid')"
     if engagement_id is None:
         return view.query(SQL(billed))
-    return view.query(SQL(billed + " AND engagement_id = %s"), [engagement_id])
+    mine = (
+        " AND (engagement_id = %s OR (engagement_id IS NULL AND original_id IN "
+        "(SELECT id FROM {invoices} WHERE engagement_id = %s)))"
+    )
+    return view.query(SQL(billed + mine), [engagement_id, engagement_id])
 
 
 def _refs(view: MetricsView, entity: str) -> dict[str, dict[str, Any]]:

@@ -127,6 +127,8 @@ def invoice_row(invoice: Any) -> dict[str, Any]:
         "paid": invoice.paid_total.amount,
         "credited": invoice.credited_total.amount,
         "lines": lines,
+        # A credit note often names no engagement: it counts against its invoice's.
+        "original_id": invoice.original_invoice_id,
     }
 
 

@@ -54,6 +54,7 @@ INVOICE_COLUMNS = (
     "paid",
     "credited",
     "lines",
+    "original_id",
 )
 # What a time row keeps of its source's figures, to price it again when a card arrives.
 SOURCE_FIELDS = (
@@ -95,8 +96,7 @@ class MetricsView(PostgresTrackingRecorder):
                 "kind text NOT NULL, engagement_id uuid, currency text NOT NULL, "
                 "status text NOT NULL, deleted boolean NOT NULL, issue_date date, "
                 "subtotal numeric NOT NULL, total numeric NOT NULL, paid numeric NOT NULL, "
-                "credited numeric NOT NULL, "
-                "lines jsonb NOT NULL)"
+                "credited numeric NOT NULL, lines jsonb NOT NULL, original_id uuid)"
             ).format(self.invoices),
             SQL(
                 "CREATE TABLE IF NOT EXISTS {} (id uuid PRIMARY KEY, entity text NOT NULL, "

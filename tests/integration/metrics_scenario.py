@@ -435,3 +435,33 @@ def retainer_billing() -> list[dict[str, Any]]:
 RETAINER_BILLED = Decimal("2000.00") + value("2", "150.00")
 OVERAGE_STANDARD = value("2", "100.00")
 OVERAGE_BILLED = value("2", "150.00")
+
+
+def credit_note() -> dict[str, Any]:
+    """A credit note against INV1 that names no engagement, only the invoice it credits."""
+    return envelope(
+        "xero",
+        "invoice",
+        {
+            "id": "CN1",
+            "kind": "credit_note",
+            "original_invoice": ref("Invoice", "INV1"),
+            "client": ref("Client", "C1", system="harvest"),
+            "number": "CN-0001",
+            "currency": "GBP",
+            "issue_date": "2026-03-20",
+            "status": "issued",
+            "lines": [
+                {
+                    "description": "Goodwill",
+                    "quantity": "1",
+                    "unit_price": "100.00",
+                    "tax_rate": "0.2",
+                }
+            ],
+        },
+        source_type="Invoice",
+    )
+
+
+CREDITED = value("1", "100.00")

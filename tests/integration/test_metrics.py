@@ -340,3 +340,13 @@ def test_a_retainers_covered_hours_are_no_write_down(firm: Running) -> None:
     assert engagement["billed_value"] == _money(S.OVERAGE_BILLED)
     assert engagement["standard_value"] == _money(S.OVERAGE_STANDARD)
     assert engagement["realization"] == S.ratio(S.OVERAGE_BILLED, S.OVERAGE_STANDARD)
+
+
+def test_a_credit_note_counts_against_the_engagement_of_the_invoice_it_credits(
+    firm: Running,
+) -> None:
+    _settle(firm, S.credit_note())
+    [gbp] = _financials(firm, _id(firm, "Project", "P1"))["currencies"]
+    assert gbp["billed"] == _money(S.BILLED)
+    assert gbp["credited"] == _money(S.CREDITED)
+    assert gbp["revenue"] == _money(S.REVENUE - S.CREDITED)
