@@ -18,7 +18,6 @@ from projections.metrics.view import MetricsView
 # / 5, 40 h a week where the source gives none. The hub knows no public holidays or leave, so
 # neither is subtracted: utilization reads as against contracted capacity.
 DEFAULT_WEEKLY_HOURS = Decimal(40)
-WIP_AGES = ((30, "0-30"), (60, "31-60"), (90, "61-90"))
 
 
 def _work(view: MetricsView, engagement_id: UUID | None = None) -> list[dict[str, Any]]:
@@ -89,11 +88,37 @@ def financials(view: MetricsView, engagement_id: UUID) -> dict[str, Any]:
     }
 
 
+# Billable fact work summed per engagement, kind, state and currency, priced apart from
+# unpriced: what WIP needs, without reading every row (the gauge runs it at each scrape).
+_WIP_GROUPS = (
+    "SELECT engagement_id, kind, status, billable, false AS running, false AS deleted, "
+    "currency, sum(value) AS value, sum(hours) AS hours FROM {work} "
+    "WHERE NOT deleted AND NOT running AND billable "
+    "AND status IN ('approved', 'billed', 'locked') AND work_date <= %s"
+)
+_WIP_AGES = (
+    "SELECT currency, CASE WHEN %s - work_date <= 30 THEN '0-30' "
+    "WHEN %s - work_date <= 60 THEN '31-60' WHEN %s - work_date <= 90 THEN '61-90' "
+    "ELSE '90+' END AS band, sum(value) AS value FROM {work} "
+    "WHERE NOT deleted AND NOT running AND billable AND status = 'approved' "
+    "AND value IS NOT NULL AND work_date <= %s"
+)
+
+
 def wip(view: MetricsView, engagement_id: UUID | None, as_of: date) -> dict[str, Any]:
     """WIP per engagement and currency, its total per currency, and its age by work date."""
-    work = [w for w in _work(view, engagement_id) if w["work_date"] <= as_of]
+    mine, params = (
+        ("", []) if engagement_id is None else (" AND engagement_id = %s", [engagement_id])
+    )
+    groups = view.query(
+        SQL(
+            _WIP_GROUPS + mine + " GROUP BY engagement_id, kind, status, billable, currency, "
+            "value IS NULL"
+        ),
+        [as_of, *params],
+    )
     by_engagement: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in work:
+    for row in groups:
         by_engagement[str(row["engagement_id"])].append(row)
     milestones: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for m in _refs(view, "milestone").values():
@@ -127,9 +152,8 @@ def wip(view: MetricsView, engagement_id: UUID | None, as_of: date) -> dict[str,
                 }
             )
     ages = F.Sums()
-    for row in work:
-        if row["status"] == "approved" and row["billable"] and not row["running"]:
-            ages.add(_age(as_of, row["work_date"]), row["currency"], row["value"])
+    for row in view.query(SQL(_WIP_AGES + mine + " GROUP BY currency, band"), [as_of] * 4 + params):
+        ages.add(row["band"], row["currency"], row["value"])
     return {
         "as_of": as_of.isoformat(),
         "totals": [
@@ -149,14 +173,6 @@ def _wip_total(sums: F.Sums, c: str) -> Decimal:
     return (
         g("wip_time", c) + g("wip_expenses", c) - g("written_down_cap", c) + g("wip_fixed_fee", c)
     )
-
-
-def _age(as_of: date, work_date: date) -> str:
-    days = (as_of - work_date).days
-    for limit, band in WIP_AGES:
-        if days <= limit:
-            return band
-    return "90+"
 
 
 def working_days(start: date, end: date) -> int:
@@ -248,7 +264,7 @@ def _ratios(billable: Decimal, total: Decimal, capacity: Decimal) -> dict[str, A
     return {
         "billable_hours": str(billable),
         "total_hours": str(total),
-        "capacity_hours": str(capacity.normalize() if capacity else capacity),
+        "capacity_hours": format(capacity.normalize(), "f"),
         # Over 1 is possible (overtime) and is shown as it is, never capped.
         "billable_utilization": F.ratio(billable, capacity),
         "total_utilization": F.ratio(total, capacity),
@@ -269,7 +285,13 @@ def realization(
     proportion to their standard value. A retainer's hours covered by its fee are left out."""
     people = _refs(view, "resource")
     retainers = F.retainer_engagements(_refs(view, "contract").values())
-    values = {str(w["id"]): w for w in _work(view, engagement_id) if w["kind"] == "time"}
+    billed = "SELECT * FROM {work} WHERE kind = 'time' AND status IN ('billed', 'locked')"
+    rows = (
+        view.query(SQL(billed))
+        if engagement_id is None
+        else view.query(SQL(billed + " AND engagement_id = %s"), [engagement_id])
+    )
+    values = {str(w["id"]): w for w in rows}
     groups: dict[tuple[str, str, str], dict[str, Decimal]] = defaultdict(
         lambda: defaultdict(Decimal)
     )

@@ -350,3 +350,18 @@ def test_a_credit_note_counts_against_the_engagement_of_the_invoice_it_credits(
     assert gbp["billed"] == _money(S.BILLED)
     assert gbp["credited"] == _money(S.CREDITED)
     assert gbp["revenue"] == _money(S.REVENUE - S.CREDITED)
+
+
+def test_wip_ages_by_work_date_and_leaves_out_work_after_as_of(firm: Running) -> None:
+    confidential = firm.token("read", "read:confidential")
+    aged = firm.api.get("/v1/metrics/wip", params={"as_of": "2026-04-09"}, headers=confidential)
+    assert aged.status_code == 200, aged.text
+    bands = {(a["currency"], a["days"]): a["amount"] for a in aged.json()["aging"]}
+    # T1 (9 March) is 31 days old on 9 April; T2, T3 and E1 (10 March) and T7 (11 March) less.
+    assert bands == {
+        ("GBP", "31-60"): _money(S.T1),
+        ("GBP", "0-30"): _money(S.T2 + S.T3 + S.WIP_EXPENSES),
+        ("EUR", "0-30"): _money(S.P2_WIP, "EUR"),
+    }
+    early = firm.api.get("/v1/metrics/wip", params={"as_of": "2026-03-09"}, headers=confidential)
+    assert early.json()["totals"] == [{"currency": "GBP", "wip": _money(S.T1)}]
