@@ -20,11 +20,12 @@ HOUR = 3600.0
 # Project setup runs in hours to weeks; exception cases in minutes to weeks.
 SETUP_BUCKETS = (HOUR, 4 * HOUR, 24 * HOUR, 3 * 24 * HOUR, 7 * 24 * HOUR, 14 * 24 * HOUR)
 RESOLUTION_BUCKETS = (60.0, 600.0, HOUR, 8 * HOUR, 24 * HOUR, 3 * 24 * HOUR, 7 * 24 * HOUR)
+PAYMENT_DAYS = (7.0, 14.0, 30.0, 45.0, 60.0, 90.0)
 
 
 class BusinessCollector(Collector):
-    """WIP per currency, this month's utilization per team, and the setup lead time and
-    exception resolution time histograms."""
+    """WIP per currency, this month's utilization per team, and the setup lead time, invoice
+    cycle time and exception resolution time histograms."""
 
     def __init__(self, view_of: Callable[[], MetricsView | None]) -> None:
         self.view_of = view_of
@@ -70,6 +71,12 @@ def _families(view: MetricsView) -> Iterator[Any]:
         "From an engagement won to its first link to a delivery system (a new xref)",
         [s for _, s in reads.durations(view, "engagement", "won_at", "set_up_at")],
         SETUP_BUCKETS,
+    )
+    yield _histogram(
+        "pshub_invoice_days_to_paid",
+        "Invoice cycle time: days from the issue date to the payment that settled it",
+        [float(d) for d in reads.days_to_paid(view)],
+        PAYMENT_DAYS,
     )
     by_reason: dict[str, list[float]] = defaultdict(list)
     for reason, seconds in reads.durations(view, "exception_case", "raised_at", "closed_at"):

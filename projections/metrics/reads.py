@@ -354,3 +354,15 @@ def durations(view: MetricsView, entity: str, since: str, until: str) -> list[tu
             ).total_seconds()
             result.append((data.get("reason", ""), max(seconds, 0.0)))
     return result
+
+
+def days_to_paid(view: MetricsView) -> list[int]:
+    """Days from issue to paid in full, per invoice paid (invoice cycle time)."""
+    rows = view.query(
+        SQL(
+            "SELECT paid_on - issue_date AS days FROM {invoices} WHERE kind = 'invoice' "
+            "AND status = 'paid' AND NOT deleted AND paid_on IS NOT NULL "
+            "AND issue_date IS NOT NULL"
+        )
+    )
+    return [max(int(r["days"]), 0) for r in rows]

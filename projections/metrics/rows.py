@@ -129,6 +129,12 @@ def invoice_row(invoice: Any) -> dict[str, Any]:
         "lines": lines,
         # A credit note often names no engagement: it counts against its invoice's.
         "original_id": invoice.original_invoice_id,
+        # The day the last payment made it paid in full (invoice cycle time).
+        "paid_on": (
+            max(p.paid_on for p in invoice.payments)
+            if str(invoice.status) == "paid" and invoice.payments
+            else None
+        ),
     }
 
 

@@ -55,6 +55,7 @@ INVOICE_COLUMNS = (
     "credited",
     "lines",
     "original_id",
+    "paid_on",
 )
 # What a time row keeps of its source's figures, to price it again when a card arrives.
 SOURCE_FIELDS = (
@@ -96,7 +97,7 @@ class MetricsView(PostgresTrackingRecorder):
                 "kind text NOT NULL, engagement_id uuid, currency text NOT NULL, "
                 "status text NOT NULL, deleted boolean NOT NULL, issue_date date, "
                 "subtotal numeric NOT NULL, total numeric NOT NULL, paid numeric NOT NULL, "
-                "credited numeric NOT NULL, lines jsonb NOT NULL, original_id uuid)"
+                "credited numeric NOT NULL, lines jsonb NOT NULL, original_id uuid, paid_on date)"
             ).format(self.invoices),
             SQL(
                 "CREATE TABLE IF NOT EXISTS {} (id uuid PRIMARY KEY, entity text NOT NULL, "

@@ -4,7 +4,7 @@ figures it should give, worked out here by hand (never by the product's code).""
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -465,3 +465,32 @@ def credit_note() -> dict[str, Any]:
 
 
 CREDITED = value("1", "100.00")
+
+
+def paid_invoice() -> list[dict[str, Any]]:
+    """INV2, issued on 15 March and paid in full by a change from the 25th."""
+    data = {
+        "id": "INV2",
+        "engagement": ref("Project", "P1", system="harvest"),
+        "client": ref("Client", "C1", system="harvest"),
+        "number": "INV-0002",
+        "currency": "GBP",
+        "issue_date": "2026-03-15",
+        "status": "issued",
+        "lines": [{"description": "Advice", "quantity": "2", "unit_price": "100.00"}],
+    }
+    paid_at = datetime(2026, 3, 25, 10, 0, tzinfo=UTC)
+    return [
+        envelope("xero", "invoice", data, source_type="Invoice"),
+        envelope(
+            "xero",
+            "invoice",
+            {**data, "amount_paid": money("200.00")},
+            seq=2,
+            source_type="Invoice",
+            time=paid_at,
+        ),
+    ]
+
+
+DAYS_TO_PAID = (date(2026, 3, 25) - date(2026, 3, 15)).days

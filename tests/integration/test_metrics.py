@@ -365,3 +365,12 @@ def test_wip_ages_by_work_date_and_leaves_out_work_after_as_of(firm: Running) ->
     }
     early = firm.api.get("/v1/metrics/wip", params={"as_of": "2026-03-09"}, headers=confidential)
     assert early.json()["totals"] == [{"currency": "GBP", "wip": _money(S.T1)}]
+
+
+def test_invoice_cycle_time_runs_from_issue_to_the_settling_payment(firm: Running) -> None:
+    first, paid = S.paid_invoice()
+    _settle(firm, first)
+    _settle(firm, paid)
+    count, total = _histogram(firm.api.get("/metrics").text, "pshub_invoice_days_to_paid")
+    assert count == 1  # INV1 is only partly paid
+    assert total == S.DAYS_TO_PAID
