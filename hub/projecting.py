@@ -23,10 +23,13 @@ from projections.exceptions.projection import ExceptionsProjection
 from projections.exceptions.view import ExceptionsView
 from projections.golden_records.projection import GoldenRecordsProjection
 from projections.golden_records.view import GoldenRecordsView
+from projections.metrics.projection import MetricsProjection
+from projections.metrics.view import MetricsView
 from projections.runner import Projection, ProjectionRunner
 
 GOLDEN = "golden_records"
 EXCEPTIONS = "exceptions"
+METRICS = "metrics"
 RELAY = "relay"
 
 
@@ -62,6 +65,12 @@ KINDS: dict[str, Kind] = {
     EXCEPTIONS: Kind(
         view=lambda app, g: ExceptionsView(app.hub_recorder.datastore, generation=g),
         projection=lambda app, view: ExceptionsProjection(
+            view, mapper=app.mapper, load=_loader(app), application_name=app.name
+        ),
+    ),
+    METRICS: Kind(
+        view=lambda app, g: MetricsView(app.hub_recorder.datastore, generation=g),
+        projection=lambda app, view: MetricsProjection(
             view, mapper=app.mapper, load=_loader(app), application_name=app.name
         ),
     ),
