@@ -15,6 +15,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from hub import exception_routing
 from hub.application import HubApplication
 from hub.embedded import EmbeddedNats, EmbeddedPostgres
 from hub.ingest.consumer import IngestConsumer, sweep_overdue
@@ -295,6 +296,8 @@ def resolve_servers(settings: Settings, *, nats: bool = True) -> tuple[str, str,
 
 def build_hub(settings: Settings) -> Hub:
     """Builds the hub from settings, starting embedded servers where no URL is configured."""
+    # A bad routing table stops the hub before anything starts (cases are opened deep inside).
+    exception_routing.configure(settings.exception_routing)
     database_url, nats_url, started = resolve_servers(settings)
     try:
         app = build_application(settings, database_url)
