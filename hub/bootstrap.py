@@ -296,8 +296,6 @@ def resolve_servers(settings: Settings, *, nats: bool = True) -> tuple[str, str,
 
 def build_hub(settings: Settings) -> Hub:
     """Builds the hub from settings, starting embedded servers where no URL is configured."""
-    # A bad routing table stops the hub before anything starts (cases are opened deep inside).
-    exception_routing.configure(settings.exception_routing)
     database_url, nats_url, started = resolve_servers(settings)
     try:
         app = build_application(settings, database_url)
@@ -313,6 +311,9 @@ def build_hub(settings: Settings) -> Hub:
 
 def build_application(settings: Settings, database_url: str) -> HubApplication:
     """Builds the application, creating and migrating its tables on first use."""
+    # The owners of the cases this process opens (deep inside ingest, which has no settings at
+    # hand); a bad table stops the hub before anything starts.
+    exception_routing.configure(settings.exception_routing)
     app = HubApplication(
         store_env(database_url, settings), snapshot_interval=settings.snapshot_interval
     )

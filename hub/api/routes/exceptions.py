@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Path, Query
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from hub import queries
 from hub.api.deps import HubDep, Reader, scope
@@ -32,9 +33,19 @@ Short = Annotated[str | None, Query(max_length=100)]
 # A comment says something: at least one character that is not a space.
 Comment = Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+
+
+def _seconds(value: Any) -> Any:
+    """Seconds as a plain number ("3600"); anything else goes to the ISO 8601 parser."""
+    if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value.strip()):
+        return float(value)
+    return value
+
+
 Age = Annotated[
     timedelta | None,
     Query(description="ISO 8601 duration (PT2H, P7D) or seconds"),
+    BeforeValidator(_seconds),
 ]
 STATUSES = tuple(str(s) for s in CaseStatus)
 
@@ -258,7 +269,7 @@ def _closed(case: ExceptionCase) -> Problem:
         message,
         reason="RULE_VIOLATION",
         errors=[{"field": "status", "rule": "case_must_be_open", "message": message}],
-        extra={"rule": "case_must_be_open", "status": str(case.status)},
+        extra={"rule": "case_must_be_open", "case_status": str(case.status)},
     )
 
 
