@@ -218,39 +218,9 @@ def test_a_retry_runs_the_handler_registered_for_its_reason(
     assert seen["history"][1]["comment"] == "try again"
 
 
-def test_owners_come_from_the_routing_table_in_the_settings(
-    settings: Settings, make_database: Databases, nats_url: str
-) -> None:
-    routes = (
-        '{"routes": [{"reason": "RATE_MISMATCH", "legal_entity": "PS-UK-LTD", "owner": '
-        '"finance-uk"}, {"region": "APAC", "owner": "apac-ops"}, {"reason": "RULE_VIOLATION", '
-        '"owner": "time-desk"}]}'
-    )
-    with running_hub(settings, make_database, nats_url, exception_routing=routes) as running:
-        _rejected_time_entry(running)  # opened by ingest, with no legal entity or region
-        uk = _raise(running, reason="RATE_MISMATCH", legal_entity="PS-UK-LTD")
-        us = _raise(running, reason="RATE_MISMATCH", legal_entity="PS-US-INC")
-        apac = _raise(running, reason="UNRESOLVED_LINK", region="APAC")
-        _projected(running)
-        reader = running.token("read")
-        owners = {
-            c["reason"] + "/" + (c["legal_entity"] or c["region"] or "-"): c["owner"]
-            for c in running.api.get("/v1/exceptions", headers=reader).json()["items"]
-        }
-        assert owners == {
-            "RULE_VIOLATION/-": "time-desk",
-            "RATE_MISMATCH/PS-UK-LTD": "finance-uk",
-            "RATE_MISMATCH/PS-US-INC": "finance-ops",
-            "UNRESOLVED_LINK/APAC": "apac-ops",
-        }
-        assert _ids(
-            running.api.get("/v1/exceptions", headers=reader, params={"owner": "finance-uk"})
-        ) == {str(uk.id)}
-        assert {str(us.id), str(apac.id)} < _ids(running.api.get("/v1/exceptions", headers=reader))
-
-
-def _firm(running: Running) -> tuple[str, str]:
+def _firm(running: Running, project: str = "P1", **engagement: str) -> tuple[str, str]:
     """A client, an engagement and one approved time entry on it: (engagement, entry) ids."""
+    entry_id = f"T{project}"
     running.publish_events(
         envelope(
             "harvest",
@@ -262,11 +232,12 @@ def _firm(running: Running) -> tuple[str, str]:
             "harvest",
             "engagement",
             {
-                "id": "P1",
+                "id": project,
                 "client": {"type": "Client", "id": "C1"},
                 "name": "Audit",
                 "currency": "GBP",
                 "status": "active",
+                **engagement,
             },
             source_type="Project",
         ),
@@ -277,23 +248,66 @@ def _firm(running: Running) -> tuple[str, str]:
             source_type="User",
         ),
     )
-    entry = envelope(
+    entry = _time_entry(running, project, entry_id, "3")
+    assert running.outcome(entry)["status"] == "applied"
+    return (
+        running.xref("harvest", "Project", project).json()["id"],
+        running.xref("harvest", "TimeEntry", entry_id).json()["id"],
+    )
+
+
+def _time_entry(running: Running, project: str, entry_id: str, hours: str) -> str:
+    body = envelope(
         "harvest",
         "time_entry",
         {
-            "id": "T1",
-            "engagement": {"type": "Project", "id": "P1"},
+            "id": entry_id,
+            "engagement": {"type": "Project", "id": project},
             "resource": {"type": "User", "id": "U1"},
             "work_date": "2026-03-02",
-            "hours": "3",
+            "hours": hours,
         },
         source_type="TimeEntry",
     )
-    running.publish_events(entry)
-    assert running.outcome(entry["id"])["status"] == "applied"
-    engagement = running.xref("harvest", "Project", "P1").json()["id"]
-    time_entry = running.xref("harvest", "TimeEntry", "T1").json()["id"]
-    return engagement, time_entry
+    running.publish_events(body)
+    return str(body["id"])
+
+
+def test_owners_come_from_the_routing_table_in_the_settings(
+    settings: Settings, make_database: Databases, nats_url: str
+) -> None:
+    routes = (
+        '{"routes": [{"legal_entity": "PS-UK-LTD", "reason": "RULE_VIOLATION", "owner": '
+        '"time-desk-uk"}, {"reason": "RULE_VIOLATION", "owner": "time-desk"}, '
+        '{"reason": "RATE_MISMATCH", "legal_entity": "PS-UK-LTD", "owner": "finance-uk"}, '
+        '{"region": "APAC", "owner": "apac-ops"}]}'
+    )
+    with running_hub(settings, make_database, nats_url, exception_routing=routes) as running:
+        # Ingest rejects 30 hours on a day: the case belongs where the entry's engagement does.
+        _firm(running, "P1", legal_entity="PS-UK-LTD", region="EMEA")
+        _firm(running, "P2")
+        uk_entry = _time_entry(running, "P1", "X1", "30")
+        other_entry = _time_entry(running, "P2", "X2", "30")
+        assert {running.outcome(m)["status"] for m in (uk_entry, other_entry)} == {"rejected"}
+        uk = _raise(running, reason="RATE_MISMATCH", legal_entity="PS-UK-LTD")
+        us = _raise(running, reason="RATE_MISMATCH", legal_entity="PS-US-INC")
+        apac = _raise(running, reason="UNRESOLVED_LINK", region="APAC")
+        _projected(running)
+        reader = running.token("read")
+        owners = {
+            c["message_id"]: (c["owner"], c["region"], c["legal_entity"])
+            for c in running.api.get("/v1/exceptions", headers=reader).json()["items"]
+        }
+        assert owners == {
+            uk_entry: ("time-desk-uk", "EMEA", "PS-UK-LTD"),
+            other_entry: ("time-desk", None, None),
+            uk.message_id: ("finance-uk", None, "PS-UK-LTD"),
+            us.message_id: ("finance-ops", None, "PS-US-INC"),
+            apac.message_id: ("apac-ops", "APAC", None),
+        }
+        assert _ids(
+            running.api.get("/v1/exceptions", headers=reader, params={"owner": "finance-uk"})
+        ) == {str(uk.id)}
 
 
 def _gauge(text: str, reason: str, band: str) -> float | None:
@@ -394,7 +408,7 @@ def test_filters_counts_by_reason_and_age_band_links_and_the_backlog_gauge(
     assert (record["entity"], record["url"]) == ("time_entry", f"/v1/time-entries/{entry}")
     assert running.api.get(record["url"], headers=running.auth).status_code == 200
     [xref] = record["xrefs"]
-    assert xref["url"] == "/v1/xref/harvest/timeentry/T1?tenant=t1"  # types match in any case
+    assert xref["url"] == "/v1/xref/harvest/timeentry/TP1?tenant=t1"  # types match in any case
     assert running.api.get(xref["url"], headers=reader).json()["id"] == entry
     assert seen["links"]["message"] is None  # raised by a part of the hub, not by a message
 
