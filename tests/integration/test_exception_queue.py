@@ -218,6 +218,30 @@ def test_a_retry_runs_the_handler_registered_for_its_reason(
     assert seen["history"][1]["comment"] == "try again"
 
 
+def test_a_failing_retry_handler_is_recorded_on_the_case_which_stays_open(
+    running: Running,
+) -> None:
+    def broken(hub: Any, case: ExceptionCase) -> RetryResult:
+        raise RuntimeError("the target's API answered nonsense")
+
+    register_retry("DRIFT", broken)
+    try:
+        case = _raise(running, reason="DRIFT", system="netsuite")
+        url = f"/v1/exceptions/{case.id}"
+        answer = running.api.post(f"{url}/retry", headers=_person(running, "ops"))
+        assert answer.status_code == 202, answer.text
+        assert (answer.json()["outcome"], answer.json()["status"]) == ("error", "open")
+        assert answer.json()["reason"] == "PROCESSING_FAILED"
+        assert "nonsense" in answer.json()["detail"]
+        history = running.api.get(url, headers=running.token("read")).json()["history"]
+        assert [(h["action"], h.get("outcome")) for h in history] == [
+            ("raised", None),
+            ("retried", "error"),
+        ]
+    finally:
+        unregister_retry("DRIFT")
+
+
 def _firm(running: Running, project: str = "P1", **engagement: str) -> tuple[str, str]:
     """A client, an engagement and one approved time entry on it: (engagement, entry) ids."""
     entry_id = f"T{project}"

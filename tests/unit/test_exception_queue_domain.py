@@ -120,3 +120,25 @@ def test_a_closed_case_takes_no_more_actions_and_a_dismissal_needs_a_comment() -
     version = case.version
     case.resolve(by="ingest")  # ingest closing what a person closed first: nothing happens
     assert (case.version, case.status) == (version, "dismissed")
+
+
+def test_cases_recorded_before_the_queue_was_worked_by_people_still_replay() -> None:
+    case = ExceptionCase.open(message_id="m", reason="UNKNOWN_AGGREGATE")
+    case.note_retry(by="ops")
+    case.resolve(by="ingest", note="applied")
+    events = case.collect_events()
+    # Stored events are rebuilt from their recorded state: remove what older hubs did not record.
+    for name in ("waiting_for", "region", "legal_entity", "raised_by"):
+        del events[0].__dict__[name]
+    for name in ("outcome", "comment"):
+        del events[1].__dict__[name]
+    replayed = None
+    for event in events:
+        replayed = event.mutate(replayed)
+    assert replayed is not None
+    assert (replayed.status, replayed.waiting_for, replayed.retries) == ("resolved", "", 1)
+    assert [(h["action"], h["by"]) for h in replayed.history] == [
+        ("raised", "hub"),
+        ("retried", "ops"),
+        ("resolved", "ingest"),
+    ]

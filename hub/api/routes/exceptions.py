@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -14,11 +15,12 @@ from pydantic import BeforeValidator, Field
 
 from hub import queries
 from hub.api.deps import HubDep, Reader, scope
-from hub.api.problems import Problem
+from hub.api.problems import UNAVAILABLE, Problem
 from hub.auth import Principal
 from hub.bootstrap import Hub
 from hub.contracts.common import ContractModel
-from hub.exception_retry import NothingToRetry, retry_handler
+from hub.errors import HubError
+from hub.exception_retry import NothingToRetry, RetryResult, retry_handler
 from hub.exceptions import CaseClosedError, CaseStatus, ExceptionCase
 from hub.store.recorder import EventMeta
 from projections.exceptions.links import add_links, under_engagement
@@ -26,6 +28,7 @@ from projections.exceptions.projection import case_row
 from projections.exceptions.view import AGE_BANDS, CaseQuery
 
 router = APIRouter(prefix="/v1/exceptions", tags=["exceptions"])
+log = logging.getLogger(__name__)
 
 Operator = Annotated[Principal, Depends(scope("operate"))]
 CaseId = Annotated[UUID, Path(alias="id")]
@@ -349,6 +352,12 @@ async def retry_exception(
         result = await asyncio.to_thread(retry_handler(case.reason), hub, case)
     except NothingToRetry as nothing:
         raise Problem(409, str(nothing), reason="DUPLICATE") from None
+    except (Problem, HubError, *UNAVAILABLE):
+        raise
+    except Exception as error:  # a handler's fault: recorded on the case, the case stays open
+        log.exception("retry of exception case %s (%s) failed", case.id, case.reason)
+        detail = f"{type(error).__name__}: {error}"[:500]
+        result = RetryResult("error", False, "PROCESSING_FAILED", detail)
     case.note_retry(by=principal.name, outcome=result.outcome, comment=body.comment if body else "")
     if result.resolved:
         case.resolve(by=principal.name, note=f"{result.outcome} on retry")
