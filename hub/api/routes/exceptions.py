@@ -51,6 +51,13 @@ Age = Annotated[
     BeforeValidator(_seconds),
 ]
 STATUSES = tuple(str(s) for s in CaseStatus)
+_UNKNOWN = {404: {"description": "No case has that id"}}
+_ACTION = {
+    **_UNKNOWN,
+    409: {"description": "The case is resolved or dismissed (rule case_must_be_open)"},
+    422: {"description": "A required field is missing or blank (named, with its rule)"},
+}
+_FILTERED = {422: {"description": "A filter of the wrong form (named, with its rule)"}}
 
 
 class Resolution(ContractModel):
@@ -133,7 +140,7 @@ def _aged(records: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
     return records
 
 
-@router.get("")
+@router.get("", responses=_FILTERED)
 def list_exceptions(
     hub: HubDep,
     _: Reader,
@@ -184,7 +191,7 @@ def list_exceptions(
     }
 
 
-@router.get("/counts")
+@router.get("/counts", responses=_FILTERED)
 def count_exceptions(
     hub: HubDep,
     _: Reader,
@@ -234,7 +241,7 @@ def count_exceptions(
     }
 
 
-@router.get("/{id}")
+@router.get("/{id}", responses=_UNKNOWN)
 def get_exception(case_id: CaseId, hub: HubDep, _: Reader) -> dict[str, Any]:
     """One exception case, with its history, age and links to the records involved."""
     assert hub.exceptions is not None
@@ -286,7 +293,7 @@ def _answer(case: ExceptionCase, position: int) -> dict[str, Any]:
     }
 
 
-@router.post("/{id}/resolve")
+@router.post("/{id}/resolve", responses=_ACTION)
 def resolve_exception(
     case_id: CaseId,
     hub: HubDep,
@@ -305,7 +312,7 @@ def resolve_exception(
     return _answer(case, position)
 
 
-@router.post("/{id}/assign")
+@router.post("/{id}/assign", responses=_ACTION)
 def assign_exception(
     case_id: CaseId, hub: HubDep, principal: Operator, body: Annotated[Assignment, Body()]
 ) -> dict[str, Any]:
@@ -322,7 +329,7 @@ def assign_exception(
     return _answer(case, position)
 
 
-@router.post("/{id}/dismiss")
+@router.post("/{id}/dismiss", responses=_ACTION)
 def dismiss_exception(
     case_id: CaseId, hub: HubDep, principal: Operator, body: Annotated[Dismissal, Body()]
 ) -> dict[str, Any]:
@@ -333,7 +340,7 @@ def dismiss_exception(
     return _answer(case, position)
 
 
-@router.post("/{id}/retry", status_code=202)
+@router.post("/{id}/retry", status_code=202, responses=_ACTION)
 async def retry_exception(
     case_id: CaseId,
     hub: HubDep,
