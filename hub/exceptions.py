@@ -171,9 +171,12 @@ class ExceptionCase(Aggregate):
         self.retries += 1
         self._log("retried", by, comment, outcome=outcome or None)
 
-    def assign(self, by: str, assignee: str, owner: str = "", comment: str = "") -> None:
-        """Gives the case to a person (and, if named, to another owning team): in progress."""
+    def assign(self, by: str, assignee: str = "", owner: str = "", comment: str = "") -> None:
+        """Gives the case to a person, to another owning team, or both: in progress. A case
+        given to a team alone waits for someone there (its person is cleared)."""
         self._require_open()
+        if not (assignee.strip() or owner.strip()):
+            raise ValueError("an assignment names a person or an owning team")
         self._assigned(by=by, assignee=assignee, owner=owner, comment=comment)
 
     @event("Assigned")
@@ -182,7 +185,7 @@ class ExceptionCase(Aggregate):
         self.assignee = assignee
         if owner:
             self.owner = owner
-        self._log("assigned", by, comment, assignee=assignee, owner=self.owner)
+        self._log("assigned", by, comment, assignee=assignee or None, owner=self.owner)
 
     def dismiss(self, by: str, comment: str) -> None:
         """Closes the case without a fix (not a fault, or not worth one); the comment says

@@ -93,7 +93,18 @@ def test_a_case_is_assigned_and_dismissed_by_people_each_action_in_its_history(
 
     refused = running.api.post(f"{url}/assign", headers=reader, json={"assignee": "ann"})
     assert refused.status_code == 403
-    _problem(running.api.post(f"{url}/assign", headers=lead, json={}), 422, "assignee", "missing")
+    _problem(
+        running.api.post(f"{url}/assign", headers=lead, json={}),
+        422,
+        "assignee",
+        "assignee_or_owner_required",
+    )
+    _problem(
+        running.api.post(f"{url}/assign", headers=lead, json={"assignee": " "}),
+        422,
+        "assignee",
+        "string_pattern_mismatch",
+    )
     assigned = running.api.post(
         f"{url}/assign", headers=lead, json={"assignee": "ann", "comment": "yours"}
     )
@@ -203,15 +214,25 @@ def test_a_retry_runs_the_handler_registered_for_its_reason(
     assert first.status_code == 202, first.text
     assert (first.json()["outcome"], first.json()["status"]) == ("failed", "open")
     assert first.json()["detail"] == "no answer from xero"
+    # Given to another team alone: in progress, waiting for someone there.
+    rerouted = running.api.post(f"{url}/assign", headers=ops, json={"owner": "integration-emea"})
+    assert rerouted.json() | {"position": 0} == {
+        "id": str(case.id),
+        "status": "in_progress",
+        "owner": "integration-emea",
+        "assignee": None,
+        "position": 0,
+    }
     second = running.api.post(f"{url}/retry", headers=ops)
     assert (second.json()["outcome"], second.json()["status"]) == ("delivered", "resolved")
     assert timeouts == ["feed.xero.engagement", "feed.xero.engagement"]
     _projected(running)
     seen = running.api.get(url, headers=running.token("read")).json()
-    assert seen["retries"] == 2 and seen["owner"] == "integration"
+    assert seen["retries"] == 2 and seen["owner"] == "integration-emea"
     assert [(h["action"], h.get("outcome"), h["by"]) for h in seen["history"]] == [
         ("raised", None, "hub"),
         ("retried", "failed", "ops"),
+        ("assigned", None, "ops"),
         ("retried", "delivered", "ops"),
         ("resolved", None, "ops"),
     ]

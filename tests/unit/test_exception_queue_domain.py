@@ -77,6 +77,8 @@ def test_each_action_is_an_event_with_its_actor_time_and_comment() -> None:
     case.assign(by="lead", assignee="ann", comment="yours")
     assert (case.status, case.assignee, case.owner) == ("in_progress", "ann", "finance-ops")
     case.assign(by="ann", assignee="bob", owner="finance-uk")
+    with pytest.raises(ValueError, match="person or an owning team"):
+        case.assign(by="bob", assignee=" ")
     case.note_retry(by="bob", outcome="failed", comment="still missing")
     case.resolve(by="bob", note="approved now")
     assert case.status == "resolved" and case.closed
@@ -96,6 +98,7 @@ def test_each_action_is_an_event_with_its_actor_time_and_comment() -> None:
         "owner": "finance-uk",
     }
     assert all(h["at"] for h in case.history[1:])
+    assert "assignee" not in case.history[0]
     assert case.closed_at == case.history[-1]["at"] and case.closed_by == "bob"
     # The same history from the events alone (a rebuild, another process).
     replayed = _replayed(case)

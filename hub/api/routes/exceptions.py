@@ -70,7 +70,7 @@ class RetryRequest(ContractModel):
 
 
 class Assignment(ContractModel):
-    assignee: Name
+    assignee: Name | None = None  # the person who works it
     owner: Name | None = None  # another owning team, when the case is re-routed
     comment: Annotated[str, Field(max_length=2000)] = ""
 
@@ -316,14 +316,21 @@ def resolve_exception(
 def assign_exception(
     case_id: CaseId, hub: HubDep, principal: Operator, body: Annotated[Assignment, Body()]
 ) -> dict[str, Any]:
-    """Gives a case to a person (`assignee`), and to another owning team if `owner` is given;
-    the case is then in progress."""
+    """Gives a case to a person (`assignee`), to another owning team (`owner`), or both (one
+    at least); the case is then in progress."""
+    if body.assignee is None and body.owner is None:
+        raise _invalid(
+            "assignee", "assignee_or_owner_required", "an assignment names an assignee or an owner"
+        )
     case, position = _act(
         hub,
         case_id,
         principal,
         lambda case: case.assign(
-            by=principal.name, assignee=body.assignee, owner=body.owner or "", comment=body.comment
+            by=principal.name,
+            assignee=body.assignee or "",
+            owner=body.owner or "",
+            comment=body.comment,
         ),
     )
     return _answer(case, position)
