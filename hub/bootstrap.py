@@ -15,6 +15,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from hub import exception_routing
 from hub.application import HubApplication
 from hub.embedded import EmbeddedNats, EmbeddedPostgres
 from hub.ingest.consumer import IngestConsumer, sweep_overdue
@@ -313,6 +314,9 @@ def build_hub(settings: Settings) -> Hub:
 
 def build_application(settings: Settings, database_url: str) -> HubApplication:
     """Builds the application, creating and migrating its tables on first use."""
+    # The owners of the cases this process opens (deep inside ingest, which has no settings at
+    # hand); a bad table stops the hub before anything starts.
+    exception_routing.configure(settings.exception_routing)
     app = HubApplication(
         store_env(database_url, settings), snapshot_interval=settings.snapshot_interval
     )

@@ -72,7 +72,7 @@ def record(
     closed = []
     for case_id, note in batch.closing.items():
         case = app.find(case_id, ExceptionCase)
-        if case is not None and case.status == "open":
+        if case is not None and not case.closed:  # open, or in progress with a person
             case.resolve(by="ingest", note=note[:2000])
             closed.append(case)
     aggregates.extend(closed)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from hub.api.deps import HubDep
 from hub.bootstrap import Hub
 from hub.contracts.changes import CHANGE_MODELS, ChangeEnvelope, Deletion
 from hub.relay.envelope import ENVELOPE_SCHEMA
+from projections.exceptions.metrics import BacklogCollector
 from projections.metrics.gauges import BusinessCollector
 
 router = APIRouter(tags=["documents"])
@@ -48,6 +49,7 @@ def hub_metrics(hub: Hub) -> CollectorRegistry:
     )
     parked.set_function(lambda: hub.engine.parked_count() if hub.engine else 0)
     metrics.register(BusinessCollector(lambda: hub.metrics))
+    metrics.register(BacklogCollector(lambda: hub.exceptions))
     return metrics
 
 
