@@ -44,4 +44,11 @@ def placement(app: HubApplication, batch: _Batch, change: Change) -> tuple[str, 
     engagement = app.find(engagement_id, Engagement) if engagement_id is not None else None
     if engagement is not None and (engagement.region or engagement.legal_entity):
         return engagement.region or "", engagement.legal_entity or ""
-    return "", config_for(change.system).legal_entity or ""
+    return "", adapter_legal_entity(change.system)
+
+
+def adapter_legal_entity(system: str) -> str:
+    """The legal entity a source adapter books to (PSHUB_ADAPTER_<SYSTEM>_LEGAL_ENTITY)."""
+    if not system or not system.isidentifier():
+        return ""
+    return config_for(system).legal_entity or ""

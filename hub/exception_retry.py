@@ -8,7 +8,7 @@ check or delivery means: `register_retry("DOWNSTREAM_TIMEOUT", redeliver)`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,14 +29,16 @@ class RetryResult:
     resolved: bool
     reason: str | None = None
     detail: str | None = None
+    message_ids: tuple[str, ...] = ()  # what it published on the ingest stream, if anything
 
 
 class NothingToRetry(Exception):
     """The case has nothing a retry could re-run (answered 409)."""
 
 
-# Called in a worker thread with the hub and the case (not yet changed); it may do I/O.
-RetryHandler = Callable[[Any, "ExceptionCase"], RetryResult]
+# Called with the hub and the case (not yet changed): a plain function runs in a worker
+# thread, a coroutine function on the event loop (to publish on NATS); either may do I/O.
+RetryHandler = Callable[[Any, "ExceptionCase"], RetryResult | Awaitable[RetryResult]]
 
 _handlers: dict[str, RetryHandler] = {}
 
@@ -51,7 +53,16 @@ def unregister_retry(reason: str) -> None:
 
 
 def retry_handler(reason: str) -> RetryHandler:
-    return _handlers.get(reason, rerun_stored_input)
+    """The handler registered for the reason, else the hub's own (a failed fetch is fetched
+    again), else the stored input re-decided."""
+    registered = _handlers.get(reason)
+    if registered is not None:
+        return registered
+    if reason == "FETCH_FAILED":
+        from hub.fetch_retry import refetch  # noqa: PLC0415 (intake and adapters, when needed)
+
+        return refetch
+    return rerun_stored_input
 
 
 def rerun_stored_input(hub: Any, case: ExceptionCase) -> RetryResult:

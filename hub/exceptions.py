@@ -76,6 +76,7 @@ class ExceptionCase(Aggregate):
         region: str = "",
         legal_entity: str = "",
         raised_by: str = "",
+        retry_with: dict[str, Any] | None = None,
     ) -> None:
         self.reason = reason
         self.rule = rule
@@ -89,6 +90,8 @@ class ExceptionCase(Aggregate):
         self.waiting_for = waiting_for
         self.region = region
         self.legal_entity = legal_entity
+        # What a retry needs to re-run the failed step (a fetch's request), for its handler.
+        self.retry_with = dict(retry_with or {})
         self.status = CaseStatus.OPEN
         self.resolution = ""
         self.resolved_by = ""
@@ -119,6 +122,7 @@ class ExceptionCase(Aggregate):
         legal_entity: str = "",
         owner: str = "",
         raised_by: str = "",
+        retry_with: dict[str, Any] | None = None,
     ) -> ExceptionCase:
         """Opens a case for a message (one per message, reason and optional key); its owner
         comes from the routing table by reason, region and legal entity unless given."""
@@ -138,6 +142,7 @@ class ExceptionCase(Aggregate):
             region=region,
             legal_entity=legal_entity,
             raised_by=raised_by,
+            retry_with=dict(retry_with or {}),
         )
 
     @property

@@ -319,14 +319,17 @@ def _time_entry(running: Running, project: str, entry_id: str, hours: str) -> st
 
 
 def test_owners_come_from_the_routing_table_in_the_settings(
-    settings: Settings, make_database: Databases, nats_url: str
+    settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     routes = (
         '{"routes": [{"legal_entity": "PS-UK-LTD", "reason": "RULE_VIOLATION", "owner": '
         '"time-desk-uk"}, {"reason": "RULE_VIOLATION", "owner": "time-desk"}, '
         '{"reason": "RATE_MISMATCH", "legal_entity": "PS-UK-LTD", "owner": "finance-uk"}, '
-        '{"region": "APAC", "owner": "apac-ops"}]}'
+        '{"region": "APAC", "owner": "apac-ops"}, '
+        '{"reason": "INVALID_CURRENCY", "legal_entity": "PS-NL-BV", "owner": "integration-nl"}]}'
     )
+    # Refused input belongs to the legal entity its source books to.
+    monkeypatch.setenv("PSHUB_ADAPTER_ODOO_LEGAL_ENTITY", "PS-NL-BV")
     with running_hub(settings, make_database, nats_url, exception_routing=routes) as running:
         # Ingest rejects 30 hours on a day: the case belongs where the entry's engagement does.
         _firm(running, "P1", legal_entity="PS-UK-LTD", region="EMEA")
@@ -334,6 +337,14 @@ def test_owners_come_from_the_routing_table_in_the_settings(
         uk_entry = _time_entry(running, "P1", "X1", "30")
         other_entry = _time_entry(running, "P2", "X2", "30")
         assert {running.outcome(m)["status"] for m in (uk_entry, other_entry)} == {"rejected"}
+        refused = envelope(
+            "odoo",
+            "client",
+            {"id": "9", "legal_name": "Munt BV", "country": "NL", "billing_currency": "NLG"},
+            source_type="res.partner",
+        )
+        running.publish_events(refused)
+        running.dead_letters(1)
         uk = _raise(running, reason="RATE_MISMATCH", legal_entity="PS-UK-LTD")
         us = _raise(running, reason="RATE_MISMATCH", legal_entity="PS-US-INC")
         apac = _raise(running, reason="UNRESOLVED_LINK", region="APAC")
@@ -349,6 +360,7 @@ def test_owners_come_from_the_routing_table_in_the_settings(
             uk.message_id: ("finance-uk", None, "PS-UK-LTD"),
             us.message_id: ("finance-ops", None, "PS-US-INC"),
             apac.message_id: ("apac-ops", "APAC", None),
+            refused["id"]: ("integration-nl", None, "PS-NL-BV"),
         }
         assert _ids(
             running.api.get("/v1/exceptions", headers=reader, params={"owner": "finance-uk"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import re
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from hub.contracts.common import ContractModel
 from hub.errors import HubError
 from hub.exception_retry import NothingToRetry, RetryResult, retry_handler
 from hub.exceptions import CaseClosedError, CaseStatus, ExceptionCase
+from hub.fetch_retry import NotPublished
 from hub.store.recorder import EventMeta
 from projections.exceptions.links import add_links, under_engagement
 from projections.exceptions.projection import case_row
@@ -362,10 +364,16 @@ async def retry_exception(
         raise _not_found(case_id)
     if case.closed:
         raise _closed(case)
+    handler = retry_handler(case.reason)
     try:
-        result = await asyncio.to_thread(retry_handler(case.reason), hub, case)
+        if inspect.iscoroutinefunction(handler):
+            result = await handler(hub, case)
+        else:
+            result = await asyncio.to_thread(handler, hub, case)
     except NothingToRetry as nothing:
         raise Problem(409, str(nothing), reason="DUPLICATE") from None
+    except NotPublished as unavailable:
+        raise Problem(503, str(unavailable), headers={"Retry-After": "5"}) from None
     except (Problem, HubError, *UNAVAILABLE):
         raise
     except Exception as error:  # a handler's fault: recorded on the case, the case stays open
@@ -378,7 +386,7 @@ async def retry_exception(
     position = await asyncio.to_thread(
         hub.app.record, case, meta=EventMeta(system="api", actor=principal.name)
     )
-    return {
+    answer = {
         "id": str(case.id),
         "status": str(case.status),
         "outcome": result.outcome,
@@ -386,3 +394,6 @@ async def retry_exception(
         "detail": result.detail,
         "position": position,
     }
+    if result.message_ids:
+        answer["message_ids"] = list(result.message_ids)
+    return answer
