@@ -254,6 +254,7 @@ def test_a_failing_retry_handler_is_recorded_on_the_case_which_stays_open(
         assert (answer.json()["outcome"], answer.json()["status"]) == ("error", "open")
         assert answer.json()["reason"] == "PROCESSING_FAILED"
         assert "nonsense" in answer.json()["detail"]
+        _projected(running)
         history = running.api.get(url, headers=running.token("read")).json()["history"]
         assert [(h["action"], h.get("outcome")) for h in history] == [
             ("raised", None),
