@@ -110,6 +110,10 @@ def test_a_case_is_assigned_and_dismissed_by_people_each_action_in_its_history(
     )
     assert assigned.status_code == 200, assigned.text
     assert (assigned.json()["status"], assigned.json()["assignee"]) == ("in_progress", "ann")
+    after = {"min_position": str(assigned.json()["position"])}
+    assert running.api.get(url, headers=reader, params=after).json()["assignee"] == "ann"
+    beyond = {"min_position": str(assigned.json()["position"] + 1000)}
+    _problem(running.api.get(url, headers=reader, params=beyond), 422, "min_position", "maximum")
     _projected(running)
     assert _ids(running.api.get("/v1/exceptions", headers=reader, params={"owner": "ann"})) == {
         case["id"]
@@ -254,8 +258,11 @@ def test_a_failing_retry_handler_is_recorded_on_the_case_which_stays_open(
         assert (answer.json()["outcome"], answer.json()["status"]) == ("error", "open")
         assert answer.json()["reason"] == "PROCESSING_FAILED"
         assert "nonsense" in answer.json()["detail"]
-        _projected(running)
-        history = running.api.get(url, headers=running.token("read")).json()["history"]
+        # Read-your-writes: the answer's position, waited for by the read.
+        seen = running.api.get(
+            url, headers=running.token("read"), params={"min_position": answer.json()["position"]}
+        )
+        history = seen.json()["history"]
         assert [(h["action"], h.get("outcome")) for h in history] == [
             ("raised", None),
             ("retried", "error"),

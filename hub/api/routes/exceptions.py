@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import logging
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -119,6 +120,40 @@ def _query(
     )
 
 
+# Read-your-writes: an action answers its log `position`; reads wait (briefly) for the queue.
+MinPosition = Annotated[
+    int | None,
+    Query(ge=0, description="Answer once the queue has followed the log to this position"),
+]
+MIN_POSITION_WAIT = 5.0
+
+
+def _caught_up(hub: Hub, position: int | None) -> None:
+    if position is None:
+        return
+    head = hub.app.hub_recorder.select_head()[0]
+    if position > head:
+        raise _invalid(
+            "min_position", "maximum", f"min_position {position} is beyond the log's head ({head})"
+        )
+    runner = hub.runners.get("exceptions")
+    if runner is not None:
+        reached = runner.wait_for(position, MIN_POSITION_WAIT)
+    else:  # the projections run in another process: poll their tracking row
+        assert hub.exceptions is not None
+        deadline = time.monotonic() + MIN_POSITION_WAIT
+        while not (reached := hub.exceptions.position(hub.app.name) >= position):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+    if not reached:
+        raise Problem(
+            503,
+            f"the exception queue has not reached position {position} yet",
+            headers={"Retry-After": "1"},
+        )
+
+
 def _listed(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
 
@@ -156,14 +191,16 @@ def list_exceptions(
     engagement: Annotated[UUID | None, Query()] = None,
     limit: Annotated[int, Query(ge=1)] = queries.DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
+    min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Lists exception cases in id order. Filters: `status` and `reason` (comma-separated
     lists match any), `owner` (the owning team or the person assigned), `entity`, `system`,
     `age_min`/`age_max` (ISO 8601 durations or seconds; age runs from the raise until the
     case closed, or until now), `engagement` (cases touching the engagement or a record
     under it). `counts` holds every case by status; see `/v1/exceptions/counts` for counts by
-    reason and age band."""
+    reason and age band. `min_position` waits for the queue to reach an action's position."""
     assert hub.exceptions is not None
+    _caught_up(hub, min_position)
     query = _query(
         status=status,
         reason=reason,
@@ -205,11 +242,13 @@ def count_exceptions(
     age_min: Age = None,
     age_max: Age = None,
     engagement: Annotated[UUID | None, Query()] = None,
+    min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Counts the cases the filters of `GET /v1/exceptions` select: in all, by status, by
     reason, by age band (<1h, 1-24h, 1-7d, >7d) and by reason and age band. The backlog is
     `?status=open,in_progress`."""
     assert hub.exceptions is not None
+    _caught_up(hub, min_position)
     query = _query(
         status=status,
         reason=reason,
@@ -244,9 +283,13 @@ def count_exceptions(
 
 
 @router.get("/{id}", responses=_UNKNOWN)
-def get_exception(case_id: CaseId, hub: HubDep, _: Reader) -> dict[str, Any]:
-    """One exception case, with its history, age and links to the records involved."""
+def get_exception(
+    case_id: CaseId, hub: HubDep, _: Reader, min_position: MinPosition = None
+) -> dict[str, Any]:
+    """One exception case, with its history, age and links to the records involved;
+    `min_position` waits for the queue to reach an action's position."""
     assert hub.exceptions is not None
+    _caught_up(hub, min_position)
     record = hub.exceptions.get(case_id)
     if record is None:
         case = hub.app.find(case_id, ExceptionCase)  # raised just now, not projected yet
