@@ -27,7 +27,11 @@ router = APIRouter(tags=["metrics"])
 
 Confidential = Annotated[
     Principal,
-    Depends(require(lambda p: p.has("read") and p.has("read:confidential"), "read:confidential")),
+    Depends(
+        require(
+            lambda p: p.has("read") and p.has("read:confidential"), "read and read:confidential"
+        )
+    ),
 ]
 EngagementId = Annotated[UUID, Path(alias="id")]
 Text = Annotated[str | None, Query(max_length=100)]
