@@ -148,12 +148,18 @@ def line_standard_value(
     return total
 
 
-def cost_sums(work: Iterable[dict[str, Any]], sums: Sums) -> None:
+def cost_sums(work: Iterable[dict[str, Any]], sums: Sums) -> Decimal:
+    """Adds the cost of approved work; returns the approved hours with no cost known (no
+    cost rate anywhere), which the margin then leaves out."""
+    uncosted = Decimal(0)
     for row in work:
         if row["deleted"] or row["running"] or row["status"] not in FACT_STATES:
             continue
+        if row["kind"] == "time" and row["cost"] is None:
+            uncosted += Decimal(row["hours"])
         if row["kind"] == "time" or not row["billable"]:
             sums.add("cost", row["cost_currency"], row["cost"])
+    return uncosted
 
 
 def money(amount: Decimal, currency: str) -> dict[str, str]:

@@ -54,22 +54,6 @@ def engagement(view: MetricsView, engagement_id: UUID) -> dict[str, Any] | None:
     return rows[0]["data"]
 
 
-def _engagement_sums(
-    work: list[dict[str, Any]],
-    invoices: list[dict[str, Any]],
-    milestones: list[dict[str, Any]],
-    contracts: list[dict[str, Any]],
-    values: dict[str, dict[str, Any]],
-) -> tuple[F.Sums, Decimal]:
-    sums = F.Sums()
-    unpriced = F.wip_sums(work, sums)
-    F.milestone_sums(milestones, sums)
-    F.cap_write_down(contracts, sums)
-    F.invoice_sums(invoices, values, sums, F.retainer_engagements(contracts))
-    F.cost_sums(work, sums)
-    return sums, unpriced
-
-
 def financials(view: MetricsView, engagement_id: UUID) -> dict[str, Any]:
     """WIP, billed, credited, paid, written down, revenue, cost and margin, per currency."""
     work = _work(view, engagement_id)
@@ -77,13 +61,18 @@ def financials(view: MetricsView, engagement_id: UUID) -> dict[str, Any]:
     milestones = [m for m in _refs(view, "milestone").values() if m["engagement_id"] == key]
     contracts = [c for c in _refs(view, "contract").values() if c["engagement_id"] == key]
     values = {str(w["id"]): w for w in work}
-    sums, unpriced = _engagement_sums(
-        work, _invoices(view, engagement_id), milestones, contracts, values
-    )
+    sums = F.Sums()
+    unpriced = F.wip_sums(work, sums)
+    F.milestone_sums(milestones, sums)
+    F.cap_write_down(contracts, sums)
+    F.invoice_sums(_invoices(view, engagement_id), values, sums, F.retainer_engagements(contracts))
+    uncosted = F.cost_sums(work, sums)
     return {
         "engagement_id": key,
         "currencies": F.financials(sums),
         "unpriced_billable_hours": str(unpriced),
+        # Hours with no cost rate anywhere: the cost and margin leave them out.
+        "uncosted_hours": str(uncosted),
         "position": view.position_now(),
     }
 
