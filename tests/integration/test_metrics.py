@@ -44,8 +44,10 @@ def firm(running: Running) -> Running:
 
 
 def _financials(running: Running, engagement: str) -> dict[str, Any]:
+    head = running.hub.app.hub_recorder.select_head()[0]
     resp = running.api.get(
         f"/v1/engagements/{engagement}/financials",
+        params={"min_position": str(head)},
         headers=running.token("read", "read:confidential"),
     )
     assert resp.status_code == 200, resp.text
@@ -225,6 +227,16 @@ def test_bad_requests_are_refused_with_the_field_and_rule(running: Running) -> N
         400,
     )
     assert body["errors"][0]["field"] == "as_of"
+    for value, status, rule in (("x", 400, "integer"), ("99999999", 422, "maximum")):
+        body = _problem(
+            running.api.get(
+                f"/v1/engagements/{p1}/financials",
+                params={"min_position": value},
+                headers=confidential,
+            ),
+            status,
+        )
+        assert (body["errors"][0]["field"], body["errors"][0]["rule"]) == ("min_position", rule)
 
 
 def test_a_cap_writes_work_down_and_an_accepted_milestone_is_wip(firm: Running) -> None:
