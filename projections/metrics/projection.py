@@ -177,7 +177,7 @@ def _keep_or_price(
 def _learn(state: PricingState, entity: str, ref_id: UUID, data: dict[str, Any]) -> None:
     """Keeps what pricing needs of a reference record."""
     if entity == "rate_card":
-        state.lines[ref_id] = [line_from_json(line) for line in data["lines"]]
+        state.set_card(ref_id, [line_from_json(line) for line in data["lines"]])
     elif entity == "resource":
         state.roles[ref_id] = data["role"]
         cost = data.get("cost_rate")
