@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from hub.projecting import runner_of
 from tests.integration import metrics_scenario as S
 from tests.support.changes import envelope, ref
 from tests.support.running import Running
@@ -387,3 +388,14 @@ def test_invoice_cycle_time_runs_from_issue_to_the_settling_payment(firm: Runnin
     count, total = _histogram(firm.api.get("/metrics").text, "pshub_invoice_days_to_paid")
     assert count == 1  # INV1 is only partly paid
     assert total == S.DAYS_TO_PAID
+
+
+def test_a_restarted_projection_prices_from_what_its_tables_hold(firm: Running) -> None:
+    hub = firm.hub
+    hub.runners["metrics"].stop()
+    # A new projection object: its rate cards, roles and clients come from its own tables.
+    hub.runners["metrics"] = runner_of(hub.app, "metrics", hub.metrics, hub.database_url)
+    hub.runners["metrics"].start()
+    _settle(firm, S._time("T9", "U2", "P1", "2026-03-13", "2"))
+    [gbp] = _financials(firm, _id(firm, "Project", "P1"))["currencies"]
+    assert gbp["wip"]["time"] == _money(S.WIP_TIME + S.value("2", "200.00"))
