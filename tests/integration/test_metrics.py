@@ -89,6 +89,11 @@ def test_currencies_are_never_added_together(firm: Running) -> None:
     assert wip.status_code == 200, wip.text
     totals = {t["currency"]: t["wip"] for t in wip.json()["totals"]}
     assert totals == {"GBP": _money(S.WIP), "EUR": _money(S.P2_WIP, "EUR")}
+    items = {(i["code"], i["currency"]): i["wip"] for i in wip.json()["items"]}
+    assert items == {
+        ("HARVEST-P1", "GBP"): _money(S.WIP),
+        ("HARVEST-P2", "EUR"): _money(S.P2_WIP, "EUR"),
+    }
 
 
 def test_utilization_is_approved_hours_over_capacity(firm: Running) -> None:
@@ -303,6 +308,8 @@ def test_setup_lead_time_runs_from_won_to_the_first_delivery_system_link(
     )
     assert count == 1
     assert 0 < total <= elapsed
+    body = _financials(running, _id(running, "Project", "P5"))
+    assert body["setup"]["lead_time_seconds"] == total
 
 
 def test_exception_resolution_time_is_measured_per_reason(running: Running) -> None:
