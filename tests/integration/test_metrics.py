@@ -233,7 +233,11 @@ def test_bad_requests_are_refused_with_the_field_and_rule(running: Running) -> N
         400,
     )
     assert body["errors"][0]["field"] == "as_of"
-    for value, status, rule in (("x", 400, "integer"), ("99999999", 422, "maximum")):
+    for value, status, rule in (
+        ("x", 400, "integer"),
+        ("\u00b2", 400, "integer"),  # a digit to str.isdigit, not to int()
+        ("99999999", 422, "maximum"),
+    ):
         body = _problem(
             running.api.get(
                 f"/v1/engagements/{p1}/financials",

@@ -70,7 +70,7 @@ def _view(hub: Hub, min_position: str | None) -> MetricsView:
     if hub.metrics is None:
         raise Problem(503, "the metrics projection is not open", headers={"Retry-After": "1"})
     if min_position is not None:
-        if not min_position.isdigit():
+        if not (min_position.isascii() and min_position.isdigit()):
             raise _bad("min_position", "integer", "min_position is a log position (0 or more)")
         position = int(min_position)
         head = hub.app.hub_recorder.select_head()[0]
