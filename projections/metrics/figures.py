@@ -218,3 +218,21 @@ def financials(sums: Sums) -> list[dict[str, Any]]:
             }
         )
     return result
+
+
+def rate_mismatches(work: Iterable[dict[str, Any]]) -> int:
+    """Entries priced from the card whose source reported another rate in the same currency
+    (DOMAIN 3.3: the canonical rate stands; the difference is for review, RATE_MISMATCH)."""
+    count = 0
+    for row in work:
+        source = row.get("source") or {}
+        reported = source.get("source_rate")
+        if (
+            row["kind"] == "time"
+            and row["basis"] == "card"
+            and reported is not None
+            and source.get("source_rate_currency") == row["currency"]
+            and Decimal(reported) != Decimal(row["rate"])
+        ):
+            count += 1
+    return count

@@ -76,6 +76,7 @@ def financials(view: MetricsView, engagement_id: UUID) -> dict[str, Any]:
         "unpriced_billable_hours": str(unpriced),
         # Hours with no cost rate anywhere: the cost and margin leave them out.
         "uncosted_hours": str(uncosted),
+        "rate_mismatches": F.rate_mismatches(work),
         "position": view.position_now(),
     }
 

@@ -116,7 +116,8 @@ def work() -> list[dict[str, Any]]:
     return [
         _time("T1", "U1", "P1", "2026-03-09", "8"),
         _time("T2", "U1", "P1", "2026-03-10", "7.5"),  # the new consultant rate's first day
-        _time("T3", "U2", "P1", "2026-03-10", "4"),
+        # The source's own rate differs from the card's: the card's stands (a mismatch).
+        _time("T3", "U2", "P1", "2026-03-10", "4", billable_rate=money("190.00")),
         _time("T4", "U1", "P1", "2026-03-11", "2", billable=False),
         _time("T5", "U1", "P1", "2026-03-12", "3", status="submitted"),
         _time("T7", "U1", "P2", "2026-03-11", "6"),

@@ -74,6 +74,7 @@ def test_financials_value_wip_at_the_rate_in_force_on_the_work_date(firm: Runnin
     assert gbp["margin"]["ratio"] == S.ratio(S.REVENUE - S.COST, S.REVENUE)
     assert body["unpriced_billable_hours"] == "0"
     assert body["uncosted_hours"] == "0"
+    assert body["rate_mismatches"] == 1
 
 
 def test_currencies_are_never_added_together(firm: Running) -> None:
