@@ -205,6 +205,25 @@ def test_bad_requests_are_refused_with_the_field_and_rule(running: Running) -> N
         404,
     )
     _problem(running.api.get("/v1/engagements/not-a-uuid/financials", headers=confidential), 422)
+    gone = envelope(
+        "harvest",
+        "engagement",
+        {
+            "id": "P7",
+            "client": ref("Client", "C1"),
+            "name": "Gone",
+            "currency": "GBP",
+            "status": "active",
+        },
+        source_type="Project",
+    )
+    _settle(running, gone)
+    p7 = _id(running, "Project", "P7")
+    _settle(
+        running,
+        envelope("harvest", "engagement", {"id": "P7"}, seq=2, deleted=True, source_type="Project"),
+    )
+    _problem(running.api.get(f"/v1/engagements/{p7}/financials", headers=confidential), 410)
     cases = [
         ({"period": "2026-13"}, "period", "period"),
         ({"period": "March"}, "period", "period"),

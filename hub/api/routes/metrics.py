@@ -158,8 +158,11 @@ def _known_engagement(hub: Hub, view: MetricsView, engagement_id: UUID) -> None:
         return
     # Just recorded and not projected yet: known to the log, so its figures are (still) empty.
     found = hub.app.find(engagement_id, Engagement)
-    if found is None or found.deleted:
+    if found is None:
         raise Problem(404, f"no engagement {engagement_id}")
+    if found.deleted:
+        # As the record's own route answers a tombstone.
+        raise Problem(410, f"engagement {engagement_id} was deleted at its source")
 
 
 def _params(*extra: str) -> Iterable[Any]:
