@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import psycopg
@@ -41,8 +41,12 @@ class ProjectionRunner:
         page: int = 2000,
         conninfo: str | None = None,
         idle_wait: float = 1.0,
+        follow: Callable[[Projection], Projection | None] | None = None,
     ) -> None:
         self.projection = projection
+        # Given the projection, a replacement when a rebuild (maybe in another process) has
+        # switched reads to a newer generation; None while it is the live one.
+        self.follow = follow
         self.recorder = recorder
         self.page = page
         self.conninfo = conninfo
@@ -71,8 +75,11 @@ class ProjectionRunner:
         """Something was just appended: look now rather than at the next wake-up."""
         self._nudge.set()
 
-    def catch_up(self, until: int | None = None) -> int:
-        """Processes pages until the head of the log (or `until`); returns the position."""
+    def catch_up(
+        self, until: int | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Processes pages until the head of the log (or `until`); returns the position.
+        `progress(position, events)` is called after each page."""
         position = self.projection.position()
         while until is None or position < until:
             notifications = self.recorder.select_notifications(
@@ -82,6 +89,8 @@ class ProjectionRunner:
                 break
             self.projection.process(notifications)
             position = notifications[-1].id
+            if progress is not None:
+                progress(position, len(notifications))
             with self._advanced:
                 self._advanced.notify_all()
         return position
@@ -102,9 +111,12 @@ class ProjectionRunner:
         listener = self._listen()
         while not self._stop.is_set():
             try:
+                self._follow()
                 self.catch_up()
                 self.error = None
             except Exception as exc:  # a projection must never take the hub down: retry
+                if self._follow():
+                    continue  # its generation was retired by a switch: not an error
                 self.error = f"{type(exc).__name__}: {exc}"
                 log.exception("projection %s failed; retrying", self.projection.name)
                 self._stop.wait(1.0)
@@ -112,6 +124,19 @@ class ProjectionRunner:
             self._idle(listener)
         if listener is not None:
             listener.close()
+
+    def _follow(self) -> bool:
+        """Moves to the live generation if a switch retired this one; True if it moved."""
+        if self.follow is None:
+            return False
+        replacement = self.follow(self.projection)
+        if replacement is None:
+            return False
+        log.info("projection %s follows the switch to a new generation", self.projection.name)
+        self.projection = replacement
+        with self._advanced:
+            self._advanced.notify_all()
+        return True
 
     def _listen(self) -> psycopg.Connection | None:
         if not self.conninfo:

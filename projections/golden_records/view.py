@@ -51,11 +51,22 @@ class XrefRow:
 class GoldenRecordsView(PostgresTrackingRecorder):
     """Golden-record tables with indexed filter columns, an xref table, and the tracking row."""
 
-    def __init__(self, datastore: PostgresDatastore, *, generation: int) -> None:
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        *,
+        generation: int,
+        schema: str | None = None,
+        tracking_table_name: str | None = None,
+    ) -> None:
         # Each generation has its own tracking table: a rebuild starts from position zero.
-        super().__init__(datastore, tracking_table_name=f"golden_records_g{generation}_tracking")
+        # A replay (`pshub replay --into`) names a schema and tracking table of its own.
+        super().__init__(
+            datastore,
+            tracking_table_name=tracking_table_name or f"golden_records_g{generation}_tracking",
+        )
         self.generation = generation
-        self.view_schema = f"golden_g{generation}"
+        self.view_schema = schema or f"golden_g{generation}"
         self.sql_create_statements.insert(
             0, SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(self.view_schema))
         )
