@@ -375,12 +375,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.until is None or args.into is None:
         raise CommandError("--until and --into go together (or neither: rebuild every projection)")
     from hub.bootstrap import build_application  # noqa: PLC0415
-    from hub.replay import replay  # noqa: PLC0415
+    from hub.replay import check_schema, replay  # noqa: PLC0415
 
     database_url, started = _store_url()
     try:
         app = build_application(_settings(), database_url)
         try:
+            check_schema(app, args.into)  # refused before any bar is drawn
             with _Bar() as bar:
                 done = replay(app, args.until, args.into, progress=bar.update)
         finally:

@@ -319,8 +319,9 @@ def status(
             "running": runner is not None,
             "error": runner.error if runner else None,
         }
-        if rebuild_running(app, name):
-            fresh = _position_of(app, name, generation + 1) or 0
+        fresh = _position_of(app, name, generation + 1) if rebuild_running(app, name) else None
+        # (No next generation while a rebuild runs: it has switched, and drops the old one.)
+        if fresh is not None:
             mine = (rebuilds or {}).get(name)
             item["state"] = "caught up" if fresh >= head else "rebuilding"
             item["rebuild"] = {
@@ -369,3 +370,51 @@ def relay_status(
         "stream": stream,
         "error": relay.error if relay is not None else None,
     }
+
+
+class ProjectionMetrics:
+    """Prometheus gauges read at scrape time, from the database (so any process reports
+    projections run anywhere): each projection's live generation, and per projection and the
+    relay its lag in events and the age of the oldest event it has not processed."""
+
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    def collect(self) -> Any:
+        from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415
+
+        hub = self.hub
+        items = status(hub.app, hub.runners, hub.rebuild_progress)
+        relay = relay_status(hub.app, hub.relay, hub.streams.events, items[0]["head"])
+        relay["lag_seconds"] = _lag_seconds(hub.app, relay["position"])
+        families = {
+            "generation": GaugeMetricFamily(
+                "pshub_projection_generation",
+                "The generation of each projection that serves reads",
+                labels=["projection"],
+            ),
+            "lag": GaugeMetricFamily(
+                "pshub_projection_lag_events",
+                "Events recorded that each projection (and the relay) has not processed",
+                labels=["projection"],
+            ),
+            "lag_seconds": GaugeMetricFamily(
+                "pshub_projection_lag_seconds",
+                "Age of the oldest event each projection (and the relay) has not processed",
+                labels=["projection"],
+            ),
+            "rebuilding": GaugeMetricFamily(
+                "pshub_projection_rebuilding",
+                "1 while a rebuild of the projection runs (in any process)",
+                labels=["projection"],
+            ),
+        }
+        for item in [*items, relay]:
+            for key, family in families.items():
+                if key == "rebuilding":
+                    family.add_metric(
+                        [item["name"]], 0 if item.get("state", "live") == "live" else 1
+                    )
+                elif key in item:
+                    family.add_metric([item["name"]], float(item[key]))
+        return list(families.values())

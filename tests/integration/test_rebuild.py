@@ -1,0 +1,400 @@
+"""Rebuild and replay as an operator runs them: every projection rebuilt from position zero
+equals the live one row by row; a blue/green rebuild from another process is followed by the
+hub's readers and by a projections worker, with reads running throughout that never fail or go
+backwards; replay until an instant equals what `as_of` answers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+from psycopg.sql import SQL, Identifier
+
+from domain.client import Client
+from hub.demo import DemoSpec, load_demo
+from hub.exceptions import ExceptionCase
+from hub.generations import rebuild_lock_key
+from hub.projecting import KINDS, active_generation
+from hub.queries import as_of
+from hub.records import to_record
+from hub.settings import Settings
+from hub.store.recorder import EventMeta
+from projections.runner import ProjectionRunner
+from tests.support import processes
+from tests.support.hygiene import Databases
+from tests.support.running import Running, running_hub
+
+META = EventMeta(actor="test")
+
+
+@pytest.fixture(scope="module")
+def firm(settings: Settings, make_database: Databases, nats_url: str) -> Iterator[Running]:
+    """A running hub with a small demo firm and exception cases (open, resolved, retried)."""
+    with running_hub(settings, make_database, nats_url) as running:
+        app = running.hub.app
+        load_demo(app, DemoSpec(seed=7, scale=0.05), progress=False)
+        for n in range(6):
+            case = ExceptionCase.open(
+                message_id=f"m-{n}", reason="RATE_MISMATCH", detail=f"case {n}", system="harvest"
+            )
+            if n % 3 == 1:
+                case.resolve("steward", "fixed at the source")
+            if n % 3 == 2:
+                case.note_retry("steward")
+            app.record(case, meta=META)
+        _settle(running)
+        yield running
+
+
+def _settle(running: Running) -> int:
+    head = running.hub.app.hub_recorder.select_head()[0]
+    for runner in running.hub.runners.values():
+        assert runner.wait_for(head, 60)
+    return head
+
+
+def _tables(conn: psycopg.Connection[Any], view: Any) -> list[Identifier]:
+    """A view's tables: a generation's schema (golden records), or its one table."""
+    if hasattr(view, "view_schema"):
+        names = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1",
+            (view.view_schema,),
+        ).fetchall()
+        return [Identifier(view.view_schema, row["tablename"]) for row in names]
+    return [view.table]
+
+
+def _rows(conn: psycopg.Connection[Any], table: Identifier) -> list[Any]:
+    """Every row of a table, every column, in one canonical order."""
+    rows = conn.execute(
+        SQL("SELECT to_jsonb(t) AS row FROM {} t ORDER BY to_jsonb(t)::text").format(table)
+    ).fetchall()
+    return [row["row"] for row in rows]
+
+
+@pytest.mark.parametrize("name", list(KINDS))
+def test_a_projection_rebuilt_from_position_zero_equals_the_live_one_row_by_row(
+    firm: Running, name: str
+) -> None:
+    app = firm.hub.app
+    live = firm.hub.view(name)
+    fresh = KINDS[name].view(app, 900)
+    fresh.drop()
+    fresh.create_table()
+    try:
+        head = _settle(firm)
+        position = ProjectionRunner(KINDS[name].projection(app, fresh), app.hub_recorder).catch_up(
+            until=head
+        )
+        assert position == head == live.position(app.name)
+        with app.hub_recorder.datastore.get_connection() as conn:
+            live_tables, fresh_tables = _tables(conn, live), _tables(conn, fresh)
+            assert len(live_tables) == len(fresh_tables) >= 1
+            compared = 0
+            for a, b in zip(live_tables, fresh_tables, strict=True):
+                live_rows, fresh_rows = _rows(conn, a), _rows(conn, b)
+                assert live_rows == fresh_rows, f"{a.as_string(conn)} differs from its rebuild"
+                compared += len(live_rows)
+        assert compared > 0, "nothing was compared"
+    finally:
+        fresh.drop()
+
+
+def test_a_rebuild_from_another_process_is_followed_with_reads_running(
+    settings: Settings, make_database: Databases, nats_url: str
+) -> None:
+    """The API process (this one) serves reads; a `pshub worker --run projections` is the only
+    process that runs projections; `pshub projections rebuild` runs in a third. Reads and
+    writes go on throughout: no read fails, no record's version and no count goes backwards,
+    and afterwards both processes work on the new generation without a restart."""
+    with running_hub(settings, make_database, nats_url) as running:
+        hub, app = running.hub, running.hub.app
+        load_demo(app, DemoSpec(seed=11, scale=0.05), progress=False)
+        _settle(running)
+        hub.stop_projections()
+        env = processes.hub_env(hub.database_url, nats_url, hub.settings.nats_prefix)
+        worker = processes.worker(env, "projections")
+        try:
+            _blue_green(running, env)
+        finally:
+            processes.stop(worker)
+
+
+def _blue_green(running: Running, env: dict[str, str]) -> None:
+    hub, app = running.hub, running.hub.app
+    old = active_generation(app, "golden_records")
+    clients = [UUID(c["id"]) for c in _list(running)][:20]
+    assert clients
+    stop = threading.Event()
+    failures: list[str] = []
+    reads: list[tuple[float, int]] = []  # (when, count) of each full read
+
+    def read() -> None:
+        seen: dict[str, int] = {}
+        count = 0
+        while not stop.is_set():
+            resp = running.api.get("/v1/clients", params={"limit": 1000}, headers=running.auth)
+            if resp.status_code != 200:
+                failures.append(f"list answered {resp.status_code}: {resp.text[:200]}")
+                continue
+            items = resp.json()["items"]
+            if len(items) < count:
+                failures.append(f"the count went back from {count} to {len(items)}")
+            count = len(items)
+            for item in items:
+                if item["version"] < seen.get(item["id"], 0):
+                    failures.append(f"{item['id']} went back to version {item['version']}")
+                seen[item["id"]] = item["version"]
+            one = running.api.get(f"/v1/clients/{clients[0]}", headers=running.auth)
+            if one.status_code != 200:
+                failures.append(f"a read by id answered {one.status_code}")
+            reads.append((time.monotonic(), count))
+
+    def write() -> None:
+        n = 0
+        while not stop.is_set():
+            client = app.get(clients[n % len(clients)], Client)
+            client.revise(legal_name=f"{client.legal_name.split(' #')[0]} #{n}")
+            app.record(client, meta=META)
+            n += 1
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=read), threading.Thread(target=write)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(0.5)
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "hub.cli", "projections", "rebuild", "golden_records"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        finished = time.monotonic()
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    assert result.returncode == 0, result.stderr
+    assert f"golden_records: generation {old + 1}" in result.stdout
+    assert "events/s" in result.stderr  # the progress bar
+    assert not failures, failures[:5]
+    assert len([r for r in reads if started <= r[0] <= finished]) >= 3, "reads did not overlap"
+    # This process reads the new generation without a restart, and the old one is gone.
+    assert hub.golden.generation == old + 1
+    with app.hub_recorder.datastore.get_connection() as conn:
+        assert not conn.execute(
+            "SELECT 1 FROM pg_namespace WHERE nspname = %s", (f"golden_g{old}",)
+        ).fetchone()
+    # The worker followed the switch: what is recorded now reaches the new generation.
+    client = app.get(clients[1], Client)
+    client.revise(legal_name="Followed Ltd")
+    position = app.record(client, meta=META)
+    after = running.api.get(
+        f"/v1/clients/{client.id}", params={"min_position": position}, headers=running.auth
+    )
+    assert after.status_code == 200, after.text
+    assert after.json()["legal_name"] == "Followed Ltd"
+    status = {
+        p["name"]: p
+        for p in running.api.get("/v1/projections", headers=running.auth).json()["items"]
+    }
+    assert status["golden_records"]["generation"] == old + 1
+    assert status["golden_records"]["state"] == "live"
+
+
+def _list(running: Running) -> list[dict[str, Any]]:
+    resp = running.api.get("/v1/clients", params={"limit": 1000}, headers=running.auth)
+    assert resp.status_code == 200
+    return resp.json()["items"]  # type: ignore[no-any-return]
+
+
+def test_the_rebuild_route_needs_operate_and_refuses_a_second_rebuild(firm: Running) -> None:
+    app = firm.hub.app
+    reader, operator = firm.token("read"), firm.token("operate")
+    assert firm.api.post("/v1/projections/exceptions/rebuild", headers=reader).status_code == 403
+    assert firm.api.post("/v1/projections/exceptions/rebuild").status_code == 401
+    unknown = firm.api.post("/v1/projections/nope/rebuild", headers=operator)
+    assert unknown.status_code == 404
+    assert "golden_records" in unknown.json()["detail"]
+    # A rebuild running elsewhere (another process holds its lock, its generation half-full).
+    generation = active_generation(app, "exceptions")
+    fresh = KINDS["exceptions"].view(app, generation + 1)
+    fresh.create_table()
+    try:
+        with psycopg.connect(firm.hub.database_url, autocommit=True) as other:
+            other.execute("SELECT pg_advisory_lock(%s)", (rebuild_lock_key("exceptions"),))
+            busy = firm.api.post("/v1/projections/exceptions/rebuild", headers=operator)
+            assert busy.status_code == 409
+            assert busy.headers["content-type"] == "application/problem+json"
+            items = {
+                p["name"]: p
+                for p in firm.api.get("/v1/projections", headers=reader).json()["items"]
+            }
+            state = items["exceptions"]
+            assert state["state"] == "rebuilding"
+            assert state["rebuilding"] is True
+            assert state["rebuild"]["generation"] == generation + 1
+            assert state["rebuild"]["lag"] == state["head"]
+            assert items["golden_records"]["state"] == "live"
+    finally:
+        fresh.drop()
+    started = firm.api.post("/v1/projections/exceptions/rebuild", headers=operator)
+    assert started.status_code == 202
+    deadline = time.monotonic() + 60
+    while (
+        active_generation(app, "exceptions") == generation
+        or firm.hub.rebuilds["exceptions"].done() is False
+    ):
+        assert time.monotonic() < deadline, "the rebuild did not finish"
+        time.sleep(0.1)
+    assert firm.hub.exceptions.generation == generation + 1
+    assert firm.api.get("/v1/exceptions", headers=firm.token("operate", "read")).status_code == 200
+
+
+def test_projection_status_shows_lag_in_events_and_seconds(firm: Running) -> None:
+    _settle(firm)
+    firm.hub.stop_projections()
+    try:
+        case = ExceptionCase.open(message_id="lagging", reason="RATE_MISMATCH")
+        firm.hub.app.record(case, meta=META)
+        time.sleep(1.1)
+        items = {
+            p["name"]: p for p in firm.api.get("/v1/projections", headers=firm.auth).json()["items"]
+        }
+        for name in KINDS:
+            assert items[name]["lag"] >= 1
+            assert items[name]["lag_seconds"] >= 1.0
+            assert items[name]["state"] == "live"
+        metrics = firm.api.get("/metrics").text
+        assert 'pshub_projection_lag_events{projection="golden_records"}' in metrics
+        lag_seconds = _metric(metrics, 'pshub_projection_lag_seconds{projection="exceptions"}')
+        assert lag_seconds >= 1.0
+        assert _metric(metrics, 'pshub_projection_generation{projection="exceptions"}') >= 1
+    finally:
+        firm.hub.start_projections()
+        _settle(firm)
+    items = {
+        p["name"]: p for p in firm.api.get("/v1/projections", headers=firm.auth).json()["items"]
+    }
+    assert all(items[name]["lag"] == 0 and items[name]["lag_seconds"] == 0 for name in KINDS)
+
+
+def _metric(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"no {name} in /metrics")
+
+
+def test_replay_until_an_instant_equals_what_as_of_answers(firm: Running) -> None:
+    app = firm.hub.app
+    _settle(firm)
+    renamed = next(c for c in _list(firm) if not c.get("deleted"))
+    time.sleep(0.01)
+    until = datetime.now(UTC)
+    time.sleep(0.01)
+    client = app.get(UUID(renamed["id"]), Client)
+    client.revise(legal_name="Renamed After The Instant")
+    app.record(client, meta=META)
+    later, _ = app.register_client(
+        legal_name="Born Later Ltd", country="GB", billing_currency="GBP", meta=META
+    )
+    live_generation = active_generation(app, "golden_records")
+    schema = "replay_test"
+    env = {**processes.hub_env(firm.hub.database_url, "", firm.hub.settings.nats_prefix)}
+    result = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "replay", "--until", until.isoformat(), "--into", schema],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    try:
+        assert result.returncode == 0, result.stderr
+        assert f"in schema {schema}" in result.stdout
+        assert "events/s" in result.stderr
+        with app.hub_recorder.datastore.get_connection() as conn:
+            tables = [
+                r["tablename"]
+                for r in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename "
+                    "NOT IN ('golden_xrefs', 'golden_records_tracking')",
+                    (schema,),
+                ).fetchall()
+            ]
+            replayed = {
+                (table, row["id"]): row["record"]
+                for table in tables
+                for row in conn.execute(
+                    SQL("SELECT id, record FROM {}").format(Identifier(schema, table))
+                ).fetchall()
+            }
+        assert len(replayed) > 100
+        ids = {record_id for _, record_id in replayed}
+        assert later.id not in ids
+        assert replayed[("golden_clients", client.id)]["legal_name"] == renamed["legal_name"]
+        # Every replayed record is what the API answers as of the instant (a sample by HTTP,
+        # every one through the same query the API runs).
+        for (table, record_id), record in replayed.items():
+            then = as_of(app, record_id, until)
+            assert then is not None and to_record(then) == record, (table, record_id)
+        admin = firm.token("read", "read:pii", "read:confidential")
+        for (table, record_id), record in list(replayed.items())[::25]:
+            collection = table.removeprefix("golden_").replace("_", "-")
+            answer = firm.api.get(
+                f"/v1/{collection}/{record_id}", params={"as_of": until.isoformat()}, headers=admin
+            )
+            assert answer.status_code in (200, 410), answer.text
+            body = answer.json() if answer.status_code == 200 else answer.json()["record"]
+            assert body == record
+        # The live projections were not touched.
+        assert active_generation(app, "golden_records") == live_generation
+        assert firm.api.get(f"/v1/clients/{later.id}", headers=firm.auth).status_code == 200
+        # Bad inputs: the live schemas, a name that is no identifier, a schema that exists,
+        # an option without the other.
+        for args in (
+            ["--into", "public"],
+            ["--into", f"golden_g{live_generation}"],
+            ["--into", "Bad-Name"],
+            ["--into", schema],
+        ):
+            bad = subprocess.run(
+                [sys.executable, "-m", "hub.cli", "replay", "--until", until.isoformat(), *args],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert bad.returncode == 1, (args, bad.stderr)
+            assert bad.stderr.startswith("pshub: error:"), bad.stderr
+        alone = subprocess.run(
+            [sys.executable, "-m", "hub.cli", "replay", "--into", "x"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert alone.returncode == 1 and "go together" in alone.stderr
+        not_instant = subprocess.run(
+            [sys.executable, "-m", "hub.cli", "replay", "--until", "yesterday", "--into", "x"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert not_instant.returncode == 2
+    finally:
+        with app.hub_recorder.datastore.get_connection() as conn:
+            conn.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(schema)))
