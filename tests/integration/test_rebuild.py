@@ -19,6 +19,7 @@ import pytest
 from psycopg.sql import SQL, Identifier
 
 from domain.client import Client
+from hub.bootstrap import Hub, build_application, build_relay
 from hub.demo import DemoSpec, load_demo
 from hub.exceptions import ExceptionCase
 from hub.generations import rebuild_lock_key
@@ -29,7 +30,9 @@ from hub.settings import Settings
 from hub.store.recorder import EventMeta
 from projections.runner import ProjectionRunner
 from tests.support import processes
+from tests.support.classified import classified_scenario
 from tests.support.hygiene import Databases
+from tests.support.relaying import read_events
 from tests.support.running import Running, running_hub
 
 META = EventMeta(actor="test")
@@ -398,3 +401,73 @@ def test_replay_until_an_instant_equals_what_as_of_answers(firm: Running) -> Non
     finally:
         with app.hub_recorder.datastore.get_connection() as conn:
             conn.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(schema)))
+
+
+def test_the_relay_rebuilt_from_position_zero_publishes_what_the_live_one_did(
+    scratch_database: str, stream_prefix: str, nats_url: str, settings: Settings
+) -> None:
+    """The relay's bookkeeping: a relay that ran live, while events were recorded, and one
+    run from position zero into a fresh stream publish the same messages, one by one, and
+    record the same position and stream sequence."""
+
+    live_settings = settings.model_copy(
+        update={"database_url": scratch_database, "nats_prefix": stream_prefix}
+    )
+    fresh_settings = live_settings.model_copy(update={"nats_prefix": f"{stream_prefix}B_"})
+    app = build_application(live_settings, scratch_database)
+    relays = []
+    try:
+        live = Hub(live_settings, scratch_database, nats_url, app)
+        relay = build_relay(live)
+        relay.start()
+        relays.append(relay)
+        aggregates = classified_scenario().aggregates
+        half = len(aggregates) // 2
+        for aggregate in aggregates[:half]:
+            app.record(aggregate, meta=META)
+        assert relay.wait_for(app.hub_recorder.select_head()[0], 30), relay.error
+        for aggregate in aggregates[half:]:
+            app.record(aggregate, meta=META)
+        for n in range(3):
+            app.record(ExceptionCase.open(message_id=f"r-{n}", reason="DRIFT"), meta=META)
+        head = app.hub_recorder.select_head()[0]
+        assert relay.wait_for(head, 30), relay.error
+        fresh = Hub(fresh_settings, scratch_database, nats_url, app)
+        rebuilt = build_relay(fresh)
+        rebuilt.start()
+        relays.append(rebuilt)
+        assert rebuilt.wait_for(head, 30), rebuilt.error
+
+        def normal(hub: Hub) -> list[tuple[Any, ...]]:
+            prefix = hub.streams.prefix
+            rows = []
+            for message in read_events(nats_url, hub.streams):
+                event = message.event
+                event["id"] = event["id"].removeprefix(prefix)
+                event["source"] = "/pshub"
+                rows.append(
+                    (
+                        message.sequence,
+                        message.subject.removeprefix(prefix),
+                        message.headers["Nats-Msg-Id"].removeprefix(prefix),
+                        event,
+                    )
+                )
+            return rows
+
+        live_rows, fresh_rows = normal(live), normal(fresh)
+        assert len(live_rows) == head
+        for a, b in zip(live_rows, fresh_rows, strict=True):
+            assert a == b
+        with psycopg.connect(scratch_database) as conn:
+            book = {
+                stream: (position, sequence)
+                for stream, position, sequence in conn.execute(
+                    "SELECT stream, position, stream_sequence FROM hub_relay"
+                ).fetchall()
+            }
+        assert book[live.streams.events] == book[fresh.streams.events] == (head, head)
+    finally:
+        for relay in relays:
+            relay.stop()
+        app.close()
