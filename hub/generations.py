@@ -89,6 +89,11 @@ def fence(view: Any, name: str) -> Any:
         row = curs.execute(read, (name,), prepare=True).fetchone()
         if row is not None and _get(row, "generation", 0) == generation:
             row = curs.execute(locked, (name,), prepare=True).fetchone()
+        elif row is not None and _get(row, "generation", 0) < generation:
+            # A rebuild's page need not wait for its WAL to reach the disk: a crash before
+            # the switch means rebuilding again, and the switch's own commit waits for every
+            # page before it (the WAL is flushed in order).
+            curs.execute("SET LOCAL synchronous_commit = off")
         if row is not None and _get(row, "generation", 0) > generation:
             raise GenerationRetired(
                 f"{name} generation {generation} was replaced by {_get(row, 'generation', 0)}"

@@ -247,7 +247,8 @@ def switch(
         ).fetchone()
         if row is None or row["generation"] != old:
             raise RebuildRunning(f"{name} was switched by another rebuild meanwhile")
-        live_position = KINDS[name].view(app, old).position(app.name)
+        # (No tables for the live generation where no hub ever ran its projections.)
+        live_position = _position_of(app, name, old) or 0
         # The rebuilt generation writes without this lock (it is newer than the pointer).
         position = runner.catch_up(until=live_position, progress=progress)
         position = max(position, runner.projection.position())
