@@ -16,14 +16,15 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from eventsourcing.persistence import Tracking
 from psycopg.sql import SQL, Identifier
 
 from domain.client import Client
 from hub.bootstrap import Hub, build_application, build_relay
 from hub.demo import DemoSpec, load_demo
 from hub.exceptions import ExceptionCase
-from hub.generations import rebuild_lock_key
-from hub.projecting import KINDS, active_generation
+from hub.generations import GenerationRetired, fence, rebuild_lock_key
+from hub.projecting import KINDS, active_generation, new_view, switch
 from hub.queries import as_of
 from hub.records import to_record
 from hub.settings import Settings
@@ -471,3 +472,35 @@ def test_the_relay_rebuilt_from_position_zero_publishes_what_the_live_one_did(
         for relay in relays:
             relay.stop()
         app.close()
+
+
+def test_a_switch_catches_the_new_generation_up_and_retires_the_old_one(firm: Running) -> None:
+    """The new generation is caught up to the live one's position before the pointer moves
+    (reads never go back); a page for the old generation is refused after the switch; the
+    running projection follows to the new generation on its own."""
+    app, name = firm.hub.app, "exceptions"
+    old = active_generation(app, name)
+    for n in range(4):
+        app.record(ExceptionCase.open(message_id=f"s-{n}", reason="DRIFT"), meta=META)
+    head = _settle(firm)
+    fresh = KINDS[name].view(app, old + 1)
+    fresh.drop()
+    fresh.create_table()
+    fence(fresh, name)
+    runner = ProjectionRunner(KINDS[name].projection(app, fresh), app.hub_recorder)
+    assert runner.catch_up(until=head - 3) < head  # behind the live generation
+    position = switch(app, name, old, runner)
+    assert position >= head
+    assert fresh.position(app.name) >= head
+    assert active_generation(app, name) == old + 1
+    retired = new_view(app, name, old)
+    with pytest.raises(GenerationRetired):
+        retired.write([], Tracking(app.name, head + 1_000))
+    assert retired.position(app.name) == head  # nothing committed
+    case = ExceptionCase.open(message_id="after-switch", reason="DRIFT")
+    after = app.record(case, meta=META)
+    live = firm.hub.runners[name]
+    assert live.wait_for(after, 30), live.error
+    assert live.projection.view.generation == old + 1  # type: ignore[attr-defined]
+    assert firm.hub.exceptions.get(case.id) is not None
+    KINDS[name].view(app, old).drop()
