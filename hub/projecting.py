@@ -40,6 +40,8 @@ RELAY = "relay"
 # Seconds between a switch and dropping the old generation: every process's watcher follows
 # a switch at once (NOTIFY) or within its poll second; reads in flight finish first.
 DROP_GRACE = 3.0
+# Events per page (and transaction) of a rebuild.
+REBUILD_PAGE = 2000
 
 
 def _loader(app: HubApplication) -> Callable[[UUID, int], Any]:
@@ -109,7 +111,9 @@ class _Follower:
     ) -> None:
         self.app, self.name, self.generations, self.generation = app, name, generations, generation
 
-    def __call__(self, projection: Projection) -> Projection | None:
+    def __call__(self, projection: Projection, refresh: bool) -> Projection | None:
+        if refresh:  # a page was refused: don't wait for the watcher to notice the switch
+            self.generations.refresh()
         active = self.generations.current(self.name)
         if active <= self.generation:
             return None
@@ -200,7 +204,9 @@ def _rebuild(
     fresh.drop()  # what an earlier, interrupted rebuild may have left
     fresh.create_table()
     fence(fresh, name)
-    runner = ProjectionRunner(KINDS[name].projection(app, fresh), app.hub_recorder)
+    runner = ProjectionRunner(
+        KINDS[name].projection(app, fresh), app.hub_recorder, page=REBUILD_PAGE
+    )
 
     def advanced(position: int, events: int) -> None:
         state.position, state.events = position, state.events + events
@@ -208,7 +214,7 @@ def _rebuild(
         if progress is not None:
             progress(state)
 
-    runner.catch_up(progress=advanced)
+    runner.catch_up(progress=advanced, prefetch=True)
     state.state = "caught up"
     state.head = app.hub_recorder.select_head()[0]
     runner.catch_up(progress=advanced)  # what was recorded meanwhile

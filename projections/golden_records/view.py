@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
@@ -268,7 +269,9 @@ class GoldenRecordsView(PostgresTrackingRecorder):
                         record["updated_at"],
                         row.deleted,
                         *(_column_value(record.get(c.name)) for c in columns),
-                        json.dumps(record, separators=(",", ":")),
+                        # Stored as jsonb, which keeps no formatting: orjson's text is the
+                        # same record, made in a fifth of the time.
+                        orjson.dumps(record).decode(),
                         search_text(entity, record),
                     )
                 )

@@ -124,7 +124,10 @@ def test_a_rebuild_from_another_process_is_followed_with_reads_running(
         load_demo(app, DemoSpec(seed=11, scale=0.05), progress=False)
         _settle(running)
         hub.stop_projections()
-        env = processes.hub_env(hub.database_url, nats_url, hub.settings.nats_prefix)
+        # Small pools: the PostgreSQL server is shared (its connections are counted).
+        env = processes.hub_env(
+            hub.database_url, nats_url, hub.settings.nats_prefix, db_pool_size="3"
+        )
         worker = processes.worker(env, "projections")
         try:
             _blue_green(running, env)
@@ -317,7 +320,9 @@ def test_replay_until_an_instant_equals_what_as_of_answers(firm: Running) -> Non
     )
     live_generation = active_generation(app, "golden_records")
     schema = "replay_test"
-    env = {**processes.hub_env(firm.hub.database_url, "", firm.hub.settings.nats_prefix)}
+    env = processes.hub_env(
+        firm.hub.database_url, "", firm.hub.settings.nats_prefix, db_pool_size="3"
+    )
     result = subprocess.run(
         [sys.executable, "-m", "hub.cli", "replay", "--until", until.isoformat(), "--into", schema],
         env=env,
