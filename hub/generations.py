@@ -13,6 +13,7 @@ generation, and the incoming one never serves reads that are behind what the old
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import zlib
@@ -149,6 +150,10 @@ class Generations:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
+            # Wake the watcher now rather than at its next poll (any other process's watcher
+            # just reads the pointers once more).
+            with contextlib.suppress(Exception), self.datastore.get_connection() as conn:
+                conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
             self._thread.join(5)
             self._thread = None
 
