@@ -509,3 +509,35 @@ def test_a_switch_catches_the_new_generation_up_and_retires_the_old_one(firm: Ru
     assert live.projection.view.generation == old + 1  # type: ignore[attr-defined]
     assert firm.hub.exceptions.get(case.id) is not None
     KINDS[name].view(app, old).drop()
+
+
+def test_the_command_line_refuses_what_it_cannot_rebuild(firm: Running) -> None:
+    env = processes.hub_env(
+        firm.hub.database_url, "", firm.hub.settings.nats_prefix, db_pool_size="3"
+    )
+    before = {name: active_generation(firm.hub.app, name) for name in KINDS}
+    for args, code, message in (
+        (["projections", "rebuild", "nope"], 1, "no projection nope"),
+        (["projections", "rebuild", "exceptions", "--grace", "-1"], 2, "must not be negative"),
+        (["projections", "rebuild"], 2, "required"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "hub.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == code, (args, result.stderr)
+        assert message in result.stderr, result.stderr
+    with psycopg.connect(firm.hub.database_url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (rebuild_lock_key("exceptions"),))
+        busy = subprocess.run(
+            [sys.executable, "-m", "hub.cli", "projections", "rebuild", "exceptions"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert busy.returncode == 1 and "being rebuilt already" in busy.stderr, busy.stderr
+    assert {name: active_generation(firm.hub.app, name) for name in KINDS} == before
