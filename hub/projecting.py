@@ -202,7 +202,8 @@ def _rebuild(
     state = Progress(name, old + 1, head=app.hub_recorder.select_head()[0])
     fresh = KINDS[name].view(app, old + 1)
     fresh.drop()  # what an earlier, interrupted rebuild may have left
-    fresh.create_table()
+    bulk = getattr(fresh, "create_tables_without_indexes", None)
+    (bulk or fresh.create_table)()  # a view that can builds its indexes after the bulk load
     fence(fresh, name)
     runner = ProjectionRunner(
         KINDS[name].projection(app, fresh), app.hub_recorder, page=REBUILD_PAGE
@@ -215,6 +216,8 @@ def _rebuild(
             progress(state)
 
     runner.catch_up(progress=advanced, prefetch=True)
+    if bulk is not None:
+        fresh.create_table()  # its indexes, in one pass over what the rebuild wrote
     state.state = "caught up"
     state.head = app.hub_recorder.select_head()[0]
     runner.catch_up(progress=advanced)  # what was recorded meanwhile

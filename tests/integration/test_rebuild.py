@@ -138,6 +138,7 @@ def test_a_rebuild_from_another_process_is_followed_with_reads_running(
 def _blue_green(running: Running, env: dict[str, str]) -> None:
     hub, app = running.hub, running.hub.app
     old = active_generation(app, "golden_records")
+    indexes = _indexes(app, f"golden_g{old}")
     clients = [UUID(c["id"]) for c in _list(running)][:20]
     assert clients
     stop = threading.Event()
@@ -198,6 +199,8 @@ def _blue_green(running: Running, env: dict[str, str]) -> None:
     assert "events/s" in result.stderr  # the progress bar
     assert not failures, failures[:5]
     assert len([r for r in reads if started <= r[0] <= finished]) >= 3, "reads did not overlap"
+    # The rebuild built its indexes after the bulk load: the same ones as the live one had.
+    assert _indexes(app, f"golden_g{old + 1}") == indexes
     # This process reads the new generation without a restart, and the old one is gone.
     assert hub.golden.generation == old + 1
     with app.hub_recorder.datastore.get_connection() as conn:
@@ -219,6 +222,17 @@ def _blue_green(running: Running, env: dict[str, str]) -> None:
     }
     assert status["golden_records"]["generation"] == old + 1
     assert status["golden_records"]["state"] == "live"
+
+
+def _indexes(app: Any, schema: str) -> list[tuple[str, str]]:
+    """A schema's indexes: (name, definition without the schema's name)."""
+    with app.hub_recorder.datastore.get_connection() as conn:
+        rows = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s ORDER BY 1",
+            (schema,),
+        ).fetchall()
+    assert rows, f"no indexes in {schema}"
+    return [(r["indexname"], r["indexdef"].replace(schema + ".", "")) for r in rows]
 
 
 def _list(running: Running) -> list[dict[str, Any]]:
