@@ -15,6 +15,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from hub import exception_routing
 from hub.application import HubApplication
 from hub.embedded import EmbeddedNats, EmbeddedPostgres
 from hub.generations import Generations
@@ -26,6 +27,7 @@ from hub.projecting import (
     EXCEPTIONS,
     GOLDEN,
     KINDS,
+    METRICS,
     Progress,
     active_generation,
     new_view,
@@ -40,6 +42,7 @@ from hub.store import schema
 from hub.streams import Streams, ensure_streams
 from projections.exceptions.view import ExceptionsView
 from projections.golden_records.view import GoldenRecordsView
+from projections.metrics.view import MetricsView
 from projections.runner import ProjectionRunner
 
 log = logging.getLogger(__name__)
@@ -134,6 +137,10 @@ class Hub:
     @property
     def exceptions(self) -> ExceptionsView:
         return self.view(EXCEPTIONS)  # type: ignore[no-any-return]
+
+    @property
+    def metrics(self) -> MetricsView:
+        return self.view(METRICS)  # type: ignore[no-any-return]
 
     def start_projections(self) -> None:
         """Starts following the log into every projection (a thread each); each runner
@@ -345,6 +352,9 @@ def build_hub(settings: Settings) -> Hub:
 
 def build_application(settings: Settings, database_url: str) -> HubApplication:
     """Builds the application, creating and migrating its tables on first use."""
+    # The owners of the cases this process opens (deep inside ingest, which has no settings at
+    # hand); a bad table stops the hub before anything starts.
+    exception_routing.configure(settings.exception_routing)
     app = HubApplication(
         store_env(database_url, settings), snapshot_interval=settings.snapshot_interval
     )

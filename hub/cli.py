@@ -505,7 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild = projection_commands.add_parser(
         "rebuild",
         help="rebuild a projection (or all) from position zero",
-        description="Rebuild golden_records, exceptions, or all.",
+        description="Rebuild golden_records, exceptions, metrics, or all.",
     )
     rebuild.add_argument("name", help="a projection (golden_records, exceptions, ...) or all")
     rebuild.add_argument(

@@ -32,10 +32,13 @@ from projections.exceptions.projection import ExceptionsProjection
 from projections.exceptions.view import ExceptionsView
 from projections.golden_records.projection import GoldenRecordsProjection
 from projections.golden_records.view import GoldenRecordsView
-from projections.runner import Projection, ProjectionRunner
+from projections.metrics.projection import MetricsProjection
+from projections.metrics.view import MetricsView
+from projections.runner import Projection, ProjectionRunner, create_tables
 
 GOLDEN = "golden_records"
 EXCEPTIONS = "exceptions"
+METRICS = "metrics"
 RELAY = "relay"
 # Seconds between a switch and dropping the old generation: every process's watcher follows
 # a switch at once (NOTIFY) or within its poll second; reads in flight finish first.
@@ -79,6 +82,12 @@ KINDS: dict[str, Kind] = {
             view, mapper=app.mapper, load=_loader(app), application_name=app.name
         ),
     ),
+    METRICS: Kind(
+        view=lambda app, g: MetricsView(app.hub_recorder.datastore, generation=g),
+        projection=lambda app, view: MetricsProjection(
+            view, mapper=app.mapper, load=_loader(app), application_name=app.name
+        ),
+    ),
 }
 
 
@@ -98,7 +107,7 @@ def new_view(app: HubApplication, name: str, generation: int) -> Any:
 def view_of(app: HubApplication, name: str, generation: int | None = None) -> Any:
     """A projection's view (the active generation by default), its tables created."""
     view = new_view(app, name, generation or active_generation(app, name))
-    view.create_table()
+    create_tables(view.create_table)
     return view
 
 
@@ -203,7 +212,7 @@ def _rebuild(
     fresh = KINDS[name].view(app, old + 1)
     fresh.drop()  # what an earlier, interrupted rebuild may have left
     bulk = getattr(fresh, "create_tables_without_indexes", None)
-    (bulk or fresh.create_table)()  # a view that can builds its indexes after the bulk load
+    create_tables(bulk or fresh.create_table)  # a view that can builds its indexes after
     fence(fresh, name)
     runner = ProjectionRunner(
         KINDS[name].projection(app, fresh), app.hub_recorder, page=REBUILD_PAGE
@@ -217,7 +226,7 @@ def _rebuild(
 
     runner.catch_up(progress=advanced, prefetch=True)
     if bulk is not None:
-        fresh.create_table()  # its indexes, in one pass over what the rebuild wrote
+        create_tables(fresh.create_table)  # its indexes, in one pass over the bulk load
     state.state = "caught up"
     state.head = app.hub_recorder.select_head()[0]
     runner.catch_up(progress=advanced)  # what was recorded meanwhile

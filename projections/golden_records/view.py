@@ -20,6 +20,7 @@ from psycopg.sql import SQL, Composable, Identifier
 from projections.golden_records import upkeep
 from projections.golden_records.columns import FILTERS, table_name
 from projections.golden_records.search import search_text
+from projections.runner import SERIALISE_DDL, create_tables
 
 # The operator of a filter on a cross-reference: records that source record maps to.
 XREF = "xref"
@@ -73,9 +74,10 @@ class GoldenRecordsView(PostgresTrackingRecorder):
         )
         self.generation = generation
         self.view_schema = schema or f"golden_g{generation}"
-        self.sql_create_statements.insert(
-            0, SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(self.view_schema))
-        )
+        self.sql_create_statements[:0] = [
+            SERIALISE_DDL,
+            SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(self.view_schema)),
+        ]
         # Secondary indexes, made after the tables (a rebuild makes them after its bulk load).
         self.sql_index_statements: list[Composable] = []
         for entity, columns in FILTERS.items():
@@ -146,10 +148,8 @@ class GoldenRecordsView(PostgresTrackingRecorder):
         if not self._complete():
             operator_class = upkeep.trigram_operator_class(self.datastore)
             upkeep.add_search_columns(self.datastore, self.view_schema, tables)
-            super().create_table()
-            with self.datastore.transaction(commit=True) as curs:
-                for statement in self.sql_index_statements:
-                    curs.execute(statement)
+            create_tables(super().create_table)
+            create_tables(self._create_indexes)
             upkeep.index_search_columns(self.datastore, tables, operator_class)
         for entity, table in tables.items():
             upkeep.fold_unfolded(self.datastore, entity, table)
@@ -158,7 +158,13 @@ class GoldenRecordsView(PostgresTrackingRecorder):
         """The schema and tables with their keys only, for a rebuild's bulk load: built once
         over the loaded rows (`create_table` after it), the secondary and trigram indexes
         cost a fraction of keeping them row by row."""
-        super().create_table()
+        create_tables(super().create_table)
+
+    def _create_indexes(self) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SERIALISE_DDL)  # as every view's DDL (projections/runner.py)
+            for statement in self.sql_index_statements:
+                curs.execute(statement)
 
     def _complete(self) -> bool:
         """Whether every index of this generation, and its tracking table, exists."""

@@ -24,7 +24,7 @@ from hub.bootstrap import Hub, build_application, build_relay
 from hub.demo import DemoSpec, load_demo
 from hub.exceptions import ExceptionCase
 from hub.generations import GenerationRetired, fence, rebuild_lock_key
-from hub.projecting import KINDS, active_generation, new_view, switch
+from hub.projecting import KINDS, active_generation, new_view, rebuild_running, switch
 from hub.queries import as_of
 from hub.records import to_record
 from hub.settings import Settings
@@ -65,15 +65,18 @@ def _settle(running: Running) -> int:
     return head
 
 
-def _tables(conn: psycopg.Connection[Any], view: Any) -> list[Identifier]:
-    """A view's tables: a generation's schema (golden records), or its one table."""
+def _tables(conn: psycopg.Connection[Any], view: Any, name: str) -> list[Identifier]:
+    """A view's tables: a generation's schema (golden records), or the tables of the store's
+    schema named <projection>_..._g<generation>."""
     if hasattr(view, "view_schema"):
-        names = conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1",
-            (view.view_schema,),
-        ).fetchall()
-        return [Identifier(view.view_schema, row["tablename"]) for row in names]
-    return [view.table]
+        schema, pattern = view.view_schema, ".*"
+    else:
+        schema, pattern = view.datastore.schema, f"^{name}_.*_g{view.generation}$"
+    names = conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename ~ %s ORDER BY 1",
+        (schema, pattern),
+    ).fetchall()
+    return [Identifier(schema, row["tablename"]) for row in names]
 
 
 def _rows(conn: psycopg.Connection[Any], table: Identifier) -> list[Any]:
@@ -100,7 +103,7 @@ def test_a_projection_rebuilt_from_position_zero_equals_the_live_one_row_by_row(
         )
         assert position == head == live.position(app.name)
         with app.hub_recorder.datastore.get_connection() as conn:
-            live_tables, fresh_tables = _tables(conn, live), _tables(conn, fresh)
+            live_tables, fresh_tables = _tables(conn, live, name), _tables(conn, fresh, name)
             assert len(live_tables) == len(fresh_tables) >= 1
             compared = 0
             for a, b in zip(live_tables, fresh_tables, strict=True):
@@ -546,6 +549,7 @@ def test_the_command_line_refuses_what_it_cannot_rebuild(firm: Running) -> None:
         assert message in result.stderr, result.stderr
     with psycopg.connect(firm.hub.database_url, autocommit=True) as other:
         other.execute("SELECT pg_advisory_lock(%s)", (rebuild_lock_key("exceptions"),))
+        assert rebuild_running(firm.hub.app, "exceptions")  # the lock is seen as held
         busy = subprocess.run(
             [sys.executable, "-m", "hub.cli", "projections", "rebuild", "exceptions"],
             env=env,

@@ -16,6 +16,8 @@ from hub.bootstrap import Hub
 from hub.contracts.changes import CHANGE_MODELS, ChangeEnvelope, Deletion
 from hub.projecting import ProjectionMetrics
 from hub.relay.envelope import ENVELOPE_SCHEMA
+from projections.exceptions.metrics import BacklogCollector
+from projections.metrics.gauges import BusinessCollector
 
 router = APIRouter(tags=["documents"])
 
@@ -31,7 +33,7 @@ def hub_metrics(hub: Hub) -> CollectorRegistry:
         ["projection"],
         registry=metrics,
     )
-    for name in ("golden_records", "exceptions"):
+    for name in ("golden_records", "exceptions", "metrics"):
         lag.labels(name).set_function(
             lambda name=name: hub.runners[name].projection.position() if name in hub.runners else 0
         )
@@ -47,6 +49,8 @@ def hub_metrics(hub: Hub) -> CollectorRegistry:
         "pshub_parked_changes", "Changes waiting for a record they refer to", registry=metrics
     )
     parked.set_function(lambda: hub.engine.parked_count() if hub.engine else 0)
+    metrics.register(BusinessCollector(lambda: hub.metrics))
+    metrics.register(BacklogCollector(lambda: hub.exceptions))
     metrics.register(ProjectionMetrics(hub))  # generation, lag in events and seconds
     return metrics
 
