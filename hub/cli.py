@@ -294,25 +294,102 @@ def adapter_registry() -> dict[str, object]:
     return dict(registry())
 
 
+class _Bar:
+    """A rich progress bar on standard error for long work: position, rate, ETA."""
+
+    def __init__(self) -> None:
+        from rich.console import Console  # noqa: PLC0415 (only long commands draw bars)
+        from rich.progress import (  # noqa: PLC0415
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("position {task.completed:,.0f}/{task.total:,.0f}"),
+            TextColumn("{task.fields[rate]:,.0f} events/s"),
+            TextColumn("{task.fields[state]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self.tasks: dict[str, object] = {}
+
+    def __enter__(self) -> _Bar:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)  # type: ignore[arg-type]
+
+    def update(self, progress: object) -> None:
+        name = progress.name  # type: ignore[attr-defined]
+        if name not in self.tasks:
+            self.tasks[name] = self.bar.add_task(
+                name,
+                total=progress.head,
+                rate=0.0,
+                state=progress.state,  # type: ignore[attr-defined]
+            )
+        self.bar.update(
+            self.tasks[name],  # type: ignore[arg-type]
+            completed=progress.position,  # type: ignore[attr-defined]
+            total=max(progress.head, progress.position),  # type: ignore[attr-defined]
+            rate=progress.rate,  # type: ignore[attr-defined]
+            state=progress.state,  # type: ignore[attr-defined]
+        )
+
+
 def cmd_projections_rebuild(args: argparse.Namespace) -> int:
     from hub.bootstrap import build_application  # noqa: PLC0415
-    from hub.projecting import KINDS, active_generation, rebuild, switch, view_of  # noqa: PLC0415
+    from hub.projecting import KINDS, rebuild  # noqa: PLC0415
 
+    if args.name != "all" and args.name not in KINDS:
+        raise CommandError(f"no projection {args.name}; projections: {', '.join(KINDS)}, all")
     names = list(KINDS) if args.name == "all" else [args.name]
     database_url, started = _store_url()
     try:
         app = build_application(_settings(), database_url)
         try:
-            for name in names:
-                old = view_of(app, name, active_generation(app, name))
-                fresh, position = rebuild(app, name)
-                switch(app, name, fresh.generation)
-                old.drop()
-                print(f"{name}: generation {fresh.generation} at position {position}")
+            with _Bar() as bar:
+                for name in names:
+                    done = rebuild(app, name, progress=bar.update, grace=args.grace)
+                    print(f"{name}: generation {done.generation} at position {done.position}")
         finally:
             app.close()
     finally:
         _stop(started)
+    return EXIT_OK
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    if args.until is None and args.into is None:
+        args.name = "all"  # `pshub replay`: every projection from position zero
+        return cmd_projections_rebuild(args)
+    if args.until is None or args.into is None:
+        raise CommandError("--until and --into go together (or neither: rebuild every projection)")
+    from hub.bootstrap import build_application  # noqa: PLC0415
+    from hub.replay import check_schema, replay  # noqa: PLC0415
+
+    database_url, started = _store_url()
+    try:
+        app = build_application(_settings(), database_url)
+        try:
+            check_schema(app, args.into)  # refused before any bar is drawn
+            with _Bar() as bar:
+                done = replay(app, args.until, args.into, progress=bar.update)
+        finally:
+            app.close()
+    finally:
+        _stop(started)
+    until = args.until.isoformat()
+    print(f"golden records as of {until} in schema {args.into} (position {done.position})")
     return EXIT_OK
 
 
@@ -419,8 +496,8 @@ def build_parser() -> argparse.ArgumentParser:
         "projections",
         help="rebuild read models from the log",
         description="Projections follow the event log; a rebuild fills a new generation from "
-        "position zero beside the live one, then switches reads to it. Stop `pshub serve` "
-        "first, or use POST /v1/projections/{name}/rebuild on a running hub.",
+        "position zero beside the live one, catches up, switches reads to it (every running "
+        "hub process follows at once), then drops the old one. Runs beside a running hub.",
     )
     projection_commands = projections.add_subparsers(
         dest="projections_command", metavar="ACTION", required=True, parser_class=_Parser
@@ -430,15 +507,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild a projection (or all) from position zero",
         description="Rebuild golden_records, exceptions, metrics, or all.",
     )
-    rebuild.add_argument("name", choices=["golden_records", "exceptions", "metrics", "all"])
+    rebuild.add_argument("name", help="a projection (golden_records, exceptions, ...) or all")
+    rebuild.add_argument(
+        "--grace",
+        type=_non_negative_float,
+        default=3.0,
+        help="seconds between the switch and dropping the old generation (default 3: every "
+        "running hub process follows the switch first)",
+    )
     rebuild.set_defaults(func=cmd_projections_rebuild)
     replay = commands.add_parser(
         "replay",
-        help="replay the whole log into every projection (a rebuild of all)",
-        description="Replay the event log from position zero into fresh generations of every "
-        "projection, then switch reads to them.",
+        help="replay the log: into every projection, or golden records until an instant",
+        description="Without options: replay the event log from position zero into fresh "
+        "generations of every projection, then switch reads to them. With --until and --into: "
+        "write the golden records exactly as they were at that instant into a new schema, "
+        "without touching the live projections.",
     )
-    replay.set_defaults(func=cmd_projections_rebuild, name="all")
+    replay.add_argument("--until", type=_instant, help="RFC 3339 instant (recording time)")
+    replay.add_argument("--into", help="a new schema for the replayed golden records")
+    replay.set_defaults(func=cmd_replay, grace=3.0)
 
     adapter = commands.add_parser(
         "adapter",
@@ -482,6 +570,16 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
     if not 0 < value < 65536:
         raise argparse.ArgumentTypeError(f"{value} is not between 1 and 65535")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
     return value
 
 

@@ -14,6 +14,7 @@ from hub.adapters import registry
 from hub.api.deps import HubDep
 from hub.bootstrap import Hub
 from hub.contracts.changes import CHANGE_MODELS, ChangeEnvelope, Deletion
+from hub.projecting import ProjectionMetrics
 from hub.relay.envelope import ENVELOPE_SCHEMA
 from projections.exceptions.metrics import BacklogCollector
 from projections.metrics.gauges import BusinessCollector
@@ -50,6 +51,7 @@ def hub_metrics(hub: Hub) -> CollectorRegistry:
     parked.set_function(lambda: hub.engine.parked_count() if hub.engine else 0)
     metrics.register(BusinessCollector(lambda: hub.metrics))
     metrics.register(BacklogCollector(lambda: hub.exceptions))
+    metrics.register(ProjectionMetrics(hub))  # generation, lag in events and seconds
     return metrics
 
 

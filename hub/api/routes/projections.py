@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path
 from hub.api.deps import HubDep, Reader, scope
 from hub.api.problems import Problem
 from hub.auth import Principal
-from hub.projecting import KINDS, relay_status, status
+from hub.projecting import KINDS, rebuild_running, relay_status, status
 
 router = APIRouter(prefix="/v1/projections", tags=["projections"])
 
@@ -18,17 +18,17 @@ Operator = Annotated[Principal, Depends(scope("operate"))]
 
 
 @router.get("")
-def list_projections(hub: HubDep, _: Reader) -> dict[str, Any]:
-    """Each projection's generation, position, the log's head and the lag; rebuilds running;
-    and the relay of the log to the events stream."""
-    items = status(hub.app, hub.runners)
+async def list_projections(hub: HubDep, _: Reader) -> dict[str, Any]:
+    """Each projection's live generation, position, the log's head, the lag in events and
+    seconds (the age of the oldest event not processed yet) and its state: live, rebuilding
+    or caught up (a rebuild run by any process: its generation, position, lag, and where this
+    process runs it, rate and ETA); and the relay of the log to the events stream."""
+    items = await asyncio.to_thread(status, hub.app, hub.runners, hub.rebuild_progress)
     for item in items:
-        task = hub.rebuilds.get(item["name"])
-        item["rebuilding"] = task is not None and not task.done()
+        item["rebuilding"] = item["state"] != "live"
     head = items[0]["head"] if items else None
-    items.append(
-        {**relay_status(hub.app, hub.relay, hub.streams.events, head), "rebuilding": False}
-    )
+    relay = await asyncio.to_thread(relay_status, hub.app, hub.relay, hub.streams.events, head)
+    items.append({**relay, "rebuilding": False})
     return {"items": items}
 
 
@@ -41,7 +41,9 @@ async def rebuild_projection(
     if name not in KINDS:
         raise Problem(404, f"no projection {name}; projections: {', '.join(KINDS)}")
     running = hub.rebuilds.get(name)
-    if running is not None and not running.done():
+    if (running is not None and not running.done()) or await asyncio.to_thread(
+        rebuild_running, hub.app, name
+    ):
         raise Problem(409, f"{name} is being rebuilt already", reason="DUPLICATE")
     hub.rebuilds[name] = asyncio.get_running_loop().run_in_executor(
         None, hub.rebuild_projection, name
