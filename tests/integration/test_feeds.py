@@ -17,7 +17,8 @@ from hub.settings import Settings
 from hub.store.recorder import EventMeta
 from tests.support.feeding import HARVEST_ACCOUNT, NETSUITE_ACCOUNT, Fed, fed_hub, until
 from tests.support.hygiene import Databases
-from tests.support.targets.server import Answer
+from tests.support.targets.netsuite import error
+from tests.support.targets.server import Answer, Request
 
 META = EventMeta(system="api", actor="tester", occurred_at=datetime(2026, 3, 2, tzinfo=UTC))
 
@@ -138,8 +139,6 @@ def test_feeds_deliver_once_acknowledge_and_recognise_the_echo(
         # posted page): it lands on the same golden record and changes nothing.
         version = fed.app.find_any(client.id).version
         page = fed.harvest.server.handle  # what GET /v2/clients answers now
-        from tests.support.targets.server import Request
-
         listed = page(
             Request("GET", "/v2/clients", {}, {"harvest-account-id": HARVEST_ACCOUNT}, b"")
         )
@@ -180,3 +179,105 @@ def test_feeds_deliver_once_acknowledge_and_recognise_the_echo(
         fed.app.record(client_now, meta=META)
         until(lambda: customer.get("altName") == "Fjord", what="the customer updated")
         assert delivered(fed, 1, 1)
+
+
+def test_one_target_down_holds_back_only_its_own_backlog(
+    settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fed_hub(settings, make_database, nats_url, monkeypatch, feed_max_attempts=1000) as fed:
+        # NetSuite answers 503 to everything: Harvest is fed all the same, and so is the log.
+        fed.netsuite.server.down = True
+        firm(fed, "Baltic Freight AB", "BF-001")
+        until(
+            lambda: fed.harvest.created["projects"] == 1, what="Harvest fed while NetSuite is down"
+        )
+        until(lambda: fed.feed_state("netsuite")["backlog"].get("pending") == 2)
+        assert fed.netsuite.created == {}
+        state = fed.feed_state("netsuite")
+        assert state["lag"] == 0, "the feed follows the log; only delivery waits"
+        fed.app.register_client(
+            legal_name="Nordhavn Shipping A/S", country="DK", billing_currency="DKK", meta=META
+        )
+        until(lambda: fed.harvest.created["clients"] == 2)
+        metrics = fed.running.api.get("/metrics").text
+        assert 'pshub_feed_backlog{target="netsuite"} 3.0' in metrics
+        assert 'pshub_feed_deliveries_total{outcome="retry",target="netsuite"}' in metrics
+
+        # NetSuite returns: its backlog drains, each record created once.
+        fed.netsuite.server.down = False
+        until(lambda: fed.netsuite.created == {"customer": 2, "job": 1}, what="the backlog drained")
+        until(lambda: fed.feed_state("netsuite")["backlog"].get("pending") == 0)
+
+        # Harvest stops listening (connections refused) while NetSuite flows; then it comes
+        # back on the same address and its backlog drains.
+        fed.harvest.server.stop()
+        fed.app.register_client(
+            legal_name="Vistula Data Sp. z o.o.", country="PL", billing_currency="PLN", meta=META
+        )
+        until(lambda: fed.netsuite.created["customer"] == 3)
+        until(lambda: fed.feed_state("harvest")["backlog"].get("pending") == 1)
+        fed.harvest.server.start()
+        until(lambda: fed.harvest.created["clients"] == 3, what="the Harvest backlog drained")
+        assert fed.harvest.created == {"clients": 3, "projects": 1}
+        assert fed.netsuite.created == {"customer": 3, "job": 1}
+
+
+def test_a_refused_item_becomes_a_case_and_its_retry_delivers_it(
+    settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fed_hub(settings, make_database, nats_url, monkeypatch) as fed:
+        # The payload's fault (400 with NetSuite's o:errorDetails): not retried, a case at once.
+        fed.netsuite.server.injected.append(
+            error(400, "Invalid currency reference key NOK for subsidiary 1.", "INVALID_KEY")
+        )
+        client, _ = firm(fed, "Tatra Advisory s.r.o.", "TA-001")
+        until(lambda: fed.feed_state("netsuite")["backlog"].get("failed") == 1)
+        operator, reader = fed.running.token("operate"), fed.running.token("read")
+        cases = until(
+            lambda: fed.running.api.get(
+                "/v1/exceptions", params={"system": "netsuite"}, headers=reader
+            ).json()["items"]
+        )
+        [case] = cases
+        assert (case["reason"], case["owner"], case["status"]) == (
+            "DOWNSTREAM_REJECTED",
+            "integration",
+            "open",
+        )
+        assert "Invalid currency reference key" in case["detail"]
+        assert case["canonical_ids"] == [str(client.id)]
+        put_customer = [r for r in fed.netsuite.server.requests if "/customer/" in r.path]
+        assert len(put_customer) == 1, "a 4xx that is the payload's fault is not retried"
+        assert fed.netsuite.created == {}  # and the job waits for its customer
+
+        retried = fed.running.api.post(f"/v1/exceptions/{case['id']}/retry", headers=operator)
+        assert retried.status_code == 202, retried.text
+        assert retried.json()["outcome"] == "requeued"
+        until(lambda: fed.netsuite.created == {"customer": 1, "job": 1}, what="delivered on retry")
+        until(
+            lambda: (
+                fed.running.api.get(f"/v1/exceptions/{case['id']}", headers=reader).json()["status"]
+                == "resolved"
+            ),
+            what="the case resolved by the delivery",
+        )
+        again = fed.running.api.post(f"/v1/exceptions/{case['id']}/retry", headers=operator)
+        assert again.status_code == 409
+
+
+def test_retryable_failures_exhausted_open_a_downstream_timeout_case(
+    settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fed_hub(settings, make_database, nats_url, monkeypatch, feed_max_attempts=3) as fed:
+        fed.harvest.server.down = True
+        firm(fed, "Saimaa Systems Oy", "SS-001")
+        reader = fed.running.token("read")
+        cases = until(
+            lambda: fed.running.api.get(
+                "/v1/exceptions", params={"system": "harvest"}, headers=reader
+            ).json()["items"]
+        )
+        assert [c["reason"] for c in cases] == ["DOWNSTREAM_TIMEOUT"]
+        refused = [r for r in fed.harvest.server.requests if r.method in ("GET", "POST")]
+        assert len(refused) == 3, "bounded: three attempts, then a case"
+        assert fed.harvest.created == {}
