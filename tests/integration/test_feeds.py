@@ -11,10 +11,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from psycopg.sql import SQL
 
 from domain.engagement import EngagementStatus
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
+from projections.feeds.view import FeedView
 from tests.support.feeding import HARVEST_ACCOUNT, NETSUITE_ACCOUNT, Fed, fed_hub, until
 from tests.support.hygiene import Databases
 from tests.support.targets.netsuite import error
@@ -65,6 +67,19 @@ def acknowledged(fed: Fed, client: Any, engagement: Any) -> bool:
     ) and {("netsuite", NETSUITE_ACCOUNT, "job"), ("harvest", HARVEST_ACCOUNT, "Project")} <= (
         xrefs(fed, "engagements", engagement.id)
     )
+
+
+def outbox(fed: Fed, target: str, generation: int) -> list[dict[str, Any]]:
+    """A feed generation's outbox, every column a rebuild must give back the same."""
+    view = FeedView(fed.app.hub_recorder.datastore, target, generation=generation)
+    with view.datastore.get_connection() as conn:
+        return conn.execute(
+            SQL(
+                "SELECT canonical_id, key, entity, version, position, idempotency_key, payload, "
+                "payload_hash, target_id, occurred_at, published, state FROM {} "
+                "ORDER BY canonical_id, key"
+            ).format(view.outbox)
+        ).fetchall()
 
 
 def writes(fed: Fed) -> int:
@@ -153,6 +168,7 @@ def test_feeds_deliver_once_acknowledge_and_recognise_the_echo(
         # A rebuild of each feed from position zero, and a restart of the feeds, deliver and
         # publish nothing again.
         before_writes, before_messages = writes(fed), len(fed.feed_messages())
+        live = {t: outbox(fed, t, 1) for t in ("netsuite", "harvest")}
         operator = fed.running.token("operate")
         for name in ("feed.netsuite", "feed.harvest"):
             assert (
@@ -169,6 +185,8 @@ def test_feeds_deliver_once_acknowledge_and_recognise_the_echo(
         for target in ("netsuite", "harvest"):
             state = fed.feed_state(target)
             assert state["backlog"]["pending"] == 0 and state["backlog"]["delivered"] == 2, state
+        for target, rows in live.items():
+            assert outbox(fed, target, 2) == rows, "the rebuilt outbox is the live one, row by row"
         assert writes(fed) == before_writes
         assert len(fed.feed_messages()) == before_messages
         assert delivered(fed, 1, 1)
