@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +13,7 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import ProgrammingError
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Identifier
 
 from domain.values import SourceRef
 from hub.contracts.feeds import Delivered, Target, TargetSettings
@@ -57,15 +58,62 @@ def feed_projection(app: Any, target: Target, view: FeedView) -> FeedProjection:
 
 @dataclass
 class FeedLine:
+    """One target's feed in this process: its projection's runner, publisher and worker, all
+    on the generation the database says is live (a rebuild in another process switches it)."""
+
     target: Target
     view: FeedView
-    runner: ProjectionRunner
-    publisher: FeedPublisher
+    make_runner: Callable[[FeedView], ProjectionRunner]
     settings: TargetSettings | None
+    publisher: FeedPublisher | None = None
     worker: DeliveryWorker | None = None
+    runner: ProjectionRunner | None = None
+    check_every: float = 1.0
+    _checked: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start_runner(self) -> None:
+        self.runner = self.make_runner(self.view)
+        self.runner.start()
+        _chain(self, self.runner)
 
     def current(self) -> FeedView:
+        """The live generation's view (looked up at most every `check_every` seconds)."""
+        now = time.monotonic()
+        if now - self._checked > self.check_every:
+            self._checked = now
+            generation = self.generation()
+            if generation != self.view.generation:
+                self.follow(generation)
         return self.view
+
+    def generation(self) -> int:
+        with self.view.datastore.get_connection() as conn:
+            row = conn.execute(
+                SQL("SELECT generation FROM {} WHERE name = %s").format(
+                    Identifier(self.view.datastore.schema, "hub_projections")
+                ),
+                (feed_name(self.target.name),),
+            ).fetchone()
+        return self.view.generation if row is None else int(row["generation"])
+
+    def follow(self, generation: int) -> FeedView:
+        """Moves this process's feed to another generation (a rebuild switched to it)."""
+        with self._lock:
+            if generation != self.view.generation:
+                if self.runner is not None:
+                    self.runner.stop()
+                self.view = FeedView(self.view.datastore, self.target.name, generation=generation)
+                self.start_runner()
+            return self.view
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        if self.publisher is not None:
+            self.publisher.stop()
+        if self.runner is not None:
+            self.runner.stop()
 
 
 @dataclass
@@ -87,12 +135,16 @@ class Feeds:
         for name, target in active_targets(self.env).items():
             view = feed_view(self.app, name)
             view.create_table()
-            runner = ProjectionRunner(
-                feed_projection(self.app, target, view),
-                self.app.hub_recorder,
-                conninfo=self.database_url,
+            line = FeedLine(
+                target,
+                view,
+                lambda v, target=target: ProjectionRunner(
+                    feed_projection(self.app, target, v),
+                    self.app.hub_recorder,
+                    conninfo=self.database_url,
+                ),
+                connector(name, self.env),
             )
-            line = FeedLine(target, view, runner, None, connector(name, self.env))  # type: ignore[arg-type]
             line.publisher = FeedPublisher(
                 name, line.current, self.nats_url, self.streams, source=self.source
             )
@@ -107,25 +159,20 @@ class Feeds:
                     backoff=self.backoff,
                 )
             self.lines[name] = line
-            runner.start()
+            line.start_runner()
             line.publisher.start()
             if line.worker is not None:
                 line.worker.start()
-        # Publish and deliver as soon as the projection has written something.
-        for line in self.lines.values():
-            _chain(line)
 
     def stop(self) -> None:
         for line in self.lines.values():
-            if line.worker is not None:
-                line.worker.stop()
-            line.publisher.stop()
-            line.runner.stop()
+            line.stop()
         self.lines = {}
 
     def nudge(self) -> None:
         for line in self.lines.values():
-            line.runner.nudge()
+            if line.runner is not None:
+                line.runner.nudge()
 
     # Acknowledgement ----------------------------------------------------------------------
 
@@ -156,11 +203,10 @@ class Feeds:
         result = []
         for name in known_targets():
             line = self.lines.get(name)
-            view = line.view if line else feed_view(self.app, name)
+            view = line.current() if line else feed_view(self.app, name)
+            runner = line.runner if line else None
             try:
-                position = (
-                    line.runner.projection.position() if line else view.position(self.app.name)
-                )
+                position = runner.projection.position() if runner else view.position(self.app.name)
                 backlog = view.backlog()
             except (ProgrammingError, psycopg.errors.UndefinedTable):  # never run here yet
                 position, backlog = 0, {}
@@ -172,18 +218,12 @@ class Feeds:
                     "head": head,
                     "lag": head - position,
                     "running": line is not None,
-                    "error": (
-                        line.runner.error
-                        or line.publisher.error
-                        or (line.worker.error if line.worker else None)
-                    )
-                    if line
-                    else None,
+                    "error": _error(line),
                     "target": name,
                     "connector": line is not None and line.settings is not None,
                     "backlog": backlog,
                     "deliveries": dict(line.worker.outcomes) if line and line.worker else {},
-                    "published": line.publisher.published if line else 0,
+                    "published": line.publisher.published if line and line.publisher else 0,
                     "rebuilding": False,
                 }
             )
@@ -201,22 +241,11 @@ class Feeds:
         position = ProjectionRunner(
             feed_projection(self.app, target, fresh), self.app.hub_recorder
         ).catch_up()
-        old = self.lines.get(target.name)
-        if old is not None:
-            old.runner.stop()
         switch(self.app, name, generation)
-        if old is not None:
-            old_view, old.view = old.view, fresh
-            old.runner = ProjectionRunner(
-                feed_projection(self.app, target, fresh),
-                self.app.hub_recorder,
-                conninfo=self.database_url,
-            )
-            old.runner.start()
-            _chain(old)
-        else:
-            old_view = feed_view(self.app, target.name, generation - 1)
-        old_view.drop()
+        line = self.lines.get(target.name)
+        if line is not None:
+            line.follow(generation)
+        feed_view(self.app, target.name, generation - 1).drop()
         return {"name": name, "generation": generation, "position": position}
 
     def requeue(self, case_id: UUID) -> bool:
@@ -245,18 +274,26 @@ class Feeds:
         return False
 
 
-def _chain(line: FeedLine) -> None:
+def _error(line: FeedLine | None) -> str | None:
+    if line is None:
+        return None
+    parts = (line.runner, line.publisher, line.worker)
+    return next((p.error for p in parts if p is not None and p.error), None)
+
+
+def _chain(line: FeedLine, runner: ProjectionRunner) -> None:
     """Wakes the publisher and the worker each time the projection advances."""
 
     def follow() -> None:
-        last = line.runner.projection.position()
-        while line.runner._thread is not None and line.runner._thread.is_alive():
-            with line.runner._advanced:
-                line.runner._advanced.wait(1.0)
-            position = line.runner.projection.position()
+        last = runner.projection.position()
+        while runner._thread is not None and runner._thread.is_alive():
+            with runner._advanced:
+                runner._advanced.wait(1.0)
+            position = runner.projection.position()
             if position != last:
                 last = position
-                line.publisher.nudge()
+                if line.publisher is not None:
+                    line.publisher.nudge()
                 if line.worker is not None:
                     line.worker.nudge()
 

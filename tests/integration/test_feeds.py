@@ -14,6 +14,7 @@ import pytest
 from psycopg.sql import SQL
 
 from domain.engagement import EngagementStatus
+from hub.bootstrap import build_hub
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
 from projections.feeds.view import FeedView
@@ -299,3 +300,22 @@ def test_retryable_failures_exhausted_open_a_downstream_timeout_case(
         refused = [r for r in fed.harvest.server.requests if r.method in ("GET", "POST")]
         assert len(refused) == 3, "bounded: three attempts, then a case"
         assert fed.harvest.created == {}
+
+
+def test_a_feed_rebuilt_by_another_process_is_followed_without_a_restart(
+    settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fed_hub(settings, make_database, nats_url, monkeypatch) as fed:
+        firm(fed, "Lagoon Partners Srl", "LP-001")
+        until(lambda: delivered(fed, 1, 1))
+        other = build_hub(fed.running.hub.settings)  # another process on the same store
+        try:
+            assert other.rebuild_projection("feed.netsuite")["generation"] == 2
+        finally:
+            other.close()
+        until(lambda: fed.feed_state("netsuite")["generation"] == 2, what="the switch seen")
+        firm(fed, "Danube Metrics GmbH", "DM-001")
+        until(lambda: delivered(fed, 2, 2), what="the new generation delivers")
+        state = fed.feed_state("netsuite")
+        assert state["error"] is None and state["backlog"]["delivered"] == 4, state
+        assert writes(fed) == 8, "nothing delivered twice across the switch"
