@@ -63,3 +63,24 @@ def resolve_case(app: Any, case_id: UUID, *, by: str) -> None:
         app.record(case, meta=EventMeta(system="hub", actor=by))
     except Exception:  # resolved meanwhile by someone else: nothing to do
         log.info("case %s was handled meanwhile", case_id)
+
+
+def duplicate_case(app: Any, target: str, ref: Any, canonical_id: UUID, detail: str) -> UUID:
+    """A delivered record the target already holds as another golden record's: a data
+    steward decides whether the two are one (the delivery itself is done)."""
+    message_id = f"{PREFIX}{target}:ack:{canonical_id}"
+    case = app.find(ExceptionCase.id_for(message_id, "PROBABLE_MATCH", str(ref)), ExceptionCase)
+    if case is not None:
+        return case.id
+    case = ExceptionCase.open(
+        message_id=message_id,
+        reason="PROBABLE_MATCH",
+        rule="feed_acknowledgement",
+        detail=f"{target} holds {canonical_id} as {ref}, which is another record's: {detail}",
+        system=target,
+        subject=str(ref),
+        canonical_ids=[canonical_id],
+        key=(str(ref),),
+    )
+    app.record(case, meta=EventMeta(system="hub", actor=f"feed:{target}", message_id=message_id))
+    return case.id

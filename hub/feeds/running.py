@@ -18,6 +18,7 @@ from psycopg.sql import SQL, Identifier
 from domain.values import SourceRef
 from hub.contracts.feeds import Delivered, Target, TargetSettings
 from hub.errors import ConflictError
+from hub.feeds.cases import duplicate_case
 from hub.feeds.delivery import Backoff, DeliveryWorker
 from hub.feeds.publisher import FeedPublisher
 from hub.feeds.registry import active_targets, connector, known_targets
@@ -191,10 +192,13 @@ class Feeds:
                     self._engine.map_xref(ref, canonical_id, actor=f"feed:{target}")
                 return
             except ConflictError as exc:
-                if "already maps" in str(exc) or attempt == 4:
-                    # The target's record is another golden record's: a steward decides.
-                    log.warning("feed %s: acknowledgement of %s refused: %s", target, ref, exc)
+                if "already maps" in str(exc):
+                    # The target's record is another golden record's (the writer adopted one
+                    # the hub knew from the target itself): likely one client twice.
+                    duplicate_case(self.app, target, ref, canonical_id, str(exc))
                     return
+                if attempt == 4:
+                    raise
                 self.app.evict(canonical_id)  # another writer got there first: reload
 
     # What operators see ------------------------------------------------------------------

@@ -319,3 +319,38 @@ def test_a_feed_rebuilt_by_another_process_is_followed_without_a_restart(
         state = fed.feed_state("netsuite")
         assert state["error"] is None and state["backlog"]["delivered"] == 4, state
         assert writes(fed) == 8, "nothing delivered twice across the switch"
+
+
+def test_a_target_record_that_is_another_golden_records_becomes_a_stewardship_case(
+    settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fed_hub(settings, make_database, nats_url, monkeypatch) as fed:
+        # Harvest already holds the client, and the hub knows it from Harvest as one record...
+        fed.harvest.records["clients"][4242] = {
+            "id": 4242, "name": "Oslo Maritime", "currency": "NOK", "is_active": True,
+            "created_at": "2026-01-02T08:00:00Z", "updated_at": "2026-01-02T08:00:00Z",
+        }  # fmt: skip
+        page = fed.harvest.handle(
+            Request("GET", "/v2/clients", {}, {"harvest-account-id": HARVEST_ACCOUNT}, b"")
+        ).body
+        answer = fed.running.webhook(
+            "harvest", json.dumps(page).encode(), params={"tenant": HARVEST_ACCOUNT}
+        )
+        [known] = fed.running.settle(answer.json()["message_ids"])
+        # ... and a steward registers it again under its legal name: the writer finds the
+        # Harvest client by name and adopts it rather than creating a second one.
+        client, _ = fed.app.register_client(
+            legal_name="Oslo Maritime", country="SE", billing_currency="NOK", meta=META
+        )
+        assert str(client.id) not in known["canonical_ids"]
+        reader = fed.running.token("read")
+        cases = until(
+            lambda: fed.running.api.get(
+                "/v1/exceptions", params={"reason": "PROBABLE_MATCH"}, headers=reader
+            ).json()["items"]
+        )
+        [case] = cases
+        assert case["owner"] == "data-stewardship" and case["canonical_ids"] == [str(client.id)]
+        assert "harvest:Client:4242" in case["detail"]
+        assert fed.harvest.created["clients"] == 0, "adopted, not created twice"
+        until(lambda: fed.feed_state("harvest")["backlog"].get("delivered") == 1)
