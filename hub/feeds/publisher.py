@@ -26,11 +26,39 @@ from projections.feeds.view import FeedView
 log = logging.getLogger(__name__)
 
 
+# The envelope on feed.*, as JSON Schema (published in the AsyncAPI document).
+FEED_ENVELOPE_SCHEMA: dict[str, Any] = {
+    "title": "FeedItem",
+    "description": "One thing a downstream system must hold, as a CloudEvent 1.0 in structured "
+    "JSON mode; data is the target's own payload (another record's id in the target appears "
+    'as {"$target_id": "<canonical id>", "type": ...} until it is delivered).',
+    "type": "object",
+    "required": [
+        "specversion", "id", "source", "type", "subject", "sequence", "datacontenttype",
+        "aggregateversion", "itemkey", "data",
+    ],
+    "properties": {
+        "specversion": {"const": "1.0"},
+        "id": {"type": "string", "description": "the idempotency key; also Nats-Msg-Id"},
+        "source": {"type": "string", "description": "/pshub or /pshub/<prefix>"},
+        "type": {"type": "string", "description": "pshub.feed.<target>.<entity>.v1"},
+        "subject": {"type": "string", "format": "uuid", "description": "the canonical id"},
+        "time": {"type": "string", "format": "date-time",
+                 "description": "the record's last change"},
+        "sequence": {"type": "string", "description": "the log position, 20 digits"},
+        "datacontenttype": {"const": "application/json"},
+        "aggregateversion": {"type": "integer", "description": "the record's version"},
+        "itemkey": {"type": "string", "description": "the item within the record"},
+        "data": {"type": "object", "description": "the target's payload"},
+    },
+}  # fmt: skip
+
+
 def envelope(target: str, row: dict[str, Any], source: str) -> dict[str, Any]:
     """The CloudEvent of one outbox item (CONTRACT.md: type pshub.feed.<target>.<entity>.v1,
     subject the canonical id, data the target's payload)."""
     occurred = row["occurred_at"]
-    return {
+    event = {
         "specversion": "1.0",
         "id": row["idempotency_key"],
         "source": source,
@@ -43,6 +71,9 @@ def envelope(target: str, row: dict[str, Any], source: str) -> dict[str, Any]:
         "itemkey": row["key"],
         "data": row["payload"],
     }
+    if event["time"] is None:
+        del event["time"]  # a CloudEvent leaves out what it does not know
+    return event
 
 
 class FeedPublisher:

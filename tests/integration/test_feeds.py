@@ -11,10 +11,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from cloudevents.core.formats.json import JSONFormat
 from psycopg.sql import SQL
 
 from domain.engagement import EngagementStatus
 from hub.bootstrap import build_hub
+from hub.feeds.publisher import FEED_ENVELOPE_SCHEMA
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
 from projections.feeds.view import FeedView
@@ -150,6 +152,12 @@ def test_feeds_deliver_once_acknowledge_and_recognise_the_echo(
             assert event["type"] == f"pshub.{subject.removeprefix(prefix)}.v1"
             assert headers["Nats-Msg-Id"] == event["id"]
             assert event["subject"] in (str(client.id), str(engagement.id))
+            assert set(FEED_ENVELOPE_SCHEMA["required"]) <= set(event)
+            assert set(event) <= set(FEED_ENVELOPE_SCHEMA["properties"])
+            parsed = JSONFormat().read(None, json.dumps(event).encode())  # a CloudEvent 1.0
+            assert parsed.get_type() == event["type"]
+        document = fed.running.api.get("/asyncapi.json").json()
+        assert any(c.endswith("feed.{target}.{entity}") for c in document["channels"])
 
         # Harvest's own change for the client comes back through ingest (its poll or a
         # posted page): it lands on the same golden record and changes nothing.

@@ -15,6 +15,8 @@ from hub.api.deps import HubDep
 from hub.bootstrap import Hub
 from hub.contracts.changes import CHANGE_MODELS, ChangeEnvelope, Deletion
 from hub.feeds.metrics import FeedCollector
+from hub.feeds.publisher import FEED_ENVELOPE_SCHEMA
+from hub.feeds.registry import known_targets
 from hub.relay.envelope import ENVELOPE_SCHEMA
 
 router = APIRouter(tags=["documents"])
@@ -110,6 +112,23 @@ def asyncapi(hub: HubDep) -> dict[str, Any]:
                 "contentType": "application/cloudevents+json",
                 "name": "pshub.{entity}.{eventType}.v1",
                 "payload": {"$ref": "#/components/schemas/RelayedEvent"},
+            },
+        },
+    }
+    schemas["FeedItem"] = FEED_ENVELOPE_SCHEMA
+    channels[streams.prefix + "feed.{target}.{entity}"] = {
+        "description": f"What each downstream system must hold, in its own shape (stream "
+        f"{streams.feeds}): an item each time a record's payload for that target changes.",
+        "parameters": {
+            "target": {"schema": {"type": "string", "enum": sorted(known_targets())}},
+            "entity": {"schema": {"type": "string", "description": "customer, job, ..."}},
+        },
+        "publish": {
+            "summary": "the hub publishes",
+            "message": {
+                "contentType": "application/cloudevents+json",
+                "name": "pshub.feed.{target}.{entity}.v1",
+                "payload": {"$ref": "#/components/schemas/FeedItem"},
             },
         },
     }
