@@ -139,7 +139,7 @@ class DeliveryWorker:
         self, conn: psycopg.Connection[Any], view: FeedView, row: dict[str, Any], writer: Any
     ) -> dict[str, Any]:
         attempts = row["attempts"] + 1
-        target_id = row["target_id"] or self._ledger_id(conn, view, row["canonical_id"])
+        target_id = row["target_id"] or self._ledger_id(conn, view, row["canonical_id"], row["key"])
         try:
             payload = resolve(row["payload"], lambda cid, t: self._target_id(conn, view, cid, t))
             item = FeedItem(
@@ -214,13 +214,25 @@ class DeliveryWorker:
             "case_id": case_id,
         }
 
-    def _ledger_id(self, conn: psycopg.Connection[Any], view: FeedView, cid: UUID) -> str | None:
+    def _ledger_id(
+        self,
+        conn: psycopg.Connection[Any],
+        view: FeedView,
+        cid: UUID,
+        key: str,
+        *,
+        exact: bool = True,
+    ) -> str | None:
+        """The target's id for a record's item as this feed delivered it; for another record
+        named by a placeholder (not exact), its item whose key is the placeholder's type, else
+        any of its items."""
         found = conn.execute(
             SQL(
                 "SELECT target_id FROM {} WHERE canonical_id = %s AND target_id IS NOT NULL "
-                "ORDER BY key LIMIT 1"
+                "AND (lower(key) = lower(%s) OR NOT %s) "
+                "ORDER BY lower(key) = lower(%s) DESC, key LIMIT 1"
             ).format(view.ledger),
-            (cid,),
+            (cid, key, exact, key),
         ).fetchone()
         return None if found is None else found["target_id"]
 
@@ -229,7 +241,7 @@ class DeliveryWorker:
     ) -> str | None:
         """The id the target holds a record under: what this feed delivered, else the
         record's own xref of the target (it came from there)."""
-        found = self._ledger_id(conn, view, cid)
+        found = self._ledger_id(conn, view, cid, type_, exact=False)
         if found is not None:
             return found
         record = self.app.find_any(cid)
