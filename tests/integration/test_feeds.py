@@ -362,3 +362,29 @@ def test_a_target_record_that_is_another_golden_records_becomes_a_stewardship_ca
         assert "harvest:Client:4242" in case["detail"]
         assert fed.harvest.created["clients"] == 0, "adopted, not created twice"
         until(lambda: fed.feed_state("harvest")["backlog"].get("delivered") == 1)
+
+
+def test_a_delivery_repeated_after_a_lost_acknowledgement_creates_nothing_twice(
+    settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fed_hub(settings, make_database, nats_url, monkeypatch) as fed:
+        feeds = fed.running.hub.feeds
+        assert feeds is not None
+        acknowledge, lost = feeds.acknowledge, []
+
+        def crash_once(target: str, delivered: Any, canonical_id: Any) -> None:
+            # As if the process died after the target took the item, before the log knew.
+            if (target, canonical_id) not in lost:
+                lost.append((target, canonical_id))
+                raise RuntimeError("the process died here")
+            acknowledge(target, delivered, canonical_id)
+
+        for line in feeds.lines.values():
+            assert line.worker is not None
+            line.worker.acknowledge = crash_once
+        client, engagement = firm(fed, "Kvarken Logistics Oy", "KL-001")
+        until(lambda: acknowledged(fed, client, engagement), what="acknowledged after the crash")
+        assert len(lost) == 4, "every first acknowledgement was lost"
+        assert delivered(fed, 1, 1), (fed.netsuite.created, fed.harvest.created)
+        harvest_writes = [r.method for r in fed.harvest.server.requests if r.method != "GET"]
+        assert harvest_writes == ["POST", "PATCH", "POST", "PATCH"], "looked, found, updated"
