@@ -33,6 +33,11 @@ class FeedCollector(Collector):
             "Items a downstream target did not take (each an exception case)",
             labels=["target"],
         )
+        age = GaugeMetricFamily(
+            "pshub_feed_backlog_age_seconds",
+            "How long the oldest item waiting for each downstream target has waited",
+            labels=["target"],
+        )
         position = GaugeMetricFamily(
             "pshub_feed_position", "Each feed's position in the log", labels=["target"]
         )
@@ -45,5 +50,6 @@ class FeedCollector(Collector):
                 deliveries.add_metric([target, outcome], count)
             backlog.add_metric([target], status["backlog"].get("pending", 0))
             failed.add_metric([target], status["backlog"].get("failed", 0))
+            age.add_metric([target], status["backlog"].get("oldest_pending_seconds", 0.0))
             position.add_metric([target], status["position"])
-        yield from (deliveries, backlog, failed, position)
+        yield from (deliveries, backlog, failed, age, position)

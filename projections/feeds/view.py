@@ -69,6 +69,7 @@ class FeedView(PostgresTrackingRecorder):
                 "attempts integer NOT NULL DEFAULT 0, "
                 "next_attempt_at timestamptz NOT NULL DEFAULT now(), last_error text, "
                 "case_id uuid, updated_at timestamptz NOT NULL DEFAULT now(), "
+                "pending_since timestamptz NOT NULL DEFAULT now(), "
                 "PRIMARY KEY (canonical_id, key))"
             ).format(self.outbox)
         )
@@ -146,7 +147,7 @@ class FeedView(PostgresTrackingRecorder):
                         "target_id = EXCLUDED.target_id, occurred_at = EXCLUDED.occurred_at, "
                         "published = EXCLUDED.published, state = EXCLUDED.state, attempts = 0, "
                         "next_attempt_at = now(), last_error = NULL, case_id = NULL, "
-                        "updated_at = now()"
+                        "updated_at = now(), pending_since = now()"
                     ).format(self.outbox),
                     [{**r.__dict__, "payload": json.dumps(r.payload)} for r in rows],
                 )
@@ -165,17 +166,21 @@ class FeedView(PostgresTrackingRecorder):
                 )
             )
 
-    def backlog(self) -> dict[str, int]:
-        """Items by state, and how many wait to be published."""
+    def backlog(self) -> dict[str, Any]:
+        """Items by state, how many wait to be published, and how long the oldest pending
+        item has waited (seconds since its payload last changed)."""
         with self.datastore.get_connection() as conn:
             rows = conn.execute(
                 SQL(
-                    "SELECT state, count(*) AS n, count(*) FILTER (WHERE NOT published) AS u "
-                    "FROM {} GROUP BY state"
+                    "SELECT state, count(*) AS n, count(*) FILTER (WHERE NOT published) AS u, "
+                    "extract(epoch FROM now() - min(pending_since)) AS age FROM {} GROUP BY state"
                 ).format(self.outbox)
             ).fetchall()
-        counts = {PENDING: 0, DELIVERED: 0, FAILED: 0, "unpublished": 0}
+        counts: dict[str, Any] = {PENDING: 0, DELIVERED: 0, FAILED: 0, "unpublished": 0}
+        counts["oldest_pending_seconds"] = 0.0
         for row in rows:
             counts[row["state"]] = row["n"]
             counts["unpublished"] += row["u"]
+            if row["state"] == PENDING:
+                counts["oldest_pending_seconds"] = round(float(row["age"]), 3)
         return counts

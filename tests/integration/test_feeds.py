@@ -229,6 +229,8 @@ def test_one_target_down_holds_back_only_its_own_backlog(
         metrics = fed.running.api.get("/metrics").text
         assert 'pshub_feed_backlog{target="netsuite"} 3.0' in metrics
         assert 'pshub_feed_deliveries_total{outcome="retry",target="netsuite"}' in metrics
+        assert fed.feed_state("netsuite")["backlog"]["oldest_pending_seconds"] > 0
+        assert 'pshub_feed_backlog_age_seconds{target="netsuite"}' in metrics
 
         # NetSuite returns: its backlog drains, each record created once.
         fed.netsuite.server.down = False
