@@ -4,6 +4,7 @@ not come from Harvest itself (DOMAIN.md 2.2, 2.15)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -16,10 +17,11 @@ CLOSED = frozenset({"closed"})
 
 
 def from_harvest(record: Mapping[str, Any]) -> bool:
-    """Whether the record came from Harvest: its first xref, the source that created it
-    (an acknowledged write of the hub's comes later in the list)."""
-    xrefs = record.get("xrefs") or []
-    return bool(xrefs) and xrefs[0].get("system") == SYSTEM
+    """Whether Harvest has the record of its own: a Harvest xref that is not the
+    acknowledgement of the hub's own write (those are marked `acknowledged`)."""
+    return any(
+        x.get("system") == SYSTEM and not x.get("acknowledged") for x in record.get("xrefs") or ()
+    )
 
 
 def _own_id(record: Mapping[str, Any], type_: str) -> str | None:
@@ -39,8 +41,17 @@ class HarvestTarget:
     entities = frozenset({"client", "engagement"})
 
     def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
-        if record.get("deleted") or from_harvest(record):
+        if from_harvest(record):
             return []
+        if record.get("deleted"):
+            # Archived in Harvest (never deleted: its time would go with it), where Harvest
+            # holds it under an acknowledged xref.
+            type_ = {"client": "Client", "engagement": "Project"}.get(entity, "")
+            if not _own_id(record, type_):
+                return []
+            live = dict(record, deleted=False)
+            return [replace(item, payload={**item.payload, "is_active": False})
+                    for item in self.items(entity, live)]  # fmt: skip
         if entity == "client":
             return [self._client(record)]
         status = record.get("status")

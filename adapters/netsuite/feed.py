@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -52,7 +53,14 @@ class NetSuiteTarget:
 
     def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
         if record.get("deleted"):
-            return []
+            # NetSuite keeps what it holds; a record deleted at its source becomes inactive
+            # there (what NetSuite holds, it holds under an acknowledged xref).
+            type_ = {"client": "customer", "engagement": "job"}.get(entity, "")
+            if not _own_id(record, type_):
+                return []
+            live = dict(record, deleted=False)
+            return [replace(item, payload={**item.payload, "isInactive": True})
+                    for item in self.items(entity, live)]  # fmt: skip
         if entity == "client":
             return [self._customer(record)]
         if entity == "engagement" and record.get("status") in WON and record.get("client_id"):

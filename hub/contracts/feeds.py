@@ -117,7 +117,9 @@ class Target(Protocol):
 
     def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
         """Pure: what the target must hold for this golden record (as GET /v1 serves it, with
-        its xrefs and version); [] when the target holds nothing for it."""
+        its xrefs and version); [] when the target holds nothing for it. The xrefs of this
+        target that are acknowledgements of the feed's own deliveries carry
+        `"acknowledged": true`: the others came from the target itself."""
         ...
 
     def writer(self, settings: TargetSettings, client: Any) -> Writer:

@@ -163,16 +163,20 @@ class DeliveryWorker:
             return self._failed(view, row, attempts, failure)
         except DeliveryFailed as failure:
             return self._failed(view, row, attempts, failure)
+        # The ledger first, committed on its own: what the target holds is a fact even if the
+        # acknowledgement fails, and the feed projection must know the xref the
+        # acknowledgement adds is the hub's own write before it sees it.
+        with view.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL(
+                    "INSERT INTO {} (canonical_id, key, delivered_hash, target_id, delivered_at)"
+                    " VALUES (%s, %s, %s, %s, now()) ON CONFLICT (canonical_id, key) DO UPDATE "
+                    "SET delivered_hash = EXCLUDED.delivered_hash, "
+                    "target_id = EXCLUDED.target_id, delivered_at = EXCLUDED.delivered_at"
+                ).format(view.ledger),
+                (row["canonical_id"], row["key"], row["payload_hash"], delivered.target_id),
+            )
         self.acknowledge(self.target.name, delivered, row["canonical_id"])
-        conn.execute(
-            SQL(
-                "INSERT INTO {} (canonical_id, key, delivered_hash, target_id, delivered_at) "
-                "VALUES (%s, %s, %s, %s, now()) ON CONFLICT (canonical_id, key) DO UPDATE SET "
-                "delivered_hash = EXCLUDED.delivered_hash, target_id = EXCLUDED.target_id, "
-                "delivered_at = EXCLUDED.delivered_at"
-            ).format(view.ledger),
-            (row["canonical_id"], row["key"], row["payload_hash"], delivered.target_id),
-        )
         if row["case_id"] is not None:
             resolve_case(self.app, row["case_id"], by=f"feed:{self.target.name}")
         self.outcomes["delivered"] += 1

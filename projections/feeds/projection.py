@@ -82,7 +82,7 @@ class FeedProjection:
 
     def process(self, notifications: Sequence[Notification]) -> None:
         try:
-            found: list[tuple[FeedItem, int, datetime | None]] = []
+            followed: list[tuple[str, dict[str, Any], int]] = []
             for notification in notifications:
                 entity = _entity_of(notification.topic)
                 if entity is None:
@@ -96,20 +96,40 @@ class FeedProjection:
                 self._remember(notification.originator_id, entity)
                 if aggregate is None or entity not in self.target.entities:
                     continue
-                record = self.to_record(aggregate)
-                try:
-                    items = self.target.items(entity, record)
-                except Exception:  # one record the mapping cannot take must not stop the feed
-                    log.exception("feed %s: no items for %s %s", self.name, entity, aggregate.id)
-                    continue
-                found += [(item, notification.id, aggregate.modified_on) for item in items]
-            rows = self._fold(found)
+                # Serialised now: the cached aggregate moves on with the page's next events.
+                followed.append((entity, self.to_record(aggregate), notification.id))
+            rows = self._fold(self._items(followed))
             self.view.write(rows, Tracking(self.application_name, notifications[-1].id))
         except Exception:
             self._cache.clear()
             self._position = None
             raise
         self._position = notifications[-1].id
+
+    def _items(
+        self, followed: list[tuple[str, dict[str, Any], int]]
+    ) -> list[tuple[FeedItem, int, datetime | None]]:
+        """Each followed record's items; the xrefs of the target's ids this feed delivered are
+        marked `acknowledged` (the hub's own writes, not records that came from the target)."""
+        acked = self.view.acknowledged(UUID(str(r["id"])) for _, r, _ in followed)
+        found: list[tuple[FeedItem, int, datetime | None]] = []
+        for entity, record, position in followed:
+            ours = acked.get(UUID(str(record["id"])), set())
+            if ours:
+                record["xrefs"] = [
+                    {**x, "acknowledged": True}
+                    if x.get("system") == self.target.name and str(x.get("id")) in ours
+                    else x
+                    for x in record.get("xrefs") or []
+                ]
+            try:
+                items = self.target.items(entity, record)
+            except Exception:  # one record the mapping cannot take must not stop the feed
+                log.exception("feed %s: no items for %s %s", self.name, entity, record["id"])
+                continue
+            changed = _instant(record.get("updated_at"))
+            found += [(item, position, changed) for item in items]
+        return found
 
     def _fold(self, found: list[tuple[FeedItem, int, datetime | None]]) -> list[OutboxRow]:
         keys = {(item.canonical_id, item.key) for item, _, _ in found}
@@ -160,3 +180,9 @@ class FeedProjection:
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return aggregate
+
+
+def _instant(value: Any) -> datetime | None:
+    if isinstance(value, datetime) or value is None:
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))

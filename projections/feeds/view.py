@@ -110,6 +110,24 @@ class FeedView(PostgresTrackingRecorder):
             )
         }
 
+    def acknowledged(self, ids: Iterable[UUID]) -> dict[UUID, set[str]]:
+        """The ids the target gave each record's items (their xrefs are the hub's writes)."""
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                SQL(
+                    "SELECT canonical_id, target_id FROM {} WHERE canonical_id = ANY(%s) "
+                    "AND target_id IS NOT NULL"
+                ).format(self.ledger),
+                (wanted,),
+            ).fetchall()
+        found: dict[UUID, set[str]] = {}
+        for row in rows:
+            found.setdefault(row["canonical_id"], set()).add(row["target_id"])
+        return found
+
     def _select(
         self, table: Identifier, columns: Sequence[str], keys: Iterable[tuple[UUID, str]]
     ) -> list[Any]:

@@ -207,6 +207,14 @@ def test_feeds_deliver_once_acknowledge_and_recognise_the_echo(
         until(lambda: customer.get("altName") == "Fjord", what="the customer updated")
         assert delivered(fed, 1, 1)
 
+        # Deleted at its source: inactive where the targets hold it, never deleted there.
+        client_now = fed.app.find_any(client.id)
+        client_now.delete()
+        fed.app.record(client_now, meta=META)
+        until(lambda: customer.get("isInactive") is True, what="the customer made inactive")
+        until(lambda: harvest_client.get("is_active") is False, what="the client archived")
+        assert delivered(fed, 1, 1)
+
 
 def test_one_target_down_holds_back_only_its_own_backlog(
     settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch

@@ -53,7 +53,18 @@ def test_netsuite_holds_a_customer_per_client_and_a_job_per_won_engagement() -> 
     assert "projectedEndDate" not in job.payload  # unknown: left out, not nulled
     for status in ("pipeline", "lost"):
         assert NETSUITE.items("engagement", engagement(status=status)) == []
-    assert NETSUITE.items("client", client(deleted=True)) == []
+    assert NETSUITE.items("client", client(deleted=True)) == []  # never held: nothing
+
+
+def test_a_record_deleted_at_its_source_becomes_inactive_where_the_target_holds_it() -> None:
+    held = [{"system": "netsuite", "tenant": "T", "type": "customer", "id": "77"},
+            {"system": "harvest", "tenant": "H", "type": "Client", "id": "9",
+             "acknowledged": True}]  # fmt: skip
+    [customer] = NETSUITE.items("client", client(deleted=True, xrefs=held))
+    assert customer.payload["isInactive"] is True and customer.target_id == "77"
+    [harvest_client] = HARVEST.items("client", client(deleted=True, xrefs=held))
+    assert harvest_client.payload["is_active"] is False and harvest_client.target_id == "9"
+    assert HARVEST.items("engagement", engagement(deleted=True)) == []
 
 
 def test_netsuite_external_ids_hold_only_what_its_eid_url_takes() -> None:
@@ -82,8 +93,9 @@ def test_harvest_feeds_only_what_did_not_come_from_harvest() -> None:
     assert (project.payload["bill_by"], project.payload["budget_by"]) == ("none", "none")
     own = [{"system": "harvest", "tenant": "1", "type": "Project", "id": "9"}]
     assert HARVEST.items("engagement", engagement(xrefs=own)) == []
-    # The hub's own write acknowledged later (after the CRM's xref) is still fed.
-    acked = [{"system": "salesforce", "tenant": "o", "type": "Opportunity", "id": "x"}, *own]
+    # The acknowledgement of the hub's own write is not a record of Harvest's own.
+    acked = [{"system": "harvest", "tenant": "1", "type": "Project", "id": "9",
+              "acknowledged": True}]  # fmt: skip
     [update] = HARVEST.items("engagement", engagement(xrefs=acked))
     assert update.target_id == "9"
     assert HARVEST.items("engagement", engagement(status="pipeline")) == []
