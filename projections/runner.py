@@ -7,13 +7,34 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import psycopg
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import IntegrityError, Notification
+from psycopg.sql import SQL
 
 log = logging.getLogger(__name__)
+
+# The first statement of every view's DDL transaction: processes starting together (the API, a
+# projection worker) would otherwise race on CREATE ... IF NOT EXISTS, which is not atomic in
+# PostgreSQL (a duplicate key on pg_namespace or pg_type). The same lock as the write side's.
+SERIALISE_DDL = SQL("SELECT pg_advisory_xact_lock(hashtext('pshub.schema'))")
+
+
+def create_tables(create: Callable[[], None]) -> None:
+    """Runs a view's create_table, again if another process made the same tables at that
+    moment (a duplicate key in pg_type or pg_namespace, or the library's tracking migration
+    row inserted twice): every view goes through here (hub/projecting.py), whoever wrote it."""
+    for attempt in range(3):
+        try:
+            create()
+            return
+        except (IntegrityError, psycopg.errors.UniqueViolation):
+            # Another process made the same object in between (CREATE ... IF NOT EXISTS is
+            # not atomic in PostgreSQL): the next attempt finds it made.
+            if attempt == 2:
+                raise
 
 
 class Projection(Protocol):

@@ -1,4 +1,6 @@
-"""Exception-queue cases of the feeds: an item a target would not take, and its retry."""
+"""Exception-queue cases of the feeds: an item a target would not take, and its retry
+(registered with hub.exception_retry: a retry puts the item back in its target's queue, and
+the case resolves when the item is delivered)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ import logging
 from typing import Any
 from uuid import UUID
 
-from hub.exceptions import CaseStatus, ExceptionCase
+from hub.exception_retry import NothingToRetry, RetryResult, register_retry
+from hub.exceptions import ExceptionCase
 from hub.store.recorder import EventMeta
 
 log = logging.getLogger(__name__)
@@ -34,7 +37,7 @@ def open_case(
     for round_ in range(1000):
         key = (row["idempotency_key"], str(round_))
         existing = app.find(ExceptionCase.id_for(message_id, reason, *key), ExceptionCase)
-        if existing is not None and existing.status == CaseStatus.OPEN:
+        if existing is not None and not existing.closed:
             return existing.id
         if existing is None:
             break
@@ -49,6 +52,9 @@ def open_case(
         subject=f"feed.{target}.{row['entity']}",
         canonical_ids=[row["canonical_id"]],
         key=key,
+        # A target's own refusal code routes like the feeds' own reasons.
+        owner="" if reason.startswith("DOWNSTREAM_") else "integration",
+        raised_by=f"feed:{target}",
     )
     app.record(case, meta=EventMeta(system="hub", actor=f"feed:{target}", message_id=message_id))
     return case.id
@@ -56,7 +62,7 @@ def open_case(
 
 def resolve_case(app: Any, case_id: UUID, *, by: str) -> None:
     case = app.find(case_id, ExceptionCase)
-    if case is None or case.status != CaseStatus.OPEN:
+    if case is None or case.closed:
         return
     case.resolve(by=by, note="delivered")
     try:
@@ -84,3 +90,15 @@ def duplicate_case(app: Any, target: str, ref: Any, canonical_id: UUID, detail: 
     )
     app.record(case, meta=EventMeta(system="hub", actor=f"feed:{target}", message_id=message_id))
     return case.id
+
+
+def redeliver(hub: Any, case: ExceptionCase) -> RetryResult:
+    """What retrying a feed case does: its item goes back in its target's queue (the case
+    stays open until the item is delivered, which resolves it)."""
+    if not is_feed_case(case) or not hub.feeds_of().requeue(case.id):
+        raise NothingToRetry("this case's feed item is not waiting for a retry")
+    return RetryResult(outcome="requeued", resolved=False, reason=case.reason)
+
+
+for _reason in ("DOWNSTREAM_TIMEOUT", "DOWNSTREAM_REJECTED"):
+    register_retry(_reason, redeliver)

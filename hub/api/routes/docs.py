@@ -18,6 +18,8 @@ from hub.feeds.metrics import FeedCollector
 from hub.feeds.publisher import FEED_ENVELOPE_SCHEMA
 from hub.feeds.registry import known_targets
 from hub.relay.envelope import ENVELOPE_SCHEMA
+from projections.exceptions.metrics import BacklogCollector
+from projections.metrics.gauges import BusinessCollector
 
 router = APIRouter(tags=["documents"])
 
@@ -33,7 +35,7 @@ def hub_metrics(hub: Hub) -> CollectorRegistry:
         ["projection"],
         registry=metrics,
     )
-    for name in ("golden_records", "exceptions"):
+    for name in ("golden_records", "exceptions", "metrics"):
         lag.labels(name).set_function(
             lambda name=name: hub.runners[name].projection.position() if name in hub.runners else 0
         )
@@ -50,6 +52,8 @@ def hub_metrics(hub: Hub) -> CollectorRegistry:
     )
     parked.set_function(lambda: hub.engine.parked_count() if hub.engine else 0)
     metrics.register(FeedCollector(hub))
+    metrics.register(BusinessCollector(lambda: hub.metrics))
+    metrics.register(BacklogCollector(lambda: hub.exceptions))
     return metrics
 
 
