@@ -443,9 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
         "all. A rebuilt feed publishes and delivers nothing its target already has.",
     )
     feeds = [f"feed.{target}" for target in known_targets()]  # one per connector present
-    rebuild.add_argument(
-        "name", choices=["golden_records", "exceptions", "metrics", *feeds, "all"]
-    )
+    rebuild.add_argument("name", choices=["golden_records", "exceptions", "metrics", *feeds, "all"])
     rebuild.set_defaults(func=cmd_projections_rebuild)
     replay = commands.add_parser(
         "replay",
