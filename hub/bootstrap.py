@@ -18,6 +18,8 @@ from psycopg_pool import AsyncConnectionPool
 from hub import exception_routing
 from hub.application import HubApplication
 from hub.embedded import EmbeddedNats, EmbeddedPostgres
+from hub.feeds.delivery import Backoff
+from hub.feeds.running import Feeds, is_feed
 from hub.generations import Generations
 from hub.ingest.consumer import IngestConsumer, sweep_overdue
 from hub.ingest.engine import IngestEngine
@@ -93,6 +95,7 @@ class Hub:
     generations: Generations | None = None
     _views: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
     relay: EventRelay | None = None
+    feeds: Feeds | None = None
     # Reads of golden records on the event loop, with no thread hop (the API's hot path).
     read_pool: AsyncConnectionPool | None = None
 
@@ -167,6 +170,8 @@ class Hub:
     def rebuild_projection(self, name: str) -> dict[str, Any]:
         """Rebuilds a projection beside the live one, then switches reads to it (in every
         process: the runners and readers follow the pointer in the database)."""
+        if is_feed(name):
+            return self.feeds_of().rebuild(name)
         done = rebuild(
             self.app,
             name,
@@ -188,6 +193,42 @@ class Hub:
             self.relay = build_relay(self)
             self.relay.start()
         return self.relay
+
+    def feeds_of(self) -> Feeds:
+        """The feeds of this hub (not started: `start_feeds` runs them here)."""
+        if self.feeds is None:
+            self.feeds = Feeds(
+                self.app,
+                self.database_url,
+                self.nats_url,
+                self.streams,
+                source=relay_source(self.settings.nats_prefix),
+                backoff=Backoff(
+                    self.settings.feed_max_attempts,
+                    self.settings.feed_backoff,
+                    self.settings.feed_backoff_cap,
+                ),
+                # An engine of their own for acknowledgements: ingest's is not shared
+                # across threads.
+                make_engine=lambda: IngestEngine(
+                    self.app,
+                    rules=Rules.from_json(self.settings.rules),
+                    max_bytes=self.settings.max_body_bytes,
+                ),
+            )
+        return self.feeds
+
+    def start_feeds(self) -> Feeds:
+        """Starts each downstream target's feed: its projection, publisher on feed.* and,
+        where a connector is configured, its delivery worker (threads of their own)."""
+        feeds = self.feeds_of()
+        if not feeds.lines:
+            feeds.start()
+        return feeds
+
+    def stop_feeds(self) -> None:
+        if self.feeds is not None:
+            self.feeds.stop()
 
     def stop_relay(self) -> None:
         if self.relay is not None:
@@ -266,6 +307,7 @@ class Hub:
             return False
 
     def close(self) -> None:
+        self.stop_feeds()
         self.stop_relay()
         self.stop_projections()
         if self.generations is not None:

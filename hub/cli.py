@@ -81,7 +81,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             "a worker joins a running hub: set PSHUB_DATABASE_URL and PSHUB_NATS_URL"
         )
     parts = frozenset(p.strip() for p in args.run.split(",") if p.strip())
-    unknown = parts - {"ingest", "projections", "relay", "pollers"}
+    unknown = parts - {"ingest", "projections", "relay", "pollers", "feeds"}
     if unknown:
         raise CommandError(f"unknown worker part(s): {', '.join(sorted(unknown))}")
     hub = build_hub(settings)
@@ -96,6 +96,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             hub.start_projections()
         if "relay" in parts:
             hub.start_relay()
+        if "feeds" in parts:
+            hub.start_feeds()
         await hub.connect(ingest="ingest" in parts)
         pollers = asyncio.create_task(run_pollers(hub)) if "pollers" in parts else None
         print(f"pshub worker running {', '.join(sorted(parts))}", flush=True)
@@ -348,17 +350,25 @@ class _Bar:
 
 def cmd_projections_rebuild(args: argparse.Namespace) -> int:
     from hub.bootstrap import build_application  # noqa: PLC0415
+    from hub.feeds.running import feed_names, feed_view, is_feed, rebuild_feed  # noqa: PLC0415
     from hub.projecting import KINDS, rebuild  # noqa: PLC0415
 
-    if args.name != "all" and args.name not in KINDS:
-        raise CommandError(f"no projection {args.name}; projections: {', '.join(KINDS)}, all")
-    names = list(KINDS) if args.name == "all" else [args.name]
+    known = [*KINDS, *feed_names()]
+    if args.name != "all" and args.name not in known:
+        raise CommandError(f"no projection {args.name}; projections: {', '.join(known)}, all")
+    names = known if args.name == "all" else [args.name]
     database_url, started = _store_url()
     try:
         app = build_application(_settings(), database_url)
         try:
             with _Bar() as bar:
                 for name in names:
+                    if is_feed(name):  # a feed keeps its own ledger of what the target holds
+                        fed = rebuild_feed(app, name)
+                        feed_view(app, name[5:], fed["generation"] - 1).drop()
+                        print(f"{name}: generation {fed['generation']} at position "
+                              f"{fed['position']}")  # fmt: skip
+                        continue
                     done = rebuild(app, name, progress=bar.update, grace=args.grace)
                     print(f"{name}: generation {done.generation} at position {done.position}")
         finally:
@@ -394,6 +404,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+
     parser = _Parser(
         prog="pshub",
         description="pshub: the canonical, event-sourced data hub of a professional-services "
@@ -415,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser(
         "worker",
-        help="run ingest, projections, the relay or pollers without the API (scale out)",
+        help="run ingest, projections, the relay, pollers or feeds without the API (scale out)",
         description="Run parts of the hub without the HTTP API, beside a running hub "
         "(PSHUB_DATABASE_URL and PSHUB_NATS_URL required). Ingest workers share one JetStream "
         "consumer; each change still applies once. One relay publishes at a time: another "
@@ -424,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--run",
         default="ingest",
-        help="comma-separated: ingest, projections, relay, pollers (default ingest)",
+        help="comma-separated: ingest, projections, relay, pollers, feeds (default ingest)",
     )
     worker.set_defaults(func=cmd_worker)
 
@@ -505,9 +516,12 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild = projection_commands.add_parser(
         "rebuild",
         help="rebuild a projection (or all) from position zero",
-        description="Rebuild golden_records, exceptions, metrics, or all.",
+        description="Rebuild golden_records, exceptions, metrics, a feed (feed.<target>), or "
+        "all. A rebuilt feed publishes and delivers nothing its target already has.",
     )
-    rebuild.add_argument("name", help="a projection (golden_records, exceptions, ...) or all")
+    rebuild.add_argument(
+        "name", help="a projection (golden_records, exceptions, metrics, feed.<target>) or all"
+    )
     rebuild.add_argument(
         "--grace",
         type=_non_negative_float,

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, Path
 from hub.api.deps import HubDep, Reader, scope
 from hub.api.problems import Problem
 from hub.auth import Principal
+from hub.feeds.registry import known_targets
+from hub.feeds.running import feed_name, is_feed
 from hub.projecting import KINDS, rebuild_running, relay_status, status
 
 router = APIRouter(prefix="/v1/projections", tags=["projections"])
@@ -29,6 +31,10 @@ async def list_projections(hub: HubDep, _: Reader) -> dict[str, Any]:
     head = items[0]["head"] if items else None
     relay = await asyncio.to_thread(relay_status, hub.app, hub.relay, hub.streams.events, head)
     items.append({**relay, "rebuilding": False})
+    feeds = await asyncio.to_thread(hub.feeds_of().status, head if head is not None else 0)
+    for feed in feeds:
+        task = hub.rebuilds.get(feed["name"])
+        items.append({**feed, "rebuilding": task is not None and not task.done()})
     return {"items": items}
 
 
@@ -38,8 +44,9 @@ async def rebuild_projection(
 ) -> dict[str, Any]:
     """Starts rebuilding a projection from position zero beside the live one; reads switch to
     it when it has caught up. Progress shows at GET /v1/projections."""
-    if name not in KINDS:
-        raise Problem(404, f"no projection {name}; projections: {', '.join(KINDS)}")
+    if name not in KINDS and not is_feed(name):
+        names = [*KINDS, *(feed_name(t) for t in known_targets())]
+        raise Problem(404, f"no projection {name}; projections: {', '.join(names)}")
     running = hub.rebuilds.get(name)
     if (running is not None and not running.done()) or await asyncio.to_thread(
         rebuild_running, hub.app, name
