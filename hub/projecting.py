@@ -251,6 +251,7 @@ def switch(
     old: int,
     runner: ProjectionRunner,
     progress: Callable[[int, int], None] | None = None,
+    position_of: Callable[[int], int | None] | None = None,
 ) -> int:
     """Makes the rebuilt generation the live one; returns its position.
 
@@ -266,7 +267,8 @@ def switch(
         if row is None or row["generation"] != old:
             raise RebuildRunning(f"{name} was switched by another rebuild meanwhile")
         # (No tables for the live generation where no hub ever ran its projections.)
-        live_position = _position_of(app, name, old) or 0
+        # (position_of: a generation's position, for projections outside KINDS: the feeds.)
+        live_position = (position_of or (lambda g: _position_of(app, name, g)))(old) or 0
         # The rebuilt generation writes without this lock (it is newer than the pointer).
         position = runner.catch_up(until=live_position, progress=progress)
         position = max(position, runner.projection.position())

@@ -71,9 +71,21 @@ def rebuild_feed(app: Any, name: str) -> dict[str, Any]:
     fresh = feed_view(app, target.name, generation)
     fresh.drop()  # what an earlier, interrupted rebuild may have left
     fresh.create_table()
-    position = ProjectionRunner(feed_projection(app, target, fresh), app.hub_recorder).catch_up()
-    switch(app, name, generation)
+    runner = ProjectionRunner(feed_projection(app, target, fresh), app.hub_recorder)
+    runner.catch_up()
+    # The switch catches the new generation up to the live one under the pointer's lock.
+    position = switch(
+        app, name, generation - 1, runner, position_of=lambda g: _position(app, target.name, g)
+    )
     return {"name": name, "generation": generation, "position": position}
+
+
+def _position(app: Any, target: str, generation: int) -> int | None:
+    """A feed generation's position, or None where it has no tables."""
+    try:
+        return int(feed_view(app, target, generation).position(app.name))
+    except ProgrammingError:
+        return None
 
 
 @dataclass
