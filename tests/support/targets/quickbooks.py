@@ -154,7 +154,9 @@ class QuickBooksApi(LoopbackApi):
             numbers = (line.get("Amount"), detail.get("Qty"), detail.get("UnitPrice"))
             if not all(is_number(value) for value in numbers):
                 return fault("2010", "Request has invalid or unsupported property", f"Line {n}")
-            product = (numbers[1] * numbers[2]).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            product = (Decimal(numbers[1]) * Decimal(numbers[2])).quantize(
+                Decimal("0.01"), ROUND_HALF_UP
+            )
             if product != numbers[0]:
                 return fault(
                     "6070",
