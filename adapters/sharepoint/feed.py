@@ -29,8 +29,8 @@ _RESERVED = re.compile(r"(?i)^(con|prn|aux|nul|com\d|lpt\d|\.lock|desktop\.ini)(
 
 def folder_name(code: str, name: str) -> str:
     """The engagement's folder name, as SharePoint allows it."""
-    text = _FORBIDDEN.sub("-", f"{code} {name}".strip())
-    text = " ".join(text.replace("_vti_", "-vti-").split())[:MAX_NAME]
+    text = _FORBIDDEN.sub("-", " ".join(f"{code} {name}".split()))
+    text = text.replace("_vti_", "-vti-")[:MAX_NAME]
     text = text.rstrip(" .")
     if text.startswith("~$"):
         text = "-" + text[2:]
