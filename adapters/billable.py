@@ -1,13 +1,13 @@
 """Which golden records a billing target invoices, and what one line bills (pure).
 
 QuickBooks and Xero take the same billable items (DOMAIN 3.4-3.6): approved, billable time
-entries and expenses no invoice has billed yet, and billing-ready milestones. Each becomes one
-line in the customer's currency; a line in any other currency is left out rather than
-converted, and no amount is ever added to one in another currency.
+entries and expenses no invoice has billed yet, and billing-ready milestones. Each is one line,
+in its own currency (the entry's rate, the receipt's, the milestone's amount); lines are never
+added together, and a line whose currency is not its invoice's customer's is refused by the
+writer (or the target), never converted.
 
-A line needs more than its own record: the engagement (code, hourly rate) and the client (the
-customer's currency and its id in the target). The feed passes them as `related`, named by
-RELATED, beside the record.
+A line names its engagement's document by placeholder (`ref`), which the feed's delivery
+replaces with the id the target holds that record under, once it has been delivered.
 """
 
 from __future__ import annotations
@@ -22,14 +22,16 @@ from uuid import UUID
 from domain.errors import DomainError
 from domain.values import currency_exponent, exact_product, round_half_up
 
-# For each billable entity, the golden records a line needs beside it: the engagement its
-# engagement_id names, and the client that engagement's client_id names.
-RELATED: Mapping[str, tuple[str, ...]] = {
-    "time_entry": ("engagement", "client"),
-    "expense": ("engagement", "client"),
-    "milestone": ("engagement", "client"),
-}
-BILLABLE = frozenset(RELATED)
+BILLABLE = frozenset({"time_entry", "expense", "milestone"})
+# Engagements a billing target opens documents for: won work, not pipeline or lost deals.
+BILLED_ENGAGEMENTS = frozenset({"won", "active", "on_hold", "closed"})
+# hub.contracts.feeds.PLACEHOLDER: the delivery worker's mark for another record's target id.
+PLACEHOLDER = "$target_id"
+
+
+def ref(canonical_id: UUID | str, type_: str) -> dict[str, str]:
+    """Another record's id in the target, resolved at delivery (hub.contracts.feeds.target_ref)."""
+    return {PLACEHOLDER: str(canonical_id), "type": type_}
 
 
 @dataclass(frozen=True)
@@ -56,26 +58,23 @@ def xref_id(record: Mapping[str, Any], system: str, type_: str, tenant: str = ""
     return None
 
 
-def line(entity: str, record: Mapping[str, Any], related: Mapping[str, Any]) -> Line | None:
-    """The line a billable record bills in its customer's currency, or None when it is not
-    billable now, cannot be priced, or is priced in another currency than the customer's."""
-    engagement = related.get("engagement") or {}
-    client = related.get("client") or {}
-    currency = client.get("billing_currency") or ""
-    if entity not in BILLABLE or record.get("deleted") or client.get("deleted") or not currency:
+def line(entity: str, record: Mapping[str, Any]) -> Line | None:
+    """The line a billable record bills, or None when it is not billable now or cannot be
+    priced (a time entry carries no rate of its own)."""
+    if entity not in BILLABLE or record.get("deleted"):
         return None
     if record.get("invoice_id") or record.get("credit_note_required"):
         return None
-    code = engagement.get("code") or ""
     if entity == "time_entry":
-        found = _time(record, engagement, code)
+        found = _time(record)
     elif entity == "expense":
-        found = _expense(record, code)
+        found = _expense(record)
     else:
-        found = _milestone(record, code)
-    if found is None or found[2]["currency"] != currency:
+        found = _milestone(record)
+    if found is None:
         return None
     description, quantity, price, service_date = found
+    currency = str(price["currency"])
     unit_price = Decimal(price["amount"])
     try:
         exponent = currency_exponent(currency)
@@ -84,43 +83,51 @@ def line(entity: str, record: Mapping[str, Any], related: Mapping[str, Any]) -> 
     amount = round_half_up(exact_product(quantity, unit_price), exponent)
     if amount <= 0:
         return None
-    return Line(description, quantity, unit_price, amount, currency, service_date)
+    # The record's short reference ends the text, so a writer can tell its own line apart.
+    return Line(
+        f"{description} {line_ref(record)}", quantity, unit_price, amount, currency, service_date
+    )
+
+
+def line_ref(record: Mapping[str, Any]) -> str:
+    """The reference a record's line text ends with."""
+    return f"(ref {str(record['id'])[:8]})"
 
 
 _Found = tuple[str, Decimal, Mapping[str, Any], date | None]
 
 
-def _time(record: Mapping[str, Any], engagement: Mapping[str, Any], code: str) -> _Found | None:
+def _time(record: Mapping[str, Any]) -> _Found | None:
     if record.get("status") != "approved" or not record.get("billable"):
         return None
     if record.get("is_running"):  # a running timer is provisional until it stops
         return None
-    # The entry's own rate at entry time wins; else the engagement's hourly rate.
-    rate = record.get("source_rate") or engagement.get("hourly_rate")
+    # The rate in force when the work was recorded, as the source priced it.
+    rate = record.get("source_rate")
     if not rate:
         return None
     # Invoices use the billing quantity where the source rounds it (DOMAIN 3.4).
     hours = Decimal(str(record.get("billing_hours") or record["hours"]))
     task = record.get("task") or "Time"
     work_date = date.fromisoformat(record["work_date"])
-    return f"{code} {task} {work_date.isoformat()}".strip(), hours, rate, work_date
+    return f"{task} {work_date.isoformat()}, {hours} h", hours, rate, work_date
 
 
-def _expense(record: Mapping[str, Any], code: str) -> _Found | None:
+def _expense(record: Mapping[str, Any]) -> _Found | None:
     if record.get("status") != "approved" or not record.get("billable"):
         return None
     spent = date.fromisoformat(record["spent_date"])
-    text = f"{code} expense: {record.get('category') or 'expense'} {spent.isoformat()}"
-    return text.strip(), Decimal(1), record["amount"], spent
+    text = f"Expense: {record.get('category') or 'other'} {spent.isoformat()}"
+    return text, Decimal(1), record["amount"], spent
 
 
-def _milestone(record: Mapping[str, Any], code: str) -> _Found | None:
+def _milestone(record: Mapping[str, Any]) -> _Found | None:
     if record.get("status") != "billing_ready" or record.get("dispute"):
         return None
     accepted = record.get("accepted_on")
     service_date = date.fromisoformat(accepted) if accepted else None
-    text = f"{code} milestone: {record.get('name') or ''}"
-    return text.strip(), Decimal(1), record["amount"], service_date
+    text = f"Milestone: {record.get('name') or ''}".strip()
+    return text, Decimal(1), record["amount"], service_date
 
 
 def canonical_id(record: Mapping[str, Any]) -> UUID:

@@ -1,13 +1,21 @@
-"""Golden records -> what QuickBooks Online must hold (pure): a Customer per client, and a
-draft invoice per billable item (adapters/billable.py), addressed to the client's Customer.
+"""Golden records -> what QuickBooks Online must hold (pure).
 
-Amounts are exact decimal strings in the payload (the writer puts them on the wire as JSON
-numbers). QuickBooks refuses a transaction whose currency is not its customer's, and the
-billable rule only keeps lines in the customer's currency, so the two always agree.
+- a client is a Customer;
+- a won engagement is a sub-customer of it (`Job`, `ParentRef`, `BillWithParent`), which is how
+  QuickBooks keeps projects, in the engagement's currency (QuickBooks requires a sub-customer's
+  currency to be its parent's);
+- each billable item (adapters/billable.py) is a one-line invoice to the engagement's
+  sub-customer, in the item's currency. QuickBooks has no draft state: an invoice stays unsent
+  (EmailStatus NotSet) until a person sends it. It refuses a transaction whose currency is not
+  its customer's, so a line is never converted nor added to one in another currency.
+
+Another record's QuickBooks id is a placeholder (billable.ref) the delivery resolves. Amounts
+are exact decimal strings in the payload; the writer puts them on the wire as JSON numbers.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,18 +27,20 @@ from hub.contracts.feeds import FeedItem, TargetSettings
 
 NAME = "quickbooks"
 CUSTOMER = "Customer"
-INVOICE = "Invoice"
+# The xref an item's invoice is acknowledged under: the invoice holding that item's line (not
+# "Invoice", which names the invoice golden records ingest keeps).
+ITEM_INVOICE = "InvoiceLine"
 # QuickBooks refuses a DisplayName with a colon, a tab or a new line; 500 characters at most.
 _NOT_IN_NAME = str.maketrans({":": "-", "\t": " ", "\n": " ", "\r": " "})
 
 
 class QuickBooksTarget:
-    """Billing in QuickBooks Online: customers and draft invoices of billable items."""
+    """Billing in QuickBooks Online: customers, engagements as sub-customers, and an invoice
+    per billable item."""
 
     name = NAME
     category = "billing"
-    entities = frozenset({"client"}) | billable.BILLABLE
-    related = billable.RELATED
+    entities = frozenset({"client", "engagement"}) | billable.BILLABLE
 
     def __init__(self, *, tenant: str = "", item_id: str = "1") -> None:
         # The realm, so that only this company's xrefs count; the Item invoice lines sell
@@ -38,51 +48,29 @@ class QuickBooksTarget:
         self.tenant = tenant
         self.item_id = item_id
 
-    def items(
-        self,
-        entity: str,
-        record: Mapping[str, Any],
-        related: Mapping[str, Any] | None = None,
-    ) -> list[FeedItem]:
+    def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
         """What QuickBooks must hold for the record; [] when it holds nothing for it."""
-        if entity == "client":
-            return [] if record.get("deleted") else [self._customer(record)]
-        if entity not in billable.BILLABLE or related is None:
+        if record.get("deleted"):
             return []
-        customer = billable.xref_id(related.get("client") or {}, NAME, CUSTOMER, self.tenant)
-        found = billable.line(entity, record, related)
-        if customer is None or found is None:
+        if entity == "client":
+            return [self._item("customer", record, "customer", _customer(record), CUSTOMER)]
+        if entity == "engagement":
+            job = _job(record)
+            return [self._item("customer", record, "customer", job, CUSTOMER)] if job else []
+        found = billable.line(entity, record)
+        if found is None:
             return []
         payload = {
-            "CustomerRef": {"value": customer},
+            "CustomerRef": {"value": billable.ref(record["engagement_id"], CUSTOMER)},
             "CurrencyRef": {"value": found.currency},
             "Line": [_sales_line(found, self.item_id)],
             "PrivateNote": f"pshub {entity} {record['id']}",
         }
-        return [self._item(INVOICE.lower(), record, f"line:{record['id']}", payload, INVOICE)]
+        return [self._item("invoice", record, f"line:{record['id']}", payload, ITEM_INVOICE)]
 
     def writer(self, settings: TargetSettings, client: httpx.Client) -> QuickBooksWriter:
         """The connector to the realm the settings name."""
         return QuickBooksWriter(settings, client)
-
-    def _customer(self, record: Mapping[str, Any]) -> FeedItem:
-        payload: dict[str, Any] = {
-            "DisplayName": display_name(record),
-            "CompanyName": record["legal_name"][:100],
-            "Active": record.get("status") == "active",
-            "Notes": f"pshub client {record['id']}",
-        }
-        if record.get("billing_currency"):
-            payload["CurrencyRef"] = {"value": record["billing_currency"]}
-        if record.get("email"):
-            payload["PrimaryEmailAddr"] = {"Address": record["email"]}
-        if record.get("phone"):
-            payload["PrimaryPhone"] = {"FreeFormNumber": record["phone"]}
-        if record.get("website"):
-            payload["WebAddr"] = {"URI": record["website"]}
-        if record.get("billing_address"):
-            payload["BillAddr"] = _address(record["billing_address"])
-        return self._item("customer", record, "customer", payload, CUSTOMER)
 
     def _item(
         self,
@@ -103,10 +91,49 @@ class QuickBooksTarget:
         )
 
 
-def display_name(record: Mapping[str, Any]) -> str:
-    """The client's name as QuickBooks allows it (the trading name where there is one)."""
-    name = (record.get("trading_name") or record["legal_name"]).translate(_NOT_IN_NAME)
-    return " ".join(name.split())[:500]
+def display_name(name: str) -> str:
+    """A name as QuickBooks allows it in DisplayName."""
+    return " ".join(name.translate(_NOT_IN_NAME).split())[:500]
+
+
+def _customer(record: Mapping[str, Any]) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "DisplayName": display_name(record.get("trading_name") or record["legal_name"]),
+        "CompanyName": record["legal_name"][:100],
+        "Active": record.get("status") == "active",
+        "Notes": f"pshub client {record['id']}",
+    }
+    if record.get("billing_currency"):
+        payload["CurrencyRef"] = {"value": record["billing_currency"]}
+    if record.get("email"):
+        payload["PrimaryEmailAddr"] = {"Address": record["email"]}
+    if record.get("phone"):
+        payload["PrimaryPhone"] = {"FreeFormNumber": record["phone"]}
+    if record.get("website"):
+        payload["WebAddr"] = {"URI": record["website"]}
+    if record.get("billing_address"):
+        payload["BillAddr"] = _address(record["billing_address"])
+    return payload
+
+
+def _job(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    # Pipeline and lost deals bill nothing; an engagement whose client is not known yet waits
+    # for the link (a new version of the record comes when it resolves).
+    if record.get("status") not in billable.BILLED_ENGAGEMENTS or not record.get("client_id"):
+        return None
+    if record.get("contract_type") == "non_billable":
+        return None
+    payload: dict[str, Any] = {
+        "DisplayName": display_name(f"{record['code']} {record.get('name') or ''}"),
+        "Job": True,
+        "ParentRef": {"value": billable.ref(record["client_id"], CUSTOMER)},
+        "BillWithParent": True,
+        "Active": record.get("status") != "closed",
+        "Notes": f"pshub engagement {record['id']}",
+    }
+    if record.get("currency"):
+        payload["CurrencyRef"] = {"value": record["currency"]}
+    return payload
 
 
 def _sales_line(found: billable.Line, item_id: str) -> dict[str, Any]:
@@ -134,3 +161,8 @@ def _address(address: Mapping[str, Any]) -> dict[str, str]:
         "Country": address.get("country", ""),
     }
     return {name: value for name, value in fields.items() if value}
+
+
+# What the feeds register (hub/feeds/registry.py): the realm whose xrefs count is the
+# connector's tenant, PSHUB_FEED_QUICKBOOKS_TENANT.
+TARGET = QuickBooksTarget(tenant=os.environ.get("PSHUB_FEED_QUICKBOOKS_TENANT", "").strip())

@@ -21,8 +21,11 @@ from hub.contracts.feeds import Delivered, DeliveryFailed, FeedItem, TargetSetti
 MINOR_VERSION = "75"
 STALE_OBJECT = "5010"
 NUMBERS = frozenset({"Amount", "Qty", "UnitPrice"})
-# The entity in the URL -> the key QuickBooks wraps the object in, and the xref type.
+# The entity in the URL -> the key QuickBooks wraps the object in.
 TYPES = {"customer": "Customer", "invoice": "Invoice"}
+# The xref type an acknowledgement records: an invoice the feed makes holds one billable
+# item's line, and is recorded on that item as such (adapters/quickbooks/feed.py).
+ACKNOWLEDGED_AS = {"customer": "Customer", "invoice": "InvoiceLine"}
 
 
 class QuickBooksWriter:
@@ -40,10 +43,9 @@ class QuickBooksWriter:
 
     def deliver(self, item: FeedItem) -> Delivered:
         """Creates or sparsely updates the item's record; raises DeliveryFailed."""
-        kind = TYPES[item.entity]
         if item.target_id is None:
             body = self._post(item.entity, dict(item.payload), item.idempotency_key)
-            return self._delivered(kind, body)
+            return self._delivered(item.entity, body)
         payload = {**item.payload, "Id": item.target_id, "sparse": True}
         payload["SyncToken"] = self._sync_token(item.entity, item.target_id)
         try:
@@ -56,7 +58,7 @@ class QuickBooksWriter:
                 body = self._post(item.entity, payload, f"{item.idempotency_key}-2")
             except _Stale as stale:
                 raise stale.failed from None
-        return self._delivered(kind, body)
+        return self._delivered(item.entity, body)
 
     def _sync_token(self, entity: str, target_id: str) -> str:
         url = f"{self.base}/{entity}/{quote(target_id)}"
@@ -84,14 +86,17 @@ class QuickBooksWriter:
             raise failed
         return answers.json_body(response, f"QuickBooks POST {entity}")
 
-    def _delivered(self, kind: str, body: Any) -> Delivered:
+    def _delivered(self, entity: str, body: Any) -> Delivered:
+        kind = TYPES[entity]
         held = body.get(kind) if isinstance(body, Mapping) else None
         if not isinstance(held, Mapping) or not held.get("Id"):
             raise DeliveryFailed(
                 answers.TIMEOUT, f"QuickBooks answered no {kind} Id", retryable=True
             )
         details = {"SyncToken": str(held.get("SyncToken", ""))}
-        return Delivered(kind, str(held["Id"]), tenant=self.realm, details=details)
+        return Delivered(
+            ACKNOWLEDGED_AS[entity], str(held["Id"]), tenant=self.realm, details=details
+        )
 
 
 class _Stale(Exception):

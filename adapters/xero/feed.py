@@ -1,14 +1,20 @@
-"""Golden records -> what Xero must hold (pure): a Contact per client, and a draft sales
-invoice (ACCREC, DRAFT, amounts exclusive of tax) per billable item (adapters/billable.py),
-addressed to the client's Contact by ContactID.
+"""Golden records -> what Xero must hold (pure).
 
-The Contact carries the hub's client id as its ContactNumber, the field Xero keeps for
-identifying a contact in another system. Amounts are exact decimal strings in the payload (the
-writer puts them on the wire as JSON numbers).
+- a client is a Contact, numbered (ContactNumber, the field Xero keeps for another system's
+  id) with the hub's client id;
+- a won engagement is a draft sales invoice to its client's Contact (ACCREC, DRAFT, amounts
+  exclusive of tax, Contact by ContactID), in the engagement's currency and referenced by
+  the engagement code: the document its billable items gather on;
+- each billable item (adapters/billable.py) is one line on its engagement's draft; the writer
+  refuses a line whose currency is not the draft's, so nothing is added across currencies.
+
+Another record's Xero id is a placeholder (billable.ref) the delivery resolves. Amounts are
+exact decimal strings in the payload; the writer puts them on the wire as JSON numbers.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,16 +26,18 @@ from hub.contracts.feeds import FeedItem, TargetSettings
 
 NAME = "xero"
 CONTACT = "Contact"
-INVOICE = "Invoice"
+# The xrefs acknowledgements record: an engagement's draft, and an item's line on it (not
+# "Invoice", which names the invoice golden records ingest keeps).
+DRAFT = "DraftInvoice"
+LINE = "LineItem"
 
 
 class XeroTarget:
-    """Billing in Xero: contacts and draft sales invoices of billable items."""
+    """Billing in Xero: contacts, a draft sales invoice per engagement, its billable lines."""
 
     name = NAME
     category = "billing"
-    entities = frozenset({"client"}) | billable.BILLABLE
-    related = billable.RELATED
+    entities = frozenset({"client", "engagement"}) | billable.BILLABLE
 
     def __init__(self, *, tenant: str = "", account_code: str = "200") -> None:
         # The Xero tenant, so that only its xrefs count; the revenue account lines book to
@@ -37,69 +45,33 @@ class XeroTarget:
         self.tenant = tenant
         self.account_code = account_code
 
-    def items(
-        self,
-        entity: str,
-        record: Mapping[str, Any],
-        related: Mapping[str, Any] | None = None,
-    ) -> list[FeedItem]:
+    def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
         """What Xero must hold for the record; [] when it holds nothing for it."""
+        if record.get("deleted"):
+            return []
         if entity == "client":
-            return [] if record.get("deleted") else [self._contact(record)]
-        if entity not in billable.BILLABLE or related is None:
+            return [self._item("contact", record, "contact", _contact(record), CONTACT)]
+        if entity == "engagement":
+            draft = _draft(record)
+            return [self._item("invoice", record, "invoice", draft, DRAFT)] if draft else []
+        found = billable.line(entity, record)
+        if found is None:
             return []
-        contact = billable.xref_id(related.get("client") or {}, NAME, CONTACT, self.tenant)
-        found = billable.line(entity, record, related)
-        if contact is None or found is None:
-            return []
-        target_id = billable.xref_id(record, NAME, INVOICE, self.tenant)
-        payload: dict[str, Any] = {
-            "Type": "ACCREC",
-            "Status": "DRAFT",
-            "LineAmountTypes": "Exclusive",
-            "Contact": {"ContactID": contact},
+        payload = {
+            "InvoiceID": billable.ref(record["engagement_id"], DRAFT),
             "CurrencyCode": found.currency,
-            "Reference": str((related.get("engagement") or {}).get("code") or "")[:255],
-            "LineItems": [
-                {
-                    "Description": found.description,
-                    "Quantity": str(found.quantity),
-                    "UnitAmount": str(found.unit_price),
-                    "AccountCode": self.account_code,
-                }
-            ],
+            "LineItem": {
+                "Description": found.description,
+                "Quantity": str(found.quantity),
+                "UnitAmount": str(found.unit_price),
+                "AccountCode": self.account_code,
+            },
         }
-        if found.service_date:
-            payload["Date"] = found.service_date.isoformat()
-        if target_id:
-            payload["InvoiceID"] = target_id
-        return [self._item("invoice", record, f"line:{record['id']}", payload, target_id)]
+        return [self._item("line", record, f"line:{record['id']}", payload, LINE)]
 
     def writer(self, settings: TargetSettings, client: httpx.Client) -> XeroWriter:
         """The connector to the tenant the settings name."""
         return XeroWriter(settings, client)
-
-    def _contact(self, record: Mapping[str, Any]) -> FeedItem:
-        target_id = billable.xref_id(record, NAME, CONTACT, self.tenant)
-        payload: dict[str, Any] = {
-            "Name": " ".join((record.get("trading_name") or record["legal_name"]).split())[:255],
-            "ContactNumber": str(record["id"]),
-            "ContactStatus": "ARCHIVED" if record.get("status") == "closed" else "ACTIVE",
-        }
-        optional = {
-            "DefaultCurrency": record.get("billing_currency"),
-            "EmailAddress": record.get("email"),
-            "TaxNumber": record.get("tax_id"),
-            "Website": record.get("website"),
-        }
-        payload.update({name: value for name, value in optional.items() if value})
-        if record.get("phone"):
-            payload["Phones"] = [{"PhoneType": "DEFAULT", "PhoneNumber": record["phone"]}]
-        if record.get("billing_address"):
-            payload["Addresses"] = [_address(record["billing_address"])]
-        if target_id:
-            payload["ContactID"] = target_id
-        return self._item("contact", record, "contact", payload, target_id)
 
     def _item(
         self,
@@ -107,7 +79,7 @@ class XeroTarget:
         record: Mapping[str, Any],
         key: str,
         payload: Mapping[str, Any],
-        target_id: str | None,
+        target_type: str,
     ) -> FeedItem:
         return FeedItem(
             target=NAME,
@@ -116,8 +88,45 @@ class XeroTarget:
             version=int(record["version"]),
             key=key,
             payload=payload,
-            target_id=target_id,
+            target_id=billable.xref_id(record, NAME, target_type, self.tenant),
         )
+
+
+def _contact(record: Mapping[str, Any]) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "Name": " ".join((record.get("trading_name") or record["legal_name"]).split())[:255],
+        "ContactNumber": str(record["id"]),
+        "ContactStatus": "ARCHIVED" if record.get("status") == "closed" else "ACTIVE",
+    }
+    optional = {
+        "DefaultCurrency": record.get("billing_currency"),
+        "EmailAddress": record.get("email"),
+        "TaxNumber": record.get("tax_id"),
+        "Website": record.get("website"),
+    }
+    payload.update({name: value for name, value in optional.items() if value})
+    if record.get("phone"):
+        payload["Phones"] = [{"PhoneType": "DEFAULT", "PhoneNumber": record["phone"]}]
+    if record.get("billing_address"):
+        payload["Addresses"] = [_address(record["billing_address"])]
+    return payload
+
+
+def _draft(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    # Pipeline and lost deals bill nothing; an engagement whose client is not known yet waits
+    # for the link (a new version of the record comes when it resolves).
+    if record.get("status") not in billable.BILLED_ENGAGEMENTS or not record.get("client_id"):
+        return None
+    if record.get("contract_type") == "non_billable" or not record.get("currency"):
+        return None
+    return {
+        "Type": "ACCREC",
+        "Status": "DRAFT",
+        "LineAmountTypes": "Exclusive",
+        "Contact": {"ContactID": billable.ref(record["client_id"], CONTACT)},
+        "CurrencyCode": record["currency"],
+        "Reference": f"{record['code']} {record.get('name') or ''}".strip()[:255],
+    }
 
 
 def _address(address: Mapping[str, Any]) -> dict[str, str]:
@@ -130,3 +139,8 @@ def _address(address: Mapping[str, Any]) -> dict[str, str]:
         "Country": address.get("country", ""),
     }
     return {name: value for name, value in fields.items() if value}
+
+
+# What the feeds register (hub/feeds/registry.py): the organisation whose xrefs count is the
+# connector's tenant, PSHUB_FEED_XERO_TENANT.
+TARGET = XeroTarget(tenant=os.environ.get("PSHUB_FEED_XERO_TENANT", "").strip())

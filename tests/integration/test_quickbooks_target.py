@@ -13,7 +13,7 @@ from adapters.quickbooks.feed import QuickBooksTarget
 from hub.contracts.feeds import DeliveryFailed, FeedItem, TargetSettings
 from tests.support.targets import records as r
 from tests.support.targets.quickbooks import QuickBooksApi
-from tests.support.targets.records import xref
+from tests.support.targets.records import resolved, xref
 
 REALM = "9130"
 TARGET = QuickBooksTarget(tenant=REALM)
@@ -79,22 +79,76 @@ def test_a_stale_sync_token_is_read_again_once(api: QuickBooksApi, writer: Any) 
     assert api.seen("GET", rf"/v3/company/{REALM}/customer/{known.target_id}") == 2
 
 
-def test_billable_items_become_draft_invoices_once_each(api: QuickBooksApi, writer: Any) -> None:
-    customer = writer.deliver(_customer_item())
-    client = r.client(xrefs=[xref("quickbooks", "Customer", customer.target_id, REALM)])
-    related = {"client": client, "engagement": r.engagement(client["id"])}
-    eng = related["engagement"]["id"]
+def _engagement_customer(writer: Any, **engagement_fields: Any) -> tuple[str, str]:
+    """Delivers a client and its engagement; returns (engagement id, sub-customer id)."""
+    client = r.client()
+    [customer] = TARGET.items("client", client)
+    parent = writer.deliver(customer).target_id
+    engagement = r.engagement(client["id"], **engagement_fields)
+    [job] = TARGET.items("engagement", engagement)
+    return engagement["id"], writer.deliver(resolved(job, {client["id"]: parent})).target_id
+
+
+def test_an_engagement_is_a_sub_customer_of_its_clients_customer(
+    api: QuickBooksApi, writer: Any
+) -> None:
+    _, job_id = _engagement_customer(writer)
+    customers = {c["Id"]: c for c in api.held(REALM, "customer")}
+    assert len(customers) == 2
+    job = customers[job_id]
+    parent = customers[job["ParentRef"]["value"]]
+    assert job["Job"] is True and "Job" not in parent and job["BillWithParent"] is True
+
+
+def test_billable_items_become_invoices_once_each(api: QuickBooksApi, writer: Any) -> None:
+    engagement_id, job_id = _engagement_customer(writer)
+    ids = {engagement_id: job_id}
     items = [
-        *TARGET.items("time_entry", r.time_entry(eng, hours="2.5"), related),
-        *TARGET.items("expense", r.expense(eng), related),
-        *TARGET.items("milestone", r.milestone(eng), related),
+        *TARGET.items("time_entry", r.time_entry(engagement_id, hours="2.5")),
+        *TARGET.items("expense", r.expense(engagement_id)),
+        *TARGET.items("milestone", r.milestone(engagement_id)),
     ]
-    delivered = [writer.deliver(item) for item in items + items]
+    delivered = [writer.deliver(resolved(item, ids)) for item in items + items]
     invoices = api.held(REALM, "invoice")
     assert len(invoices) == 3 and len({d.target_id for d in delivered}) == 3
+    assert {d.target_type for d in delivered} == {"InvoiceLine"}
     totals = sorted(str(invoice["TotalAmt"]) for invoice in invoices)
     assert totals == ["12000.00", "375.00", "84.20"]
-    assert {invoice["CustomerRef"]["value"] for invoice in invoices} == {customer.target_id}
+    assert {invoice["CustomerRef"]["value"] for invoice in invoices} == {job_id}
+
+
+def test_a_new_version_of_an_item_updates_its_invoice(api: QuickBooksApi, writer: Any) -> None:
+    engagement_id, job_id = _engagement_customer(writer)
+    entry = r.time_entry(engagement_id, hours="2")
+    [first] = TARGET.items("time_entry", entry)
+    invoice_id = writer.deliver(resolved(first, {engagement_id: job_id})).target_id
+    known = [xref("quickbooks", "InvoiceLine", invoice_id, REALM)]
+    later = {**entry, "version": 2, "hours": "3.5", "xrefs": known}
+    [update] = TARGET.items("time_entry", later)
+    assert writer.deliver(resolved(update, {engagement_id: job_id})).target_id == invoice_id
+    [invoice] = api.held(REALM, "invoice")
+    assert str(invoice["TotalAmt"]) == "525.00" and invoice["SyncToken"] == "1"
+
+
+def test_an_engagement_in_another_currency_than_its_client_is_refused(
+    api: QuickBooksApi, writer: Any
+) -> None:
+    with pytest.raises(DeliveryFailed) as failed:
+        _engagement_customer(writer, currency="EUR")  # the client bills in GBP
+    assert not failed.value.retryable and "QuickBooks 6000" in str(failed.value)
+    assert len(api.held(REALM, "customer")) == 1
+
+
+def test_a_line_in_another_currency_than_the_customers_is_refused(
+    api: QuickBooksApi, writer: Any
+) -> None:
+    engagement_id, job_id = _engagement_customer(writer)
+    usd = r.expense(engagement_id, amount={"amount": "40.00", "currency": "USD"})
+    [item] = TARGET.items("expense", usd)
+    with pytest.raises(DeliveryFailed) as failed:
+        writer.deliver(resolved(item, {engagement_id: job_id}))
+    assert not failed.value.retryable and "QuickBooks 6000" in str(failed.value)
+    assert api.held(REALM, "invoice") == []
 
 
 def test_throttling_is_retryable_after_what_quickbooks_asked(
@@ -128,11 +182,10 @@ def test_a_duplicate_name_is_refused_for_good_with_quickbooks_reason(
 
 
 def test_an_invoice_for_an_unknown_customer_is_refused(api: QuickBooksApi, writer: Any) -> None:
-    client = r.client(xrefs=[xref("quickbooks", "Customer", "999", REALM)])
-    related = {"client": client, "engagement": r.engagement(client["id"])}
-    [item] = TARGET.items("expense", r.expense(related["engagement"]["id"]), related)
+    engagement_id = r.engagement(r.client()["id"])["id"]
+    [item] = TARGET.items("expense", r.expense(engagement_id))
     with pytest.raises(DeliveryFailed) as failed:
-        writer.deliver(item)
+        writer.deliver(resolved(item, {engagement_id: "999"}))
     assert not failed.value.retryable and "2500 Invalid Reference Id" in str(failed.value)
 
 

@@ -3,8 +3,9 @@
 Faithful where the writer depends on it: `?requestid=` answers a repeat with the first answer
 and writes nothing twice; an update needs the current SyncToken (5010 Stale Object Error
 otherwise) and is sparse; DisplayName is unique per realm (6240); an invoice's customer must
-exist (2500) and carry the invoice's currency, and a line's Amount must be Qty x UnitPrice
-(6070). Errors are Faults: {"Fault": {"Error": [{Message, Detail, code, element}], "type"}}.
+exist (2500) and carry the invoice's currency (a sub-customer its parent's: 6000), and a
+line's Amount must be Qty x UnitPrice (6070). Errors are Faults:
+{"Fault": {"Error": [{Message, Detail, code, element}], "type"}}.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tests.support.targets.loopback_api import LoopbackApi, Route, is_number, js
 
 _ENTITY = r"/v3/company/(?P<realm>[^/]+)/(?P<entity>customer|invoice)"
 KEYS = {"customer": "Customer", "invoice": "Invoice"}
+HOME_CURRENCY = "GBP"
 
 
 def fault(code: str, message: str, detail: str = "", kind: str = "ValidationFault") -> Response:
@@ -133,6 +135,17 @@ class QuickBooksApi(LoopbackApi):
                     "Duplicate Name Exists Error",
                     f"The name supplied already exists. : Id={other['Id']}",
                 )
+        parent_ref = (customer.get("ParentRef") or {}).get("value")
+        if parent_ref is not None:
+            parent = self.records[realm]["customer"].get(str(parent_ref))
+            if parent is None:
+                return fault("2500", "Invalid Reference Id", f"Invalid Reference Id : {parent_ref}")
+            if _currency(parent) != _currency(customer):
+                return fault(
+                    "6000",
+                    "A business validation error has occurred while processing your request",
+                    "Business Validation Error: a sub-customer must use its parent's currency",
+                )
         return None
 
     def _check_invoice(self, realm: str, invoice: dict) -> Response | None:
@@ -140,8 +153,8 @@ class QuickBooksApi(LoopbackApi):
         customer = self.records[realm].get("customer", {}).get(str(ref))
         if customer is None:
             return fault("2500", "Invalid Reference Id", f"Invalid Reference Id : Customer {ref}")
-        currency = (invoice.get("CurrencyRef") or {}).get("value")
-        if currency != (customer.get("CurrencyRef") or {}).get("value", currency):
+        currency = _currency(invoice)
+        if currency != _currency(customer):
             return fault(
                 "6000",
                 "A business validation error has occurred while processing your request",
@@ -164,3 +177,8 @@ class QuickBooksApi(LoopbackApi):
                     f"Line {n}: Supplied value:{numbers[0]}",
                 )
         return None
+
+
+def _currency(record: dict[str, Any]) -> str:
+    # A customer or transaction without a CurrencyRef is in the home currency.
+    return (record.get("CurrencyRef") or {}).get("value") or HOME_CURRENCY

@@ -3,6 +3,7 @@ mapping test reads exactly the fields (and JSON types) the feeds pass to a targe
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -36,11 +37,11 @@ def client(**fields: Any) -> dict[str, Any]:
     )
 
 
-def engagement(client_id: str | UUID, **fields: Any) -> dict[str, Any]:
+def engagement(client_id: str | UUID | None, **fields: Any) -> dict[str, Any]:
     return golden(
         "engagement",
         **{
-            "client_id": str(client_id),
+            "client_id": None if client_id is None else str(client_id),
             "code": "ACME-2026-01",
             "name": "Finance transformation",
             "status": "active",
@@ -97,3 +98,19 @@ def milestone(engagement_id: str | UUID, **fields: Any) -> dict[str, Any]:
             **fields,
         },
     )
+
+
+def resolved(item: Any, ids: dict[str, str]) -> Any:
+    """The item as the feed's delivery hands it to a writer: each placeholder for another
+    record's target id replaced by that id (ids: canonical id -> target id)."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            if "$target_id" in value:
+                return ids[value["$target_id"]]
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return replace(item, payload=walk(dict(item.payload)))

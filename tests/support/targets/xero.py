@@ -3,9 +3,10 @@
 Faithful where the writer depends on it: every request names a connected organisation in
 `Xero-Tenant-Id` (403 otherwise); `Idempotency-Key` answers a repeat with the first answer and
 writes nothing twice; PUT creates, POST creates or updates by ContactID/InvoiceID; a contact
-name is unique among active contacts; an invoice names an existing contact, has typed lines
-and only a draft can be edited. Validation errors are ValidationExceptions whose Elements
-carry ValidationErrors.
+name is unique among active contacts; an invoice names an existing contact and has typed
+lines; only a draft can be edited; an update's LineItems replace the invoice's (a line without
+LineItemID is new, a line left out is deleted). Validation errors are ValidationExceptions
+whose Elements carry ValidationErrors.
 """
 
 from __future__ import annotations
@@ -154,7 +155,10 @@ class XeroApi(LoopbackApi):
         contact = (invoice.get("Contact") or (current or {}).get("Contact") or {}).get("ContactID")
         if contact not in self.records[tenant]["Contacts"]:
             errors.append("The Contact ID provided is not valid")
+        known = {line["LineItemID"] for line in (current or {}).get("LineItems") or ()}
         for n, line in enumerate(invoice.get("LineItems") or ()):
+            if "LineItemID" in line and line["LineItemID"] not in known:
+                errors.append(f"LineItemID {line['LineItemID']} is not a line of this invoice")
             if not line.get("Description"):
                 errors.append(f"Description is required for line {n + 1}")
             if not (is_number(line.get("Quantity")) and is_number(line.get("UnitAmount"))):
@@ -172,8 +176,10 @@ class XeroApi(LoopbackApi):
 
 
 def _totals(invoice: dict[str, Any]) -> None:
-    # Exclusive amounts and no tax rates on the loopback: the total is the lines' sum.
+    # Lines sent without a LineItemID are new; lines left out of an update are deleted (as
+    # Xero does). Exclusive amounts and no tax rates here: the total is the lines' sum.
     for line in invoice.get("LineItems") or ():
+        line.setdefault("LineItemID", str(uuid.uuid4()))
         amount = Decimal(line["Quantity"]) * Decimal(line["UnitAmount"])
         line["LineAmount"] = amount.quantize(Decimal("0.01"), ROUND_HALF_UP)
     subtotal = sum((line["LineAmount"] for line in invoice.get("LineItems") or ()), Decimal(0))

@@ -1,21 +1,13 @@
-"""QuickBooks target mapping: golden records -> Customer and draft invoice payloads."""
+"""QuickBooks target mapping: clients, engagements and billable items -> QuickBooks JSON."""
 
 from __future__ import annotations
-
-from decimal import Decimal
-from typing import Any
 
 from adapters.quickbooks.feed import QuickBooksTarget, display_name
 from tests.support.targets import records as r
 from tests.support.targets.records import xref
 
 TARGET = QuickBooksTarget(tenant="9130")
-
-
-def _related(**client_fields: Any) -> dict[str, Any]:
-    known = [xref("quickbooks", "Customer", "58", "9130")]
-    client = r.client(xrefs=known, **client_fields)
-    return {"client": client, "engagement": r.engagement(client["id"])}
+ENGAGEMENT = "5b0c3537-f3f5-439a-9396-7c3812444dd0"
 
 
 def test_maps_a_client_to_a_customer_in_its_billing_currency() -> None:
@@ -40,13 +32,11 @@ def test_a_client_without_optional_fields_leaves_them_out() -> None:
 
 
 def test_a_client_known_to_the_realm_updates_its_customer() -> None:
-    client = r.client(
-        xrefs=[
-            xref("quickbooks", "Customer", "77", "other"),
-            xref("quickbooks", "Customer", "58", "9130"),
-        ]
-    )
-    [item] = TARGET.items("client", client)
+    known = [
+        xref("quickbooks", "Customer", "77", "other"),
+        xref("quickbooks", "Customer", "58", "9130"),
+    ]
+    [item] = TARGET.items("client", r.client(xrefs=known))
     assert item.target_id == "58"  # the other realm's id 77 is another company's record
 
 
@@ -59,96 +49,90 @@ def test_idempotency_key_follows_the_version() -> None:
     assert len(first.idempotency_key) <= 50
 
 
-def test_an_approved_billable_unbilled_time_entry_is_a_draft_invoice_line() -> None:
-    related = _related()
-    entry = r.time_entry(related["engagement"]["id"], billing_hours="7.75")
-    [item] = TARGET.items("time_entry", entry, related)
+def test_a_won_engagement_is_a_sub_customer_of_its_client() -> None:
+    client = r.client()
+    engagement = r.engagement(client["id"], currency="EUR")
+    [item] = TARGET.items("engagement", engagement)
+    assert item.entity == "customer" and item.key == "customer"
+    assert item.payload["DisplayName"] == "ACME-2026-01 Finance transformation"
+    assert item.payload["Job"] is True and item.payload["BillWithParent"] is True
+    assert item.payload["ParentRef"] == {"value": {"$target_id": client["id"], "type": "Customer"}}
+    assert item.payload["CurrencyRef"] == {"value": "EUR"}
+
+
+def test_no_sub_customer_for_a_deal_not_won_or_a_client_not_known_yet() -> None:
+    client_id = r.client()["id"]
+    for fields in ({"status": "pipeline"}, {"status": "lost"}, {"contract_type": "non_billable"}):
+        assert TARGET.items("engagement", r.engagement(client_id, **fields)) == [], fields
+    assert TARGET.items("engagement", r.engagement(None)) == []
+
+
+def test_an_approved_billable_unbilled_time_entry_is_an_invoice_line() -> None:
+    entry = r.time_entry(ENGAGEMENT, billing_hours="7.75")
+    [item] = TARGET.items("time_entry", entry)
     assert item.entity == "invoice" and item.key == f"line:{entry['id']}"
-    assert item.payload["CustomerRef"] == {"value": "58"}
+    assert item.payload["CustomerRef"] == {"value": {"$target_id": ENGAGEMENT, "type": "Customer"}}
     assert item.payload["CurrencyRef"] == {"value": "GBP"}
     [line] = item.payload["Line"]
     assert line["DetailType"] == "SalesItemLineDetail"
+    assert line["Description"] == f"Design 2026-03-02, 7.75 h (ref {entry['id'][:8]})"
     detail = line["SalesItemLineDetail"]
     # The billing quantity (rounded hours), never the recorded one, at the entry's rate.
     assert (detail["Qty"], detail["UnitPrice"], line["Amount"]) == ("7.75", "150.00", "1162.50")
     assert detail["ServiceDate"] == "2026-03-02" and detail["ItemRef"] == {"value": "1"}
 
 
-def test_a_time_entry_without_its_own_rate_uses_the_engagements() -> None:
-    related = _related()
-    related["engagement"] = {
-        **related["engagement"],
-        "hourly_rate": {"amount": "99.995", "currency": "GBP"},
-    }
-    entry = r.time_entry(related["engagement"]["id"], source_rate=None, hours="3")
-    [item] = TARGET.items("time_entry", entry, related)
-    assert item.payload["Line"][0]["Amount"] == "299.99"  # 299.985 rounded half up
+def test_a_line_rounds_half_up_to_its_currencys_minor_unit() -> None:
+    eur = r.time_entry(ENGAGEMENT, hours="3", source_rate={"amount": "99.995", "currency": "EUR"})
+    [item] = TARGET.items("time_entry", eur)
+    assert item.payload["Line"][0]["Amount"] == "299.99"  # 299.985 half up
+    assert item.payload["CurrencyRef"] == {"value": "EUR"}
+    jpy = r.time_entry(ENGAGEMENT, hours="0.33", source_rate={"amount": "15001", "currency": "JPY"})
+    [item] = TARGET.items("time_entry", jpy)
+    assert item.payload["Line"][0]["Amount"] == "4950"  # 4950.33 in whole yen
 
 
 def test_billable_items_follow_the_lifecycle_rules() -> None:
-    related = _related()
-    eng = related["engagement"]["id"]
     not_billable = [
-        ("time_entry", r.time_entry(eng, status="submitted")),
-        ("time_entry", r.time_entry(eng, billable=False)),
-        ("time_entry", r.time_entry(eng, status="billed")),
-        ("time_entry", r.time_entry(eng, invoice_id="6f1c1f0e-2d7e-4f55-9c55-2b8f3a1d0c11")),
-        ("time_entry", r.time_entry(eng, is_running=True)),
-        ("time_entry", r.time_entry(eng, deleted=True)),
-        ("time_entry", r.time_entry(eng, source_rate=None)),  # no rate: cannot be priced
-        ("expense", r.expense(eng, status="draft")),
-        ("expense", r.expense(eng, billable=False)),
-        ("milestone", r.milestone(eng, status="accepted")),
-        ("milestone", r.milestone(eng, dispute="scope of phase 2")),
+        ("time_entry", r.time_entry(ENGAGEMENT, status="submitted")),
+        ("time_entry", r.time_entry(ENGAGEMENT, billable=False)),
+        ("time_entry", r.time_entry(ENGAGEMENT, status="billed")),
+        ("time_entry", r.time_entry(ENGAGEMENT, invoice_id=ENGAGEMENT)),
+        ("time_entry", r.time_entry(ENGAGEMENT, is_running=True)),
+        ("time_entry", r.time_entry(ENGAGEMENT, deleted=True)),
+        ("time_entry", r.time_entry(ENGAGEMENT, credit_note_required=True)),
+        ("time_entry", r.time_entry(ENGAGEMENT, source_rate=None)),  # no rate: no price
+        ("time_entry", r.time_entry(ENGAGEMENT, hours="0")),
+        ("expense", r.expense(ENGAGEMENT, status="draft")),
+        ("expense", r.expense(ENGAGEMENT, billable=False)),
+        ("expense", r.expense(ENGAGEMENT, status="reimbursed")),
+        ("milestone", r.milestone(ENGAGEMENT, status="accepted")),
+        ("milestone", r.milestone(ENGAGEMENT, dispute="scope of phase 2")),
+        ("milestone", r.milestone(ENGAGEMENT, status="billed")),
     ]
     for entity, record in not_billable:
-        assert TARGET.items(entity, record, related) == [], (entity, record)
+        assert TARGET.items(entity, record) == [], (entity, record)
 
 
-def test_an_expense_and_a_milestone_are_lines_of_their_amount() -> None:
-    related = _related()
-    eng = related["engagement"]["id"]
-    [expense] = TARGET.items("expense", r.expense(eng), related)
-    [milestone] = TARGET.items("milestone", r.milestone(eng), related)
+def test_an_expense_and_a_milestone_are_lines_of_their_amount_in_their_currency() -> None:
+    usd = {"amount": "84.20", "currency": "USD"}
+    [expense] = TARGET.items("expense", r.expense(ENGAGEMENT, amount=usd))
+    [milestone] = TARGET.items("milestone", r.milestone(ENGAGEMENT))
     assert expense.payload["Line"][0]["Amount"] == "84.20"
+    assert expense.payload["CurrencyRef"] == {"value": "USD"}
     assert milestone.payload["Line"][0]["Amount"] == "12000.00"
+    assert milestone.payload["CurrencyRef"] == {"value": "GBP"}
     assert milestone.payload["Line"][0]["SalesItemLineDetail"]["ServiceDate"] == "2026-03-10"
-
-
-def test_a_line_in_another_currency_than_the_customers_is_left_out() -> None:
-    related = _related(billing_currency="EUR")
-    eng = related["engagement"]["id"]
-    assert TARGET.items("time_entry", r.time_entry(eng), related) == []  # GBP rate
-    eur = r.time_entry(eng, source_rate={"amount": "180.00", "currency": "EUR"})
-    [item] = TARGET.items("time_entry", eur, related)
-    assert item.payload["CurrencyRef"] == {"value": "EUR"}
-    assert Decimal(item.payload["Line"][0]["Amount"]) == Decimal("1350.00")
-
-
-def test_a_zero_decimal_currency_rounds_to_whole_units() -> None:
-    related = _related(billing_currency="JPY")
-    rate = {"amount": "15000", "currency": "JPY"}
-    entry = r.time_entry(related["engagement"]["id"], source_rate=rate, hours="0.33")
-    [item] = TARGET.items("time_entry", entry, related)
-    assert item.payload["Line"][0]["Amount"] == "4950"
-
-
-def test_no_line_until_the_customer_is_known_in_this_realm() -> None:
-    client = r.client(xrefs=[xref("quickbooks", "Customer", "58", "another-realm")])
-    related = {"client": client, "engagement": r.engagement(client["id"])}
-    entry = r.time_entry(related["engagement"]["id"])
-    assert TARGET.items("time_entry", entry, related) == []
-    assert TARGET.items("time_entry", entry) == []  # no related records given
+    no_date = r.milestone(ENGAGEMENT, accepted_on=None)
+    [item] = TARGET.items("milestone", no_date)
+    assert "ServiceDate" not in item.payload["Line"][0]["SalesItemLineDetail"]
 
 
 def test_a_line_already_delivered_updates_its_invoice() -> None:
-    related = _related()
-    known = [xref("quickbooks", "Invoice", "1047", "9130")]
-    entry = r.time_entry(related["engagement"]["id"], xrefs=known, version=3)
-    [item] = TARGET.items("time_entry", entry, related)
+    known = [xref("quickbooks", "InvoiceLine", "1047", "9130")]
+    [item] = TARGET.items("time_entry", r.time_entry(ENGAGEMENT, xrefs=known, version=3))
     assert item.target_id == "1047" and item.version == 3
 
 
-def test_display_name_prefers_the_trading_name_and_collapses_space() -> None:
-    assert display_name(r.client(trading_name="  Acme\tEurope \n")) == "Acme Europe"
-    assert display_name(r.client()) == "Acme Holdings Ltd"
+def test_display_name_collapses_space() -> None:
+    assert display_name("  Acme\tEurope \n") == "Acme Europe"
