@@ -11,7 +11,7 @@ import pytest
 from adapters.xero.feed import XeroTarget
 from hub.contracts.feeds import DeliveryFailed, FeedItem, TargetSettings
 from tests.support.targets import records as r
-from tests.support.targets.records import xref
+from tests.support.targets.records import resolved, xref
 from tests.support.targets.xero import XeroApi
 
 TENANT = "8c6a9d1e-5f5b-4c1a-9a51-0d1e2f3a4b5c"
@@ -36,9 +36,19 @@ def _contact(**fields: Any) -> FeedItem:
     return item
 
 
-def _related(contact_id: str) -> dict[str, Any]:
-    client = r.client(xrefs=[xref("xero", "Contact", contact_id, TENANT)])
-    return {"client": client, "engagement": r.engagement(client["id"])}
+def _draft(writer: Any, **engagement_fields: Any) -> tuple[str, str]:
+    """Delivers a client and its engagement's draft; returns (engagement id, InvoiceID)."""
+    client = r.client()
+    [contact] = TARGET.items("client", client)
+    contact_id = writer.deliver(contact).target_id
+    engagement = r.engagement(client["id"], **engagement_fields)
+    [draft] = TARGET.items("engagement", engagement)
+    return engagement["id"], writer.deliver(resolved(draft, {client["id"]: contact_id})).target_id
+
+
+def _lines(api: XeroApi, invoice_id: str) -> list[dict[str, Any]]:
+    [invoice] = [i for i in api.held(TENANT, "Invoices") if i["InvoiceID"] == invoice_id]
+    return invoice.get("LineItems") or []
 
 
 def test_a_repeated_delivery_creates_one_contact(api: XeroApi, writer: Any) -> None:
@@ -48,7 +58,8 @@ def test_a_repeated_delivery_creates_one_contact(api: XeroApi, writer: Any) -> N
     assert again.target_id == first.target_id
     assert len(api.held(TENANT, "Contacts")) == 1
     puts = [q for q in api.requests if q.method == "PUT"]
-    assert len(puts) == 2 and {q.headers["Idempotency-Key"] for q in puts} == {item.idempotency_key}
+    assert len(puts) == 2
+    assert {q.headers["Idempotency-Key"] for q in puts} == {item.idempotency_key}
 
 
 def test_an_update_goes_to_the_same_contact(api: XeroApi, writer: Any) -> None:
@@ -68,35 +79,89 @@ def test_an_update_goes_to_the_same_contact(api: XeroApi, writer: Any) -> None:
     assert api.seen("POST", r"/api\.xro/2\.0/Contacts") == 1
 
 
-def test_billable_items_become_one_draft_invoice_each(api: XeroApi, writer: Any) -> None:
-    contact = writer.deliver(_contact())
-    related = _related(contact.target_id)
-    eng = related["engagement"]["id"]
-    entry = r.time_entry(eng, hours="2.25")
+def test_an_engagement_is_one_draft_sales_invoice(api: XeroApi, writer: Any) -> None:
+    client = r.client()
+    [contact] = TARGET.items("client", client)
+    contact_id = writer.deliver(contact).target_id
+    [draft] = TARGET.items("engagement", r.engagement(client["id"]))
+    first = writer.deliver(resolved(draft, {client["id"]: contact_id}))
+    again = writer.deliver(resolved(draft, {client["id"]: contact_id}))
+    [invoice] = api.held(TENANT, "Invoices")
+    assert first.target_id == again.target_id == invoice["InvoiceID"]
+    assert first.target_type == "DraftInvoice"
+    assert (invoice["Type"], invoice["Status"], invoice["Contact"]) == (
+        "ACCREC",
+        "DRAFT",
+        {"ContactID": contact_id},
+    )
+
+
+def test_billable_items_are_lines_on_the_draft_once_each(api: XeroApi, writer: Any) -> None:
+    engagement_id, invoice_id = _draft(writer)
+    ids = {engagement_id: invoice_id}
+    entry = r.time_entry(engagement_id, hours="2.25")
     items = [
-        *TARGET.items("time_entry", entry, related),
-        *TARGET.items("expense", r.expense(eng), related),
+        *TARGET.items("time_entry", entry),
+        *TARGET.items("expense", r.expense(engagement_id)),
     ]
-    for item in items + items:
-        writer.deliver(item)
-    invoices = api.held(TENANT, "Invoices")
-    assert len(invoices) == 2
-    assert {i["Status"] for i in invoices} == {"DRAFT"}
-    assert sorted(str(i["Total"]) for i in invoices) == ["337.50", "84.20"]
-    # A new version of the entry (more hours) goes to the same draft invoice.
-    [first] = TARGET.items("time_entry", entry, related)
-    invoice_id = writer.deliver(first).target_id
-    later = {
-        **entry,
-        "version": 2,
-        "hours": "3",
-        "xrefs": [xref("xero", "Invoice", invoice_id, TENANT)],
-    }
-    [update] = TARGET.items("time_entry", later, related)
-    assert writer.deliver(update).target_id == invoice_id
-    invoices = api.held(TENANT, "Invoices")
-    assert len(invoices) == 2
-    assert sorted(str(i["Total"]) for i in invoices) == ["450.00", "84.20"]
+    delivered = [writer.deliver(resolved(item, ids)) for item in items + items]
+    assert {d.target_type for d in delivered} == {"LineItem"}
+    assert delivered[0].target_id == delivered[2].target_id
+    lines = _lines(api, invoice_id)
+    assert sorted(str(line["LineAmount"]) for line in lines) == ["337.50", "84.20"]
+    [invoice] = api.held(TENANT, "Invoices")
+    assert str(invoice["Total"]) == "421.70" and invoice["Status"] == "DRAFT"
+    # A new version of the entry (more hours) replaces its own line, and only it.
+    known = [xref("xero", "LineItem", delivered[0].target_id, TENANT)]
+    later = {**entry, "version": 2, "hours": "3", "xrefs": known}
+    [update] = TARGET.items("time_entry", later)
+    assert writer.deliver(resolved(update, ids)).target_id == delivered[0].target_id
+    lines = _lines(api, invoice_id)
+    assert sorted(str(line["LineAmount"]) for line in lines) == ["450.00", "84.20"]
+
+
+def test_a_line_delivered_again_before_its_acknowledgement_is_found_not_added(
+    api: XeroApi, writer: Any
+) -> None:
+    engagement_id, invoice_id = _draft(writer)
+    ids = {engagement_id: invoice_id}
+    entry = r.time_entry(engagement_id)
+    [item] = TARGET.items("time_entry", entry)
+    first = writer.deliver(resolved(item, ids))
+    # The hub crashed before recording the xref; the next version comes without it.
+    [later] = TARGET.items("time_entry", {**entry, "version": 2, "hours": "8"})
+    assert writer.deliver(resolved(later, ids)).target_id == first.target_id
+    [line] = _lines(api, invoice_id)
+    assert str(line["LineAmount"]) == "1200.00"
+
+
+def test_a_line_in_another_currency_than_the_draft_is_refused(api: XeroApi, writer: Any) -> None:
+    engagement_id, invoice_id = _draft(writer)
+    usd = r.expense(engagement_id, amount={"amount": "40.00", "currency": "USD"})
+    [item] = TARGET.items("expense", usd)
+    with pytest.raises(DeliveryFailed) as failed:
+        writer.deliver(resolved(item, {engagement_id: invoice_id}))
+    assert not failed.value.retryable and "USD line" in str(failed.value)
+    assert _lines(api, invoice_id) == []
+
+
+def test_an_approved_draft_takes_no_more_lines_and_is_left_alone(api: XeroApi, writer: Any) -> None:
+    engagement_id, invoice_id = _draft(writer)
+    [invoice] = api.held(TENANT, "Invoices")
+    invoice["Status"] = "AUTHORISED"  # approved in Xero meanwhile
+    [item] = TARGET.items("milestone", r.milestone(engagement_id))
+    with pytest.raises(DeliveryFailed) as failed:
+        writer.deliver(resolved(item, {engagement_id: invoice_id}))
+    assert not failed.value.retryable and "AUTHORISED" in str(failed.value)
+    # The engagement changes; its draft, approved meanwhile, is left as Xero holds it.
+    contact_id = invoice["Contact"]["ContactID"]
+    client_id = r.client()["id"]
+    known = [xref("xero", "DraftInvoice", invoice_id, TENANT)]
+    changed = {**r.engagement(client_id, name="Renamed", xrefs=known), "id": engagement_id}
+    [update] = TARGET.items("engagement", changed)
+    delivered = writer.deliver(resolved(update, {client_id: contact_id}))
+    assert delivered.target_id == invoice_id and delivered.details["Status"] == "AUTHORISED"
+    assert api.seen("POST", r"/api\.xro/2\.0/Invoices") == 0
 
 
 def test_throttling_is_retryable_after_what_xero_asked(api: XeroApi, writer: Any) -> None:
@@ -121,11 +186,11 @@ def test_a_validation_error_is_refused_for_good_with_xeros_message(
     assert len(api.held(TENANT, "Contacts")) == 1
 
 
-def test_an_invoice_for_an_unknown_contact_is_refused(api: XeroApi, writer: Any) -> None:
-    related = _related("00000000-0000-4000-8000-000000000000")
-    [item] = TARGET.items("milestone", r.milestone(related["engagement"]["id"]), related)
+def test_a_draft_for_an_unknown_contact_is_refused(api: XeroApi, writer: Any) -> None:
+    engagement = r.engagement(r.client()["id"])
+    [item] = TARGET.items("engagement", engagement)
     with pytest.raises(DeliveryFailed) as failed:
-        writer.deliver(item)
+        writer.deliver(resolved(item, {engagement["client_id"]: "00000000-0000-4000-8000-0"}))
     assert not failed.value.retryable and "Contact ID provided is not valid" in str(failed.value)
     assert api.held(TENANT, "Invoices") == []
 

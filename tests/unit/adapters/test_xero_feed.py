@@ -1,8 +1,6 @@
-"""Xero target mapping: golden records -> Contact and draft ACCREC invoice payloads."""
+"""Xero target mapping: clients, engagements and billable items -> Xero JSON."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from adapters.xero.feed import XeroTarget
 from tests.support.targets import records as r
@@ -10,12 +8,7 @@ from tests.support.targets.records import xref
 
 TENANT = "8c6a9d1e-5f5b-4c1a-9a51-0d1e2f3a4b5c"
 TARGET = XeroTarget(tenant=TENANT)
-CONTACT_ID = "bd2270c3-8706-4c11-9cfb-000b551c3f51"
-
-
-def _related(**client_fields: Any) -> dict[str, Any]:
-    client = r.client(xrefs=[xref("xero", "Contact", CONTACT_ID, TENANT)], **client_fields)
-    return {"client": client, "engagement": r.engagement(client["id"])}
+ENGAGEMENT = "5b0c3537-f3f5-439a-9396-7c3812444dd0"
 
 
 def test_maps_a_client_to_a_contact_numbered_by_its_canonical_id() -> None:
@@ -34,7 +27,6 @@ def test_maps_a_client_to_a_contact_numbered_by_its_canonical_id() -> None:
     assert payload["Addresses"] == [
         {"AddressType": "POBOX", "AddressLine1": "1 High St", "City": "Leeds", "PostalCode": "LS1"}
     ]
-    assert "ContactID" not in payload
 
 
 def test_a_client_without_optional_fields_leaves_them_out() -> None:
@@ -43,50 +35,69 @@ def test_a_client_without_optional_fields_leaves_them_out() -> None:
     assert item.payload["ContactStatus"] == "ARCHIVED"
 
 
-def test_a_known_contact_is_updated_by_its_contact_id() -> None:
-    [item] = TARGET.items("client", _related()["client"])
-    assert item.target_id == CONTACT_ID and item.payload["ContactID"] == CONTACT_ID
+def test_a_contact_known_to_this_tenant_is_updated() -> None:
+    known = [
+        xref("xero", "Contact", "not-this-one", "another-tenant"),
+        xref("xero", "Contact", "bd2270c3", TENANT),
+    ]
+    [item] = TARGET.items("client", r.client(xrefs=known))
+    assert item.target_id == "bd2270c3"
 
 
-def test_a_billable_time_entry_is_a_draft_sales_invoice_for_the_contact() -> None:
-    related = _related()
-    entry = r.time_entry(related["engagement"]["id"])
-    [item] = TARGET.items("time_entry", entry, related)
-    payload = item.payload
-    assert (payload["Type"], payload["Status"], payload["LineAmountTypes"]) == (
-        "ACCREC",
-        "DRAFT",
-        "Exclusive",
-    )
-    assert payload["Contact"] == {"ContactID": CONTACT_ID}
-    assert payload["CurrencyCode"] == "GBP" and payload["Reference"] == "ACME-2026-01"
-    [line] = payload["LineItems"]
-    assert (line["Quantity"], line["UnitAmount"], line["AccountCode"]) == ("7.50", "150.00", "200")
-    assert payload["Date"] == "2026-03-02" and "InvoiceID" not in payload
+def test_a_won_engagement_is_a_draft_sales_invoice_to_its_clients_contact() -> None:
+    client_id = r.client()["id"]
+    engagement = r.engagement(client_id, currency="NZD")
+    [item] = TARGET.items("engagement", engagement)
+    assert item.entity == "invoice" and item.key == "invoice"
+    assert item.payload == {
+        "Type": "ACCREC",
+        "Status": "DRAFT",
+        "LineAmountTypes": "Exclusive",
+        "Contact": {"ContactID": {"$target_id": client_id, "type": "Contact"}},
+        "CurrencyCode": "NZD",
+        "Reference": "ACME-2026-01 Finance transformation",
+    }
 
 
-def test_a_delivered_line_updates_its_invoice() -> None:
-    related = _related()
-    known = [xref("xero", "Invoice", "4f1c0a2e-0000-4000-8000-000000000001", TENANT)]
-    [item] = TARGET.items("expense", r.expense(related["engagement"]["id"], xrefs=known), related)
-    assert item.target_id == item.payload["InvoiceID"] == known[0]["id"]
+def test_no_draft_for_a_deal_not_won_or_a_client_not_known_yet() -> None:
+    client_id = r.client()["id"]
+    for fields in ({"status": "pipeline"}, {"status": "lost"}, {"contract_type": "non_billable"}):
+        assert TARGET.items("engagement", r.engagement(client_id, **fields)) == [], fields
+    assert TARGET.items("engagement", r.engagement(None)) == []
 
 
-def test_only_lines_in_the_contacts_currency() -> None:
-    related = _related(billing_currency="USD")
-    eng = related["engagement"]["id"]
-    assert TARGET.items("expense", r.expense(eng), related) == []  # GBP receipt
-    usd = r.expense(eng, amount={"amount": "12.5", "currency": "USD"})
-    [item] = TARGET.items("expense", usd, related)
+def test_a_billable_time_entry_is_a_line_on_its_engagements_draft() -> None:
+    entry = r.time_entry(ENGAGEMENT)
+    [item] = TARGET.items("time_entry", entry)
+    assert item.entity == "line" and item.key == f"line:{entry['id']}"
+    assert item.payload == {
+        "InvoiceID": {"$target_id": ENGAGEMENT, "type": "DraftInvoice"},
+        "CurrencyCode": "GBP",
+        "LineItem": {
+            "Description": f"Design 2026-03-02, 7.50 h (ref {entry['id'][:8]})",
+            "Quantity": "7.50",
+            "UnitAmount": "150.00",
+            "AccountCode": "200",
+        },
+    }
+
+
+def test_a_delivered_line_is_updated_by_its_line_item_id() -> None:
+    known = [xref("xero", "LineItem", "52208ff9", TENANT)]
+    [item] = TARGET.items("expense", r.expense(ENGAGEMENT, xrefs=known))
+    assert item.target_id == "52208ff9"
+
+
+def test_each_line_keeps_its_own_currency() -> None:
+    usd = r.expense(ENGAGEMENT, amount={"amount": "12.5", "currency": "USD"})
+    [item] = TARGET.items("expense", usd)
     assert item.payload["CurrencyCode"] == "USD"
-    assert item.payload["LineItems"][0]["UnitAmount"] == "12.5"
+    assert item.payload["LineItem"]["UnitAmount"] == "12.5"
 
 
-def test_no_invoice_before_the_contact_is_known_or_for_unbillable_items() -> None:
-    related = _related()
-    eng = related["engagement"]["id"]
-    unknown = {**related, "client": r.client()}
-    assert TARGET.items("milestone", r.milestone(eng), unknown) == []
-    assert TARGET.items("milestone", r.milestone(eng, status="billed"), related) == []
-    assert TARGET.items("milestone", r.milestone(eng, invoice_id=eng), related) == []
-    assert TARGET.items("engagement", related["engagement"], related) == []
+def test_unbillable_items_are_not_lines() -> None:
+    assert TARGET.items("milestone", r.milestone(ENGAGEMENT, status="billed")) == []
+    assert TARGET.items("milestone", r.milestone(ENGAGEMENT, invoice_id=ENGAGEMENT)) == []
+    assert TARGET.items("expense", r.expense(ENGAGEMENT, status="submitted")) == []
+    assert TARGET.items("time_entry", r.time_entry(ENGAGEMENT, billable=False)) == []
+    assert TARGET.items("contract", {"id": ENGAGEMENT}) == []
