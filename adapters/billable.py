@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 from uuid import UUID
 
-from domain.errors import DomainError
-from domain.values import currency_exponent, exact_product, round_half_up
+# The contract's own ISO 4217 table (adapters reach the domain only through hub.contracts).
+from hub.contracts.common import DomainError, currency_exponent
 
 BILLABLE = frozenset({"time_entry", "expense", "milestone"})
 # Engagements a billing target opens documents for: won work, not pipeline or lost deals.
@@ -78,9 +78,11 @@ def line(entity: str, record: Mapping[str, Any]) -> Line | None:
     unit_price = Decimal(price["amount"])
     try:
         exponent = currency_exponent(currency)
-    except DomainError:
+    except DomainError:  # not an active ISO 4217 code: nothing an invoice can carry
         return None
-    amount = round_half_up(exact_product(quantity, unit_price), exponent)
+    with localcontext() as exact:
+        exact.prec = 60  # the product is exact; the half-up rounding is the only one
+        amount = (quantity * unit_price).quantize(Decimal(1).scaleb(-exponent), ROUND_HALF_UP)
     if amount <= 0:
         return None
     # The record's short reference ends the text, so a writer can tell its own line apart.

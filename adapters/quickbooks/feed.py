@@ -9,8 +9,8 @@
   (EmailStatus NotSet) until a person sends it. It refuses a transaction whose currency is not
   its customer's, so a line is never converted nor added to one in another currency.
 
-Another record's QuickBooks id is a placeholder (billable.ref) the delivery resolves. Amounts
-are exact decimal strings in the payload; the writer puts them on the wire as JSON numbers.
+Another record's QuickBooks id is a placeholder (`ref`) the delivery resolves. Amounts are
+exact decimal strings in the payload; the writer puts them on the wire as JSON numbers.
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ from typing import Any
 
 import httpx
 
-from adapters import billable
+from adapters.billable import (
+    BILLABLE,
+    BILLED_ENGAGEMENTS,
+    Line,
+    canonical_id,
+    line,
+    ref,
+    xref_id,
+)
 from adapters.quickbooks.writes import QuickBooksWriter
 from hub.contracts.feeds import FeedItem, TargetSettings
 
@@ -40,7 +48,7 @@ class QuickBooksTarget:
 
     name = NAME
     category = "billing"
-    entities = frozenset({"client", "engagement"}) | billable.BILLABLE
+    entities = frozenset({"client", "engagement"}) | BILLABLE
 
     def __init__(self, *, tenant: str = "", item_id: str = "1") -> None:
         # The realm, so that only this company's xrefs count; the Item invoice lines sell
@@ -57,11 +65,11 @@ class QuickBooksTarget:
         if entity == "engagement":
             job = _job(record)
             return [self._item("customer", record, "customer", job, CUSTOMER)] if job else []
-        found = billable.line(entity, record)
+        found = line(entity, record)
         if found is None:
             return []
         payload = {
-            "CustomerRef": {"value": billable.ref(record["engagement_id"], CUSTOMER)},
+            "CustomerRef": {"value": ref(record["engagement_id"], CUSTOMER)},
             "CurrencyRef": {"value": found.currency},
             "Line": [_sales_line(found, self.item_id)],
             "PrivateNote": f"pshub {entity} {record['id']}",
@@ -83,11 +91,11 @@ class QuickBooksTarget:
         return FeedItem(
             target=NAME,
             entity=entity,
-            canonical_id=billable.canonical_id(record),
+            canonical_id=canonical_id(record),
             version=int(record["version"]),
             key=key,
             payload=payload,
-            target_id=billable.xref_id(record, NAME, target_type, self.tenant),
+            target_id=xref_id(record, NAME, target_type, self.tenant),
         )
 
 
@@ -119,14 +127,14 @@ def _customer(record: Mapping[str, Any]) -> dict[str, Any]:
 def _job(record: Mapping[str, Any]) -> dict[str, Any] | None:
     # Pipeline and lost deals bill nothing; an engagement whose client is not known yet waits
     # for the link (a new version of the record comes when it resolves).
-    if record.get("status") not in billable.BILLED_ENGAGEMENTS or not record.get("client_id"):
+    if record.get("status") not in BILLED_ENGAGEMENTS or not record.get("client_id"):
         return None
     if record.get("contract_type") == "non_billable":
         return None
     payload: dict[str, Any] = {
         "DisplayName": display_name(f"{record['code']} {record.get('name') or ''}"),
         "Job": True,
-        "ParentRef": {"value": billable.ref(record["client_id"], CUSTOMER)},
+        "ParentRef": {"value": ref(record["client_id"], CUSTOMER)},
         "BillWithParent": True,
         "Active": record.get("status") != "closed",
         "Notes": f"pshub engagement {record['id']}",
@@ -136,7 +144,7 @@ def _job(record: Mapping[str, Any]) -> dict[str, Any] | None:
     return payload
 
 
-def _sales_line(found: billable.Line, item_id: str) -> dict[str, Any]:
+def _sales_line(found: Line, item_id: str) -> dict[str, Any]:
     detail: dict[str, Any] = {
         "ItemRef": {"value": item_id},
         "Qty": str(found.quantity),

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters import target_answers as answers
+from adapters.target_answers import TIMEOUT, failure, json_body, send, wire
 from hub.contracts.feeds import Delivered, DeliveryFailed, FeedItem, TargetSettings
 
 MINOR_VERSION = "75"
@@ -62,37 +62,35 @@ class QuickBooksWriter:
 
     def _sync_token(self, entity: str, target_id: str) -> str:
         url = f"{self.base}/{entity}/{quote(target_id)}"
-        response = answers.send(
+        response = send(
             self.client, "GET", url, headers=self.headers, params={"minorversion": MINOR_VERSION}
         )
         if response.status_code != 200:
-            raise answers.failure(response, f"QuickBooks GET {entity} {target_id}", _explain)
-        found = answers.json_body(response, f"QuickBooks GET {entity}").get(TYPES[entity]) or {}
+            raise failure(response, f"QuickBooks GET {entity} {target_id}", _explain)
+        found = json_body(response, f"QuickBooks GET {entity}").get(TYPES[entity]) or {}
         return str(found.get("SyncToken", "0"))
 
     def _post(self, entity: str, payload: Mapping[str, Any], request_id: str) -> Any:
-        response = answers.send(
+        response = send(
             self.client,
             "POST",
             f"{self.base}/{entity}",
             params={"requestid": request_id, "minorversion": MINOR_VERSION},
             headers=self.headers,
-            content=answers.wire(payload, NUMBERS),
+            content=wire(payload, NUMBERS),
         )
         if response.status_code != 200:
-            failed = answers.failure(response, f"QuickBooks POST {entity}", _explain)
+            failed = failure(response, f"QuickBooks POST {entity}", _explain)
             if _code(response) == STALE_OBJECT:
                 raise _Stale(failed)
             raise failed
-        return answers.json_body(response, f"QuickBooks POST {entity}")
+        return json_body(response, f"QuickBooks POST {entity}")
 
     def _delivered(self, entity: str, body: Any) -> Delivered:
         kind = TYPES[entity]
         held = body.get(kind) if isinstance(body, Mapping) else None
         if not isinstance(held, Mapping) or not held.get("Id"):
-            raise DeliveryFailed(
-                answers.TIMEOUT, f"QuickBooks answered no {kind} Id", retryable=True
-            )
+            raise DeliveryFailed(TIMEOUT, f"QuickBooks answered no {kind} Id", retryable=True)
         details = {"SyncToken": str(held.get("SyncToken", ""))}
         return Delivered(
             ACKNOWLEDGED_AS[entity], str(held["Id"]), tenant=self.realm, details=details

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from adapters import billable
+from adapters.billable import canonical_id, xref_id
 from adapters.sharepoint.writes import SharePointWriter
 from hub.contracts.feeds import FeedItem, TargetSettings
 
@@ -78,11 +78,11 @@ class SharePointTarget:
             FeedItem(
                 target=NAME,
                 entity="folder",
-                canonical_id=billable.canonical_id(record),
+                canonical_id=canonical_id(record),
                 version=int(record["version"]),
                 key="folder",
                 payload=payload,
-                target_id=billable.xref_id(record, NAME, DRIVE_ITEM, self.tenant),
+                target_id=xref_id(record, NAME, DRIVE_ITEM, self.tenant),
             )
         ]
 

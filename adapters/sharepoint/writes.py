@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters import target_answers as answers
+from adapters.target_answers import REJECTED, TIMEOUT, failure, json_body, send
 from hub.contracts.feeds import Delivered, DeliveryFailed, FeedItem, TargetSettings
 
 ITEM_TYPE = "driveItem"
@@ -63,7 +63,7 @@ class SharePointWriter:
         url = f"{self.base}/items/{quote(item_id, safe='')}/listItem/fields"
         response = self._send("PATCH", url, json=dict(fields))
         if response.status_code != 200:
-            raise answers.failure(response, "Graph PATCH listItem fields", _explain)
+            raise failure(response, "Graph PATCH listItem fields", _explain)
 
     def _parent(self) -> str:
         if self._parent_id is None:
@@ -76,19 +76,19 @@ class SharePointWriter:
         found = self._item(self._send("GET", url), f"Graph GET {what} {path}")
         if "folder" not in found:
             raise DeliveryFailed(
-                answers.REJECTED, f"{path} exists in the drive and is not a folder", retryable=False
+                REJECTED, f"{path} exists in the drive and is not a folder", retryable=False
             )
         return found
 
     def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        return answers.send(self.client, method, url, headers=self.headers, **kwargs)
+        return send(self.client, method, url, headers=self.headers, **kwargs)
 
     def _item(self, response: httpx.Response, what: str) -> Mapping[str, Any]:
         if response.status_code not in (200, 201):
-            raise answers.failure(response, what, _explain)
-        found = answers.json_body(response, what)
+            raise failure(response, what, _explain)
+        found = json_body(response, what)
         if not isinstance(found, Mapping) or not found.get("id"):
-            raise DeliveryFailed(answers.TIMEOUT, f"{what} answered no item id", retryable=True)
+            raise DeliveryFailed(TIMEOUT, f"{what} answered no item id", retryable=True)
         return found
 
 

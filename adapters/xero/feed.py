@@ -8,7 +8,7 @@
 - each billable item (adapters/billable.py) is one line on its engagement's draft; the writer
   refuses a line whose currency is not the draft's, so nothing is added across currencies.
 
-Another record's Xero id is a placeholder (billable.ref) the delivery resolves. Amounts are
+Another record's Xero id is a placeholder (`ref`) the delivery resolves. Amounts are
 exact decimal strings in the payload; the writer puts them on the wire as JSON numbers.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from adapters import billable
+from adapters.billable import BILLABLE, BILLED_ENGAGEMENTS, canonical_id, line, ref, xref_id
 from adapters.xero.writes import XeroWriter
 from hub.contracts.feeds import FeedItem, TargetSettings
 
@@ -37,7 +37,7 @@ class XeroTarget:
 
     name = NAME
     category = "billing"
-    entities = frozenset({"client", "engagement"}) | billable.BILLABLE
+    entities = frozenset({"client", "engagement"}) | BILLABLE
 
     def __init__(self, *, tenant: str = "", account_code: str = "200") -> None:
         # The Xero tenant, so that only its xrefs count; the revenue account lines book to
@@ -54,11 +54,11 @@ class XeroTarget:
         if entity == "engagement":
             draft = _draft(record)
             return [self._item("invoice", record, "invoice", draft, DRAFT)] if draft else []
-        found = billable.line(entity, record)
+        found = line(entity, record)
         if found is None:
             return []
         payload = {
-            "InvoiceID": billable.ref(record["engagement_id"], DRAFT),
+            "InvoiceID": ref(record["engagement_id"], DRAFT),
             "CurrencyCode": found.currency,
             "LineItem": {
                 "Description": found.description,
@@ -84,11 +84,11 @@ class XeroTarget:
         return FeedItem(
             target=NAME,
             entity=entity,
-            canonical_id=billable.canonical_id(record),
+            canonical_id=canonical_id(record),
             version=int(record["version"]),
             key=key,
             payload=payload,
-            target_id=billable.xref_id(record, NAME, target_type, self.tenant),
+            target_id=xref_id(record, NAME, target_type, self.tenant),
         )
 
 
@@ -115,7 +115,7 @@ def _contact(record: Mapping[str, Any]) -> dict[str, Any]:
 def _draft(record: Mapping[str, Any]) -> dict[str, Any] | None:
     # Pipeline and lost deals bill nothing; an engagement whose client is not known yet waits
     # for the link (a new version of the record comes when it resolves).
-    if record.get("status") not in billable.BILLED_ENGAGEMENTS or not record.get("client_id"):
+    if record.get("status") not in BILLED_ENGAGEMENTS or not record.get("client_id"):
         return None
     if record.get("contract_type") == "non_billable" or not record.get("currency"):
         return None
@@ -123,7 +123,7 @@ def _draft(record: Mapping[str, Any]) -> dict[str, Any] | None:
         "Type": "ACCREC",
         "Status": "DRAFT",
         "LineAmountTypes": "Exclusive",
-        "Contact": {"ContactID": billable.ref(record["client_id"], CONTACT)},
+        "Contact": {"ContactID": ref(record["client_id"], CONTACT)},
         "CurrencyCode": record["currency"],
         "Reference": f"{record['code']} {record.get('name') or ''}".strip()[:255],
     }

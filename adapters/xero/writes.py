@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from adapters import target_answers as answers
+from adapters.target_answers import REJECTED, TIMEOUT, failure, json_body, send, wire
 from hub.contracts.feeds import Delivered, DeliveryFailed, FeedItem, TargetSettings
 
 NUMBERS = frozenset({"Quantity", "UnitAmount", "LineAmount", "DiscountRate"})
@@ -85,7 +85,7 @@ class XeroWriter:
         written = [x for x in held.get("LineItems") or () if _is_ours(x, item.target_id, mark)]
         if not written:
             raise DeliveryFailed(
-                answers.TIMEOUT,
+                TIMEOUT,
                 f"Xero invoice {invoice_id} answered without our line",
                 retryable=True,
             )
@@ -98,14 +98,14 @@ class XeroWriter:
 
     def _invoice(self, invoice_id: str) -> Mapping[str, Any]:
         what = f"Xero GET Invoices/{invoice_id}"
-        response = answers.send(
+        response = send(
             self.client, "GET", f"{self.base}/Invoices/{invoice_id}", headers=self.headers
         )
         if response.status_code != 200:
-            raise answers.failure(response, what, _explain)
-        found = (answers.json_body(response, what).get("Invoices") or [None])[0]
+            raise failure(response, what, _explain)
+        found = (json_body(response, what).get("Invoices") or [None])[0]
         if not isinstance(found, Mapping):
-            raise DeliveryFailed(answers.TIMEOUT, f"{what} answered no invoice", retryable=True)
+            raise DeliveryFailed(TIMEOUT, f"{what} answered no invoice", retryable=True)
         return found
 
     def _write(
@@ -115,18 +115,18 @@ class XeroWriter:
         body = {**item.payload, id_key: target_id} if target_id else dict(item.payload)
         method = "POST" if target_id else "PUT"
         what = f"Xero {method} {collection}"
-        response = answers.send(
+        response = send(
             self.client,
             method,
             f"{self.base}/{collection}",
             headers={**self.headers, "Idempotency-Key": item.idempotency_key},
-            content=answers.wire({collection: [body]}, NUMBERS),
+            content=wire({collection: [body]}, NUMBERS),
         )
         if response.status_code != 200:
-            raise answers.failure(response, what, _explain)
-        held = (answers.json_body(response, what).get(collection) or [{}])[0]
+            raise failure(response, what, _explain)
+        held = (json_body(response, what).get(collection) or [{}])[0]
         if not held.get(id_key):
-            raise DeliveryFailed(answers.TIMEOUT, f"{what} answered no {id_key}", retryable=True)
+            raise DeliveryFailed(TIMEOUT, f"{what} answered no {id_key}", retryable=True)
         return held
 
     def _delivered(self, kind: str, target_id: Any, status: Any) -> Delivered:
@@ -145,7 +145,7 @@ def _kept(line: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _refused(message: str) -> DeliveryFailed:
-    return DeliveryFailed(answers.REJECTED, message, retryable=False)
+    return DeliveryFailed(REJECTED, message, retryable=False)
 
 
 def _explain(body: Any) -> str | None:

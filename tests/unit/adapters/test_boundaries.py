@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 ADAPTERS = Path(__file__).resolve().parents[3] / "adapters"
-SHARED = ("pydantic", "httpx", "hub.contracts", "adapters.refusals", "adapters.fetching")
+SHARED = (
+    "pydantic",
+    "httpx",
+    "hub.contracts",
+    "adapters.refusals",
+    "adapters.fetching",
+    "adapters.billable",
+    "adapters.target_answers",
+)
 MODULES = sorted(ADAPTERS.glob("*/*.py"))
 
 
@@ -42,7 +50,7 @@ def test_adapter_imports_only_stdlib_pydantic_httpx_contracts_refusals_and_itsel
     assert forbidden == [], f"{system}/{path.name} imports {forbidden}"
 
 
-@pytest.mark.parametrize("name", ["refusals.py", "fetching.py"])
+@pytest.mark.parametrize("name", ["refusals.py", "fetching.py", "billable.py", "target_answers.py"])
 def test_the_shared_modules_import_no_adapter_and_nothing_of_the_hub_but_the_contract(
     name: str,
 ) -> None:
