@@ -10,6 +10,7 @@ desktop.ini, names beginning with ~$ or holding _vti_).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -45,7 +46,6 @@ class SharePointTarget:
     name = NAME
     category = "knowledge"
     entities = frozenset({"engagement"})
-    related: Mapping[str, tuple[str, ...]] = {}
 
     def __init__(
         self, *, tenant: str = "", parent_path: str = "", code_column: str = "EngagementCode"
@@ -56,12 +56,7 @@ class SharePointTarget:
         self.parent_path = parent_path.strip("/")
         self.code_column = code_column
 
-    def items(
-        self,
-        entity: str,
-        record: Mapping[str, Any],
-        related: Mapping[str, Any] | None = None,
-    ) -> list[FeedItem]:
+    def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
         """The engagement's folder; [] for a deleted or lost engagement, or one with no code."""
         if entity != "engagement" or record.get("deleted") or record.get("status") == "lost":
             return []
@@ -89,3 +84,12 @@ class SharePointTarget:
     def writer(self, settings: TargetSettings, client: httpx.Client) -> SharePointWriter:
         """The connector to the drive the settings name (PSHUB_FEED_SHAREPOINT_TENANT)."""
         return SharePointWriter(settings, client, parent_path=self.parent_path)
+
+
+# What the feeds register (hub/feeds/registry.py): the drive is the connector's tenant
+# (PSHUB_FEED_SHAREPOINT_TENANT); PSHUB_FEED_SHAREPOINT_PARENT is the folder, by path in that
+# drive, the engagement folders are made in (the drive's root when unset).
+TARGET = SharePointTarget(
+    tenant=os.environ.get("PSHUB_FEED_SHAREPOINT_TENANT", "").strip(),
+    parent_path=os.environ.get("PSHUB_FEED_SHAREPOINT_PARENT", ""),
+)
