@@ -35,6 +35,10 @@ from hub.contracts.feeds import FeedItem, TargetSettings
 
 NAME = "quickbooks"
 CUSTOMER = "Customer"
+# The xref a sub-customer is acknowledged under on its engagement: not "Customer", which the
+# hub's clients hold (an invoice QuickBooks sends back names its customer by that type, and
+# must not be linked to an engagement as if it were a client).
+JOB = "Job"
 # The xref an item's invoice is acknowledged under: the invoice holding that item's line (not
 # "Invoice", which names the invoice golden records ingest keeps).
 ITEM_INVOICE = "InvoiceLine"
@@ -64,12 +68,12 @@ class QuickBooksTarget:
             return [self._item("customer", record, "customer", _customer(record), CUSTOMER)]
         if entity == "engagement":
             job = _job(record)
-            return [self._item("customer", record, "customer", job, CUSTOMER)] if job else []
+            return [self._item("customer", record, "customer", job, JOB)] if job else []
         found = line(entity, record)
         if found is None:
             return []
         payload = {
-            "CustomerRef": {"value": ref(record["engagement_id"], CUSTOMER)},
+            "CustomerRef": {"value": ref(record["engagement_id"], JOB)},
             "CurrencyRef": {"value": found.currency},
             "Line": [_sales_line(found, self.item_id)],
             "PrivateNote": f"pshub {entity} {record['id']}",

@@ -23,8 +23,9 @@ STALE_OBJECT = "5010"
 NUMBERS = frozenset({"Amount", "Qty", "UnitPrice"})
 # The entity in the URL -> the key QuickBooks wraps the object in.
 TYPES = {"customer": "Customer", "invoice": "Invoice"}
-# The xref type an acknowledgement records: an invoice the feed makes holds one billable
-# item's line, and is recorded on that item as such (adapters/quickbooks/feed.py).
+# The xref type an acknowledgement records (adapters/quickbooks/feed.py): a sub-customer (Job)
+# is recorded on its engagement as a Job, and an invoice the feed makes holds one billable
+# item's line, recorded on that item as an InvoiceLine.
 ACKNOWLEDGED_AS = {"customer": "Customer", "invoice": "InvoiceLine"}
 
 
@@ -45,7 +46,7 @@ class QuickBooksWriter:
         """Creates or sparsely updates the item's record; raises DeliveryFailed."""
         if item.target_id is None:
             body = self._post(item.entity, dict(item.payload), item.idempotency_key)
-            return self._delivered(item.entity, body)
+            return self._delivered(item, body)
         payload = {**item.payload, "Id": item.target_id, "sparse": True}
         payload["SyncToken"] = self._sync_token(item.entity, item.target_id)
         try:
@@ -58,7 +59,7 @@ class QuickBooksWriter:
                 body = self._post(item.entity, payload, f"{item.idempotency_key}-2")
             except _Stale as stale:
                 raise stale.failed from None
-        return self._delivered(item.entity, body)
+        return self._delivered(item, body)
 
     def _sync_token(self, entity: str, target_id: str) -> str:
         url = f"{self.base}/{entity}/{quote(target_id)}"
@@ -86,14 +87,17 @@ class QuickBooksWriter:
             raise failed
         return json_body(response, f"QuickBooks POST {entity}")
 
-    def _delivered(self, entity: str, body: Any) -> Delivered:
-        kind = TYPES[entity]
+    def _delivered(self, item: FeedItem, body: Any) -> Delivered:
+        kind = TYPES[item.entity]
         held = body.get(kind) if isinstance(body, Mapping) else None
         if not isinstance(held, Mapping) or not held.get("Id"):
             raise DeliveryFailed(TIMEOUT, f"QuickBooks answered no {kind} Id", retryable=True)
         details = {"SyncToken": str(held.get("SyncToken", ""))}
         return Delivered(
-            ACKNOWLEDGED_AS[entity], str(held["Id"]), tenant=self.realm, details=details
+            "Job" if item.payload.get("Job") else ACKNOWLEDGED_AS[item.entity],
+            str(held["Id"]),
+            tenant=self.realm,
+            details=details,
         )
 
 

@@ -86,7 +86,9 @@ def _engagement_customer(writer: Any, **engagement_fields: Any) -> tuple[str, st
     parent = writer.deliver(customer).target_id
     engagement = r.engagement(client["id"], **engagement_fields)
     [job] = TARGET.items("engagement", engagement)
-    return engagement["id"], writer.deliver(resolved(job, {client["id"]: parent})).target_id
+    delivered = writer.deliver(resolved(job, {client["id"]: parent}))
+    assert delivered.target_type == "Job"  # never "Customer", which names clients
+    return engagement["id"], delivered.target_id
 
 
 def test_an_engagement_is_a_sub_customer_of_its_clients_customer(

@@ -60,6 +60,15 @@ def test_a_won_engagement_is_a_sub_customer_of_its_client() -> None:
     assert item.payload["CurrencyRef"] == {"value": "EUR"}
 
 
+def test_a_known_sub_customer_is_updated_by_its_job_xref() -> None:
+    known = [
+        xref("quickbooks", "Customer", "58", "9130"),  # never an engagement's: a client's
+        xref("quickbooks", "Job", "61", "9130"),
+    ]
+    [item] = TARGET.items("engagement", r.engagement(r.client()["id"], xrefs=known))
+    assert item.target_id == "61"
+
+
 def test_no_sub_customer_for_a_deal_not_won_or_a_client_not_known_yet() -> None:
     client_id = r.client()["id"]
     for fields in ({"status": "pipeline"}, {"status": "lost"}, {"contract_type": "non_billable"}):
@@ -71,7 +80,7 @@ def test_an_approved_billable_unbilled_time_entry_is_an_invoice_line() -> None:
     entry = r.time_entry(ENGAGEMENT, billing_hours="7.75")
     [item] = TARGET.items("time_entry", entry)
     assert item.entity == "invoice" and item.key == f"line:{entry['id']}"
-    assert item.payload["CustomerRef"] == {"value": {"$target_id": ENGAGEMENT, "type": "Customer"}}
+    assert item.payload["CustomerRef"] == {"value": {"$target_id": ENGAGEMENT, "type": "Job"}}
     assert item.payload["CurrencyRef"] == {"value": "GBP"}
     [line] = item.payload["Line"]
     assert line["DetailType"] == "SalesItemLineDetail"
