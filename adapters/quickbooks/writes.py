@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters.target_answers import TIMEOUT, failure, json_body, send, wire
+from adapters.target_answers import REJECTED, TIMEOUT, failure, json_body, send, wire
 from hub.contracts.feeds import Delivered, DeliveryFailed, FeedItem, TargetSettings
 
 MINOR_VERSION = "75"
@@ -69,6 +69,15 @@ class QuickBooksWriter:
         if response.status_code != 200:
             raise failure(response, f"QuickBooks GET {entity} {target_id}", _explain)
         found = json_body(response, f"QuickBooks GET {entity}").get(TYPES[entity]) or {}
+        if entity == "invoice" and (
+            found.get("EmailStatus") == "EmailSent" or found.get("LinkedTxn")
+        ):
+            # Sent or paid: the hub never edits an issued invoice (a credit note corrects it).
+            raise DeliveryFailed(
+                REJECTED,
+                f"QuickBooks invoice {target_id} has been sent or paid: it is not edited",
+                retryable=False,
+            )
         return str(found.get("SyncToken", "0"))
 
     def _post(self, entity: str, payload: Mapping[str, Any], request_id: str) -> Any:

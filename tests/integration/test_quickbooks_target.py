@@ -141,6 +141,21 @@ def test_an_engagement_in_another_currency_than_its_client_is_refused(
     assert len(api.held(REALM, "customer")) == 1
 
 
+def test_a_sent_invoice_is_not_edited(api: QuickBooksApi, writer: Any) -> None:
+    engagement_id, job_id = _engagement_customer(writer)
+    entry = r.time_entry(engagement_id, hours="2")
+    [first] = TARGET.items("time_entry", entry)
+    invoice_id = writer.deliver(resolved(first, {engagement_id: job_id})).target_id
+    [invoice] = api.held(REALM, "invoice")
+    invoice["EmailStatus"] = "EmailSent"  # a person sent it meanwhile
+    known = [xref("quickbooks", "InvoiceLine", invoice_id, REALM)]
+    [update] = TARGET.items("time_entry", {**entry, "version": 2, "hours": "9", "xrefs": known})
+    with pytest.raises(DeliveryFailed) as failed:
+        writer.deliver(resolved(update, {engagement_id: job_id}))
+    assert not failed.value.retryable and "sent or paid" in str(failed.value)
+    assert str(api.held(REALM, "invoice")[0]["TotalAmt"]) == "300.00"
+
+
 def test_a_line_in_another_currency_than_the_customers_is_refused(
     api: QuickBooksApi, writer: Any
 ) -> None:
