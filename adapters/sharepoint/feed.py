@@ -48,12 +48,17 @@ class SharePointTarget:
     entities = frozenset({"engagement"})
 
     def __init__(
-        self, *, tenant: str = "", parent_path: str = "", code_column: str = "EngagementCode"
+        self,
+        *,
+        tenant: str = "",
+        parent_path: str | None = None,
+        code_column: str = "EngagementCode",
     ) -> None:
         # The drive (the xrefs of another drive do not count), the folder the engagement
-        # folders live in ("" is the drive's root), and the column that carries the code.
+        # folders live in ("" is the drive's root; None: PSHUB_FEED_SHAREPOINT_PARENT when the
+        # connector is made), and the column that carries the code.
         self.tenant = tenant
-        self.parent_path = parent_path.strip("/")
+        self.parent_path = None if parent_path is None else parent_path.strip("/")
         self.code_column = code_column
 
     def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
@@ -83,13 +88,13 @@ class SharePointTarget:
 
     def writer(self, settings: TargetSettings, client: httpx.Client) -> SharePointWriter:
         """The connector to the drive the settings name (PSHUB_FEED_SHAREPOINT_TENANT)."""
-        return SharePointWriter(settings, client, parent_path=self.parent_path)
+        parent = self.parent_path
+        if parent is None:
+            parent = os.environ.get("PSHUB_FEED_SHAREPOINT_PARENT", "")
+        return SharePointWriter(settings, client, parent_path=parent)
 
 
 # What the feeds register (hub/feeds/registry.py): the drive is the connector's tenant
 # (PSHUB_FEED_SHAREPOINT_TENANT); PSHUB_FEED_SHAREPOINT_PARENT is the folder, by path in that
 # drive, the engagement folders are made in (the drive's root when unset).
-TARGET = SharePointTarget(
-    tenant=os.environ.get("PSHUB_FEED_SHAREPOINT_TENANT", "").strip(),
-    parent_path=os.environ.get("PSHUB_FEED_SHAREPOINT_PARENT", ""),
-)
+TARGET = SharePointTarget(tenant=os.environ.get("PSHUB_FEED_SHAREPOINT_TENANT", "").strip())

@@ -121,8 +121,9 @@ def test_a_name_graph_refuses_is_not_retried(api: GraphApi, writer: Any) -> None
 
 
 def test_a_folder_at_the_drive_root_when_no_parent_is_configured(
-    api: GraphApi, settings: TargetSettings
+    api: GraphApi, settings: TargetSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("PSHUB_FEED_SHAREPOINT_PARENT", raising=False)
     target = SharePointTarget(tenant=DRIVE)
     [item] = target.items("engagement", r.engagement(r.client()["id"]))
     with httpx.Client(timeout=5) as client:
@@ -130,3 +131,17 @@ def test_a_folder_at_the_drive_root_when_no_parent_is_configured(
         assert writer.deliver(item).target_id == writer.deliver(item).target_id
     names = [f["name"] for f in api.folders(DRIVE, "")]
     assert sorted(names) == ["ACME-2026-01 Finance transformation", "Clients"]
+
+
+def test_the_parent_folder_is_a_setting_read_when_the_connector_is_made(
+    api: GraphApi, settings: TargetSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PSHUB_FEED_SHAREPOINT_PARENT", "/Clients/")
+    target = SharePointTarget(tenant=DRIVE)
+    [item] = target.items("engagement", r.engagement(r.client()["id"]))
+    with httpx.Client(timeout=5) as client:
+        target.writer(settings, client).deliver(item)
+    assert {f["name"] for f in api.folders(DRIVE, "Clients")} == {
+        "Engagements",
+        "ACME-2026-01 Finance transformation",
+    }
