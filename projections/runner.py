@@ -7,13 +7,29 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import psycopg
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import IntegrityError, Notification
+from psycopg.sql import SQL
 
 log = logging.getLogger(__name__)
+
+# The first statement of every view's DDL transaction: processes starting together (the API, a
+# projection worker) would otherwise race on CREATE ... IF NOT EXISTS, which is not atomic in
+# PostgreSQL (a duplicate key on pg_namespace or pg_type). The same lock as the write side's.
+SERIALISE_DDL = SQL("SELECT pg_advisory_xact_lock(hashtext('pshub.schema'))")
+
+
+def create_tables(create: Callable[[], None]) -> None:
+    """Runs a tracking recorder's create_table, once more if another process made the same
+    tables at that moment: the library then inserts its migration row twice, and the second
+    attempt finds everything made and inserts nothing."""
+    try:
+        create()
+    except IntegrityError:
+        create()
 
 
 class Projection(Protocol):

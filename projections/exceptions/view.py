@@ -11,6 +11,8 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.sql import SQL, Composable, Identifier
 
+from projections.runner import SERIALISE_DDL, create_tables
+
 FILTERS = ("status", "reason", "owner", "entity", "system")
 
 
@@ -21,6 +23,7 @@ class ExceptionsView(PostgresTrackingRecorder):
         super().__init__(datastore, tracking_table_name=f"exceptions_g{generation}_tracking")
         self.generation = generation
         self.table = Identifier(datastore.schema, f"exceptions_cases_g{generation}")
+        self.sql_create_statements.insert(0, SERIALISE_DDL)
         self.sql_create_statements.append(
             SQL(
                 "CREATE TABLE IF NOT EXISTS {} (id uuid PRIMARY KEY, version bigint NOT NULL, "
@@ -37,6 +40,9 @@ class ExceptionsView(PostgresTrackingRecorder):
                     Identifier(column),
                 )
             )
+
+    def create_table(self) -> None:
+        create_tables(super().create_table)
 
     def write(self, cases: Sequence[dict[str, Any]], tracking: Tracking) -> None:
         with self.datastore.transaction(commit=True) as curs:

@@ -11,16 +11,17 @@ from psycopg.sql import SQL, Identifier
 
 from projections.golden_records.columns import table_name
 from projections.golden_records.search import search_text
+from projections.runner import SERIALISE_DDL
 
 
 def trigram_operator_class(datastore: PostgresDatastore) -> Identifier:
     """Creates pg_trgm where missing and returns its gin_trgm_ops, schema-qualified."""
     try:
         with datastore.transaction(commit=True) as curs:
-            # Trusted from PostgreSQL 13: the database's owner may create it.
+            # Trusted from PostgreSQL 13: the database's owner may create it. IF NOT EXISTS
+            # is not atomic: processes starting together take turns.
+            curs.execute(SERIALISE_DDL)
             curs.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    except (errors.UniqueViolation, errors.DuplicateObject):
-        pass  # another process created it at the same moment
     except psycopg.Error as exc:
         raise RuntimeError(
             "golden records need the PostgreSQL extension pg_trgm (postgresql-contrib), "

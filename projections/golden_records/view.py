@@ -18,6 +18,7 @@ from psycopg.sql import SQL, Composable, Identifier
 from projections.golden_records import upkeep
 from projections.golden_records.columns import FILTERS, table_name
 from projections.golden_records.search import search_text
+from projections.runner import SERIALISE_DDL, create_tables
 
 # The operator of a filter on a cross-reference: records that source record maps to.
 XREF = "xref"
@@ -56,9 +57,10 @@ class GoldenRecordsView(PostgresTrackingRecorder):
         super().__init__(datastore, tracking_table_name=f"golden_records_g{generation}_tracking")
         self.generation = generation
         self.view_schema = f"golden_g{generation}"
-        self.sql_create_statements.insert(
-            0, SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(self.view_schema))
-        )
+        self.sql_create_statements[:0] = [
+            SERIALISE_DDL,
+            SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(self.view_schema)),
+        ]
         for entity, columns in FILTERS.items():
             table = self.table(entity)
             column_defs = SQL("").join(
@@ -127,7 +129,7 @@ class GoldenRecordsView(PostgresTrackingRecorder):
         if not self._complete():
             operator_class = upkeep.trigram_operator_class(self.datastore)
             upkeep.add_search_columns(self.datastore, self.view_schema, tables)
-            super().create_table()
+            create_tables(super().create_table)
             upkeep.index_search_columns(self.datastore, tables, operator_class)
         for entity, table in tables.items():
             upkeep.fold_unfolded(self.datastore, entity, table)
