@@ -68,7 +68,8 @@ class QuickBooksTarget:
             return [self._item("customer", record, "customer", _customer(record), CUSTOMER)]
         if entity == "engagement":
             job = _job(record)
-            return [self._item("customer", record, "customer", job, JOB)] if job else []
+            # Keyed as the placeholder that names it is typed, so the delivery finds it at once.
+            return [self._item("customer", record, JOB.lower(), job, JOB)] if job else []
         found = line(entity, record)
         if found is None:
             return []

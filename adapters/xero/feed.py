@@ -53,7 +53,8 @@ class XeroTarget:
             return [self._item("contact", record, "contact", _contact(record), CONTACT)]
         if entity == "engagement":
             draft = _draft(record)
-            return [self._item("invoice", record, "invoice", draft, DRAFT)] if draft else []
+            # Keyed as the placeholder that names it is typed, so the delivery finds it at once.
+            return [self._item("invoice", record, DRAFT.lower(), draft, DRAFT)] if draft else []
         found = line(entity, record)
         if found is None:
             return []

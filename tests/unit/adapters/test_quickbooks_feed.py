@@ -53,7 +53,7 @@ def test_a_won_engagement_is_a_sub_customer_of_its_client() -> None:
     client = r.client()
     engagement = r.engagement(client["id"], currency="EUR")
     [item] = TARGET.items("engagement", engagement)
-    assert item.entity == "customer" and item.key == "customer"
+    assert item.entity == "customer" and item.key == "job"
     assert item.payload["DisplayName"] == "ACME-2026-01 Finance transformation"
     assert item.payload["Job"] is True and item.payload["BillWithParent"] is True
     assert item.payload["ParentRef"] == {"value": {"$target_id": client["id"], "type": "Customer"}}

@@ -48,7 +48,7 @@ def test_a_won_engagement_is_a_draft_sales_invoice_to_its_clients_contact() -> N
     client_id = r.client()["id"]
     engagement = r.engagement(client_id, currency="NZD")
     [item] = TARGET.items("engagement", engagement)
-    assert item.entity == "invoice" and item.key == "invoice"
+    assert item.entity == "invoice" and item.key == "draftinvoice"
     assert item.payload == {
         "Type": "ACCREC",
         "Status": "DRAFT",
