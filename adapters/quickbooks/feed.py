@@ -61,15 +61,18 @@ class QuickBooksTarget:
         self.item_id = item_id
 
     def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
-        """What QuickBooks must hold for the record; [] when it holds nothing for it."""
-        if record.get("deleted"):
-            return []
+        """What QuickBooks must hold for the record; [] when it holds nothing for it.
+
+        A client or engagement deleted at its source becomes inactive where QuickBooks holds
+        it (nothing is deleted downstream); one QuickBooks never held is not sent at all."""
         if entity == "client":
-            return [self._item("customer", record, "customer", _customer(record), CUSTOMER)]
+            item = self._item("customer", record, "customer", _customer(record), CUSTOMER)
+            return [] if record.get("deleted") and item.target_id is None else [item]
         if entity == "engagement":
             job = _job(record)
             # Keyed as the placeholder that names it is typed, so the delivery finds it at once.
-            return [self._item("customer", record, JOB.lower(), job, JOB)] if job else []
+            item = self._item("customer", record, JOB.lower(), job, JOB) if job else None
+            return [] if item is None or (record.get("deleted") and not item.target_id) else [item]
         found = line(entity, record)
         if found is None:
             return []
@@ -113,7 +116,7 @@ def _customer(record: Mapping[str, Any]) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "DisplayName": display_name(record.get("trading_name") or record["legal_name"]),
         "CompanyName": record["legal_name"][:100],
-        "Active": record.get("status") == "active",
+        "Active": record.get("status") == "active" and not record.get("deleted"),
         "Notes": f"pshub client {record['id']}",
     }
     if record.get("billing_currency"):
@@ -141,7 +144,7 @@ def _job(record: Mapping[str, Any]) -> dict[str, Any] | None:
         "Job": True,
         "ParentRef": {"value": ref(record["client_id"], CUSTOMER)},
         "BillWithParent": True,
-        "Active": record.get("status") != "closed",
+        "Active": record.get("status") != "closed" and not record.get("deleted"),
         "Notes": f"pshub engagement {record['id']}",
     }
     if record.get("currency"):

@@ -46,11 +46,15 @@ class XeroTarget:
         self.account_code = account_code
 
     def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
-        """What Xero must hold for the record; [] when it holds nothing for it."""
+        """What Xero must hold for the record; [] when it holds nothing for it.
+
+        A client deleted at its source is archived where Xero holds it (nothing is deleted
+        downstream); an engagement deleted at its source leaves its draft as it is."""
+        if entity == "client":
+            item = self._item("contact", record, "contact", _contact(record), CONTACT)
+            return [] if record.get("deleted") and item.target_id is None else [item]
         if record.get("deleted"):
             return []
-        if entity == "client":
-            return [self._item("contact", record, "contact", _contact(record), CONTACT)]
         if entity == "engagement":
             draft = _draft(record)
             # Keyed as the placeholder that names it is typed, so the delivery finds it at once.
@@ -97,7 +101,9 @@ def _contact(record: Mapping[str, Any]) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "Name": " ".join((record.get("trading_name") or record["legal_name"]).split())[:255],
         "ContactNumber": str(record["id"]),
-        "ContactStatus": "ARCHIVED" if record.get("status") == "closed" else "ACTIVE",
+        "ContactStatus": (
+            "ARCHIVED" if record.get("status") == "closed" or record.get("deleted") else "ACTIVE"
+        ),
     }
     optional = {
         "DefaultCurrency": record.get("billing_currency"),

@@ -145,3 +145,15 @@ def test_a_line_already_delivered_updates_its_invoice() -> None:
 
 def test_display_name_collapses_space() -> None:
     assert display_name("  Acme\tEurope \n") == "Acme Europe"
+
+
+def test_a_deleted_client_or_engagement_becomes_inactive_where_quickbooks_holds_it() -> None:
+    client = r.client(deleted=True, xrefs=[xref("quickbooks", "Customer", "58", "9130")])
+    [customer] = TARGET.items("client", client)
+    assert customer.target_id == "58" and customer.payload["Active"] is False
+    known = [xref("quickbooks", "Job", "61", "9130")]
+    [job] = TARGET.items("engagement", r.engagement(client["id"], deleted=True, xrefs=known))
+    assert job.target_id == "61" and job.payload["Active"] is False
+    # Never held there: nothing to send.
+    assert TARGET.items("client", r.client(deleted=True)) == []
+    assert TARGET.items("engagement", r.engagement(client["id"], deleted=True)) == []

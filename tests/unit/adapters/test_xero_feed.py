@@ -101,3 +101,11 @@ def test_unbillable_items_are_not_lines() -> None:
     assert TARGET.items("expense", r.expense(ENGAGEMENT, status="submitted")) == []
     assert TARGET.items("time_entry", r.time_entry(ENGAGEMENT, billable=False)) == []
     assert TARGET.items("contract", {"id": ENGAGEMENT}) == []
+
+
+def test_a_deleted_client_is_archived_where_xero_holds_it() -> None:
+    known = [xref("xero", "Contact", "bd2270c3", TENANT)]
+    [contact] = TARGET.items("client", r.client(deleted=True, xrefs=known))
+    assert contact.target_id == "bd2270c3" and contact.payload["ContactStatus"] == "ARCHIVED"
+    assert TARGET.items("client", r.client(deleted=True)) == []
+    assert TARGET.items("engagement", r.engagement(r.client()["id"], deleted=True)) == []
