@@ -15,13 +15,14 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from hub import exception_routing
 from hub.application import HubApplication
 from hub.embedded import EmbeddedNats, EmbeddedPostgres
 from hub.ingest.consumer import IngestConsumer, sweep_overdue
 from hub.ingest.engine import IngestEngine
 from hub.ingest.rules import Rules
 from hub.nats_headers import use_fast_headers
-from hub.projecting import EXCEPTIONS, GOLDEN, rebuild, runner_of, switch, view_of
+from hub.projecting import EXCEPTIONS, GOLDEN, METRICS, rebuild, runner_of, switch, view_of
 from hub.queries import Cursors
 from hub.relay.relay import EventRelay
 from hub.settings import Settings
@@ -29,6 +30,7 @@ from hub.store import schema
 from hub.streams import Streams, ensure_streams
 from projections.exceptions.view import ExceptionsView
 from projections.golden_records.view import GoldenRecordsView
+from projections.metrics.view import MetricsView
 from projections.runner import ProjectionRunner
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,7 @@ class Hub:
     sweeper: asyncio.Task[None] | None = None
     golden: GoldenRecordsView | None = None
     exceptions: ExceptionsView | None = None
+    metrics: MetricsView | None = None
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
     cursors: Cursors | None = None
     rebuilds: dict[str, Any] = field(default_factory=dict)
@@ -102,9 +105,11 @@ class Hub:
         """Starts following the log into every projection (a thread each)."""
         self.golden = self.golden or view_of(self.app, GOLDEN)
         self.exceptions = self.exceptions or view_of(self.app, EXCEPTIONS)
+        self.metrics = self.metrics or view_of(self.app, METRICS)
         self.runners = {
             GOLDEN: runner_of(self.app, GOLDEN, self.golden, self.database_url),
             EXCEPTIONS: runner_of(self.app, EXCEPTIONS, self.exceptions, self.database_url),
+            METRICS: runner_of(self.app, METRICS, self.metrics, self.database_url),
         }
         for runner in self.runners.values():
             runner.start()
@@ -121,16 +126,14 @@ class Hub:
 
     def rebuild_projection(self, name: str) -> dict[str, Any]:
         """Rebuilds a projection beside the live one, then switches reads to it."""
-        old_view = self.golden if name == GOLDEN else self.exceptions
+        attribute = {GOLDEN: "golden", EXCEPTIONS: "exceptions", METRICS: "metrics"}[name]
+        old_view = getattr(self, attribute)
         fresh, position = rebuild(self.app, name)
         old_runner = self.runners.pop(name, None)
         if old_runner is not None:
             old_runner.stop()
         switch(self.app, name, fresh.generation)
-        if name == GOLDEN:
-            self.golden = fresh
-        else:
-            self.exceptions = fresh
+        setattr(self, attribute, fresh)
         if old_runner is not None:
             self.runners[name] = runner_of(self.app, name, fresh, self.database_url)
             self.runners[name].start()
@@ -305,11 +308,15 @@ def build_hub(settings: Settings) -> Hub:
     hub = Hub(settings, database_url, nats_url, app, embedded=started)
     hub.golden = view_of(app, GOLDEN)
     hub.exceptions = view_of(app, EXCEPTIONS)
+    hub.metrics = view_of(app, METRICS)
     return hub
 
 
 def build_application(settings: Settings, database_url: str) -> HubApplication:
     """Builds the application, creating and migrating its tables on first use."""
+    # The owners of the cases this process opens (deep inside ingest, which has no settings at
+    # hand); a bad table stops the hub before anything starts.
+    exception_routing.configure(settings.exception_routing)
     app = HubApplication(
         store_env(database_url, settings), snapshot_interval=settings.snapshot_interval
     )

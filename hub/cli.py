@@ -428,9 +428,9 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild = projection_commands.add_parser(
         "rebuild",
         help="rebuild a projection (or all) from position zero",
-        description="Rebuild golden_records, exceptions, or all.",
+        description="Rebuild golden_records, exceptions, metrics, or all.",
     )
-    rebuild.add_argument("name", choices=["golden_records", "exceptions", "all"])
+    rebuild.add_argument("name", choices=["golden_records", "exceptions", "metrics", "all"])
     rebuild.set_defaults(func=cmd_projections_rebuild)
     replay = commands.add_parser(
         "replay",

@@ -6,6 +6,7 @@ map the payload, fetch what key-only notifications name, publish, and record wha
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -192,11 +193,30 @@ def record_fetch_failures(
             system=system,
             detail=f"{request.kind} {request.id}: {error.message}",
             subject=f"{system}:{request.kind}:{request.id}",
+            legal_entity=config_for(system).legal_entity or "",  # routes the case
+            retry_with=fetch_to_retry(system, request),
         )
         cases.append(case)
     if cases:
         app.record(*cases, meta=EventMeta(system=system, actor=f"adapter:{system}"))  # type: ignore[arg-type]
     return [case.id for case in cases]
+
+
+def fetch_to_retry(system: str, request: FetchRequest) -> dict[str, Any]:
+    """The request a failed fetch's case keeps, so a retry runs it again (its hint only where
+    it is plain JSON: the event log stores it)."""
+    try:
+        hint = json.loads(json.dumps(dict(request.hint)))
+    except (TypeError, ValueError):
+        hint = {}
+    return {
+        "system": system,
+        "kind": request.kind,
+        "id": request.id,
+        "tenant": request.tenant,
+        "url": request.url,
+        "hint": hint,
+    }
 
 
 def save_cursor(app: HubApplication, system: str, tenant: str, cursor: str | None) -> None:

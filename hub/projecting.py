@@ -23,10 +23,13 @@ from projections.exceptions.projection import ExceptionsProjection
 from projections.exceptions.view import ExceptionsView
 from projections.golden_records.projection import GoldenRecordsProjection
 from projections.golden_records.view import GoldenRecordsView
-from projections.runner import Projection, ProjectionRunner
+from projections.metrics.projection import MetricsProjection
+from projections.metrics.view import MetricsView
+from projections.runner import Projection, ProjectionRunner, create_tables
 
 GOLDEN = "golden_records"
 EXCEPTIONS = "exceptions"
+METRICS = "metrics"
 RELAY = "relay"
 
 
@@ -65,6 +68,12 @@ KINDS: dict[str, Kind] = {
             view, mapper=app.mapper, load=_loader(app), application_name=app.name
         ),
     ),
+    METRICS: Kind(
+        view=lambda app, g: MetricsView(app.hub_recorder.datastore, generation=g),
+        projection=lambda app, view: MetricsProjection(
+            view, mapper=app.mapper, load=_loader(app), application_name=app.name
+        ),
+    ),
 }
 
 
@@ -89,7 +98,7 @@ def active_generation(app: HubApplication, name: str) -> int:
 def view_of(app: HubApplication, name: str, generation: int | None = None) -> Any:
     """A projection's view (the active generation by default), its tables created."""
     view = KINDS[name].view(app, generation or active_generation(app, name))
-    view.create_table()
+    create_tables(view.create_table)
     return view
 
 
@@ -109,7 +118,7 @@ def rebuild(app: HubApplication, name: str) -> tuple[Any, int]:
     generation = active_generation(app, name) + 1
     fresh = KINDS[name].view(app, generation)
     fresh.drop()  # what an earlier, interrupted rebuild may have left
-    fresh.create_table()
+    create_tables(fresh.create_table)
     runner = ProjectionRunner(KINDS[name].projection(app, fresh), app.hub_recorder)
     return fresh, runner.catch_up()
 

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         default=None,
         description="JSON overriding the matching and survivorship rules (hub/ingest/rules.py).",
     )
+    exception_routing: str | None = Field(
+        default=None,
+        description="JSON routing table giving each exception case its owner by reason and "
+        "region or legal entity, tried before the built-in table (hub/exception_routing.py).",
+    )
 
     @property
     def components(self) -> frozenset[str]:

@@ -23,13 +23,18 @@ SERIALISE_DDL = SQL("SELECT pg_advisory_xact_lock(hashtext('pshub.schema'))")
 
 
 def create_tables(create: Callable[[], None]) -> None:
-    """Runs a tracking recorder's create_table, once more if another process made the same
-    tables at that moment: the library then inserts its migration row twice, and the second
-    attempt finds everything made and inserts nothing."""
-    try:
-        create()
-    except IntegrityError:
-        create()
+    """Runs a view's create_table, again if another process made the same tables at that
+    moment (a duplicate key in pg_type or pg_namespace, or the library's tracking migration
+    row inserted twice): every view goes through here (hub/projecting.py), whoever wrote it."""
+    for attempt in range(3):
+        try:
+            create()
+            return
+        except (IntegrityError, psycopg.errors.UniqueViolation):
+            # Another process made the same object in between (CREATE ... IF NOT EXISTS is
+            # not atomic in PostgreSQL): the next attempt finds it made.
+            if attempt == 2:
+                raise
 
 
 class Projection(Protocol):

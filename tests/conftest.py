@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import hypothesis
 import psycopg
 import pytest
 
@@ -30,6 +31,11 @@ from hub.embedded import EmbeddedNats, EmbeddedPostgres, port_open
 from hub.settings import Settings
 from hub.streams import Streams, remove_streams
 from tests.support.hygiene import Databases, databases_of, drop_databases, streams_of
+
+# Timings are never pass/fail: hypothesis' per-example deadline (200 ms) failed a property
+# test on a busy 2-core machine, so it is off for every property test.
+hypothesis.settings.register_profile("pshub", deadline=None)
+hypothesis.settings.load_profile("pshub")
 
 # PSHUB_TEST_SESSION names the session, for a test that runs a session and then looks for
 # what it left; otherwise every session gets a fresh name.

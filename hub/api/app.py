@@ -23,6 +23,7 @@ from hub.api.routes import (
     health,
     ingest,
     links,
+    metrics,
     projections,
     records,
 )
@@ -166,6 +167,7 @@ def create_app(hub: Hub) -> FastAPI:
         ingest,
         exceptions,
         links,
+        metrics,
         projections,
         adapters,
         audit,

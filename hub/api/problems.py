@@ -168,6 +168,10 @@ def from_hub_error(exc: HubError) -> Problem:
     return Problem(status, exc.message, reason=reason, errors=errors)
 
 
+# The store could not be reached: 503, whoever raised it.
+UNAVAILABLE = (OperationalError, InterfaceError, PsycopgOperationalError, PoolTimeout)
+
+
 def install(app: FastAPI) -> None:
     """Registers the handlers that turn every refusal into problem+json."""
 
@@ -201,7 +205,7 @@ def install(app: FastAPI) -> None:
             request.url.path,
         )
 
-    for kind in (OperationalError, InterfaceError, PsycopgOperationalError, PoolTimeout):
+    for kind in UNAVAILABLE:
         app.add_exception_handler(kind, _unavailable)
 
     @app.exception_handler(Exception)

@@ -27,6 +27,7 @@ from domain.errors import DomainError
 from domain.values import SourceRef
 from hub.application import HubApplication
 from hub.contracts.changes import CanonicalModel, Ref
+from hub.exception_placing import placement
 from hub.exceptions import ExceptionCase
 from hub.ingest import stewardship
 from hub.ingest.appliers import APPLIERS, Incomplete, Unresolved
@@ -232,6 +233,8 @@ class IngestEngine:
             outcome.outcome, outcome.reason = REJECTED, error.reason
             outcome.detail = f"{error.rule + ': ' if error.rule else ''}{error.message}"
             outcome.canonical_ids = _owner(batch, change)
+            # Its region and legal entity route the case (the routing table).
+            region, legal_entity = placement(self.app, batch, change)
             batch.cases.append(
                 ExceptionCase.open(
                     message_id=change.message_id,
@@ -242,6 +245,8 @@ class IngestEngine:
                     system=change.system,
                     subject=change.subject,
                     canonical_ids=outcome.canonical_ids,
+                    region=region,
+                    legal_entity=legal_entity,
                 )
             )
             return outcome

@@ -18,6 +18,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from hub.exception_placing import adapter_legal_entity
 from hub.exceptions import ExceptionCase
 from hub.ingest.batch import APPLIED, DEAD_LETTERED, PARKED, REDELIVERED, Outcome
 from hub.ingest.decode import Incoming, Refusal
@@ -34,6 +35,7 @@ def dead_letter(refusal: Refusal, message: Incoming, batch: _Batch) -> Outcome:
     """The outcome of a refused message, with the exception case it opens."""
     message_id = refusal.message_id or "sha256:" + hashlib.sha256(message.data).hexdigest()
     parts = message.subject.split(".")
+    system = parts[1] if len(parts) > 1 else ""
     outcome = Outcome(
         message_id,
         message.subject,
@@ -49,9 +51,11 @@ def dead_letter(refusal: Refusal, message: Incoming, batch: _Batch) -> Outcome:
             reason=refusal.reason,
             rule=refusal.field,
             detail=refusal.text,
-            system=parts[1] if len(parts) > 1 else "",
+            system=system,
             entity=parts[2] if len(parts) > 2 else "",
             subject=message.subject,
+            # Routed to whoever handles the legal entity its source books to, if configured.
+            legal_entity=adapter_legal_entity(system),
         )
     )
     return outcome
@@ -72,7 +76,7 @@ def record(
     closed = []
     for case_id, note in batch.closing.items():
         case = app.find(case_id, ExceptionCase)
-        if case is not None and case.status == "open":
+        if case is not None and not case.closed:  # open, or in progress with a person
             case.resolve(by="ingest", note=note[:2000])
             closed.append(case)
     aggregates.extend(closed)  # type: ignore[arg-type]

@@ -127,6 +127,7 @@ def sweep_overdue(
             entity=parts[2] if len(parts) > 2 else "",
             subject=row["subject"],
             key=("overdue", row["waiting_for"]),
+            waiting_for=row["waiting_for"],
         )
         opened.append((case, row["message_id"]))
     for held in overdue:
@@ -142,6 +143,7 @@ def sweep_overdue(
             subject=str(held.link.ref),
             canonical_ids=[held.holder_id],
             key=(held.key,),
+            waiting_for=held.key,
         )
         opened.append((case, held))
     if not opened:

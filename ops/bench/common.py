@@ -107,6 +107,27 @@ def scratch_database(label: str) -> Iterator[str]:
 
 
 @contextmanager
+def kept_database(label: str) -> Iterator[str]:
+    """Yields the URL of database `pshub_bench_kept_<label>` on the bench's server, made if
+    missing and never dropped: a bench may load it once and measure it again later (the
+    caller says how to drop it). No embedded fallback: an embedded server goes with the run."""
+    server = os.environ.get(
+        "PSHUB_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    name = f"pshub_bench_kept_{label}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    print(
+        f"(kept database {name}: {'reused' if exists else 'new'}; drop it with "
+        f"psql -c 'DROP DATABASE {name}')",
+        flush=True,
+    )
+    yield make_conninfo(server, dbname=name)
+
+
+@contextmanager
 def scratch_streams(nats_url: str) -> Iterator[str]:
     """Yields a NATS prefix of this run's own (`B<hex>_`); every stream under it, and so every
     consumer, is deleted afterwards."""

@@ -37,7 +37,7 @@ from hub.demo import DemoSpec, load_demo
 from hub.embedded import free_port
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
-from ops.bench.common import scratch_database, scratch_streams, stop
+from ops.bench.common import kept_database, scratch_database, scratch_streams, stop
 from ops.bench.query_baseline import search_statement
 from projections.golden_records.search import fold
 
@@ -141,6 +141,20 @@ def wrk(base: str, paths: list[str], token: str, seconds: int, connections: int,
             int(errors))
 
 
+def thousand_event_record_of(app: object) -> tuple[str, list[datetime]]:
+    """The record thousand_event_record made in a kept database, and instants across it."""
+    with app.hub_recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+        rows = conn.execute(
+            "SELECT originator_id, recorded_at FROM hub_events WHERE originator_id = ("
+            "  SELECT originator_id FROM hub_events GROUP BY originator_id"
+            "  HAVING count(*) >= 1000 LIMIT 1) ORDER BY originator_version"
+        ).fetchall()
+    if not rows:
+        raise SystemExit("the kept database has no record with 1,000 events: drop it and reload")
+    instants = [rows[i]["recorded_at"] for i in range(99, len(rows), 100)]
+    return str(rows[0]["originator_id"]), instants
+
+
 def thousand_event_record(app: object) -> tuple[str, list[datetime]]:
     """A client revised until it has 1,000 events; returns its id and instants between them."""
     client, _ = app.register_client(legal_name="Time Travel Benchmark Ltd", country="GB",  # type: ignore[attr-defined]
@@ -165,24 +179,35 @@ def main() -> None:
                         metavar="RUN",
                         help="py-spy the hub during a run whose name starts with RUN (default "
                         "'GET by id'; e.g. 'name search'): GIL-holding samples")
+    parser.add_argument("--keep", metavar="NAME", default=None,
+                        help="load into database pshub_bench_kept_NAME and keep it; a later run "
+                        "with the same NAME skips the loading and measures only")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit(WRK_MISSING)
     scale = max(0.05, args.events / DEMO_EVENTS_AT_SCALE_1)
     nats_url = os.environ.get("PSHUB_BENCH_NATS_URL", "nats://127.0.0.1:4222")
-    with scratch_database("query") as url, scratch_streams(nats_url) as prefix:
+    database = kept_database(args.keep) if args.keep else scratch_database("query")
+    with database as url, scratch_streams(nats_url) as prefix:
         settings = Settings(database_url=url, nats_url=nats_url)
         app = build_application(settings, url)
-        started = time.perf_counter()
-        summary = load_demo(app, DemoSpec(seed=5, scale=scale), progress=True)
-        loaded = time.perf_counter() - started
-        record_id, instants = thousand_event_record(app)
         head = app.hub_recorder.select_head()[0]
-        token = TokenStore(url).create("bench", ["read", "read:pii", "read:confidential",
+        if head:
+            loading = "loaded by an earlier run into the kept database"
+            record_id, instants = thousand_event_record_of(app)
+        else:
+            started = time.perf_counter()
+            summary = load_demo(app, DemoSpec(seed=5, scale=scale), progress=True)
+            took = time.perf_counter() - started
+            loading = f"{summary.events:,} demo events loaded in {took:.0f} s"
+            record_id, instants = thousand_event_record(app)
+            head = app.hub_recorder.select_head()[0]
+        # A token of this run's own: a kept database holds the earlier runs' tokens too.
+        token = TokenStore(url).create(f"bench-{prefix}", ["read", "read:pii", "read:confidential",
                                                  "operate"])
         app.close()
-        print(f"query benchmark: {head:,} events ({summary.events:,} demo events loaded in "
-              f"{loaded:.0f} s); {args.connections} connections, {args.seconds} s per run")
+        print(f"query benchmark: {head:,} events ({loading}); {args.connections} connections, "
+              f"{args.seconds} s per run")
 
         port, base_port = free_port(), free_port()
         env = {**os.environ, "PSHUB_DATABASE_URL": url, "PSHUB_NATS_URL": nats_url,
@@ -209,8 +234,13 @@ def main() -> None:
             while True:  # the projection catches up with the whole log first
                 projector.check()
                 hub.check()
-                items = httpx.get(f"{hub_url}/v1/projections", headers={"Authorization": bearer},
-                                  timeout=30).json()["items"]
+                answer = httpx.get(f"{hub_url}/v1/projections",
+                                   headers={"Authorization": bearer}, timeout=30)
+                if answer.status_code != 200:  # e.g. 503 while the store restarts: say so
+                    print(f"  /v1/projections answered {answer.status_code}: {answer.text[:200]}")
+                    time.sleep(5)
+                    continue
+                items = answer.json()["items"]
                 # Only those the worker runs: the relay and feeds have no process here.
                 if all(p["lag"] == 0 for p in items if p["name"] in RUN_BY_WORKER):
                     break

@@ -210,3 +210,37 @@ def test_a_body_that_is_not_json_is_refused_as_malformed_and_nothing_is_publishe
 
     assert stream_messages(running) == before
     assert xero_api.requests == []
+
+
+def test_a_fetch_failed_case_retried_from_the_queue_fetches_again_and_closes(
+    running: Running, xero_api: SourceServer
+) -> None:
+    known_engagement(running, code="ENG-2025-0147", currency="GBP", client="HC-147", country="GB")
+    xero_api.routes[("GET", INVOICE_PATH)] = failing
+    response = deliver(running, fixture("xero", "webhook_invoice_events.json"))
+    [case_id] = response.json()["exceptions"]
+    url, operator = f"/v1/exceptions/{case_id}/retry", running.token("operate")
+
+    # Xero still fails: the fetch ran again (three more attempts), and the case stays open.
+    before = [r.path for r in xero_api.requests].count(INVOICE_PATH)
+    still = running.api.post(url, headers=operator)
+    assert still.status_code == 202, still.text
+    assert (still.json()["outcome"], still.json()["status"]) == ("fetch_failed", "open")
+    assert still.json()["reason"] == "FETCH_FAILED"
+    assert [r.path for r in xero_api.requests].count(INVOICE_PATH) == before + 3
+
+    # Xero answers: the invoice is fetched, published, applied; the case is resolved.
+    xero_api.routes[("GET", INVOICE_PATH)] = answer(fixture("xero", "invoice_authorised.json"))
+    done = running.api.post(url, headers=operator)
+    assert (done.json()["outcome"], done.json()["status"]) == ("published", "resolved")
+    [invoice_id] = applied(running, documents(running, done.json()["message_ids"]))
+    assert record(running, "xero", "Invoice", INVOICE)["id"] == invoice_id
+    case = running.hub.app.find(UUID(case_id), ExceptionCase)
+    assert case is not None
+    assert [(h["action"], h.get("outcome")) for h in case.history] == [
+        ("raised", None),
+        ("retried", "fetch_failed"),
+        ("retried", "published"),
+        ("resolved", None),
+    ]
+    assert running.api.post(url, headers=operator).status_code == 409  # closed now

@@ -15,6 +15,8 @@ from hub.api.deps import HubDep
 from hub.bootstrap import Hub
 from hub.contracts.changes import CHANGE_MODELS, ChangeEnvelope, Deletion
 from hub.relay.envelope import ENVELOPE_SCHEMA
+from projections.exceptions.metrics import BacklogCollector
+from projections.metrics.gauges import BusinessCollector
 
 router = APIRouter(tags=["documents"])
 
@@ -30,7 +32,7 @@ def hub_metrics(hub: Hub) -> CollectorRegistry:
         ["projection"],
         registry=metrics,
     )
-    for name in ("golden_records", "exceptions"):
+    for name in ("golden_records", "exceptions", "metrics"):
         lag.labels(name).set_function(
             lambda name=name: hub.runners[name].projection.position() if name in hub.runners else 0
         )
@@ -46,6 +48,8 @@ def hub_metrics(hub: Hub) -> CollectorRegistry:
         "pshub_parked_changes", "Changes waiting for a record they refer to", registry=metrics
     )
     parked.set_function(lambda: hub.engine.parked_count() if hub.engine else 0)
+    metrics.register(BusinessCollector(lambda: hub.metrics))
+    metrics.register(BacklogCollector(lambda: hub.exceptions))
     return metrics
 
 
