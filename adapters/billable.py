@@ -21,17 +21,16 @@ from uuid import UUID
 
 # The contract's own ISO 4217 table (adapters reach the domain only through hub.contracts).
 from hub.contracts.common import DomainError, currency_exponent
+from hub.contracts.feeds import target_ref
 
 BILLABLE = frozenset({"time_entry", "expense", "milestone"})
 # Engagements a billing target opens documents for: won work, not pipeline or lost deals.
 BILLED_ENGAGEMENTS = frozenset({"won", "active", "on_hold", "closed"})
-# hub.contracts.feeds.PLACEHOLDER: the delivery worker's mark for another record's target id.
-PLACEHOLDER = "$target_id"
 
 
-def ref(canonical_id: UUID | str, type_: str) -> dict[str, str]:
-    """Another record's id in the target, resolved at delivery (hub.contracts.feeds.target_ref)."""
-    return {PLACEHOLDER: str(canonical_id), "type": type_}
+def ref(canonical_id: UUID | str, type_: str) -> Any:
+    """Another record's id in the target, resolved at delivery (hub.contracts.feeds)."""
+    return target_ref(canonical_id, type_)
 
 
 @dataclass(frozen=True)
