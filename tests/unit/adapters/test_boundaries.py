@@ -18,6 +18,8 @@ SHARED = (
     "adapters.refusals",
     "adapters.fetching",
     "adapters.feeding",
+    "adapters.billable",
+    "adapters.target_answers",
 )
 MODULES = sorted(ADAPTERS.glob("*/*.py"))
 
@@ -49,7 +51,9 @@ def test_adapter_imports_only_stdlib_pydantic_httpx_contracts_refusals_and_itsel
     assert forbidden == [], f"{system}/{path.name} imports {forbidden}"
 
 
-@pytest.mark.parametrize("name", ["refusals.py", "fetching.py", "feeding.py"])
+@pytest.mark.parametrize(
+    "name", ["refusals.py", "fetching.py", "feeding.py", "billable.py", "target_answers.py"]
+)
 def test_the_shared_modules_import_no_adapter_and_nothing_of_the_hub_but_the_contract(
     name: str,
 ) -> None:

@@ -1,0 +1,136 @@
+"""Which golden records a billing target invoices, and what one line bills (pure).
+
+QuickBooks and Xero take the same billable items (DOMAIN 3.4-3.6): approved, billable time
+entries and expenses no invoice has billed yet, and billing-ready milestones. Each is one line,
+in its own currency (the entry's rate, the receipt's, the milestone's amount); lines are never
+added together, and a line whose currency is not its invoice's customer's is refused by the
+writer (or the target), never converted.
+
+A line names its engagement's document by placeholder (`ref`), which the feed's delivery
+replaces with the id the target holds that record under, once it has been delivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import Any
+from uuid import UUID
+
+# The contract's own ISO 4217 table (adapters reach the domain only through hub.contracts).
+from hub.contracts.common import DomainError, currency_exponent
+from hub.contracts.feeds import target_ref
+
+BILLABLE = frozenset({"time_entry", "expense", "milestone"})
+# Engagements a billing target opens documents for: won work, not pipeline or lost deals.
+BILLED_ENGAGEMENTS = frozenset({"won", "active", "on_hold", "closed"})
+
+
+def ref(canonical_id: UUID | str, type_: str) -> Any:
+    """Another record's id in the target, resolved at delivery (hub.contracts.feeds)."""
+    return target_ref(canonical_id, type_)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One billable item as an invoice line: quantity x unit price = amount, in one currency."""
+
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal  # rounded half up to the currency's minor unit
+    currency: str
+    service_date: date | None
+
+
+def xref_id(record: Mapping[str, Any], system: str, type_: str, tenant: str = "") -> str | None:
+    """The id the system holds the record under (type matched case-insensitively); with a
+    tenant, only an xref of that tenant counts, since ids are unique per tenant only."""
+    for xref in record.get("xrefs") or ():
+        if xref.get("system") != system or str(xref.get("type", "")).lower() != type_.lower():
+            continue
+        if tenant and xref.get("tenant") not in ("", None, tenant):
+            continue
+        return str(xref["id"])
+    return None
+
+
+def line(entity: str, record: Mapping[str, Any]) -> Line | None:
+    """The line a billable record bills, or None when it is not billable now or cannot be
+    priced (a time entry carries no rate of its own)."""
+    if entity not in BILLABLE or record.get("deleted"):
+        return None
+    if record.get("invoice_id") or record.get("credit_note_required"):
+        return None
+    if entity == "time_entry":
+        found = _time(record)
+    elif entity == "expense":
+        found = _expense(record)
+    else:
+        found = _milestone(record)
+    if found is None:
+        return None
+    description, quantity, price, service_date = found
+    currency = str(price["currency"])
+    unit_price = Decimal(price["amount"])
+    try:
+        exponent = currency_exponent(currency)
+    except DomainError:  # not an active ISO 4217 code: nothing an invoice can carry
+        return None
+    with localcontext() as exact:
+        exact.prec = 60  # the product is exact; the half-up rounding is the only one
+        amount = (quantity * unit_price).quantize(Decimal(1).scaleb(-exponent), ROUND_HALF_UP)
+    if amount <= 0:
+        return None
+    # The record's short reference ends the text, so a writer can tell its own line apart.
+    return Line(
+        f"{description} {line_ref(record)}", quantity, unit_price, amount, currency, service_date
+    )
+
+
+def line_ref(record: Mapping[str, Any]) -> str:
+    """The reference a record's line text ends with."""
+    return f"(ref {str(record['id'])[:8]})"
+
+
+_Found = tuple[str, Decimal, Mapping[str, Any], date | None]
+
+
+def _time(record: Mapping[str, Any]) -> _Found | None:
+    if record.get("status") != "approved" or not record.get("billable"):
+        return None
+    if record.get("is_running"):  # a running timer is provisional until it stops
+        return None
+    # The rate in force when the work was recorded, as the source priced it.
+    rate = record.get("source_rate")
+    if not rate:
+        return None
+    # Invoices use the billing quantity where the source rounds it (DOMAIN 3.4).
+    hours = Decimal(str(record.get("billing_hours") or record["hours"]))
+    task = record.get("task") or "Time"
+    work_date = date.fromisoformat(record["work_date"])
+    return f"{task} {work_date.isoformat()}, {hours} h", hours, rate, work_date
+
+
+def _expense(record: Mapping[str, Any]) -> _Found | None:
+    if record.get("status") != "approved" or not record.get("billable"):
+        return None
+    spent = date.fromisoformat(record["spent_date"])
+    text = f"Expense: {record.get('category') or 'other'} {spent.isoformat()}"
+    return text, Decimal(1), record["amount"], spent
+
+
+def _milestone(record: Mapping[str, Any]) -> _Found | None:
+    if record.get("status") != "billing_ready" or record.get("dispute"):
+        return None
+    accepted = record.get("accepted_on")
+    service_date = date.fromisoformat(accepted) if accepted else None
+    text = f"Milestone: {record.get('name') or ''}".strip()
+    return text, Decimal(1), record["amount"], service_date
+
+
+def canonical_id(record: Mapping[str, Any]) -> UUID:
+    """The record's canonical id."""
+    return UUID(str(record["id"]))

@@ -1,0 +1,184 @@
+"""Golden records -> what QuickBooks Online must hold (pure).
+
+- a client is a Customer;
+- a won engagement is a sub-customer of it (`Job`, `ParentRef`, `BillWithParent`), which is how
+  QuickBooks keeps projects, in the engagement's currency (QuickBooks requires a sub-customer's
+  currency to be its parent's);
+- each billable item (adapters/billable.py) is a one-line invoice to the engagement's
+  sub-customer, in the item's currency. QuickBooks has no draft state: an invoice stays unsent
+  (EmailStatus NotSet) until a person sends it. It refuses a transaction whose currency is not
+  its customer's, so a line is never converted nor added to one in another currency.
+
+Another record's QuickBooks id is a placeholder (`ref`) the delivery resolves. Amounts are
+exact decimal strings in the payload; the writer puts them on the wire as JSON numbers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from adapters.billable import (
+    BILLABLE,
+    BILLED_ENGAGEMENTS,
+    Line,
+    canonical_id,
+    line,
+    ref,
+    xref_id,
+)
+from adapters.quickbooks.writes import QuickBooksWriter
+from hub.contracts.feeds import FeedItem, TargetSettings
+
+NAME = "quickbooks"
+CUSTOMER = "Customer"
+# The xref a sub-customer is acknowledged under on its engagement: not "Customer", which the
+# hub's clients hold (an invoice QuickBooks sends back names its customer by that type, and
+# must not be linked to an engagement as if it were a client).
+JOB = "Job"
+# The xref an item's invoice is acknowledged under: the invoice holding that item's line (not
+# "Invoice", which names the invoice golden records ingest keeps).
+ITEM_INVOICE = "InvoiceLine"
+# QuickBooks refuses a DisplayName with a colon, a tab or a new line; 500 characters at most.
+_NOT_IN_NAME = str.maketrans({":": "-", "\t": " ", "\n": " ", "\r": " "})
+
+
+class QuickBooksTarget:
+    """Billing in QuickBooks Online: customers, engagements as sub-customers, and an invoice
+    per billable item."""
+
+    name = NAME
+    category = "billing"
+    entities = frozenset({"client", "engagement"}) | BILLABLE
+
+    def __init__(self, *, tenant: str = "", item_id: str = "1") -> None:
+        # The realm, so that only this company's xrefs count; the Item invoice lines sell
+        # (QuickBooks requires an ItemRef on a sales line; "1" is the default Services item).
+        self.tenant = tenant
+        self.item_id = item_id
+
+    def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
+        """What QuickBooks must hold for the record; [] when it holds nothing for it.
+
+        A client or engagement deleted at its source becomes inactive where QuickBooks holds
+        it (nothing is deleted downstream); one QuickBooks never held is not sent at all."""
+        if entity == "client":
+            item = self._item("customer", record, "customer", _customer(record), CUSTOMER)
+            return [] if record.get("deleted") and item.target_id is None else [item]
+        if entity == "engagement":
+            job = _job(record)
+            # Keyed as the placeholder that names it is typed, so the delivery finds it at once.
+            item = self._item("customer", record, JOB.lower(), job, JOB) if job else None
+            return [] if item is None or (record.get("deleted") and not item.target_id) else [item]
+        found = line(entity, record)
+        if found is None:
+            return []
+        payload = {
+            "CustomerRef": {"value": ref(record["engagement_id"], JOB)},
+            "CurrencyRef": {"value": found.currency},
+            "Line": [_sales_line(found, self.item_id)],
+            "PrivateNote": f"pshub {entity} {record['id']}",
+        }
+        return [self._item("invoice", record, f"line:{record['id']}", payload, ITEM_INVOICE)]
+
+    def writer(self, settings: TargetSettings, client: httpx.Client) -> QuickBooksWriter:
+        """The connector to the realm the settings name."""
+        return QuickBooksWriter(settings, client)
+
+    def _item(
+        self,
+        entity: str,
+        record: Mapping[str, Any],
+        key: str,
+        payload: Mapping[str, Any],
+        target_type: str,
+    ) -> FeedItem:
+        return FeedItem(
+            target=NAME,
+            entity=entity,
+            canonical_id=canonical_id(record),
+            version=int(record["version"]),
+            key=key,
+            payload=payload,
+            target_id=xref_id(record, NAME, target_type, self.tenant),
+        )
+
+
+def display_name(name: str) -> str:
+    """A name as QuickBooks allows it in DisplayName."""
+    return " ".join(name.translate(_NOT_IN_NAME).split())[:500]
+
+
+def _customer(record: Mapping[str, Any]) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "DisplayName": display_name(record.get("trading_name") or record["legal_name"]),
+        "CompanyName": record["legal_name"][:100],
+        "Active": record.get("status") == "active" and not record.get("deleted"),
+        "Notes": f"pshub client {record['id']}",
+    }
+    if record.get("billing_currency"):
+        payload["CurrencyRef"] = {"value": record["billing_currency"]}
+    if record.get("email"):
+        payload["PrimaryEmailAddr"] = {"Address": record["email"]}
+    if record.get("phone"):
+        payload["PrimaryPhone"] = {"FreeFormNumber": record["phone"]}
+    if record.get("website"):
+        payload["WebAddr"] = {"URI": record["website"]}
+    if record.get("billing_address"):
+        payload["BillAddr"] = _address(record["billing_address"])
+    return payload
+
+
+def _job(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    # Pipeline and lost deals bill nothing; an engagement whose client is not known yet waits
+    # for the link (a new version of the record comes when it resolves).
+    if record.get("status") not in BILLED_ENGAGEMENTS or not record.get("client_id"):
+        return None
+    if record.get("contract_type") == "non_billable":
+        return None
+    payload: dict[str, Any] = {
+        "DisplayName": display_name(f"{record['code']} {record.get('name') or ''}"),
+        "Job": True,
+        "ParentRef": {"value": ref(record["client_id"], CUSTOMER)},
+        "BillWithParent": True,
+        "Active": record.get("status") != "closed" and not record.get("deleted"),
+        "Notes": f"pshub engagement {record['id']}",
+    }
+    if record.get("currency"):
+        payload["CurrencyRef"] = {"value": record["currency"]}
+    return payload
+
+
+def _sales_line(found: Line, item_id: str) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "ItemRef": {"value": item_id},
+        "Qty": str(found.quantity),
+        "UnitPrice": str(found.unit_price),
+    }
+    if found.service_date:
+        detail["ServiceDate"] = found.service_date.isoformat()
+    return {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": str(found.amount),
+        "Description": found.description,
+        "SalesItemLineDetail": detail,
+    }
+
+
+def _address(address: Mapping[str, Any]) -> dict[str, str]:
+    fields = {
+        "Line1": address.get("street", ""),
+        "City": address.get("city", ""),
+        "CountrySubDivisionCode": address.get("region", ""),
+        "PostalCode": address.get("postal_code", ""),
+        "Country": address.get("country", ""),
+    }
+    return {name: value for name, value in fields.items() if value}
+
+
+# What the feeds register (hub/feeds/registry.py): the realm whose xrefs count is the
+# connector's tenant, PSHUB_FEED_QUICKBOOKS_TENANT.
+TARGET = QuickBooksTarget(tenant=os.environ.get("PSHUB_FEED_QUICKBOOKS_TENANT", "").strip())

@@ -1,0 +1,153 @@
+"""Golden records -> what Xero must hold (pure).
+
+- a client is a Contact, numbered (ContactNumber, the field Xero keeps for another system's
+  id) with the hub's client id;
+- a won engagement is a draft sales invoice to its client's Contact (ACCREC, DRAFT, amounts
+  exclusive of tax, Contact by ContactID), in the engagement's currency and referenced by
+  the engagement code: the document its billable items gather on;
+- each billable item (adapters/billable.py) is one line on its engagement's draft; the writer
+  refuses a line whose currency is not the draft's, so nothing is added across currencies.
+
+Another record's Xero id is a placeholder (`ref`) the delivery resolves. Amounts are
+exact decimal strings in the payload; the writer puts them on the wire as JSON numbers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from adapters.billable import BILLABLE, BILLED_ENGAGEMENTS, canonical_id, line, ref, xref_id
+from adapters.xero.writes import XeroWriter
+from hub.contracts.feeds import FeedItem, TargetSettings
+
+NAME = "xero"
+CONTACT = "Contact"
+# The xrefs acknowledgements record: an engagement's draft, and an item's line on it (not
+# "Invoice", which names the invoice golden records ingest keeps).
+DRAFT = "DraftInvoice"
+LINE = "LineItem"
+
+
+class XeroTarget:
+    """Billing in Xero: contacts, a draft sales invoice per engagement, its billable lines."""
+
+    name = NAME
+    category = "billing"
+    entities = frozenset({"client", "engagement"}) | BILLABLE
+
+    def __init__(self, *, tenant: str = "", account_code: str = "200") -> None:
+        # The Xero tenant, so that only its xrefs count; the revenue account lines book to
+        # (200 is Sales in Xero's default chart of accounts).
+        self.tenant = tenant
+        self.account_code = account_code
+
+    def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
+        """What Xero must hold for the record; [] when it holds nothing for it.
+
+        A client deleted at its source is archived where Xero holds it (nothing is deleted
+        downstream); an engagement deleted at its source leaves its draft as it is."""
+        if entity == "client":
+            item = self._item("contact", record, "contact", _contact(record), CONTACT)
+            return [] if record.get("deleted") and item.target_id is None else [item]
+        if record.get("deleted"):
+            return []
+        if entity == "engagement":
+            draft = _draft(record)
+            # Keyed as the placeholder that names it is typed, so the delivery finds it at once.
+            return [self._item("invoice", record, DRAFT.lower(), draft, DRAFT)] if draft else []
+        found = line(entity, record)
+        if found is None:
+            return []
+        payload = {
+            "InvoiceID": ref(record["engagement_id"], DRAFT),
+            "CurrencyCode": found.currency,
+            "LineItem": {
+                "Description": found.description,
+                "Quantity": str(found.quantity),
+                "UnitAmount": str(found.unit_price),
+                "AccountCode": self.account_code,
+            },
+        }
+        return [self._item("line", record, f"line:{record['id']}", payload, LINE)]
+
+    def writer(self, settings: TargetSettings, client: httpx.Client) -> XeroWriter:
+        """The connector to the tenant the settings name."""
+        return XeroWriter(settings, client)
+
+    def _item(
+        self,
+        entity: str,
+        record: Mapping[str, Any],
+        key: str,
+        payload: Mapping[str, Any],
+        target_type: str,
+    ) -> FeedItem:
+        return FeedItem(
+            target=NAME,
+            entity=entity,
+            canonical_id=canonical_id(record),
+            version=int(record["version"]),
+            key=key,
+            payload=payload,
+            target_id=xref_id(record, NAME, target_type, self.tenant),
+        )
+
+
+def _contact(record: Mapping[str, Any]) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "Name": " ".join((record.get("trading_name") or record["legal_name"]).split())[:255],
+        "ContactNumber": str(record["id"]),
+        "ContactStatus": (
+            "ARCHIVED" if record.get("status") == "closed" or record.get("deleted") else "ACTIVE"
+        ),
+    }
+    optional = {
+        "DefaultCurrency": record.get("billing_currency"),
+        "EmailAddress": record.get("email"),
+        "TaxNumber": record.get("tax_id"),
+        "Website": record.get("website"),
+    }
+    payload.update({name: value for name, value in optional.items() if value})
+    if record.get("phone"):
+        payload["Phones"] = [{"PhoneType": "DEFAULT", "PhoneNumber": record["phone"]}]
+    if record.get("billing_address"):
+        payload["Addresses"] = [_address(record["billing_address"])]
+    return payload
+
+
+def _draft(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    # Pipeline and lost deals bill nothing; an engagement whose client is not known yet waits
+    # for the link (a new version of the record comes when it resolves).
+    if record.get("status") not in BILLED_ENGAGEMENTS or not record.get("client_id"):
+        return None
+    if record.get("contract_type") == "non_billable" or not record.get("currency"):
+        return None
+    return {
+        "Type": "ACCREC",
+        "Status": "DRAFT",
+        "LineAmountTypes": "Exclusive",
+        "Contact": {"ContactID": ref(record["client_id"], CONTACT)},
+        "CurrencyCode": record["currency"],
+        "Reference": f"{record['code']} {record.get('name') or ''}".strip()[:255],
+    }
+
+
+def _address(address: Mapping[str, Any]) -> dict[str, str]:
+    fields = {
+        "AddressType": "POBOX",  # Xero's billing address
+        "AddressLine1": address.get("street", ""),
+        "City": address.get("city", ""),
+        "Region": address.get("region", ""),
+        "PostalCode": address.get("postal_code", ""),
+        "Country": address.get("country", ""),
+    }
+    return {name: value for name, value in fields.items() if value}
+
+
+# What the feeds register (hub/feeds/registry.py): the organisation whose xrefs count is the
+# connector's tenant, PSHUB_FEED_XERO_TENANT.
+TARGET = XeroTarget(tenant=os.environ.get("PSHUB_FEED_XERO_TENANT", "").strip())

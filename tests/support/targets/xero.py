@@ -1,0 +1,186 @@
+"""Xero's Accounting API on loopback: contacts and invoices per organisation (tenant).
+
+Faithful where the writer depends on it: every request names a connected organisation in
+`Xero-Tenant-Id` (403 otherwise); `Idempotency-Key` answers a repeat with the first answer and
+writes nothing twice; PUT creates, POST creates or updates by ContactID/InvoiceID; a contact
+name is unique among active contacts; an invoice names an existing contact and has typed
+lines; only a draft can be edited; an update's LineItems replace the invoice's (a line without
+LineItemID is new, a line left out is deleted). Validation errors are ValidationExceptions
+whose Elements carry ValidationErrors.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from tests.support.http_source import Request, Response
+from tests.support.targets.loopback_api import LoopbackApi, Route, is_number, json_of
+
+_COLLECTION = r"/api\.xro/2\.0/(?P<collection>Contacts|Invoices)"
+IDS = {"Contacts": "ContactID", "Invoices": "InvoiceID"}
+EDITABLE = {"DRAFT", "SUBMITTED"}
+
+
+def _date() -> str:
+    return f"/Date({int(datetime.now(UTC).timestamp() * 1000)}+0000)/"
+
+
+class XeroApi(LoopbackApi):
+    """Holds `records[tenant][collection][id]` for the organisations in `tenants`."""
+
+    def __init__(self, *tenants: str) -> None:
+        super().__init__()
+        self.tenants = set(tenants)
+        self.records: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
+            t: {"Contacts": {}, "Invoices": {}} for t in tenants
+        }
+        self.replays: dict[tuple[str, str], Response] = {}
+
+    def held(self, tenant: str, collection: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.records[tenant][collection].values())
+
+    def routes(self) -> list[Route]:
+        return [
+            ("PUT", re.compile(_COLLECTION), self._write),
+            ("POST", re.compile(_COLLECTION), self._write),
+            ("GET", re.compile(_COLLECTION + r"/(?P<record_id>[^/]+)"), self._get),
+        ]
+
+    def throttled(self, status: int) -> Any:
+        return {"Title": "Too Many Requests", "Status": status, "Detail": "Rate limit exceeded"}
+
+    def unauthorised(self) -> Response:
+        return Response(
+            401, {"Type": None, "Title": "Unauthorized", "Status": 401, "Detail": "TokenExpired"}
+        )
+
+    def _tenant(self, request: Request) -> str | None:
+        tenant = request.headers.get("Xero-Tenant-Id") or ""
+        return tenant if tenant in self.tenants else None
+
+    def _get(self, request: Request, collection: str, record_id: str) -> Response:
+        tenant = self._tenant(request)
+        found = self.records[tenant][collection].get(record_id) if tenant else None
+        if found is None:
+            return Response(404, {"Title": "Not Found", "Status": 404})
+        return Response(200, self._envelope(collection, [found]))
+
+    def _write(self, request: Request, collection: str) -> Response:
+        tenant = self._tenant(request)
+        if tenant is None:
+            detail = "AuthenticationUnsuccessful: no access to that Xero-Tenant-Id"
+            return Response(
+                403, {"Type": None, "Title": "Forbidden", "Status": 403, "Detail": detail}
+            )
+        key = request.headers.get("Idempotency-Key")
+        if key and (tenant, key) in self.replays:
+            return self.replays[(tenant, key)]
+        answer = self._apply(request, tenant, collection)
+        if key:
+            self.replays[(tenant, key)] = answer
+        return answer
+
+    def _apply(self, request: Request, tenant: str, collection: str) -> Response:
+        body = json_of(request)
+        objects = body.get(collection) if isinstance(body, dict) and collection in body else [body]
+        if not isinstance(objects, list) or not all(isinstance(o, dict) for o in objects):
+            return Response(
+                400,
+                {
+                    "ErrorNumber": 14,
+                    "Type": "PostDataInvalidException",
+                    "Message": "The request body is not a valid JSON object",
+                },
+            )
+        held = self.records[tenant][collection]
+        check = self._check_contact if collection == "Contacts" else self._check_invoice
+        written, refused = [], False
+        for obj in objects:
+            record_id = obj.get(IDS[collection])
+            current = held.get(record_id) if record_id else None
+            errors = check(tenant, obj, current)
+            if record_id and current is None:
+                errors.append(f"{IDS[collection]} {record_id} could not be found")
+            if request.method == "PUT" and current is not None:
+                errors.append(f"PUT creates: {IDS[collection]} {record_id} already exists")
+            if errors:
+                refused = True
+                written.append({**obj, "ValidationErrors": [{"Message": m} for m in errors]})
+                continue
+            merged = {**(current or {}), **obj, "UpdatedDateUTC": _date()}
+            merged.setdefault(IDS[collection], str(uuid.uuid4()))
+            if collection == "Invoices":
+                _totals(merged)
+            held[merged[IDS[collection]]] = merged
+            written.append(merged)
+        if refused:
+            return Response(
+                400,
+                {
+                    "ErrorNumber": 10,
+                    "Type": "ValidationException",
+                    "Message": "A validation exception occurred",
+                    "Elements": written,
+                },
+            )
+        return Response(200, self._envelope(collection, written))
+
+    def _check_contact(self, tenant: str, contact: dict, current: dict | None) -> list[str]:
+        name = contact.get("Name", (current or {}).get("Name"))
+        if not name:
+            return ["The contact name must be specified"]
+        for other in self.records[tenant]["Contacts"].values():
+            if (
+                other is not current
+                and other.get("ContactStatus", "ACTIVE") == "ACTIVE"
+                and other["Name"].lower() == name.lower()
+            ):
+                return [
+                    f"The contact name {name} is already assigned to another contact. The "
+                    "contact name must be unique across all active contacts."
+                ]
+        return []
+
+    def _check_invoice(self, tenant: str, invoice: dict, current: dict | None) -> list[str]:
+        errors = []
+        if current is not None and current.get("Status") not in EDITABLE:
+            errors.append("This document cannot be edited as it is not a draft.")
+        if invoice.get("Type", (current or {}).get("Type")) not in ("ACCREC", "ACCPAY"):
+            errors.append("Invoice Type must be specified")
+        contact = (invoice.get("Contact") or (current or {}).get("Contact") or {}).get("ContactID")
+        if contact not in self.records[tenant]["Contacts"]:
+            errors.append("The Contact ID provided is not valid")
+        known = {line["LineItemID"] for line in (current or {}).get("LineItems") or ()}
+        for n, line in enumerate(invoice.get("LineItems") or ()):
+            if "LineItemID" in line and line["LineItemID"] not in known:
+                errors.append(f"LineItemID {line['LineItemID']} is not a line of this invoice")
+            if not line.get("Description"):
+                errors.append(f"Description is required for line {n + 1}")
+            if not (is_number(line.get("Quantity")) and is_number(line.get("UnitAmount"))):
+                errors.append(f"Quantity and UnitAmount must be numbers on line {n + 1}")
+        return errors
+
+    def _envelope(self, collection: str, written: list[dict]) -> dict[str, Any]:
+        return {
+            "Id": str(uuid.uuid4()),
+            "Status": "OK",
+            "ProviderName": "pshub loopback",
+            "DateTimeUTC": _date(),
+            collection: written,
+        }
+
+
+def _totals(invoice: dict[str, Any]) -> None:
+    # Lines sent without a LineItemID are new; lines left out of an update are deleted (as
+    # Xero does). Exclusive amounts and no tax rates here: the total is the lines' sum.
+    for line in invoice.get("LineItems") or ():
+        line.setdefault("LineItemID", str(uuid.uuid4()))
+        amount = Decimal(line["Quantity"]) * Decimal(line["UnitAmount"])
+        line["LineAmount"] = amount.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    subtotal = sum((line["LineAmount"] for line in invoice.get("LineItems") or ()), Decimal(0))
+    invoice.update(SubTotal=subtotal, TotalTax=Decimal(0), Total=subtotal, AmountDue=subtotal)

@@ -1,0 +1,111 @@
+"""Xero target mapping: clients, engagements and billable items -> Xero JSON."""
+
+from __future__ import annotations
+
+from adapters.xero.feed import XeroTarget
+from tests.support.targets import records as r
+from tests.support.targets.records import xref
+
+TENANT = "8c6a9d1e-5f5b-4c1a-9a51-0d1e2f3a4b5c"
+TARGET = XeroTarget(tenant=TENANT)
+ENGAGEMENT = "5b0c3537-f3f5-439a-9396-7c3812444dd0"
+
+
+def test_maps_a_client_to_a_contact_numbered_by_its_canonical_id() -> None:
+    client = r.client(
+        email="ap@acme.example",
+        tax_id="GB123456789",
+        phone="+44 113 000",
+        billing_address={"street": "1 High St", "city": "Leeds", "postal_code": "LS1"},
+    )
+    [item] = TARGET.items("client", client)
+    assert item.entity == "contact" and item.target_id is None
+    payload = item.payload
+    assert payload["Name"] == "Acme Holdings Ltd" and payload["ContactNumber"] == client["id"]
+    assert payload["DefaultCurrency"] == "GBP" and payload["TaxNumber"] == "GB123456789"
+    assert payload["Phones"] == [{"PhoneType": "DEFAULT", "PhoneNumber": "+44 113 000"}]
+    assert payload["Addresses"] == [
+        {"AddressType": "POBOX", "AddressLine1": "1 High St", "City": "Leeds", "PostalCode": "LS1"}
+    ]
+
+
+def test_a_client_without_optional_fields_leaves_them_out() -> None:
+    [item] = TARGET.items("client", r.client(billing_currency="", status="closed"))
+    assert set(item.payload) == {"Name", "ContactNumber", "ContactStatus"}
+    assert item.payload["ContactStatus"] == "ARCHIVED"
+
+
+def test_a_contact_known_to_this_tenant_is_updated() -> None:
+    known = [
+        xref("xero", "Contact", "not-this-one", "another-tenant"),
+        xref("xero", "Contact", "bd2270c3", TENANT),
+    ]
+    [item] = TARGET.items("client", r.client(xrefs=known))
+    assert item.target_id == "bd2270c3"
+
+
+def test_a_won_engagement_is_a_draft_sales_invoice_to_its_clients_contact() -> None:
+    client_id = r.client()["id"]
+    engagement = r.engagement(client_id, currency="NZD")
+    [item] = TARGET.items("engagement", engagement)
+    assert item.entity == "invoice" and item.key == "draftinvoice"
+    assert item.payload == {
+        "Type": "ACCREC",
+        "Status": "DRAFT",
+        "LineAmountTypes": "Exclusive",
+        "Contact": {"ContactID": {"$target_id": client_id, "type": "Contact"}},
+        "CurrencyCode": "NZD",
+        "Reference": "ACME-2026-01 Finance transformation",
+    }
+
+
+def test_no_draft_for_a_deal_not_won_or_a_client_not_known_yet() -> None:
+    client_id = r.client()["id"]
+    for fields in ({"status": "pipeline"}, {"status": "lost"}, {"contract_type": "non_billable"}):
+        assert TARGET.items("engagement", r.engagement(client_id, **fields)) == [], fields
+    assert TARGET.items("engagement", r.engagement(None)) == []
+
+
+def test_a_billable_time_entry_is_a_line_on_its_engagements_draft() -> None:
+    entry = r.time_entry(ENGAGEMENT)
+    [item] = TARGET.items("time_entry", entry)
+    assert item.entity == "line" and item.key == f"line:{entry['id']}"
+    assert item.payload == {
+        "InvoiceID": {"$target_id": ENGAGEMENT, "type": "DraftInvoice"},
+        "CurrencyCode": "GBP",
+        "LineItem": {
+            "Description": f"Design 2026-03-02, 7.50 h (ref {entry['id'][:8]})",
+            "Quantity": "7.50",
+            "UnitAmount": "150.00",
+            "AccountCode": "200",
+        },
+    }
+
+
+def test_a_delivered_line_is_updated_by_its_line_item_id() -> None:
+    known = [xref("xero", "LineItem", "52208ff9", TENANT)]
+    [item] = TARGET.items("expense", r.expense(ENGAGEMENT, xrefs=known))
+    assert item.target_id == "52208ff9"
+
+
+def test_each_line_keeps_its_own_currency() -> None:
+    usd = r.expense(ENGAGEMENT, amount={"amount": "12.5", "currency": "USD"})
+    [item] = TARGET.items("expense", usd)
+    assert item.payload["CurrencyCode"] == "USD"
+    assert item.payload["LineItem"]["UnitAmount"] == "12.5"
+
+
+def test_unbillable_items_are_not_lines() -> None:
+    assert TARGET.items("milestone", r.milestone(ENGAGEMENT, status="billed")) == []
+    assert TARGET.items("milestone", r.milestone(ENGAGEMENT, invoice_id=ENGAGEMENT)) == []
+    assert TARGET.items("expense", r.expense(ENGAGEMENT, status="submitted")) == []
+    assert TARGET.items("time_entry", r.time_entry(ENGAGEMENT, billable=False)) == []
+    assert TARGET.items("contract", {"id": ENGAGEMENT}) == []
+
+
+def test_a_deleted_client_is_archived_where_xero_holds_it() -> None:
+    known = [xref("xero", "Contact", "bd2270c3", TENANT)]
+    [contact] = TARGET.items("client", r.client(deleted=True, xrefs=known))
+    assert contact.target_id == "bd2270c3" and contact.payload["ContactStatus"] == "ARCHIVED"
+    assert TARGET.items("client", r.client(deleted=True)) == []
+    assert TARGET.items("engagement", r.engagement(r.client()["id"], deleted=True)) == []
