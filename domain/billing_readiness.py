@@ -23,40 +23,23 @@ RATE_MISMATCH = "RATE_MISMATCH"
 INVALID_TAX_TREATMENT = "INVALID_TAX_TREATMENT"
 MISSING_DOCUMENT = "MISSING_DOCUMENT"
 CONTRACT_INACTIVE = "CONTRACT_INACTIVE"
-REASONS = (MISSING_APPROVAL, RATE_MISMATCH, INVALID_TAX_TREATMENT, MISSING_DOCUMENT,
-           CONTRACT_INACTIVE)  # fmt: skip
+# Each check, by the name that keys its exception case, and the reason it fails with.
+CHECK_REASONS = {
+    "acceptance": MISSING_APPROVAL,
+    "amount": RATE_MISMATCH,
+    "approvals": MISSING_APPROVAL,
+    "contract": CONTRACT_INACTIVE,
+    "dispute": MISSING_APPROVAL,
+    "document": MISSING_DOCUMENT,
+    "engagement": CONTRACT_INACTIVE,
+    "prerequisites": MISSING_APPROVAL,
+    "tax": INVALID_TAX_TREATMENT,
+}
+REASONS = tuple(sorted(set(CHECK_REASONS.values())))
 
 # VAT area where cross-border B2B services are reverse-charged (EU member states and the UK).
 VAT_AREA = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "HR",
-        "CY",
-        "CZ",
-        "DK",
-        "EE",
-        "FI",
-        "FR",
-        "DE",
-        "GR",
-        "IE",
-        "IT",
-        "LV",
-        "LT",
-        "LU",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SK",
-        "SI",
-        "ES",
-        "SE",
-        "GB",
-    ]
+    "AT BE BG HR CY CZ DK EE FI FR DE GR IE IT LV LT LU MT NL PL PT RO SK SI ES SE GB".split()  # noqa: SIM905
 )
 # Engagement states in which delivered work may be invoiced.
 BILLABLE_ENGAGEMENT = frozenset({EngagementStatus.ACTIVE, EngagementStatus.ON_HOLD})

@@ -22,8 +22,19 @@ from hub.ingest.consumer import IngestConsumer, sweep_overdue
 from hub.ingest.engine import IngestEngine
 from hub.ingest.rules import Rules
 from hub.nats_headers import use_fast_headers
-from hub.projecting import EXCEPTIONS, GOLDEN, METRICS, rebuild, runner_of, switch, view_of
+from hub.projecting import (
+    EXCEPTIONS,
+    GOLDEN,
+    METRICS,
+    READINESS,
+    rebuild,
+    runner_of,
+    switch,
+    view_of,
+)
 from hub.queries import Cursors
+from hub.readiness import entities as readiness_entities
+from hub.readiness import retry as readiness_retry
 from hub.relay.relay import EventRelay
 from hub.settings import Settings
 from hub.store import schema
@@ -110,6 +121,9 @@ class Hub:
             GOLDEN: runner_of(self.app, GOLDEN, self.golden, self.database_url),
             EXCEPTIONS: runner_of(self.app, EXCEPTIONS, self.exceptions, self.database_url),
             METRICS: runner_of(self.app, METRICS, self.metrics, self.database_url),
+            READINESS: runner_of(
+                self.app, READINESS, view_of(self.app, READINESS), self.database_url
+            ),
         }
         for runner in self.runners.values():
             runner.start()
@@ -126,20 +140,25 @@ class Hub:
 
     def rebuild_projection(self, name: str) -> dict[str, Any]:
         """Rebuilds a projection beside the live one, then switches reads to it."""
-        attribute = {GOLDEN: "golden", EXCEPTIONS: "exceptions", METRICS: "metrics"}[name]
-        old_view = getattr(self, attribute)
+        attribute = {GOLDEN: "golden", EXCEPTIONS: "exceptions", METRICS: "metrics"}.get(name)
+        old_view = getattr(self, attribute) if attribute else self._runner_view(name)
         fresh, position = rebuild(self.app, name)
         old_runner = self.runners.pop(name, None)
         if old_runner is not None:
             old_runner.stop()
         switch(self.app, name, fresh.generation)
-        setattr(self, attribute, fresh)
+        if attribute:
+            setattr(self, attribute, fresh)
         if old_runner is not None:
             self.runners[name] = runner_of(self.app, name, fresh, self.database_url)
             self.runners[name].start()
         if old_view is not None:
             old_view.drop()
         return {"name": name, "generation": fresh.generation, "position": position}
+
+    def _runner_view(self, name: str) -> Any:
+        runner = self.runners.get(name)
+        return runner.projection.view if runner is not None else None  # type: ignore[attr-defined]
 
     def stop_projections(self) -> None:
         for runner in self.runners.values():
@@ -317,6 +336,8 @@ def build_application(settings: Settings, database_url: str) -> HubApplication:
     # The owners of the cases this process opens (deep inside ingest, which has no settings at
     # hand); a bad table stops the hub before anything starts.
     exception_routing.configure(settings.exception_routing)
+    readiness_entities.configure(settings.legal_entities)
+    readiness_retry.register()
     app = HubApplication(
         store_env(database_url, settings), snapshot_interval=settings.snapshot_interval
     )

@@ -16,6 +16,9 @@ from eventsourcing.persistence import ProgrammingError
 from psycopg.sql import SQL, Identifier
 
 from hub.application import HubApplication
+from hub.readiness import entities
+from hub.readiness.index import ReadinessIndex
+from hub.readiness.process import BillingReadinessProcess
 from hub.records import to_record
 from hub.relay.relay import EventRelay
 from hub.relay.tracking import stored_position
@@ -31,6 +34,7 @@ GOLDEN = "golden_records"
 EXCEPTIONS = "exceptions"
 METRICS = "metrics"
 RELAY = "relay"
+READINESS = "billing_readiness"  # a process manager: it records as well as reads
 
 
 def _loader(app: HubApplication) -> Callable[[UUID, int], Any]:
@@ -73,6 +77,10 @@ KINDS: dict[str, Kind] = {
         projection=lambda app, view: MetricsProjection(
             view, mapper=app.mapper, load=_loader(app), application_name=app.name
         ),
+    ),
+    READINESS: Kind(
+        view=lambda app, g: ReadinessIndex(app.hub_recorder.datastore, generation=g),
+        projection=lambda app, view: BillingReadinessProcess(view, app, entities.countries),
     ),
 }
 
