@@ -19,7 +19,12 @@ from eventsourcing.persistence import Notification, Tracking
 from hub.application import HubApplication
 from hub.readiness.index import MEMBER_ENTITIES, ReadinessIndex
 from hub.readiness.settle import settle
-from projections.exceptions.projection import CASE_TOPIC_PREFIX
+
+# Modules whose events never move a readiness check: not even loaded. (Events declared on a
+# base class, like Revised, carry its topic: those records are loaded to see what they are.)
+_IGNORED_MODULES = frozenset(
+    {"hub.exceptions", "domain.invoice", "domain.rate_card", "domain.resource", "domain.tombstone"}
+)
 
 
 def _member_row(record: Any) -> tuple[Any, ...]:
@@ -61,7 +66,7 @@ class BillingReadinessProcess:
         # The last position at which each record changed in this page: it causes what follows.
         last: dict[UUID, int] = {}
         for n in notifications:
-            if not n.topic.startswith(CASE_TOPIC_PREFIX):
+            if n.topic.partition(":")[0] not in _IGNORED_MODULES:
                 last[n.originator_id] = n.id
         self.app.preload(list(last))
         records = {}
