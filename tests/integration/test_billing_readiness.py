@@ -242,3 +242,35 @@ def test_rate_and_tax_reasons_and_retry(hub: Running) -> None:
     assert hub.hub.app.get(m3, Milestone).status == "billing_ready"
     _caught_up(hub)
     assert _case(hub, m3, "tax", attempt=1) is None
+
+
+def test_a_check_failing_again_opens_a_new_case_and_a_dismissal_is_kept(hub: Running) -> None:
+    _publish(hub, *_engagement("P1", contract="signed"))
+    _publish(hub, _milestone("M1", "P1", money("3000.00")))
+    m1 = _id(hub, "Milestone", "M1")
+    assert _case(hub, m1, "document").status == "open"
+    contract_case = _case(hub, m1, "contract")
+    dismissed = hub.api.post(
+        f"/v1/exceptions/{contract_case.id}/dismiss",
+        json={"comment": "signed on paper, activation pending"},
+        headers=hub.token("operate"),
+    )
+    assert dismissed.status_code == 200, dismissed.text
+
+    _publish(hub, _document("D1", "P1"))
+    assert _case(hub, m1, "document").status == "resolved"
+    archived = envelope(
+        "sharepoint",
+        "knowledge_asset",
+        {"id": "D1", "status": "archived"},
+        source_type="driveItem",
+        seq=2,
+    )
+    _publish(hub, archived)
+    again = _case(hub, m1, "document", attempt=1)
+    assert again is not None and again.status == "open"
+    assert again.reason == "MISSING_DOCUMENT"
+    # The dismissed contract case stays dismissed: no second case for a judged failure.
+    assert _case(hub, m1, "contract").status == "dismissed"
+    assert _case(hub, m1, "contract", attempt=1) is None
+    assert hub.hub.app.get(m1, Milestone).status == "accepted"
