@@ -178,12 +178,16 @@ def test_each_failed_check_opens_its_case_and_a_fix_closes_it(hub: Running) -> N
         assert case.reason == reason
         assert case.owner == "finance-ops"  # the routing table's default for these reasons
     assert _case(hub, m1, "tax") is None
+    head = hub.hub.app.hub_recorder.select_head()[0]
+    assert hub.hub.runners["exceptions"].wait_for(head, 30)
     queue = hub.api.get(
         "/v1/exceptions",
         params={"engagement": str(_id(hub, "Project", "P1")), "status": "open"},
         headers=hub.token("read", "operate"),
     )
     assert queue.status_code == 200, queue.text
+    by_rule = {c["rule"]: c["reason"] for c in queue.json()["items"] if c["entity"] == "milestone"}
+    assert by_rule == expected
 
     # The fixes arrive one by one: each closes its own case, the last makes the milestone ready.
     _publish(hub, _h("contract", {"id": "K-P1", "status": "active"}, "Contract", seq=2))

@@ -218,3 +218,36 @@ def test_reverse_charge_only_cross_border_in_vat_area_with_a_vat_number(
     )
     # Whatever the combination, some treatment is valid: a supply is never unbillable.
     assert valid_treatments(supplier, customer, vat)
+
+
+def _break(inputs: Inputs, fault: str) -> Inputs:
+    """The inputs with one check made to fail, touching nothing another check reads."""
+    if fault == "contract":
+        inputs.contract.terminate(date(2025, 7, 1), "ended")
+    elif fault == "engagement":
+        inputs.engagement.put_on_hold()
+        inputs.engagement.resume()
+        inputs.engagement.close(date(2025, 7, 1))
+    elif fault == "amount":
+        inputs.milestone.revise(amount=eur(9000))
+    elif fault == "document":
+        return replace(inputs, assets=[])
+    elif fault == "approvals":
+        pending = work(inputs, ApprovalStatus.SUBMITTED, date(2025, 6, 1))
+        return replace(inputs, time_entries=[pending])
+    elif fault == "dispute":
+        inputs.milestone.raise_dispute("wrong scope")
+    elif fault == "tax":
+        return replace(inputs, entity_countries={})
+    return inputs
+
+
+FAULTS = ("contract", "engagement", "amount", "document", "approvals", "dispute", "tax")
+
+
+@given(st.sets(st.sampled_from(FAULTS)))
+def test_exactly_the_broken_checks_fail_whatever_else_is_broken(faults: set[str]) -> None:
+    inputs = world()
+    for fault in sorted(faults):
+        inputs = _break(inputs, fault)
+    assert {f.check for f in evaluate(inputs)} == faults
