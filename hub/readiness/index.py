@@ -21,7 +21,8 @@ MEMBER_ENTITIES = frozenset(
 
 
 class ReadinessIndex(PostgresTrackingRecorder):
-    """Record id -> kind, engagement, client (engagements), contract (milestones)."""
+    """Record id -> kind, engagement, client (engagements), contract (milestones); and the
+    engagements whose milestones wait to be looked at (`dirty`), with what changed them."""
 
     def __init__(self, datastore: PostgresDatastore, *, generation: int = 1) -> None:
         super().__init__(datastore, tracking_table_name=f"readiness_g{generation}_tracking")
@@ -33,6 +34,13 @@ class ReadinessIndex(PostgresTrackingRecorder):
                 "CREATE TABLE IF NOT EXISTS {} (id uuid PRIMARY KEY, kind text NOT NULL, "
                 "engagement_id uuid, client_id uuid, contract_id uuid)"
             ).format(self.table)
+        )
+        self.dirty = Identifier(datastore.schema, f"readiness_dirty_g{generation}")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (engagement_id uuid PRIMARY KEY, "
+                "position bigint NOT NULL, milestones uuid[] NOT NULL)"
+            ).format(self.dirty)
         )
         for column in ("engagement_id", "client_id"):
             self.sql_create_statements.append(
@@ -50,6 +58,7 @@ class ReadinessIndex(PostgresTrackingRecorder):
         """Drops this generation's tables (after a rebuild replaced it)."""
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(SQL("DROP TABLE IF EXISTS {}").format(self.table))
+            curs.execute(SQL("DROP TABLE IF EXISTS {}").format(self.dirty))
             curs.execute(
                 SQL("DROP TABLE IF EXISTS {}").format(
                     Identifier(self.datastore.schema, self.tracking_table_name)
@@ -81,6 +90,29 @@ class ReadinessIndex(PostgresTrackingRecorder):
                 ).format(self.table),
                 rows,
             )
+
+    def mark_dirty(self, curs: Cursor[Any], dirty: dict[UUID, tuple[int, set[UUID]]]) -> None:
+        """Notes engagements to look at: the latest position that changed each, and which of
+        its milestones changed themselves."""
+        if dirty:
+            curs.executemany(
+                SQL(
+                    "INSERT INTO {t} (engagement_id, position, milestones) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (engagement_id) DO UPDATE SET "
+                    "position = GREATEST({t}.position, EXCLUDED.position), milestones = "
+                    "ARRAY(SELECT DISTINCT unnest({t}.milestones || EXCLUDED.milestones))"
+                ).format(t=self.dirty),
+                [(e, p, sorted(m)) for e, (p, m) in dirty.items()],
+            )
+
+    def take_dirty(self, curs: Cursor[Any]) -> list[tuple[UUID, int, set[UUID]]]:
+        """The engagements to look at, oldest change first; they are no longer dirty once
+        the caller's transaction commits."""
+        rows = curs.execute(
+            SQL("DELETE FROM {} RETURNING engagement_id, position, milestones").format(self.dirty)
+        ).fetchall()
+        found = [(r["engagement_id"], r["position"], set(r["milestones"])) for r in rows]
+        return sorted(found, key=lambda row: (row[1], str(row[0])))
 
     def track(self, curs: Cursor[Any], tracking: Tracking) -> None:
         self._insert_tracking(curs, tracking)

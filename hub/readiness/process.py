@@ -62,6 +62,19 @@ class BillingReadinessProcess:
             raise
         self._position = notifications[-1].id
 
+    def _settle(self, curs: Any, dirty: list[tuple[UUID, int, set[UUID]]]) -> None:
+        countries = self.countries()
+        for engagement_id, position, own in dirty:
+            for milestone_id in sorted(self.view.members(curs, engagement_id, ["milestone"])):
+                settle(
+                    self.app,
+                    milestone_id,
+                    members=lambda e, kinds: self.view.members(curs, e, kinds),
+                    countries=countries,
+                    cause=f"event:{position}",
+                    own_event=milestone_id in own,
+                )
+
     def _process(self, notifications: Sequence[Notification]) -> None:
         # The last position at which each record changed in this page: it causes what follows.
         last: dict[UUID, int] = {}
@@ -79,28 +92,24 @@ class BillingReadinessProcess:
             members = [r for r in records.values() if r.ENTITY in MEMBER_ENTITIES]
             before = index.engagements_of(curs, [r.id for r in members])
             index.upsert(curs, [_member_row(r) for r in members])
-            # Engagement -> the position that made it worth a look; milestones that changed.
-            dirty: dict[UUID, int] = {}
-            own: set[UUID] = set()
+            # Engagement -> the position that made it worth a look, and its milestones that
+            # changed themselves.
+            dirty: dict[UUID, tuple[int, set[UUID]]] = {}
             for record in records.values():
                 position = last[record.id]
                 if record.ENTITY == "client":
                     engagements = index.engagements_of_clients(curs, [record.id])
                 else:
                     engagements = {before.get(record.id), _member_row(record)[2]}
-                if record.ENTITY == "milestone":
-                    own.add(record.id)
                 for engagement_id in engagements - {None}:
-                    dirty[engagement_id] = max(position, dirty.get(engagement_id, 0))
-            countries = self.countries()
-            for engagement_id, position in sorted(dirty.items(), key=lambda d: d[1]):
-                for milestone_id in sorted(index.members(curs, engagement_id, ["milestone"])):
-                    settle(
-                        self.app,
-                        milestone_id,
-                        members=lambda e, kinds: index.members(curs, e, kinds),
-                        countries=countries,
-                        cause=f"event:{position}",
-                        own_event=milestone_id in own,
-                    )
+                    seen, own = dirty.get(engagement_id, (0, set()))
+                    if record.ENTITY == "milestone":
+                        own = own | {record.id}
+                    dirty[engagement_id] = (max(seen, position), own)
+            index.mark_dirty(curs, dirty)
+            # Records are loaded as they are now, so the index must be complete up to now
+            # before anything is judged: while the process is behind the head of the log (a
+            # catch-up, a rebuild from zero) it only indexes, then judges once it is there.
+            if notifications[-1].id >= self.app.hub_recorder.select_head()[0]:
+                self._settle(curs, index.take_dirty(curs))
             index.track(curs, Tracking(self.app.name, notifications[-1].id))
