@@ -22,6 +22,7 @@ from domain.engagement import Engagement
 from domain.errors import DomainError
 from domain.milestone import Milestone, MilestoneStatus
 from hub.application import HubApplication
+from hub.errors import ConflictError
 from hub.exceptions import CaseStatus, ExceptionCase
 from hub.store.recorder import EventMeta
 
@@ -121,8 +122,7 @@ def settle(
         if own_event:
             note = "the milestone is deleted" if milestone.deleted else f"it is {milestone.status}"
             closing = _close(app, milestone_id, set(CHECK_REASONS), note, keep, result)
-            if closing:
-                app.record(*closing, meta=meta)
+            _record(app, closing, meta, result)
         return result
     inputs = gather(app, milestone, members, countries)
     result.failed = evaluate(inputs)
@@ -133,18 +133,33 @@ def settle(
             log.warning("milestone %s not made billing-ready: %s", milestone_id, refused)
             return result
         closing = _close(app, milestone_id, set(CHECK_REASONS), "billing-ready", keep, result)
-        app.record(milestone, *closing, meta=meta)
-        result.made_ready = True
-        result.status = str(milestone.status)
+        if _record(app, [milestone, *closing], meta, result):
+            result.made_ready = True
+            result.status = str(milestone.status)
         return result
     failing = {f.check: f for f in result.failed}
     changed = [
         *_close(app, milestone_id, set(CHECK_REASONS) - set(failing), "check passes", keep, result),
         *_open(app, inputs, failing.values(), result),
     ]
-    if changed:
-        app.record(*changed, meta=meta)
+    _record(app, changed, meta, result)
     return result
+
+
+def _record(app: HubApplication, changed: list[Any], meta: EventMeta, result: Settled) -> bool:
+    """Records the changes; False if another writer changed one of them first. That writer
+    was either a twin of this process (a rebuild beside the live one: it decided the same) or
+    a change of an input, whose own event brings the milestone back here: either way there
+    is nothing to redo now."""
+    if not changed:
+        return True
+    try:
+        app.record(*changed, meta=meta)
+    except ConflictError:
+        log.info("billing readiness of %s: changed meanwhile, left", result.milestone_id)
+        result.opened, result.closed = [], []
+        return False
+    return True
 
 
 def _close(
