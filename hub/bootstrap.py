@@ -18,6 +18,9 @@ from psycopg_pool import AsyncConnectionPool
 from hub import exception_routing
 from hub.application import HubApplication
 from hub.embedded import EmbeddedNats, EmbeddedPostgres
+from hub.feeds.delivery import Backoff
+from hub.feeds.running import Feeds, is_feed
+from hub.generations import Generations
 from hub.ingest.consumer import IngestConsumer, sweep_overdue
 from hub.ingest.engine import IngestEngine
 from hub.ingest.rules import Rules
@@ -25,11 +28,13 @@ from hub.nats_headers import use_fast_headers
 from hub.projecting import (
     EXCEPTIONS,
     GOLDEN,
+    KINDS,
     METRICS,
-    READINESS,
+    Progress,
+    active_generation,
+    new_view,
     rebuild,
     runner_of,
-    switch,
     view_of,
 )
 from hub.queries import Cursors
@@ -82,13 +87,17 @@ class Hub:
     engine: IngestEngine | None = None
     consumer: IngestConsumer | None = None
     sweeper: asyncio.Task[None] | None = None
-    golden: GoldenRecordsView | None = None
-    exceptions: ExceptionsView | None = None
-    metrics: MetricsView | None = None
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
     cursors: Cursors | None = None
     rebuilds: dict[str, Any] = field(default_factory=dict)
+    # Where this process's rebuilds stand (GET /v1/projections shows their rate and ETA).
+    rebuild_progress: dict[str, Progress] = field(default_factory=dict)
+    # The live generation of each projection, followed from the database (a switch made by
+    # any process is seen here without a restart).
+    generations: Generations | None = None
+    _views: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
     relay: EventRelay | None = None
+    feeds: Feeds | None = None
     # Reads of golden records on the event loop, with no thread hop (the API's hot path).
     read_pool: AsyncConnectionPool | None = None
 
@@ -112,18 +121,40 @@ class Hub:
         """The golden records' runner (reads wait on it for min_position)."""
         return self.runners.get(GOLDEN)
 
+    def view(self, name: str) -> Any:
+        """The view reads use now: the live generation's, as the database says."""
+        generation = (
+            self.generations.current(name)
+            if self.generations is not None
+            else active_generation(self.app, name)
+        )
+        view = self._views.get((name, generation))
+        if view is None:
+            view = self._views[(name, generation)] = new_view(self.app, name, generation)
+            for key in [k for k in self._views if k[0] == name and k[1] < generation]:
+                del self._views[key]
+        return view
+
+    @property
+    def golden(self) -> GoldenRecordsView:
+        return self.view(GOLDEN)  # type: ignore[no-any-return]
+
+    @property
+    def exceptions(self) -> ExceptionsView:
+        return self.view(EXCEPTIONS)  # type: ignore[no-any-return]
+
+    @property
+    def metrics(self) -> MetricsView:
+        return self.view(METRICS)  # type: ignore[no-any-return]
+
     def start_projections(self) -> None:
-        """Starts following the log into every projection (a thread each)."""
-        self.golden = self.golden or view_of(self.app, GOLDEN)
-        self.exceptions = self.exceptions or view_of(self.app, EXCEPTIONS)
-        self.metrics = self.metrics or view_of(self.app, METRICS)
+        """Starts following the log into every projection (a thread each); each runner
+        follows a switch to a rebuilt generation on its own."""
         self.runners = {
-            GOLDEN: runner_of(self.app, GOLDEN, self.golden, self.database_url),
-            EXCEPTIONS: runner_of(self.app, EXCEPTIONS, self.exceptions, self.database_url),
-            METRICS: runner_of(self.app, METRICS, self.metrics, self.database_url),
-            READINESS: runner_of(
-                self.app, READINESS, view_of(self.app, READINESS), self.database_url
-            ),
+            name: runner_of(
+                self.app, name, view_of(self.app, name), self.database_url, self.generations
+            )
+            for name in KINDS
         }
         for runner in self.runners.values():
             runner.start()
@@ -139,26 +170,18 @@ class Hub:
         return self.engine
 
     def rebuild_projection(self, name: str) -> dict[str, Any]:
-        """Rebuilds a projection beside the live one, then switches reads to it."""
-        attribute = {GOLDEN: "golden", EXCEPTIONS: "exceptions", METRICS: "metrics"}.get(name)
-        old_view = getattr(self, attribute) if attribute else self._runner_view(name)
-        fresh, position = rebuild(self.app, name)
-        old_runner = self.runners.pop(name, None)
-        if old_runner is not None:
-            old_runner.stop()
-        switch(self.app, name, fresh.generation)
-        if attribute:
-            setattr(self, attribute, fresh)
-        if old_runner is not None:
-            self.runners[name] = runner_of(self.app, name, fresh, self.database_url)
-            self.runners[name].start()
-        if old_view is not None:
-            old_view.drop()
-        return {"name": name, "generation": fresh.generation, "position": position}
-
-    def _runner_view(self, name: str) -> Any:
-        runner = self.runners.get(name)
-        return runner.projection.view if runner is not None else None  # type: ignore[attr-defined]
+        """Rebuilds a projection beside the live one, then switches reads to it (in every
+        process: the runners and readers follow the pointer in the database)."""
+        if is_feed(name):
+            return self.feeds_of().rebuild(name)
+        done = rebuild(
+            self.app,
+            name,
+            progress=lambda p: self.rebuild_progress.__setitem__(name, p),
+            generations=self.generations,
+        )
+        self.rebuild_progress.pop(name, None)
+        return {"name": name, "generation": done.generation, "position": done.position}
 
     def stop_projections(self) -> None:
         for runner in self.runners.values():
@@ -172,6 +195,42 @@ class Hub:
             self.relay = build_relay(self)
             self.relay.start()
         return self.relay
+
+    def feeds_of(self) -> Feeds:
+        """The feeds of this hub (not started: `start_feeds` runs them here)."""
+        if self.feeds is None:
+            self.feeds = Feeds(
+                self.app,
+                self.database_url,
+                self.nats_url,
+                self.streams,
+                source=relay_source(self.settings.nats_prefix),
+                backoff=Backoff(
+                    self.settings.feed_max_attempts,
+                    self.settings.feed_backoff,
+                    self.settings.feed_backoff_cap,
+                ),
+                # An engine of their own for acknowledgements: ingest's is not shared
+                # across threads.
+                make_engine=lambda: IngestEngine(
+                    self.app,
+                    rules=Rules.from_json(self.settings.rules),
+                    max_bytes=self.settings.max_body_bytes,
+                ),
+            )
+        return self.feeds
+
+    def start_feeds(self) -> Feeds:
+        """Starts each downstream target's feed: its projection, publisher on feed.* and,
+        where a connector is configured, its delivery worker (threads of their own)."""
+        feeds = self.feeds_of()
+        if not feeds.lines:
+            feeds.start()
+        return feeds
+
+    def stop_feeds(self) -> None:
+        if self.feeds is not None:
+            self.feeds.stop()
 
     def stop_relay(self) -> None:
         if self.relay is not None:
@@ -250,8 +309,11 @@ class Hub:
             return False
 
     def close(self) -> None:
+        self.stop_feeds()
         self.stop_relay()
         self.stop_projections()
+        if self.generations is not None:
+            self.generations.stop()
         self.app.close()
         for server in reversed(self.embedded):
             server.stop()
@@ -325,9 +387,10 @@ def build_hub(settings: Settings) -> Hub:
             server.stop()
         raise
     hub = Hub(settings, database_url, nats_url, app, embedded=started)
-    hub.golden = view_of(app, GOLDEN)
-    hub.exceptions = view_of(app, EXCEPTIONS)
-    hub.metrics = view_of(app, METRICS)
+    for name in KINDS:
+        view_of(app, name)  # the live generations' tables, made on first use
+    hub.generations = Generations(app.hub_recorder.datastore, database_url)
+    hub.generations.start()
     return hub
 
 

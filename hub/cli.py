@@ -81,7 +81,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             "a worker joins a running hub: set PSHUB_DATABASE_URL and PSHUB_NATS_URL"
         )
     parts = frozenset(p.strip() for p in args.run.split(",") if p.strip())
-    unknown = parts - {"ingest", "projections", "relay", "pollers"}
+    unknown = parts - {"ingest", "projections", "relay", "pollers", "feeds"}
     if unknown:
         raise CommandError(f"unknown worker part(s): {', '.join(sorted(unknown))}")
     hub = build_hub(settings)
@@ -96,6 +96,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             hub.start_projections()
         if "relay" in parts:
             hub.start_relay()
+        if "feeds" in parts:
+            hub.start_feeds()
         await hub.connect(ingest="ingest" in parts)
         pollers = asyncio.create_task(run_pollers(hub)) if "pollers" in parts else None
         print(f"pshub worker running {', '.join(sorted(parts))}", flush=True)
@@ -294,21 +296,81 @@ def adapter_registry() -> dict[str, object]:
     return dict(registry())
 
 
+class _Bar:
+    """A rich progress bar on standard error for long work: position, rate, ETA."""
+
+    def __init__(self) -> None:
+        from rich.console import Console  # noqa: PLC0415 (only long commands draw bars)
+        from rich.progress import (  # noqa: PLC0415
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("position {task.completed:,.0f}/{task.total:,.0f}"),
+            TextColumn("{task.fields[rate]:,.0f} events/s"),
+            TextColumn("{task.fields[state]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self.tasks: dict[str, object] = {}
+
+    def __enter__(self) -> _Bar:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)  # type: ignore[arg-type]
+
+    def update(self, progress: object) -> None:
+        name = progress.name  # type: ignore[attr-defined]
+        if name not in self.tasks:
+            self.tasks[name] = self.bar.add_task(
+                name,
+                total=progress.head,
+                rate=0.0,
+                state=progress.state,  # type: ignore[attr-defined]
+            )
+        self.bar.update(
+            self.tasks[name],  # type: ignore[arg-type]
+            completed=progress.position,  # type: ignore[attr-defined]
+            total=max(progress.head, progress.position),  # type: ignore[attr-defined]
+            rate=progress.rate,  # type: ignore[attr-defined]
+            state=progress.state,  # type: ignore[attr-defined]
+        )
+
+
 def cmd_projections_rebuild(args: argparse.Namespace) -> int:
     from hub.bootstrap import build_application  # noqa: PLC0415
-    from hub.projecting import KINDS, active_generation, rebuild, switch, view_of  # noqa: PLC0415
+    from hub.feeds.running import feed_names, feed_view, is_feed, rebuild_feed  # noqa: PLC0415
+    from hub.projecting import KINDS, rebuild  # noqa: PLC0415
 
-    names = list(KINDS) if args.name == "all" else [args.name]
+    known = [*KINDS, *feed_names()]
+    if args.name != "all" and args.name not in known:
+        raise CommandError(f"no projection {args.name}; projections: {', '.join(known)}, all")
+    names = known if args.name == "all" else [args.name]
     database_url, started = _store_url()
     try:
         app = build_application(_settings(), database_url)
         try:
-            for name in names:
-                old = view_of(app, name, active_generation(app, name))
-                fresh, position = rebuild(app, name)
-                switch(app, name, fresh.generation)
-                old.drop()
-                print(f"{name}: generation {fresh.generation} at position {position}")
+            with _Bar() as bar:
+                for name in names:
+                    if is_feed(name):  # a feed keeps its own ledger of what the target holds
+                        fed = rebuild_feed(app, name)
+                        feed_view(app, name[5:], fed["generation"] - 1).drop()
+                        print(f"{name}: generation {fed['generation']} at position "
+                              f"{fed['position']}")  # fmt: skip
+                        continue
+                    done = rebuild(app, name, progress=bar.update, grace=args.grace)
+                    print(f"{name}: generation {done.generation} at position {done.position}")
         finally:
             app.close()
     finally:
@@ -316,7 +378,33 @@ def cmd_projections_rebuild(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    if args.until is None and args.into is None:
+        args.name = "all"  # `pshub replay`: every projection from position zero
+        return cmd_projections_rebuild(args)
+    if args.until is None or args.into is None:
+        raise CommandError("--until and --into go together (or neither: rebuild every projection)")
+    from hub.bootstrap import build_application  # noqa: PLC0415
+    from hub.replay import check_schema, replay  # noqa: PLC0415
+
+    database_url, started = _store_url()
+    try:
+        app = build_application(_settings(), database_url)
+        try:
+            check_schema(app, args.into)  # refused before any bar is drawn
+            with _Bar() as bar:
+                done = replay(app, args.until, args.into, progress=bar.update)
+        finally:
+            app.close()
+    finally:
+        _stop(started)
+    until = args.until.isoformat()
+    print(f"golden records as of {until} in schema {args.into} (position {done.position})")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
+
     parser = _Parser(
         prog="pshub",
         description="pshub: the canonical, event-sourced data hub of a professional-services "
@@ -338,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser(
         "worker",
-        help="run ingest, projections, the relay or pollers without the API (scale out)",
+        help="run ingest, projections, the relay, pollers or feeds without the API (scale out)",
         description="Run parts of the hub without the HTTP API, beside a running hub "
         "(PSHUB_DATABASE_URL and PSHUB_NATS_URL required). Ingest workers share one JetStream "
         "consumer; each change still applies once. One relay publishes at a time: another "
@@ -347,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--run",
         default="ingest",
-        help="comma-separated: ingest, projections, relay, pollers (default ingest)",
+        help="comma-separated: ingest, projections, relay, pollers, feeds (default ingest)",
     )
     worker.set_defaults(func=cmd_worker)
 
@@ -419,8 +507,8 @@ def build_parser() -> argparse.ArgumentParser:
         "projections",
         help="rebuild read models from the log",
         description="Projections follow the event log; a rebuild fills a new generation from "
-        "position zero beside the live one, then switches reads to it. Stop `pshub serve` "
-        "first, or use POST /v1/projections/{name}/rebuild on a running hub.",
+        "position zero beside the live one, catches up, switches reads to it (every running "
+        "hub process follows at once), then drops the old one. Runs beside a running hub.",
     )
     projection_commands = projections.add_subparsers(
         dest="projections_command", metavar="ACTION", required=True, parser_class=_Parser
@@ -428,17 +516,31 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild = projection_commands.add_parser(
         "rebuild",
         help="rebuild a projection (or all) from position zero",
-        description="Rebuild golden_records, exceptions, metrics, or all.",
+        description="Rebuild golden_records, exceptions, metrics, a feed (feed.<target>), or "
+        "all. A rebuilt feed publishes and delivers nothing its target already has.",
     )
-    rebuild.add_argument("name", choices=["golden_records", "exceptions", "metrics", "all"])
+    rebuild.add_argument(
+        "name", help="a projection (golden_records, exceptions, metrics, feed.<target>) or all"
+    )
+    rebuild.add_argument(
+        "--grace",
+        type=_non_negative_float,
+        default=3.0,
+        help="seconds between the switch and dropping the old generation (default 3: every "
+        "running hub process follows the switch first)",
+    )
     rebuild.set_defaults(func=cmd_projections_rebuild)
     replay = commands.add_parser(
         "replay",
-        help="replay the whole log into every projection (a rebuild of all)",
-        description="Replay the event log from position zero into fresh generations of every "
-        "projection, then switch reads to them.",
+        help="replay the log: into every projection, or golden records until an instant",
+        description="Without options: replay the event log from position zero into fresh "
+        "generations of every projection, then switch reads to them. With --until and --into: "
+        "write the golden records exactly as they were at that instant into a new schema, "
+        "without touching the live projections.",
     )
-    replay.set_defaults(func=cmd_projections_rebuild, name="all")
+    replay.add_argument("--until", type=_instant, help="RFC 3339 instant (recording time)")
+    replay.add_argument("--into", help="a new schema for the replayed golden records")
+    replay.set_defaults(func=cmd_replay, grace=3.0)
 
     adapter = commands.add_parser(
         "adapter",
@@ -482,6 +584,16 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
     if not 0 < value < 65536:
         raise argparse.ArgumentTypeError(f"{value} is not between 1 and 65535")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
     return value
 
 

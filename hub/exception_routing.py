@@ -27,6 +27,7 @@ DEFAULT_OWNERS = {
     "INVALID_CURRENCY": "integration",
     "NEGATIVE_QUANTITY": "integration",
     "DOWNSTREAM_TIMEOUT": "integration",
+    "DOWNSTREAM_REJECTED": "integration",
     "DRIFT": "integration",
 }
 DEFAULT_OWNER = "finance-ops"

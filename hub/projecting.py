@@ -6,8 +6,9 @@ caught up, the generation pointer moves (one row), and the old generation is dro
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +17,14 @@ from eventsourcing.persistence import ProgrammingError
 from psycopg.sql import SQL, Identifier
 
 from hub.application import HubApplication
+from hub.generations import (
+    CHANNEL,
+    Generations,
+    ensure_pointer,
+    fence,
+    pointer_table,
+    rebuild_lock_key,
+)
 from hub.readiness import entities
 from hub.readiness.index import ReadinessIndex
 from hub.readiness.process import BillingReadinessProcess
@@ -35,6 +44,11 @@ EXCEPTIONS = "exceptions"
 METRICS = "metrics"
 RELAY = "relay"
 READINESS = "billing_readiness"  # a process manager: it records as well as reads
+# Seconds between a switch and dropping the old generation: every process's watcher follows
+# a switch at once (NOTIFY) or within its poll second; reads in flight finish first.
+DROP_GRACE = 3.0
+# Events per page (and transaction) of a rebuild.
+REBUILD_PAGE = 2000
 
 
 def _loader(app: HubApplication) -> Callable[[UUID, int], Any]:
@@ -86,83 +100,265 @@ KINDS: dict[str, Kind] = {
 
 
 def _table(app: HubApplication) -> Identifier:
-    return Identifier(app.hub_recorder.datastore.schema, "hub_projections")
+    return pointer_table(app.hub_recorder.datastore)
 
 
 def active_generation(app: HubApplication, name: str) -> int:
-    with app.hub_recorder.datastore.get_connection() as conn:
-        conn.execute(
-            SQL(
-                "INSERT INTO {} (name, generation) VALUES (%s, 1) ON CONFLICT (name) DO NOTHING"
-            ).format(_table(app)),
-            (name,),
-        )
-        row = conn.execute(
-            SQL("SELECT generation FROM {} WHERE name = %s").format(_table(app)), (name,)
-        ).fetchone()
-    return int(row["generation"])
+    return ensure_pointer(app.hub_recorder.datastore, name)
+
+
+def new_view(app: HubApplication, name: str, generation: int) -> Any:
+    """A generation's view, its writes fenced against a switch (no DDL: see view_of)."""
+    return fence(KINDS[name].view(app, generation), name)
 
 
 def view_of(app: HubApplication, name: str, generation: int | None = None) -> Any:
     """A projection's view (the active generation by default), its tables created."""
-    view = KINDS[name].view(app, generation or active_generation(app, name))
+    view = new_view(app, name, generation or active_generation(app, name))
     create_tables(view.create_table)
     return view
 
 
-def runner_of(app: HubApplication, name: str, view: Any, conninfo: str | None) -> ProjectionRunner:
-    return ProjectionRunner(KINDS[name].projection(app, view), app.hub_recorder, conninfo=conninfo)
+class _Follower:
+    """A runner's way to the live generation: when a switch (here or in another process)
+    retires the generation it writes, it carries on in the new one from that one's position."""
+
+    def __init__(
+        self, app: HubApplication, name: str, generations: Generations, generation: int
+    ) -> None:
+        self.app, self.name, self.generations, self.generation = app, name, generations, generation
+
+    def __call__(self, projection: Projection, refresh: bool) -> Projection | None:
+        if refresh:  # a page was refused: don't wait for the watcher to notice the switch
+            self.generations.refresh()
+        active = self.generations.current(self.name)
+        if active <= self.generation:
+            return None
+        self.generation = active
+        return KINDS[self.name].projection(self.app, new_view(self.app, self.name, active))
+
+
+def runner_of(
+    app: HubApplication,
+    name: str,
+    view: Any,
+    conninfo: str | None,
+    generations: Generations | None = None,
+) -> ProjectionRunner:
+    follow = None if generations is None else _Follower(app, name, generations, view.generation)
+    return ProjectionRunner(
+        KINDS[name].projection(app, view), app.hub_recorder, conninfo=conninfo, follow=follow
+    )
 
 
 def golden_projection(app: HubApplication, view: GoldenRecordsView) -> Any:
     return KINDS[GOLDEN].projection(app, view)
 
 
-def rebuild(app: HubApplication, name: str) -> tuple[Any, int]:
-    """Fills the next generation from position zero to the head; returns it and its position.
+class RebuildRunning(Exception):
+    """Another rebuild of the projection is running (in this process or another)."""
 
-    The live generation keeps serving meanwhile; `switch` makes the new one live.
-    """
-    generation = active_generation(app, name) + 1
-    fresh = KINDS[name].view(app, generation)
+
+@dataclass
+class Progress:
+    """Where a rebuild stands, for a progress bar and GET /v1/projections."""
+
+    name: str
+    generation: int
+    head: int
+    position: int = 0
+    events: int = 0
+    started: float = field(default_factory=time.monotonic)
+    state: str = "rebuilding"
+
+    @property
+    def rate(self) -> float:
+        """Events per second since the rebuild started."""
+        elapsed = time.monotonic() - self.started
+        return self.events / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds until the rebuild reaches the head it started towards."""
+        rate = self.rate
+        return max(self.head - self.position, 0) / rate if rate else None
+
+
+def rebuild(
+    app: HubApplication,
+    name: str,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    generations: Generations | None = None,
+    grace: float = DROP_GRACE,
+) -> Progress:
+    """Rebuilds a projection blue/green: fills the next generation from position zero beside
+    the live one, catches up, switches reads to it atomically, then drops the old one after
+    `grace` seconds (time for every process's watcher to follow the switch).
+
+    One rebuild of a projection runs at a time across processes (an advisory lock)."""
+    datastore = app.hub_recorder.datastore
+    with datastore.get_connection() as lock:
+        key = rebuild_lock_key(name)
+        if not lock.execute("SELECT pg_try_advisory_lock(%s) AS ok", (key,)).fetchone()["ok"]:
+            raise RebuildRunning(f"{name} is being rebuilt already")
+        try:
+            return _rebuild(app, name, progress, generations, grace)
+        finally:
+            lock.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+def _rebuild(
+    app: HubApplication,
+    name: str,
+    progress: Callable[[Progress], None] | None,
+    generations: Generations | None,
+    grace: float,
+) -> Progress:
+    old = active_generation(app, name)
+    state = Progress(name, old + 1, head=app.hub_recorder.select_head()[0])
+    fresh = KINDS[name].view(app, old + 1)
     fresh.drop()  # what an earlier, interrupted rebuild may have left
-    create_tables(fresh.create_table)
-    runner = ProjectionRunner(KINDS[name].projection(app, fresh), app.hub_recorder)
-    return fresh, runner.catch_up()
+    bulk = getattr(fresh, "create_tables_without_indexes", None)
+    create_tables(bulk or fresh.create_table)  # a view that can builds its indexes after
+    fence(fresh, name)
+    runner = ProjectionRunner(
+        KINDS[name].projection(app, fresh), app.hub_recorder, page=REBUILD_PAGE
+    )
+
+    def advanced(position: int, events: int) -> None:
+        state.position, state.events = position, state.events + events
+        state.head = max(state.head, position)
+        if progress is not None:
+            progress(state)
+
+    runner.catch_up(progress=advanced, prefetch=True)
+    if bulk is not None:
+        create_tables(fresh.create_table)  # its indexes, in one pass over the bulk load
+    state.state = "caught up"
+    state.head = app.hub_recorder.select_head()[0]
+    runner.catch_up(progress=advanced)  # what was recorded meanwhile
+    if progress is not None:
+        progress(state)
+    state.position = switch(app, name, old, runner, advanced)
+    state.state = "switched"
+    if generations is not None:
+        generations.refresh()
+    if progress is not None:
+        progress(state)
+    if grace > 0:
+        time.sleep(grace)
+    KINDS[name].view(app, old).drop()
+    state.state = "live"
+    return state
 
 
-def switch(app: HubApplication, name: str, generation: int) -> None:
-    with app.hub_recorder.datastore.get_connection() as conn:
-        conn.execute(
-            SQL("UPDATE {} SET generation = %s, switched_at = now() WHERE name = %s").format(
-                _table(app)
-            ),
-            (generation, name),
+def switch(
+    app: HubApplication,
+    name: str,
+    old: int,
+    runner: ProjectionRunner,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Makes the rebuilt generation the live one; returns its position.
+
+    Under the pointer row's update lock no page commits into the old generation (its writes
+    are fenced), so the new one is caught up to at least the old one's position before the
+    pointer moves: no read, here or in another process, ever goes backwards."""
+    datastore = app.hub_recorder.datastore
+    table = _table(app)
+    with datastore.transaction(commit=True) as curs:
+        row = curs.execute(
+            SQL("SELECT generation FROM {} WHERE name = %s FOR UPDATE").format(table), (name,)
+        ).fetchone()
+        if row is None or row["generation"] != old:
+            raise RebuildRunning(f"{name} was switched by another rebuild meanwhile")
+        # (No tables for the live generation where no hub ever ran its projections.)
+        live_position = _position_of(app, name, old) or 0
+        # The rebuilt generation writes without this lock (it is newer than the pointer).
+        position = runner.catch_up(until=live_position, progress=progress)
+        position = max(position, runner.projection.position())
+        curs.execute(
+            SQL("UPDATE {} SET generation = %s, switched_at = now() WHERE name = %s").format(table),
+            (old + 1, name),
         )
+        curs.execute("SELECT pg_notify(%s, %s)", (CHANNEL, name))
+    return position
 
 
-def status(app: HubApplication, runners: dict[str, ProjectionRunner]) -> list[dict[str, Any]]:
-    """Each projection's generation, position, the head of the log, and its lag."""
+def rebuild_running(app: HubApplication, name: str) -> bool:
+    """Whether a rebuild of the projection runs now, in any process."""
+    key = rebuild_lock_key(name)
+    with app.hub_recorder.datastore.get_connection() as conn:
+        row = conn.execute(
+            "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND classid = %s AND objid = %s AND objsubid = 1",
+            (key >> 32, key & 0xFFFFFFFF),
+        ).fetchone()
+    return bool(row["n"])
+
+
+def _lag_seconds(app: HubApplication, position: int) -> float:
+    """The age of the oldest event the projection has not processed (0 when caught up)."""
+    recorder = app.hub_recorder
+    with recorder.datastore.get_connection() as conn:
+        row = conn.execute(
+            SQL(
+                "SELECT extract(epoch FROM now() - recorded_at)::float8 AS age FROM {} "
+                "WHERE notification_id > %s ORDER BY notification_id LIMIT 1"
+            ).format(Identifier(recorder.datastore.schema, recorder.events_table_name)),
+            (position,),
+            prepare=True,
+        ).fetchone()
+    return 0.0 if row is None else max(float(row["age"]), 0.0)
+
+
+def _position_of(app: HubApplication, name: str, generation: int) -> int | None:
+    """A generation's position, or None where it has no tables (yet, or any more)."""
+    try:
+        return int(KINDS[name].view(app, generation).position(app.name))
+    except ProgrammingError:
+        return None
+
+
+def status(
+    app: HubApplication,
+    runners: dict[str, ProjectionRunner],
+    rebuilds: dict[str, Progress] | None = None,
+) -> list[dict[str, Any]]:
+    """Each projection's live generation, position, lag (events and seconds) and state:
+    live, rebuilding (the next generation filling beside it) or caught up (about to switch).
+    Read from the database, so any process answers for projections run anywhere."""
     head = app.hub_recorder.select_head()[0]
     result = []
     for name in KINDS:
         runner = runners.get(name)
-        generation, position = (
-            (active_generation(app, name), runner.projection.position())
-            if runner
-            else _active_position(app, name)
-        )
-        result.append(
-            {
-                "name": name,
-                "generation": generation,
-                "position": position,
-                "head": head,
-                "lag": head - position,
-                "running": runner is not None,
-                "error": runner.error if runner else None,
+        generation, position = _active_position(app, name)
+        item: dict[str, Any] = {
+            "name": name,
+            "generation": generation,
+            "position": position,
+            "head": head,
+            "lag": head - position,
+            "lag_seconds": round(_lag_seconds(app, position), 3),
+            "state": "live",
+            "running": runner is not None,
+            "error": runner.error if runner else None,
+        }
+        fresh = _position_of(app, name, generation + 1) if rebuild_running(app, name) else None
+        # (No next generation while a rebuild runs: it has switched, and drops the old one.)
+        if fresh is not None:
+            mine = (rebuilds or {}).get(name)
+            item["state"] = "caught up" if fresh >= head else "rebuilding"
+            item["rebuild"] = {
+                "generation": generation + 1,
+                "position": fresh,
+                "lag": head - fresh,
+                "rate": round(mine.rate, 1) if mine else None,
+                "eta_seconds": round(mine.eta, 1) if mine and mine.eta is not None else None,
             }
-        )
+        result.append(item)
     return result
 
 
@@ -170,12 +366,12 @@ def _active_position(app: HubApplication, name: str) -> tuple[int, int]:
     """The active generation and its position, read where the projection runs elsewhere."""
     for _ in range(3):
         generation = active_generation(app, name)
-        try:
-            # No DDL here: opening a view creates its tables, which would lock them against
-            # the projection's writes and bring back a generation a rebuild has just dropped.
-            return generation, KINDS[name].view(app, generation).position(app.name)
-        except ProgrammingError:
-            continue  # a rebuild switched generations and dropped this one meanwhile
+        # No DDL here: opening a view creates its tables, which would lock them against
+        # the projection's writes and bring back a generation a rebuild has just dropped.
+        position = _position_of(app, name, generation)
+        if position is not None:
+            return generation, position
+        # a rebuild switched generations and dropped this one meanwhile
     generation = active_generation(app, name)
     return generation, view_of(app, name, generation).position(app.name)
 
@@ -201,3 +397,51 @@ def relay_status(
         "stream": stream,
         "error": relay.error if relay is not None else None,
     }
+
+
+class ProjectionMetrics:
+    """Prometheus gauges read at scrape time, from the database (so any process reports
+    projections run anywhere): each projection's live generation, and per projection and the
+    relay its lag in events and the age of the oldest event it has not processed."""
+
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    def collect(self) -> Any:
+        from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415
+
+        hub = self.hub
+        items = status(hub.app, hub.runners, hub.rebuild_progress)
+        relay = relay_status(hub.app, hub.relay, hub.streams.events, items[0]["head"])
+        relay["lag_seconds"] = _lag_seconds(hub.app, relay["position"])
+        families = {
+            "generation": GaugeMetricFamily(
+                "pshub_projection_generation",
+                "The generation of each projection that serves reads",
+                labels=["projection"],
+            ),
+            "lag": GaugeMetricFamily(
+                "pshub_projection_lag_events",
+                "Events recorded that each projection (and the relay) has not processed",
+                labels=["projection"],
+            ),
+            "lag_seconds": GaugeMetricFamily(
+                "pshub_projection_lag_seconds",
+                "Age of the oldest event each projection (and the relay) has not processed",
+                labels=["projection"],
+            ),
+            "rebuilding": GaugeMetricFamily(
+                "pshub_projection_rebuilding",
+                "1 while a rebuild of the projection runs (in any process)",
+                labels=["projection"],
+            ),
+        }
+        for item in [*items, relay]:
+            for key, family in families.items():
+                if key == "rebuilding":
+                    family.add_metric(
+                        [item["name"]], 0 if item.get("state", "live") == "live" else 1
+                    )
+                elif key in item:
+                    family.add_metric([item["name"]], float(item[key]))
+        return list(families.values())

@@ -58,10 +58,11 @@ class Settings(BaseSettings):
         default=5, description="Deliveries after which a failing message is dead-lettered."
     )
     run: str = Field(
-        default="ingest,projections,relay,pollers",
+        default="ingest,projections,relay,pollers,feeds",
         description="What `pshub serve` runs beside the API: ingest, projections, relay (the "
-        "event log published on events.*), pollers (comma-separated; e.g. one process for "
-        "ingest, another for projections and the relay).",
+        "event log published on events.*), pollers, feeds (each downstream target's feed on "
+        "feed.* and its delivery) (comma-separated; e.g. one process for ingest, another for "
+        "projections, the relay and the feeds).",
     )
     rate_limit: float = Field(
         default=500.0, description="Requests per second each token may make (a token bucket)."
@@ -73,6 +74,19 @@ class Settings(BaseSettings):
         default=timedelta(hours=24),
         description="How long a parked change or an unresolved link may wait for the record "
         "it names before an exception case says so (seconds, or ISO 8601 like PT24H).",
+    )
+    feed_max_attempts: int = Field(
+        default=8,
+        description="Deliveries of a feed item a target refuses with a retryable answer (429, "
+        "5xx, a timeout) before it becomes an exception case (DOWNSTREAM_TIMEOUT).",
+    )
+    feed_backoff: float = Field(
+        default=1.0,
+        description="Seconds before a feed item's second delivery; doubled each time, at most "
+        "feed_backoff_cap, never sooner than the target's Retry-After.",
+    )
+    feed_backoff_cap: float = Field(
+        default=300.0, description="Most seconds between two deliveries of a feed item."
     )
     rules: str | None = Field(
         default=None,

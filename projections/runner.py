@@ -4,10 +4,12 @@ rebuilt from position zero with the same result."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 import psycopg
@@ -62,8 +64,13 @@ class ProjectionRunner:
         page: int = 2000,
         conninfo: str | None = None,
         idle_wait: float = 1.0,
+        follow: Callable[[Projection, bool], Projection | None] | None = None,
     ) -> None:
         self.projection = projection
+        # Given the projection, a replacement when a rebuild (maybe in another process) has
+        # switched reads to a newer generation; None while it is the live one. Its flag asks
+        # it to read the pointer afresh (a page was just refused).
+        self.follow = follow
         self.recorder = recorder
         self.page = page
         self.conninfo = conninfo
@@ -92,19 +99,49 @@ class ProjectionRunner:
         """Something was just appended: look now rather than at the next wake-up."""
         self._nudge.set()
 
-    def catch_up(self, until: int | None = None) -> int:
-        """Processes pages until the head of the log (or `until`); returns the position."""
+    def catch_up(
+        self,
+        until: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        prefetch: bool = False,
+    ) -> int:
+        """Processes pages until the head of the log (or `until`); returns the position.
+        `progress(position, events)` is called after each page. With `prefetch` (a rebuild's
+        long catch-up), the next page is read while this one is processed."""
         position = self.projection.position()
-        while until is None or position < until:
-            notifications = self.recorder.select_notifications(
-                start=position + 1, limit=self.page, stop=until if until is not None else None
-            )
-            if not notifications:
-                break
-            self.projection.process(notifications)
-            position = notifications[-1].id
-            with self._advanced:
-                self._advanced.notify_all()
+        stop = until if until is not None else None
+        with contextlib.ExitStack() as stack:
+            ahead = stack.enter_context(ThreadPoolExecutor(1)) if prefetch else None
+            following: Future[Any] | None = None
+            while until is None or position < until:
+                if following is not None:
+                    notifications = following.result()
+                else:
+                    notifications = self.recorder.select_notifications(
+                        start=position + 1, limit=self.page, stop=stop
+                    )
+                if not notifications:
+                    break
+                following = None
+                if ahead is not None and len(notifications) == self.page:
+                    following = ahead.submit(
+                        self.recorder.select_notifications,
+                        start=notifications[-1].id + 1,
+                        limit=self.page,
+                        stop=stop,
+                    )
+                try:
+                    self.projection.process(notifications)
+                except BaseException:
+                    if following is not None:
+                        following.cancel()
+                    raise
+                position = notifications[-1].id
+                if progress is not None:
+                    progress(position, len(notifications))
+                with self._advanced:
+                    self._advanced.notify_all()
         return position
 
     def wait_for(self, position: int, timeout: float) -> bool:
@@ -123,9 +160,12 @@ class ProjectionRunner:
         listener = self._listen()
         while not self._stop.is_set():
             try:
+                self._follow()
                 self.catch_up()
                 self.error = None
             except Exception as exc:  # a projection must never take the hub down: retry
+                if self._follow(refresh=True):
+                    continue  # its generation was retired by a switch: not an error
                 self.error = f"{type(exc).__name__}: {exc}"
                 log.exception("projection %s failed; retrying", self.projection.name)
                 self._stop.wait(1.0)
@@ -133,6 +173,23 @@ class ProjectionRunner:
             self._idle(listener)
         if listener is not None:
             listener.close()
+
+    def _follow(self, *, refresh: bool = False) -> bool:
+        """Moves to the live generation if a switch retired this one; True if it moved."""
+        if self.follow is None:
+            return False
+        try:
+            replacement = self.follow(self.projection, refresh)
+        except Exception:  # the store is unreachable: the loop's retry covers it
+            log.warning("projection %s: could not read its generation", self.projection.name)
+            return False
+        if replacement is None:
+            return False
+        log.info("projection %s follows the switch to a new generation", self.projection.name)
+        self.projection = replacement
+        with self._advanced:
+            self._advanced.notify_all()
+        return True
 
     def _listen(self) -> psycopg.Connection | None:
         if not self.conninfo:

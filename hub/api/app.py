@@ -129,6 +129,8 @@ def create_app(hub: Hub) -> FastAPI:
             hub.start_projections()
         if "relay" in parts:
             hub.start_relay()
+        if "feeds" in parts:
+            hub.start_feeds()
         await hub.connect(ingest="ingest" in parts)
         pollers = (
             asyncio.create_task(run_pollers(hub))
@@ -144,6 +146,7 @@ def create_app(hub: Hub) -> FastAPI:
             if pollers is not None:
                 pollers.cancel()
             await hub.disconnect()
+            hub.stop_feeds()
             hub.stop_relay()
             hub.stop_projections()
             await hub.close_read_pool()

@@ -83,6 +83,25 @@ class TargetSettings:
     tenant: str = ""
 
 
+# A reference to another record's id in the same target, which a pure mapping cannot know
+# (a NetSuite job names its customer by internal id, a Harvest project its client by Harvest
+# id): the mapping writes `target_ref(canonical_id, type)` in the payload, and the delivery
+# worker replaces it with the id the target holds that record under (what the feed delivered,
+# else the record's own xref of that system); the item waits until that record is delivered.
+# Payloads are hashed and published with the placeholder, so they stay deterministic.
+PLACEHOLDER = "$target_id"
+
+
+def target_ref(canonical_id: UUID | str | None, type_: str, *, as_int: bool = False) -> Any:
+    """The placeholder for another record's id in the target (None stays None)."""
+    if canonical_id is None:
+        return None
+    ref: dict[str, Any] = {PLACEHOLDER: str(canonical_id), "type": type_}
+    if as_int:
+        ref["as"] = "int"
+    return ref
+
+
 class Writer(Protocol):
     def deliver(self, item: FeedItem) -> Delivered:
         """Writes one item with the target's own idempotency mechanism; raises DeliveryFailed."""
@@ -98,7 +117,9 @@ class Target(Protocol):
 
     def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
         """Pure: what the target must hold for this golden record (as GET /v1 serves it, with
-        its xrefs and version); [] when the target holds nothing for it."""
+        its xrefs and version); [] when the target holds nothing for it. The xrefs of this
+        target that are acknowledgements of the feed's own deliveries carry
+        `"acknowledged": true`: the others came from the target itself."""
         ...
 
     def writer(self, settings: TargetSettings, client: Any) -> Writer:

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from domain.base import CanonicalAggregate
 from domain.registry import COLLECTIONS
 from hub.application import HubApplication
-from hub.demo.catalog import FIRM
+from hub.demo.catalog import AS_OF, FIRM
 from hub.demo.plan import DemoPlan, first_record_id, plan_demo
 from hub.demo.script import ENTITY_ORDER, DemoSpec
 from hub.demo.stewardship import run_stewardship
@@ -83,6 +83,14 @@ class DemoSummary:
                 url = f"{base}/v1/{COLLECTIONS[entity]}/{self.examples[entity]}"
                 lines.append(f"  {label}:")
                 lines.append(f'    curl -H "Authorization: Bearer $TOKEN" {url}')
+        curl = 'curl -H "Authorization: Bearer $TOKEN"'
+        if "engagement" in self.examples:
+            lines.append("  its financials (WIP, billed, paid, written down, margin):")
+            engagement = self.examples["engagement"]
+            lines.append(f"    {curl} {base}/v1/engagements/{engagement}/financials")
+        lines.append("  the firm's WIP, and utilization and realization per person and team:")
+        for route in ("wip", f"utilization?period={AS_OF:%Y-%m}", "realization"):
+            lines.append(f'    {curl} "{base}/v1/metrics/{route}"')
         return "\n".join(lines)
 
 

@@ -234,8 +234,13 @@ def main() -> None:
             while True:  # the projection catches up with the whole log first
                 projector.check()
                 hub.check()
-                items = httpx.get(f"{hub_url}/v1/projections", headers={"Authorization": bearer},
-                                  timeout=30).json()["items"]
+                answer = httpx.get(f"{hub_url}/v1/projections",
+                                   headers={"Authorization": bearer}, timeout=30)
+                if answer.status_code != 200:  # e.g. 503 while the store restarts: say so
+                    print(f"  /v1/projections answered {answer.status_code}: {answer.text[:200]}")
+                    time.sleep(5)
+                    continue
+                items = answer.json()["items"]
                 # Only those the worker runs: the relay and feeds have no process here.
                 if all(p["lag"] == 0 for p in items if p["name"] in RUN_BY_WORKER):
                     break

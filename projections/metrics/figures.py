@@ -148,12 +148,18 @@ def line_standard_value(
     return total
 
 
-def cost_sums(work: Iterable[dict[str, Any]], sums: Sums) -> None:
+def cost_sums(work: Iterable[dict[str, Any]], sums: Sums) -> Decimal:
+    """Adds the cost of approved work; returns the approved hours with no cost known (no
+    cost rate anywhere), which the margin then leaves out."""
+    uncosted = Decimal(0)
     for row in work:
         if row["deleted"] or row["running"] or row["status"] not in FACT_STATES:
             continue
+        if row["kind"] == "time" and row["cost"] is None:
+            uncosted += Decimal(row["hours"])
         if row["kind"] == "time" or not row["billable"]:
             sums.add("cost", row["cost_currency"], row["cost"])
+    return uncosted
 
 
 def money(amount: Decimal, currency: str) -> dict[str, str]:
@@ -212,3 +218,21 @@ def financials(sums: Sums) -> list[dict[str, Any]]:
             }
         )
     return result
+
+
+def rate_mismatches(work: Iterable[dict[str, Any]]) -> int:
+    """Entries priced from the card whose source reported another rate in the same currency
+    (DOMAIN 3.3: the canonical rate stands; the difference is for review, RATE_MISMATCH)."""
+    count = 0
+    for row in work:
+        source = row.get("source") or {}
+        reported = source.get("source_rate")
+        if (
+            row["kind"] == "time"
+            and row["basis"] == "card"
+            and reported is not None
+            and source.get("source_rate_currency") == row["currency"]
+            and Decimal(reported) != Decimal(row["rate"])
+        ):
+            count += 1
+    return count

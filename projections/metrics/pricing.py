@@ -35,9 +35,27 @@ class PricingState:
     roles: dict[UUID, str] = field(default_factory=dict)
     person_cost: dict[UUID, Money | None] = field(default_factory=dict)
     clients: dict[UUID, UUID | None] = field(default_factory=dict)
+    # Lines by the engagement or client they are scoped to (None: firm-wide), so that pricing
+    # an entry looks at its own engagement's, its client's and the firm's lines only.
+    _scoped: dict[UUID | None, list[RateLine]] | None = None
+
+    def set_card(self, card_id: UUID, lines: list[RateLine]) -> None:
+        self.lines[card_id] = lines
+        self._scoped = None
 
     def all_lines(self) -> list[RateLine]:
         return [line for lines in self.lines.values() for line in lines]
+
+    def candidates(self, engagement_id: UUID | None, client_id: UUID | None) -> list[RateLine]:
+        if self._scoped is None:
+            scoped: dict[UUID | None, list[RateLine]] = {}
+            for line in self.all_lines():
+                scoped.setdefault(line.engagement_id or line.client_id, []).append(line)
+            self._scoped = scoped
+        found = list(self._scoped.get(None, ()))
+        for key in {engagement_id, client_id} - {None}:
+            found += self._scoped.get(key, ())
+        return found
 
     def price(self, work: dict[str, Any]) -> Price:
         """Prices a time row: the most specific rate-card line on its work date, else the
@@ -45,7 +63,7 @@ class PricingState:
         resource_id, engagement_id = work["resource_id"], work["engagement_id"]
         try:
             line: RateLine | None = resolve(
-                self.all_lines(),
+                self.candidates(engagement_id, self.clients.get(engagement_id)),
                 work["work_date"],
                 resource_id=resource_id,
                 role=self.roles.get(resource_id) or None,

@@ -177,7 +177,7 @@ def _keep_or_price(
 def _learn(state: PricingState, entity: str, ref_id: UUID, data: dict[str, Any]) -> None:
     """Keeps what pricing needs of a reference record."""
     if entity == "rate_card":
-        state.lines[ref_id] = [line_from_json(line) for line in data["lines"]]
+        state.set_card(ref_id, [line_from_json(line) for line in data["lines"]])
     elif entity == "resource":
         state.roles[ref_id] = data["role"]
         cost = data.get("cost_rate")
@@ -203,8 +203,10 @@ def _timeline(data: dict[str, Any], kind: str, aggregate: Any) -> None:
 def _case(case: Any, previous: dict[str, Any]) -> dict[str, Any]:
     """A case's reason and when it was raised and first closed (resolution time)."""
     status = str(case.status)
-    closed_at = previous.get("closed_at")
-    if closed_at is None and status in ("resolved", "dismissed"):
+    # Cases that stamp their own closing time say it; older ones close with the event that
+    # first closed them.
+    closed_at = getattr(case, "closed_at", None) or previous.get("closed_at")
+    if not closed_at and status in ("resolved", "dismissed"):
         closed_at = case.modified_on.astimezone(UTC).isoformat()
     return {
         "reason": case.reason,

@@ -54,22 +54,6 @@ def engagement(view: MetricsView, engagement_id: UUID) -> dict[str, Any] | None:
     return rows[0]["data"]
 
 
-def _engagement_sums(
-    work: list[dict[str, Any]],
-    invoices: list[dict[str, Any]],
-    milestones: list[dict[str, Any]],
-    contracts: list[dict[str, Any]],
-    values: dict[str, dict[str, Any]],
-) -> tuple[F.Sums, Decimal]:
-    sums = F.Sums()
-    unpriced = F.wip_sums(work, sums)
-    F.milestone_sums(milestones, sums)
-    F.cap_write_down(contracts, sums)
-    F.invoice_sums(invoices, values, sums, F.retainer_engagements(contracts))
-    F.cost_sums(work, sums)
-    return sums, unpriced
-
-
 def financials(view: MetricsView, engagement_id: UUID) -> dict[str, Any]:
     """WIP, billed, credited, paid, written down, revenue, cost and margin, per currency."""
     work = _work(view, engagement_id)
@@ -77,15 +61,36 @@ def financials(view: MetricsView, engagement_id: UUID) -> dict[str, Any]:
     milestones = [m for m in _refs(view, "milestone").values() if m["engagement_id"] == key]
     contracts = [c for c in _refs(view, "contract").values() if c["engagement_id"] == key]
     values = {str(w["id"]): w for w in work}
-    sums, unpriced = _engagement_sums(
-        work, _invoices(view, engagement_id), milestones, contracts, values
-    )
+    sums = F.Sums()
+    unpriced = F.wip_sums(work, sums)
+    F.milestone_sums(milestones, sums)
+    F.cap_write_down(contracts, sums)
+    F.invoice_sums(_invoices(view, engagement_id), values, sums, F.retainer_engagements(contracts))
+    uncosted = F.cost_sums(work, sums)
+    known = engagement(view, engagement_id) or {}
     return {
         "engagement_id": key,
+        "code": known.get("code"),
+        "setup": _setup(known),
         "currencies": F.financials(sums),
         "unpriced_billable_hours": str(unpriced),
+        # Hours with no cost rate anywhere: the cost and margin leave them out.
+        "uncosted_hours": str(uncosted),
+        "rate_mismatches": F.rate_mismatches(work),
         "position": view.position_now(),
     }
+
+
+def _setup(known: dict[str, Any]) -> dict[str, Any]:
+    """When the engagement was won and first linked to a delivery system, as the hub recorded
+    them, and the lead time between."""
+    won, set_up = known.get("won_at"), known.get("set_up_at")
+    seconds = (
+        (datetime.fromisoformat(set_up) - datetime.fromisoformat(won)).total_seconds()
+        if won and set_up
+        else None
+    )
+    return {"won_at": won, "set_up_at": set_up, "lead_time_seconds": seconds}
 
 
 # Billable fact work summed per engagement, kind, state and currency, priced apart from
@@ -131,6 +136,7 @@ def wip(view: MetricsView, engagement_id: UUID | None, as_of: date) -> dict[str,
         if engagement_id
         else sorted(set(by_engagement) | {k for k, ms in milestones.items() if ms})
     )
+    codes = {k: v.get("code") for k, v in _refs(view, "engagement").items()}
     totals = F.Sums()
     items = []
     for key in wanted:
@@ -146,6 +152,7 @@ def wip(view: MetricsView, engagement_id: UUID | None, as_of: date) -> dict[str,
             items.append(
                 {
                     "engagement_id": key,
+                    "code": codes.get(key),
                     "currency": currency,
                     "wip": F.money(amount, currency),
                     "unpriced_billable_hours": str(unpriced),

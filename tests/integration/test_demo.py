@@ -193,6 +193,9 @@ def test_the_summary_says_what_to_open_next(loaded: Loaded, settings: Settings) 
         assert f"{base}/v1/{collection}/{loaded.plan.examples[kind]}" in text
     assert "time entries" in text
     assert "10,000" not in text
+    engagement = loaded.plan.examples["engagement"]
+    assert f"{base}/v1/engagements/{engagement}/financials" in text
+    assert f"{base}/v1/metrics/wip" in text
 
 
 def test_the_demo_has_links_to_customers_never_fed_and_a_stewards_mapping(loaded: Loaded) -> None:

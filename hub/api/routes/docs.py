@@ -14,6 +14,10 @@ from hub.adapters import registry
 from hub.api.deps import HubDep
 from hub.bootstrap import Hub
 from hub.contracts.changes import CHANGE_MODELS, ChangeEnvelope, Deletion
+from hub.feeds.metrics import FeedCollector
+from hub.feeds.publisher import FEED_ENVELOPE_SCHEMA
+from hub.feeds.registry import known_targets
+from hub.projecting import ProjectionMetrics
 from hub.relay.envelope import ENVELOPE_SCHEMA
 from projections.exceptions.metrics import BacklogCollector
 from projections.metrics.gauges import BusinessCollector
@@ -48,8 +52,10 @@ def hub_metrics(hub: Hub) -> CollectorRegistry:
         "pshub_parked_changes", "Changes waiting for a record they refer to", registry=metrics
     )
     parked.set_function(lambda: hub.engine.parked_count() if hub.engine else 0)
+    metrics.register(FeedCollector(hub))
     metrics.register(BusinessCollector(lambda: hub.metrics))
     metrics.register(BacklogCollector(lambda: hub.exceptions))
+    metrics.register(ProjectionMetrics(hub))  # generation, lag in events and seconds
     return metrics
 
 
@@ -112,6 +118,23 @@ def asyncapi(hub: HubDep) -> dict[str, Any]:
                 "contentType": "application/cloudevents+json",
                 "name": "pshub.{entity}.{eventType}.v1",
                 "payload": {"$ref": "#/components/schemas/RelayedEvent"},
+            },
+        },
+    }
+    schemas["FeedItem"] = FEED_ENVELOPE_SCHEMA
+    channels[streams.prefix + "feed.{target}.{entity}"] = {
+        "description": f"What each downstream system must hold, in its own shape (stream "
+        f"{streams.feeds}): an item each time a record's payload for that target changes.",
+        "parameters": {
+            "target": {"schema": {"type": "string", "enum": sorted(known_targets())}},
+            "entity": {"schema": {"type": "string", "description": "customer, job, ..."}},
+        },
+        "publish": {
+            "summary": "the hub publishes",
+            "message": {
+                "contentType": "application/cloudevents+json",
+                "name": "pshub.feed.{target}.{entity}.v1",
+                "payload": {"$ref": "#/components/schemas/FeedItem"},
             },
         },
     }

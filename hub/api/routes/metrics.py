@@ -8,6 +8,7 @@ Figures derived from rates (WIP, billed against standard value, margins) need th
 from __future__ import annotations
 
 import calendar
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -27,12 +28,17 @@ router = APIRouter(tags=["metrics"])
 
 Confidential = Annotated[
     Principal,
-    Depends(require(lambda p: p.has("read") and p.has("read:confidential"), "read:confidential")),
+    Depends(
+        require(
+            lambda p: p.has("read") and p.has("read:confidential"), "read and read:confidential"
+        )
+    ),
 ]
 EngagementId = Annotated[UUID, Path(alias="id")]
 Text = Annotated[str | None, Query(max_length=100)]
 MAX_PERIOD_DAYS = 366
 PERIOD = ("period", "work_date_from", "work_date_to")
+MIN_POSITION_WAIT = 5.0
 
 
 def _bad(field: str, rule: str, message: str) -> Problem:
@@ -59,10 +65,42 @@ def allowed(*names: str) -> Callable[[Request], None]:
     return check
 
 
-def _view(hub: Hub) -> MetricsView:
+def _view(hub: Hub, min_position: str | None) -> MetricsView:
+    """The metrics view, once it has reached `min_position` (read your own writes)."""
     if hub.metrics is None:
         raise Problem(503, "the metrics projection is not open", headers={"Retry-After": "1"})
+    if min_position is not None:
+        if not (min_position.isascii() and min_position.isdigit()):
+            raise _bad("min_position", "integer", "min_position is a log position (0 or more)")
+        position = int(min_position)
+        head = hub.app.hub_recorder.select_head()[0]
+        if position > head:
+            # As the records' routes answer it: a position never handed out yet.
+            problem = _bad(
+                "min_position", "maximum", f"min_position is beyond the log's head {head}"
+            )
+            problem.status = 422
+            raise problem
+        if not _reached(hub, hub.metrics, position):
+            raise Problem(
+                503,
+                f"the metrics have not reached position {position} yet",
+                headers={"Retry-After": "1"},
+            )
     return hub.metrics
+
+
+def _reached(hub: Hub, view: MetricsView, position: int) -> bool:
+    runner = hub.runners.get("metrics")
+    if runner is not None:
+        return runner.wait_for(position, MIN_POSITION_WAIT)
+    # The projections run in another process: watch the tracking table.
+    deadline = time.monotonic() + MIN_POSITION_WAIT
+    while view.position_now() < position:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def _date(field: str, raw: str) -> date:
@@ -120,30 +158,39 @@ def _known_engagement(hub: Hub, view: MetricsView, engagement_id: UUID) -> None:
         return
     # Just recorded and not projected yet: known to the log, so its figures are (still) empty.
     found = hub.app.find(engagement_id, Engagement)
-    if found is None or found.deleted:
+    if found is None:
         raise Problem(404, f"no engagement {engagement_id}")
+    if found.deleted:
+        # As the record's own route answers a tombstone.
+        raise Problem(410, f"engagement {engagement_id} was deleted at its source")
 
 
 def _params(*extra: str) -> Iterable[Any]:
     return [Depends(allowed(*extra))]
 
 
-@router.get("/v1/engagements/{id}/financials", dependencies=_params())
-def engagement_financials(engagement_id: EngagementId, hub: HubDep, _: Confidential) -> Any:
+@router.get("/v1/engagements/{id}/financials", dependencies=_params("min_position"))
+def engagement_financials(
+    engagement_id: EngagementId, hub: HubDep, _: Confidential, min_position: Text = None
+) -> Any:
     """WIP, billed, credited, paid, written down, revenue, cost and margin of one engagement,
     one entry per currency (never summed across currencies)."""
-    view = _view(hub)
+    view = _view(hub, min_position)
     _known_engagement(hub, view, engagement_id)
     return reads.financials(view, engagement_id)
 
 
-@router.get("/v1/metrics/wip", dependencies=_params("engagement_id", "as_of"))
+@router.get("/v1/metrics/wip", dependencies=_params("engagement_id", "as_of", "min_position"))
 def metrics_wip(
-    hub: HubDep, _: Confidential, engagement_id: Text = None, as_of: Text = None
+    hub: HubDep,
+    _: Confidential,
+    engagement_id: Text = None,
+    as_of: Text = None,
+    min_position: Text = None,
 ) -> Any:
     """WIP per engagement and currency, totals per currency, and its age by work date as of
     a date (today by default: work dated after it is left out)."""
-    view = _view(hub)
+    view = _view(hub, min_position)
     wanted = _uuid("engagement_id", engagement_id)
     if wanted is not None:
         _known_engagement(hub, view, wanted)
@@ -153,7 +200,7 @@ def metrics_wip(
 
 @router.get(
     "/v1/metrics/utilization",
-    dependencies=_params("resource_id", "team", "engagement_id", *PERIOD),
+    dependencies=_params("resource_id", "team", "engagement_id", *PERIOD, "min_position"),
 )
 def metrics_utilization(
     hub: HubDep,
@@ -164,10 +211,11 @@ def metrics_utilization(
     period: Text = None,
     work_date_from: Text = None,
     work_date_to: Text = None,
+    min_position: Text = None,
 ) -> Any:
     """Billable and total utilization (hours / capacity) per person and team, and the billable
     share of each engagement's hours, over a period of work dates (this month by default)."""
-    view = _view(hub)
+    view = _view(hub, min_position)
     start, end = _bounded(*_period(period, work_date_from, work_date_to))
     return reads.utilization(
         view,
@@ -181,7 +229,7 @@ def metrics_utilization(
 
 @router.get(
     "/v1/metrics/realization",
-    dependencies=_params("resource_id", "team", "engagement_id", *PERIOD),
+    dependencies=_params("resource_id", "team", "engagement_id", *PERIOD, "min_position"),
 )
 def metrics_realization(
     hub: HubDep,
@@ -192,10 +240,11 @@ def metrics_realization(
     period: Text = None,
     work_date_from: Text = None,
     work_date_to: Text = None,
+    min_position: Text = None,
 ) -> Any:
     """Billing realization (billed value / standard value of the hours billed) per person,
     team and engagement and currency, over billed work of a period (all time by default)."""
-    view = _view(hub)
+    view = _view(hub, min_position)
     start, end = _period(period, work_date_from, work_date_to)
     wanted = _uuid("engagement_id", engagement_id)
     if wanted is not None:

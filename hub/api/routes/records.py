@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
+from eventsourcing.persistence import ProgrammingError as StoreProgrammingError
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
+from psycopg.errors import InvalidSchemaName, UndefinedTable
 
 from domain.base import CanonicalAggregate
 from domain.registry import AGGREGATES, COLLECTIONS
@@ -66,7 +69,6 @@ def _reached(hub: Hub, position: int) -> bool:
         return hub.runner.wait_for(position, MIN_POSITION_WAIT)
     # The projections run in another process (`pshub worker --run projections`): poll their
     # tracking row.
-    assert hub.golden is not None
     deadline = time.monotonic() + MIN_POSITION_WAIT
     while hub.golden.position(hub.app.name) < position:
         if time.monotonic() > deadline:
@@ -95,9 +97,22 @@ async def read_record(hub: Hub, entity: str, record_id: UUID, hidden: set[str]) 
 
 
 async def _projected(hub: Hub, entity: str, record_id: UUID, hidden: set[str]) -> Found | None:
-    assert hub.golden is not None
-    rows = await _fetch_all(hub, *hub.golden.get_statement(entity, record_id, hidden))
+    rows = await _golden_rows(hub, lambda view: view.get_statement(entity, record_id, hidden))
     return (rows[0]["record"], rows[0]["version"], rows[0]["deleted"]) if rows else None
+
+
+async def _golden_rows(
+    hub: Hub, statement: Callable[[Any], tuple[Any, Any]], *, prepare: bool = True
+) -> list[dict[str, Any]]:
+    """Reads the live generation of the golden records. A rebuild switches generations and
+    drops the old one moments later: a read that still named the old one reads again from the
+    new one (every process follows the switch from the database)."""
+    try:
+        return await _fetch_all(hub, *statement(hub.golden), prepare=prepare)
+    except (UndefinedTable, InvalidSchemaName, StoreProgrammingError):  # the sync pool's
+        if hub.generations is not None:
+            await asyncio.to_thread(hub.generations.refresh)
+        return await _fetch_all(hub, *statement(hub.golden), prepare=prepare)
 
 
 def _rendered(aggregate: CanonicalAggregate, hidden: set[str]) -> Found:
@@ -167,18 +182,20 @@ def _routes(entity: str, collection: str) -> None:
             raise _problem(error) from error
         if min_position is not None:
             await asyncio.to_thread(_wait_for, hub, min_position)
-        assert hub.golden is not None
-        statement, params = hub.golden.list_statement(
-            entity,
-            filters=filters,
-            after=after,
-            limit=size + 1,
-            include_deleted=include_deleted,
-            hidden=hidden,
-        )
         # A search is planned for its own pattern: a generic plan would not know how rare it
         # is, and might walk the whole table in id order instead of using the trigram index.
-        rows = await _fetch_all(hub, statement, params, prepare=not is_search(filters))
+        rows = await _golden_rows(
+            hub,
+            lambda view: view.list_statement(
+                entity,
+                filters=filters,
+                after=after,
+                limit=size + 1,
+                include_deleted=include_deleted,
+                hidden=hidden,
+            ),
+            prepare=not is_search(filters),
+        )
         more = len(rows) > size
         rows = rows[:size]
         next_cursor = (

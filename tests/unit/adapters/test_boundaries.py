@@ -1,6 +1,6 @@
 """Adapters import only the standard library, pydantic, httpx, the public contract
-(hub.contracts), the shared refusals and fetching, and their own package: never the hub's
-internals."""
+(hub.contracts), the shared refusals, fetching and feeding (outbound answers), and their own
+package: never the hub's internals."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 ADAPTERS = Path(__file__).resolve().parents[3] / "adapters"
-SHARED = ("pydantic", "httpx", "hub.contracts", "adapters.refusals", "adapters.fetching")
+SHARED = (
+    "pydantic",
+    "httpx",
+    "hub.contracts",
+    "adapters.refusals",
+    "adapters.fetching",
+    "adapters.feeding",
+)
 MODULES = sorted(ADAPTERS.glob("*/*.py"))
 
 
@@ -42,7 +49,7 @@ def test_adapter_imports_only_stdlib_pydantic_httpx_contracts_refusals_and_itsel
     assert forbidden == [], f"{system}/{path.name} imports {forbidden}"
 
 
-@pytest.mark.parametrize("name", ["refusals.py", "fetching.py"])
+@pytest.mark.parametrize("name", ["refusals.py", "fetching.py", "feeding.py"])
 def test_the_shared_modules_import_no_adapter_and_nothing_of_the_hub_but_the_contract(
     name: str,
 ) -> None:

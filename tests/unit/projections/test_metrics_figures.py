@@ -150,3 +150,11 @@ def test_money_is_rounded_to_the_currencys_minor_unit() -> None:
     assert F.money(Decimal("10.005"), "GBP") == {"amount": "10.01", "currency": "GBP"}
     assert F.money(Decimal("1000.5"), "JPY") == {"amount": "1001", "currency": "JPY"}
     assert F.ratio(Decimal(1), Decimal(0)) is None
+
+
+def test_hours_with_no_cost_rate_are_counted_apart_from_the_cost() -> None:
+    sums = F.Sums()
+    costed = {**_row("100"), "cost": Decimal("60"), "cost_currency": "GBP"}
+    uncosted = {**_row("100"), "cost": None, "cost_currency": None, "hours": Decimal("3")}
+    assert F.cost_sums([costed, uncosted], sums) == Decimal(3)
+    assert sums.get("cost", "GBP") == Decimal(60)

@@ -1,0 +1,113 @@
+"""What NetSuite must hold, from golden records (pure): a customer per client, a job (project)
+per won engagement, upserted by externalId (DOMAIN.md 2.5, 2.15)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+from uuid import UUID
+
+from hub.contracts.feeds import FeedItem, TargetSettings, Writer, target_ref
+
+SYSTEM = "netsuite"
+# Engagement states that have been won: NetSuite holds a job from then on.
+WON = frozenset({"won", "active", "on_hold", "closed"})
+# jobBillingType (DOMAIN.md 2.5: the REST form of the select is a reference by id).
+BILLING_TYPES = {
+    "time_and_materials": "_timeAndMaterials",
+    "capped_time_and_materials": "_timeAndMaterials",
+    "fixed_fee": "_fixedBidMilestone",
+    "retainer": "_chargeBased",
+    "non_billable": "_none",
+}
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def external_id(canonical_id: UUID | str) -> str:
+    """The externalId the hub writes a record under: only letters, digits, _ and - (a `|`
+    or a `.` breaks NetSuite's eid: URL form)."""
+    return _UNSAFE.sub("-", f"pshub-{canonical_id}")
+
+
+def _ref(name: Any) -> dict[str, str] | None:
+    return {"refName": str(name)} if name else None
+
+
+def _own_id(record: Mapping[str, Any], type_: str) -> str | None:
+    for xref in record.get("xrefs") or ():
+        if xref.get("system") == SYSTEM and str(xref.get("type", "")).lower() == type_:
+            return str(xref["id"])
+    return None
+
+
+def _compact(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if v not in (None, "")}
+
+
+class NetSuiteTarget:
+    name = SYSTEM
+    category = "erp"
+    entities = frozenset({"client", "engagement"})
+
+    def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
+        if record.get("deleted"):
+            # NetSuite keeps what it holds; a record deleted at its source becomes inactive
+            # there (what NetSuite holds, it holds under an acknowledged xref).
+            type_ = {"client": "customer", "engagement": "job"}.get(entity, "")
+            if not _own_id(record, type_):
+                return []
+            live = dict(record, deleted=False)
+            return [replace(item, payload={**item.payload, "isInactive": True})
+                    for item in self.items(entity, live)]  # fmt: skip
+        if entity == "client":
+            return [self._customer(record)]
+        if entity == "engagement" and record.get("status") in WON and record.get("client_id"):
+            return [self._job(record)]
+        return []
+
+    def _item(self, entity: str, record: Mapping[str, Any], payload: dict[str, Any]) -> FeedItem:
+        return FeedItem(
+            target=SYSTEM,
+            entity=entity,
+            canonical_id=UUID(str(record["id"])),
+            version=int(record["version"]),
+            key=entity,
+            payload=_compact(payload),
+            target_id=_own_id(record, entity),
+        )
+
+    def _customer(self, record: Mapping[str, Any]) -> FeedItem:
+        payload = {
+            "externalId": external_id(record["id"]),
+            "companyName": record.get("legal_name"),
+            "altName": record.get("trading_name"),
+            "currency": _ref(record.get("billing_currency")),
+            "isInactive": record.get("status") == "inactive",
+        }
+        return self._item("customer", record, payload)
+
+    def _job(self, record: Mapping[str, Any]) -> FeedItem:
+        billing = BILLING_TYPES.get(str(record.get("contract_type") or ""))
+        payload = {
+            "externalId": external_id(record["id"]),
+            "entityId": record.get("code"),
+            "companyName": record.get("name"),
+            "parent": {"id": target_ref(record["client_id"], "customer")},
+            "subsidiary": _ref(record.get("legal_entity")),
+            "currency": _ref(record.get("currency")),
+            "startDate": record.get("start_date"),
+            "projectedEndDate": record.get("end_date"),
+            "jobBillingType": {"id": billing} if billing else None,
+            "isInactive": record.get("status") == "closed",
+        }
+        return self._item("job", record, payload)
+
+    def writer(self, settings: TargetSettings, client: Any) -> Writer:
+        from adapters.netsuite.writes import NetSuiteWriter  # noqa: PLC0415
+
+        return NetSuiteWriter(settings, client)
+
+
+TARGET = NetSuiteTarget()

@@ -1,0 +1,194 @@
+"""Publishing a feed's outbox on feed.<target>.<entity>, as CloudEvents.
+
+The outbox is the truth and publishing follows it (a transactional outbox): an item is marked
+published only after JetStream acknowledged it, so a crash in between publishes it again, with
+the same `Nats-Msg-Id` (its idempotency key), which JetStream drops within its duplicate window
+and a consumer recognises by the CloudEvent id beyond it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import nats
+from psycopg.sql import SQL
+
+from hub.relay.envelope import CLOUDEVENTS_JSON
+from hub.streams import Streams, ensure_stream
+from projections.feeds.view import FeedView
+
+log = logging.getLogger(__name__)
+
+
+# The envelope on feed.*, as JSON Schema (published in the AsyncAPI document).
+FEED_ENVELOPE_SCHEMA: dict[str, Any] = {
+    "title": "FeedItem",
+    "description": "One thing a downstream system must hold, as a CloudEvent 1.0 in structured "
+    "JSON mode; data is the target's own payload (another record's id in the target appears "
+    'as {"$target_id": "<canonical id>", "type": ...} until it is delivered).',
+    "type": "object",
+    "required": [
+        "specversion", "id", "source", "type", "subject", "sequence", "datacontenttype",
+        "aggregateversion", "itemkey", "data",
+    ],
+    "properties": {
+        "specversion": {"const": "1.0"},
+        "id": {"type": "string", "description": "the idempotency key; also Nats-Msg-Id"},
+        "source": {"type": "string", "description": "/pshub or /pshub/<prefix>"},
+        "type": {"type": "string", "description": "pshub.feed.<target>.<entity>.v1"},
+        "subject": {"type": "string", "format": "uuid", "description": "the canonical id"},
+        "time": {"type": "string", "format": "date-time",
+                 "description": "the record's last change"},
+        "sequence": {"type": "string", "description": "the log position, 20 digits"},
+        "datacontenttype": {"const": "application/json"},
+        "aggregateversion": {"type": "integer", "description": "the record's version"},
+        "itemkey": {"type": "string", "description": "the item within the record"},
+        "data": {"type": "object", "description": "the target's payload"},
+    },
+}  # fmt: skip
+
+
+def envelope(target: str, row: dict[str, Any], source: str) -> dict[str, Any]:
+    """The CloudEvent of one outbox item (CONTRACT.md: type pshub.feed.<target>.<entity>.v1,
+    subject the canonical id, data the target's payload)."""
+    occurred = row["occurred_at"]
+    event = {
+        "specversion": "1.0",
+        "id": row["idempotency_key"],
+        "source": source,
+        "type": f"pshub.feed.{target}.{row['entity']}.v1",
+        "subject": str(row["canonical_id"]),
+        "time": occurred.isoformat().replace("+00:00", "Z") if occurred else None,
+        "sequence": f"{row['position']:020d}",
+        "datacontenttype": "application/json",
+        "aggregateversion": row["version"],
+        "itemkey": row["key"],
+        "data": row["payload"],
+    }
+    if event["time"] is None:
+        del event["time"]  # a CloudEvent leaves out what it does not know
+    return event
+
+
+class FeedPublisher:
+    """Publishes unpublished outbox rows of one target; a thread with an event loop of its own."""
+
+    def __init__(
+        self,
+        target: str,
+        view: Callable[[], FeedView],
+        nats_url: str,
+        streams: Streams,
+        *,
+        source: str,
+        batch: int = 500,
+        idle_wait: float = 0.5,
+    ) -> None:
+        self.target = target
+        self.view = view
+        self.nats_url = nats_url
+        self.streams = streams
+        self.source = source
+        self.batch = batch
+        self.idle_wait = idle_wait
+        self.published = 0
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._nudge = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._run()), name=f"feed-publish-{self.target}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._nudge.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def nudge(self) -> None:
+        self._nudge.set()
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                nc = await nats.connect(self.nats_url, connect_timeout=3)
+            except Exception as exc:
+                self.error = f"{type(exc).__name__}: {exc}"
+                await asyncio.to_thread(self._stop.wait, 1.0)
+                continue
+            try:
+                js = nc.jetstream()
+                await ensure_stream(js, self.streams.config(self.streams.feeds))
+                while not self._stop.is_set():
+                    sent = await self.publish_once(js)
+                    self.error = None
+                    if sent < self.batch:
+                        await asyncio.to_thread(self._nudge.wait, self.idle_wait)
+                        self._nudge.clear()
+            except Exception as exc:  # a process edge: report it, reconnect, go on
+                self.error = f"{type(exc).__name__}: {exc}"
+                log.warning("feed %s publisher: %s", self.target, self.error)
+                await asyncio.to_thread(self._stop.wait, 1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await nc.close()
+
+    async def publish_once(self, js: Any) -> int:
+        """Publishes one batch of unpublished items in log order; returns how many."""
+        view = self.view()
+        rows = await asyncio.to_thread(self._unpublished, view)
+        if not rows:
+            return 0
+        subject = self.streams.feed_subject
+
+        async def send(row: dict[str, Any]) -> None:
+            await js.publish(
+                subject(self.target, row["entity"]),
+                json.dumps(envelope(self.target, row, self.source), default=str).encode(),
+                headers={"Nats-Msg-Id": row["idempotency_key"], "Content-Type": CLOUDEVENTS_JSON},
+            )
+
+        await asyncio.gather(*(send(row) for row in rows))
+        await asyncio.to_thread(self._mark, view, rows)
+        self.published += len(rows)
+        return len(rows)
+
+    def _unpublished(self, view: FeedView) -> list[Any]:
+        with view.datastore.get_connection() as conn:
+            return conn.execute(
+                SQL(
+                    "SELECT canonical_id, key, entity, version, position, idempotency_key, "
+                    "payload, payload_hash, occurred_at FROM {} WHERE NOT published "
+                    "ORDER BY position, canonical_id, key LIMIT %s"
+                ).format(view.outbox),
+                (self.batch,),
+            ).fetchall()
+
+    def _mark(self, view: FeedView, rows: list[Any]) -> None:
+        with view.datastore.transaction(commit=True) as curs:
+            # Only the payload that went out: a newer one written meanwhile goes out next.
+            curs.executemany(
+                SQL(
+                    "UPDATE {} SET published = true WHERE canonical_id = %s AND key = %s "
+                    "AND idempotency_key = %s"
+                ).format(view.outbox),
+                [(r["canonical_id"], r["key"], r["idempotency_key"]) for r in rows],
+            )
+            curs.executemany(
+                SQL(
+                    "INSERT INTO {} (canonical_id, key, published_hash) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (canonical_id, key) DO UPDATE SET "
+                    "published_hash = EXCLUDED.published_hash"
+                ).format(view.ledger),
+                [(r["canonical_id"], r["key"], r["payload_hash"]) for r in rows],
+            )

@@ -1,0 +1,314 @@
+"""The feeds of one hub process: per target, its projection (outbox), publisher and delivery
+worker, each on a thread of its own, and what GET /v1/projections and /metrics say of them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import ProgrammingError
+from psycopg.sql import SQL, Identifier
+
+from domain.values import SourceRef
+from hub.contracts.feeds import Delivered, Target, TargetSettings
+from hub.errors import ConflictError
+from hub.feeds.cases import duplicate_case
+from hub.feeds.delivery import Backoff, DeliveryWorker
+from hub.feeds.publisher import FeedPublisher
+from hub.feeds.registry import active_targets, connector, known_targets
+from hub.projecting import _loader, active_generation, switch
+from hub.records import to_record
+from hub.streams import Streams
+from projections.feeds.projection import FeedProjection
+from projections.feeds.view import FeedView
+from projections.runner import ProjectionRunner
+
+log = logging.getLogger(__name__)
+
+
+def feed_name(target: str) -> str:
+    return f"feed.{target}"
+
+
+def feed_names() -> list[str]:
+    return [feed_name(t) for t in known_targets()]
+
+
+def is_feed(name: str) -> bool:
+    return name.startswith("feed.") and name[5:] in known_targets()
+
+
+def feed_view(app: Any, target: str, generation: int | None = None) -> FeedView:
+    """A feed's view (the active generation by default), without creating its tables."""
+    generation = generation or active_generation(app, feed_name(target))
+    return FeedView(app.hub_recorder.datastore, target, generation=generation)
+
+
+def feed_projection(app: Any, target: Target, view: FeedView) -> FeedProjection:
+    return FeedProjection(
+        view,
+        target,
+        mapper=app.mapper,
+        load=_loader(app),
+        to_record=to_record,
+        application_name=app.name,
+    )
+
+
+def rebuild_feed(app: Any, name: str) -> dict[str, Any]:
+    """Fills a feed's next generation from position zero beside the live one, then switches
+    to it (processes running the feed follow within a second; the caller drops the old
+    generation). Its outbox starts from the ledger, so nothing the target already has is
+    published or delivered again."""
+    target = known_targets()[name[5:]]
+    generation = active_generation(app, name) + 1
+    fresh = feed_view(app, target.name, generation)
+    fresh.drop()  # what an earlier, interrupted rebuild may have left
+    fresh.create_table()
+    position = ProjectionRunner(feed_projection(app, target, fresh), app.hub_recorder).catch_up()
+    switch(app, name, generation)
+    return {"name": name, "generation": generation, "position": position}
+
+
+@dataclass
+class FeedLine:
+    """One target's feed in this process: its projection's runner, publisher and worker, all
+    on the generation the database says is live (a rebuild in another process switches it)."""
+
+    target: Target
+    view: FeedView
+    make_runner: Callable[[FeedView], ProjectionRunner]
+    settings: TargetSettings | None
+    publisher: FeedPublisher | None = None
+    worker: DeliveryWorker | None = None
+    runner: ProjectionRunner | None = None
+    check_every: float = 1.0
+    _checked: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start_runner(self) -> None:
+        self.runner = self.make_runner(self.view)
+        self.runner.start()
+        _chain(self, self.runner)
+
+    def current(self) -> FeedView:
+        """The live generation's view (looked up at most every `check_every` seconds)."""
+        now = time.monotonic()
+        if now - self._checked > self.check_every:
+            self._checked = now
+            generation = self.generation()
+            if generation != self.view.generation:
+                self.follow(generation)
+        return self.view
+
+    def generation(self) -> int:
+        with self.view.datastore.get_connection() as conn:
+            row = conn.execute(
+                SQL("SELECT generation FROM {} WHERE name = %s").format(
+                    Identifier(self.view.datastore.schema, "hub_projections")
+                ),
+                (feed_name(self.target.name),),
+            ).fetchone()
+        return self.view.generation if row is None else int(row["generation"])
+
+    def follow(self, generation: int) -> FeedView:
+        """Moves this process's feed to another generation (a rebuild switched to it)."""
+        with self._lock:
+            if generation != self.view.generation:
+                if self.runner is not None:
+                    self.runner.stop()
+                self.view = FeedView(self.view.datastore, self.target.name, generation=generation)
+                self.start_runner()
+            return self.view
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        if self.publisher is not None:
+            self.publisher.stop()
+        if self.runner is not None:
+            self.runner.stop()
+
+
+@dataclass
+class Feeds:
+    app: Any
+    database_url: str
+    nats_url: str
+    streams: Streams
+    source: str
+    # Makes the IngestEngine acknowledgements go through (map-xref), on the first one.
+    make_engine: Callable[[], Any]
+    env: Mapping[str, str] | None = None
+    backoff: Backoff = field(default_factory=Backoff)
+    lines: dict[str, FeedLine] = field(default_factory=dict)
+    _ack_lock: threading.Lock = field(default_factory=threading.Lock)
+    _engine: Any = None
+
+    def start(self) -> None:
+        for name, target in active_targets(self.env).items():
+            view = feed_view(self.app, name)
+            view.create_table()
+            line = FeedLine(
+                target,
+                view,
+                lambda v, target=target: ProjectionRunner(
+                    feed_projection(self.app, target, v),
+                    self.app.hub_recorder,
+                    conninfo=self.database_url,
+                ),
+                connector(name, self.env),
+            )
+            line.publisher = FeedPublisher(
+                name, line.current, self.nats_url, self.streams, source=self.source
+            )
+            if line.settings is not None:
+                line.worker = DeliveryWorker(
+                    self.app,
+                    target,
+                    line.settings,
+                    line.current,
+                    database_url=self.database_url,
+                    acknowledge=self.acknowledge,
+                    backoff=self.backoff,
+                )
+            self.lines[name] = line
+            line.start_runner()
+            line.publisher.start()
+            if line.worker is not None:
+                line.worker.start()
+
+    def stop(self) -> None:
+        for line in self.lines.values():
+            line.stop()
+        self.lines = {}
+
+    def nudge(self) -> None:
+        for line in self.lines.values():
+            if line.runner is not None:
+                line.runner.nudge()
+
+    # Acknowledgement ----------------------------------------------------------------------
+
+    def acknowledge(self, target: str, delivered: Delivered, canonical_id: UUID) -> None:
+        """The target's id becomes an xref of the record (idempotent; map-xref's path, so the
+        claim that lets ingest find the record by it is written in the same transaction)."""
+        tenant = delivered.tenant if delivered.tenant is not None else ""
+        if not tenant and self.lines.get(target) and self.lines[target].settings:
+            tenant = self.lines[target].settings.tenant  # type: ignore[union-attr]
+        ref = SourceRef(target, tenant, delivered.target_type, delivered.target_id)
+        for attempt in range(5):
+            try:
+                with self._ack_lock:
+                    if self._engine is None:
+                        self._engine = self.make_engine()
+                    self._engine.map_xref(ref, canonical_id, actor=f"feed:{target}")
+                return
+            except ConflictError as exc:
+                if "already maps" in str(exc):
+                    # The target's record is another golden record's (the writer adopted one
+                    # the hub knew from the target itself): likely one client twice.
+                    duplicate_case(self.app, target, ref, canonical_id, str(exc))
+                    return
+                if attempt == 4:
+                    raise
+                self.app.evict(canonical_id)  # another writer got there first: reload
+
+    # What operators see ------------------------------------------------------------------
+
+    def status(self, head: int) -> list[dict[str, Any]]:
+        result = []
+        for name in known_targets():
+            line = self.lines.get(name)
+            view = line.current() if line else feed_view(self.app, name)
+            runner = line.runner if line else None
+            try:
+                position = runner.projection.position() if runner else view.position(self.app.name)
+                backlog = view.backlog()
+            except (ProgrammingError, psycopg.errors.UndefinedTable):  # never run here yet
+                position, backlog = 0, {}
+            result.append(
+                {
+                    "name": feed_name(name),
+                    "generation": view.generation,
+                    "position": position,
+                    "head": head,
+                    "lag": head - position,
+                    "running": line is not None,
+                    "error": _error(line),
+                    "target": name,
+                    "connector": line is not None and line.settings is not None,
+                    "backlog": backlog,
+                    "deliveries": dict(line.worker.outcomes) if line and line.worker else {},
+                    "published": line.publisher.published if line and line.publisher else 0,
+                    "rebuilding": False,
+                }
+            )
+        return result
+
+    def rebuild(self, name: str) -> dict[str, Any]:
+        """Rebuilds a feed beside the live one and switches to it (see `rebuild_feed`); this
+        process's feed moves to the new generation at once."""
+        done = rebuild_feed(self.app, name)
+        line = self.lines.get(name[5:])
+        if line is not None:
+            line.follow(done["generation"])
+        feed_view(self.app, name[5:], done["generation"] - 1).drop()
+        return done
+
+    def requeue(self, case_id: UUID) -> bool:
+        """Puts the item a feed case is about back in its target's queue (the case resolves
+        when it is delivered); False if no feed item has that case."""
+        for name in known_targets():
+            view = feed_view(self.app, name)
+            try:
+                with view.datastore.transaction(commit=True) as curs:
+                    curs.execute(
+                        SQL(
+                            "UPDATE {} SET state = 'pending', attempts = 0, "
+                            "next_attempt_at = now(), last_error = NULL WHERE case_id = %s "
+                            "AND state = 'failed'"
+                        ).format(view.outbox),
+                        (case_id,),
+                    )
+                    found = curs.rowcount
+            except (ProgrammingError, psycopg.errors.UndefinedTable):
+                continue
+            if found:
+                line = self.lines.get(name)
+                if line is not None and line.worker is not None:
+                    line.worker.nudge()
+                return True
+        return False
+
+
+def _error(line: FeedLine | None) -> str | None:
+    if line is None:
+        return None
+    parts = (line.runner, line.publisher, line.worker)
+    return next((p.error for p in parts if p is not None and p.error), None)
+
+
+def _chain(line: FeedLine, runner: ProjectionRunner) -> None:
+    """Wakes the publisher and the worker each time the projection advances."""
+
+    def follow() -> None:
+        last = runner.projection.position()
+        while runner._thread is not None and runner._thread.is_alive():
+            with runner._advanced:
+                runner._advanced.wait(1.0)
+            position = runner.projection.position()
+            if position != last:
+                last = position
+                if line.publisher is not None:
+                    line.publisher.nudge()
+                if line.worker is not None:
+                    line.worker.nudge()
+
+    threading.Thread(target=follow, name=f"feed-follow-{line.target.name}", daemon=True).start()

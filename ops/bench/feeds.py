@@ -1,0 +1,141 @@
+"""Feed lag benchmark: from a record's commit to its item's publication on feed.*, while
+`pshub serve` (ingest, projections and the feeds in one process) ingests canonical change
+events at a steady rate. Prints figures; never part of the test suite's pass/fail.
+
+    .venv/bin/python ops/bench/feeds.py [--rate 1000] [--seconds 30] [--writes 10]
+
+The ingest load is the ingest benchmark's workload (Harvest-sourced: its clients and projects
+come first, and the Harvest feed leaves them out). Beside it, this process registers --writes
+clients a second through the application (as the commands do); each becomes a NetSuite
+customer and a Harvest client on feed.*. For every feed message, an ordered consumer compares
+the JetStream storage time and its own arrival time with the CloudEvent's `time` (the record's
+last change, stamped just before its commit): the feed's lag, which includes the commit.
+No connector is configured: this is the projection and the publication, not a target's API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import nats
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from hub.bootstrap import build_application
+from hub.settings import Settings
+from hub.store.recorder import EventMeta
+from hub.streams import Streams
+from ops.bench.common import bench_nats_url, children, scratch_database, scratch_streams
+from ops.bench.ingest import encoded, start_hub, workload
+from ops.bench.relay import percentile
+
+
+def write_clients(url: str, per_second: float, stop: threading.Event, written: list[str]) -> None:
+    """Registers a client every 1/per_second seconds until stopped."""
+    app = build_application(Settings(database_url=url), url)
+    meta = EventMeta(system="api", actor="bench")
+    try:
+        n = 0
+        while not stop.wait(1 / per_second):
+            client, _ = app.register_client(
+                legal_name=f"Bench Client {n} Ltd", country="GB", billing_currency="GBP", meta=meta
+            )
+            written.append(str(client.id))
+            n += 1
+    finally:
+        app.close()
+
+
+async def measure(
+    nats_url: str, streams: Streams, url: str, rate: int, seconds: int, writes: float
+) -> tuple[dict[str, list[tuple[float, float]]], float, int]:
+    messages = encoded(streams, workload(rate * seconds, seed=29))
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream(publish_async_max_pending=100_000)
+    lags: dict[str, list[tuple[float, float]]] = {}
+
+    async def arrived(msg: Any) -> None:
+        now = time.time()
+        event = json.loads(msg.data)
+        changed = datetime.fromisoformat(event["time"]).timestamp()
+        subject = msg.subject.removeprefix(streams.prefix)
+        lags.setdefault(subject, []).append(
+            (msg.metadata.timestamp.timestamp() - changed, now - changed)
+        )
+
+    sub = await js.subscribe(
+        f"{streams.prefix}feed.>", stream=streams.feeds, cb=arrived, ordered_consumer=True
+    )
+    stop, written = threading.Event(), []
+    writer = threading.Thread(target=write_clients, args=(url, writes, stop, written))
+    try:
+        start = time.perf_counter()
+        writer.start()
+        per_tick = max(1, round(rate * 0.01))
+        acks = []
+        for n in range(0, len(messages), per_tick):
+            for subject, body, headers in messages[n : n + per_tick]:
+                acks.append(await js.publish_async(subject, body, headers=headers))
+            ahead = start + (n + per_tick) / rate - time.perf_counter()
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+        await asyncio.gather(*acks)
+        achieved = len(messages) / (time.perf_counter() - start)
+        stop.set()
+        writer.join()
+        # Each written client becomes two feed items (NetSuite, Harvest): wait for them.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            got = len(lags.get("feed.netsuite.customer", [])) + len(
+                lags.get("feed.harvest.client", [])
+            )
+            if got >= 2 * len(written):
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        await sub.unsubscribe()
+        await nc.close()
+    return lags, achieved, len(messages)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=1000, help="ingest messages per second")
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--writes", type=float, default=10, help="clients registered per second")
+    args = parser.parse_args()
+    nats_url = bench_nats_url()
+    with (
+        scratch_database("feedlag") as url,
+        scratch_streams(nats_url) as prefix,
+        children() as kids,
+    ):
+        start_hub(kids, url, nats_url, prefix, 500, run="ingest,projections,feeds")
+        lags, achieved, sent = asyncio.run(
+            measure(nats_url, Streams(prefix), url, args.rate, args.seconds, args.writes)
+        )
+    print(
+        f"feed lag: change events ingested at {achieved:,.0f}/s for {args.seconds} s "
+        f"({sent:,} messages), {args.writes:g} clients/s registered beside them"
+    )
+    for subject, values in sorted(lags.items()):
+        for label, index in (("-> stored", 0), ("-> arrived", 1)):
+            got = [v[index] for v in values]
+            print(
+                f"  {subject:<24} {label:<11} n={len(got):5d}  "
+                f"p50 {1000 * percentile(got, 0.50):5.0f} ms, "
+                f"p99 {1000 * percentile(got, 0.99):5.0f} ms, max {1000 * max(got):5.0f} ms"
+            )
+
+
+if __name__ == "__main__":
+    main()

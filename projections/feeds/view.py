@@ -1,0 +1,204 @@
+"""FeedView: one downstream target's outbox in PostgreSQL, a generation at a time.
+
+The outbox holds, per (record, item key), the latest thing the target must hold and where its
+publication and delivery stand. It is a projection (rebuilt beside the live one from position
+zero), so what survives a rebuild lives in the ledger, a table of the target's own that no
+rebuild drops: what was published and delivered (by payload hash) and the target's id. A
+rebuilt outbox starts from the ledger, so a rebuild never publishes or delivers again what the
+target already has.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from psycopg.sql import SQL, Identifier
+
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One item of the target at the version that last changed its payload."""
+
+    canonical_id: UUID
+    key: str
+    entity: str  # the target's entity (feed.<target>.<entity>)
+    version: int
+    position: int
+    idempotency_key: str
+    payload: dict[str, Any]
+    payload_hash: str
+    target_id: str | None
+    occurred_at: datetime | None
+    published: bool
+    state: str
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """What survives rebuilds: the last payload published and delivered, the target's id."""
+
+    published_hash: str | None
+    delivered_hash: str | None
+    target_id: str | None
+
+
+class FeedView(PostgresTrackingRecorder):
+    def __init__(self, datastore: PostgresDatastore, target: str, *, generation: int = 1) -> None:
+        prefix = f"feed_{target}_g{generation}"
+        super().__init__(datastore, tracking_table_name=f"{prefix}_tracking")
+        self.target = target
+        self.generation = generation
+        self.outbox = Identifier(datastore.schema, f"{prefix}_outbox")
+        self.ledger = Identifier(datastore.schema, f"feed_{target}_ledger")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (canonical_id uuid NOT NULL, key text NOT NULL, "
+                "entity text NOT NULL, version bigint NOT NULL, position bigint NOT NULL, "
+                "idempotency_key text NOT NULL, payload jsonb NOT NULL, "
+                "payload_hash text NOT NULL, target_id text, occurred_at timestamptz, "
+                "published boolean NOT NULL, state text NOT NULL, "
+                "attempts integer NOT NULL DEFAULT 0, "
+                "next_attempt_at timestamptz NOT NULL DEFAULT now(), last_error text, "
+                "case_id uuid, updated_at timestamptz NOT NULL DEFAULT now(), "
+                "pending_since timestamptz NOT NULL DEFAULT now(), "
+                "PRIMARY KEY (canonical_id, key))"
+            ).format(self.outbox)
+        )
+        for name, columns in (
+            ("due", "(state, next_attempt_at)"),
+            ("unpublished", "(position) WHERE NOT published"),
+            ("cases", "(case_id) WHERE case_id IS NOT NULL"),
+        ):
+            self.sql_create_statements.append(
+                SQL("CREATE INDEX IF NOT EXISTS {} ON {} " + columns).format(
+                    Identifier(f"{prefix}_outbox_{name}"), self.outbox
+                )
+            )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (canonical_id uuid NOT NULL, key text NOT NULL, "
+                "published_hash text, delivered_hash text, target_id text, "
+                "delivered_at timestamptz, PRIMARY KEY (canonical_id, key))"
+            ).format(self.ledger)
+        )
+
+    # Reading what the projection folds over ------------------------------------------------
+
+    def hashes(self, keys: Iterable[tuple[UUID, str]]) -> dict[tuple[UUID, str], str]:
+        """The payload hash each item holds now in this generation's outbox."""
+        return {
+            (r["canonical_id"], r["key"]): r["payload_hash"]
+            for r in self._select(self.outbox, ["payload_hash"], keys)
+        }
+
+    def ledger_of(self, keys: Iterable[tuple[UUID, str]]) -> dict[tuple[UUID, str], Ledger]:
+        return {
+            (r["canonical_id"], r["key"]): Ledger(
+                r["published_hash"], r["delivered_hash"], r["target_id"]
+            )
+            for r in self._select(
+                self.ledger, ["published_hash", "delivered_hash", "target_id"], keys
+            )
+        }
+
+    def acknowledged(self, ids: Iterable[UUID]) -> dict[UUID, set[str]]:
+        """The ids the target gave each record's items (their xrefs are the hub's writes)."""
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                SQL(
+                    "SELECT canonical_id, target_id FROM {} WHERE canonical_id = ANY(%s) "
+                    "AND target_id IS NOT NULL"
+                ).format(self.ledger),
+                (wanted,),
+            ).fetchall()
+        found: dict[UUID, set[str]] = {}
+        for row in rows:
+            found.setdefault(row["canonical_id"], set()).add(row["target_id"])
+        return found
+
+    def _select(
+        self, table: Identifier, columns: Sequence[str], keys: Iterable[tuple[UUID, str]]
+    ) -> list[Any]:
+        pairs = list(keys)
+        if not pairs:
+            return []
+        with self.datastore.get_connection() as conn:
+            return conn.execute(
+                SQL(
+                    "SELECT canonical_id, key, {} FROM {} t "
+                    "JOIN unnest(%s::uuid[], %s::text[]) AS k(cid, kk) "
+                    "ON t.canonical_id = k.cid AND t.key = k.kk"
+                ).format(SQL(", ").join(Identifier(c) for c in columns), table),
+                ([p[0] for p in pairs], [p[1] for p in pairs]),
+            ).fetchall()
+
+    # Writing ------------------------------------------------------------------------------
+
+    def write(self, rows: Sequence[OutboxRow], tracking: Tracking) -> None:
+        """Upserts the changed items (their delivery starts afresh) with the position, in one
+        transaction."""
+        with self.datastore.transaction(commit=True) as curs:
+            if rows:
+                curs.executemany(
+                    SQL(
+                        "INSERT INTO {} (canonical_id, key, entity, version, position, "
+                        "idempotency_key, payload, payload_hash, target_id, occurred_at, "
+                        "published, state) VALUES (%(canonical_id)s, %(key)s, %(entity)s, "
+                        "%(version)s, %(position)s, %(idempotency_key)s, %(payload)s, "
+                        "%(payload_hash)s, %(target_id)s, %(occurred_at)s, %(published)s, "
+                        "%(state)s) ON CONFLICT (canonical_id, key) DO UPDATE SET "
+                        "entity = EXCLUDED.entity, version = EXCLUDED.version, "
+                        "position = EXCLUDED.position, idempotency_key = EXCLUDED.idempotency_key,"
+                        " payload = EXCLUDED.payload, payload_hash = EXCLUDED.payload_hash, "
+                        "target_id = EXCLUDED.target_id, occurred_at = EXCLUDED.occurred_at, "
+                        "published = EXCLUDED.published, state = EXCLUDED.state, attempts = 0, "
+                        "next_attempt_at = now(), last_error = NULL, case_id = NULL, "
+                        "updated_at = now(), pending_since = now()"
+                    ).format(self.outbox),
+                    [{**r.__dict__, "payload": json.dumps(r.payload)} for r in rows],
+                )
+            self._insert_tracking(curs, tracking)
+
+    def position(self, application_name: str) -> int:
+        return self.max_tracking_id(application_name) or 0
+
+    def drop(self) -> None:
+        """Drops this generation's outbox and tracking (never the ledger)."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("DROP TABLE IF EXISTS {}").format(self.outbox))
+            curs.execute(
+                SQL("DROP TABLE IF EXISTS {}").format(
+                    Identifier(self.datastore.schema, self.tracking_table_name)
+                )
+            )
+
+    def backlog(self) -> dict[str, Any]:
+        """Items by state, how many wait to be published, and how long the oldest pending
+        item has waited (seconds since its payload last changed)."""
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                SQL(
+                    "SELECT state, count(*) AS n, count(*) FILTER (WHERE NOT published) AS u, "
+                    "extract(epoch FROM now() - min(pending_since)) AS age FROM {} GROUP BY state"
+                ).format(self.outbox)
+            ).fetchall()
+        counts: dict[str, Any] = {PENDING: 0, DELIVERED: 0, FAILED: 0, "unpublished": 0}
+        counts["oldest_pending_seconds"] = 0.0
+        for row in rows:
+            counts[row["state"]] = row["n"]
+            counts["unpublished"] += row["u"]
+            if row["state"] == PENDING:
+                counts["oldest_pending_seconds"] = round(float(row["age"]), 3)
+        return counts

@@ -1,0 +1,110 @@
+"""Harvest v2 as the feed uses it (DOMAIN.md 2.2, 2.15): POST creates (201), PATCH updates,
+GET lists in the v2 page envelope; 422 for what it refuses (a client name taken, a project
+without its required fields), 429 with Retry-After (injected); no idempotency key."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.support.targets.server import Answer, Request, TargetServer
+
+REQUIRED = {
+    "clients": ("name",),
+    "projects": ("client_id", "name", "is_billable", "bill_by", "budget_by"),
+}
+
+
+class Harvest:
+    def __init__(self, account_id: str = "998877") -> None:
+        self.account_id = account_id
+        self.records: dict[str, dict[int, dict[str, Any]]] = {"clients": {}, "projects": {}}
+        self.created: Counter[str] = Counter()
+        self._ids = itertools.count(5_000_001)
+        self.server = TargetServer(self.handle)
+
+    def handle(self, request: Request) -> Answer:
+        if request.headers.get("harvest-account-id") != self.account_id:
+            return Answer(401, {"error": "invalid_token"})
+        parts = request.path.strip("/").split("/")
+        if len(parts) < 2 or parts[0] != "v2" or parts[1] not in self.records:
+            return Answer(404, {"error": "not_found"})
+        collection = parts[1]
+        records = self.records[collection]
+        if request.method == "GET" and len(parts) == 2:
+            return Answer(200, self._page(collection, request))
+        body = request.json() or {}
+        if request.method == "POST" and len(parts) == 2:
+            refused = self._check(collection, body, None)
+            if refused:
+                return refused
+            record_id = next(self._ids)
+            records[record_id] = self._stamp({"id": record_id, **body}, created=True)
+            self.created[collection] += 1
+            return Answer(201, self._shown(collection, records[record_id]))
+        if request.method == "PATCH" and len(parts) == 3 and int(parts[2]) in records:
+            record = records[int(parts[2])]
+            refused = self._check(collection, {**record, **body}, record["id"])
+            if refused:
+                return refused
+            record.update(body)
+            self._stamp(record)
+            return Answer(200, self._shown(collection, record))
+        return Answer(404, {"error": "not_found"})
+
+    def _check(self, collection: str, body: dict[str, Any], own: int | None) -> Answer | None:
+        missing = [name for name in REQUIRED[collection] if body.get(name) in (None, "")]
+        if missing:
+            return Answer(
+                422, {"message": f"{missing[0].replace('_', ' ').title()} can't be blank"}
+            )
+        if collection == "clients":
+            taken = any(
+                c["name"] == body["name"] and c["id"] != own
+                for c in self.records["clients"].values()
+            )
+            if taken:
+                return Answer(422, {"message": "Name has already been taken"})
+        if collection == "projects" and body["client_id"] not in self.records["clients"]:
+            return Answer(422, {"message": "Client must exist"})
+        return None
+
+    def _stamp(self, record: dict[str, Any], *, created: bool = False) -> dict[str, Any]:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if created:
+            record["created_at"] = now
+        record["updated_at"] = now
+        return record
+
+    def _shown(self, collection: str, record: dict[str, Any]) -> dict[str, Any]:
+        """As Harvest shows it: a project names its client with the client's currency."""
+        if collection != "projects":
+            return dict(record)
+        client = self.records["clients"].get(record["client_id"], {})
+        return {
+            **{k: v for k, v in record.items() if k != "client_id"},
+            "client": {
+                "id": client.get("id"),
+                "name": client.get("name"),
+                "currency": client.get("currency"),
+            },
+        }
+
+    def _page(self, collection: str, request: Request) -> dict[str, Any]:
+        rows = list(self.records[collection].values())
+        client_id = request.query.get("client_id")
+        if collection == "projects" and client_id:
+            rows = [r for r in rows if str(r["client_id"]) == client_id[0]]
+        shown = [self._shown(collection, r) for r in rows]
+        return {
+            collection: shown,
+            "per_page": 2000,
+            "total_pages": 1,
+            "total_entries": len(shown),
+            "next_page": None,
+            "previous_page": None,
+            "page": 1,
+            "links": {"first": None, "next": None, "previous": None, "last": None},
+        }

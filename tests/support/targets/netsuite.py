@@ -1,0 +1,83 @@
+"""NetSuite's REST record service as the feed uses it (DOMAIN.md 2.15): PUT /{type}/eid:{id}
+upserts (204, Location), PATCH /{type}/{id} updates, 400 with o:errorDetails, 429 with
+Retry-After (injected)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from typing import Any
+
+from tests.support.targets.server import Answer, Request, TargetServer
+
+PREFIX = "/services/rest/record/v1/"
+EID = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def error(status: int, detail: str, code: str = "INVALID_CONTENT") -> Answer:
+    return Answer(
+        status,
+        {
+            "type": "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.1",
+            "title": "Bad Request",
+            "status": status,
+            "o:errorDetails": [{"detail": detail, "o:errorCode": code}],
+        },
+    )
+
+
+class NetSuite:
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, dict[str, Any]]] = {"customer": {}, "job": {}}
+        self.by_eid: dict[str, dict[str, str]] = {"customer": {}, "job": {}}
+        self.created: Counter[str] = Counter()
+        self._ids = itertools.count(1001)
+        self.server = TargetServer(self.handle)
+
+    def handle(self, request: Request) -> Answer:
+        if not request.headers.get("authorization", "").startswith("Bearer "):
+            return error(401, "Invalid login attempt.", "INVALID_LOGIN")
+        if not request.path.startswith(PREFIX):
+            return error(404, "no such resource", "NONEXISTENT_ID")
+        type_, _, ident = request.path[len(PREFIX) :].partition("/")
+        if type_ not in self.records:
+            return error(404, f"Record type '{type_}' does not exist.", "INVALID_RCRD_TYPE")
+        body = request.json() or {}
+        if request.method == "PUT" and ident.startswith("eid:"):
+            eid = ident[4:]
+            if not EID.match(eid):
+                return error(400, f"Invalid external id '{eid}'.", "INVALID_ID")
+            refused = self._check(type_, body)
+            if refused:
+                return refused
+            internal = self.by_eid[type_].get(eid)
+            if internal is None:
+                internal = str(next(self._ids))
+                self.by_eid[type_][eid] = internal
+                self.records[type_][internal] = {"id": internal, "externalId": eid}
+                self.created[type_] += 1
+            self.records[type_][internal].update(body)
+            return self._located(type_, internal)
+        if request.method == "PATCH" and ident in self.records[type_]:
+            refused = self._check(type_, body)
+            if refused:
+                return refused
+            self.records[type_][ident].update(body)
+            return self._located(type_, ident)
+        if request.method == "GET" and ident in self.records[type_]:
+            return Answer(200, self.records[type_][ident])
+        return error(404, f"That record does not exist. id {ident}", "NONEXISTENT_ID")
+
+    def _check(self, type_: str, body: dict[str, Any]) -> Answer | None:
+        if type_ == "customer" and not body.get("companyName"):
+            return error(400, "Please enter value(s) for: Company Name", "USER_ERROR")
+        if type_ == "job":
+            parent = (body.get("parent") or {}).get("id")
+            if parent not in self.records["customer"]:
+                return error(400, f"Invalid parent reference key {parent}.", "INVALID_KEY")
+        return None
+
+    def _located(self, type_: str, internal: str) -> Answer:
+        location = f"{self.server.base_url}{PREFIX}{type_}/{internal}"
+        return Answer(204, None, {"Location": location})
