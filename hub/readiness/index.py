@@ -25,9 +25,9 @@ class ReadinessIndex(PostgresTrackingRecorder):
     engagements whose milestones wait to be looked at (`dirty`), with what changed them."""
 
     def __init__(self, datastore: PostgresDatastore, *, generation: int = 1) -> None:
-        super().__init__(datastore, tracking_table_name=f"readiness_g{generation}_tracking")
+        super().__init__(datastore, tracking_table_name=f"billing_readiness_g{generation}_tracking")
         self.generation = generation
-        self.table = Identifier(datastore.schema, f"readiness_members_g{generation}")
+        self.table = Identifier(datastore.schema, f"billing_readiness_members_g{generation}")
         self.sql_create_statements.insert(0, SERIALISE_DDL)
         self.sql_create_statements.append(
             SQL(
@@ -35,7 +35,7 @@ class ReadinessIndex(PostgresTrackingRecorder):
                 "engagement_id uuid, client_id uuid, contract_id uuid)"
             ).format(self.table)
         )
-        self.dirty = Identifier(datastore.schema, f"readiness_dirty_g{generation}")
+        self.dirty = Identifier(datastore.schema, f"billing_readiness_dirty_g{generation}")
         self.sql_create_statements.append(
             SQL(
                 "CREATE TABLE IF NOT EXISTS {} (engagement_id uuid PRIMARY KEY, "
@@ -45,7 +45,7 @@ class ReadinessIndex(PostgresTrackingRecorder):
         for column in ("engagement_id", "client_id"):
             self.sql_create_statements.append(
                 SQL("CREATE INDEX IF NOT EXISTS {} ON {} (kind, {})").format(
-                    Identifier(f"readiness_members_g{generation}_{column}"),
+                    Identifier(f"billing_readiness_members_g{generation}_{column}"),
                     self.table,
                     Identifier(column),
                 )
