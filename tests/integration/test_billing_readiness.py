@@ -300,3 +300,17 @@ def test_a_check_failing_again_opens_a_new_case_and_a_dismissal_is_kept(hub: Run
     _publish(hub, _time("T9", "P1", "submitted"))
     assert _case(hub, m1, "approvals").status == "open"
     _replayed_in_small_pages_records_nothing(hub)
+
+
+def test_cases_close_when_the_source_makes_the_milestone_billing_ready(hub: Running) -> None:
+    _publish(hub, *_engagement("P1"))
+    _publish(hub, _milestone("M1", "P1", money("3000.00")))
+    m1 = _id(hub, "Milestone", "M1")
+    assert _case(hub, m1, "document").status == "open"
+    # The billing system says it is ready (its own criteria): the hub's case has no object.
+    _publish(hub, _h("milestone", {"id": "M1", "status": "billing_ready"}, "Milestone", seq=2))
+    assert hub.hub.app.get(m1, Milestone).status == "billing_ready"
+    closed = _case(hub, m1, "document")
+    assert closed.status == "resolved"
+    assert closed.resolved_by == ACTOR
+    assert "billing_ready" in closed.resolution
