@@ -38,6 +38,8 @@ from hub.projecting import (
     view_of,
 )
 from hub.queries import Cursors
+from hub.readiness import entities as readiness_entities
+from hub.readiness import retry as readiness_retry
 from hub.relay.relay import EventRelay
 from hub.settings import Settings
 from hub.store import schema
@@ -397,6 +399,8 @@ def build_application(settings: Settings, database_url: str) -> HubApplication:
     # The owners of the cases this process opens (deep inside ingest, which has no settings at
     # hand); a bad table stops the hub before anything starts.
     exception_routing.configure(settings.exception_routing)
+    readiness_entities.configure(settings.legal_entities)
+    readiness_retry.register()
     app = HubApplication(
         store_env(database_url, settings), snapshot_interval=settings.snapshot_interval
     )

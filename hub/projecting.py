@@ -25,6 +25,9 @@ from hub.generations import (
     pointer_table,
     rebuild_lock_key,
 )
+from hub.readiness import entities
+from hub.readiness.index import ReadinessIndex
+from hub.readiness.process import BillingReadinessProcess
 from hub.records import to_record
 from hub.relay.relay import EventRelay
 from hub.relay.tracking import stored_position
@@ -40,6 +43,7 @@ GOLDEN = "golden_records"
 EXCEPTIONS = "exceptions"
 METRICS = "metrics"
 RELAY = "relay"
+READINESS = "billing_readiness"  # a process manager: it records as well as reads
 # Seconds between a switch and dropping the old generation: every process's watcher follows
 # a switch at once (NOTIFY) or within its poll second; reads in flight finish first.
 DROP_GRACE = 3.0
@@ -87,6 +91,10 @@ KINDS: dict[str, Kind] = {
         projection=lambda app, view: MetricsProjection(
             view, mapper=app.mapper, load=_loader(app), application_name=app.name
         ),
+    ),
+    READINESS: Kind(
+        view=lambda app, g: ReadinessIndex(app.hub_recorder.datastore, generation=g),
+        projection=lambda app, view: BillingReadinessProcess(view, app, entities.countries),
     ),
 }
 

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
         description="JSON routing table giving each exception case its owner by reason and "
         "region or legal entity, tried before the built-in table (hub/exception_routing.py).",
     )
+    legal_entities: str | None = Field(
+        default=None,
+        description='JSON mapping each legal entity to its ISO country, e.g. {"PS-UK-LTD": "GB"}:'
+        " the billing-readiness tax check (hub/readiness/entities.py).",
+    )
 
     @property
     def components(self) -> frozenset[str]:
