@@ -17,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from hub import exception_routing
 from hub.application import HubApplication
+from hub.demo.catalog import demo_legal_entities
 from hub.embedded import EmbeddedNats, EmbeddedPostgres
 from hub.feeds.delivery import Backoff
 from hub.feeds.running import Feeds, is_feed
@@ -386,6 +387,10 @@ def build_hub(settings: Settings) -> Hub:
         for server in reversed(started):
             server.stop()
         raise
+    if not settings.database_url and settings.legal_entities is None:
+        # The embedded store holds the demo firm (`make run`): where its legal entities are
+        # established, for the billing-readiness tax check.
+        readiness_entities.configure(demo_legal_entities())
     hub = Hub(settings, database_url, nats_url, app, embedded=started)
     for name in KINDS:
         view_of(app, name)  # the live generations' tables, made on first use

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -368,3 +369,8 @@ def ascii_slug(text: str) -> str:
     """Returns text as an e-mail-safe, lower-case ASCII word (Müller -> mueller)."""
     folded = unicodedata.normalize("NFKD", text.lower().translate(_FOLD))
     return "".join(c for c in folded if c.isascii() and c.isalnum())
+
+
+def demo_legal_entities() -> str:
+    """PSHUB_LEGAL_ENTITIES for the demo firm: each region's legal entity and its country."""
+    return json.dumps({region.legal_entity: region.country for region in REGIONS})
