@@ -61,6 +61,7 @@ class Provisioning(Aggregate):
         self.targets = dict(targets)
         self.state = _P.WON
         self.failures: list[dict[str, str]] = []
+        self.client_id: str | None = None  # the client the checks last read
         self.checked: dict[str, int] = {}  # record id -> the version last checked
         self.requested_at: datetime | None = None
         self.acknowledged: dict[str, dict[str, str]] = {}  # target -> {ref, at}
@@ -76,7 +77,12 @@ class Provisioning(Aggregate):
         return version > self.checked.get(str(record_id), 0)
 
     def validate(
-        self, failures: list[Failure], *, seen: dict[UUID, int], at: datetime
+        self,
+        failures: list[Failure],
+        *,
+        client_id: UUID | None,
+        seen: dict[UUID, int],
+        at: datetime,
     ) -> list[Failure]:
         """Applies a run of the checks over the versions `seen`; returns the failures that
         are new (each wants a case). No failures: provisioning is requested."""
@@ -84,20 +90,24 @@ class Provisioning(Aggregate):
             return []
         before = {f["field"] for f in self.failures}
         checked = {str(k): v for k, v in seen.items()}
+        client = str(client_id) if client_id else None
         if failures:
             rows = [f.as_dict() for f in sorted(failures)]
-            if rows != self.failures or self.state != _P.BLOCKED:
-                self._blocked(failures=rows, checked=checked)
+            if rows != self.failures or self.state != _P.BLOCKED or client != self.client_id:
+                self._blocked(failures=rows, client_id=client, checked=checked)
             else:
                 self._checked(checked=checked)
             return [f for f in failures if f.field not in before]
-        self._requested(checked=checked, at=at)
+        self._requested(client_id=client, checked=checked, at=at)
         return []
 
     @event("Blocked")
-    def _blocked(self, failures: list[dict[str, str]], checked: dict[str, int]) -> None:
+    def _blocked(
+        self, failures: list[dict[str, str]], client_id: str | None, checked: dict[str, int]
+    ) -> None:
         self.state = _P.BLOCKED
         self.failures = list(failures)
+        self.client_id = client_id
         self.checked.update(checked)
 
     @event("Checked")
@@ -105,9 +115,10 @@ class Provisioning(Aggregate):
         self.checked.update(checked)
 
     @event("Requested")
-    def _requested(self, checked: dict[str, int], at: datetime) -> None:
+    def _requested(self, client_id: str | None, checked: dict[str, int], at: datetime) -> None:
         self.state = _P.REQUESTED
         self.failures = []
+        self.client_id = client_id
         self.checked.update(checked)
         self.requested_at = at
         self._maybe_ready(at)
@@ -176,6 +187,7 @@ class Provisioning(Aggregate):
         """What GET /v1/engagements/{id}/provisioning serves."""
         return {
             "engagement_id": str(self.engagement_id),
+            "client_id": self.client_id,
             "state": str(self.state),
             "won_at": self.won_at.isoformat(),
             "requested_at": self.requested_at.isoformat() if self.requested_at else None,

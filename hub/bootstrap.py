@@ -25,6 +25,7 @@ from hub.ingest.rules import Rules
 from hub.nats_headers import use_fast_headers
 from hub.projecting import EXCEPTIONS, GOLDEN, rebuild, runner_of, switch, view_of
 from hub.queries import Cursors
+from hub.quote_to_cash.service import Provisioner, provisioning_targets
 from hub.relay.relay import EventRelay
 from hub.settings import Settings
 from hub.store import schema
@@ -78,6 +79,7 @@ class Hub:
     rebuilds: dict[str, Any] = field(default_factory=dict)
     relay: EventRelay | None = None
     feeds: Feeds | None = None
+    provisioner: Provisioner | None = None
     # Reads of golden records on the event loop, with no thread hop (the API's hot path).
     read_pool: AsyncConnectionPool | None = None
 
@@ -187,6 +189,26 @@ class Hub:
         if not feeds.lines:
             feeds.start()
         return feeds
+
+    def provisioning(self) -> Provisioner:
+        """Quote-to-cash in this hub (not started: `start_provisioning` runs it here)."""
+        if self.provisioner is None:
+            self.provisioner = Provisioner(
+                self.app,
+                database_url=self.database_url,
+                targets=provisioning_targets(self.settings.provisioning_targets),
+                timeout_seconds=self.settings.provisioning_timeout.total_seconds(),
+            )
+        return self.provisioner
+
+    def start_provisioning(self) -> Provisioner:
+        provisioner = self.provisioning()
+        provisioner.start()
+        return provisioner
+
+    def stop_provisioning(self) -> None:
+        if self.provisioner is not None:
+            self.provisioner.stop()
 
     def stop_feeds(self) -> None:
         if self.feeds is not None:

@@ -97,23 +97,28 @@ def test_the_id_is_one_per_engagement() -> None:
 def test_failed_checks_block_and_only_new_failures_are_returned() -> None:
     p = started()
     first = [Failure("start_date", "INCOMPLETE_RECORD", "start_date", "no start date")]
-    assert p.validate(first, seen={p.engagement_id: 1}, at=WON_AT) == first
+    assert p.validate(first, client_id=None, seen={p.engagement_id: 1}, at=WON_AT) == first
     assert p.state == ProvisioningState.BLOCKED
     assert [f["field"] for f in p.failures] == ["start_date"]
     second = [*first, Failure("manager_id", "INCOMPLETE_RECORD", "manager", "no manager")]
-    assert p.validate(second, seen={p.engagement_id: 2}, at=WON_AT) == [second[1]]
+    assert p.validate(second, client_id=None, seen={p.engagement_id: 2}, at=WON_AT) == [second[1]]
     # The same failures again record only which version was checked.
     version = p.version
-    assert p.validate(second, seen={p.engagement_id: 3}, at=WON_AT) == []
+    assert p.validate(second, client_id=None, seen={p.engagement_id: 3}, at=WON_AT) == []
     assert p.version == version + 1 and not p.is_new(p.engagement_id, 3)
     assert p.is_new(p.engagement_id, 4)
 
 
 def test_fixed_checks_request_provisioning_then_acknowledgements_make_it_ready() -> None:
     p = started()
-    p.validate([Failure("start_date", "INCOMPLETE_RECORD", "start_date", "x")], seen={}, at=WON_AT)
+    p.validate(
+        [Failure("start_date", "INCOMPLETE_RECORD", "start_date", "x")],
+        client_id=None,
+        seen={},
+        at=WON_AT,
+    )
     requested = WON_AT + timedelta(minutes=5)
-    p.validate([], seen={p.engagement_id: 2}, at=requested)
+    p.validate([], client_id=None, seen={p.engagement_id: 2}, at=requested)
     assert p.state == ProvisioningState.REQUESTED and p.requested_at == requested
     assert p.missing_categories() == ["erp", "psa"]
     assert p.acknowledge("netsuite", "netsuite::job:7", at=requested)
@@ -133,13 +138,13 @@ def test_an_acknowledgement_before_validation_counts_once_validated() -> None:
     p.acknowledge("netsuite", "n", at=WON_AT)
     p.acknowledge("harvest", "h", at=WON_AT)
     assert p.state == ProvisioningState.WON
-    p.validate([], seen={}, at=WON_AT + timedelta(seconds=10))
+    p.validate([], client_id=None, seen={}, at=WON_AT + timedelta(seconds=10))
     assert p.state == ProvisioningState.READY and p.lead_time_seconds == 10.0
 
 
 def test_overdue_targets_and_a_late_acknowledgement() -> None:
     p = started()
-    p.validate([], seen={}, at=WON_AT)
+    p.validate([], client_id=None, seen={}, at=WON_AT)
     p.acknowledge("netsuite", "n", at=WON_AT)
     assert p.overdue(WON_AT + timedelta(seconds=59), 60) == []
     assert p.overdue(WON_AT + timedelta(seconds=60), 60) == ["harvest"]
@@ -156,7 +161,7 @@ def test_a_lost_engagement_closes_an_open_provisioning_but_not_a_ready_one() -> 
     assert p.close("lost") and p.state == ProvisioningState.CLOSED
     assert not p.close("lost")
     assert not p.acknowledge("netsuite", "n", at=WON_AT)
-    assert p.validate([], seen={}, at=WON_AT) == []
+    assert p.validate([], client_id=None, seen={}, at=WON_AT) == []
     ready = Provisioning.start(engagement_id=uuid4(), won_at=WON_AT, targets={})
-    ready.validate([], seen={}, at=WON_AT)
+    ready.validate([], client_id=None, seen={}, at=WON_AT)
     assert ready.state == ProvisioningState.READY and not ready.close("lost")
