@@ -298,14 +298,21 @@ def adapter_registry() -> dict[str, object]:
 
 def cmd_projections_rebuild(args: argparse.Namespace) -> int:
     from hub.bootstrap import build_application  # noqa: PLC0415
+    from hub.feeds.running import feed_names, feed_view, is_feed, rebuild_feed  # noqa: PLC0415
     from hub.projecting import KINDS, active_generation, rebuild, switch, view_of  # noqa: PLC0415
 
-    names = list(KINDS) if args.name == "all" else [args.name]
+    names = [*KINDS, *feed_names()] if args.name == "all" else [args.name]
     database_url, started = _store_url()
     try:
         app = build_application(_settings(), database_url)
         try:
             for name in names:
+                if is_feed(name):
+                    done = rebuild_feed(app, name)
+                    feed_view(app, name[5:], done["generation"] - 1).drop()
+                    print(f"{name}: generation {done['generation']} at position "
+                          f"{done['position']}")  # fmt: skip
+                    continue
                 old = view_of(app, name, active_generation(app, name))
                 fresh, position = rebuild(app, name)
                 switch(app, name, fresh.generation)
@@ -319,6 +326,8 @@ def cmd_projections_rebuild(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hub.feeds.registry import known_targets  # noqa: PLC0415
+
     parser = _Parser(
         prog="pshub",
         description="pshub: the canonical, event-sourced data hub of a professional-services "
@@ -430,9 +439,11 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild = projection_commands.add_parser(
         "rebuild",
         help="rebuild a projection (or all) from position zero",
-        description="Rebuild golden_records, exceptions, or all.",
+        description="Rebuild golden_records, exceptions, a feed (feed.<target>), or all. A "
+        "rebuilt feed publishes and delivers nothing its target already has.",
     )
-    rebuild.add_argument("name", choices=["golden_records", "exceptions", "all"])
+    feeds = [f"feed.{target}" for target in known_targets()]  # one per connector present
+    rebuild.add_argument("name", choices=["golden_records", "exceptions", *feeds, "all"])
     rebuild.set_defaults(func=cmd_projections_rebuild)
     replay = commands.add_parser(
         "replay",

@@ -36,6 +36,10 @@ def feed_name(target: str) -> str:
     return f"feed.{target}"
 
 
+def feed_names() -> list[str]:
+    return [feed_name(t) for t in known_targets()]
+
+
 def is_feed(name: str) -> bool:
     return name.startswith("feed.") and name[5:] in known_targets()
 
@@ -55,6 +59,21 @@ def feed_projection(app: Any, target: Target, view: FeedView) -> FeedProjection:
         to_record=to_record,
         application_name=app.name,
     )
+
+
+def rebuild_feed(app: Any, name: str) -> dict[str, Any]:
+    """Fills a feed's next generation from position zero beside the live one, then switches
+    to it (processes running the feed follow within a second; the caller drops the old
+    generation). Its outbox starts from the ledger, so nothing the target already has is
+    published or delivered again."""
+    target = known_targets()[name[5:]]
+    generation = active_generation(app, name) + 1
+    fresh = feed_view(app, target.name, generation)
+    fresh.drop()  # what an earlier, interrupted rebuild may have left
+    fresh.create_table()
+    position = ProjectionRunner(feed_projection(app, target, fresh), app.hub_recorder).catch_up()
+    switch(app, name, generation)
+    return {"name": name, "generation": generation, "position": position}
 
 
 @dataclass
@@ -234,23 +253,14 @@ class Feeds:
         return result
 
     def rebuild(self, name: str) -> dict[str, Any]:
-        """Fills the feed's next generation from position zero beside the live one, then
-        switches to it. Its outbox starts from the ledger, so nothing the target already has
-        is published or delivered again."""
-        target = known_targets()[name[5:]]
-        generation = active_generation(self.app, name) + 1
-        fresh = feed_view(self.app, target.name, generation)
-        fresh.drop()  # what an earlier, interrupted rebuild may have left
-        fresh.create_table()
-        position = ProjectionRunner(
-            feed_projection(self.app, target, fresh), self.app.hub_recorder
-        ).catch_up()
-        switch(self.app, name, generation)
-        line = self.lines.get(target.name)
+        """Rebuilds a feed beside the live one and switches to it (see `rebuild_feed`); this
+        process's feed moves to the new generation at once."""
+        done = rebuild_feed(self.app, name)
+        line = self.lines.get(name[5:])
         if line is not None:
-            line.follow(generation)
-        feed_view(self.app, target.name, generation - 1).drop()
-        return {"name": name, "generation": generation, "position": position}
+            line.follow(done["generation"])
+        feed_view(self.app, name[5:], done["generation"] - 1).drop()
+        return done
 
     def requeue(self, case_id: UUID) -> bool:
         """Puts the item a feed case is about back in its target's queue (the case resolves

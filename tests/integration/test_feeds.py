@@ -16,6 +16,7 @@ from psycopg.sql import SQL
 
 from domain.engagement import EngagementStatus
 from hub.bootstrap import build_hub
+from hub.cli import main
 from hub.feeds.publisher import FEED_ENVELOPE_SCHEMA
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
@@ -331,7 +332,11 @@ def test_a_feed_rebuilt_by_another_process_is_followed_without_a_restart(
             assert other.rebuild_projection("feed.netsuite")["generation"] == 2
         finally:
             other.close()
+        # And from the command line, as an operator runs it after a migration.
+        monkeypatch.setenv("PSHUB_DATABASE_URL", fed.running.hub.database_url)
+        assert main(["projections", "rebuild", "feed.harvest"]) == 0
         until(lambda: fed.feed_state("netsuite")["generation"] == 2, what="the switch seen")
+        until(lambda: fed.feed_state("harvest")["generation"] == 2, what="the CLI's switch seen")
         firm(fed, "Danube Metrics GmbH", "DM-001")
         until(lambda: delivered(fed, 2, 2), what="the new generation delivers")
         state = fed.feed_state("netsuite")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class TargetServer:
         self.requests: list[Request] = []
         self.injected: deque[Answer] = deque()
         self.down = False
+        self.delay = 0.0  # seconds each answer takes (a slow target)
         self.port = 0
         self._httpd: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
@@ -63,6 +65,8 @@ class TargetServer:
                     {k.lower(): v for k, v in self.headers.items()},
                     self.rfile.read(length),
                 )
+                if server.delay:
+                    time.sleep(server.delay)
                 with server._lock:  # one at a time: the targets' stores are plain dicts
                     server.requests.append(request)
                     if server.down:
