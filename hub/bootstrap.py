@@ -209,6 +209,7 @@ class Hub:
     def stop_provisioning(self) -> None:
         if self.provisioner is not None:
             self.provisioner.stop()
+            self.provisioner = None
 
     def stop_feeds(self) -> None:
         if self.feeds is not None:
@@ -291,6 +292,7 @@ class Hub:
             return False
 
     def close(self) -> None:
+        self.stop_provisioning()
         self.stop_feeds()
         self.stop_relay()
         self.stop_projections()
