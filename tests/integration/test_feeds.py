@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from cloudevents.core.formats.json import JSONFormat
-from psycopg.sql import SQL
 
 from domain.engagement import EngagementStatus
 from hub.bootstrap import build_hub
@@ -20,8 +19,15 @@ from hub.cli import main
 from hub.feeds.publisher import FEED_ENVELOPE_SCHEMA
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
-from projections.feeds.view import FeedView
-from tests.support.feeding import HARVEST_ACCOUNT, NETSUITE_ACCOUNT, Fed, fed_hub, until
+from tests.support.feeding import (
+    HARVEST_ACCOUNT,
+    NETSUITE_ACCOUNT,
+    Fed,
+    fed_hub,
+    outbox,
+    until,
+    writes,
+)
 from tests.support.hygiene import Databases
 from tests.support.targets.netsuite import error
 from tests.support.targets.server import Answer, Request
@@ -70,26 +76,6 @@ def acknowledged(fed: Fed, client: Any, engagement: Any) -> bool:
         xrefs(fed, "clients", client.id)
     ) and {("netsuite", NETSUITE_ACCOUNT, "job"), ("harvest", HARVEST_ACCOUNT, "Project")} <= (
         xrefs(fed, "engagements", engagement.id)
-    )
-
-
-def outbox(fed: Fed, target: str, generation: int) -> list[dict[str, Any]]:
-    """A feed generation's outbox, every column a rebuild must give back the same."""
-    view = FeedView(fed.app.hub_recorder.datastore, target, generation=generation)
-    with view.datastore.get_connection() as conn:
-        return conn.execute(
-            SQL(
-                "SELECT canonical_id, key, entity, version, position, idempotency_key, payload, "
-                "payload_hash, target_id, occurred_at, published, state FROM {} "
-                "ORDER BY canonical_id, key"
-            ).format(view.outbox)
-        ).fetchall()
-
-
-def writes(fed: Fed) -> int:
-    return sum(
-        r.method in ("PUT", "POST", "PATCH")
-        for r in fed.netsuite.server.requests + fed.harvest.server.requests
     )
 
 

@@ -13,7 +13,9 @@ from typing import Any
 import nats
 import pytest
 from nats.js.errors import NotFoundError
+from psycopg.sql import SQL
 
+from projections.feeds.view import FeedView
 from tests.support.running import Running, running_hub
 from tests.support.targets.harvest import Harvest
 from tests.support.targets.netsuite import NetSuite
@@ -99,3 +101,23 @@ def read_stream(nats_url: str, stream: str) -> list[tuple[str, dict[str, Any], d
             await nc.close()
 
     return asyncio.run(run())
+
+
+def outbox(fed: Fed, target: str, generation: int) -> list[dict[str, Any]]:
+    """A feed generation's outbox, every column a rebuild must give back the same."""
+    view = FeedView(fed.app.hub_recorder.datastore, target, generation=generation)
+    with view.datastore.get_connection() as conn:
+        return conn.execute(
+            SQL(
+                "SELECT canonical_id, key, entity, version, position, idempotency_key, payload, "
+                "payload_hash, target_id, occurred_at, published, state FROM {} "
+                "ORDER BY canonical_id, key"
+            ).format(view.outbox)
+        ).fetchall()
+
+
+def writes(fed: Fed) -> int:
+    return sum(
+        r.method in ("PUT", "POST", "PATCH")
+        for r in fed.netsuite.server.requests + fed.harvest.server.requests
+    )
