@@ -6,6 +6,7 @@ engagement closes what it opened; a replay from position zero records nothing.""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -13,6 +14,7 @@ from uuid import UUID, uuid4
 import pytest
 from psycopg.sql import SQL, Identifier
 
+from domain.client import Client
 from domain.engagement import Engagement
 from hub.contracts.feeds import Delivered
 from hub.errors import ConflictError
@@ -43,15 +45,15 @@ def pipeline(fed: Fed, name: str, code: str, **fields: Any) -> tuple[Any, Any]:
     return client, engagement
 
 
-def change(fed: Fed, engagement_id: UUID, action: Any) -> None:
-    """Changes an engagement as a command would, again when a feed's acknowledgement (an xref
-    on the same engagement) was recorded meanwhile."""
+def change(fed: Fed, record_id: UUID, action: Any) -> None:
+    """Changes a record as a command would, again when a feed's acknowledgement (an xref on
+    the same record) was recorded meanwhile."""
     for attempt in range(5):
-        engagement = fed.app.take(engagement_id)
-        assert isinstance(engagement, Engagement)
-        action(engagement)
+        record = fed.app.take(record_id)
+        assert isinstance(record, Engagement | Client)
+        action(record)
         try:
-            fed.app.record(engagement, meta=META)
+            fed.app.record(record, meta=META)
             return
         except ConflictError:
             if attempt == 4:
@@ -255,3 +257,43 @@ def test_a_target_that_never_acknowledges_times_out_and_a_late_acknowledgement_c
         ready = until(lambda: state_is(fed, engagement.id, "ready"), what="ready late")
         until(lambda: by_status(fed, engagement.id) == {"resolved": timeout}, what="case closed")
         assert ready["lead_time_seconds"] >= 1.0
+
+
+def test_an_inactive_client_blocks_provisioning_until_it_is_active_again(
+    settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fed_hub(settings, make_database, nats_url, monkeypatch) as fed:
+        client, engagement = pipeline(fed, "Stavanger Subsea AS", "Q2C-006", **COMPLETE)
+        change(fed, client.id, lambda c: c.deactivate())
+        change(fed, engagement.id, lambda e: e.win())
+        blocked = until(lambda: state_is(fed, engagement.id, "blocked"), what="blocked")
+        assert [(f["field"], f["rule"]) for f in blocked["failed_checks"]] == [
+            ("client.status", "client_active")
+        ]
+        until(
+            lambda: (
+                by_status(fed, engagement.id) == {"open": {("INCOMPLETE_RECORD", "client.status")}}
+            ),
+            what="the client's case",
+        )
+        # The client's own change runs the checks again.
+        change(fed, client.id, lambda c: c.activate())
+        until(lambda: state_is(fed, engagement.id, "ready"), what="ready once the client is")
+        until(
+            lambda: (
+                by_status(fed, engagement.id)
+                == {"resolved": {("INCOMPLETE_RECORD", "client.status")}}
+            ),
+            what="the client's case resolved",
+        )
+        # Bad ids are refused naming the field; an unknown engagement is 404.
+        bad = fed.running.api.get(
+            "/v1/engagements/not-a-uuid/provisioning", headers=fed.running.token("read")
+        )
+        assert bad.status_code == 422
+        assert bad.headers["content-type"].startswith("application/problem+json")
+        assert "id" in json.dumps(bad.json()["errors"])
+        unknown = fed.running.api.get(
+            f"/v1/engagements/{uuid4()}/provisioning", headers=fed.running.token("read")
+        )
+        assert (unknown.status_code, unknown.json()["reason"]) == (404, "UNKNOWN_AGGREGATE")
