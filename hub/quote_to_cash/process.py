@@ -200,7 +200,9 @@ class _Page:
 
     def _engagement_event(self, notification: Notification, kind: str) -> None:
         engagement_id = notification.originator_id
-        provisioning = self.provisioning(engagement_id)
+        # The index knows every provisioning: no read for the engagements it does not hold.
+        known = engagement_id in self.process.known() or engagement_id in self.provisionings
+        provisioning = self.provisioning(engagement_id) if known else None
         if provisioning is None:
             if kind in STARTS:
                 self._start(notification)
