@@ -37,6 +37,7 @@ CLIENT = "domain.client:Client."
 # Events every canonical aggregate shares (xrefs, revisions, deletion) have the base class's
 # topic: whose they are is told by the ids the process knows.
 BASE = "domain.base:CanonicalAggregate."
+OWN = "domain.provisioning:Provisioning."
 # Events after which an engagement may be won: each starts provisioning if it is.
 STARTS = frozenset({"Created", "Won", "Activated", "Resumed", "Reopened"})
 WON_STATES = frozenset({"won", "active", "on_hold"})
@@ -104,7 +105,9 @@ class QuoteToCash:
         self._position = notifications[-1].id
 
     def replay(self) -> None:
-        """Back to position zero (the runner then reads the whole log again)."""
+        """Back to position zero with an empty table: the runner reads the whole log again,
+        records nothing (every step was done) and fills the table from the process's own
+        events."""
         with self.lock:
             self.store.reset()
             self._position = 0
@@ -147,6 +150,9 @@ class _Page:
         self.provisionings: dict[UUID, Provisioning | None] = {}  # by engagement id
         self.cases: dict[UUID, Any] = {}
         self.metas: dict[tuple[UUID, int], EventMeta] = {}
+        # Provisionings as the process's own events in this page leave them: the table is
+        # a projection of them too, so a replay from zero rebuilds it.
+        self.seen: dict[UUID, Provisioning] = {}
 
     # Loading -----------------------------------------------------------------------------
 
@@ -169,6 +175,9 @@ class _Page:
 
     def take(self, notification: Notification) -> None:
         topic, originator = notification.topic, notification.originator_id
+        if topic.startswith(OWN):
+            self._own_event(notification)
+            return
         known = originator in self.process.known() or originator in self.provisionings
         if topic.startswith(ENGAGEMENT) or (topic.startswith(BASE) and known):
             self._engagement_event(notification, topic.rsplit(".", 1)[1])
@@ -187,6 +196,13 @@ class _Page:
             )
         )
 
+    def _own_event(self, notification: Notification) -> None:
+        provisioning = self.app.find(
+            notification.originator_id, Provisioning, version=notification.originator_version
+        )
+        if provisioning is not None:
+            self.seen[provisioning.engagement_id] = provisioning
+
     def _blocked_of(self, client_id: UUID) -> set[UUID]:
         """Blocked engagements of a client, committed or blocked earlier in this page."""
         found = self.process.blocked_of(client_id)
@@ -201,8 +217,9 @@ class _Page:
     def _engagement_event(self, notification: Notification, kind: str) -> None:
         engagement_id = notification.originator_id
         # The index knows every provisioning: no read for the engagements it does not hold.
+        # (A start looks in the store too: the index may be rebuilding in a replay.)
         known = engagement_id in self.process.known() or engagement_id in self.provisionings
-        provisioning = self.provisioning(engagement_id) if known else None
+        provisioning = self.provisioning(engagement_id) if known or kind in STARTS else None
         if provisioning is None:
             if kind in STARTS:
                 self._start(notification)
@@ -318,14 +335,16 @@ class _Page:
 
     def commit(self, position: int) -> None:
         changed = self._changed()
+        rows = {**self.seen, **{p.engagement_id: p for p in changed if isinstance(p, Provisioning)}}
+        provisionings = list(rows.values())
         if not changed:
-            if position:
-                self.process.store.commit_position(position)
-            return
-        provisionings = [p for p in changed if isinstance(p, Provisioning)]
+            with self.process.store.datastore.transaction(commit=True) as curs:
+                self.process.store.write(curs, provisionings, position)
+        else:
 
-        def write(curs: Any, _: Any) -> None:
-            self.process.store.write(curs, provisionings, position)
+            def write(curs: Any, _: Any) -> None:
+                self.process.store.write(curs, provisionings, position)
 
-        self.app.record(*changed, meta=self.metas, extra_writes=[write])
-        self.process.noted(provisionings)
+            self.app.record(*changed, meta=self.metas, extra_writes=[write])
+        self.process.noted([p for p in changed if isinstance(p, Provisioning)])
+        self.process.known().update(self.seen)

@@ -90,14 +90,12 @@ class ProvisioningStore:
                 (NAME, position),
             )
 
-    def commit_position(self, position: int) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            self.write(curs, (), position)
-
     def reset(self) -> None:
-        """Back to position zero (a replay: the process's idempotence makes it record nothing)."""
+        """Back to position zero, the table emptied (a replay refills it; the process's
+        idempotence makes it record nothing)."""
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(SQL("DELETE FROM {} WHERE name = %s").format(self.positions), (NAME,))
+            curs.execute(SQL("DELETE FROM {}").format(self.table))
 
     # Reads -----------------------------------------------------------------------------------
 
