@@ -78,6 +78,21 @@ class Provisioner:
         if self._sweeper is not None:
             self._sweeper.join(10)
 
+    def status(self, head: int) -> dict[str, Any]:
+        """What GET /v1/projections says of the process (beside the projections)."""
+        position = self.process.position()
+        return {
+            "name": "quote_to_cash",
+            "generation": 1,
+            "position": position,
+            "head": head,
+            "lag": head - position,
+            "running": self.runner._thread is not None and self.runner._thread.is_alive(),
+            "error": self.runner.error or self.error,
+            "provisioning": self.store.counts(),
+            "rebuilding": False,
+        }
+
     def _sweep(self) -> None:
         while not self._stop.wait(self.sweep_every):
             try:

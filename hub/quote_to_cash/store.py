@@ -134,6 +134,14 @@ class ProvisioningStore:
             ).fetchall()
         return [(r["engagement_id"], r["client_id"], r["state"]) for r in rows]
 
+    def counts(self) -> dict[str, int]:
+        """Provisionings by state."""
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                SQL("SELECT state, count(*) AS n FROM {} GROUP BY state").format(self.table)
+            ).fetchall()
+        return {r["state"]: r["n"] for r in rows}
+
     def lead_times(self) -> list[float]:
         with self.datastore.get_connection() as conn:
             rows = conn.execute(

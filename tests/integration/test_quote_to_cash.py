@@ -132,6 +132,9 @@ def test_a_won_engagement_is_provisioned_on_each_target_and_ready_with_its_lead_
         assert ready["lead_time_seconds"] == pytest.approx((last_ack - won_at).total_seconds())
         assert 0 < ready["lead_time_seconds"] < (after_ready - before_win).total_seconds()
         assert cases(fed, engagement.id) == []
+        items = fed.running.api.get("/v1/projections", headers=fed.running.token("read"))
+        [process] = [i for i in items.json()["items"] if i["name"] == "quote_to_cash"]
+        assert process["provisioning"] == {"ready": 1} and process["error"] is None
 
         # The process's events name it and their cause.
         rows = events(fed, "provisioning")

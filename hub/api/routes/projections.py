@@ -22,7 +22,8 @@ Operator = Annotated[Principal, Depends(scope("operate"))]
 @router.get("")
 def list_projections(hub: HubDep, _: Reader) -> dict[str, Any]:
     """Each projection's generation, position, the log's head and the lag; rebuilds running;
-    and the relay of the log to the events stream."""
+    the relay of the log to the events stream; the feeds; and quote-to-cash (provisionings by
+    state) where this process runs it."""
     items = status(hub.app, hub.runners)
     for item in items:
         task = hub.rebuilds.get(item["name"])
@@ -34,6 +35,8 @@ def list_projections(hub: HubDep, _: Reader) -> dict[str, Any]:
     for feed in hub.feeds_of().status(head if head is not None else 0):
         task = hub.rebuilds.get(feed["name"])
         items.append({**feed, "rebuilding": task is not None and not task.done()})
+    if hub.provisioner is not None:  # quote-to-cash, where this process runs it
+        items.append(hub.provisioner.status(head if head is not None else 0))
     return {"items": items}
 
 
