@@ -124,7 +124,8 @@ def test_a_won_engagement_is_provisioned_on_each_target_and_ready_with_its_lead_
             "netsuite": "erp",
         }
         assert all(t["acknowledged"] and t["timeout_case_id"] is None for t in targets.values())
-        assert targets["netsuite"]["ref"].startswith("netsuite:")
+        assert targets["netsuite"]["ref"].startswith("netsuite:job:")
+        assert targets["harvest"]["ref"].startswith("harvest:Project:")
         # Lead time: from the win to the last acknowledgement, measured here independently.
         won_at = datetime.fromisoformat(ready["won_at"])
         last_ack = max(datetime.fromisoformat(t["acknowledged_at"]) for t in targets.values())
