@@ -9,9 +9,7 @@ from hub.quote_to_cash.service import provisioning_targets
 
 def test_by_default_every_enabled_target_that_follows_engagements() -> None:
     assert provisioning_targets("", {}) == {"harvest": "psa", "netsuite": "erp"}
-    assert provisioning_targets("", {"PSHUB_FEED_HARVEST_ENABLED": "false"}) == {
-        "netsuite": "erp"
-    }
+    assert provisioning_targets("", {"PSHUB_FEED_HARVEST_ENABLED": "false"}) == {"netsuite": "erp"}
 
 
 def test_named_targets_take_their_category_or_the_one_given() -> None:
