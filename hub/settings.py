@@ -98,7 +98,7 @@ class Settings(BaseSettings):
         default="",
         description="The targets that must hold a won engagement before it is ready, as "
         "`name` or `name:category` (erp, psa, knowledge), comma-separated; empty: every "
-        "enabled feed target that follows engagements.",
+        "enabled feed target that follows engagements and has a connector (a base URL).",
     )
     rules: str | None = Field(
         default=None,

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from hub.feeds.registry import active_targets, known_targets
+from hub.feeds.registry import active_targets, connector, known_targets
 from hub.quote_to_cash.process import QuoteToCash
 from hub.quote_to_cash.store import ProvisioningStore
 from projections.runner import ProjectionRunner
@@ -19,14 +19,16 @@ log = logging.getLogger(__name__)
 def provisioning_targets(setting: str, env: Mapping[str, str] | None = None) -> dict[str, str]:
     """Target -> category that must acknowledge a won engagement before it is ready.
 
-    Empty setting: every enabled feed target that follows engagements. Otherwise a comma
-    list of targets, each `name` (a known feed target's category) or `name:category`.
+    Empty setting: every enabled feed target that follows engagements and has a connector
+    (a base URL): only those deliver, so only those can acknowledge; a feed published on
+    feed.* alone would time out every engagement. Otherwise a comma list of targets, each
+    `name` (a known feed target's category) or `name:category`.
     """
     if not setting.strip():
         return {
             name: target.category
             for name, target in active_targets(env).items()
-            if "engagement" in target.entities
+            if "engagement" in target.entities and connector(name, env) is not None
         }
     known = known_targets()
     result = {}
