@@ -22,8 +22,7 @@ Operator = Annotated[Principal, Depends(scope("operate"))]
 @router.get("")
 def list_projections(hub: HubDep, _: Reader) -> dict[str, Any]:
     """Each projection's generation, position, the log's head and the lag; rebuilds running;
-    the relay of the log to the events stream; the feeds; and quote-to-cash (provisionings by
-    state) where this process runs it."""
+    and the relay of the log to the events stream."""
     items = status(hub.app, hub.runners)
     for item in items:
         task = hub.rebuilds.get(item["name"])
