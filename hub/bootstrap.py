@@ -25,7 +25,6 @@ from hub.ingest.rules import Rules
 from hub.nats_headers import use_fast_headers
 from hub.projecting import EXCEPTIONS, GOLDEN, rebuild, runner_of, switch, view_of
 from hub.queries import Cursors
-from hub.quote_to_cash.service import Provisioner, provisioning_targets
 from hub.relay.relay import EventRelay
 from hub.settings import Settings
 from hub.store import schema
@@ -79,7 +78,7 @@ class Hub:
     rebuilds: dict[str, Any] = field(default_factory=dict)
     relay: EventRelay | None = None
     feeds: Feeds | None = None
-    provisioner: Provisioner | None = None
+    provisioner: Any = None  # hub.quote_to_cash.service.Provisioner, where it runs here
     # Reads of golden records on the event loop, with no thread hop (the API's hot path).
     read_pool: AsyncConnectionPool | None = None
 
@@ -190,8 +189,10 @@ class Hub:
             feeds.start()
         return feeds
 
-    def provisioning(self) -> Provisioner:
+    def provisioning(self) -> Any:
         """Quote-to-cash in this hub (not started: `start_provisioning` runs it here)."""
+        from hub.quote_to_cash.service import Provisioner, provisioning_targets  # noqa: PLC0415
+
         if self.provisioner is None:
             self.provisioner = Provisioner(
                 self.app,
@@ -201,7 +202,7 @@ class Hub:
             )
         return self.provisioner
 
-    def start_provisioning(self) -> Provisioner:
+    def start_provisioning(self) -> Any:
         provisioner = self.provisioning()
         provisioner.start()
         return provisioner
