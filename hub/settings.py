@@ -58,11 +58,12 @@ class Settings(BaseSettings):
         default=5, description="Deliveries after which a failing message is dead-lettered."
     )
     run: str = Field(
-        default="ingest,projections,relay,pollers,feeds,provisioning",
+        default="ingest,projections,relay,pollers,feeds",
         description="What `pshub serve` runs beside the API: ingest, projections, relay (the "
         "event log published on events.*), pollers, feeds (each downstream target's feed on "
         "feed.* and its delivery), provisioning (quote-to-cash: won engagements checked, "
-        "provisioned on the targets, ready) (comma-separated; e.g. one process for ingest, "
+        "provisioned on the targets, ready; not run unless named) (comma-separated; e.g. one "
+        "process for ingest, "
         "another for projections, the relay, the feeds and provisioning).",
     )
     rate_limit: float = Field(

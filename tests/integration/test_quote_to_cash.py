@@ -24,6 +24,8 @@ from tests.support.feeding import Fed, fed_hub, until
 from tests.support.hygiene import Databases
 
 META = EventMeta(system="api", actor="tester")
+# Quote-to-cash runs where it is named.
+RUN = "ingest,projections,relay,pollers,feeds,provisioning"
 COMPLETE = {
     "legal_entity": "Nordic Consulting AS",
     "start_date": date(2026, 1, 5),
@@ -107,7 +109,7 @@ def by_status(fed: Fed, engagement_id: UUID) -> dict[str, set[tuple[str, str]]]:
 def test_a_won_engagement_is_provisioned_on_each_target_and_ready_with_its_lead_time(
     settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with fed_hub(settings, make_database, nats_url, monkeypatch) as fed:
+    with fed_hub(settings, make_database, nats_url, monkeypatch, run=RUN) as fed:
         _, engagement = pipeline(fed, "Fjord Analytics AS", "Q2C-001", **COMPLETE)
         unauthenticated = fed.running.api.get(f"/v1/engagements/{engagement.id}/provisioning")
         assert unauthenticated.status_code == 401
@@ -157,7 +159,7 @@ def test_a_won_engagement_is_provisioned_on_each_target_and_ready_with_its_lead_
 def test_each_failed_check_is_a_case_that_closes_when_fixed_and_replay_records_nothing(
     settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with fed_hub(settings, make_database, nats_url, monkeypatch) as fed:
+    with fed_hub(settings, make_database, nats_url, monkeypatch, run=RUN) as fed:
         _, engagement = pipeline(fed, "Bergen Retail AS", "Q2C-002")
         change(fed, engagement.id, lambda e: e.win())
         blocked = until(lambda: state_is(fed, engagement.id, "blocked"), what="blocked")
@@ -209,7 +211,7 @@ def test_each_failed_check_is_a_case_that_closes_when_fixed_and_replay_records_n
 def test_a_closed_engagement_closes_the_cases_its_provisioning_opened(
     settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with fed_hub(settings, make_database, nats_url, monkeypatch) as fed:
+    with fed_hub(settings, make_database, nats_url, monkeypatch, run=RUN) as fed:
         _, engagement = pipeline(fed, "Tromso Energy AS", "Q2C-003", start_date=date(2026, 3, 1))
         change(fed, engagement.id, lambda e: e.win())
         until(lambda: len(by_status(fed, engagement.id).get("open", ())) == 3, what="3 cases")
@@ -233,6 +235,7 @@ def test_a_target_that_never_acknowledges_times_out_and_a_late_acknowledgement_c
         make_database,
         nats_url,
         monkeypatch,
+        run=RUN,
         # A knowledge-base target with no feed here: it never acknowledges by itself.
         provisioning_targets="netsuite,harvest,sharepoint:knowledge",
         provisioning_timeout=timedelta(seconds=1),
@@ -266,7 +269,7 @@ def test_a_target_that_never_acknowledges_times_out_and_a_late_acknowledgement_c
 def test_an_inactive_client_blocks_provisioning_until_it_is_active_again(
     settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with fed_hub(settings, make_database, nats_url, monkeypatch) as fed:
+    with fed_hub(settings, make_database, nats_url, monkeypatch, run=RUN) as fed:
         client, engagement = pipeline(fed, "Stavanger Subsea AS", "Q2C-006", **COMPLETE)
         change(fed, client.id, lambda c: c.deactivate())
         change(fed, engagement.id, lambda e: e.win())
