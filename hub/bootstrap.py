@@ -99,6 +99,7 @@ class Hub:
     _views: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
     relay: EventRelay | None = None
     feeds: Feeds | None = None
+    provisioner: Any = None  # hub.quote_to_cash.service.Provisioner, where it runs here
     # Reads of golden records on the event loop, with no thread hop (the API's hot path).
     read_pool: AsyncConnectionPool | None = None
 
@@ -229,6 +230,29 @@ class Hub:
             feeds.start()
         return feeds
 
+    def provisioning(self) -> Any:
+        """Quote-to-cash in this hub (not started: `start_provisioning` runs it here)."""
+        from hub.quote_to_cash.service import Provisioner, provisioning_targets  # noqa: PLC0415
+
+        if self.provisioner is None:
+            self.provisioner = Provisioner(
+                self.app,
+                database_url=self.database_url,
+                targets=provisioning_targets(self.settings.provisioning_targets),
+                timeout_seconds=self.settings.provisioning_timeout.total_seconds(),
+            )
+        return self.provisioner
+
+    def start_provisioning(self) -> Any:
+        provisioner = self.provisioning()
+        provisioner.start()
+        return provisioner
+
+    def stop_provisioning(self) -> None:
+        if self.provisioner is not None:
+            self.provisioner.stop()
+            self.provisioner = None
+
     def stop_feeds(self) -> None:
         if self.feeds is not None:
             self.feeds.stop()
@@ -310,6 +334,7 @@ class Hub:
             return False
 
     def close(self) -> None:
+        self.stop_provisioning()
         self.stop_feeds()
         self.stop_relay()
         self.stop_projections()

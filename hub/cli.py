@@ -81,7 +81,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             "a worker joins a running hub: set PSHUB_DATABASE_URL and PSHUB_NATS_URL"
         )
     parts = frozenset(p.strip() for p in args.run.split(",") if p.strip())
-    unknown = parts - {"ingest", "projections", "relay", "pollers", "feeds"}
+    unknown = parts - {"ingest", "projections", "relay", "pollers", "feeds", "provisioning"}
     if unknown:
         raise CommandError(f"unknown worker part(s): {', '.join(sorted(unknown))}")
     hub = build_hub(settings)
@@ -98,6 +98,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             hub.start_relay()
         if "feeds" in parts:
             hub.start_feeds()
+        if "provisioning" in parts:
+            hub.start_provisioning()
         await hub.connect(ingest="ingest" in parts)
         pollers = asyncio.create_task(run_pollers(hub)) if "pollers" in parts else None
         print(f"pshub worker running {', '.join(sorted(parts))}", flush=True)
@@ -435,7 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--run",
         default="ingest",
-        help="comma-separated: ingest, projections, relay, pollers, feeds (default ingest)",
+        help="comma-separated: ingest, projections, relay, pollers, feeds, provisioning "
+        "(default ingest)",
     )
     worker.set_defaults(func=cmd_worker)
 

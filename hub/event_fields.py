@@ -62,8 +62,9 @@ _EVENT_ONLY: dict[str, dict[str, Classification]] = {
 }
 
 # Entities without a golden-record model whose events the HTTP API serves whole to `read`
-# (the exception queue's cases, GET /v1/exceptions).
-UNCLASSIFIED_ENTITIES = frozenset({"exception"})
+# (the exception queue's cases, GET /v1/exceptions; quote-to-cash's provisionings, which
+# hold ids, states, check names and times, GET /v1/engagements/{id}/provisioning).
+UNCLASSIFIED_ENTITIES = frozenset({"exception", "provisioning"})
 
 
 @cache

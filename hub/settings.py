@@ -61,8 +61,10 @@ class Settings(BaseSettings):
         default="ingest,projections,relay,pollers,feeds",
         description="What `pshub serve` runs beside the API: ingest, projections, relay (the "
         "event log published on events.*), pollers, feeds (each downstream target's feed on "
-        "feed.* and its delivery) (comma-separated; e.g. one process for ingest, another for "
-        "projections, the relay and the feeds).",
+        "feed.* and its delivery), provisioning (quote-to-cash: won engagements checked, "
+        "provisioned on the targets, ready; not run unless named) (comma-separated; e.g. one "
+        "process for ingest, "
+        "another for projections, the relay, the feeds and provisioning).",
     )
     rate_limit: float = Field(
         default=500.0, description="Requests per second each token may make (a token bucket)."
@@ -87,6 +89,17 @@ class Settings(BaseSettings):
     )
     feed_backoff_cap: float = Field(
         default=300.0, description="Most seconds between two deliveries of a feed item."
+    )
+    provisioning_timeout: timedelta = Field(
+        default=timedelta(hours=1),
+        description="How long a target may take to acknowledge a won engagement's provisioning "
+        "before a DOWNSTREAM_TIMEOUT case says so (seconds, or ISO 8601 like PT1H).",
+    )
+    provisioning_targets: str = Field(
+        default="",
+        description="The targets that must hold a won engagement before it is ready, as "
+        "`name` or `name:category` (erp, psa, knowledge), comma-separated; empty: every "
+        "enabled feed target that follows engagements and has a connector (a base URL).",
     )
     rules: str | None = Field(
         default=None,

@@ -25,6 +25,7 @@ from hub.api.routes import (
     links,
     metrics,
     projections,
+    provisioning,
     records,
 )
 from hub.bootstrap import Hub
@@ -131,6 +132,8 @@ def create_app(hub: Hub) -> FastAPI:
             hub.start_relay()
         if "feeds" in parts:
             hub.start_feeds()
+        if "provisioning" in parts:
+            hub.start_provisioning()
         await hub.connect(ingest="ingest" in parts)
         pollers = (
             asyncio.create_task(run_pollers(hub))
@@ -146,6 +149,7 @@ def create_app(hub: Hub) -> FastAPI:
             if pollers is not None:
                 pollers.cancel()
             await hub.disconnect()
+            hub.stop_provisioning()
             hub.stop_feeds()
             hub.stop_relay()
             hub.stop_projections()
@@ -174,6 +178,7 @@ def create_app(hub: Hub) -> FastAPI:
         projections,
         adapters,
         audit,
+        provisioning,
     ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=hub.settings.max_body_bytes)

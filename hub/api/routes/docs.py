@@ -109,7 +109,12 @@ def asyncapi(hub: HubDep) -> dict[str, Any]:
         "description": f"Every recorded event, in log order, each once (stream "
         f"{streams.events}); resumable from any position by `sequence`.",
         "parameters": {
-            "entity": {"schema": {"type": "string", "enum": [*sorted(AGGREGATES), "exception"]}},
+            "entity": {
+                "schema": {
+                    "type": "string",
+                    "enum": [*sorted(AGGREGATES), "exception", "provisioning"],
+                }
+            },
             "eventType": {"schema": {"type": "string", "description": "Created, Revised, ..."}},
         },
         "publish": {

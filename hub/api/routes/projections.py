@@ -35,6 +35,8 @@ async def list_projections(hub: HubDep, _: Reader) -> dict[str, Any]:
     for feed in feeds:
         task = hub.rebuilds.get(feed["name"])
         items.append({**feed, "rebuilding": task is not None and not task.done()})
+    if hub.provisioner is not None:  # quote-to-cash, where this process runs it
+        items.append(hub.provisioner.status(head if head is not None else 0))
     return {"items": items}
 
 
