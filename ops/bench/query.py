@@ -122,23 +122,26 @@ def wait_ready(base: str, server: Server, path: str = "/health") -> None:
     raise SystemExit(f"{server.name} ({base}) did not start within 120 s (its output is above)")
 
 
-def wrk(base: str, paths: list[str], token: str, seconds: int, connections: int, *watched: Server
-        ) -> tuple[float, float, float, int]:
+def wrk(
+    base: str, paths: list[str], token: str, seconds: int, connections: int, *watched: Server
+) -> tuple[float, float, float, int]:
     """Requests/s, p50 and p99 in ms, and non-2xx answers."""
     folder = Path(tempfile.mkdtemp(prefix="pshub-wrk-"))
     (folder / "paths.txt").write_text("\n".join(paths) + "\n")
     (folder / "script.lua").write_text(LUA % (folder / "paths.txt", token))
-    done = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s",
-                           str(folder / "script.lua"), base], capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(folder / "script.lua"), base],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     for server in watched:
         server.check()
     line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT")), None)
     if done.returncode != 0 or line is None:
         raise SystemExit(f"wrk failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")
     _, requests, micros, p50, p99, errors = line.split()
-    return (int(requests) / (int(micros) / 1e6), float(p50) / 1000, float(p99) / 1000,
-            int(errors))
+    return (int(requests) / (int(micros) / 1e6), float(p50) / 1000, float(p99) / 1000, int(errors))
 
 
 def thousand_event_record_of(app: object) -> tuple[str, list[datetime]]:
@@ -157,8 +160,12 @@ def thousand_event_record_of(app: object) -> tuple[str, list[datetime]]:
 
 def thousand_event_record(app: object) -> tuple[str, list[datetime]]:
     """A client revised until it has 1,000 events; returns its id and instants between them."""
-    client, _ = app.register_client(legal_name="Time Travel Benchmark Ltd", country="GB",  # type: ignore[attr-defined]
-                                     billing_currency="GBP", meta=EventMeta(system="bench"))
+    client, _ = app.register_client(
+        legal_name="Time Travel Benchmark Ltd",
+        country="GB",  # type: ignore[attr-defined]
+        billing_currency="GBP",
+        meta=EventMeta(system="bench"),
+    )
     instants = []
     for batch in range(10):
         stored = app.get(client.id, Client)  # type: ignore[attr-defined]
@@ -175,13 +182,22 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--profile", nargs="?", const="GET by id", default=None,
-                        metavar="RUN",
-                        help="py-spy the hub during a run whose name starts with RUN (default "
-                        "'GET by id'; e.g. 'name search'): GIL-holding samples")
-    parser.add_argument("--keep", metavar="NAME", default=None,
-                        help="load into database pshub_bench_kept_NAME and keep it; a later run "
-                        "with the same NAME skips the loading and measures only")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="GET by id",
+        default=None,
+        metavar="RUN",
+        help="py-spy the hub during a run whose name starts with RUN (default "
+        "'GET by id'; e.g. 'name search'): GIL-holding samples",
+    )
+    parser.add_argument(
+        "--keep",
+        metavar="NAME",
+        default=None,
+        help="load into database pshub_bench_kept_NAME and keep it; a later run "
+        "with the same NAME skips the loading and measures only",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit(WRK_MISSING)
@@ -203,29 +219,52 @@ def main() -> None:
             record_id, instants = thousand_event_record(app)
             head = app.hub_recorder.select_head()[0]
         # A token of this run's own: a kept database holds the earlier runs' tokens too.
-        token = TokenStore(url).create(f"bench-{prefix}", ["read", "read:pii", "read:confidential",
-                                                 "operate"])
+        token = TokenStore(url).create(
+            f"bench-{prefix}", ["read", "read:pii", "read:confidential", "operate"]
+        )
         app.close()
-        print(f"query benchmark: {head:,} events ({loading}); {args.connections} connections, "
-              f"{args.seconds} s per run")
+        print(
+            f"query benchmark: {head:,} events ({loading}); {args.connections} connections, "
+            f"{args.seconds} s per run"
+        )
 
         port, base_port = free_port(), free_port()
-        env = {**os.environ, "PSHUB_DATABASE_URL": url, "PSHUB_NATS_URL": nats_url,
-               "PSHUB_NATS_PREFIX": prefix, "PSHUB_RATE_LIMIT": "1000000",
-               "PSHUB_RATE_BURST": "1000000", "PSHUB_LOG_LEVEL": "WARNING",
-               "PSHUB_RUN": "", "PSHUB_DB_POOL_SIZE": "8"}
+        env = {
+            **os.environ,
+            "PSHUB_DATABASE_URL": url,
+            "PSHUB_NATS_URL": nats_url,
+            "PSHUB_NATS_PREFIX": prefix,
+            "PSHUB_RATE_LIMIT": "1000000",
+            "PSHUB_RATE_BURST": "1000000",
+            "PSHUB_LOG_LEVEL": "WARNING",
+            "PSHUB_RUN": "",
+            "PSHUB_DB_POOL_SIZE": "8",
+        }
         root = Path(__file__).resolve().parents[2]
-        hub = Server("hub API", [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
-                     env=env)
+        hub = Server(
+            "hub API", [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)], env=env
+        )
         baseline = Server(
             "baseline app",
-            [sys.executable, "-m", "uvicorn", "ops.bench.query_baseline:app", "--port",
-             str(base_port), "--log-level", "warning"],
-            env={**os.environ, "PSHUB_BENCH_BASELINE_URL": url}, cwd=root)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "ops.bench.query_baseline:app",
+                "--port",
+                str(base_port),
+                "--log-level",
+                "warning",
+            ],
+            env={**os.environ, "PSHUB_BENCH_BASELINE_URL": url},
+            cwd=root,
+        )
         # Production's shape: the API process serves reads; projections run in a worker.
-        projector = Server("projection worker",
-                           [sys.executable, "-m", "hub.cli", "worker", "--run", "projections"],
-                           env=env)
+        projector = Server(
+            "projection worker",
+            [sys.executable, "-m", "hub.cli", "worker", "--run", "projections"],
+            env=env,
+        )
         hub_url, base_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{base_port}"
         with servers(hub, baseline, projector):
             wait_ready(hub_url, hub)
@@ -234,8 +273,9 @@ def main() -> None:
             while True:  # the projection catches up with the whole log first
                 projector.check()
                 hub.check()
-                answer = httpx.get(f"{hub_url}/v1/projections",
-                                   headers={"Authorization": bearer}, timeout=30)
+                answer = httpx.get(
+                    f"{hub_url}/v1/projections", headers={"Authorization": bearer}, timeout=30
+                )
                 if answer.status_code != 200:  # e.g. 503 while the store restarts: say so
                     print(f"  /v1/projections answered {answer.status_code}: {answer.text[:200]}")
                     time.sleep(5)
@@ -273,37 +313,60 @@ def settle_statistics(url: str) -> None:
         for name, modified, live, age in stale:
             ago = "never" if age is None else f"{age:.0f} s ago"
             print(f"    {name}: {live:,} rows, {modified:,} changed since analysed ({ago})")
-        conn.execute("ANALYZE golden_g1.golden_clients, golden_g1.golden_engagements, "
-                     "golden_g1.golden_resources, golden_g1.golden_knowledge_assets, "
-                     "golden_g1.golden_invoices")
+        conn.execute(
+            "ANALYZE golden_g1.golden_clients, golden_g1.golden_engagements, "
+            "golden_g1.golden_resources, golden_g1.golden_knowledge_assets, "
+            "golden_g1.golden_invoices"
+        )
     print("  analysed the searched tables (what autovacuum does on a live hub)")
 
 
-def run(hub_url: str, base_url: str, bearer: str, url: str, record_id: str,
-        instants: list[datetime], args: argparse.Namespace) -> None:
+def run(
+    hub_url: str,
+    base_url: str,
+    bearer: str,
+    url: str,
+    record_id: str,
+    instants: list[datetime],
+    args: argparse.Namespace,
+) -> None:
     import psycopg  # noqa: PLC0415
 
     with psycopg.connect(url) as conn:
-        clients = [str(r[0]) for r in conn.execute(
-            "SELECT id FROM golden_g1.golden_clients ORDER BY random() LIMIT 1000")]
-        entries = [str(r[0]) for r in conn.execute(
-            "SELECT id FROM golden_g1.golden_time_entries ORDER BY random() LIMIT 2000")]
-        engagements = [str(r[0]) for r in conn.execute(
-            "SELECT DISTINCT engagement_id FROM golden_g1.golden_time_entries LIMIT 500")]
+        clients = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT id FROM golden_g1.golden_clients ORDER BY random() LIMIT 1000"
+            )
+        ]
+        entries = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT id FROM golden_g1.golden_time_entries ORDER BY random() LIMIT 2000"
+            )
+        ]
+        engagements = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT DISTINCT engagement_id FROM golden_g1.golden_time_entries LIMIT 500"
+            )
+        ]
         searches = name_searches(conn, random.Random(7))
         plans = explain_searches(conn, searches)
     runs = {
         "GET by id": (
             [f"/v1/time-entries/{i}" for i in entries] + [f"/v1/clients/{i}" for i in clients],
             [f"/records/time_entries/{i}" for i in entries]
-            + [f"/records/clients/{i}" for i in clients]),
+            + [f"/records/clients/{i}" for i in clients],
+        ),
         "filtered list (100 time entries of an engagement)": (
             [f"/v1/time-entries?engagement_id={e}&limit=100" for e in engagements],
-            [f"/list/time_entries?engagement_id={e}&limit=100" for e in engagements]),
+            [f"/list/time_entries?engagement_id={e}&limit=100" for e in engagements],
+        ),
         "name search (clients, engagements, people, assets, invoices; 20 a page)": (
-            [f"/v1/{c.replace('_', '-')}?{urlencode({k: v, 'limit': 20})}"
-             for c, k, v in searches],
-            [f"/search/{c}?{urlencode({k: v, 'limit': 20})}" for c, k, v in searches]),
+            [f"/v1/{c.replace('_', '-')}?{urlencode({k: v, 'limit': 20})}" for c, k, v in searches],
+            [f"/search/{c}?{urlencode({k: v, 'limit': 20})}" for c, k, v in searches],
+        ),
     }
     print(f"  name search: {len(searches):,} queries; plans on this data:")
     for line in plans:
@@ -315,21 +378,40 @@ def run(hub_url: str, base_url: str, bearer: str, url: str, record_id: str,
             from ops.bench.ingest import profile_summary  # noqa: PLC0415
 
             collapsed = Path(tempfile.mkdtemp()) / "query.collapsed"
-            spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record",
-                                    "--gil", "-r", "200", "-f", "raw", "-o", str(collapsed),
-                                    "--pid", str(args.hub_pid)], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+            spy = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "py-spy"),
+                    "record",
+                    "--gil",
+                    "-r",
+                    "200",
+                    "-f",
+                    "raw",
+                    "-o",
+                    str(collapsed),
+                    "--pid",
+                    str(args.hub_pid),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         ours = wrk(hub_url, hub_paths, bearer, args.seconds, args.connections, *args.watched)
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(30)
         print(f"  {name}:")
-        print(f"    baseline  {base[0]:>8,.0f} req/s  p50 {base[1]:6.1f} ms  p99 {base[2]:6.1f} ms"
-              f"  non-2xx {base[3]}")
-        print(f"    hub       {ours[0]:>8,.0f} req/s  p50 {ours[1]:6.1f} ms  p99 {ours[2]:6.1f} ms"
-              f"  non-2xx {ours[3]}")
-        print(f"    hub/baseline: {ours[0] / base[0]:.2f} of the requests/s, p99 "
-              f"{ours[2] / base[2]:.2f}x")
+        print(
+            f"    baseline  {base[0]:>8,.0f} req/s  p50 {base[1]:6.1f} ms  p99 {base[2]:6.1f} ms"
+            f"  non-2xx {base[3]}"
+        )
+        print(
+            f"    hub       {ours[0]:>8,.0f} req/s  p50 {ours[1]:6.1f} ms  p99 {ours[2]:6.1f} ms"
+            f"  non-2xx {ours[3]}"
+        )
+        print(
+            f"    hub/baseline: {ours[0] / base[0]:.2f} of the requests/s, p99 "
+            f"{ours[2] / base[2]:.2f}x"
+        )
         if spy is not None:
             own, inclusive = profile_summary(collapsed, 30)
             for label, entries in (("self", own), ("inclusive", inclusive)):
@@ -345,32 +427,43 @@ def run(hub_url: str, base_url: str, bearer: str, url: str, record_id: str,
             latencies.append((time.perf_counter() - started) * 1000)
             assert resp.status_code == 200, resp.text
     latencies.sort()
-    print(f"  as_of on a record with 1,000 events (300 sequential reads): p50 "
-          f"{statistics.median(latencies):.1f} ms, p99 {latencies[int(len(latencies) * 0.99)]:.1f}"
-          " ms")
+    print(
+        f"  as_of on a record with 1,000 events (300 sequential reads): p50 "
+        f"{statistics.median(latencies):.1f} ms, p99 {latencies[int(len(latencies) * 0.99)]:.1f}"
+        " ms"
+    )
 
 
 # What people type to find a record: a word's start, a piece of a word, the name in capitals,
 # two words, a word's first two letters. (collection, parameter, value)
 Search = tuple[str, str, str]
-SEARCHED = {"clients": "legal_name", "engagements": "name", "resources": "name",
-            "knowledge_assets": "title", "invoices": "number"}
+SEARCHED = {
+    "clients": "legal_name",
+    "engagements": "name",
+    "resources": "name",
+    "knowledge_assets": "title",
+    "invoices": "number",
+}
 
 
 def name_searches(conn: object, rng: random.Random, per_table: int = 300) -> list[Search]:
     """Queries drawn from the records' own names, so that most find something."""
     searches: list[Search] = []
     for table, field in SEARCHED.items():
-        names = [r[0] for r in conn.execute(  # type: ignore[attr-defined]
-            f"SELECT record->>'{field}' FROM golden_g1.golden_{table} "
-            f"WHERE record->>'{field}' <> '' ORDER BY random() LIMIT {per_table}")]
+        names = [
+            r[0]
+            for r in conn.execute(  # type: ignore[attr-defined]
+                f"SELECT record->>'{field}' FROM golden_g1.golden_{table} "
+                f"WHERE record->>'{field}' <> '' ORDER BY random() LIMIT {per_table}"
+            )
+        ]
         for name in names:
             words = [w for w in name.split() if len(w) >= 3] or [name]
             word = rng.choice(words)
             start = rng.randint(0, max(0, len(word) - 4))
             searches += [
                 (table, "name", word[: rng.randint(3, min(6, len(word)))]),
-                (table, "name", word[start:start + 4]),
+                (table, "name", word[start : start + 4]),
                 (table, "name", name.upper()[: rng.randint(5, 12)]),
                 (table, "q", " ".join(rng.sample(words, min(2, len(words))))),
                 (table, "name", word[:2]),
@@ -388,8 +481,10 @@ def explain_searches(conn: object, searches: list[Search]) -> list[str]:
             plan = conn.execute(  # type: ignore[attr-defined]
                 "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params
             ).fetchone()[0][0]
-            lines.append(f"{table}?{key}={fold(value)!r}: {_nodes(plan['Plan'])}, "
-                         f"{plan['Execution Time']:.2f} ms")
+            lines.append(
+                f"{table}?{key}={fold(value)!r}: {_nodes(plan['Plan'])}, "
+                f"{plan['Execution Time']:.2f} ms"
+            )
     lines.append("([expected rows/found rows] per node)")
     return lines
 
