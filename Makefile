@@ -25,7 +25,7 @@ run: $(STAMP)
 ## test: lint, then the whole suite against real PostgreSQL and NATS (started if absent)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 3 --dist loadscope
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

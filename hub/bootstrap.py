@@ -39,6 +39,7 @@ from hub.projecting import (
     view_of,
 )
 from hub.queries import Cursors
+from hub.quote_to_cash.store import ProvisioningStore
 from hub.readiness import entities as readiness_entities
 from hub.readiness import retry as readiness_retry
 from hub.relay.relay import EventRelay
@@ -445,4 +446,6 @@ def build_application(settings: Settings, database_url: str) -> HubApplication:
             other_tables=(f"{app.name.lower()}_snapshots",),
         )
     recorder.append_role = settings.database_role or None
+    # The provisioning route reads this table wherever quote-to-cash runs (or never ran).
+    ProvisioningStore(datastore).create_tables(recorder.append_role)
     return app

@@ -295,11 +295,15 @@ def test_tombstones_are_left_out_of_lists_unless_asked_for(firm: Running) -> Non
     assert str(client.id) in [c["id"] for c in with_deleted["items"]]
 
 
+# A fixed id: parallel workers must collect the same test ids.
+UNKNOWN_ID = "4c5181f3-4f76-4fcc-a6f6-c96da7cf641c"
+
+
 @pytest.mark.parametrize(
     ("path", "params", "status", "field"),
     [
         ("/v1/clients/not-a-uuid", {}, 422, "id"),
-        (f"/v1/clients/{uuid.uuid4()}", {}, 404, None),
+        (f"/v1/clients/{UNKNOWN_ID}", {}, 404, None),
         ("/v1/clients", {"colour": "red"}, 400, "colour"),
         ("/v1/engagements", {"client_id": "not-a-uuid"}, 422, "client_id"),
         ("/v1/time-entries", {"work_date_from": "yesterday"}, 422, "work_date_from"),
@@ -308,9 +312,9 @@ def test_tombstones_are_left_out_of_lists_unless_asked_for(firm: Running) -> Non
         ("/v1/clients", {"limit": "lots"}, 422, "limit"),
         ("/v1/clients", {"cursor": "garbage"}, 400, "cursor"),
         ("/v1/clients", {"cursor": "eyJhIjoiMSJ9.0000"}, 400, "cursor"),
-        (f"/v1/clients/{uuid.uuid4()}", {"as_of": "not a time"}, 422, "as_of"),
-        (f"/v1/clients/{uuid.uuid4()}", {"as_of": "2999-01-01T00:00:00Z"}, 422, "as_of"),
-        (f"/v1/clients/{uuid.uuid4()}", {"as_of": "2026-01-01T00:00:00"}, 422, "as_of"),
+        (f"/v1/clients/{UNKNOWN_ID}", {"as_of": "not a time"}, 422, "as_of"),
+        (f"/v1/clients/{UNKNOWN_ID}", {"as_of": "2999-01-01T00:00:00Z"}, 422, "as_of"),
+        (f"/v1/clients/{UNKNOWN_ID}", {"as_of": "2026-01-01T00:00:00"}, 422, "as_of"),
         ("/v1/clients", {"min_position": "-1"}, 422, "min_position"),
     ],
 )
