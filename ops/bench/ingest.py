@@ -201,15 +201,20 @@ def encoded(streams: Streams, bodies: list[dict[str, Any]]) -> list[Outgoing]:
 
 async def publish(nats_url: str, messages: list[Outgoing]) -> None:
     nc = await nats.connect(nats_url)
-    js = nc.jetstream()
-    pending: list[Any] = []
-    for subject, payload, headers in messages:
-        pending.append(js.publish(subject, payload, headers=headers, timeout=30))
-        if len(pending) >= 2000:
-            await asyncio.gather(*pending)
-            pending.clear()
-    await asyncio.gather(*pending)
-    await nc.close()
+    try:
+        js = nc.jetstream()
+        pending: list[Any] = []
+        for subject, payload, headers in messages:
+            pending.append(js.publish(subject, payload, headers=headers, timeout=30))
+            if len(pending) >= 2000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        # Also on Ctrl-C mid-publish (asyncio.run cancels this task): a client left open keeps
+        # tasks that asyncio.run then waits for while it shuts down, and the bench never ends.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(nc.close(), 10)
 
 
 def decided(url: str) -> tuple[int, int]:
