@@ -11,9 +11,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
-from hub.settings import Settings
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+from hub.cli_projections import cmd_projections_rebuild, cmd_replay
+from hub.cli_support import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    load_settings,
+    stop,
+    store_url,
+)
 
 TRY_TOKEN_NAME = "local-try"  # noqa: S105 (a token name, not a secret)
 TRY_TOKEN_SCOPES = ("read", "read:confidential", "read:pii", "write:hub", "operate", "audit")
@@ -26,14 +33,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-class CommandError(Exception):
-    """A command failed in a way the user can act on; printed as one line, exit code 1."""
-
-
-def _settings() -> Settings:
-    return Settings()
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415 (only the server needs it)
 
@@ -41,7 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from hub.auth import TokenStore  # noqa: PLC0415
     from hub.bootstrap import build_hub, tune_garbage_collector  # noqa: PLC0415
 
-    settings = _settings()
+    settings = load_settings()
     host = args.host or settings.host
     port = args.port or settings.port
     hub = build_hub(settings)
@@ -75,7 +74,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from hub.bootstrap import build_hub, tune_garbage_collector  # noqa: PLC0415
     from hub.poller import run_pollers  # noqa: PLC0415
 
-    settings = _settings()
+    settings = load_settings()
     if not settings.database_url or not settings.nats_url:
         raise CommandError(
             "a worker joins a running hub: set PSHUB_DATABASE_URL and PSHUB_NATS_URL"
@@ -119,7 +118,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from hub.bootstrap import build_application, resolve_servers  # noqa: PLC0415
     from hub.demo import DemoSpec, load_demo  # noqa: PLC0415
 
-    settings = _settings()
+    settings = load_settings()
     database_url, _, started = resolve_servers(settings, nats=False)
     try:
         app = build_application(settings, database_url)
@@ -138,7 +137,7 @@ def _token_store() -> tuple[object, list[object]]:
     from hub.auth import TokenStore  # noqa: PLC0415
     from hub.bootstrap import build_application, resolve_servers  # noqa: PLC0415
 
-    settings = _settings()
+    settings = load_settings()
     database_url, _, started = resolve_servers(settings, nats=False)
     # Building the application once creates the token table in a fresh store.
     build_application(settings, database_url).close()
@@ -168,30 +167,17 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _store_url() -> tuple[str, list[object]]:
-    """The configured store, or the embedded one (started here if the hub is not running)."""
-    from hub.bootstrap import resolve_servers  # noqa: PLC0415
-
-    database_url, _, started = resolve_servers(_settings(), nats=False)
-    return database_url, started
-
-
-def _stop(started: list[object]) -> None:
-    for server in reversed(started):
-        server.stop()  # type: ignore[attr-defined]
-
-
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     import json  # noqa: PLC0415
 
     from hub import audit  # noqa: PLC0415
     from hub.application import HubApplication  # noqa: PLC0415
 
-    database_url, started = _store_url()
+    database_url, started = store_url()
     try:
         result = audit.verify(database_url, f"{HubApplication.name.lower()}_events")
     finally:
-        _stop(started)
+        stop(started)
     print(json.dumps(result.as_json()))
     return EXIT_OK if result.intact else EXIT_FAILURE
 
@@ -200,7 +186,7 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     from hub import audit  # noqa: PLC0415
     from hub.application import HubApplication  # noqa: PLC0415
 
-    database_url, started = _store_url()
+    database_url, started = store_url()
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     try:
         for line in audit.export(
@@ -213,7 +199,7 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     finally:
         if out is not sys.stdout:
             out.close()
-        _stop(started)
+        stop(started)
     return EXIT_OK
 
 
@@ -247,7 +233,7 @@ def cmd_adapter_publish(args: argparse.Namespace) -> int:
     from hub.publish import note_pending, publish_changes  # noqa: PLC0415
     from hub.streams import Streams, ensure_streams  # noqa: PLC0415
 
-    settings = _settings()
+    settings = load_settings()
     body = _read_payload(args.file, settings.max_body_bytes)
     try:  # refused input is refused before any server starts
         mapped = take_in(args.system, body, event=args.event, tenant=args.tenant)
@@ -282,7 +268,7 @@ def cmd_adapter_publish(args: argparse.Namespace) -> int:
         finally:
             app.close()
     finally:
-        _stop(started)
+        stop(started)
     for message_id in ids:
         print(message_id)
     for request, error in intake.failures:
@@ -296,113 +282,6 @@ def adapter_registry() -> dict[str, object]:
     from hub.adapters import registry  # noqa: PLC0415 (imports every adapter package)
 
     return dict(registry())
-
-
-class _Bar:
-    """A rich progress bar on standard error for long work: position, rate, ETA."""
-
-    def __init__(self) -> None:
-        from rich.console import Console  # noqa: PLC0415 (only long commands draw bars)
-        from rich.progress import (  # noqa: PLC0415
-            BarColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("position {task.completed:,.0f}/{task.total:,.0f}"),
-            TextColumn("{task.fields[rate]:,.0f} events/s"),
-            TextColumn("{task.fields[state]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        self.tasks: dict[str, object] = {}
-
-    def __enter__(self) -> _Bar:
-        self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(*exc)  # type: ignore[arg-type]
-
-    def update(self, progress: object) -> None:
-        name = progress.name  # type: ignore[attr-defined]
-        if name not in self.tasks:
-            self.tasks[name] = self.bar.add_task(
-                name,
-                total=progress.head,
-                rate=0.0,
-                state=progress.state,  # type: ignore[attr-defined]
-            )
-        self.bar.update(
-            self.tasks[name],  # type: ignore[arg-type]
-            completed=progress.position,  # type: ignore[attr-defined]
-            total=max(progress.head, progress.position),  # type: ignore[attr-defined]
-            rate=progress.rate,  # type: ignore[attr-defined]
-            state=progress.state,  # type: ignore[attr-defined]
-        )
-
-
-def cmd_projections_rebuild(args: argparse.Namespace) -> int:
-    from hub.bootstrap import build_application  # noqa: PLC0415
-    from hub.feeds.running import feed_names, feed_view, is_feed, rebuild_feed  # noqa: PLC0415
-    from hub.projecting import KINDS, rebuild  # noqa: PLC0415
-
-    known = [*KINDS, *feed_names()]
-    if args.name != "all" and args.name not in known:
-        raise CommandError(f"no projection {args.name}; projections: {', '.join(known)}, all")
-    names = known if args.name == "all" else [args.name]
-    database_url, started = _store_url()
-    try:
-        app = build_application(_settings(), database_url)
-        try:
-            with _Bar() as bar:
-                for name in names:
-                    if is_feed(name):  # a feed keeps its own ledger of what the target holds
-                        fed = rebuild_feed(app, name)
-                        feed_view(app, name[5:], fed["generation"] - 1).drop()
-                        print(f"{name}: generation {fed['generation']} at position "
-                              f"{fed['position']}")  # fmt: skip
-                        continue
-                    done = rebuild(app, name, progress=bar.update, grace=args.grace)
-                    print(f"{name}: generation {done.generation} at position {done.position}")
-        finally:
-            app.close()
-    finally:
-        _stop(started)
-    return EXIT_OK
-
-
-def cmd_replay(args: argparse.Namespace) -> int:
-    if args.until is None and args.into is None:
-        args.name = "all"  # `pshub replay`: every projection from position zero
-        return cmd_projections_rebuild(args)
-    if args.until is None or args.into is None:
-        raise CommandError("--until and --into go together (or neither: rebuild every projection)")
-    from hub.bootstrap import build_application  # noqa: PLC0415
-    from hub.replay import check_schema, replay  # noqa: PLC0415
-
-    database_url, started = _store_url()
-    try:
-        app = build_application(_settings(), database_url)
-        try:
-            check_schema(app, args.into)  # refused before any bar is drawn
-            with _Bar() as bar:
-                done = replay(app, args.until, args.into, progress=bar.update)
-        finally:
-            app.close()
-    finally:
-        _stop(started)
-    until = args.until.isoformat()
-    print(f"golden records as of {until} in schema {args.into} (position {done.position})")
-    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
