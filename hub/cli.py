@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
+from hub.cli_feeds import add_feeds_parser
 from hub.cli_projections import cmd_projections_rebuild, cmd_replay
 from hub.cli_support import (
     EXIT_FAILURE,
@@ -423,6 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--until", type=_instant, help="RFC 3339 instant (recording time)")
     replay.add_argument("--into", help="a new schema for the replayed golden records")
     replay.set_defaults(func=cmd_replay, grace=3.0)
+    add_feeds_parser(commands, _Parser)
 
     adapter = commands.add_parser(
         "adapter",

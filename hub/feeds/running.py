@@ -18,11 +18,13 @@ from psycopg.sql import SQL, Identifier
 from domain.values import SourceRef
 from hub.contracts.feeds import Delivered, Target, TargetSettings
 from hub.errors import ConflictError
+from hub.feeds import assignments
+from hub.feeds.assignments import RETIRED
 from hub.feeds.cases import duplicate_case
 from hub.feeds.delivery import Backoff, DeliveryWorker
 from hub.feeds.publisher import FeedPublisher
 from hub.feeds.registry import active_targets, connector, known_targets
-from hub.projecting import _loader, active_generation, switch
+from hub.projecting import Progress, _loader, active_generation, switch
 from hub.records import to_record
 from hub.streams import Streams
 from projections.feeds.projection import FeedProjection
@@ -61,22 +63,35 @@ def feed_projection(app: Any, target: Target, view: FeedView) -> FeedProjection:
     )
 
 
-def rebuild_feed(app: Any, name: str) -> dict[str, Any]:
+def rebuild_feed(
+    app: Any, name: str, progress: Callable[[Progress], None] | None = None
+) -> dict[str, Any]:
     """Fills a feed's next generation from position zero beside the live one, then switches
     to it (processes running the feed follow within a second; the caller drops the old
     generation). Its outbox starts from the ledger, so nothing the target already has is
-    published or delivered again."""
+    published or delivered again. `progress` is told where it stands after each page."""
     target = known_targets()[name[5:]]
     generation = active_generation(app, name) + 1
     fresh = feed_view(app, target.name, generation)
     fresh.drop()  # what an earlier, interrupted rebuild may have left
     fresh.create_table()
     runner = ProjectionRunner(feed_projection(app, target, fresh), app.hub_recorder)
-    runner.catch_up()
+    state = Progress(name, generation, head=app.hub_recorder.select_head()[0])
+
+    def advanced(position: int, events: int) -> None:
+        state.position, state.events = position, state.events + events
+        state.head = max(state.head, position)
+        if progress is not None:
+            progress(state)
+
+    runner.catch_up(progress=advanced)
     # The switch catches the new generation up to the live one under the pointer's lock.
     position = switch(
         app, name, generation - 1, runner, position_of=lambda g: _position(app, target.name, g)
     )
+    state.position, state.state = position, "switched"
+    if progress is not None:
+        progress(state)
     return {"name": name, "generation": generation, "position": position}
 
 
@@ -160,46 +175,83 @@ class Feeds:
     env: Mapping[str, str] | None = None
     backoff: Backoff = field(default_factory=Backoff)
     lines: dict[str, FeedLine] = field(default_factory=dict)
+    # Seconds between looks at which feeds migrations retired (hub/feeds/assignments.py).
+    check_every: float = 1.0
+    _watcher: threading.Thread | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _lines_lock: threading.RLock = field(default_factory=threading.RLock)
     _ack_lock: threading.Lock = field(default_factory=threading.Lock)
     _engine: Any = None
 
     def start(self) -> None:
-        for name, target in active_targets(self.env).items():
-            view = feed_view(self.app, name)
-            view.create_table()
-            line = FeedLine(
+        """Starts the feed of each enabled target a migration has not retired, and a watcher
+        that stops a feed when a migration (made by any process) retires it, and starts one
+        a migration makes active again."""
+        self.sync()
+        if self._watcher is None:
+            self._stopping.clear()
+            self._watcher = threading.Thread(target=self._watch, name="feed-states", daemon=True)
+            self._watcher.start()
+
+    def sync(self) -> None:
+        """Runs exactly the feeds the settings enable and no migration retired."""
+        retired = assignments.retired(self.app.hub_recorder.datastore)
+        with self._lines_lock:
+            for name in [n for n in self.lines if n in retired]:
+                self.lines.pop(name).stop()
+                log.info("feed %s retired by a system migration: stopped", name)
+            for name, target in active_targets(self.env).items():
+                if name not in retired and name not in self.lines:
+                    self._start_line(name, target)
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.check_every):
+            try:
+                self.sync()
+            except Exception:  # the database went away: keep the feeds as they are, retry
+                log.warning("feed state watcher failed; retrying", exc_info=True)
+
+    def _start_line(self, name: str, target: Target) -> None:
+        view = feed_view(self.app, name)
+        view.create_table()
+        line = FeedLine(
+            target,
+            view,
+            lambda v, target=target: ProjectionRunner(
+                feed_projection(self.app, target, v),
+                self.app.hub_recorder,
+                conninfo=self.database_url,
+            ),
+            connector(name, self.env),
+        )
+        line.publisher = FeedPublisher(
+            name, line.current, self.nats_url, self.streams, source=self.source
+        )
+        if line.settings is not None:
+            line.worker = DeliveryWorker(
+                self.app,
                 target,
-                view,
-                lambda v, target=target: ProjectionRunner(
-                    feed_projection(self.app, target, v),
-                    self.app.hub_recorder,
-                    conninfo=self.database_url,
-                ),
-                connector(name, self.env),
+                line.settings,
+                line.current,
+                database_url=self.database_url,
+                acknowledge=self.acknowledge,
+                backoff=self.backoff,
             )
-            line.publisher = FeedPublisher(
-                name, line.current, self.nats_url, self.streams, source=self.source
-            )
-            if line.settings is not None:
-                line.worker = DeliveryWorker(
-                    self.app,
-                    target,
-                    line.settings,
-                    line.current,
-                    database_url=self.database_url,
-                    acknowledge=self.acknowledge,
-                    backoff=self.backoff,
-                )
-            self.lines[name] = line
-            line.start_runner()
-            line.publisher.start()
-            if line.worker is not None:
-                line.worker.start()
+        self.lines[name] = line
+        line.start_runner()
+        line.publisher.start()
+        if line.worker is not None:
+            line.worker.start()
 
     def stop(self) -> None:
-        for line in self.lines.values():
-            line.stop()
-        self.lines = {}
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(5)
+            self._watcher = None
+        with self._lines_lock:
+            for line in self.lines.values():
+                line.stop()
+            self.lines = {}
 
     def nudge(self) -> None:
         for line in self.lines.values():
@@ -236,6 +288,7 @@ class Feeds:
 
     def status(self, head: int) -> list[dict[str, Any]]:
         result = []
+        migrated = assignments.states(self.app.hub_recorder.datastore)
         for name in known_targets():
             line = self.lines.get(name)
             view = line.current() if line else feed_view(self.app, name)
@@ -260,8 +313,14 @@ class Feeds:
                     "deliveries": dict(line.worker.outcomes) if line and line.worker else {},
                     "published": line.publisher.published if line and line.publisher else 0,
                     "rebuilding": False,
+                    # retired: a system migration moved its category to another system
+                    "state": "retired"
+                    if name in migrated and migrated[name][0] == RETIRED
+                    else "live",
                 }
             )
+            if name in migrated:  # the migration that retired it, or made it the category's
+                result[-1]["migration"] = migrated[name][1].as_json()
         return result
 
     def rebuild(self, name: str) -> dict[str, Any]:

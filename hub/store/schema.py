@@ -53,6 +53,8 @@ INGEST_TABLES = (
     "hub_projections",
     "hub_secrets",
     "hub_links",
+    "hub_feed_states",
+    "hub_feed_migrations",
 )
 
 WRITE_SIDE_TABLES = (
@@ -165,6 +167,28 @@ WRITE_SIDE_TABLES = (
     "CREATE INDEX IF NOT EXISTS hub_links_overdue ON {schema}.hub_links (held_at) "
     "WHERE case_id IS NULL",
     "ALTER TABLE {schema}.hub_ingest_parked ADD COLUMN IF NOT EXISTS case_id uuid",
+    # Feeds a system migration retired (no row: a feed runs wherever it is enabled), read by
+    # every process running feeds, and each migration as it was made (hub/feeds/assignments.py).
+    """
+    CREATE TABLE IF NOT EXISTS {schema}.hub_feed_states (
+        target text PRIMARY KEY,
+        category text NOT NULL,
+        state text NOT NULL CHECK (state IN ('active', 'retired')),
+        migration_id uuid NOT NULL,
+        changed_at timestamptz NOT NULL DEFAULT now()
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS {schema}.hub_feed_migrations (
+        id uuid PRIMARY KEY,
+        category text NOT NULL,
+        from_system text NOT NULL,
+        to_system text NOT NULL,
+        position bigint NOT NULL,
+        actor text NOT NULL,
+        migrated_at timestamptz NOT NULL DEFAULT now()
+    )
+    """,
     # Which source last set each field of records that several systems feed (survivorship).
     """
     CREATE TABLE IF NOT EXISTS {schema}.hub_lineage (

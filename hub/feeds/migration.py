@@ -1,0 +1,243 @@
+"""A system migration of a feed category, as `pshub feeds migrate billing --from quickbooks --to
+xero` and POST /v1/feeds/migrate run it.
+
+Under the category's lock (one migration of a category at a time, across processes):
+1. the migration is recorded and the system migrated from retired (hub/feeds/assignments.py):
+   from then on no process publishes or delivers its feed, so no item goes to both systems;
+2. the target's feed is rebuilt from position zero beside its live generation and switched to
+   (`rebuild_feed`): its outbox is what the target must hold now, and it starts from the
+   feed's ledger, so nothing the target already holds is delivered again;
+3. where the target's connector is configured, what is pending is delivered at once, until
+   nothing is due. When the target does not answer, the rest waits in its backlog (visible in
+   GET /v1/projections) and drains as the feed's delivery worker, or the next run, delivers it.
+Run again, step 1 records nothing, step 2 rebuilds the same outbox and step 3 finds nothing
+left to deliver: the target ends up holding each record once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.sql import SQL
+
+from hub.contracts.feeds import Target
+from hub.feeds import assignments
+from hub.feeds.delivery import Acknowledge, Backoff, DeliveryWorker
+from hub.feeds.registry import connector, enabled, known_targets
+from hub.feeds.running import feed_name, feed_view, rebuild_feed
+from hub.projecting import Progress
+
+# The longest wait for an item that is due again soon (one waiting for another it names);
+# anything due later is left to the backlog.
+PATIENCE = 30.0
+
+
+class MigrationRefused(ValueError):
+    """The migration cannot be made as asked: `field` and `rule` say why. `usage` is True
+    where the request itself is wrong (exit 2 on the command line) rather than the hub's
+    configuration (exit 1)."""
+
+    def __init__(self, field: str, rule: str, message: str, *, usage: bool = True) -> None:
+        super().__init__(message)
+        self.field, self.rule, self.usage = field, rule, usage
+
+
+class MigrationRunning(Exception):
+    """Another migration of the category is running (in this process or another)."""
+
+
+@dataclass
+class Outcome:
+    category: str
+    source: str
+    target: str
+    changed: bool  # False: the migration was recorded already (a second run)
+    migration: assignments.Migration
+    generation: int = 0
+    position: int = 0
+    connector: bool = False
+    delivered: int = 0
+    backlog: dict[str, Any] = field(default_factory=dict)
+    waiting_on: str | None = None  # why the backlog waits: the target's last error
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "from": self.source,
+            "to": self.target,
+            "changed": self.changed,
+            "migration": self.migration.as_json(),
+            "feed": {
+                "name": feed_name(self.target),
+                "generation": self.generation,
+                "position": self.position,
+                "connector": self.connector,
+            },
+            "delivered": self.delivered,
+            "backlog": self.backlog,
+            "waiting_on": self.waiting_on,
+        }
+
+
+def systems(category: str) -> list[str]:
+    """The systems of a category: its targets, then the source systems without a feed."""
+    feeds = [n for n, t in known_targets().items() if t.category == category]
+    return feeds + [s for s in assignments.SOURCES.get(category, ()) if s not in feeds]
+
+
+def check(category: str, source: str, target: str, env: Any = None) -> Target:
+    """The target's connector module, or MigrationRefused naming the field and the rule."""
+    if category not in assignments.CATEGORIES:
+        raise MigrationRefused(
+            "category",
+            "known_category",
+            f"no category {category!r}; categories: {', '.join(assignments.CATEGORIES)}",
+        )
+    known = systems(category)
+    if source not in known:
+        raise MigrationRefused(
+            "from",
+            "system_of_category",
+            f"{source!r} is not a {category} system; {category} systems: {', '.join(known)}",
+        )
+    if target == source:
+        raise MigrationRefused(
+            "to", "differs_from_from", f"--from and --to are both {source}: nothing to migrate"
+        )
+    feeds = {n: t for n, t in known_targets().items() if t.category == category}
+    if target not in feeds:
+        raise MigrationRefused(
+            "to",
+            "feed_of_category",
+            f"{target!r} has no {category} feed; {category} feeds: {', '.join(feeds) or 'none'}",
+        )
+    if not enabled(target, env):
+        raise MigrationRefused(
+            "to",
+            "feed_enabled",
+            f"the {target} feed is disabled: set PSHUB_FEED_{target.upper()}_ENABLED=true "
+            "(and its connector) first",
+            usage=False,
+        )
+    return feeds[target]
+
+
+def migrate(
+    app: Any,
+    category: str,
+    source: str,
+    target_name: str,
+    *,
+    actor: str,
+    database_url: str,
+    acknowledge: Acknowledge,
+    backoff: Backoff,
+    env: Any = None,
+    progress: Callable[[Progress], None] | None = None,
+    grace: float = 3.0,
+) -> Outcome:
+    """Migrates the category (see the module's description); idempotent."""
+    target = check(category, source, target_name, env)
+    datastore = app.hub_recorder.datastore
+    with datastore.get_connection() as conn:
+        key = assignments.lock_key(category)
+        if not conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (key,)).fetchone()["ok"]:
+            raise MigrationRunning(f"a migration of {category} is running already")
+        try:
+            head = app.hub_recorder.select_head()[0]
+            migration, changed = assignments.record(
+                conn, datastore.schema, category, source, target.name, head, actor
+            )
+            outcome = Outcome(category, source, target.name, changed, migration)
+            built = rebuild_feed(app, feed_name(target.name), progress)
+            outcome.generation, outcome.position = built["generation"], built["position"]
+            # Processes running the feed follow the switch within a second; then the old
+            # generation goes (as `pshub projections rebuild` does).
+            time.sleep(grace)
+            feed_view(app, target.name, built["generation"] - 1).drop()
+            settings = connector(target.name, env)
+            if settings is not None:
+                outcome.connector = True
+                worker = DeliveryWorker(
+                    app,
+                    target,
+                    settings,
+                    lambda: feed_view(app, target.name),
+                    database_url=database_url,
+                    acknowledge=acknowledge,
+                    backoff=backoff,
+                )
+                outcome.delivered, outcome.waiting_on = _deliver(worker, progress)
+            outcome.backlog = feed_view(app, target.name).backlog()
+            return outcome
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+def _deliver(
+    worker: DeliveryWorker, progress: Callable[[Progress], None] | None
+) -> tuple[int, str | None]:
+    """Delivers the feed's due items until none is due, or until the target fails to answer
+    (one retryable failure: the rest would fail alike, and waits in the backlog)."""
+    state = Progress(f"deliver {worker.target.name}", 0, head=_pending(worker), state="delivering")
+    with (
+        psycopg.connect(worker.database_url, row_factory=dict_row) as conn,
+        httpx.Client(timeout=worker.timeout) as client,
+    ):
+        writer = worker.target.writer(worker.settings, client)
+        while True:
+            if worker.deliver_one(conn, writer):
+                state.events = state.position = worker.outcomes["delivered"]
+                if progress is not None:
+                    progress(state)
+                if worker.outcomes["retry"]:
+                    return worker.outcomes["delivered"], _last_error(worker)
+                continue
+            due_in = _next_due(worker)
+            if due_in is None or due_in > PATIENCE:
+                break
+            time.sleep(max(due_in, 0.01))
+    state.state = "delivered"
+    if progress is not None:
+        progress(state)
+    return worker.outcomes["delivered"], None
+
+
+def _pending(worker: DeliveryWorker) -> int:
+    view = worker.view()
+    with view.datastore.get_connection() as conn:
+        row = conn.execute(
+            SQL("SELECT count(*) AS n FROM {} WHERE state = 'pending'").format(view.outbox)
+        ).fetchone()
+    return int(row["n"])
+
+
+def _next_due(worker: DeliveryWorker) -> float | None:
+    """Seconds until the next pending item is due, or None when nothing is pending."""
+    view = worker.view()
+    with view.datastore.get_connection() as conn:
+        row = conn.execute(
+            SQL(
+                "SELECT extract(epoch FROM min(next_attempt_at) - now())::float8 AS due "
+                "FROM {} WHERE state = 'pending'"
+            ).format(view.outbox)
+        ).fetchone()
+    return None if row["due"] is None else float(row["due"])
+
+
+def _last_error(worker: DeliveryWorker) -> str | None:
+    view = worker.view()
+    with view.datastore.get_connection() as conn:
+        row = conn.execute(
+            SQL(
+                "SELECT last_error FROM {} WHERE state = 'pending' AND last_error IS NOT NULL "
+                "ORDER BY updated_at DESC LIMIT 1"
+            ).format(view.outbox)
+        ).fetchone()
+    return None if row is None else row["last_error"]
