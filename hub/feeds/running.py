@@ -178,6 +178,7 @@ class Feeds:
     # Seconds between looks at which feeds migrations retired (hub/feeds/assignments.py).
     check_every: float = 1.0
     _watcher: threading.Thread | None = None
+    _enabled: dict[str, Target] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _lines_lock: threading.RLock = field(default_factory=threading.RLock)
     _ack_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -187,11 +188,19 @@ class Feeds:
         """Starts the feed of each enabled target a migration has not retired, and a watcher
         that stops a feed when a migration (made by any process) retires it, and starts one
         a migration makes active again."""
+        # The settings are read once, as every setting of a process is; the watcher follows
+        # only what migrations decide.
+        self._enabled = active_targets(self.env)
         self.sync()
         if self._watcher is None:
             self._stopping.clear()
             self._watcher = threading.Thread(target=self._watch, name="feed-states", daemon=True)
             self._watcher.start()
+
+    @property
+    def running(self) -> bool:
+        """Whether this process runs the feeds (`start`)."""
+        return self._watcher is not None
 
     def sync(self) -> None:
         """Runs exactly the feeds the settings enable and no migration retired."""
@@ -200,7 +209,7 @@ class Feeds:
             for name in [n for n in self.lines if n in retired]:
                 self.lines.pop(name).stop()
                 log.info("feed %s retired by a system migration: stopped", name)
-            for name, target in active_targets(self.env).items():
+            for name, target in self._enabled.items():
                 if name not in retired and name not in self.lines:
                     self._start_line(name, target)
 

@@ -52,6 +52,11 @@ class LoopbackApi:
         with self.lock:
             self._throttles.extend([(status, retry_after)] * times)
 
+    def unthrottle(self) -> None:
+        """The target answers again (the throttled requests not yet answered are forgotten)."""
+        with self.lock:
+            self._throttles.clear()
+
     def seen(self, method: str, pattern: str) -> int:
         """How many requests of that method had a path matching the pattern."""
         return sum(1 for r in self.requests if r.method == method and re.fullmatch(pattern, r.path))

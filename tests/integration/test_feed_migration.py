@@ -1,0 +1,253 @@
+"""A firm moves a feed category to another system (`pshub feeds migrate`, POST
+/v1/feeds/migrate) on real PostgreSQL and NATS, with loopback servers of QuickBooks, Xero and
+NetSuite: the new system ends up holding what it must, counted after each run; run twice, the
+migration changes nothing; the old system's feed is retired in the running hub; a target down
+during the migration keeps its items in the backlog until it answers."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hub.cli import main
+from hub.settings import Settings
+from tests.integration.test_billing_knowledge_feeds import REALM, XERO_TENANT, approved_time, firm
+from tests.support.changes import envelope, money, ref
+from tests.support.feeding import NETSUITE_ACCOUNT, until
+from tests.support.hygiene import Databases
+from tests.support.running import Running, running_hub
+from tests.support.targets.netsuite import NetSuite
+from tests.support.targets.quickbooks import QuickBooksApi
+from tests.support.targets.xero import XeroApi
+
+SYSTEMS = ("NETSUITE", "HARVEST", "QUICKBOOKS", "XERO", "SHAREPOINT")
+MIGRATE = ["feeds", "migrate", "billing", "--from", "quickbooks", "--to", "xero"]
+
+
+def connect(monkeypatch: pytest.MonkeyPatch, target: str, base_url: str, token: str, tenant: str):
+    monkeypatch.setenv(f"PSHUB_FEED_{target}_ENABLED", "true")
+    monkeypatch.setenv(f"PSHUB_FEED_{target}_BASE_URL", base_url)
+    monkeypatch.setenv(f"PSHUB_FEED_{target}_TOKEN", token)
+    monkeypatch.setenv(f"PSHUB_FEED_{target}_TENANT", tenant)
+
+
+@contextlib.contextmanager
+def hub_feeding(
+    only: str | None,
+    settings: Settings,
+    make_database: Databases,
+    nats_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Running]:
+    """A hub whose only running feed is `only`'s (its connector set beforehand)."""
+    for name in SYSTEMS:
+        if name != only:
+            monkeypatch.setenv(f"PSHUB_FEED_{name}_ENABLED", "false")
+    options = {"feed_backoff": 0.05, "feed_backoff_cap": 1.0}
+    with running_hub(settings, make_database, nats_url, **options) as running:
+        monkeypatch.setenv("PSHUB_DATABASE_URL", running.hub.database_url)  # for the CLI
+        yield running
+
+
+def more_time(running: Running, engagement: Any) -> None:
+    """A second approved, billable time entry by the person approved_time registered."""
+    entry = {
+        "id": "T2",
+        "engagement": ref("engagement", str(engagement.id), system="hub"),
+        "resource": ref("User", "U1"),
+        "work_date": "2026-03-03",
+        "hours": "1.00",
+        "billable": True,
+        "status": "approved",
+        "task": "Analysis",
+        "billable_rate": money("125.00"),
+    }
+    body = envelope("harvest", "time_entry", entry, source_type="TimeEntry")
+    running.publish_events(body)
+    assert running.outcome(body["id"])["status"] == "applied"
+
+
+def feed_state(running: Running, target: str) -> dict[str, Any]:
+    items = running.api.get("/v1/projections", headers=running.auth).json()["items"]
+    [found] = [i for i in items if i["name"] == f"feed.{target}"]
+    return found
+
+
+def xero_counts(api: XeroApi) -> tuple[int, int, int]:
+    """Contacts, invoices (drafts) and their lines the Xero organisation holds."""
+    drafts = api.held(XERO_TENANT, "Invoices")
+    lines = sum(len(d["LineItems"]) for d in drafts)
+    return len(api.held(XERO_TENANT, "Contacts")), len(drafts), lines
+
+
+def quickbooks_counts(api: QuickBooksApi) -> tuple[int, int]:
+    return len(api.held(REALM, "customer")), len(api.held(REALM, "invoice"))
+
+
+def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
+    settings: Settings,
+    make_database: Databases,
+    nats_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with QuickBooksApi() as qbo, XeroApi(XERO_TENANT) as xero:
+        connect(monkeypatch, "QUICKBOOKS", qbo.base_url, qbo.token, REALM)
+        with hub_feeding("QUICKBOOKS", settings, make_database, nats_url, monkeypatch) as running:
+            client, engagement = firm(running)
+            approved_time(running, engagement)
+            until(lambda: quickbooks_counts(qbo) == (2, 1), what="QuickBooks fed")
+            assert xero_counts(xero) == (0, 0, 0)
+
+            # The firm connects Xero, then moves billing to it from the command line.
+            connect(monkeypatch, "XERO", xero.base_url, xero.token, XERO_TENANT)
+            capsys.readouterr()
+            assert main(MIGRATE) == 0
+            out = capsys.readouterr().out
+            assert "billing: moved from quickbooks to xero at position" in out, out
+            assert "3 item(s) delivered now" in out, out
+            assert xero_counts(xero) == (1, 1, 1), "a contact, the draft and its line"
+            [contact] = xero.held(XERO_TENANT, "Contacts")
+            assert contact["ContactNumber"] == str(client.id)
+            [draft] = xero.held(XERO_TENANT, "Invoices")
+            assert str(draft["LineItems"][0]["LineAmount"]) == "750.00"
+            # The deliveries came back into the log as xrefs, as the running feed's do.
+            record = running.api.get(f"/v1/engagements/{engagement.id}", headers=running.auth)
+            assert ("xero", "DraftInvoice") in {
+                (x["system"], x["type"]) for x in record.json()["xrefs"]
+            }
+
+            # The running hub retires the QuickBooks feed without a restart.
+            state = until(
+                lambda: (s := feed_state(running, "quickbooks"))["state"] == "retired" and s,
+                what="the QuickBooks feed retired in the running hub",
+            )
+            assert state["running"] is False
+            assert state["migration"]["from"] == "quickbooks"
+            assert state["migration"]["to"] == "xero"
+            assert state["migration"]["actor"].startswith("cli:")
+            assert feed_state(running, "xero")["state"] == "live"
+
+            # Run twice, it changes nothing: no write reaches either system.
+            writes = len(xero.requests), len(qbo.requests)
+            assert main(MIGRATE) == 0
+            out = capsys.readouterr().out
+            assert "moved from quickbooks to xero already" in out and "0 item(s)" in out, out
+            assert xero_counts(xero) == (1, 1, 1)
+            assert (len(xero.requests), len(qbo.requests)) == writes
+
+            # The operator restarts the hub's feeds with Xero configured: new billable work
+            # goes to Xero only.
+            running.hub.stop_feeds()
+            running.hub.start_feeds()
+            more_time(running, engagement)
+            until(lambda: xero_counts(xero) == (1, 1, 2), what="the new line in Xero")
+            assert quickbooks_counts(qbo) == (2, 1), "a retired feed delivers nothing"
+            assert feed_state(running, "quickbooks")["running"] is False
+
+            # And the route, asked the same, records nothing and delivers nothing twice.
+            answer = running.api.post(
+                "/v1/feeds/migrate",
+                json={"category": "billing", "from": "quickbooks", "to": "xero"},
+                headers=running.token("operate"),
+            )
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["changed"] is False and answer.json()["delivered"] == 0
+            assert xero_counts(xero) == (1, 1, 2)
+            assert quickbooks_counts(qbo) == (2, 1)
+
+
+def test_xero_down_during_the_migration_keeps_its_backlog_until_it_answers(
+    settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with QuickBooksApi() as qbo, XeroApi(XERO_TENANT) as xero:
+        connect(monkeypatch, "QUICKBOOKS", qbo.base_url, qbo.token, REALM)
+        with hub_feeding("QUICKBOOKS", settings, make_database, nats_url, monkeypatch) as running:
+            _, engagement = firm(running)
+            approved_time(running, engagement)
+            until(lambda: quickbooks_counts(qbo) == (2, 1), what="QuickBooks fed")
+            connect(monkeypatch, "XERO", xero.base_url, xero.token, XERO_TENANT)
+            body = {"category": "billing", "from": "quickbooks", "to": "xero"}
+
+            # Without the operate scope: refused.
+            answer = running.api.post("/v1/feeds/migrate", json=body, headers=running.auth)
+            assert answer.status_code == 403
+            operator = running.token("operate")
+            for bad, field, rule in (
+                ({**body, "category": "payroll"}, "category", "known_category"),
+                ({**body, "from": "sage"}, "from", "system_of_category"),
+                ({**body, "to": "harvest"}, "to", "feed_of_category"),
+                ({**body, "to": "quickbooks"}, "to", "differs_from_from"),
+            ):
+                answer = running.api.post("/v1/feeds/migrate", json=bad, headers=operator)
+                assert answer.status_code == 422, answer.text
+                assert answer.headers["content-type"].startswith("application/problem+json")
+                assert answer.json()["errors"][0]["field"] == field
+                assert answer.json()["errors"][0]["rule"] == rule
+            missing = running.api.post(
+                "/v1/feeds/migrate", json={"category": "billing"}, headers=operator
+            )
+            assert missing.status_code == 422
+
+            # Xero answers 503 to everything: the migration is made, its items wait.
+            xero.throttle(times=1000, status=503, retry_after="0")
+            answer = running.api.post("/v1/feeds/migrate", json=body, headers=operator)
+            assert answer.status_code == 200, answer.text
+            done = answer.json()
+            assert done["changed"] is True and done["delivered"] == 0
+            assert done["backlog"]["pending"] == 3 and "503" in done["waiting_on"], done
+            assert xero_counts(xero) == (0, 0, 0)
+            assert feed_state(running, "quickbooks")["state"] == "retired"
+            assert feed_state(running, "xero")["backlog"]["pending"] == 3, "visible"
+
+            # Xero answers again: the hub's Xero feed (configured now) drains the backlog.
+            xero.unthrottle()
+            running.hub.stop_feeds()
+            running.hub.start_feeds()
+            until(lambda: xero_counts(xero) == (1, 1, 1), what="the backlog drained")
+            until(lambda: feed_state(running, "xero")["backlog"]["pending"] == 0)
+
+            # The second run is still no change.
+            again = running.api.post("/v1/feeds/migrate", json=body, headers=operator)
+            assert again.status_code == 200, again.text
+            assert again.json()["changed"] is False and again.json()["delivered"] == 0
+            assert again.json()["migration"] == done["migration"]
+            assert xero_counts(xero) == (1, 1, 1)
+            assert quickbooks_counts(qbo) == (2, 1)
+
+
+def test_the_erp_moves_from_odoo_to_netsuite(
+    settings: Settings,
+    make_database: Databases,
+    nats_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    netsuite = NetSuite()
+    netsuite.server.start()
+    try:
+        with hub_feeding(None, settings, make_database, nats_url, monkeypatch) as running:
+            firm(running)
+            # Odoo is an ERP the hub reads from and feeds nothing to; bad asks are refused.
+            assert main(["feeds", "migrate", "erp", "--from", "harvest", "--to", "netsuite"]) == 2
+            assert main(["feeds", "migrate", "erp", "--from", "odoo", "--to", "odoo"]) == 2
+            assert main(["feeds", "migrate", "erp", "--from", "odoo", "--to", "netsuite"]) == 1
+            assert "the netsuite feed is disabled" in capsys.readouterr().err
+
+            connect(monkeypatch, "NETSUITE", netsuite.server.base_url, "t", NETSUITE_ACCOUNT)
+            erp = ["feeds", "migrate", "erp", "--from", "odoo", "--to", "netsuite"]
+            assert main(erp) == 0
+            assert "erp: moved from odoo to netsuite at position" in capsys.readouterr().out
+            assert dict(netsuite.created) == {"customer": 1, "job": 1}
+            assert main(erp) == 0
+            assert "nothing to change" in capsys.readouterr().out
+            assert dict(netsuite.created) == {"customer": 1, "job": 1}
+            puts = [r for r in netsuite.server.requests if r.method in ("PUT", "PATCH", "POST")]
+            assert len(puts) == 2, "the second run wrote nothing"
+            state = feed_state(running, "netsuite")
+            assert state["state"] == "live" and state["migration"]["from"] == "odoo"
+    finally:
+        netsuite.server.stop()
