@@ -52,7 +52,7 @@ def cmd_feeds_migrate(args: argparse.Namespace) -> int:
     else:
         print(f"{done.category}: moved from {done.source} to {done.target} already (at position "
               f"{migration.position}, {migration.migrated_at:%Y-%m-%d %H:%M:%SZ}, by "
-              f"{migration.actor}); nothing to change")  # fmt: skip
+              f"{migration.actor}); nothing recorded again")  # fmt: skip
     print(f"feed.{done.target}: generation {done.generation} at position {done.position}; "
           f"{done.delivered} item(s) delivered now")  # fmt: skip
     if not done.connector:

@@ -243,7 +243,7 @@ def test_the_erp_moves_from_odoo_to_netsuite(
             assert "erp: moved from odoo to netsuite at position" in capsys.readouterr().out
             assert dict(netsuite.created) == {"customer": 1, "job": 1}
             assert main(erp) == 0
-            assert "nothing to change" in capsys.readouterr().out
+            assert "nothing recorded again" in capsys.readouterr().out
             assert dict(netsuite.created) == {"customer": 1, "job": 1}
             puts = [r for r in netsuite.server.requests if r.method in ("PUT", "PATCH", "POST")]
             assert len(puts) == 2, "the second run wrote nothing"
