@@ -58,6 +58,10 @@ def cmd_feeds_migrate(args: argparse.Namespace) -> int:
     if not done.connector:
         print(f"no connector for {done.target} (PSHUB_FEED_{done.target.upper()}_BASE_URL): "
               f"its feed is published on feed.{done.target}.* only")  # fmt: skip
+    if done.held_by_both:
+        print(f"{done.held_by_both} item(s) {done.source} was given before the migration are "
+              f"held by {done.target} now too (a billable line as an unsent document): void "
+              f"them in {done.source} (the hub never deletes downstream)")  # fmt: skip
     pending = done.backlog.get("pending", 0)
     if pending:
         why = f" ({done.waiting_on})" if done.waiting_on else ""

@@ -113,9 +113,20 @@ def record(
             now.get(source, {}).get("state") == RETIRED
             and now.get(target, {}).get("state") == ACTIVE
         ):
+            # The same migration made earlier (or, after another move to the same target,
+            # the one that left the target as it is).
             done = conn.execute(
-                SQL("SELECT * FROM {} WHERE id = %s").format(migrations),
-                (now[target]["migration_id"],),
+                SQL(
+                    "SELECT * FROM {} WHERE id = %s OR (category = %s AND from_system = %s "
+                    "AND to_system = %s) ORDER BY (id = %s), migrated_at DESC LIMIT 1"
+                ).format(migrations),
+                (
+                    now[target]["migration_id"],
+                    category,
+                    source,
+                    target,
+                    now[target]["migration_id"],
+                ),
             ).fetchone()
             return _migration(done), False
         done = conn.execute(

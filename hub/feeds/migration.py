@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from eventsourcing.persistence import ProgrammingError
 from psycopg.rows import dict_row
 from psycopg.sql import SQL
 
@@ -65,6 +66,9 @@ class Outcome:
     delivered: int = 0
     backlog: dict[str, Any] = field(default_factory=dict)
     waiting_on: str | None = None  # why the backlog waits: the target's last error
+    # Items the system migrated from holds too, under the same key (a billable line that
+    # QuickBooks holds as an unsent invoice): to void there, where nothing is ever deleted.
+    held_by_both: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +86,7 @@ class Outcome:
             "delivered": self.delivered,
             "backlog": self.backlog,
             "waiting_on": self.waiting_on,
+            "held_by_both": self.held_by_both,
         }
 
 
@@ -175,6 +180,8 @@ def migrate(
                 )
                 outcome.delivered, outcome.waiting_on = _deliver(worker, progress)
             outcome.backlog = feed_view(app, target.name).backlog()
+            if source in known_targets():
+                outcome.held_by_both = _held_by_both(app, source, target.name)
             return outcome
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
@@ -241,3 +248,19 @@ def _last_error(worker: DeliveryWorker) -> str | None:
             ).format(view.outbox)
         ).fetchone()
     return None if row is None else row["last_error"]
+
+
+def _held_by_both(app: Any, source: str, target: str) -> int:
+    """Items both systems were delivered under the same key (each feed's ledger)."""
+    old, new = feed_view(app, source), feed_view(app, target)
+    try:
+        with new.datastore.get_connection() as conn:
+            row = conn.execute(
+                SQL(
+                    "SELECT count(*) AS n FROM {} o JOIN {} n USING (canonical_id, key) "
+                    "WHERE o.delivered_hash IS NOT NULL AND n.delivered_hash IS NOT NULL"
+                ).format(old.ledger, new.ledger)
+            ).fetchone()
+    except (ProgrammingError, psycopg.errors.UndefinedTable):  # never fed from this store
+        return 0
+    return int(row["n"])
