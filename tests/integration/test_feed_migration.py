@@ -10,13 +10,15 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 
 from hub.cli import main
+from hub.feeds.assignments import lock_key
 from hub.settings import Settings
 from tests.integration.test_billing_knowledge_feeds import REALM, XERO_TENANT, approved_time, firm
 from tests.support.changes import envelope, money, ref
-from tests.support.feeding import NETSUITE_ACCOUNT, until
+from tests.support.feeding import NETSUITE_ACCOUNT, read_stream, until
 from tests.support.hygiene import Databases
 from tests.support.running import Running, running_hub
 from tests.support.targets.netsuite import NetSuite
@@ -68,6 +70,15 @@ def more_time(running: Running, engagement: Any) -> None:
     body = envelope("harvest", "time_entry", entry, source_type="TimeEntry")
     running.publish_events(body)
     assert running.outcome(body["id"])["status"] == "applied"
+
+
+def published(running: Running, target: str) -> set[str]:
+    """The ids of the items on feed.<target>.* (the stream keeps each id once per item)."""
+    prefix = running.hub.streams.prefix + f"feed.{target}."
+    messages = read_stream(running.nats_url, running.hub.streams.feeds)
+    found = [event["id"] for subject, event, _ in messages if subject.startswith(prefix)]
+    assert len(found) == len(set(found)), "an item published twice"
+    return set(found)
 
 
 def feed_state(running: Running, target: str) -> dict[str, Any]:
@@ -147,6 +158,8 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
             running.hub.start_feeds()
             more_time(running, engagement)
             until(lambda: xero_counts(xero) == (1, 1, 2), what="the new line in Xero")
+            # The hub's Xero feed publishes what the migration delivered, each item once.
+            until(lambda: len(published(running, "xero")) == 4, what="feed.xero.* published")
             assert quickbooks_counts(qbo) == (2, 1), "a retired feed delivers nothing"
             assert feed_state(running, "quickbooks")["running"] is False
 
@@ -160,6 +173,7 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
             assert answer.json()["changed"] is False and answer.json()["delivered"] == 0
             assert xero_counts(xero) == (1, 1, 2)
             assert quickbooks_counts(qbo) == (2, 1)
+            assert len(published(running, "xero")) == 4
 
 
 def test_xero_down_during_the_migration_keeps_its_backlog_until_it_answers(
@@ -193,6 +207,11 @@ def test_xero_down_during_the_migration_keeps_its_backlog_until_it_answers(
                 "/v1/feeds/migrate", json={"category": "billing"}, headers=operator
             )
             assert missing.status_code == 422
+            # One migration of a category at a time, across processes.
+            with psycopg.connect(running.hub.database_url, autocommit=True) as other:
+                other.execute("SELECT pg_advisory_lock(%s)", (lock_key("billing"),))
+                busy = running.api.post("/v1/feeds/migrate", json=body, headers=operator)
+                assert busy.status_code == 409 and busy.json()["reason"] == "DUPLICATE"
 
             # Xero answers 503 to everything: the migration is made, its items wait.
             xero.throttle(times=1000, status=503, retry_after="0")
