@@ -263,7 +263,7 @@ class Feeds:
             self.lines = {}
 
     def nudge(self) -> None:
-        for line in self.lines.values():
+        for line in list(self.lines.values()):  # (the watcher may retire one meanwhile)
             if line.runner is not None:
                 line.runner.nudge()
 
