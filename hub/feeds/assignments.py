@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL, Identifier
+from psycopg.types.json import Jsonb
 
 CATEGORIES = ("erp", "billing", "psa", "knowledge")
 ACTIVE, RETIRED = "active", "retired"
@@ -44,6 +46,8 @@ class Migration:
     position: int
     actor: str
     migrated_at: datetime
+    # The invoices the system migrated from held open then: canonical id, number, its own id.
+    open_invoices: tuple[dict[str, Any], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +58,7 @@ class Migration:
             "position": self.position,
             "actor": self.actor,
             "migrated_at": self.migrated_at.isoformat().replace("+00:00", "Z"),
+            "open_invoices": list(self.open_invoices),
         }
 
 
@@ -91,12 +96,20 @@ def states(datastore: PostgresDatastore) -> dict[str, tuple[str, Migration]]:
 
 
 def record(
-    conn: Any, schema: str, category: str, source: str, target: str, head: int, actor: str
+    conn: Any,
+    schema: str,
+    category: str,
+    source: str,
+    target: str,
+    head: int,
+    actor: str,
+    open_invoices: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[Migration, bool]:
     """Records the migration and the states it sets, in one transaction on `conn` (the
     connection holding the category's lock, `lock_key`); when both systems are already as it
     would leave them, records nothing and returns the migration that did (False: nothing
-    changed). `head` is the log's head: from there on the category is the target's."""
+    changed). `head` is the log's head: from there on the category is the target's;
+    `open_invoices` the invoices the source holds open then (kept with the migration)."""
     states_table = Identifier(schema, "hub_feed_states")
     migrations = Identifier(schema, "hub_feed_migrations")
     with conn.transaction():
@@ -131,10 +144,10 @@ def record(
             return _migration(done), False
         done = conn.execute(
             SQL(
-                "INSERT INTO {} (id, category, from_system, to_system, position, actor) "
-                "VALUES (%s, %s, %s, %s, %s, %s) RETURNING *"
+                "INSERT INTO {} (id, category, from_system, to_system, position, actor, "
+                "open_invoices) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING *"
             ).format(migrations),
-            (uuid.uuid4(), category, source, target, head, actor),
+            (uuid.uuid4(), category, source, target, head, actor, Jsonb(list(open_invoices))),
         ).fetchone()
         with conn.cursor() as curs:
             curs.executemany(
@@ -158,4 +171,5 @@ def _migration(row: Any) -> Migration:
         position=int(row["position"]),
         actor=row["actor"],
         migrated_at=row["migrated_at"],
+        open_invoices=tuple(row["open_invoices"] or ()),
     )

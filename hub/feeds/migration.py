@@ -32,7 +32,7 @@ from hub.feeds import assignments
 from hub.feeds.delivery import Acknowledge, Backoff, DeliveryWorker
 from hub.feeds.registry import connector, enabled, known_targets
 from hub.feeds.running import feed_name, feed_view, rebuild_feed
-from hub.projecting import Progress
+from hub.projecting import GOLDEN, Progress, active_generation, new_view
 
 # The longest wait for an item that is due again soon (one waiting for another it names);
 # anything due later is left to the backlog.
@@ -157,7 +157,14 @@ def migrate(
         try:
             head = app.hub_recorder.select_head()[0]
             migration, changed = assignments.record(
-                conn, datastore.schema, category, source, target.name, head, actor
+                conn,
+                datastore.schema,
+                category,
+                source,
+                target.name,
+                head,
+                actor,
+                _open_invoices(app, source) if category == "billing" else (),
             )
             outcome = Outcome(category, source, target.name, changed, migration)
             built = rebuild_feed(app, feed_name(target.name), progress)
@@ -264,3 +271,32 @@ def _held_by_both(app: Any, source: str, target: str) -> int:
     except (ProgrammingError, psycopg.errors.UndefinedTable):  # never fed from this store
         return 0
     return int(row["n"])
+
+
+def _open_invoices(app: Any, source: str) -> list[dict[str, Any]]:
+    """The invoices the system holds open (issued, not paid nor void), as golden records say:
+    their canonical id, number, open balance and the system's own id for them."""
+    view = new_view(app, GOLDEN, active_generation(app, GOLDEN))
+    try:
+        with view.datastore.get_connection() as conn:
+            rows = conn.execute(
+                SQL(
+                    "SELECT DISTINCT ON (g.number, g.id) g.id, g.number, "
+                    "g.record -> 'open_balance' AS open_balance, x.tenant, x.source_id "
+                    "FROM {} g JOIN {} x ON x.id = g.id AND x.system = %s "
+                    "AND x.entity = 'invoice' WHERE g.status = 'issued' AND NOT g.deleted "
+                    "ORDER BY g.number, g.id, x.tenant, x.source_id"
+                ).format(view.table("invoice"), view.xref_table),
+                (source,),
+            ).fetchall()
+    except (ProgrammingError, psycopg.errors.UndefinedTable):  # no golden records here yet
+        return []
+    return [
+        {
+            "id": str(r["id"]),
+            "number": r["number"],
+            "open_balance": r["open_balance"],
+            "xref": {"system": source, "tenant": r["tenant"], "id": r["source_id"]},
+        }
+        for r in rows
+    ]

@@ -186,6 +186,8 @@ WRITE_SIDE_TABLES = (
         to_system text NOT NULL,
         position bigint NOT NULL,
         actor text NOT NULL,
+        -- The invoices the system migrated from still held open then (their references).
+        open_invoices jsonb NOT NULL DEFAULT '[]',
         migrated_at timestamptz NOT NULL DEFAULT now()
     )
     """,

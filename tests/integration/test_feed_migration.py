@@ -72,6 +72,23 @@ def more_time(running: Running, engagement: Any) -> None:
     assert running.outcome(body["id"])["status"] == "applied"
 
 
+def issued_in_quickbooks(running: Running, client: Any) -> None:
+    """An invoice QuickBooks issued to the client, part paid: open when billing moves."""
+    invoice = {
+        "id": "1047",
+        "client": ref("client", str(client.id), system="hub"),
+        "number": "1047",
+        "currency": "GBP",
+        "issue_date": "2026-02-27",
+        "status": "issued",
+        "lines": [{"description": "February retainer", "quantity": "1", "unit_price": "500.00"}],
+        "amount_paid": money("100.00"),
+    }
+    body = envelope("quickbooks", "invoice", invoice, source_type="Invoice")
+    running.publish_events(body)
+    assert running.outcome(body["id"])["status"] == "applied"
+
+
 def published(running: Running, target: str) -> set[str]:
     """The ids of the items on feed.<target>.* (the stream keeps each id once per item)."""
     prefix = running.hub.streams.prefix + f"feed.{target}."
@@ -113,6 +130,7 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
             until(lambda: quickbooks_counts(qbo) == (2, 1), what="QuickBooks fed")
             assert xero_counts(xero) == (0, 0, 0)
 
+            issued_in_quickbooks(running, client)
             # The firm connects Xero, then moves billing to it from the command line.
             connect(monkeypatch, "XERO", xero.base_url, xero.token, XERO_TENANT)
             capsys.readouterr()
@@ -120,6 +138,7 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
             out = capsys.readouterr().out
             assert "billing: moved from quickbooks to xero at position" in out, out
             assert "3 item(s) delivered now" in out, out
+            assert "1 open invoice(s) stay in quickbooks (recorded with the migration): 1047" in out
             # The line QuickBooks holds as an unsent invoice is Xero's now too: said, not undone.
             assert "1 item(s) quickbooks was given before the migration are held by xero" in out
             assert xero_counts(xero) == (1, 1, 1), "a contact, the draft and its line"
@@ -142,6 +161,9 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
             assert state["migration"]["from"] == "quickbooks"
             assert state["migration"]["to"] == "xero"
             assert state["migration"]["actor"].startswith("cli:")
+            [kept] = state["migration"]["open_invoices"]
+            assert kept["number"] == "1047" and kept["xref"]["id"] == "1047"
+            assert kept["open_balance"] == {"amount": "400.00", "currency": "GBP"}
             assert feed_state(running, "xero")["state"] == "live"
 
             # Run twice, it changes nothing: no write reaches either system.
