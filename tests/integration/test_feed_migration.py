@@ -282,14 +282,27 @@ def test_the_erp_moves_from_odoo_to_netsuite(
 
             connect(monkeypatch, "NETSUITE", netsuite.server.base_url, "t", NETSUITE_ACCOUNT)
             erp = ["feeds", "migrate", "erp", "--from", "odoo", "--to", "netsuite"]
+            # NetSuite is down: the move is made, what it must hold waits in its backlog.
+            netsuite.server.down = True
             assert main(erp) == 0
-            assert "erp: moved from odoo to netsuite at position" in capsys.readouterr().out
+            said = capsys.readouterr()
+            assert "erp: moved from odoo to netsuite at position" in said.out
+            assert "2 item(s) wait in the netsuite backlog (DOWNSTREAM_TIMEOUT" in said.err
+            assert dict(netsuite.created) == {}
+            assert feed_state(running, "netsuite")["backlog"]["pending"] == 2
+
+            # It answers again: the next run records nothing and drains the backlog.
+            netsuite.server.down = False
+            assert main(erp) == 0
+            said = capsys.readouterr()
+            assert "nothing recorded again" in said.out and "2 item(s) delivered now" in said.out
+            assert "backlog" not in said.err
             assert dict(netsuite.created) == {"customer": 1, "job": 1}
             assert main(erp) == 0
-            assert "nothing recorded again" in capsys.readouterr().out
+            assert "0 item(s) delivered now" in capsys.readouterr().out
             assert dict(netsuite.created) == {"customer": 1, "job": 1}
             puts = [r for r in netsuite.server.requests if r.method in ("PUT", "PATCH", "POST")]
-            assert len(puts) == 2, "the second run wrote nothing"
+            assert len(puts) == 3, "one refused (503), two delivered, nothing written again"
             state = feed_state(running, "netsuite")
             assert state["state"] == "live" and state["migration"]["from"] == "odoo"
     finally:
