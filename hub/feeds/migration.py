@@ -10,8 +10,9 @@ Under the category's lock (one migration of a category at a time, across process
 3. where the target's connector is configured, what is pending is delivered at once, until
    nothing is due. When the target does not answer, the rest waits in its backlog (visible in
    GET /v1/projections) and drains as the feed's delivery worker, or the next run, delivers it.
-Run again, step 1 records nothing, step 2 rebuilds the same outbox and step 3 finds nothing
-left to deliver: the target ends up holding each record once.
+Run again, step 1 records nothing, step 2 is skipped where an earlier run (or a rebuild) built
+the feed since the migration was recorded, and step 3 delivers only what is still pending: the
+target ends up holding each record once.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import httpx
 import psycopg
 from eventsourcing.persistence import ProgrammingError
 from psycopg.rows import dict_row
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Identifier
 
 from hub.contracts.feeds import Target
 from hub.feeds import assignments
@@ -167,12 +168,16 @@ def migrate(
                 _open_invoices(app, source) if category == "billing" else (),
             )
             outcome = Outcome(category, source, target.name, changed, migration)
-            built = rebuild_feed(app, feed_name(target.name), progress)
-            outcome.generation, outcome.position = built["generation"], built["position"]
-            # Processes running the feed follow the switch within a second; then the old
-            # generation goes (as `pshub projections rebuild` does).
-            time.sleep(grace)
-            feed_view(app, target.name, built["generation"] - 1).drop()
+            if changed or not _built_since(conn, datastore.schema, target.name, migration):
+                built = rebuild_feed(app, feed_name(target.name), progress)
+                outcome.generation, outcome.position = built["generation"], built["position"]
+                # Processes running the feed follow the switch within a second; then the old
+                # generation goes (as `pshub projections rebuild` does).
+                time.sleep(grace)
+                feed_view(app, target.name, built["generation"] - 1).drop()
+            else:  # an earlier run built it: the feed follows the log from there
+                live = feed_view(app, target.name)
+                outcome.generation, outcome.position = live.generation, live.position(app.name)
             settings = connector(target.name, env)
             if settings is not None:
                 outcome.connector = True
@@ -192,6 +197,19 @@ def migrate(
             return outcome
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+def _built_since(conn: Any, schema: str, target: str, migration: assignments.Migration) -> bool:
+    """Whether the target's feed was rebuilt from the log since the migration was recorded
+    (by its first run, or an operator's rebuild): a run that stopped before leaves it not."""
+    row = conn.execute(
+        SQL("SELECT generation, switched_at FROM {} WHERE name = %s").format(
+            Identifier(schema, "hub_projections")
+        ),
+        (feed_name(target),),
+    ).fetchone()
+    # (Generation 1 is never a rebuild's: its pointer is made when the feed first runs.)
+    return row is not None and row["generation"] > 1 and row["switched_at"] >= migration.migrated_at
 
 
 def _deliver(

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from hub.cli import main
+from hub.feeds import migration
 from hub.feeds.assignments import lock_key
 from hub.settings import Settings
 from tests.integration.test_billing_knowledge_feeds import REALM, XERO_TENANT, approved_time, firm
@@ -168,11 +169,13 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
 
             # Run twice, it changes nothing: no write reaches either system.
             writes = len(xero.requests), len(qbo.requests)
+            generation = feed_state(running, "xero")["generation"]
             assert main(MIGRATE) == 0
             out = capsys.readouterr().out
             assert "moved from quickbooks to xero already" in out and "0 item(s)" in out, out
             assert xero_counts(xero) == (1, 1, 1)
             assert (len(xero.requests), len(qbo.requests)) == writes
+            assert feed_state(running, "xero")["generation"] == generation, "not rebuilt again"
 
             # The operator restarts the hub's feeds with Xero configured: new billable work
             # goes to Xero only.
@@ -305,5 +308,39 @@ def test_the_erp_moves_from_odoo_to_netsuite(
             assert len(puts) == 3, "one refused (503), two delivered, nothing written again"
             state = feed_state(running, "netsuite")
             assert state["state"] == "live" and state["migration"]["from"] == "odoo"
+    finally:
+        netsuite.server.stop()
+
+
+def test_a_migration_that_stopped_before_building_is_finished_by_the_next_run(
+    settings: Settings,
+    make_database: Databases,
+    nats_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    netsuite = NetSuite()
+    netsuite.server.start()
+    try:
+        with hub_feeding(None, settings, make_database, nats_url, monkeypatch) as running:
+            firm(running)
+            connect(monkeypatch, "NETSUITE", netsuite.server.base_url, "t", NETSUITE_ACCOUNT)
+            erp = ["feeds", "migrate", "erp", "--from", "odoo", "--to", "netsuite"]
+
+            def dies(*_: Any, **__: Any) -> Any:
+                raise RuntimeError("the process died here")
+
+            with monkeypatch.context() as crash:
+                crash.setattr(migration, "rebuild_feed", dies)
+                assert main(erp) == 1  # recorded, then stopped before building the feed
+            assert "the process died here" in capsys.readouterr().err
+            assert dict(netsuite.created) == {}
+            assert feed_state(running, "netsuite")["migration"]["from"] == "odoo"
+
+            assert main(erp) == 0
+            said = capsys.readouterr().out
+            assert "nothing recorded again" in said and "2 item(s) delivered now" in said, said
+            assert dict(netsuite.created) == {"customer": 1, "job": 1}
+            assert feed_state(running, "netsuite")["generation"] == 2
     finally:
         netsuite.server.stop()
