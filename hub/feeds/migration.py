@@ -33,7 +33,7 @@ from hub.feeds import assignments
 from hub.feeds.delivery import Acknowledge, Backoff, DeliveryWorker
 from hub.feeds.registry import connector, enabled, known_targets
 from hub.feeds.running import feed_name, feed_view, rebuild_feed
-from hub.projecting import GOLDEN, Progress, active_generation, new_view
+from hub.projecting import GOLDEN, Progress, RebuildRunning, active_generation, new_view
 
 # The longest wait for an item that is due again soon (one waiting for another it names);
 # anything due later is left to the backlog.
@@ -169,7 +169,10 @@ def migrate(
             )
             outcome = Outcome(category, source, target.name, changed, migration)
             if changed or not _built_since(conn, datastore.schema, target.name, migration):
-                built = rebuild_feed(app, feed_name(target.name), progress)
+                try:
+                    built = rebuild_feed(app, feed_name(target.name), progress)
+                except RebuildRunning as exc:  # an operator's rebuild switched it meanwhile
+                    raise MigrationRunning(f"{exc}: run the migration again") from exc
                 outcome.generation, outcome.position = built["generation"], built["position"]
                 # Processes running the feed follow the switch within a second; then the old
                 # generation goes (as `pshub projections rebuild` does).
