@@ -155,10 +155,13 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
 
             # The running hub retires the QuickBooks feed without a restart.
             state = until(
-                lambda: (s := feed_state(running, "quickbooks"))["state"] == "retired" and s,
-                what="the QuickBooks feed retired in the running hub",
+                lambda: (
+                    (s := feed_state(running, "quickbooks"))["state"] == "retired"
+                    and s["running"] is False
+                    and s
+                ),
+                what="the QuickBooks feed retired and stopped in the running hub",
             )
-            assert state["running"] is False
             assert state["migration"]["from"] == "quickbooks"
             assert state["migration"]["to"] == "xero"
             assert state["migration"]["actor"].startswith("cli:")
