@@ -240,6 +240,8 @@ def test_xero_down_during_the_migration_keeps_its_backlog_until_it_answers(
                 other.execute("SELECT pg_advisory_lock(%s)", (lock_key("billing"),))
                 busy = running.api.post("/v1/feeds/migrate", json=body, headers=operator)
                 assert busy.status_code == 409 and busy.json()["reason"] == "DUPLICATE"
+                # (Released now: a closed session's locks go only when its backend has ended.)
+                other.execute("SELECT pg_advisory_unlock(%s)", (lock_key("billing"),))
 
             # Xero answers 503 to everything: the migration is made, its items wait.
             xero.throttle(times=1000, status=503, retry_after="0")
