@@ -110,7 +110,8 @@ def check(category: str, source: str, target: str, env: Any = None) -> Target:
         raise MigrationRefused(
             "from",
             "system_of_category",
-            f"{source!r} is not a {category} system; {category} systems: {', '.join(known)}",
+            f"{source!r} is not a system of the {category} category; its systems: "
+            + ", ".join(known),
         )
     if target == source:
         raise MigrationRefused(

@@ -283,7 +283,13 @@ def test_the_erp_moves_from_odoo_to_netsuite(
         with hub_feeding(None, settings, make_database, nats_url, monkeypatch) as running:
             firm(running)
             # Odoo is an ERP the hub reads from and feeds nothing to; bad asks are refused.
+            with pytest.raises(SystemExit) as usage:
+                main(["feeds", "migrate", "payroll", "--from", "odoo", "--to", "netsuite"])
+            assert usage.value.code == 2
+            assert "invalid choice: 'payroll'" in capsys.readouterr().err
             assert main(["feeds", "migrate", "erp", "--from", "harvest", "--to", "netsuite"]) == 2
+            said = capsys.readouterr().err
+            assert said.count("\n") == 1 and "not a system of the erp category" in said, said
             assert main(["feeds", "migrate", "erp", "--from", "odoo", "--to", "odoo"]) == 2
             assert main(["feeds", "migrate", "erp", "--from", "odoo", "--to", "netsuite"]) == 1
             assert "the netsuite feed is disabled" in capsys.readouterr().err
