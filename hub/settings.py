@@ -101,6 +101,13 @@ class Settings(BaseSettings):
         "`name` or `name:category` (erp, psa, knowledge), comma-separated; empty: every "
         "enabled feed target that follows engagements and has a connector (a base URL).",
     )
+    feeds_await_provisioning: bool | None = Field(
+        default=None,
+        description="Whether the feeds hold a won engagement's project back until "
+        "quote-to-cash has requested its provisioning (every check passed). Unset: where "
+        "this process runs provisioning. Set it to true where the feeds run (or are rebuilt) "
+        "in a process other than provisioning's.",
+    )
     rules: str | None = Field(
         default=None,
         description="JSON overriding the matching and survivorship rules (hub/ingest/rules.py).",
@@ -119,3 +126,10 @@ class Settings(BaseSettings):
     @property
     def components(self) -> frozenset[str]:
         return frozenset(part.strip() for part in self.run.split(",") if part.strip())
+
+    def feeds_await(self, components: frozenset[str] | None = None) -> bool:
+        """Whether the feeds wait for provisioning (feeds_await_provisioning), given what
+        this process runs (PSHUB_RUN by default)."""
+        if self.feeds_await_provisioning is not None:
+            return self.feeds_await_provisioning
+        return "provisioning" in (self.components if components is None else components)
