@@ -15,6 +15,9 @@ import pytest
 
 from domain.engagement import EngagementStatus
 from domain.errors import InvalidTransitionError
+from domain.ids import source_id
+from domain.resource import Resource
+from domain.values import Money, SourceRef
 from hub.contracts.feeds import Delivered
 from hub.settings import Settings
 from tests.integration.test_quote_to_cash import (
@@ -26,7 +29,7 @@ from tests.integration.test_quote_to_cash import (
     provisioning,
     state_is,
 )
-from tests.support.feeding import Fed, fed_hub, until
+from tests.support.feeding import NETSUITE_ACCOUNT, Fed, fed_hub, until
 from tests.support.hygiene import Databases
 from tests.support.targets.sharepoint import GraphApi
 
@@ -190,3 +193,72 @@ def test_an_engagement_cancelled_while_blocked_never_reaches_a_target(
         )
         assert projects(fed) == dict.fromkeys(FEEDS, 0)
         assert engagement_items(fed, engagement.id) == []
+
+
+def test_a_change_after_provisioning_reaches_the_targets_and_a_cancellation_closes_them(
+    settings: Settings,
+    make_database: Databases,
+    nats_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    drive: GraphApi,
+) -> None:
+    with fed_hub(settings, make_database, nats_url, monkeypatch, run=RUN, sharepoint=drive) as fed:
+        # The manager on the deal is no one NetSuite knows: the job goes without one.
+        _, engagement = won(fed, "Molde Marine AS", "Q2C-103", **COMPLETE)
+        until(lambda: state_is(fed, engagement.id, "ready"), what="ready", timeout=60)
+        assert projects(fed) == dict.fromkeys(FEEDS, 1)
+        [job] = fed.netsuite.records["job"].values()
+        [project] = fed.harvest.records["projects"].values()
+        assert "projectManager" not in job and project["bill_by"] == "none"
+
+        # A person NetSuite holds as employee 812 (the hub read them from there) takes over,
+        # the end date moves and a project rate is agreed.
+        ref = SourceRef("netsuite", NETSUITE_ACCOUNT, "employee", "812")
+        person = Resource.register(
+            id=source_id("resource", ref),
+            name="Ingrid Dahl",
+            email="ingrid.dahl@example.com",
+            role="manager",
+            time_zone="Europe/Oslo",
+            xrefs=[ref],
+        )
+        fed.app.record(person, meta=META)
+        change(
+            fed,
+            engagement.id,
+            lambda e: e.revise(
+                manager_id=person.id,
+                end_date=date(2026, 11, 27),
+                hourly_rate=Money.of("1850", "NOK"),
+            ),
+        )
+        until(
+            lambda: (
+                fed.netsuite.records["job"][job["id"]].get("projectManager") == {"id": "812"}
+                and fed.netsuite.records["job"][job["id"]].get("projectedEndDate") == "2026-11-27"
+            ),
+            what="the manager and end date in NetSuite",
+        )
+        until(
+            lambda: (
+                fed.harvest.records["projects"][project["id"]].get("ends_on") == "2026-11-27"
+                and fed.harvest.records["projects"][project["id"]].get("hourly_rate") == "1850.00"
+                and fed.harvest.records["projects"][project["id"]].get("bill_by") == "Project"
+            ),
+            what="the end date and rate in Harvest",
+        )
+        assert projects(fed) == dict.fromkeys(FEEDS, 1), "updated in place, never created again"
+
+        # Cancelled: what provisioning opened is closed (NetSuite inactive, Harvest archived);
+        # the knowledge base keeps its folder (the documents stay).
+        change(fed, engagement.id, lambda e: e.close(date(2026, 6, 30)))
+        until(
+            lambda: (
+                fed.netsuite.records["job"][job["id"]].get("isInactive") is True
+                and fed.harvest.records["projects"][project["id"]].get("is_active") is False
+            ),
+            what="closed in NetSuite and Harvest",
+        )
+        assert state_is(fed, engagement.id, "ready"), "a ready engagement stays ready"
+        assert projects(fed) == dict.fromkeys(FEEDS, 1)
+        assert all(b["held"] == 0 and b["failed"] == 0 for b in held(fed).values())
