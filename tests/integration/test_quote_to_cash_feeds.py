@@ -20,6 +20,7 @@ from domain.resource import Resource
 from domain.values import Money, SourceRef
 from hub.contracts.feeds import Delivered
 from hub.settings import Settings
+from tests.integration.metrics_support import histogram
 from tests.integration.test_quote_to_cash import (
     COMPLETE,
     META,
@@ -165,7 +166,33 @@ def test_a_blocked_engagement_is_held_back_by_every_feed_and_delivered_once_when
             "feed.sharepoint.folder",
         ]
         assert provisioning(fed, engagement.id)["state"] == "ready"  # type: ignore[index]
-        assert client.id  # the client was delivered as before
+
+        # The lead time as a business metric: the JSON route and the Prometheus histogram.
+        head = fed.app.hub_recorder.select_head()[0]
+        reader = fed.running.token("read")
+        answer = fed.running.api.get(
+            "/v1/metrics/setup", params={"min_position": head}, headers=reader
+        )
+        assert answer.status_code == 200, answer.text
+        report = answer.json()
+        [setup] = report["engagements"]
+        assert setup["engagement_id"] == str(engagement.id) and setup["code"] == "Q2C-101"
+        assert (setup["measured"], setup["state"]) == ("provisioning", "ready")
+        assert setup["lead_time_seconds"] == pytest.approx(ready["lead_time_seconds"])
+        assert setup["won_at"] == ready["won_at"] and setup["set_up_at"] == ready["ready_at"]
+        assert (report["set_up"], report["waiting"]) == (1, 0)
+        assert report["median_seconds"] == pytest.approx(ready["lead_time_seconds"])
+        count, total = histogram(
+            fed.running.api.get("/metrics").text, "pshub_project_setup_lead_time_seconds"
+        )
+        assert count == 1 and total == pytest.approx(ready["lead_time_seconds"])
+        other = fed.running.api.get(f"/v1/clients/{client.id}", headers=reader)
+        assert other.status_code == 200  # (the client, delivered as before, is unchanged)
+        bad = fed.running.api.get(
+            "/v1/metrics/setup", params={"engagement_id": "x"}, headers=reader
+        )
+        assert bad.status_code == 400 and "engagement_id" in bad.text
+        assert fed.running.api.get("/v1/metrics/setup").status_code == 401
 
 
 def test_an_engagement_cancelled_while_blocked_never_reaches_a_target(
