@@ -125,7 +125,13 @@ class Settings(BaseSettings):
 
     @property
     def components(self) -> frozenset[str]:
-        return frozenset(part.strip() for part in self.run.split(",") if part.strip())
+        parts = frozenset(part.strip() for part in self.run.split(",") if part.strip())
+        if not self.database_url and "run" not in self.model_fields_set:
+            # The embedded store (`make run`, the demo firm) runs quote-to-cash too: with no
+            # connector configured every won engagement is ready at once, and a failed check
+            # is a case in the queue. PSHUB_RUN, when set, says exactly what runs.
+            parts |= {"provisioning"}
+        return parts
 
     def feeds_await(self, components: frozenset[str] | None = None) -> bool:
         """Whether the feeds wait for provisioning (feeds_await_provisioning), given what
