@@ -27,6 +27,7 @@ from tests.integration.test_quote_to_cash import (
     RUN,
     by_status,
     change,
+    events,
     provisioning,
     state_is,
 )
@@ -220,6 +221,30 @@ def test_an_engagement_cancelled_while_blocked_never_reaches_a_target(
         )
         assert projects(fed) == dict.fromkeys(FEEDS, 0)
         assert engagement_items(fed, engagement.id) == []
+
+        # An acknowledgement for an engagement the process never saw (a pipeline deal a
+        # target answered for): recorded as an xref, no provisioning, nothing held.
+        pipeline = fed.app.create_engagement(
+            client_id=engagement.client_id, code="Q2C-104", name="Next", currency="NOK", meta=META
+        )[0]
+        fed.running.hub.feeds_of().acknowledge("netsuite", Delivered("job", "4242"), pipeline.id)
+        head = fed.app.hub_recorder.select_head()[0]
+        provisioner = fed.running.hub.provisioner
+        assert provisioner is not None and provisioner.runner.wait_for(head, timeout=30)
+        assert provisioning(fed, pipeline.id) is None
+        assert ("netsuite", "job", "4242") in {
+            (x.system, x.type, x.id) for x in fed.app.find_any(pipeline.id).xrefs
+        }
+        # A replay of the process from position zero records nothing: the feeds see no
+        # provisioning event again, and nothing is created or released.
+        # (The pipeline deal's knowledge-base folder is not held: SharePoint holds those.)
+        until(lambda: all(b["pending"] == 0 for b in held(fed).values()), what="feeds settled")
+        before, recorded = projects(fed), len(events(fed, ""))
+        provisioner.process.replay()
+        assert provisioner.runner.wait_for(fed.app.hub_recorder.select_head()[0], timeout=60)
+        assert provisioner.runner.error is None
+        assert len(events(fed, "")) == recorded
+        assert projects(fed) == before
 
 
 def test_a_change_after_provisioning_reaches_the_targets_and_a_cancellation_closes_them(
