@@ -31,6 +31,7 @@ from tests.integration.test_quote_to_cash import (
     provisioning,
     state_is,
 )
+from tests.support.adapter_flow import native_bytes
 from tests.support.feeding import NETSUITE_ACCOUNT, Fed, fed_hub, until
 from tests.support.hygiene import Databases
 from tests.support.targets.sharepoint import GraphApi
@@ -314,3 +315,44 @@ def test_a_change_after_provisioning_reaches_the_targets_and_a_cancellation_clos
         assert state_is(fed, engagement.id, "ready"), "a ready engagement stays ready"
         assert projects(fed) == dict.fromkeys(FEEDS, 1)
         assert all(b["held"] == 0 and b["failed"] == 0 for b in held(fed).values())
+
+
+def test_a_deal_won_in_the_crm_twice_is_provisioned_once_and_held_until_then(
+    settings: Settings,
+    make_database: Databases,
+    nats_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    drive: GraphApi,
+) -> None:
+    """The README's walk-through: Salesforce's change events through the webhook, the won one
+    delivered twice (a CDC replay); the opportunity names no legal entity, contract type or
+    manager."""
+    monkeypatch.setenv("PSHUB_ADAPTER_SALESFORCE_TENANT", "00D5e000000Hq2bEAC")
+    with fed_hub(settings, make_database, nats_url, monkeypatch, run=RUN, sharepoint=drive) as fed:
+        for name in ("account_create", "opportunity_create", "opportunity_update_won"):
+            answer = fed.running.webhook("salesforce", native_bytes("salesforce", f"{name}.json"))
+            assert answer.status_code == 202, answer.text
+            fed.running.settle(answer.json()["message_ids"])
+        xref = fed.running.xref("salesforce", "Opportunity", "0065e00000BxT4mAAF")
+        engagement_id = UUID(xref.json()["id"])
+        blocked = until(lambda: state_is(fed, engagement_id, "blocked"), what="blocked")
+        again = fed.running.webhook(
+            "salesforce", native_bytes("salesforce", "opportunity_update_won.json")
+        )
+        assert again.status_code == 202, again.text
+        fed.running.settle(again.json()["message_ids"])
+        head = fed.app.hub_recorder.select_head()[0]
+        provisioner = fed.running.hub.provisioner
+        assert provisioner is not None and provisioner.runner.wait_for(head, timeout=30)
+        after = provisioning(fed, engagement_id)
+        assert after is not None
+        for key in ("state", "won_at", "failed_checks", "requested_at"):
+            assert after[key] == blocked[key], key
+        topics = [r["topic"].rsplit(".", 1)[1] for r in events(fed, "provisioning")]
+        assert topics.count("Started") == 1 and topics.count("Requested") == 0
+        # The project waits in NetSuite's and Harvest's feeds; the knowledge base made the
+        # pipeline deal's folder before it was won (an update now: not held).
+        backlogs = held(fed)
+        assert (backlogs["netsuite"]["held"], backlogs["harvest"]["held"]) == (1, 1)
+        assert backlogs["sharepoint"]["held"] == 0
+        assert (fed.netsuite.created["job"], fed.harvest.created["projects"]) == (0, 0)
