@@ -21,10 +21,12 @@ Pure: the feed projection asks it which items to hold and what a provisioning ev
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.contracts.feeds import FeedItem
-from projections.feeds.view import Ledger
+
+if TYPE_CHECKING:  # the view writes the decisions: it imports this module
+    from projections.feeds.view import Ledger
 
 TOPIC = "domain.provisioning:Provisioning."
 # The engagement states quote-to-cash provisions (hub/quote_to_cash/process.py WON_STATES).

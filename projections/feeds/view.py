@@ -22,6 +22,8 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
+from projections.feeds.gate import OPEN, WITHDRAWN
+
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 # Waiting for its engagement's provisioning (gate.py): neither published nor delivered.
 HELD = "held"
@@ -211,8 +213,8 @@ class FeedView(PostgresTrackingRecorder):
             ).format(self.gates_table),
             list(gates.items()),
         )
-        opened = [e for e, d in gates.items() if d == "open"]
-        withdrawn = [e for e, d in gates.items() if d == "withdrawn"]
+        opened = [e for e, d in gates.items() if d == OPEN]
+        withdrawn = [e for e, d in gates.items() if d == WITHDRAWN]
         curs.execute(
             SQL(
                 "UPDATE {} SET state = 'pending', next_attempt_at = now(), "

@@ -126,6 +126,7 @@ def test_a_blocked_engagement_is_held_back_by_every_feed_and_delivered_once_when
         assert fed.netsuite.created["customer"] == 1
         assert projects(fed) == dict.fromkeys(FEEDS, 0)
         assert engagement_items(fed, engagement.id) == []  # nor published on feed.*
+        assert 'pshub_feed_held{target="netsuite"} 1.0' in fed.running.api.get("/metrics").text
 
         # A rebuild of a feed from position zero reads the same provisioning: still held.
         operator = fed.running.token("operate")
