@@ -122,8 +122,10 @@ def test_a_blocked_engagement_is_held_back_by_every_feed_and_delivered_once_when
         backlogs = held(fed)
         assert {t: b["held"] for t, b in backlogs.items()} == dict.fromkeys(FEEDS, 1)
         # The client is not held: its customer and client reach their targets.
-        until(lambda: fed.harvest.created["clients"] == 1, what="the Harvest client")
-        assert fed.netsuite.created["customer"] == 1
+        until(
+            lambda: fed.harvest.created["clients"] == fed.netsuite.created["customer"] == 1,
+            what="the Harvest client and the NetSuite customer",
+        )
         assert projects(fed) == dict.fromkeys(FEEDS, 0)
         assert engagement_items(fed, engagement.id) == []  # nor published on feed.*
         assert 'pshub_feed_held{target="netsuite"} 1.0' in fed.running.api.get("/metrics").text
