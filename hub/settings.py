@@ -62,7 +62,8 @@ class Settings(BaseSettings):
         description="What `pshub serve` runs beside the API: ingest, projections, relay (the "
         "event log published on events.*), pollers, feeds (each downstream target's feed on "
         "feed.* and its delivery), provisioning (quote-to-cash: won engagements checked, "
-        "provisioned on the targets, ready; not run unless named) (comma-separated; e.g. one "
+        "provisioned on the targets, ready; not run unless named, except with the embedded "
+        "store when this is unset) (comma-separated; e.g. one "
         "process for ingest, "
         "another for projections, the relay, the feeds and provisioning).",
     )
