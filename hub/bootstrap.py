@@ -101,6 +101,8 @@ class Hub:
     relay: EventRelay | None = None
     feeds: Feeds | None = None
     provisioner: Any = None  # hub.quote_to_cash.service.Provisioner, where it runs here
+    # What this process runs (`pshub worker --run`); None: PSHUB_RUN.
+    components: frozenset[str] | None = None
     # Reads of golden records on the event loop, with no thread hop (the API's hot path).
     read_pool: AsyncConnectionPool | None = None
 
@@ -208,6 +210,7 @@ class Hub:
                 self.nats_url,
                 self.streams,
                 source=relay_source(self.settings.nats_prefix),
+                await_provisioning=self.settings.feeds_await(self.components),
                 backoff=Backoff(
                     self.settings.feed_max_attempts,
                     self.settings.feed_backoff,

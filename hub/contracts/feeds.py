@@ -92,13 +92,27 @@ class TargetSettings:
 PLACEHOLDER = "$target_id"
 
 
-def target_ref(canonical_id: UUID | str | None, type_: str, *, as_int: bool = False) -> Any:
-    """The placeholder for another record's id in the target (None stays None)."""
+def target_ref(
+    canonical_id: UUID | str | None,
+    type_: str,
+    *,
+    as_int: bool = False,
+    as_ref: bool = False,
+    optional: bool = False,
+) -> Any:
+    """The placeholder for another record's id in the target (None stays None). `as_ref`:
+    resolved as {"id": <id>}. `optional`: a record the target does not hold leaves the field
+    out (the target keeps what it has) rather than making the item wait for it; for records
+    the hub never delivers there (a NetSuite employee), known only from the target itself."""
     if canonical_id is None:
         return None
     ref: dict[str, Any] = {PLACEHOLDER: str(canonical_id), "type": type_}
     if as_int:
         ref["as"] = "int"
+    if as_ref:
+        ref["as"] = "ref"
+    if optional:
+        ref["optional"] = True
     return ref
 
 
