@@ -27,11 +27,16 @@ def test_the_demo_firm_is_published_on_each_feed(
             assert answer.status_code == 200, answer.text
             return {i["name"]: i for i in answer.json()["items"] if i["name"].startswith("feed.")}
 
-        until(lambda: all(f["position"] == head for f in feeds().values()), timeout=120)
-        states = feeds()
+        states: dict[str, dict] = {}
+
+        def settled() -> bool:  # the processes beside the feeds may still record events
+            states.update(feeds())
+            return all(f["position"] >= head and f["lag"] == 0 for f in states.values())
+
+        until(settled, timeout=120)
         assert {"feed.netsuite", "feed.harvest"} <= set(states)
         for state in states.values():
-            assert state["running"] and not state["connector"] and state["lag"] == 0
+            assert state["running"] and not state["connector"]
             assert state["error"] is None
         netsuite = states["feed.netsuite"]["backlog"]
         until(lambda: all(f["backlog"]["unpublished"] == 0 for f in feeds().values()))
