@@ -101,6 +101,12 @@ class Settings(BaseSettings):
         "`name` or `name:category` (erp, psa, knowledge), comma-separated; empty: every "
         "enabled feed target that follows engagements and has a connector (a base URL).",
     )
+    reconcile_interval: timedelta = Field(
+        default=timedelta(0),
+        description="How often the process running the feeds reconciles every downstream "
+        "target with a connector (seconds, or ISO 8601 like PT6H); 0: only on demand "
+        "(POST /v1/reconciliation/run).",
+    )
     rules: str | None = Field(
         default=None,
         description="JSON overriding the matching and survivorship rules (hub/ingest/rules.py).",
