@@ -125,10 +125,14 @@ def refeed(hub: Any, case: ExceptionCase) -> RetryResult:
             SQL(
                 "UPDATE {} SET state = 'pending', attempts = 0, next_attempt_at = now(), "
                 "last_error = NULL, case_id = %s, updated_at = now(), "
-                "target_id = CASE WHEN %s THEN NULL ELSE target_id END "
+                "target_id = CASE WHEN %s THEN NULL ELSE target_id END, "
+                # A re-feed is a new request: a target that remembers request keys
+                # (QuickBooks' requestid, Xero's Idempotency-Key) must not answer it with
+                # the first write's answer.
+                "idempotency_key = md5(idempotency_key || %s::text) "
                 "WHERE canonical_id = %s AND key = %s"
             ).format(view.outbox),
-            (case.id, lost, *key),
+            (case.id, lost, case.id, *key),
         )
         if not curs.rowcount:
             raise NothingToRetry("the feed no longer holds this item")
