@@ -268,6 +268,20 @@ def test_bad_requests_are_problems_naming_what_is_wrong(
             headers=running.token("operate"),
         )
         assert disabled.status_code == 409, disabled.text
+        # One run at a time: a second one while the first reads a slow NetSuite is 409.
+        fed.netsuite.server.delay = 0.5
+        operator = running.token("operate")
+        first = api.post("/v1/reconciliation/run", headers=operator)
+        assert first.status_code == 202, first.text
+        second = api.post("/v1/reconciliation/run", headers=operator)
+        assert second.status_code == 409 and "in progress" in second.json()["detail"]
+        fed.netsuite.server.delay = 0.0
+        until(
+            lambda: (
+                api.get(first.headers["Location"], headers=running.token("read")).json()["status"]
+                == "finished"
+            )
+        )
         forbidden = api.post("/v1/reconciliation/run", headers=running.token("read"))
         assert forbidden.status_code == 403
         assert api.get("/v1/reconciliation").status_code == 401
