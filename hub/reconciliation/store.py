@@ -40,6 +40,8 @@ class ReconciliationStore:
         self.runs = Identifier(schema, "hub_reconciliation_runs")
         self.targets = Identifier(schema, "hub_reconciliation_targets")
         self.findings = Identifier(schema, "hub_reconciliation_findings")
+        # The pull-only sources' passes (hub/reconciliation/sources.py).
+        self.sources = Identifier(schema, "hub_reconciliation_sources")
 
     def create_tables(self, role: str | None = None) -> None:
         statements = [
@@ -55,16 +57,22 @@ class ReconciliationStore:
             "canonical_id uuid, item_key text, target_id text NOT NULL, "
             "differences jsonb NOT NULL DEFAULT '[]', currency text, amount numeric, "
             "case_id uuid, PRIMARY KEY (target, identity))",
+            "CREATE TABLE IF NOT EXISTS {sources} (system text NOT NULL, tenant text NOT NULL,"
+            " checked_at timestamptz NOT NULL, time_window jsonb, "
+            "totals jsonb NOT NULL DEFAULT '{{}}', PRIMARY KEY (system, tenant))",
         ]
         with self.datastore.transaction(commit=True) as curs:
             for statement in statements:
                 curs.execute(
                     SQL(statement).format(
-                        runs=self.runs, targets=self.targets, findings=self.findings
+                        runs=self.runs,
+                        targets=self.targets,
+                        findings=self.findings,
+                        sources=self.sources,
                     )
                 )
             if role:
-                for table in (self.runs, self.targets, self.findings):
+                for table in (self.runs, self.targets, self.findings, self.sources):
                     curs.execute(
                         SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(
                             table, Identifier(role)

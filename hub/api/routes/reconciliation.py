@@ -15,16 +15,19 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
+from hub.adapters import registry
 from hub.api.deps import HubDep, Operator, Reader
 from hub.api.problems import Problem
 from hub.bootstrap import Hub
 from hub.feeds.registry import connector, enabled, known_targets
 from hub.reconciliation.passes import reconcilable
+from hub.reconciliation.sources import source_passes
 from hub.reconciliation.store import Busy, ReconciliationStore
 
 router = APIRouter(prefix="/v1/reconciliation", tags=["reconciliation"])
 
 TargetName = Annotated[str | None, Query(max_length=64, description="one downstream target")]
+SystemName = Annotated[str | None, Query(max_length=64, description="a target or a source")]
 MAX_DRIFT = 1000
 
 
@@ -53,17 +56,27 @@ async def get_reconciliation(
     hub: HubDep,
     caller: Reader,
     target: TargetName = None,
-    system: TargetName = None,
+    system: SystemName = None,
     limit: Annotated[int, Query(ge=0, le=MAX_DRIFT)] = 100,
 ) -> dict[str, Any]:
     """Per downstream target, its last pass: status (`reconciled`, or why the target could not
     be read: `unreachable`, `throttled`, `refused`), counts by entity and outcome (matching,
     missing_downstream, missing_in_hub, differing), money per currency by outcome, and the
-    drift itself (field by field, with its DRIFT case); and the last run with its progress.
-    `system` is a synonym of `target` (a target is the system it names)."""
+    drift itself (field by field, with its DRIFT case); the last run with its progress; and
+    per pull-only source system, what its last complete listing showed against what the hub
+    holds from it (records deleted at the source are tombstoned). `system` filters both: a
+    target, or a source system."""
+    if target is not None and target not in known_targets():
+        raise _unknown(target, "target")
+    if system is not None and system not in known_targets() and system not in registry():
+        known = ", ".join(sorted({*known_targets(), *registry()}))
+        raise Problem(
+            404,
+            f"no system {system!r}; systems: {known}",
+            reason="NOT_FOUND",
+            errors=[{"field": "system", "rule": "known_system", "message": f"one of {known}"}],
+        )
     wanted = target or system
-    if wanted is not None and wanted not in known_targets():
-        raise _unknown(wanted, "target" if target else "system")
     confidential = caller.has("read:confidential")
 
     def read() -> dict[str, Any]:
@@ -95,6 +108,7 @@ async def get_reconciliation(
         return {
             "run": _run(run) if run else None,
             "targets": items,
+            "sources": [] if target is not None else source_passes(store, system),
             "confidential_hidden": not confidential,
         }
 
