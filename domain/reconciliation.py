@@ -60,6 +60,9 @@ class Held:
     target_id: str
     fields: Mapping[str, Any]
     money: Money | None = None
+    # The record it is part of, for a part listed with its whole (a line of an invoice):
+    # a part of a whole the hub did not send is the whole's business, never judged alone.
+    parent: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,8 @@ def compare(
         found.findings.append(Finding(outcome, differences=diffs, **common))
     for pair, other in sorted(held_by.items()):
         if pair in seen or pair in in_flight:
+            continue
+        if other.parent is not None and other.parent not in seen:
             continue
         outcome = MATCHING if pair in known else MISSING_IN_HUB
         found.findings.append(Finding(outcome, other.entity, other.target_id, money=other.money))

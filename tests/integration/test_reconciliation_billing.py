@@ -12,11 +12,18 @@ from typing import Any
 import pytest
 
 from hub.settings import Settings
-from tests.integration.test_billing_knowledge_feeds import REALM, approved_time, feeding, firm
+from tests.integration.test_billing_knowledge_feeds import (
+    REALM,
+    XERO_TENANT,
+    approved_time,
+    feeding,
+    firm,
+)
 from tests.support.feeding import until
 from tests.support.hygiene import Databases
 from tests.support.running import Running
 from tests.support.targets.quickbooks import QuickBooksApi
+from tests.support.targets.xero import XeroApi
 
 HOURS, RATE = Decimal("6.00"), Decimal("125.00")
 
@@ -35,9 +42,9 @@ def run_pass(running: Running) -> dict[str, Any]:
     )
 
 
-def quickbooks(running: Running, *scopes: str) -> dict[str, Any]:
+def quickbooks(running: Running, *scopes: str, target: str = "quickbooks") -> dict[str, Any]:
     answer = running.api.get(
-        "/v1/reconciliation", params={"target": "quickbooks"}, headers=running.token(*scopes)
+        "/v1/reconciliation", params={"target": target}, headers=running.token(*scopes)
     )
     assert answer.status_code == 200, answer.text
     [found] = answer.json()["targets"]
@@ -116,3 +123,55 @@ def test_an_invoice_edited_or_deleted_in_quickbooks_is_found_and_refed(
             "/v1/exceptions", params={"reason": "DRIFT"}, headers=hub.token("read")
         ).json()["items"]
         assert len(cases) == 2 and {c["status"] for c in cases} == {"resolved"}
+
+
+def test_a_draft_deleted_in_xero_is_missing_with_its_line_and_both_are_refed(
+    settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with (
+        XeroApi(XERO_TENANT) as api,
+        feeding("XERO", api, XERO_TENANT, settings, make_database, nats_url, monkeypatch) as hub,
+    ):
+        _, engagement = firm(hub)
+        approved_time(hub, engagement, str(HOURS))
+        [draft] = until(
+            lambda: [i for i in api.held(XERO_TENANT, "Invoices") if i.get("LineItems")],
+            what="the draft with its line",
+        )
+
+        def xero(*scopes: str) -> dict[str, Any]:
+            return quickbooks(hub, *scopes, target="xero")
+
+        until(lambda: run_pass(hub) and xero("read")["totals"]["overall"]["matching"] == 3)
+        found = xero("read", "read:confidential")
+        assert {e: n["matching"] for e, n in found["totals"]["entities"].items()} == {
+            "contact": 1,
+            "invoice": 1,
+            "line": 1,
+        }
+        assert Decimal(found["totals"]["money"]["matching"]["GBP"]) == HOURS * RATE
+
+        # Someone deletes the draft in Xero: it and its line are missing downstream.
+        api.delete(XERO_TENANT, draft["InvoiceID"])
+        run_pass(hub)
+        found = xero("read", "read:confidential")
+        lost = {d["entity"]: d for d in found["drift"]}
+        assert {d["outcome"] for d in found["drift"]} == {"missing_downstream"}
+        assert set(lost) == {"invoice", "line"}
+        assert Decimal(found["totals"]["money"]["missing_downstream"]["GBP"]) == HOURS * RATE
+
+        retry(hub, lost["invoice"]["case_id"])
+        until(
+            lambda: any(
+                i["Status"] == "DRAFT" and i["InvoiceID"] != draft["InvoiceID"]
+                for i in api.held(XERO_TENANT, "Invoices")
+            ),
+            what="a new draft",
+        )
+        retry(hub, lost["line"]["case_id"])
+        until(
+            lambda: run_pass(hub) and xero("read")["totals"]["drift"] == 0,
+            what="no drift after the re-feed",
+        )
+        [fresh] = [i for i in api.held(XERO_TENANT, "Invoices") if i["Status"] == "DRAFT"]
+        assert [Decimal(str(line["LineAmount"])) for line in fresh["LineItems"]] == [HOURS * RATE]

@@ -121,3 +121,16 @@ def test_a_finding_keeps_its_identity_from_one_pass_to_the_next() -> None:
     assert first.identity == again.identity == "customer:a:customer"
     [theirs] = compare([], [Held("customer", "9", {})]).findings
     assert theirs.identity == "customer:system:9"
+
+
+def test_a_part_of_a_whole_the_hub_did_not_send_is_not_judged() -> None:
+    expected = [Expected("invoice", "inv-1", "e", "draftinvoice", {"Status": "DRAFT"})]
+    held = [
+        Held("invoice", "inv-1", {"Status": "DRAFT"}),
+        Held("invoice", "inv-9", {}),
+        Held("line", "l-1", {}, parent=("invoice", "inv-1")),  # a line someone added
+        Held("line", "l-9", {}, parent=("invoice", "inv-9")),  # on an invoice not the hub's
+    ]
+    found = compare(expected, held, known=frozenset({("invoice", "inv-9")}))
+    outcomes = sorted((f.outcome, f.target_id) for f in found.findings)
+    assert outcomes == [("matching", "inv-1"), ("matching", "inv-9"), ("missing_in_hub", "l-1")]
