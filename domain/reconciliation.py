@@ -175,6 +175,8 @@ def differences(hub: Mapping[str, Any], system: Any, path: str = "") -> list[Dif
     found: list[Difference] = []
     held = system if isinstance(system, Mapping) else {}
     for name, value in hub.items():
+        if str(name).startswith("@"):
+            continue  # an instruction to the system (an OData annotation), not a field
         where = f"{path}{name}"
         found += _differ(value, held.get(name), where)
     return found

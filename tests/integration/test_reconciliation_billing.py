@@ -1,8 +1,9 @@
-"""Reconciliation with QuickBooks Online (its query endpoint on loopback), on real PostgreSQL
-and NATS: an invoice edited in QuickBooks differs line by line with its money per currency,
-one deleted there is missing downstream, and retry re-feeds both (the lost one made anew,
-under a request id of its own) until a pass finds no drift. Money figures are checked against
-hours x rate computed here."""
+"""Reconciliation with QuickBooks Online (its query endpoint on loopback), Xero and a
+SharePoint drive, on real PostgreSQL and NATS: an invoice edited in QuickBooks differs line by
+line with its money per currency, one deleted there (or a draft deleted in Xero) is missing
+downstream, a folder renamed in SharePoint differs by name, and retry re-feeds each (a lost
+record made anew, under a request id of its own) until a pass finds no drift. Money figures
+are checked against hours x rate computed here."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from hub.settings import Settings
 from tests.integration.test_billing_knowledge_feeds import (
+    DRIVE,
     REALM,
     XERO_TENANT,
     approved_time,
@@ -23,6 +25,7 @@ from tests.support.feeding import until
 from tests.support.hygiene import Databases
 from tests.support.running import Running
 from tests.support.targets.quickbooks import QuickBooksApi
+from tests.support.targets.sharepoint import GraphApi
 from tests.support.targets.xero import XeroApi
 
 HOURS, RATE = Decimal("6.00"), Decimal("125.00")
@@ -175,3 +178,43 @@ def test_a_draft_deleted_in_xero_is_missing_with_its_line_and_both_are_refed(
         )
         [fresh] = [i for i in api.held(XERO_TENANT, "Invoices") if i["Status"] == "DRAFT"]
         assert [Decimal(str(line["LineAmount"])) for line in fresh["LineItems"]] == [HOURS * RATE]
+
+
+def test_a_folder_renamed_in_sharepoint_is_renamed_back_and_one_made_there_is_reported(
+    settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PSHUB_FEED_SHAREPOINT_PARENT", "Engagements")
+    with GraphApi(DRIVE) as api:
+        api.make_folder(DRIVE, "", "Engagements")
+        with feeding(
+            "SHAREPOINT", api, DRIVE, settings, make_database, nats_url, monkeypatch
+        ) as hub:
+            _, engagement = firm(hub)
+            [folder] = until(lambda: api.folders(DRIVE, "Engagements"), what="the folder")
+
+            def drive() -> dict[str, Any]:
+                return quickbooks(hub, "read", target="sharepoint")
+
+            until(lambda: run_pass(hub) and drive()["totals"]["overall"]["matching"] == 1)
+            folder["name"] = "NW-007 renamed by hand"
+            api.make_folder(DRIVE, "Engagements", "Scratch")
+            api.throttle(retry_after="0")  # Graph throttles the pass once: it waits and goes on
+            run_pass(hub)
+            found = drive()
+            assert found["status"] == "reconciled"
+            drift = {d["outcome"]: d for d in found["drift"]}
+            assert drift["differing"]["differences"] == [
+                {
+                    "field": "name",
+                    "hub": "NW-007 Pricing- review",
+                    "system": "NW-007 renamed by hand",
+                    "confidential": False,
+                }
+            ]
+            assert drift["differing"]["canonical_id"] == str(engagement.id)
+            assert drift["missing_in_hub"]["target_id"] != folder["id"]
+            retry(hub, drift["differing"]["case_id"])
+            until(lambda: folder["name"] == "NW-007 Pricing- review", what="renamed back")
+            scratch = next(f for f in api.folders(DRIVE, "Engagements") if f["name"] == "Scratch")
+            api.delete(DRIVE, scratch["id"])
+            until(lambda: run_pass(hub) and drive()["totals"]["drift"] == 0, what="no drift")

@@ -91,6 +91,11 @@ def test_texts_are_not_numbers_and_empty_is_no_value() -> None:
     assert differences({"notes": None}, {"notes": ""}) == []
 
 
+def test_an_annotation_is_an_instruction_not_a_field() -> None:
+    hub = {"name": "ENG-1 Pricing", "@microsoft.graph.conflictBehavior": "fail"}
+    assert differences(hub, {"name": "ENG-1 Pricing"}) == []
+
+
 def test_a_list_of_another_length_differs_as_a_whole() -> None:
     found = differences({"Line": [1, 2]}, {"Line": [1]})
     assert found == [Difference("Line", [1, 2], [1])]
