@@ -130,6 +130,11 @@ def test_drift_is_found_field_by_field_refed_and_gone_on_the_next_pass(
         assert hv_drift["missing_in_hub"]["target_id"] == "7000001"
         assert hv_drift["missing_in_hub"]["canonical_id"] is None
 
+        metrics = fed.running.api.get("/metrics").text
+        assert 'pshub_reconciliation_records{outcome="differing",target="netsuite"} 1.0' in metrics
+        assert 'pshub_reconciliation_records{outcome="missing_in_hub",target="harvest"} 1.0' in (
+            metrics
+        )
         cases = drift_cases(fed)
         assert len(cases) == 5 and {c["status"] for c in cases} == {"open"}
         assert {c["system"] for c in cases} == {"netsuite", "harvest"}
