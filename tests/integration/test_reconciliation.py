@@ -266,6 +266,11 @@ def test_bad_requests_are_problems_naming_what_is_wrong(
             "/v1/reconciliation/run", json={"targets": ["sap"]}, headers=running.token("operate")
         )
         assert posted.status_code == 404 and posted.json()["errors"][0]["field"] == "targets.0"
+        empty = api.post(
+            "/v1/reconciliation/run", json={"targets": []}, headers=running.token("operate")
+        )
+        assert empty.status_code == 422, empty.text  # as every body the contract refuses
+        assert empty.json()["errors"][0]["field"] == "targets"
         # QuickBooks has no connector in this hub: it cannot be reconciled.
         disabled = api.post(
             "/v1/reconciliation/run",
@@ -290,9 +295,10 @@ def test_bad_requests_are_problems_naming_what_is_wrong(
         forbidden = api.post("/v1/reconciliation/run", headers=running.token("read"))
         assert forbidden.status_code == 403
         assert api.get("/v1/reconciliation").status_code == 401
-        assert api.get(
-            "/v1/reconciliation/runs/not-a-uuid", headers=running.token("read")
-        ).status_code in (400, 422)
+        assert (
+            api.get("/v1/reconciliation/runs/not-a-uuid", headers=running.token("read")).status_code
+            == 422
+        )
         # Without read:confidential, money and rate-derived values are left out.
         plain = api.get("/v1/reconciliation", headers=running.token("read")).json()
         assert plain["confidential_hidden"] is True

@@ -33,7 +33,10 @@ MAX_DRIFT = 1000
 
 class RunRequest(BaseModel):
     targets: list[str] | None = Field(
-        default=None, max_length=20, description="the targets to reconcile; all when left out"
+        default=None,
+        min_length=1,
+        max_length=20,
+        description="the targets to reconcile; all when left out",
     )
 
 
