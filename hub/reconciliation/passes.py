@@ -5,8 +5,9 @@ drift gone resolves them; the findings and totals go to PostgreSQL
 (hub/reconciliation/store.py).
 
 Idempotent: a pass over unchanged systems opens no case and changes no finding. A target that
-cannot be read (down, throttled past the retries, refusing) is reported so, and nothing about
-it changes: its last findings and cases stay as they were.
+cannot be read (down, throttled past the retries, refusing), or that lists nothing at all
+where the hub expects records, is reported so, and nothing about it changes: its last findings
+and cases stay as they were.
 """
 
 from __future__ import annotations
@@ -145,6 +146,14 @@ class Reconciler:
         from hub.feeds.running import feed_view  # noqa: PLC0415 (it imports the feeds' world)
 
         side = hub_side(feed_view(self.app, name), reader, name, settings.tenant)
+        if not held and side.expected:
+            # Nothing at all where the hub had records acknowledged: far likelier a token that
+            # sees nothing or the wrong tenant than everything deleted. Not believed: no case
+            # storm; a person looks (the last findings stay).
+            said = f"{name} listed no records while the hub expects {len(side.expected)}"
+            self.store.failed(run_id, name, "empty_listing", said)
+            log.warning("reconciliation of %s: %s", name, said)
+            return {"status": "empty_listing", "error": said}
         known = frozenset(
             (entity, target_id)
             for entity in reader.entities

@@ -250,6 +250,19 @@ def test_a_target_down_or_throttled_during_a_pass_changes_nothing(
         fed.harvest.server.injected.clear()
         assert [c["id"] for c in drift_cases(fed)] == [case["id"]]
 
+        # Harvest lists nothing at all (a token that sees nothing): not believed, no cases.
+        kept, fed.harvest.records = fed.harvest.records, {"clients": {}, "projects": {}}
+        try:
+            found = until(
+                lambda: (r := report(fed))["harvest"]["status"] == "empty_listing" and r,
+                what="an empty listing reported",
+            )
+        finally:
+            fed.harvest.records = kept
+        assert "expects 4" in found["harvest"]["error"]
+        assert found["harvest"]["totals"]["overall"]["matching"] == 4  # the last good pass
+        assert [c["id"] for c in drift_cases(fed)] == [case["id"]]
+
 
 def test_bad_requests_are_problems_naming_what_is_wrong(
     settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch

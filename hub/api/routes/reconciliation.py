@@ -63,7 +63,8 @@ async def get_reconciliation(
     limit: Annotated[int, Query(ge=0, le=MAX_DRIFT)] = 100,
 ) -> dict[str, Any]:
     """Per downstream target, its last pass: status (`reconciled`, or why the target could not
-    be read: `unreachable`, `throttled`, `refused`), counts by entity and outcome (matching,
+    be read: `unreachable`, `throttled`, `refused`, `empty_listing`), counts by entity and
+    outcome (matching,
     missing_downstream, missing_in_hub, differing), money per currency by outcome, and the
     drift itself (field by field, with its DRIFT case); the last run with its progress; and
     per pull-only source system, what its last complete listing showed against what the hub
