@@ -64,12 +64,11 @@ async def get_reconciliation(
 ) -> dict[str, Any]:
     """Per downstream target, its last pass: status (`reconciled`, or why the target could not
     be read: `unreachable`, `throttled`, `refused`, `empty_listing`), counts by entity and
-    outcome (matching,
-    missing_downstream, missing_in_hub, differing), money per currency by outcome, and the
-    drift itself (field by field, with its DRIFT case); the last run with its progress; and
-    per pull-only source system, what its last complete listing showed against what the hub
-    holds from it (records deleted at the source are tombstoned). `system` filters both: a
-    target, or a source system."""
+    outcome (matching, missing_downstream, missing_in_hub, differing), money per currency by
+    outcome, and the drift itself (field by field, with its DRIFT case); the last run with its
+    progress; and per pull-only source system, what its last complete listing showed against
+    what the hub holds from it (records deleted at the source are tombstoned). `system`
+    filters both: a target, or a source system."""
     if target is not None and target not in known_targets():
         raise _unknown(target, "target")
     if system is not None and system not in known_targets() and system not in registry():
