@@ -82,6 +82,20 @@ def hub_side(view: FeedView, reader: Reader, system: str, tenant: str) -> HubSid
     return side
 
 
+def settled(before: HubSide, after: HubSide) -> HubSide:
+    """The hub's side as it stood through the whole listing (read before it and after it): an
+    item delivered or changed while the target was being listed is in flight, not judged (the
+    listing may hold it either way)."""
+    earlier = {(e.entity, e.target_id, e.canonical_id, e.key): e.fields for e in before.expected}
+    side = HubSide(in_flight=after.in_flight | before.in_flight, known=after.known)
+    for item in after.expected:
+        if earlier.get((item.entity, item.target_id, item.canonical_id, item.key)) == item.fields:
+            side.expected.append(item)
+        else:
+            side.in_flight.add((item.entity, item.target_id))
+    return side
+
+
 def resolved(payload: Any, lookup: Any) -> Any:
     """The payload with other records' ids as the target holds them; UNKNOWN for one the
     target has not been given (never judged a difference)."""

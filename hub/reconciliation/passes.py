@@ -26,7 +26,7 @@ from hub.contracts.feeds import Target
 from hub.contracts.reconcile import ReadFailed
 from hub.feeds.registry import active_targets, connector
 from hub.reconciliation.cases import open_drift, resolve_drift
-from hub.reconciliation.expected import hub_side
+from hub.reconciliation.expected import hub_side, settled
 from hub.reconciliation.store import Busy, ReconciliationStore
 
 log = logging.getLogger(__name__)
@@ -135,17 +135,18 @@ class Reconciler:
         target = active_targets(self.env)[name]
         settings = connector(name, self.env)
         assert settings is not None  # reconcilable() holds only connected targets
+        from hub.feeds.running import feed_view  # noqa: PLC0415 (it imports the feeds' world)
+
         with httpx.Client(timeout=self.timeout) as client:
             reader = target.reader(settings, client)  # type: ignore[attr-defined]
+            before = hub_side(feed_view(self.app, name), reader, name, settings.tenant)
             try:
                 held = self._held(reader, read)
             except ReadFailed as failed:
                 self.store.failed(run_id, name, failed.kind, str(failed))
                 log.warning("reconciliation of %s: %s", name, failed)
                 return {"status": failed.kind, "error": str(failed)}
-        from hub.feeds.running import feed_view  # noqa: PLC0415 (it imports the feeds' world)
-
-        side = hub_side(feed_view(self.app, name), reader, name, settings.tenant)
+        side = settled(before, hub_side(feed_view(self.app, name), reader, name, settings.tenant))
         if not held and side.expected:
             # Nothing at all where the hub had records acknowledged: far likelier a token that
             # sees nothing or the wrong tenant than everything deleted. Not believed: no case
