@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 
 from adapters.harvest.writes import COLLECTIONS
-from adapters.target_reads import get_json
-from domain.reconciliation import Held, Money
+from adapters.target_answers import get_json
 from hub.contracts.feeds import TargetSettings
+from hub.contracts.reconcile import Held, Money
 
 
 class HarvestReader:

@@ -18,9 +18,9 @@ from urllib.parse import quote
 import httpx
 
 from adapters.quickbooks.writes import MINOR_VERSION, TYPES
-from adapters.target_reads import get_json
-from domain.reconciliation import Held, Money
+from adapters.target_answers import get_json
 from hub.contracts.feeds import TargetSettings
+from hub.contracts.reconcile import Held, Money
 
 PAGE = 1000  # QuickBooks' largest MAXRESULTS
 SALES = "SalesItemLineDetail"

@@ -11,9 +11,9 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters.target_reads import get_json
-from domain.reconciliation import Held, Money
+from adapters.target_answers import get_json
 from hub.contracts.feeds import TargetSettings
+from hub.contracts.reconcile import Held, Money
 
 PAGE = 200
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 
-from adapters.target_reads import get_json
-from domain.reconciliation import Held, Money
+from adapters.target_answers import get_json
 from hub.contracts.feeds import TargetSettings
+from hub.contracts.reconcile import Held, Money
 
 PAGE = 100  # Xero's page size
 GONE = frozenset({"DELETED", "VOIDED"})

@@ -12,7 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
+# What a reader yields and the money it finds, as the comparison (domain/reconciliation.py)
+# takes them: re-exported here, the contract adapters import.
 from domain.reconciliation import Held, Money
+
+__all__ = ["Held", "Money", "ReadFailed", "Reader"]
 
 
 class ReadFailed(Exception):
