@@ -164,7 +164,19 @@ def test_drift_is_found_field_by_field_refed_and_gone_on_the_next_pass(
         until(lambda: ns_customer["companyName"] == "Fjord Analytics AS", what="the name put back")
         until(lambda: fed.harvest.created["projects"] == 3, what="the lost project made again")
         until(lambda: hv_project_a["is_active"] is True, what="the project active again")
-        # The hand-made Harvest client: someone removes it there.
+        # The hand-made Harvest client: dismissed, it stays dismissed while it is there...
+        walk_in = hv_drift["missing_in_hub"]["case_id"]
+        dismissed = fed.running.api.post(
+            f"/v1/exceptions/{walk_in}/dismiss",
+            json={"comment": "a test client someone made by hand"},
+            headers=operator,
+        )
+        assert dismissed.status_code == 200, dismissed.text
+        run_pass(fed)
+        assert len(drift_cases(fed)) == 5, "a dismissed drift is not raised again"
+        [still] = [d for d in report(fed)["harvest"]["drift"] if d["outcome"] == "missing_in_hub"]
+        assert still["case_id"] == walk_in
+        # ... and someone removes it there.
         del fed.harvest.records["clients"][7_000_001]
 
         run_pass(fed)
@@ -173,10 +185,15 @@ def test_drift_is_found_field_by_field_refed_and_gone_on_the_next_pass(
             assert found[name]["totals"]["drift"] == 0, found[name]["drift"]
             assert found[name]["totals"]["overall"]["matching"] == 4
         statuses = until(
-            lambda: (s := {c["status"] for c in drift_cases(fed)}) == {"resolved"} and s,
+            lambda: (
+                (s := {c["id"]: c["status"] for c in drift_cases(fed)})
+                and set(s.values()) == {"resolved", "dismissed"}
+                and s
+            ),
             what="every DRIFT case resolved",
         )
-        assert statuses == {"resolved"}
+        assert statuses[walk_in] == "dismissed"
+        assert list(statuses.values()).count("resolved") == 4
         assert len(drift_cases(fed)) == 5
         # The job made again is acknowledged: the engagement holds the new id as an xref.
         new_job = next(
