@@ -3,7 +3,9 @@ a page at a time (`page=1, 2, ...`, 100 records a page; archived contacts includ
 request naming the organisation in `Xero-Tenant-Id`. Every page is read, not only what changed
 since a date (`If-Modified-Since`): a record deleted in Xero is found only by its absence.
 
-The feed's items are contacts, draft invoices and lines on them, so the reader lists lines
+Xero shows every address and phone kind on a contact; the reader keeps the kinds the feed
+writes (POBOX, DEFAULT), so the others are not differences. The feed's items are contacts,
+draft invoices and lines on them, so the reader lists lines
 too, each with its invoice (a line on an invoice the hub did not make is not judged). A draft
 someone deleted or voided in Xero is as good as gone: it and its lines are not listed. An
 invoice approved in Xero has moved on as invoices do: its status is not compared.
@@ -44,7 +46,7 @@ class XeroReader:
     def held(self, entity: str) -> Iterator[Held]:
         if entity == "contact":
             for contact in self._all("Contacts", {"includeArchived": "true"}):
-                yield Held("contact", str(contact["ContactID"]), contact)
+                yield Held("contact", str(contact["ContactID"]), _as_fed(contact))
             return
         for invoice in self._listed_invoices():
             invoice_id = str(invoice["InvoiceID"])
@@ -103,3 +105,14 @@ class XeroReader:
             if len(found) < PAGE:
                 return
             page += 1
+
+
+def _as_fed(contact: Mapping[str, Any]) -> dict[str, Any]:
+    """A contact with only the address and phone kinds the feed writes: Xero shows every kind
+    on every contact (a STREET address, DDI, MOBILE and FAX numbers, most of them empty)."""
+    fields = dict(contact)
+    if isinstance(fields.get("Addresses"), list):
+        fields["Addresses"] = [a for a in fields["Addresses"] if a.get("AddressType") == "POBOX"]
+    if isinstance(fields.get("Phones"), list):
+        fields["Phones"] = [p for p in fields["Phones"] if p.get("PhoneType") == "DEFAULT"]
+    return fields

@@ -67,7 +67,10 @@ class XeroApi(LoopbackApi):
             after = datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp() * 1000
             rows = [r for r in rows if _millis(r.get("UpdatedDateUTC", "")) > after]
         page = int((request.query.get("page") or ["1"])[0])
-        return Response(200, self._envelope(collection, rows[(page - 1) * 100 : page * 100]))
+        shown = rows[(page - 1) * 100 : page * 100]
+        if collection == "Contacts":
+            shown = [_every_kind(r) for r in shown]
+        return Response(200, self._envelope(collection, shown))
 
     def delete(self, tenant: str, invoice_id: str) -> None:
         """Someone deletes a draft in Xero: it stays listed, as DELETED."""
@@ -196,6 +199,20 @@ class XeroApi(LoopbackApi):
             "DateTimeUTC": _date(),
             collection: written,
         }
+
+
+def _every_kind(contact: dict[str, Any]) -> dict[str, Any]:
+    """As Xero shows a contact: every address and phone kind, empty where never given."""
+    addresses = {a["AddressType"]: a for a in contact.get("Addresses") or ()}
+    phones = {p["PhoneType"]: p for p in contact.get("Phones") or ()}
+    return {
+        **contact,
+        "Addresses": [addresses.get(k, {"AddressType": k}) for k in ("POBOX", "STREET")],
+        "Phones": [
+            phones.get(k, {"PhoneType": k, "PhoneNumber": ""})
+            for k in ("DDI", "DEFAULT", "FAX", "MOBILE")
+        ],
+    }
 
 
 def _millis(stamp: str) -> int:
