@@ -19,6 +19,7 @@ class HarvestReader:
     entities = ("client", "project")
     # A project's rate and fee are rate-derived: shown only to read:confidential.
     confidential = frozenset({"hourly_rate", "fee"})
+    not_compared: frozenset[str] = frozenset()
 
     def __init__(self, settings: TargetSettings, client: httpx.Client) -> None:
         self.base = f"{settings.base_url}/v2"

@@ -20,6 +20,8 @@ PAGE = 1000  # NetSuite's largest page
 class NetSuiteReader:
     entities = ("customer", "job")
     confidential: frozenset[str] = frozenset()
+    # The writer leaves the externalId of a record NetSuite had first as it is.
+    not_compared = frozenset({"externalId"})
 
     def __init__(self, settings: TargetSettings, client: httpx.Client) -> None:
         self.base = f"{settings.base_url}{RECORDS}"

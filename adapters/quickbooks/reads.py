@@ -33,6 +33,7 @@ QUERIES = {
 class QuickBooksReader:
     entities = ("customer", "invoice")
     confidential = frozenset({"Amount", "UnitPrice", "TotalAmt", "Balance"})
+    not_compared: frozenset[str] = frozenset()
 
     def __init__(self, settings: TargetSettings, client: httpx.Client) -> None:
         self.url = f"{settings.base_url.rstrip('/')}/v3/company/{quote(settings.tenant)}/query"

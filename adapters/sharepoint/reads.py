@@ -21,6 +21,7 @@ PAGE = 200
 class SharePointReader:
     entities = ("folder",)
     confidential: frozenset[str] = frozenset()
+    not_compared: frozenset[str] = frozenset()
 
     def __init__(self, settings: TargetSettings, client: httpx.Client, *, parent_path: str) -> None:
         self.base = f"{settings.base_url.rstrip('/')}/drives/{quote(settings.tenant, safe='')}"

@@ -32,6 +32,7 @@ CENT = Decimal("0.01")
 class XeroReader:
     entities = ("contact", "invoice", "line")
     confidential = frozenset({"UnitAmount", "LineAmount"})
+    not_compared: frozenset[str] = frozenset()
 
     def __init__(self, settings: TargetSettings, client: httpx.Client) -> None:
         self.base = f"{settings.base_url.rstrip('/')}/api.xro/2.0"

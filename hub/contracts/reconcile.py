@@ -35,6 +35,9 @@ class Reader(Protocol):
     # Field names whose values are rates or derived from them: a difference in one shows its
     # values only to read:confidential.
     confidential: frozenset[str]
+    # Payload fields the writer does not always write, so the target's value is not the
+    # hub's to judge (NetSuite's externalId, left as it is on a record NetSuite had first).
+    not_compared: frozenset[str]
 
     def held(self, entity: str) -> Iterator[Held]:
         """Every record of the entity the target holds (all pages); raises ReadFailed."""

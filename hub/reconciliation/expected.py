@@ -68,7 +68,10 @@ def hub_side(view: FeedView, reader: Reader, system: str, tenant: str) -> HubSid
         if row["delivered_hash"] != row["payload_hash"]:
             side.in_flight.add((row["entity"], target_id))
             continue
-        fields = resolved(row["payload"], lookup)
+        fields = {
+            k: v for k, v in resolved(row["payload"], lookup).items()
+            if k not in reader.not_compared
+        }  # fmt: skip
         side.expected.append(
             Expected(
                 entity=row["entity"],
