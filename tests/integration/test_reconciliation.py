@@ -243,6 +243,21 @@ def test_a_target_down_or_throttled_during_a_pass_changes_nothing(
             fed.netsuite.server.start()
         ns = found["netsuite"]
         assert "NetSuite" in ns["error"]
+        # The run says so too.
+        run = until(
+            lambda: (
+                (
+                    r := fed.running.api.get(
+                        f"/v1/reconciliation/runs/{ns['run_id']}", headers=reader
+                    )
+                ).json()["status"]
+                != "running"
+                and r.json()
+            )
+        )
+        assert run["status"] == "incomplete"
+        assert run["summary"]["netsuite"]["status"] == "unreachable"
+        assert run["summary"]["harvest"]["status"] == "reconciled"
         # What the last good pass found stays, and no case opened or closed.
         assert ns["totals"]["drift"] == 1 and len(ns["drift"]) == 1
         assert ns["drift"][0]["case_id"] == case["id"]
