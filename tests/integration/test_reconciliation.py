@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from hub.settings import Settings
-from tests.integration.test_feeds import acknowledged, delivered, firm
+from tests.integration.test_feeds import META, acknowledged, delivered, firm
 from tests.support.feeding import Fed, fed_hub, until
 from tests.support.hygiene import Databases
 from tests.support.targets.server import Answer
@@ -204,6 +204,12 @@ def test_drift_is_found_field_by_field_refed_and_gone_on_the_next_pass(
             f"/v1/engagements/{engagement_b.id}", headers=fed.running.token("read")
         ).json()
         assert new_job["id"] in {x["id"] for x in engagement["xrefs"]}
+        # A later change goes to the record made anew, not to the one NetSuite lost.
+        changed = fed.app.find_any(engagement_b.id)
+        changed.revise(name="Bergen Data lakehouse")
+        fed.app.record(changed, meta=META)
+        until(lambda: new_job["companyName"] == "Bergen Data lakehouse", what="the job updated")
+        assert fed.netsuite.created["job"] == 3
         assert engagement_a.id != engagement_b.id
 
 
