@@ -109,6 +109,12 @@ class Settings(BaseSettings):
         "this process runs provisioning. Set it to true where the feeds run (or are rebuilt) "
         "in a process other than provisioning's.",
     )
+    reconcile_interval: timedelta = Field(
+        default=timedelta(0),
+        description="How often the process running the feeds reconciles every downstream "
+        "target with a connector (seconds, or ISO 8601 like PT6H); 0: only on demand "
+        "(POST /v1/reconciliation/run).",
+    )
     rules: str | None = Field(
         default=None,
         description="JSON overriding the matching and survivorship rules (hub/ingest/rules.py).",

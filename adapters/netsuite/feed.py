@@ -114,5 +114,11 @@ class NetSuiteTarget:
 
         return NetSuiteWriter(settings, client)
 
+    def reader(self, settings: TargetSettings, client: Any) -> Any:
+        """What a reconcile pass reads the target through (hub/contracts/reconcile.py)."""
+        from adapters.netsuite.reads import NetSuiteReader  # noqa: PLC0415
+
+        return NetSuiteReader(settings, client)
+
 
 TARGET = NetSuiteTarget()

@@ -33,10 +33,15 @@ class FeedItem:
     # What the target already knows this record as (its own id from an earlier acknowledgement
     # or from ingest), so an update goes to the same record.
     target_id: str | None = None
+    # The key the outbox holds when it is not the derived one: a re-feed of an item the
+    # target lost is a new write, which a target must not answer with the lost one's result.
+    request_key: str | None = None
 
     @property
     def idempotency_key(self) -> str:
         """Deterministic, at most 50 characters (QuickBooks' requestid limit), URL safe."""
+        if self.request_key:
+            return self.request_key
         raw = f"{self.target}|{self.canonical_id}|{self.key}|{self.version}".encode()
         return hashlib.sha256(raw).hexdigest()[:40]
 

@@ -208,7 +208,9 @@ class FeedProjection:
                 idempotency_key=item.idempotency_key,
                 payload=dict(item.payload),
                 payload_hash=digest,
-                target_id=item.target_id or (kept.target_id if kept else None),
+                # What the target said when it took the item comes first: a record it lost
+                # and was given again (a reconciliation re-feed) keeps its old id as an xref.
+                target_id=(kept.target_id if kept else None) or item.target_id,
                 occurred_at=f.occurred,
                 published=kept is not None and kept.published_hash == digest,
                 state=HELD if held else DELIVERED if delivered else PENDING,
