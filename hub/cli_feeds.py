@@ -40,6 +40,7 @@ def cmd_feeds_migrate(args: argparse.Namespace) -> int:
                     acknowledge=feeds.acknowledge,
                     backoff=feeds.backoff,
                     progress=bar.update,
+                    await_provisioning=settings.feeds_await(),
                 )
         finally:
             app.close()

@@ -33,10 +33,15 @@ class FeedItem:
     # What the target already knows this record as (its own id from an earlier acknowledgement
     # or from ingest), so an update goes to the same record.
     target_id: str | None = None
+    # The key the outbox holds when it is not the derived one: a re-feed of an item the
+    # target lost is a new write, which a target must not answer with the lost one's result.
+    request_key: str | None = None
 
     @property
     def idempotency_key(self) -> str:
         """Deterministic, at most 50 characters (QuickBooks' requestid limit), URL safe."""
+        if self.request_key:
+            return self.request_key
         raw = f"{self.target}|{self.canonical_id}|{self.key}|{self.version}".encode()
         return hashlib.sha256(raw).hexdigest()[:40]
 
@@ -92,13 +97,27 @@ class TargetSettings:
 PLACEHOLDER = "$target_id"
 
 
-def target_ref(canonical_id: UUID | str | None, type_: str, *, as_int: bool = False) -> Any:
-    """The placeholder for another record's id in the target (None stays None)."""
+def target_ref(
+    canonical_id: UUID | str | None,
+    type_: str,
+    *,
+    as_int: bool = False,
+    as_ref: bool = False,
+    optional: bool = False,
+) -> Any:
+    """The placeholder for another record's id in the target (None stays None). `as_ref`:
+    resolved as {"id": <id>}. `optional`: a record the target does not hold leaves the field
+    out (the target keeps what it has) rather than making the item wait for it; for records
+    the hub never delivers there (a NetSuite employee), known only from the target itself."""
     if canonical_id is None:
         return None
     ref: dict[str, Any] = {PLACEHOLDER: str(canonical_id), "type": type_}
     if as_int:
         ref["as"] = "int"
+    if as_ref:
+        ref["as"] = "ref"
+    if optional:
+        ref["optional"] = True
     return ref
 
 

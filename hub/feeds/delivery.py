@@ -150,6 +150,7 @@ class DeliveryWorker:
                 key=row["key"],
                 payload=payload,
                 target_id=target_id,
+                request_key=row["idempotency_key"],
             )
             delivered = writer.deliver(item)
         except Waiting as waiting:

@@ -148,8 +148,10 @@ def migrate(
     env: Any = None,
     progress: Callable[[Progress], None] | None = None,
     grace: float = 3.0,
+    await_provisioning: bool = False,
 ) -> Outcome:
-    """Migrates the category (see the module's description); idempotent."""
+    """Migrates the category (see the module's description); idempotent.
+    `await_provisioning` is what the live feeds do (Settings.feeds_await)."""
     target = check(category, source, target_name, env)
     datastore = app.hub_recorder.datastore
     with datastore.get_connection() as conn:
@@ -171,7 +173,12 @@ def migrate(
             outcome = Outcome(category, source, target.name, changed, migration)
             if changed or not _built_since(conn, datastore.schema, target.name, migration):
                 try:
-                    built = rebuild_feed(app, feed_name(target.name), progress)
+                    built = rebuild_feed(
+                        app,
+                        feed_name(target.name),
+                        progress,
+                        await_provisioning=await_provisioning,
+                    )
                 except RebuildRunning as exc:  # an operator's rebuild switched it meanwhile
                     raise MigrationRunning(f"{exc}: run the migration again") from exc
                 outcome.generation, outcome.position = built["generation"], built["position"]

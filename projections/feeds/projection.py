@@ -5,6 +5,9 @@ version (its golden record, serialised as GET /v1 serves it) goes through the ta
 mapping; an item whose payload differs from what the outbox holds for it becomes pending again
 (and unpublished). Events are folded one by one, never collapsed per page, so the outbox is the
 same whatever the page size: a rebuild from position zero gives the same rows.
+
+With `await_provisioning` (quote-to-cash runs), the provisioning events in the log hold back a
+won engagement's creation in the target until its provisioning is requested (gate.py).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -24,7 +28,8 @@ from eventsourcing.utils import resolve_topic
 
 from domain.base import CanonicalAggregate
 from hub.contracts.feeds import FeedItem, Target
-from projections.feeds.view import DELIVERED, PENDING, FeedView, OutboxRow
+from projections.feeds import gate as G
+from projections.feeds.view import DELIVERED, HELD, PENDING, FeedView, OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +49,25 @@ def _entity_of(topic: str) -> str | None:
     return None if isinstance(cls, type) and issubclass(cls, CanonicalAggregate) else ""
 
 
+@dataclass(frozen=True)
+class Found:
+    """An item a followed record yields at a position of the log."""
+
+    item: FeedItem
+    entity: str  # the record's canonical entity
+    record: dict[str, Any]
+    position: int
+    occurred: datetime | None
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A provisioning event's decision for its engagement's items (gate.py)."""
+
+    engagement_id: UUID
+    decision: str
+
+
 def payload_hash(payload: Any) -> str:
     return hashlib.sha256(
         json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
@@ -61,6 +85,7 @@ class FeedProjection:
         to_record: Callable[[Any], dict[str, Any]],
         application_name: str,
         cache_size: int = 2_000,
+        await_provisioning: bool = False,
     ) -> None:
         self.view = view
         self.target = target
@@ -70,6 +95,7 @@ class FeedProjection:
         self.to_record = to_record
         self.application_name = application_name
         self.cache_size = cache_size
+        self.await_provisioning = await_provisioning
         self._cache: OrderedDict[UUID, Any] = OrderedDict()
         # Which entity each recently seen record is, to skip the shared events of the others.
         self._kinds: OrderedDict[UUID, str] = OrderedDict()
@@ -82,8 +108,16 @@ class FeedProjection:
 
     def process(self, notifications: Sequence[Notification]) -> None:
         try:
-            followed: list[tuple[str, dict[str, Any], int]] = []
+            # In log order: each followed record (entity, record, position), and each
+            # provisioning decision (engagement id, decision, position).
+            followed: list[tuple[str, dict[str, Any], int] | Decided] = []
             for notification in notifications:
+                if self.await_provisioning and notification.topic.startswith(G.TOPIC):
+                    provisioning = self._advance(notification)
+                    decided = G.decision(provisioning)
+                    if decided is not None:
+                        followed.append(Decided(provisioning.engagement_id, decided))
+                    continue
                 entity = _entity_of(notification.topic)
                 if entity is None:
                     entity = self._kinds.get(notification.originator_id)
@@ -98,8 +132,8 @@ class FeedProjection:
                     continue
                 # Serialised now: the cached aggregate moves on with the page's next events.
                 followed.append((entity, self.to_record(aggregate), notification.id))
-            rows = self._fold(self._items(followed))
-            self.view.write(rows, Tracking(self.application_name, notifications[-1].id))
+            rows, gates = self._fold(self._items(followed))
+            self.view.write(rows, Tracking(self.application_name, notifications[-1].id), gates)
         except Exception:
             self._cache.clear()
             self._position = None
@@ -107,13 +141,19 @@ class FeedProjection:
         self._position = notifications[-1].id
 
     def _items(
-        self, followed: list[tuple[str, dict[str, Any], int]]
-    ) -> list[tuple[FeedItem, int, datetime | None]]:
+        self, followed: list[tuple[str, dict[str, Any], int] | Decided]
+    ) -> list[Found | Decided]:
         """Each followed record's items; the xrefs of the target's ids this feed delivered are
-        marked `acknowledged` (the hub's own writes, not records that came from the target)."""
-        acked = self.view.acknowledged(UUID(str(r["id"])) for _, r, _ in followed)
-        found: list[tuple[FeedItem, int, datetime | None]] = []
-        for entity, record, position in followed:
+        marked `acknowledged` (the hub's own writes, not records that came from the target).
+        Provisioning decisions stay where they are in the sequence."""
+        records = [f[1] for f in followed if not isinstance(f, Decided)]
+        acked = self.view.acknowledged(UUID(str(r["id"])) for r in records)
+        found: list[Found | Decided] = []
+        for entry in followed:
+            if isinstance(entry, Decided):
+                found.append(entry)
+                continue
+            entity, record, position = entry
             ours = acked.get(UUID(str(record["id"])), set())
             if ours:
                 record["xrefs"] = [
@@ -128,36 +168,54 @@ class FeedProjection:
                 log.exception("feed %s: no items for %s %s", self.name, entity, record["id"])
                 continue
             changed = _instant(record.get("updated_at"))
-            found += [(item, position, changed) for item in items]
+            found += [Found(item, entity, record, position, changed) for item in items]
         return found
 
-    def _fold(self, found: list[tuple[FeedItem, int, datetime | None]]) -> list[OutboxRow]:
-        keys = {(item.canonical_id, item.key) for item, _, _ in found}
+    def _fold(self, found: list[Found | Decided]) -> tuple[list[OutboxRow], dict[UUID, str]]:
+        """The rows that change, and the provisioning decisions of the page (each applies to
+        what follows it; the last per engagement is kept)."""
+        items = [f.item for f in found if isinstance(f, Found)]
+        keys = {(item.canonical_id, item.key) for item in items}
         current = self.view.hashes(keys)
         ledger = self.view.ledger_of(keys)
+        gates: dict[UUID, str] = {}
+        known = self.view.gates({i.canonical_id for i in items}) if self.await_provisioning else {}
         rows: dict[tuple[UUID, str], OutboxRow] = {}
-        for item, position, occurred in found:
+        for f in found:
+            if isinstance(f, Decided):
+                gates[f.engagement_id] = known[f.engagement_id] = f.decision
+                continue
+            item = f.item
             key = (item.canonical_id, item.key)
+            kept = ledger.get(key)
+            gate = known.get(item.canonical_id)
+            held = self.await_provisioning and G.holds(f.entity, f.record, item, kept, gate)
+            if held and gate == G.WITHDRAWN:
+                continue  # never provisioned: the target is not to hold it
+            if held and gate is None:
+                gates[item.canonical_id] = known[item.canonical_id] = G.WAITING
             digest = payload_hash(item.payload)
             if current.get(key) == digest:
                 continue  # the same payload again (an acknowledgement, a field it ignores)
             current[key] = digest
-            kept = ledger.get(key)
+            delivered = kept is not None and kept.delivered_hash == digest
             rows[key] = OutboxRow(
                 canonical_id=item.canonical_id,
                 key=item.key,
                 entity=item.entity,
                 version=item.version,
-                position=position,
+                position=f.position,
                 idempotency_key=item.idempotency_key,
                 payload=dict(item.payload),
                 payload_hash=digest,
-                target_id=item.target_id or (kept.target_id if kept else None),
-                occurred_at=occurred,
+                # What the target said when it took the item comes first: a record it lost
+                # and was given again (a reconciliation re-feed) keeps its old id as an xref.
+                target_id=(kept.target_id if kept else None) or item.target_id,
+                occurred_at=f.occurred,
                 published=kept is not None and kept.published_hash == digest,
-                state=DELIVERED if kept is not None and kept.delivered_hash == digest else PENDING,
+                state=HELD if held else DELIVERED if delivered else PENDING,
             )
-        return list(rows.values())
+        return list(rows.values()), gates
 
     def _remember(self, record_id: UUID, entity: str) -> None:
         self._kinds[record_id] = entity

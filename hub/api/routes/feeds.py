@@ -51,6 +51,7 @@ async def migrate_category(
             database_url=hub.database_url,
             acknowledge=feeds.acknowledge,
             backoff=feeds.backoff,
+            await_provisioning=feeds.await_provisioning,
         )
     except MigrationRefused as refused:  # the settings changed meanwhile
         raise _refusal(refused) from None
