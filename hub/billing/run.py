@@ -87,7 +87,7 @@ def run_billing(
     drafts = plan(terms, period, work, milestones)
     run = BillingRun.of(
         engagement_id=engagement_id,
-        contract_id=None if contract is None else contract.id,
+        contract_id=contract.id if contract else None,
         contract_type=str(terms.type) if terms is not None else "",
         period=period,
         drafts=drafts,
@@ -104,21 +104,15 @@ def run_billing(
 
 def _work_contract(app: HubApplication, view: MetricsView, engagement: Engagement) -> Any:
     """The signed or active contract line the engagement's time and expenses are billed
-    under; None where it has none (a fixed fee bills milestones only)."""
+    under; None where it has none (a fixed fee bills milestones only); `False` where the
+    engagement has no contract line at all (its own commercial model decides)."""
     rows = view.query(
         SQL("SELECT id FROM {refs} WHERE entity = 'contract' AND data->>'engagement_id' = %s"),
         [str(engagement.id)],
     )
-    found = []
-    for row in rows:
-        contract = app.find(row["id"], Contract)
-        if (
-            contract is not None
-            and not contract.deleted
-            and contract.status in _LIVE
-            and contract.type in _WORK_TYPES
-        ):
-            found.append(contract)
+    contracts = [app.find(row["id"], Contract) for row in rows]
+    live = [c for c in contracts if c is not None and not c.deleted and c.status in _LIVE]
+    found = [c for c in live if c.type in _WORK_TYPES]
     if len(found) > 1:
         raise RuleViolationError(
             f"the engagement has {len(found)} live time-and-materials or retainer contract "
@@ -126,16 +120,20 @@ def _work_contract(app: HubApplication, view: MetricsView, engagement: Engagemen
             rule="one_work_contract",
             field="engagement_id",
         )
-    return found[0] if found else None
+    if found:
+        return found[0]
+    return None if live else False
 
 
 def _terms(
     engagement: Engagement, contract: Any, rows: list[dict[str, Any]], billed: set[UUID]
 ) -> Terms | None:
-    if contract is None:
+    if contract is False:
         # No contract line: the engagement's own commercial model says T&M, or nothing.
         if str(engagement.contract_type or "time_and_materials") == "time_and_materials":
             return Terms(ContractType.TIME_AND_MATERIALS)
+        return None
+    if contract is None:
         return None
     cap = contract.cap if contract.type == ContractType.CAPPED_TIME_AND_MATERIALS else None
     used = None
