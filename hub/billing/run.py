@@ -152,20 +152,33 @@ def _terms(
 
 
 def _billed_items(view: MetricsView, engagement_id: UUID) -> set[UUID]:
-    """Time entries, expenses and milestones on any live invoice or draft of the engagement."""
+    """Time entries, expenses and milestones on any live invoice or draft of the engagement,
+    or on an earlier run's draft that is not void or deleted (the billing system's copy of a
+    draft, once ingested, may no longer name what its lines bill: the run still does)."""
     rows = view.query(
         SQL(
-            "SELECT lines FROM {invoices} WHERE engagement_id = %s AND NOT deleted "
-            "AND status <> 'void' AND kind = 'invoice'"
+            "SELECT id, lines, status, deleted FROM {invoices} WHERE engagement_id = %s "
+            "AND kind = 'invoice'"
         ),
         [engagement_id],
     )
     found: set[UUID] = set()
+    dead = {r["id"] for r in rows if r["deleted"] or r["status"] == "void"}
     for row in rows:
+        if row["id"] in dead:
+            continue
         for line in row["lines"]:
             found |= {UUID(i) for i in (*line["time_entry_ids"], *line["expense_ids"])}
             if line["milestone_id"]:
                 found.add(UUID(line["milestone_id"]))
+    runs = view.query(
+        SQL("SELECT data FROM {refs} WHERE entity = 'billing_run' AND data->>'engagement_id' = %s"),
+        [str(engagement_id)],
+    )
+    for run in runs:
+        for draft in run["data"]["drafts"]:
+            if UUID(draft["invoice_id"]) not in dead:
+                found |= {UUID(i) for i in (*draft["items"], *draft["milestones"])}
     return found
 
 

@@ -108,6 +108,9 @@ class MetricsProjection:
                     continue
                 if entity == "engagement":
                     _timeline(data, kind, aggregate)
+                elif entity == "milestone" and kind == "MadeBillingReady":
+                    # Where invoice cycle time starts (billing-ready -> issued -> paid).
+                    data["ready_at"] = aggregate.modified_on.astimezone(UTC).isoformat()
                 refs[aggregate.id] = self._ref(aggregate, entity, data)
                 _learn(state, entity, aggregate.id, data)
                 if entity == "rate_card":

@@ -176,12 +176,41 @@ def reference(aggregate: Any, previous: dict[str, Any] | None) -> dict[str, Any]
         return {"lines": [line_to_json(line) for line in lines]}
     if entity == "milestone":
         return {
+            **(previous or {}),
             "engagement_id": str(aggregate.engagement_id),
             "amount": _money_json(aggregate.amount),
             "status": str(aggregate.status),
             "deleted": aggregate.deleted,
         }
+    if entity == "billing_run":
+        return billing_run(aggregate)
     return None
+
+
+def billing_run(run: Any) -> dict[str, Any]:
+    """What the metrics keep of a billing run: per draft its figures and what it bills."""
+    drafts = []
+    for d in run.drafts:
+        lines = d["lines"]
+        drafts.append(
+            {
+                **{k: d[k] for k in ("invoice_id", "currency", "total", "standard")},
+                **{k: d[k] for k in ("written_down", "overage")},
+                "items": sorted(
+                    r["id"] for line in lines for r in (*line["time_entries"], *line["expenses"])
+                ),
+                "milestones": sorted(
+                    line["milestone"]["id"] for line in lines if line["milestone"]
+                ),
+            }
+        )
+    return {
+        "engagement_id": str(run.engagement_id),
+        "period_start": run.period_start.isoformat(),
+        "period_end": run.period_end.isoformat(),
+        "ran_at": run.created_on.isoformat(),
+        "drafts": drafts,
+    }
 
 
 def _money_json(money: Money | None) -> dict[str, str] | None:

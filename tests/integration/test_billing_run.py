@@ -6,6 +6,7 @@ client. Every figure is checked against the scenario's hand calculation."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -16,6 +17,7 @@ from domain.billing_run import BillingRun
 from hub.readiness import entities
 from hub.settings import Settings
 from tests.integration import billing_run_scenario as S
+from tests.support.changes import envelope
 from tests.support.running import Running, running_hub
 
 MARCH = {"period_start": "2026-03-01", "period_end": "2026-04-01"}
@@ -208,3 +210,69 @@ def test_an_unknown_engagement_and_a_missing_scope_are_refused(firm: Running) ->
     assert denied.status_code == 403
     anonymous = firm.api.post("/v1/commands/run-billing", json=body)
     assert anonymous.status_code == 401
+
+
+def financials(running: Running, project: str) -> dict[str, Any]:
+    head = running.hub.app.hub_recorder.select_head()[0]
+    answer = running.api.get(
+        f"/v1/engagements/{canonical(running, 'Project', project)}/financials",
+        params={"min_position": str(head)},
+        headers=running.token("read", "read:confidential"),
+    )
+    assert answer.status_code == 200, answer.text
+    [gbp] = [c for c in answer.json()["currencies"] if c["currency"] == "GBP"]
+    return gbp["billing_runs"]
+
+
+def test_financials_show_what_the_runs_drafted_and_wrote_down(
+    runs: dict[str, Any], firm: Running
+) -> None:
+    capped = financials(firm, "P3")
+    assert Decimal(capped["drafted"]["amount"]) == S.P3_CAP
+    assert Decimal(capped["written_down"]["amount"]) == S.P3_WRITTEN_DOWN
+    retainer = financials(firm, "P6")
+    assert Decimal(retainer["retainer_overage"]["amount"]) == S.P6_OVERAGE
+    assert Decimal(retainer["drafted"]["amount"]) == S.P6_TOTAL
+    scrape = firm.api.get("/metrics").text
+    assert 'pshub_retainer_overage{currency="GBP"} 300.0' in scrape
+
+
+def test_invoice_cycle_time_runs_from_billing_ready_to_issued_and_paid(
+    firm: Running, runs: dict[str, Any]
+) -> None:
+    [draft] = runs["P4"]["drafts"]
+    mapped = firm.api.post(
+        "/v1/commands/map-xref",
+        json={"system": "xero", "tenant": "t1", "type": "Invoice", "id": "XINV-4",
+              "canonical_id": draft["invoice_id"]},
+        headers=firm.token("operate"),
+    )  # fmt: skip
+    assert mapped.status_code == 200, mapped.text
+    today = datetime.now(UTC).date()
+    paid = envelope(
+        "xero",
+        "invoice",
+        {
+            "id": "XINV-4",
+            "number": "INV-0042",
+            "currency": "GBP",
+            "issue_date": (today + timedelta(days=3)).isoformat(),
+            "status": "paid",
+        },
+        source_type="Invoice",
+        time=datetime.now(UTC) + timedelta(days=10),
+    )
+    publish(firm, paid)
+    head = firm.hub.app.hub_recorder.select_head()[0]
+    engagement = canonical(firm, "Project", "P4")
+    answer = firm.api.get(
+        "/v1/metrics/invoice-cycle",
+        params={"engagement_id": engagement, "min_position": str(head)},
+        headers=firm.token("read"),
+    )
+    assert answer.status_code == 200, answer.text
+    [cycle] = answer.json()["drafts"]
+    assert (cycle["invoice_id"], cycle["status"]) == (draft["invoice_id"], "paid")
+    assert (cycle["days_to_issue"], cycle["days_to_paid"]) == (3, 10)
+    scrape = firm.api.get("/metrics").text
+    assert 'pshub_invoice_cycle_days_count{stage="paid"} 1.0' in scrape
