@@ -179,3 +179,26 @@ def run_draft_lines(record: Mapping[str, Any]) -> list[Line] | None:
             )
         )
     return lines or None
+
+
+# The entity a milestone made billing-ready is on the feed: feed.<target>.billing_ready.
+READY_ENTITY = "billing_ready"
+
+
+def billing_ready(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A milestone made billing-ready as a notice for the billing feed's subscribers (the
+    billing run that invoices it comes later), or None when it is not billing-ready."""
+    if record.get("deleted") or record.get("status") != "billing_ready":
+        return None
+    if record.get("invoice_id") or record.get("dispute"):
+        return None
+    return {
+        "BillingReady": {
+            "milestone_id": str(record["id"]),
+            "engagement_id": str(record["engagement_id"]),
+            "contract_id": str(record.get("contract_id") or "") or None,
+            "name": record.get("name") or "",
+            "amount": record["amount"],
+            "accepted_on": record.get("accepted_on"),
+        }
+    }

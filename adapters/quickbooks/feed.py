@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -27,7 +28,9 @@ from adapters.billable import (
     BILLABLE,
     BILLED_ENGAGEMENTS,
     DRAFT_ENTITY,
+    READY_ENTITY,
     Line,
+    billing_ready,
     canonical_id,
     invoices_mode,
     line,
@@ -86,7 +89,8 @@ class QuickBooksTarget:
         if entity == "invoice":
             return self._run_draft(record)
         if invoices_mode(self.invoices) == "runs":
-            return []  # billed by the runs' drafts
+            # Items are billed by the runs' drafts; a billing-ready milestone is announced.
+            return self._ready(record) if entity == "milestone" else []
         found = line(entity, record)
         if found is None:
             return []
@@ -97,6 +101,13 @@ class QuickBooksTarget:
             "PrivateNote": f"pshub {entity} {record['id']}",
         }
         return [self._item("invoice", record, f"line:{record['id']}", payload, ITEM_INVOICE)]
+
+    def _ready(self, record: Mapping[str, Any]) -> list[FeedItem]:
+        notice = billing_ready(record)
+        if notice is None:
+            return []
+        item = self._item(READY_ENTITY, record, READY_ENTITY, notice, RUN_INVOICE)
+        return [replace(item, notice=True, target_id=None)]
 
     def _run_draft(self, record: Mapping[str, Any]) -> list[FeedItem]:
         lines = run_draft_lines(record) if invoices_mode(self.invoices) == "runs" else None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -27,6 +28,8 @@ from adapters.billable import (
     BILLABLE,
     BILLED_ENGAGEMENTS,
     DRAFT_ENTITY,
+    READY_ENTITY,
+    billing_ready,
     canonical_id,
     invoices_mode,
     line,
@@ -77,7 +80,12 @@ class XeroTarget:
         if entity == "invoice":
             return self._run_draft(record) if runs else []
         if runs:
-            return []  # engagements and items are billed by the runs' drafts
+            # Engagements and items are billed by the runs' drafts; a billing-ready milestone
+            # is announced.
+            if entity != "milestone" or (notice := billing_ready(record)) is None:
+                return []
+            item = self._item(READY_ENTITY, record, READY_ENTITY, notice, RUN_INVOICE)
+            return [replace(item, notice=True, target_id=None)]
         if entity == "engagement":
             draft = _draft(record)
             # Keyed as the placeholder that names it is typed, so the delivery finds it at once.

@@ -33,6 +33,9 @@ class FeedItem:
     # What the target already knows this record as (its own id from an earlier acknowledgement
     # or from ingest), so an update goes to the same record.
     target_id: str | None = None
+    # A notice: published on feed.<target>.<entity> for the target's subscribers (a
+    # milestone made billing-ready), never written to the target's API by the writer.
+    notice: bool = False
 
     @property
     def idempotency_key(self) -> str:

@@ -18,6 +18,7 @@ from hub.readiness import entities
 from hub.settings import Settings
 from tests.integration import billing_run_scenario as S
 from tests.support.changes import envelope
+from tests.support.feeding import read_stream, until
 from tests.support.running import Running, running_hub
 
 MARCH = {"period_start": "2026-03-01", "period_end": "2026-04-01"}
@@ -26,14 +27,18 @@ MARCH = {"period_start": "2026-03-01", "period_end": "2026-04-01"}
 @pytest.fixture(scope="module")
 def firm(settings: Settings, make_database: Any, nats_url: str) -> Iterator[Running]:
     """One firm for the module (its ingest takes a while): each test reads its own engagement,
-    and March's runs are made once (`runs`)."""
-    with running_hub(
-        settings,
-        make_database,
-        nats_url,
-        ingest_max_deliveries=3,
-        legal_entities=S.LEGAL_ENTITIES,
-    ) as running:
+    and March's runs are made once (`runs`). Its billing feeds invoice runs' drafts."""
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        running_hub(
+            settings,
+            make_database,
+            nats_url,
+            ingest_max_deliveries=3,
+            legal_entities=S.LEGAL_ENTITIES,
+        ) as running,
+    ):
+        patch.setenv("PSHUB_BILLING_INVOICES", "runs")
         publish(running, *S.parties())
         publish(running, *S.work())
         publish(running, S.correction(), S.milestone())
@@ -276,3 +281,33 @@ def test_invoice_cycle_time_runs_from_billing_ready_to_issued_and_paid(
     assert (cycle["days_to_issue"], cycle["days_to_paid"]) == (3, 10)
     scrape = firm.api.get("/metrics").text
     assert 'pshub_invoice_cycle_days_count{stage="paid"} 1.0' in scrape
+
+
+def test_billing_ready_and_the_drafts_are_on_the_billing_feeds(
+    firm: Running, runs: dict[str, Any]
+) -> None:
+    """No connector is configured here: the feeds publish what the targets must hold."""
+    milestone = canonical(firm, "Milestone", "M1")
+    drafts = {d["invoice_id"] for r in runs.values() for d in r["drafts"]}
+
+    def published(entity: str) -> list[dict[str, Any]]:
+        return [
+            event
+            for subject, event, _ in read_stream(firm.nats_url, firm.hub.streams.feeds)
+            if subject.endswith(f".{entity}")
+        ]
+
+    ready = until(
+        lambda: (
+            len({e["type"] for e in published("billing_ready")}) == 2 and published("billing_ready")
+        ),
+        what="BillingReady on both billing feeds",
+    )
+    assert {e["type"] for e in ready} == {
+        f"pshub.feed.{t}.billing_ready.v1" for t in ("xero", "quickbooks")
+    }
+    assert {e["data"]["BillingReady"]["milestone_id"] for e in ready} == {milestone}
+    until(
+        lambda: drafts <= {e["subject"] for e in published("invoice_draft")},
+        what="every run draft on the billing feeds",
+    )
