@@ -9,7 +9,8 @@ the billing engine reported them back through ingest. Days, by calendar date (UT
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -83,3 +84,59 @@ def cycle_times(view: MetricsView, engagement_id: UUID | None = None) -> list[di
 
 def _day(instant: str) -> date:
     return datetime.fromisoformat(instant).date()
+
+
+def sync_sla(
+    view: MetricsView, sla_hours: float, now: datetime, engagement_id: UUID | None = None
+) -> dict[str, Any]:
+    """The share of approved billable time that reached the billing engine within the SLA:
+    from the approval of the entry's current fact to the first acknowledgement, by QuickBooks,
+    Xero, Stripe or Chargebee, of the run draft that bills it. Hours-weighted, over the time
+    whose SLA has run out or that was synced; time billed outside billing runs (an invoice
+    the engine made itself) is left out, since when it reached the engine is not known."""
+    sla = timedelta(hours=sla_hours)
+    approved = _instants(view, "approval", "approved_at")
+    synced = _instants(view, "invoice_sync", "synced_at")
+    found, statuses = runs(view, engagement_id)
+    draft_of = {
+        item: d["invoice_id"]
+        for run in found
+        for d in run["drafts"]
+        if not statuses.get(d["invoice_id"], ("", False))[1]
+        and statuses.get(d["invoice_id"], ("draft", False))[0] != "void"
+        for item in d["items"]
+    }
+    query = (
+        "SELECT id, hours, status FROM {work} WHERE kind = 'time' AND billable AND NOT deleted "
+        "AND NOT running AND status IN ('approved', 'billed', 'locked')"
+    )
+    params: list[Any] = []
+    if engagement_id is not None:
+        query += " AND engagement_id = %s"
+        params.append(engagement_id)
+    due = within = waiting = Decimal(0)
+    for row in view.query(SQL(query), params):
+        key, hours = str(row["id"]), Decimal(row["hours"])
+        start = approved.get(key)
+        if start is None or (row["status"] != "approved" and key not in draft_of):
+            continue
+        reached = synced.get(draft_of.get(key, ""))
+        if reached is not None:
+            due += hours
+            within += hours if reached - start <= sla else 0
+        elif now - start > sla:
+            due += hours
+        else:
+            waiting += hours
+    return {
+        "sla_hours": sla_hours,
+        "due_hours": str(due),
+        "within_sla_hours": str(within),
+        "waiting_hours": str(waiting),
+        "share_within_sla": None if due == 0 else str((within / due).quantize(Decimal("0.0001"))),
+    }
+
+
+def _instants(view: MetricsView, entity: str, field: str) -> dict[str, datetime]:
+    rows = view.query(SQL("SELECT id, data FROM {refs} WHERE entity = %s"), [entity])
+    return {str(r["id"]): datetime.fromisoformat(r["data"][field]) for r in rows}

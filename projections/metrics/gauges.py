@@ -28,8 +28,9 @@ class BusinessCollector(Collector):
     """WIP per currency, this month's utilization per team, and the setup lead time, invoice
     cycle time and exception resolution time histograms."""
 
-    def __init__(self, view_of: Callable[[], MetricsView | None]) -> None:
+    def __init__(self, view_of: Callable[[], MetricsView | None], sla_hours: float = 48.0) -> None:
         self.view_of = view_of
+        self.sla_hours = sla_hours
 
     def describe(self) -> list[Any]:
         return []  # nothing is read when the collector is registered
@@ -39,14 +40,14 @@ class BusinessCollector(Collector):
         if view is None:
             return
         try:
-            families = list(_families(view))
+            families = list(_families(view, self.sla_hours))
         except Exception:  # a scrape must answer even if the metrics tables are being rebuilt
             log.exception("metrics: business gauges could not be read")
             return
         yield from families
 
 
-def _families(view: MetricsView) -> Iterator[Any]:
+def _families(view: MetricsView, sla_hours: float = 48.0) -> Iterator[Any]:
     today = datetime.now(UTC).date()
     wip = GaugeMetricFamily(
         "pshub_wip", "Work in progress (unbilled value) per currency", labels=["currency"]
@@ -107,6 +108,15 @@ def _families(view: MetricsView) -> Iterator[Any]:
     for currency, amount in sorted(per_currency.items()):
         overage.add_metric([currency], float(amount))
     yield overage
+    share = billing.sync_sla(view, sla_hours, datetime.now(UTC))["share_within_sla"]
+    if share is not None:
+        sync = GaugeMetricFamily(
+            "pshub_billing_sync_within_sla_ratio",
+            "Share of approved billable hours that reached the billing engine within the SLA "
+            "(PSHUB_BILLING_SYNC_SLA_HOURS)",
+        )
+        sync.add_metric([], float(share))
+        yield sync
     by_reason: dict[str, list[float]] = defaultdict(list)
     for reason, seconds in reads.durations(view, "exception_case", "raised_at", "closed_at"):
         by_reason[reason].append(seconds)

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 CASE_TOPIC_PREFIX = "hub.exceptions:ExceptionCase."
 WORK_ENTITIES = ("time_entry", "expense")
+# Events after which a time entry's current fact stands approved (a correction is a new fact).
+APPROVING = frozenset({"Recorded", "Approved", "Corrected"})
 PRICE_FIELDS = ("currency", "rate", "value", "basis", "cost_currency", "cost")
 
 
@@ -91,10 +93,17 @@ class MetricsProjection:
                 row = R.time_row(aggregate)
                 prior = work.get(aggregate.id) or stored.get(aggregate.id)
                 work[aggregate.id] = _keep_or_price(row, prior, state)
+                if kind in APPROVING and row["status"] == "approved":
+                    # When this fact was approved: where the billing-sync SLA starts.
+                    at = aggregate.modified_on.astimezone(UTC).isoformat()
+                    refs[aggregate.id] = self._ref(aggregate, "approval", {"approved_at": at})
             elif entity == "expense":
                 work[aggregate.id] = R.expense_row(aggregate)
             elif entity == "invoice":
                 invoices[aggregate.id] = R.invoice_row(aggregate)
+                synced = R.billing_sync(aggregate, kind, self._refs.get(aggregate.id))
+                if synced is not None:
+                    refs[aggregate.id] = self._ref(aggregate, "invoice_sync", synced)
             elif notification.topic.startswith(CASE_TOPIC_PREFIX):
                 previous = self._refs.get(aggregate.id, ("", {}))[1]
                 refs[aggregate.id] = self._ref(

@@ -215,3 +215,16 @@ def billing_run(run: Any) -> dict[str, Any]:
 
 def _money_json(money: Money | None) -> dict[str, str] | None:
     return None if money is None else {"amount": str(money.amount), "currency": money.currency}
+
+
+# Systems whose acknowledgement of a draft means it reached the billing engine.
+BILLING_ENGINES = frozenset({"quickbooks", "xero", "stripe", "chargebee"})
+
+
+def billing_sync(invoice: Any, kind: str, known: tuple[str, dict[str, Any]] | None) -> Any:
+    """When a draft first reached a billing engine (its first xref of one), else None."""
+    if kind != "XrefAdded" or (known is not None and known[0] == "invoice_sync"):
+        return None
+    if not any(x.system in BILLING_ENGINES for x in invoice.xrefs):
+        return None
+    return {"synced_at": invoice.modified_on.isoformat()}

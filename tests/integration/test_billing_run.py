@@ -311,3 +311,23 @@ def test_billing_ready_and_the_drafts_are_on_the_billing_feeds(
         lambda: drafts <= {e["subject"] for e in published("invoice_draft")},
         what="every run draft on the billing feeds",
     )
+
+
+def test_approved_time_not_yet_synced_waits_within_its_sla(
+    firm: Running, runs: dict[str, Any]
+) -> None:
+    head = firm.hub.app.hub_recorder.select_head()[0]
+    answer = firm.api.get(
+        "/v1/metrics/billing-sync",
+        params={"engagement_id": canonical(firm, "Project", "P1"), "min_position": str(head)},
+        headers=firm.token("read"),
+    )
+    assert answer.status_code == 200, answer.text
+    figures = answer.json()
+    # T1, T2, T3 (its corrected 3 h) and T9, approved moments ago; no engine took them yet.
+    assert Decimal(figures["waiting_hours"]) == Decimal("8") + Decimal("7.5") + 3 + 1
+    assert (figures["due_hours"], figures["share_within_sla"]) == ("0", None)
+    bad = firm.api.get(
+        "/v1/metrics/billing-sync", params={"engagement_id": "x"}, headers=firm.token("read")
+    )
+    assert bad.status_code == 400 and "engagement_id" in bad.text

@@ -94,6 +94,19 @@ def test_xero_holds_each_run_draft_as_one_invoice_with_its_write_down(
         # The time entry went on the draft only: no line of its own.
         entries = hub.api.get("/v1/time-entries", headers=hub.auth).json()["items"]
         assert not any(x["system"] == "xero" for e in entries for x in e["xrefs"])
+        # Its 6 approved hours reached Xero within the SLA (seconds, against 48 h).
+        head = hub.hub.app.hub_recorder.select_head()[0]
+        sync = hub.api.get(
+            "/v1/metrics/billing-sync",
+            params={"engagement_id": str(engagement.id), "min_position": str(head)},
+            headers=hub.token("read"),
+        )
+        assert sync.status_code == 200, sync.text
+        figures = sync.json()
+        assert (figures["due_hours"], figures["within_sla_hours"]) == ("6.00", "6.00")
+        assert figures["share_within_sla"] == "1.0000" and figures["sla_hours"] == 48.0
+        scrape = hub.api.get("/metrics").text
+        assert "pshub_billing_sync_within_sla_ratio 1.0" in scrape
 
 
 def test_quickbooks_holds_each_run_draft_as_one_invoice_to_the_job(

@@ -299,3 +299,20 @@ def _median(days: list[int | None]) -> float | None:
         return None
     middle = len(known) // 2
     return float(known[middle]) if len(known) % 2 else (known[middle - 1] + known[middle]) / 2
+
+
+@router.get("/v1/metrics/billing-sync", dependencies=_params("engagement_id", "min_position"))
+def metrics_billing_sync(
+    hub: HubDep, _: Reader, engagement_id: Text = None, min_position: Text = None
+) -> Any:
+    """The share of approved billable hours that reached the billing engine (a billing run's
+    draft it acknowledged) within PSHUB_BILLING_SYNC_SLA_HOURS of their approval."""
+    view = _view(hub, min_position)
+    wanted = _uuid("engagement_id", engagement_id)
+    if wanted is not None:
+        _known_engagement(hub, view, wanted)
+    sla = hub.settings.billing_sync_sla_hours
+    return {
+        **billing.sync_sla(view, sla, datetime.now(UTC), wanted),
+        "position": view.position_now(),
+    }
