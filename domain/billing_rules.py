@@ -146,12 +146,11 @@ def plan(
     period: Period,
     work: Iterable[Work],
     milestones: Iterable[ReadyMilestone],
-    fee_billed: bool = False,
 ) -> list[Draft]:
     """The drafts a run produces, one per currency, sorted by currency; [] when nothing is
     due. `work` and `milestones` must be unbilled already (the caller knows the invoices);
-    work outside the period is left for its own period's run. `fee_billed`: the retainer
-    fee of this period is already on an invoice."""
+    work outside the period is left for its own period's run. A retainer's fee is billed once
+    per period because a period is run once (domain/billing_run.py)."""
     drafts: dict[str, Draft] = {}
 
     def draft(currency: str) -> Draft:
@@ -162,7 +161,7 @@ def plan(
     retainer = terms.retainer if terms is not None else None
     if kind == ContractType.RETAINER and retainer is not None:
         hours = [w for w in due if w.kind == TIME]
-        _retainer(draft(retainer.fee.currency), retainer, period, hours, fee_billed)
+        _retainer(draft(retainer.fee.currency), retainer, period, hours)
         due = [w for w in due if w.kind != TIME]
     if kind in (ContractType.TIME_AND_MATERIALS, ContractType.CAPPED_TIME_AND_MATERIALS) or (
         kind == ContractType.RETAINER
@@ -222,21 +221,18 @@ def _write_down_line(d: Draft, cap: Money) -> None:
     )
 
 
-def _retainer(
-    d: Draft, terms: RetainerTerms, period: Period, hours: Sequence[Work], fee_billed: bool
-) -> None:
+def _retainer(d: Draft, terms: RetainerTerms, period: Period, hours: Sequence[Work]) -> None:
     span = f"{period.start.isoformat()} to {period.end.isoformat()}"
-    if not fee_billed:
-        d.lines.append(
-            Line(
-                FEE,
-                f"Retainer fee, {span}",
-                Decimal(1),
-                terms.fee.amount,
-                terms.fee,
-                service_date=period.start,
-            )
+    d.lines.append(
+        Line(
+            FEE,
+            f"Retainer fee, {span}",
+            Decimal(1),
+            terms.fee.amount,
+            terms.fee,
+            service_date=period.start,
         )
+    )
     left = terms.included_hours
     covered: list[Work] = []
     over: list[Work] = []

@@ -9,7 +9,6 @@ billed: it is named in the run's `unpriced` for a person to price first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -285,7 +284,3 @@ def summary(run: BillingRun, created: bool, position: int | None) -> dict[str, A
         "unpriced": run.unpriced,
         "position": position,
     }
-
-
-def by_currency(drafts: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {d["currency"]: d for d in drafts}
