@@ -5,15 +5,17 @@ in force on each work date, its billing-ready milestones, and what earlier invoi
 the answer is one draft per currency, each line naming the time entries, expenses or
 milestone it bills, and what the run wrote down.
 
-- Time and materials: every approved, billable, unbilled time entry and expense of the period
-  is a line at its standard value (billing quantity x rate, rounded half-up per line).
+- Time and materials: every approved, billable, unbilled time entry and expense dated before
+  the period's end is a line at its standard value (billing quantity x rate, rounded half-up
+  per line): work approved after its own period's run is billed by the next, never lost.
 - Capped time and materials: as T&M while the cap has room (what earlier invoices billed of
   it counts); what exceeds it is written down on its own, negative line, and named in
   `written_down` item by item. Per line: billed + written down = standard value.
 - Fixed fee: each billing-ready milestone not yet invoiced is a line of its amount.
 - Retainer: the period's fee is one line; approved hours of the period up to the included
   hours are a zero line naming them; the hours beyond are overage at the overage rate.
-  Unused hours expire here (rollover is evaluated at period close, outside a run).
+  Unused hours expire here (rollover is evaluated at period close, outside a run). Only the
+  period's own hours count against its included hours.
 
 Amounts are never added across currencies: a draft holds one currency, and a cap or a
 retainer applies to work in its own currency only (other work is billed as T&M).
@@ -149,18 +151,22 @@ def plan(
 ) -> list[Draft]:
     """The drafts a run produces, one per currency, sorted by currency; [] when nothing is
     due. `work` and `milestones` must be unbilled already (the caller knows the invoices);
-    work outside the period is left for its own period's run. A retainer's fee is billed once
-    per period because a period is run once (domain/billing_run.py)."""
+    work dated from the period's end on is left for a later run. A retainer's fee is billed
+    once per period because a period is run once (domain/billing_run.py)."""
     drafts: dict[str, Draft] = {}
 
     def draft(currency: str) -> Draft:
         return drafts.setdefault(currency, Draft(currency))
 
-    due = sorted((w for w in work if period.holds(w.work_date)), key=lambda w: (w.work_date, w.id))
+    # By work date, time before expenses, then id: the cap's room goes to the earliest work.
+    due = sorted(
+        (w for w in work if w.work_date < period.end),
+        key=lambda w: (w.work_date, w.kind != TIME, w.id),
+    )
     kind = terms.type if terms is not None else None
     retainer = terms.retainer if terms is not None else None
     if kind == ContractType.RETAINER and retainer is not None:
-        hours = [w for w in due if w.kind == TIME]
+        hours = [w for w in due if w.kind == TIME and period.holds(w.work_date)]
         _retainer(draft(retainer.fee.currency), retainer, period, hours)
         due = [w for w in due if w.kind != TIME]
     if kind in (ContractType.TIME_AND_MATERIALS, ContractType.CAPPED_TIME_AND_MATERIALS) or (

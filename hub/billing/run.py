@@ -90,8 +90,12 @@ def run_billing(
         contract_type=str(terms.type) if terms is not None else "",
         period=period,
         drafts=drafts,
-        unpriced=[u for u, day in unpriced if period.holds(day)],
+        unpriced=[u for u, day in unpriced if day < period.end],
     )
+    if not drafts:
+        # Nothing is due: nothing is recorded, so work approved later is billed by a later run
+        # of this period (or the next one).
+        return Outcome(run, False, None)
     invoices = [
         _invoice(engagement, run.id, UUID(d["invoice_id"]), draft, period)
         for d, draft in zip(run.drafts, drafts, strict=True)

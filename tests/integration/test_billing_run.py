@@ -331,3 +331,11 @@ def test_approved_time_not_yet_synced_waits_within_its_sla(
         "/v1/metrics/billing-sync", params={"engagement_id": "x"}, headers=firm.token("read")
     )
     assert bad.status_code == 400 and "engagement_id" in bad.text
+
+
+def test_a_run_with_nothing_due_records_nothing(firm: Running) -> None:
+    head = firm.hub.app.hub_recorder.select_head()[0]
+    january = {"period_start": "2026-01-01", "period_end": "2026-02-01"}
+    answer = run(firm, "P1", january, status=200)
+    assert (answer["created"], answer["drafts"]) == (False, [])
+    assert firm.hub.app.hub_recorder.select_head()[0] == head

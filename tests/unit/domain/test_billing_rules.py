@@ -64,6 +64,19 @@ def test_time_and_materials_bills_each_item_of_the_period_at_its_value() -> None
     assert draft.total == gbp("1745.50") and draft.write_down == gbp("0.00")
 
 
+def test_work_approved_after_its_periods_run_is_billed_by_the_next() -> None:
+    late = hours(27, "2", "100.00", month=2)  # February's, approved after February's run
+    [draft] = plan(TM, MARCH, [late, hours(2, "1", "100.00")], [])
+    assert draft.lines[0].time_entries[0][0] == late.id
+    assert draft.total == gbp("300.00")
+
+
+def test_a_retainer_counts_only_its_periods_hours_against_the_included_ones() -> None:
+    late = hours(27, "20", "100.00", month=2)
+    [draft] = plan(Terms(ContractType.RETAINER, retainer=RETAINER), MARCH, [late], [])
+    assert [line.kind for line in draft.lines] == [FEE]
+
+
 def test_a_cap_writes_down_what_exceeds_it_on_its_own_line() -> None:
     terms = Terms(
         ContractType.CAPPED_TIME_AND_MATERIALS, cap=gbp("1000.00"), cap_used=gbp("300.00")
@@ -185,7 +198,7 @@ def test_billed_plus_written_down_is_the_standard_value_per_currency(
     used = min(Money.from_minor(used_minor, "GBP"), cap)
     terms = Terms(ContractType.CAPPED_TIME_AND_MATERIALS, cap=cap, cap_used=used)
     drafts = plan(terms, MARCH, work, [])
-    due = [w for w in work if MARCH.holds(w.work_date)]
+    due = [w for w in work if w.work_date < MARCH.end]
     for draft in drafts:
         # One currency per draft: Money refuses to add another, so totals prove it.
         assert {line.amount.currency for line in draft.lines} == {draft.currency}
