@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -12,6 +13,7 @@ from hub.api.deps import HubDep, Operator
 from hub.api.problems import Problem
 from hub.api.routes.commands import command_meta
 from hub.billing.run import existing, run_billing, summary
+from hub.bootstrap import Hub
 from hub.contracts.commands import RunBilling
 from hub.errors import ConflictError
 
@@ -38,8 +40,8 @@ CATCH_UP_SECONDS = 10.0
 def run_billing_route(
     body: RunBilling, request: Request, response: Response, hub: HubDep, principal: Operator
 ) -> dict[str, Any]:
-    """Bills the engagement's approved, billable, unbilled work of the period at the rate
-    card in force on each work date (time and materials, with a cap's write-down), its
+    """Bills the engagement's approved, billable, unbilled work dated before the period's end
+    at the rate card in force on each work date (time and materials, with a cap's write-down), its
     billing-ready milestones (fixed fee), or the period's retainer fee and overage: one
     invoice draft per currency, recorded in the log with the run, each line naming what it
     bills. Idempotent: a second run of the same engagement and period answers the first
@@ -50,13 +52,9 @@ def run_billing_route(
     if found is not None:
         response.status_code = 200
         return summary(found, False, None)
-    runner = hub.runners.get("metrics")
-    if runner is None or hub.metrics is None:
-        raise Problem(
-            503, "the metrics projection is not running here", headers={"Retry-After": "1"}
-        )
-    head = app.hub_recorder.select_head()[0]
-    if not runner.wait_for(head, CATCH_UP_SECONDS):
+    if hub.metrics is None:
+        raise Problem(503, "the metrics projection is not open", headers={"Retry-After": "1"})
+    if not _caught_up(hub, app.hub_recorder.select_head()[0]):
         raise Problem(
             503, "the metrics have not priced the latest work yet", headers={"Retry-After": "1"}
         )
@@ -75,3 +73,17 @@ def run_billing_route(
     if not outcome.created:
         response.status_code = 200
     return summary(outcome.run, outcome.created, outcome.position)
+
+
+def _caught_up(hub: Hub, head: int) -> bool:
+    """Whether the metrics (which price the work) reached the log's head in time; where the
+    projections run in another process, by watching their tracking table."""
+    runner = hub.runners.get("metrics")
+    if runner is not None:
+        return runner.wait_for(head, CATCH_UP_SECONDS)
+    deadline = time.monotonic() + CATCH_UP_SECONDS
+    while hub.metrics.position_now() < head:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
