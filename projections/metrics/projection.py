@@ -95,8 +95,9 @@ class MetricsProjection:
                 work[aggregate.id] = _keep_or_price(row, prior, state)
                 if kind in APPROVING and row["status"] == "approved":
                     # When this fact was approved: where the billing-sync SLA starts.
-                    at = aggregate.modified_on.astimezone(UTC).isoformat()
-                    refs[aggregate.id] = self._ref(aggregate, "approval", {"approved_at": at})
+                    # Written, not kept in memory: the projection never reads it back.
+                    at = {"approved_at": aggregate.modified_on.astimezone(UTC).isoformat()}
+                    refs[aggregate.id] = ("approval", aggregate.id, aggregate.version, at)
             elif entity == "expense":
                 work[aggregate.id] = R.expense_row(aggregate)
             elif entity == "invoice":
