@@ -36,6 +36,15 @@ from domain.values import Money, sum_money
 # The kinds of line a run writes.
 TIME, EXPENSE, MILESTONE = "time", "expense", "milestone"
 FEE, INCLUDED, OVERAGE, WRITE_DOWN = "retainer_fee", "included_hours", "overage", "write_down"
+# Contract types whose time and expenses a run bills (a retainer's expenses; its hours are the
+# fee's and the overage's).
+WORK_BILLED = frozenset(
+    {
+        ContractType.TIME_AND_MATERIALS,
+        ContractType.CAPPED_TIME_AND_MATERIALS,
+        ContractType.RETAINER,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,17 +172,13 @@ def plan(
         (w for w in work if w.work_date < period.end),
         key=lambda w: (w.work_date, w.kind != TIME, w.id),
     )
-    kind = terms.type if terms is not None else None
-    retainer = terms.retainer if terms is not None else None
-    if kind == ContractType.RETAINER and retainer is not None:
+    if terms is not None and terms.type == ContractType.RETAINER and terms.retainer is not None:
         hours = [w for w in due if w.kind == TIME and period.holds(w.work_date)]
-        _retainer(draft(retainer.fee.currency), retainer, period, hours)
+        _retainer(draft(terms.retainer.fee.currency), terms.retainer, period, hours)
         due = [w for w in due if w.kind != TIME]
-    if kind in (ContractType.TIME_AND_MATERIALS, ContractType.CAPPED_TIME_AND_MATERIALS) or (
-        kind == ContractType.RETAINER
-    ):
-        cap = terms.cap if terms is not None and kind != ContractType.RETAINER else None
-        room = None if cap is None else cap - (terms.cap_used or Money.zero(cap.currency))  # type: ignore[union-attr]
+    if terms is not None and terms.type in WORK_BILLED:
+        cap = terms.cap if terms.type == ContractType.CAPPED_TIME_AND_MATERIALS else None
+        room = None if cap is None else cap - (terms.cap_used or Money.zero(cap.currency))
         for w in due:
             d = draft(w.value.currency)
             d.lines.append(_work_line(w))
@@ -183,8 +188,8 @@ def plan(
                 if billed < w.value:
                     d.written_down.append(WrittenDown(w.kind, w.id, w.version, w.value - billed))
         for d in drafts.values():
-            if d.written_down:
-                _write_down_line(d, cap)  # type: ignore[arg-type]
+            if d.written_down and cap is not None:
+                _write_down_line(d, cap)
     for m in sorted(milestones, key=lambda m: (m.accepted_on or date.min, m.name, m.id)):
         draft(m.amount.currency).lines.append(
             Line(

@@ -269,7 +269,7 @@ def _invoice(
         details={
             "period_start": period.start,
             "period_end": period.end,
-            "reference": f"{engagement.code} {period.start.isoformat()}",
+            "reference": f"{engagement.code or engagement.name} {period.start.isoformat()}",
         },
     )
 
