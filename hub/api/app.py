@@ -17,6 +17,7 @@ from hub.api.deps import Authenticator, RateLimiter
 from hub.api.routes import (
     adapters,
     audit,
+    billing,
     commands,
     docs,
     exceptions,
@@ -171,6 +172,7 @@ def create_app(hub: Hub) -> FastAPI:
         health,
         docs,
         commands,
+        billing,
         records,
         ingest,
         exceptions,
