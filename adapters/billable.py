@@ -12,6 +12,7 @@ replaces with the id the target holds that record under, once it has been delive
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -134,3 +135,70 @@ def _milestone(record: Mapping[str, Any]) -> _Found | None:
 def canonical_id(record: Mapping[str, Any]) -> UUID:
     """The record's canonical id."""
     return UUID(str(record["id"]))
+
+
+# Billing runs (hub/billing/run.py) -------------------------------------------------------
+# PSHUB_BILLING_INVOICES says what a billing target invoices: `items` (each billable item on
+# its own line, as soon as it is billable) or `runs` (only the drafts billing runs record,
+# each delivered once as one invoice of all its lines). Never both: an item would be billed
+# twice. Read at each mapping, so a hub started with it set follows it.
+INVOICES_SETTING = "PSHUB_BILLING_INVOICES"
+RUN_SYSTEM, RUN_TYPE = "pshub", "BillingRun"
+# The entity a run's draft is on the feed: feed.<target>.invoice_draft.
+DRAFT_ENTITY = "invoice_draft"
+
+
+def invoices_mode(configured: str | None = None) -> str:
+    """`runs` or `items` (the default): the constructor's choice, else the setting."""
+    chosen = (configured or os.environ.get(INVOICES_SETTING, "") or "items").strip().lower()
+    return "runs" if chosen == "runs" else "items"
+
+
+def run_draft_lines(record: Mapping[str, Any]) -> list[Line] | None:
+    """A billing run's draft as lines, or None when the record is no run draft still to be
+    sent (an invoice from a billing system, an issued or deleted one, an empty one)."""
+    if record.get("deleted") or record.get("status") != "draft":
+        return None
+    if not any(
+        x.get("system") == RUN_SYSTEM and x.get("type") == RUN_TYPE
+        for x in record.get("xrefs") or ()
+    ):
+        return None
+    lines = []
+    for raw in record.get("lines") or ():
+        net = raw["net"]
+        served = raw.get("service_date")
+        lines.append(
+            Line(
+                raw["description"],
+                Decimal(str(raw["quantity"])),
+                Decimal(str(raw["unit_price"])),
+                Decimal(str(net["amount"])),
+                str(net["currency"]),
+                date.fromisoformat(served) if served else None,
+            )
+        )
+    return lines or None
+
+
+# The entity a milestone made billing-ready is on the feed: feed.<target>.billing_ready.
+READY_ENTITY = "billing_ready"
+
+
+def billing_ready(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A milestone made billing-ready as a notice for the billing feed's subscribers (the
+    billing run that invoices it comes later), or None when it is not billing-ready."""
+    if record.get("deleted") or record.get("status") != "billing_ready":
+        return None
+    if record.get("invoice_id") or record.get("dispute"):
+        return None
+    return {
+        "BillingReady": {
+            "milestone_id": str(record["id"]),
+            "engagement_id": str(record["engagement_id"]),
+            "contract_id": str(record.get("contract_id") or "") or None,
+            "name": record.get("name") or "",
+            "amount": record["amount"],
+            "accepted_on": record.get("accepted_on"),
+        }
+    }

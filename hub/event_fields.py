@@ -59,6 +59,17 @@ _EVENT_ONLY: dict[str, dict[str, Classification]] = {
     "milestone": {"signed_by": PII},  # the client's signatory: the record's accepted_by
     "invoice": {"line": PUBLIC, "payment": PUBLIC, "credit": PUBLIC},
     "knowledge_asset": {},
+    # A billing run (domain/billing_run.py): which engagement and period, under which
+    # contract line; its drafts' lines and figures are priced from rates.
+    "billing_run": {
+        "engagement_id": PUBLIC,
+        "contract_id": PUBLIC,
+        "contract_type": PUBLIC,
+        "period_start": PUBLIC,
+        "period_end": PUBLIC,
+        "drafts": CONFIDENTIAL,
+        "unpriced": INTERNAL,  # ids of time entries no card line prices
+    },
 }
 
 # Entities without a golden-record model whose events the HTTP API serves whole to `read`

@@ -129,6 +129,12 @@ class Settings(BaseSettings):
         description='JSON mapping each legal entity to its ISO country, e.g. {"PS-UK-LTD": "GB"}:'
         " the billing-readiness tax check (hub/readiness/entities.py).",
     )
+    billing_sync_sla_hours: float = Field(
+        default=48.0,
+        gt=0,
+        description="Hours within which approved billable time should reach the billing engine"
+        " (on a billing run's draft the engine acknowledged): the billing-sync SLA metric.",
+    )
 
     @property
     def components(self) -> frozenset[str]:

@@ -5,7 +5,9 @@
   QuickBooks keeps projects, in the engagement's currency (QuickBooks requires a sub-customer's
   currency to be its parent's);
 - each billable item (adapters/billable.py) is a one-line invoice to the engagement's
-  sub-customer, in the item's currency. QuickBooks has no draft state: an invoice stays unsent
+  sub-customer, in the item's currency; or, with PSHUB_BILLING_INVOICES=runs, each billing
+  run's draft is one invoice of all its lines (a cap's write-down a negative line), and the
+  items are not invoiced on their own. QuickBooks has no draft state: an invoice stays unsent
   (EmailStatus NotSet) until a person sends it. It refuses a transaction whose currency is not
   its customer's, so a line is never converted nor added to one in another currency.
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -24,10 +27,15 @@ import httpx
 from adapters.billable import (
     BILLABLE,
     BILLED_ENGAGEMENTS,
+    DRAFT_ENTITY,
+    READY_ENTITY,
     Line,
+    billing_ready,
     canonical_id,
+    invoices_mode,
     line,
     ref,
+    run_draft_lines,
     xref_id,
 )
 from adapters.quickbooks.writes import QuickBooksWriter
@@ -42,6 +50,9 @@ JOB = "Job"
 # The xref an item's invoice is acknowledged under: the invoice holding that item's line (not
 # "Invoice", which names the invoice golden records ingest keeps).
 ITEM_INVOICE = "InvoiceLine"
+# A billing run's draft is acknowledged as the Invoice it is, so that the invoice QuickBooks
+# reports back through ingest (issued, paid) is that same golden record.
+RUN_INVOICE = "Invoice"
 # QuickBooks refuses a DisplayName with a colon, a tab or a new line; 500 characters at most.
 _NOT_IN_NAME = str.maketrans({":": "-", "\t": " ", "\n": " ", "\r": " "})
 
@@ -52,13 +63,15 @@ class QuickBooksTarget:
 
     name = NAME
     category = "billing"
-    entities = frozenset({"client", "engagement"}) | BILLABLE
+    entities = frozenset({"client", "engagement", "invoice"}) | BILLABLE
 
-    def __init__(self, *, tenant: str = "", item_id: str = "1") -> None:
+    def __init__(self, *, tenant: str = "", item_id: str = "1", invoices: str = "") -> None:
         # The realm, so that only this company's xrefs count; the Item invoice lines sell
-        # (QuickBooks requires an ItemRef on a sales line; "1" is the default Services item).
+        # (QuickBooks requires an ItemRef on a sales line; "1" is the default Services item);
+        # what is invoiced: "items" or "runs" (adapters/billable.py; "" reads the setting).
         self.tenant = tenant
         self.item_id = item_id
+        self.invoices = invoices
 
     def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
         """What QuickBooks must hold for the record; [] when it holds nothing for it.
@@ -73,6 +86,11 @@ class QuickBooksTarget:
             # Keyed as the placeholder that names it is typed, so the delivery finds it at once.
             item = self._item("customer", record, JOB.lower(), job, JOB) if job else None
             return [] if item is None or (record.get("deleted") and not item.target_id) else [item]
+        if entity == "invoice":
+            return self._run_draft(record)
+        if invoices_mode(self.invoices) == "runs":
+            # Items are billed by the runs' drafts; a billing-ready milestone is announced.
+            return self._ready(record) if entity == "milestone" else []
         found = line(entity, record)
         if found is None:
             return []
@@ -83,6 +101,25 @@ class QuickBooksTarget:
             "PrivateNote": f"pshub {entity} {record['id']}",
         }
         return [self._item("invoice", record, f"line:{record['id']}", payload, ITEM_INVOICE)]
+
+    def _ready(self, record: Mapping[str, Any]) -> list[FeedItem]:
+        notice = billing_ready(record)
+        if notice is None:
+            return []
+        item = self._item(READY_ENTITY, record, READY_ENTITY, notice, RUN_INVOICE)
+        return [replace(item, notice=True, target_id=None)]
+
+    def _run_draft(self, record: Mapping[str, Any]) -> list[FeedItem]:
+        lines = run_draft_lines(record) if invoices_mode(self.invoices) == "runs" else None
+        if not lines or not record.get("engagement_id"):
+            return []
+        payload = {
+            "CustomerRef": {"value": ref(record["engagement_id"], JOB)},
+            "CurrencyRef": {"value": record["currency"]},
+            "Line": [_sales_line(found, self.item_id) for found in lines],
+            "PrivateNote": f"pshub billing run draft {record['id']}",
+        }
+        return [self._item(DRAFT_ENTITY, record, "draft", payload, RUN_INVOICE)]
 
     def writer(self, settings: TargetSettings, client: httpx.Client) -> QuickBooksWriter:
         """The connector to the realm the settings name."""

@@ -23,10 +23,13 @@ STALE_OBJECT = "5010"
 NUMBERS = frozenset({"Amount", "Qty", "UnitPrice"})
 # The entity in the URL -> the key QuickBooks wraps the object in.
 TYPES = {"customer": "Customer", "invoice": "Invoice"}
+# Feed entities written to another entity's URL: a billing run's draft is an invoice.
+URL_ENTITY = {"invoice_draft": "invoice"}
 # The xref type an acknowledgement records (adapters/quickbooks/feed.py): a sub-customer (Job)
 # is recorded on its engagement as a Job, and an invoice the feed makes holds one billable
 # item's line, recorded on that item as an InvoiceLine.
-ACKNOWLEDGED_AS = {"customer": "Customer", "invoice": "InvoiceLine"}
+# A billing run's draft is recorded on its golden invoice as the Invoice it is.
+ACKNOWLEDGED_AS = {"customer": "Customer", "invoice": "InvoiceLine", "invoice_draft": "Invoice"}
 
 
 class QuickBooksWriter:
@@ -44,19 +47,20 @@ class QuickBooksWriter:
 
     def deliver(self, item: FeedItem) -> Delivered:
         """Creates or sparsely updates the item's record; raises DeliveryFailed."""
+        entity = URL_ENTITY.get(item.entity, item.entity)
         if item.target_id is None:
-            body = self._post(item.entity, dict(item.payload), item.idempotency_key)
+            body = self._post(entity, dict(item.payload), item.idempotency_key)
             return self._delivered(item, body)
         payload = {**item.payload, "Id": item.target_id, "sparse": True}
-        payload["SyncToken"] = self._sync_token(item.entity, item.target_id)
+        payload["SyncToken"] = self._sync_token(entity, item.target_id)
         try:
-            body = self._post(item.entity, payload, item.idempotency_key)
+            body = self._post(entity, payload, item.idempotency_key)
         except _Stale:
             # Someone changed it between our read and our write: read again and write anew,
             # under a request id of its own (the first one is spent on the refused attempt).
-            payload["SyncToken"] = self._sync_token(item.entity, item.target_id)
+            payload["SyncToken"] = self._sync_token(entity, item.target_id)
             try:
-                body = self._post(item.entity, payload, f"{item.idempotency_key}-2")
+                body = self._post(entity, payload, f"{item.idempotency_key}-2")
             except _Stale as stale:
                 raise stale.failed from None
         return self._delivered(item, body)
@@ -97,7 +101,7 @@ class QuickBooksWriter:
         return json_body(response, f"QuickBooks POST {entity}")
 
     def _delivered(self, item: FeedItem, body: Any) -> Delivered:
-        kind = TYPES[item.entity]
+        kind = TYPES[URL_ENTITY.get(item.entity, item.entity)]
         held = body.get(kind) if isinstance(body, Mapping) else None
         if not isinstance(held, Mapping) or not held.get("Id"):
             raise DeliveryFailed(TIMEOUT, f"QuickBooks answered no {kind} Id", retryable=True)

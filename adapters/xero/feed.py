@@ -6,7 +6,10 @@
   exclusive of tax, Contact by ContactID), in the engagement's currency and referenced by
   the engagement code: the document its billable items gather on;
 - each billable item (adapters/billable.py) is one line on its engagement's draft; the writer
-  refuses a line whose currency is not the draft's, so nothing is added across currencies.
+  refuses a line whose currency is not the draft's, so nothing is added across currencies;
+- or, with PSHUB_BILLING_INVOICES=runs, each billing run's draft is a draft sales invoice of
+  its own with all its lines (a cap's write-down a negative line), in the draft's currency,
+  and neither engagements nor items make invoices of their own.
 
 Another record's Xero id is a placeholder (`ref`) the delivery resolves. Amounts are
 exact decimal strings in the payload; the writer puts them on the wire as JSON numbers.
@@ -16,11 +19,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
-from adapters.billable import BILLABLE, BILLED_ENGAGEMENTS, canonical_id, line, ref, xref_id
+from adapters.billable import (
+    BILLABLE,
+    BILLED_ENGAGEMENTS,
+    DRAFT_ENTITY,
+    READY_ENTITY,
+    billing_ready,
+    canonical_id,
+    invoices_mode,
+    line,
+    ref,
+    run_draft_lines,
+    xref_id,
+)
 from adapters.xero.writes import XeroWriter
 from hub.contracts.feeds import FeedItem, TargetSettings
 
@@ -30,6 +46,9 @@ CONTACT = "Contact"
 # "Invoice", which names the invoice golden records ingest keeps).
 DRAFT = "DraftInvoice"
 LINE = "LineItem"
+# A billing run's draft is acknowledged as the Invoice it is, so that the invoice Xero reports
+# back through ingest (AUTHORISED, PAID) is that same golden record.
+RUN_INVOICE = "Invoice"
 
 
 class XeroTarget:
@@ -37,13 +56,15 @@ class XeroTarget:
 
     name = NAME
     category = "billing"
-    entities = frozenset({"client", "engagement"}) | BILLABLE
+    entities = frozenset({"client", "engagement", "invoice"}) | BILLABLE
 
-    def __init__(self, *, tenant: str = "", account_code: str = "200") -> None:
+    def __init__(self, *, tenant: str = "", account_code: str = "200", invoices: str = "") -> None:
         # The Xero tenant, so that only its xrefs count; the revenue account lines book to
-        # (200 is Sales in Xero's default chart of accounts).
+        # (200 is Sales in Xero's default chart of accounts); what is invoiced: "items" or
+        # "runs" (adapters/billable.py; "" reads the setting).
         self.tenant = tenant
         self.account_code = account_code
+        self.invoices = invoices
 
     def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
         """What Xero must hold for the record; [] when it holds nothing for it.
@@ -55,6 +76,16 @@ class XeroTarget:
             return [] if record.get("deleted") and item.target_id is None else [item]
         if record.get("deleted"):
             return []
+        runs = invoices_mode(self.invoices) == "runs"
+        if entity == "invoice":
+            return self._run_draft(record) if runs else []
+        if runs:
+            # Engagements and items are billed by the runs' drafts; a billing-ready milestone
+            # is announced.
+            if entity != "milestone" or (notice := billing_ready(record)) is None:
+                return []
+            item = self._item(READY_ENTITY, record, READY_ENTITY, notice, RUN_INVOICE)
+            return [replace(item, notice=True, target_id=None)]
         if entity == "engagement":
             draft = _draft(record)
             # Keyed as the placeholder that names it is typed, so the delivery finds it at once.
@@ -73,6 +104,29 @@ class XeroTarget:
             },
         }
         return [self._item("line", record, f"line:{record['id']}", payload, LINE)]
+
+    def _run_draft(self, record: Mapping[str, Any]) -> list[FeedItem]:
+        lines = run_draft_lines(record)
+        if not lines or not record.get("client_id"):
+            return []
+        payload = {
+            "Type": "ACCREC",
+            "Status": "DRAFT",
+            "LineAmountTypes": "Exclusive",
+            "Contact": {"ContactID": ref(record["client_id"], CONTACT)},
+            "CurrencyCode": record["currency"],
+            "Reference": str(record.get("reference") or "")[:255],
+            "LineItems": [
+                {
+                    "Description": found.description,
+                    "Quantity": str(found.quantity),
+                    "UnitAmount": str(found.unit_price),
+                    "AccountCode": self.account_code,
+                }
+                for found in lines
+            ],
+        }
+        return [self._item(DRAFT_ENTITY, record, "draft", payload, RUN_INVOICE)]
 
     def writer(self, settings: TargetSettings, client: httpx.Client) -> XeroWriter:
         """The connector to the tenant the settings name."""

@@ -48,15 +48,19 @@ class XeroWriter:
             return self._delivered("Contact", held["ContactID"], held.get("ContactStatus"))
         if item.entity == "invoice":
             return self._draft(item)
+        if item.entity == "invoice_draft":
+            return self._draft(item, kind="Invoice")
         return self._line(item)
 
-    def _draft(self, item: FeedItem) -> Delivered:
+    def _draft(self, item: FeedItem, kind: str = "DraftInvoice") -> Delivered:
+        # An engagement's draft (lines gather on it), or a billing run's draft (lines and
+        # all, acknowledged as the Invoice ingest will report back).
         if item.target_id:
             current = self._invoice(item.target_id)
             if current.get("Status") not in EDITABLE:
-                return self._delivered("DraftInvoice", item.target_id, current.get("Status"))
+                return self._delivered(kind, item.target_id, current.get("Status"))
         held = self._write("Invoices", "InvoiceID", item)
-        return self._delivered("DraftInvoice", held["InvoiceID"], held.get("Status"))
+        return self._delivered(kind, held["InvoiceID"], held.get("Status"))
 
     def _line(self, item: FeedItem) -> Delivered:
         invoice_id = str(item.payload["InvoiceID"])

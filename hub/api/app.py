@@ -17,6 +17,7 @@ from hub.api.deps import Authenticator, RateLimiter
 from hub.api.routes import (
     adapters,
     audit,
+    billing,
     commands,
     docs,
     exceptions,
@@ -172,6 +173,7 @@ def create_app(hub: Hub) -> FastAPI:
         health,
         docs,
         commands,
+        billing,
         records,
         ingest,
         exceptions,

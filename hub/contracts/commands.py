@@ -62,3 +62,11 @@ class MapXref(ContractModel):
     ]
     id: Annotated[str, Field(min_length=1, max_length=200, description="the source's id")]
     canonical_id: Annotated[UUID, Field(description="the golden record it is")]
+
+
+class RunBilling(ContractModel):
+    """Runs billing for one engagement and service period [period_start, period_end)."""
+
+    engagement_id: UUID
+    period_start: Annotated[date, Field(description="first day of the period (inclusive)")]
+    period_end: Annotated[date, Field(description="the day after the period (exclusive)")]

@@ -36,6 +36,9 @@ class FeedItem:
     # The key the outbox holds when it is not the derived one: a re-feed of an item the
     # target lost is a new write, which a target must not answer with the lost one's result.
     request_key: str | None = None
+    # A notice: published on feed.<target>.<entity> for the target's subscribers (a
+    # milestone made billing-ready), never written to the target's API by the writer.
+    notice: bool = False
 
     @property
     def idempotency_key(self) -> str:

@@ -198,7 +198,8 @@ class FeedProjection:
             if current.get(key) == digest:
                 continue  # the same payload again (an acknowledgement, a field it ignores)
             current[key] = digest
-            delivered = kept is not None and kept.delivered_hash == digest
+            # A notice is only published: there is nothing to deliver.
+            delivered = item.notice or (kept is not None and kept.delivered_hash == digest)
             rows[key] = OutboxRow(
                 canonical_id=item.canonical_id,
                 key=item.key,

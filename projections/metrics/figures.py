@@ -12,6 +12,8 @@ across currencies. Definitions, as shown to people:
 - written down = the cap write-down above, plus billing write-downs: per invoice line billing
   time, its standard value less its net where that is positive (a retainer's zero lines for
   the hours its fee covers are no write-down).
+- billing runs: what the engagement's runs drafted and is still draft, what of it has been
+  invoiced since, what a cap wrote down on the drafts, and retainer overage billed.
 - revenue = billed - credited + WIP; cost = approved time at its cost + approved non-billable
   expenses; margin = (revenue - cost) / revenue, where cost is in the revenue's currency.
 """
@@ -131,6 +133,23 @@ def invoice_sums(
                 )
 
 
+def run_sums(
+    runs: Iterable[dict[str, Any]], statuses: dict[str, tuple[str, bool]], sums: Sums
+) -> None:
+    """What billing runs drafted, per currency: still draft, invoiced since (issued or paid),
+    written down beyond a cap, and retainer overage. A voided or deleted draft counts for
+    nothing (its work is unbilled again)."""
+    for run in runs:
+        for d in run["drafts"]:
+            status, deleted = statuses.get(d["invoice_id"], ("draft", False))
+            if deleted or status == "void":
+                continue
+            currency = d["currency"]
+            sums.add("run_drafted" if status == "draft" else "run_invoiced", currency, d["total"])
+            sums.add("run_written_down", currency, d["written_down"])
+            sums.add("run_overage", currency, d["overage"])
+
+
 def line_standard_value(
     line: dict[str, Any], values: dict[str, dict[str, Any]], currency: str
 ) -> Decimal | None:
@@ -208,6 +227,12 @@ def financials(sums: Sums) -> list[dict[str, Any]]:
                     "cap": money(g("written_down_cap", c), c),
                     "billing": money(g("written_down_billing", c), c),
                     "total": money(g("written_down_cap", c) + g("written_down_billing", c), c),
+                },
+                "billing_runs": {
+                    "drafted": money(g("run_drafted", c), c),
+                    "invoiced": money(g("run_invoiced", c), c),
+                    "written_down": money(g("run_written_down", c), c),
+                    "retainer_overage": money(g("run_overage", c), c),
                 },
                 "revenue": money(revenue, c),
                 "cost": money(cost, c),

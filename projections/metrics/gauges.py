@@ -6,12 +6,13 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from projections.metrics import reads, setup
+from projections.metrics import billing, reads, setup
 from projections.metrics.view import MetricsView
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,9 @@ class BusinessCollector(Collector):
     """WIP per currency, this month's utilization per team, and the setup lead time, invoice
     cycle time and exception resolution time histograms."""
 
-    def __init__(self, view_of: Callable[[], MetricsView | None]) -> None:
+    def __init__(self, view_of: Callable[[], MetricsView | None], sla_hours: float = 48.0) -> None:
         self.view_of = view_of
+        self.sla_hours = sla_hours
 
     def describe(self) -> list[Any]:
         return []  # nothing is read when the collector is registered
@@ -38,14 +40,14 @@ class BusinessCollector(Collector):
         if view is None:
             return
         try:
-            families = list(_families(view))
+            families = list(_families(view, self.sla_hours))
         except Exception:  # a scrape must answer even if the metrics tables are being rebuilt
             log.exception("metrics: business gauges could not be read")
             return
         yield from families
 
 
-def _families(view: MetricsView) -> Iterator[Any]:
+def _families(view: MetricsView, sla_hours: float = 48.0) -> Iterator[Any]:
     today = datetime.now(UTC).date()
     wip = GaugeMetricFamily(
         "pshub_wip", "Work in progress (unbilled value) per currency", labels=["currency"]
@@ -79,6 +81,42 @@ def _families(view: MetricsView) -> Iterator[Any]:
         [float(d) for d in reads.days_to_paid(view)],
         PAYMENT_DAYS,
     )
+    cycle = billing.cycle_times(view)
+    stages = HistogramMetricFamily(
+        "pshub_invoice_cycle_days",
+        "Billing runs' drafts: days from billing-ready (the milestone, else the run) to the "
+        "invoice issued, and to it paid, as the billing engine reported them",
+        labels=["stage"],
+    )
+    for stage in ("issue", "paid"):
+        days = [float(c[f"days_to_{stage}"]) for c in cycle if c[f"days_to_{stage}"] is not None]
+        buckets, total = _buckets(days, PAYMENT_DAYS)
+        stages.add_metric(["issued" if stage == "issue" else "paid"], buckets, total)
+    yield stages
+    overage = GaugeMetricFamily(
+        "pshub_retainer_overage",
+        "Retainer overage billing runs have drafted (not voided), per currency",
+        labels=["currency"],
+    )
+    found, statuses = billing.runs(view)
+    per_currency: dict[str, Decimal] = defaultdict(Decimal)
+    for run in found:
+        for d in run["drafts"]:
+            status, deleted = statuses.get(d["invoice_id"], ("draft", False))
+            if not deleted and status != "void":
+                per_currency[d["currency"]] += Decimal(d["overage"])
+    for currency, amount in sorted(per_currency.items()):
+        overage.add_metric([currency], float(amount))
+    yield overage
+    share = billing.sync_sla(view, sla_hours, datetime.now(UTC))["share_within_sla"]
+    if share is not None:
+        sync = GaugeMetricFamily(
+            "pshub_billing_sync_within_sla_ratio",
+            "Share of approved billable hours that reached the billing engine within the SLA "
+            "(PSHUB_BILLING_SYNC_SLA_HOURS)",
+        )
+        sync.add_metric([], float(share))
+        yield sync
     by_reason: dict[str, list[float]] = defaultdict(list)
     for reason, seconds in reads.durations(view, "exception_case", "raised_at", "closed_at"):
         by_reason[reason].append(seconds)

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 CASE_TOPIC_PREFIX = "hub.exceptions:ExceptionCase."
 WORK_ENTITIES = ("time_entry", "expense")
+# Events after which a time entry's current fact stands approved (a correction is a new fact).
+APPROVING = frozenset({"Recorded", "Approved", "Corrected"})
 PRICE_FIELDS = ("currency", "rate", "value", "basis", "cost_currency", "cost")
 
 
@@ -91,10 +93,18 @@ class MetricsProjection:
                 row = R.time_row(aggregate)
                 prior = work.get(aggregate.id) or stored.get(aggregate.id)
                 work[aggregate.id] = _keep_or_price(row, prior, state)
+                if kind in APPROVING and row["status"] == "approved":
+                    # When this fact was approved: where the billing-sync SLA starts.
+                    # Written, not kept in memory: the projection never reads it back.
+                    at = {"approved_at": aggregate.modified_on.astimezone(UTC).isoformat()}
+                    refs[aggregate.id] = ("approval", aggregate.id, aggregate.version, at)
             elif entity == "expense":
                 work[aggregate.id] = R.expense_row(aggregate)
             elif entity == "invoice":
                 invoices[aggregate.id] = R.invoice_row(aggregate)
+                synced = R.billing_sync(aggregate, kind, self._refs.get(aggregate.id))
+                if synced is not None:
+                    refs[aggregate.id] = self._ref(aggregate, "invoice_sync", synced)
             elif notification.topic.startswith(CASE_TOPIC_PREFIX):
                 previous = self._refs.get(aggregate.id, ("", {}))[1]
                 refs[aggregate.id] = self._ref(
@@ -108,6 +118,9 @@ class MetricsProjection:
                     continue
                 if entity == "engagement":
                     _timeline(data, kind, aggregate)
+                elif entity == "milestone" and kind == "MadeBillingReady":
+                    # Where invoice cycle time starts (billing-ready -> issued -> paid).
+                    data["ready_at"] = aggregate.modified_on.astimezone(UTC).isoformat()
                 refs[aggregate.id] = self._ref(aggregate, entity, data)
                 _learn(state, entity, aggregate.id, data)
                 if entity == "rate_card":

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from psycopg.sql import SQL
 
+from projections.metrics import billing
 from projections.metrics import figures as F
 from projections.metrics.setup import engagement_setup
 from projections.metrics.view import MetricsView
@@ -68,6 +69,7 @@ def financials(view: MetricsView, engagement_id: UUID) -> dict[str, Any]:
     F.cap_write_down(contracts, sums)
     F.invoice_sums(_invoices(view, engagement_id), values, sums, F.retainer_engagements(contracts))
     uncosted = F.cost_sums(work, sums)
+    F.run_sums(*billing.runs(view, engagement_id), sums)
     known = engagement(view, engagement_id) or {}
     return {
         "engagement_id": key,

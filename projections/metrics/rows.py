@@ -176,13 +176,55 @@ def reference(aggregate: Any, previous: dict[str, Any] | None) -> dict[str, Any]
         return {"lines": [line_to_json(line) for line in lines]}
     if entity == "milestone":
         return {
+            **(previous or {}),
             "engagement_id": str(aggregate.engagement_id),
             "amount": _money_json(aggregate.amount),
             "status": str(aggregate.status),
             "deleted": aggregate.deleted,
         }
+    if entity == "billing_run":
+        return billing_run(aggregate)
     return None
+
+
+def billing_run(run: Any) -> dict[str, Any]:
+    """What the metrics keep of a billing run: per draft its figures and what it bills."""
+    drafts = []
+    for d in run.drafts:
+        lines = d["lines"]
+        drafts.append(
+            {
+                **{k: d[k] for k in ("invoice_id", "currency", "total", "standard")},
+                **{k: d[k] for k in ("written_down", "overage")},
+                "items": sorted(
+                    r["id"] for line in lines for r in (*line["time_entries"], *line["expenses"])
+                ),
+                "milestones": sorted(
+                    line["milestone"]["id"] for line in lines if line["milestone"]
+                ),
+            }
+        )
+    return {
+        "engagement_id": str(run.engagement_id),
+        "period_start": run.period_start.isoformat(),
+        "period_end": run.period_end.isoformat(),
+        "ran_at": run.created_on.isoformat(),
+        "drafts": drafts,
+    }
 
 
 def _money_json(money: Money | None) -> dict[str, str] | None:
     return None if money is None else {"amount": str(money.amount), "currency": money.currency}
+
+
+# Systems whose acknowledgement of a draft means it reached the billing engine.
+BILLING_ENGINES = frozenset({"quickbooks", "xero", "stripe", "chargebee"})
+
+
+def billing_sync(invoice: Any, kind: str, known: tuple[str, dict[str, Any]] | None) -> Any:
+    """When a draft first reached a billing engine (its first xref of one), else None."""
+    if kind != "XrefAdded" or (known is not None and known[0] == "invoice_sync"):
+        return None
+    if not any(x.system in BILLING_ENGINES for x in invoice.xrefs):
+        return None
+    return {"synced_at": invoice.modified_on.isoformat()}

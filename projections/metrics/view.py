@@ -159,8 +159,12 @@ class MetricsView(PostgresTrackingRecorder):
     # Reading for the projection -----------------------------------------------------------
 
     def all_refs(self) -> list[tuple[str, UUID, dict[str, Any]]]:
+        """The reference data the projection keeps in memory: not the approval instants (one
+        per time entry, written and never read back by the projection)."""
         with self.datastore.get_connection() as conn:
-            rows = conn.execute(SQL("SELECT entity, id, data FROM {}").format(self.refs)).fetchall()
+            rows = conn.execute(
+                SQL("SELECT entity, id, data FROM {} WHERE entity <> 'approval'").format(self.refs)
+            ).fetchall()
         return [(r["entity"], r["id"], r["data"]) for r in rows]
 
     def prices(self, ids: Sequence[UUID]) -> dict[UUID, dict[str, Any]]:

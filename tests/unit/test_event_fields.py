@@ -9,6 +9,7 @@ import inspect
 import pytest
 from eventsourcing.domain import DomainEvent, Snapshot
 
+from domain.billing_run import BillingRun
 from domain.registry import AGGREGATES
 from hub.event_fields import FIELD_DICTS, UNCLASSIFIED_ENTITIES, levels, redact_event
 from hub.exceptions import ExceptionCase
@@ -91,3 +92,14 @@ def test_attributes_named_unlike_their_record_field_carry_its_classification() -
 
 def test_an_attribute_classified_nowhere_is_withheld() -> None:
     assert redact_event("client", {"legal_name": "Acme", "shoe_size": 44}) == {"legal_name": "Acme"}
+
+
+def test_a_billing_runs_drafts_are_confidential_and_its_other_attributes_classified() -> None:
+    known = set(levels("billing_run"))
+    assert not {a for e in _events(BillingRun) for a in _attributes(e)} - known
+    data = {"engagement_id": "e", "period_start": "2026-03-01", "drafts": [{"total": "1.00"}]}
+    assert redact_event("billing_run", data) == {
+        "engagement_id": "e",
+        "period_start": "2026-03-01",
+    }
+    assert redact_event("billing_run", data, confidential=True) == data

@@ -55,7 +55,9 @@ def hub_metrics(hub: Hub) -> CollectorRegistry:
     parked.set_function(lambda: hub.engine.parked_count() if hub.engine else 0)
     metrics.register(FeedCollector(hub))
     metrics.register(ReconciliationCollector(hub))
-    metrics.register(BusinessCollector(lambda: hub.metrics))
+    metrics.register(
+        BusinessCollector(lambda: hub.metrics, sla_hours=hub.settings.billing_sync_sla_hours)
+    )
     metrics.register(BacklogCollector(lambda: hub.exceptions))
     metrics.register(ProjectionMetrics(hub))  # generation, lag in events and seconds
     return metrics

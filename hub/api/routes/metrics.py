@@ -21,7 +21,7 @@ from hub.api.deps import HubDep, Reader, require
 from hub.api.problems import Problem
 from hub.auth import Principal
 from hub.bootstrap import Hub
-from projections.metrics import reads, setup
+from projections.metrics import billing, reads, setup
 from projections.metrics.view import MetricsView
 
 router = APIRouter(tags=["metrics"])
@@ -271,3 +271,48 @@ def metrics_setup(
     if wanted is not None:
         _known_engagement(hub, view, wanted)
     return setup.report(view, wanted)
+
+
+@router.get("/v1/metrics/invoice-cycle", dependencies=_params("engagement_id", "min_position"))
+def metrics_invoice_cycle(
+    hub: HubDep, _: Reader, engagement_id: Text = None, min_position: Text = None
+) -> Any:
+    """Invoice cycle time of each billing run's draft: from billing-ready (its milestones'
+    MadeBillingReady, else the run) to issued and to paid, as the billing engine reported
+    them back through ingest; with the median days of each."""
+    view = _view(hub, min_position)
+    wanted = _uuid("engagement_id", engagement_id)
+    if wanted is not None:
+        _known_engagement(hub, view, wanted)
+    drafts = billing.cycle_times(view, wanted)
+    return {
+        "drafts": drafts,
+        "median_days_to_issue": _median([d["days_to_issue"] for d in drafts]),
+        "median_days_to_paid": _median([d["days_to_paid"] for d in drafts]),
+        "position": view.position_now(),
+    }
+
+
+def _median(days: list[int | None]) -> float | None:
+    known = sorted(d for d in days if d is not None)
+    if not known:
+        return None
+    middle = len(known) // 2
+    return float(known[middle]) if len(known) % 2 else (known[middle - 1] + known[middle]) / 2
+
+
+@router.get("/v1/metrics/billing-sync", dependencies=_params("engagement_id", "min_position"))
+def metrics_billing_sync(
+    hub: HubDep, _: Reader, engagement_id: Text = None, min_position: Text = None
+) -> Any:
+    """The share of approved billable hours that reached the billing engine (a billing run's
+    draft it acknowledged) within PSHUB_BILLING_SYNC_SLA_HOURS of their approval."""
+    view = _view(hub, min_position)
+    wanted = _uuid("engagement_id", engagement_id)
+    if wanted is not None:
+        _known_engagement(hub, view, wanted)
+    sla = hub.settings.billing_sync_sla_hours
+    return {
+        **billing.sync_sla(view, sla, datetime.now(UTC), wanted),
+        "position": view.position_now(),
+    }

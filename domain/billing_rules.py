@@ -1,0 +1,289 @@
+"""What a billing run bills (DOMAIN 3.2, 3.3, 3.6, 3.7, 3.13): pure, no I/O.
+
+The caller hands in the engagement's contract terms, its work already priced at the rate card
+in force on each work date, its billing-ready milestones, and what earlier invoices billed;
+the answer is one draft per currency, each line naming the time entries, expenses or
+milestone it bills, and what the run wrote down.
+
+- Time and materials: every approved, billable, unbilled time entry and expense dated before
+  the period's end is a line at its standard value (billing quantity x rate, rounded half-up
+  per line): work approved after its own period's run is billed by the next, never lost.
+- Capped time and materials: as T&M while the cap has room (what earlier invoices billed of
+  it counts); what exceeds it is written down on its own, negative line, and named in
+  `written_down` item by item. Per line: billed + written down = standard value.
+- Fixed fee: each billing-ready milestone not yet invoiced is a line of its amount.
+- Retainer: the period's fee is one line; approved hours of the period up to the included
+  hours are a zero line naming them; the hours beyond are overage at the overage rate.
+  Unused hours expire here (rollover is evaluated at period close, outside a run). Only the
+  period's own hours count against its included hours.
+
+Amounts are never added across currencies: a draft holds one currency, and a cap or a
+retainer applies to work in its own currency only (other work is billed as T&M).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+from domain.contract import ContractType, RetainerTerms
+from domain.errors import RuleViolationError
+from domain.values import Money, sum_money
+
+# The kinds of line a run writes.
+TIME, EXPENSE, MILESTONE = "time", "expense", "milestone"
+FEE, INCLUDED, OVERAGE, WRITE_DOWN = "retainer_fee", "included_hours", "overage", "write_down"
+# Contract types whose time and expenses a run bills (a retainer's expenses; its hours are the
+# fee's and the overage's).
+WORK_BILLED = frozenset(
+    {
+        ContractType.TIME_AND_MATERIALS,
+        ContractType.CAPPED_TIME_AND_MATERIALS,
+        ContractType.RETAINER,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A service period, half-open [start, end)."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise RuleViolationError(
+                f"the period ends {self.end}, not after it starts {self.start}",
+                rule="period_order",
+                field="period_end",
+            )
+
+    def holds(self, day: date) -> bool:
+        return self.start <= day < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """A time entry or an expense as the run sees it: its version (the fact it bills), its
+    work date, billing quantity and rate (None for an expense: its amount is its value)."""
+
+    kind: str  # TIME or EXPENSE
+    id: UUID
+    version: int
+    work_date: date
+    quantity: Decimal
+    rate: Money | None
+    value: Money
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyMilestone:
+    id: UUID
+    version: int
+    name: str
+    amount: Money
+    accepted_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """The contract line work is billed under. `cap_used` is what earlier invoices billed
+    against the cap (in the cap's currency)."""
+
+    type: ContractType
+    cap: Money | None = None
+    cap_used: Money | None = None
+    retainer: RetainerTerms | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    kind: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Money
+    time_entries: tuple[tuple[UUID, int], ...] = ()
+    expenses: tuple[tuple[UUID, int], ...] = ()
+    milestone: tuple[UUID, int] | None = None
+    service_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenDown:
+    """What the cap wrote down of one item."""
+
+    kind: str
+    id: UUID
+    version: int
+    amount: Money
+
+
+@dataclass
+class Draft:
+    """One invoice draft: one currency, its lines, and its figures."""
+
+    currency: str
+    lines: list[Line] = field(default_factory=list)
+    written_down: list[WrittenDown] = field(default_factory=list)
+
+    @property
+    def total(self) -> Money:
+        return sum_money((line.amount for line in self.lines), self.currency)
+
+    @property
+    def write_down(self) -> Money:
+        return sum_money((w.amount for w in self.written_down), self.currency)
+
+    @property
+    def standard(self) -> Money:
+        """The standard value of what the draft bills: its total before the write-down."""
+        return self.total + self.write_down
+
+    @property
+    def overage(self) -> Money:
+        return sum_money(
+            (line.amount for line in self.lines if line.kind == OVERAGE), self.currency
+        )
+
+
+def plan(
+    terms: Terms | None,
+    period: Period,
+    work: Iterable[Work],
+    milestones: Iterable[ReadyMilestone],
+) -> list[Draft]:
+    """The drafts a run produces, one per currency, sorted by currency; [] when nothing is
+    due. `work` and `milestones` must be unbilled already (the caller knows the invoices);
+    work dated from the period's end on is left for a later run. A retainer's fee is billed
+    once per period because a period is run once (domain/billing_run.py)."""
+    drafts: dict[str, Draft] = {}
+
+    def draft(currency: str) -> Draft:
+        return drafts.setdefault(currency, Draft(currency))
+
+    # By work date, time before expenses, then id: the cap's room goes to the earliest work.
+    due = sorted(
+        (w for w in work if w.work_date < period.end),
+        key=lambda w: (w.work_date, w.kind != TIME, w.id),
+    )
+    if terms is not None and terms.type == ContractType.RETAINER and terms.retainer is not None:
+        hours = [w for w in due if w.kind == TIME and period.holds(w.work_date)]
+        _retainer(draft(terms.retainer.fee.currency), terms.retainer, period, hours)
+        due = [w for w in due if w.kind != TIME]
+    if terms is not None and terms.type in WORK_BILLED:
+        cap = terms.cap if terms.type == ContractType.CAPPED_TIME_AND_MATERIALS else None
+        room = None if cap is None else cap - (terms.cap_used or Money.zero(cap.currency))
+        for w in due:
+            d = draft(w.value.currency)
+            d.lines.append(_work_line(w))
+            if room is not None and w.value.currency == room.currency:
+                billed = max(min(w.value, room), Money.zero(room.currency))
+                room = room - billed
+                if billed < w.value:
+                    d.written_down.append(WrittenDown(w.kind, w.id, w.version, w.value - billed))
+        for d in drafts.values():
+            if d.written_down and cap is not None:
+                _write_down_line(d, cap)
+    for m in sorted(milestones, key=lambda m: (m.accepted_on or date.min, m.name, m.id)):
+        draft(m.amount.currency).lines.append(
+            Line(
+                MILESTONE,
+                f"Milestone: {m.name}",
+                Decimal(1),
+                m.amount.amount,
+                m.amount,
+                milestone=(m.id, m.version),
+                service_date=m.accepted_on,
+            )
+        )
+    return [drafts[c] for c in sorted(drafts) if drafts[c].lines]
+
+
+def _work_line(w: Work) -> Line:
+    ref = ((w.id, w.version),)
+    if w.kind == TIME:
+        rate = w.rate.amount if w.rate is not None else w.value.amount
+        text = f"{w.description or 'Time'} {w.work_date.isoformat()}, {w.quantity} h"
+        return Line(
+            TIME, text, w.quantity, rate, w.value, time_entries=ref, service_date=w.work_date
+        )
+    text = f"Expense: {w.description or 'other'} {w.work_date.isoformat()}"
+    return Line(
+        EXPENSE, text, Decimal(1), w.value.amount, w.value, expenses=ref, service_date=w.work_date
+    )
+
+
+def _write_down_line(d: Draft, cap: Money) -> None:
+    amount = d.write_down
+    d.lines.append(
+        Line(
+            WRITE_DOWN,
+            f"Written down: beyond the not-to-exceed cap of {cap}",
+            Decimal(1),
+            -amount.amount,
+            -amount,
+        )
+    )
+
+
+def _retainer(d: Draft, terms: RetainerTerms, period: Period, hours: Sequence[Work]) -> None:
+    span = f"{period.start.isoformat()} to {period.end.isoformat()}"
+    d.lines.append(
+        Line(
+            FEE,
+            f"Retainer fee, {span}",
+            Decimal(1),
+            terms.fee.amount,
+            terms.fee,
+            service_date=period.start,
+        )
+    )
+    left = terms.included_hours
+    covered: list[Work] = []
+    over: list[Work] = []
+    over_hours = Decimal(0)
+    for w in hours:
+        if w.quantity <= left:
+            covered.append(w)
+            left -= w.quantity
+        else:
+            over.append(w)  # the entry that crosses the included hours is overage's
+            over_hours += w.quantity - left
+            left = Decimal(0)
+    if covered:
+        used = sum((w.quantity for w in covered), Decimal(0))
+        d.lines.append(
+            Line(
+                INCLUDED,
+                f"Included hours, {span}: {used} of {terms.included_hours} h",
+                used,
+                Decimal(0),
+                Money.zero(d.currency),
+                time_entries=tuple((w.id, w.version) for w in covered),
+            )
+        )
+    if over:
+        rate = terms.overage_rate
+        d.lines.append(
+            Line(
+                OVERAGE,
+                f"Overage, {span}: {over_hours} h beyond {terms.included_hours} h",
+                over_hours,
+                rate.amount,
+                rate.times(over_hours),
+                time_entries=tuple((w.id, w.version) for w in over),
+            )
+        )
+
+
+def cap_used(billed_values: Iterable[Money], cap: Money) -> Money:
+    """What earlier invoices used of a cap: the standard value of the work they billed in the
+    cap's currency, never more than the cap (what exceeded it was written down)."""
+    total = sum_money((v for v in billed_values if v.currency == cap.currency), cap.currency)
+    return min(total, cap)

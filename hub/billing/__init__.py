@@ -1,0 +1,1 @@
+"""Billing runs: invoice drafts per engagement and service period (README, Billing run)."""

@@ -1,0 +1,221 @@
+"""What a billing run bills, per contract type (domain/billing_rules.py), with figures worked
+out by hand, and the properties every run keeps: billed + written down = standard value, one
+currency per draft, every item billed at most once."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.billing_rules import (
+    EXPENSE,
+    FEE,
+    INCLUDED,
+    MILESTONE,
+    OVERAGE,
+    TIME,
+    WRITE_DOWN,
+    Period,
+    ReadyMilestone,
+    Terms,
+    Work,
+    cap_used,
+    plan,
+)
+from domain.billing_run import BillingRun, draft_id, run_id
+from domain.contract import ContractType, RetainerTerms
+from domain.errors import RuleViolationError
+from domain.values import Money
+
+MARCH = Period(date(2026, 3, 1), date(2026, 4, 1))
+TM = Terms(ContractType.TIME_AND_MATERIALS)
+
+
+def gbp(amount: str, currency: str = "GBP") -> Money:
+    return Money(Decimal(amount), currency)
+
+
+def hours(day: int, qty: str, rate: str, currency: str = "GBP", month: int = 3) -> Work:
+    value = (Decimal(qty) * Decimal(rate)).quantize(Decimal("0.01"))
+    return Work(
+        TIME, uuid4(), 1, date(2026, month, day), Decimal(qty), gbp(rate, currency),
+        gbp(str(value), currency), "Analysis",
+    )  # fmt: skip
+
+
+def expense(day: int, amount: str, currency: str = "GBP") -> Work:
+    return Work(
+        EXPENSE, uuid4(), 2, date(2026, 3, day), Decimal(1), None, gbp(amount, currency), "Travel"
+    )
+
+
+def test_time_and_materials_bills_each_item_of_the_period_at_its_value() -> None:
+    a, b, c = hours(9, "8", "100.00"), hours(10, "7.5", "120.00"), expense(10, "45.50")
+    april = hours(2, "1", "100.00", month=4)
+    [draft] = plan(TM, MARCH, [b, april, a, c], [])
+    assert [line.kind for line in draft.lines] == [TIME, TIME, EXPENSE]
+    assert [line.amount for line in draft.lines] == [gbp("800.00"), gbp("900.00"), gbp("45.50")]
+    assert draft.lines[0].time_entries == ((a.id, 1),) and draft.lines[2].expenses == ((c.id, 2),)
+    assert draft.total == gbp("1745.50") and draft.write_down == gbp("0.00")
+
+
+def test_work_approved_after_its_periods_run_is_billed_by_the_next() -> None:
+    late = hours(27, "2", "100.00", month=2)  # February's, approved after February's run
+    [draft] = plan(TM, MARCH, [late, hours(2, "1", "100.00")], [])
+    assert draft.lines[0].time_entries[0][0] == late.id
+    assert draft.total == gbp("300.00")
+
+
+def test_a_retainer_counts_only_its_periods_hours_against_the_included_ones() -> None:
+    late = hours(27, "20", "100.00", month=2)
+    [draft] = plan(Terms(ContractType.RETAINER, retainer=RETAINER), MARCH, [late], [])
+    assert [line.kind for line in draft.lines] == [FEE]
+
+
+def test_a_cap_writes_down_what_exceeds_it_on_its_own_line() -> None:
+    terms = Terms(
+        ContractType.CAPPED_TIME_AND_MATERIALS, cap=gbp("1000.00"), cap_used=gbp("300.00")
+    )
+    a, b = hours(2, "4", "100.00"), hours(3, "5", "100.00")
+    [draft] = plan(terms, MARCH, [a, b], [])
+    # 700.00 of room: a (400.00) fits, b (500.00) fits by 300.00, 200.00 is written down.
+    assert [line.kind for line in draft.lines] == [TIME, TIME, WRITE_DOWN]
+    assert draft.lines[-1].amount == gbp("-200.00")
+    assert [(w.id, w.amount) for w in draft.written_down] == [(b.id, gbp("200.00"))]
+    assert draft.total == gbp("700.00") and draft.standard == gbp("900.00")
+
+
+def test_a_cap_applies_only_to_work_in_its_currency() -> None:
+    terms = Terms(ContractType.CAPPED_TIME_AND_MATERIALS, cap=gbp("100.00"), cap_used=None)
+    drafts = plan(terms, MARCH, [hours(2, "2", "100.00"), expense(3, "80.00", "EUR")], [])
+    assert [d.currency for d in drafts] == ["EUR", "GBP"]
+    eur, gbp_draft = drafts
+    assert eur.total == gbp("80.00", "EUR") and not eur.written_down
+    assert gbp_draft.total == gbp("100.00") and gbp_draft.write_down == gbp("100.00")
+
+
+def test_cap_used_is_what_earlier_invoices_billed_in_its_currency_up_to_the_cap() -> None:
+    cap = gbp("1000.00")
+    assert cap_used([gbp("400.00"), gbp("50.00", "EUR")], cap) == gbp("400.00")
+    assert cap_used([gbp("900.00"), gbp("300.00")], cap) == cap
+
+
+def test_fixed_fee_bills_each_billing_ready_milestone_once() -> None:
+    m1 = ReadyMilestone(uuid4(), 5, "Design", gbp("3000.00"), date(2026, 3, 5))
+    m2 = ReadyMilestone(uuid4(), 4, "Build", gbp("2000.00", "EUR"), date(2026, 3, 6))
+    drafts = plan(Terms(ContractType.FIXED_FEE), MARCH, [hours(2, "8", "100.00")], [m1, m2])
+    assert [d.currency for d in drafts] == ["EUR", "GBP"]
+    [line] = drafts[1].lines
+    assert (line.kind, line.milestone, line.amount) == (MILESTONE, (m1.id, 5), m1.amount)
+
+
+def test_no_contract_bills_milestones_only() -> None:
+    assert plan(None, MARCH, [hours(2, "8", "100.00")], []) == []
+
+
+RETAINER = RetainerTerms(
+    period="monthly",  # type: ignore[arg-type]
+    fee=gbp("2000.00"),
+    included_hours=Decimal(10),
+    rollover_rule="expire",  # type: ignore[arg-type]
+    overage_rate=gbp("150.00"),
+)
+
+
+def test_a_retainer_bills_its_fee_the_included_hours_at_zero_and_the_overage() -> None:
+    a, b, c = hours(2, "6", "100.00"), hours(3, "3", "100.00"), hours(4, "4.5", "100.00")
+    [draft] = plan(Terms(ContractType.RETAINER, retainer=RETAINER), MARCH, [a, b, c], [])
+    assert [line.kind for line in draft.lines] == [FEE, INCLUDED, OVERAGE]
+    fee, included, overage = draft.lines
+    assert fee.amount == gbp("2000.00")
+    assert included.amount == gbp("0.00") and included.time_entries == ((a.id, 1), (b.id, 1))
+    # 13.5 h against 10 included: 3.5 h over, all on the entry that crossed.
+    assert overage.quantity == Decimal("3.5") and overage.amount == gbp("525.00")
+    assert overage.time_entries == ((c.id, 1),)
+    assert draft.overage == gbp("525.00") and draft.total == gbp("2525.00")
+
+
+def test_a_retainer_within_its_hours_bills_the_fee_alone() -> None:
+    [draft] = plan(Terms(ContractType.RETAINER, retainer=RETAINER), MARCH, [], [])
+    assert [line.kind for line in draft.lines] == [FEE]
+
+
+def test_a_period_must_end_after_it_starts() -> None:
+    with pytest.raises(RuleViolationError) as raised:
+        Period(date(2026, 3, 1), date(2026, 3, 1))
+    assert raised.value.field == "period_end"
+
+
+def test_a_run_is_the_same_aggregate_for_the_same_engagement_and_period() -> None:
+    engagement = uuid4()
+    assert run_id(engagement, MARCH) == run_id(engagement, Period(MARCH.start, MARCH.end))
+    assert run_id(engagement, MARCH) != run_id(engagement, Period(MARCH.start, date(2026, 5, 1)))
+    draft = plan(TM, MARCH, [hours(2, "1", "100.00")], [])
+    run = BillingRun.of(
+        engagement_id=engagement, contract_id=None, contract_type="time_and_materials",
+        period=MARCH, drafts=draft, unpriced=[],
+    )  # fmt: skip
+    [recorded] = run.drafts
+    assert recorded["invoice_id"] == str(draft_id(run.id, "GBP"))
+    assert recorded["lines"][0]["time_entries"] == [
+        {"id": str(draft[0].lines[0].time_entries[0][0]), "version": 1}
+    ]
+
+
+# Properties ---------------------------------------------------------------------------
+
+currencies = st.sampled_from(["GBP", "EUR", "JPY"])
+
+
+@st.composite
+def work_items(draw: st.DrawFn) -> Work:
+    currency = draw(currencies)
+    exponent = 0 if currency == "JPY" else 2
+    qty = Decimal(draw(st.integers(0, 4000))) / 100
+    rate = Decimal(draw(st.integers(0, 50_000))).scaleb(-exponent)
+    value = Money.of(qty * rate, currency)
+    day = date(2026, 3, 1) + timedelta(days=draw(st.integers(0, 40)))
+    kind = draw(st.sampled_from([TIME, EXPENSE]))
+    return Work(
+        kind, UUID(int=draw(st.integers(0, 2**64))), 1, day, qty, Money(rate, currency), value
+    )
+
+
+@given(
+    st.lists(work_items(), max_size=25, unique_by=lambda w: w.id),
+    st.integers(0, 200_000),
+    st.integers(0, 200_000),
+)
+def test_billed_plus_written_down_is_the_standard_value_per_currency(
+    work: list[Work], cap_minor: int, used_minor: int
+) -> None:
+    cap = Money.from_minor(cap_minor, "GBP")
+    used = min(Money.from_minor(used_minor, "GBP"), cap)
+    terms = Terms(ContractType.CAPPED_TIME_AND_MATERIALS, cap=cap, cap_used=used)
+    drafts = plan(terms, MARCH, work, [])
+    due = [w for w in work if w.work_date < MARCH.end]
+    for draft in drafts:
+        # One currency per draft: Money refuses to add another, so totals prove it.
+        assert {line.amount.currency for line in draft.lines} == {draft.currency}
+        standard = sum(
+            (w.value.amount for w in due if w.value.currency == draft.currency), Decimal(0)
+        )
+        assert draft.standard.amount == standard
+        assert draft.total.amount + draft.write_down.amount == standard
+        if draft.currency == "GBP":
+            # Never more billed against the cap than its room; nothing written down while
+            # there was room for it.
+            assert draft.total <= max(cap - used, Money.zero("GBP")) or not draft.written_down
+            assert draft.write_down.amount == max(Decimal(0), standard - (cap - used).amount)
+        else:
+            assert not draft.written_down
+    billed = [
+        i for d in drafts for line in d.lines for i, _ in (*line.time_entries, *line.expenses)
+    ]
+    assert sorted(billed) == sorted(w.id for w in due)
+    assert len({d.currency for d in drafts}) == len(drafts)
