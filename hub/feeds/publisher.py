@@ -169,6 +169,7 @@ class FeedPublisher:
                 SQL(
                     "SELECT canonical_id, key, entity, version, position, idempotency_key, "
                     "payload, payload_hash, occurred_at FROM {} WHERE NOT published "
+                    "AND state <> 'held' "
                     "ORDER BY position, canonical_id, key LIMIT %s"
                 ).format(view.outbox),
                 (self.batch,),

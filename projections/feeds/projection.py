@@ -14,6 +14,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -24,9 +25,12 @@ from eventsourcing.utils import resolve_topic
 
 from domain.base import CanonicalAggregate
 from hub.contracts.feeds import FeedItem, Target
-from projections.feeds.view import DELIVERED, PENDING, FeedView, OutboxRow
+from projections.feeds.related import KEPT, RelatedRecords
+from projections.feeds.view import DELIVERED, HELD, PENDING, FeedView, OutboxRow
 
 log = logging.getLogger(__name__)
+# An item, the log position it was mapped at, and when its record last changed.
+Found = tuple[FeedItem, int, "datetime | None"]
 
 
 @cache
@@ -74,6 +78,10 @@ class FeedProjection:
         # Which entity each recently seen record is, to skip the shared events of the others.
         self._kinds: OrderedDict[UUID, str] = OrderedDict()
         self._position: int | None = None
+        # A target whose mapping needs other records follows those too (and the rate cards).
+        extra = frozenset(getattr(target, "related", ()))
+        self.follows = target.entities | (extra | KEPT if extra else frozenset())
+        self._related: RelatedRecords | None = None
 
     def position(self) -> int:
         if self._position is None:
@@ -82,67 +90,139 @@ class FeedProjection:
 
     def process(self, notifications: Sequence[Notification]) -> None:
         try:
-            followed: list[tuple[str, dict[str, Any], int]] = []
+            related = self._related_records()
+            acked = self.view.acknowledged(n.originator_id for n in notifications)
+            found: list[Found] = []
+            mapped: dict[UUID, tuple[str, dict[str, Any]]] = {}
             for notification in notifications:
                 entity = _entity_of(notification.topic)
                 if entity is None:
                     entity = self._kinds.get(notification.originator_id)
                 elif entity:
                     self._remember(notification.originator_id, entity)
-                if entity is not None and entity not in self.target.entities:
+                if entity is not None and entity not in self.follows:
                     continue  # never loaded: most of the log is of entities a target ignores
                 aggregate = self._advance(notification)
                 entity = getattr(aggregate, "ENTITY", "")
                 self._remember(notification.originator_id, entity)
-                if aggregate is None or entity not in self.target.entities:
+                if aggregate is None or entity not in self.follows:
                     continue
-                # Serialised now: the cached aggregate moves on with the page's next events.
-                followed.append((entity, self.to_record(aggregate), notification.id))
-            rows = self._fold(self._items(followed))
-            self.view.write(rows, Tracking(self.application_name, notifications[-1].id))
+                # Serialised now: the cached aggregate moves on with the page's next events;
+                # mapped now too, against the related records as they stand at this event.
+                record = self.to_record(aggregate)
+                changed = related.learn(entity, aggregate, record) if related else set()
+                if entity in self.target.entities:
+                    mapped[aggregate.id] = (entity, record)
+                    found += self._map(entity, record, notification.id, acked, related)
+                if changed and related is not None:
+                    found += self._remap(changed, mapped, notification.id, related)
+            rows, errors = self._fold(found)
+            changes = related.take_changes() if related else []
+            self.view.write(
+                rows, Tracking(self.application_name, notifications[-1].id), changes, errors
+            )
         except Exception:
             self._cache.clear()
             self._position = None
+            self._related = None
             raise
         self._position = notifications[-1].id
 
-    def _items(
-        self, followed: list[tuple[str, dict[str, Any], int]]
-    ) -> list[tuple[FeedItem, int, datetime | None]]:
-        """Each followed record's items; the xrefs of the target's ids this feed delivered are
-        marked `acknowledged` (the hub's own writes, not records that came from the target)."""
-        acked = self.view.acknowledged(UUID(str(r["id"])) for _, r, _ in followed)
-        found: list[tuple[FeedItem, int, datetime | None]] = []
-        for entity, record, position in followed:
-            ours = acked.get(UUID(str(record["id"])), set())
-            if ours:
-                record["xrefs"] = [
+    def _related_records(self) -> RelatedRecords | None:
+        """The related records of a target whose mapping needs them (loaded once)."""
+        if not self.follows - self.target.entities and not getattr(self.target, "related", ()):
+            return None
+        if self._related is None:
+            self._related = RelatedRecords(self.view.related_rows())
+        return self._related
+
+    def _map(
+        self,
+        entity: str,
+        record: dict[str, Any],
+        position: int,
+        acked: dict[UUID, set[str]],
+        related: RelatedRecords | None,
+    ) -> list[Found]:
+        """A record's items; the xrefs of the target's ids this feed delivered are marked
+        `acknowledged` (the hub's own writes, not records that came from the target)."""
+        ours = acked.get(UUID(str(record["id"])), set())
+        if ours:
+            record = {
+                **record,
+                "xrefs": [
                     {**x, "acknowledged": True}
                     if x.get("system") == self.target.name and str(x.get("id")) in ours
                     else x
                     for x in record.get("xrefs") or []
-                ]
-            try:
+                ],
+            }
+        try:
+            if related is None:
                 items = self.target.items(entity, record)
-            except Exception:  # one record the mapping cannot take must not stop the feed
-                log.exception("feed %s: no items for %s %s", self.name, entity, record["id"])
-                continue
-            changed = _instant(record.get("updated_at"))
-            found += [(item, position, changed) for item in items]
+            else:
+                items = self.target.items(entity, record, related)  # type: ignore[call-arg]
+        except Exception:  # one record the mapping cannot take must not stop the feed
+            log.exception("feed %s: no items for %s %s", self.name, entity, record["id"])
+            return []
+        changed = _instant(record.get("updated_at"))
+        return [(item, position, changed) for item in items]
+
+    def _remap(
+        self,
+        changed: set[UUID],
+        mapped: dict[UUID, tuple[str, dict[str, Any]]],
+        position: int,
+        related: RelatedRecords,
+    ) -> list[Found]:
+        """A rate card changed: the records it names (an engagement's assignments, a
+        person's) and the held items (work no card priced) are mapped again at its position.
+        Work already priced keeps its price (RelatedRecords.price)."""
+        again: dict[UUID, tuple[str, dict[str, Any]]] = {}
+        for ref_id in sorted(changed, key=str):
+            entity, record = mapped.get(ref_id) or related.records.get(ref_id, ("", {}))
+            if entity in self.target.entities:
+                again[ref_id] = (entity, record)
+        for row in self.view.held():
+            cid = row["canonical_id"]
+            if cid in mapped or cid in again:
+                continue  # mapped in this page, at a newer version than the outbox's
+            aggregate = self.load(cid, row["version"])
+            if aggregate is not None and aggregate.ENTITY in self.target.entities:
+                again[cid] = (aggregate.ENTITY, self.to_record(aggregate))
+        for cid, (entity, record) in list(mapped.items()):
+            if cid not in again and entity not in ("client", "engagement", "resource"):
+                again[cid] = (entity, record)  # this page's work, held or not, in order
+        acked = self.view.acknowledged(again)
+        found: list[Found] = []
+        for entity, record in again.values():
+            found += [
+                (replace(item, revision=position), at, changed)
+                for item, at, changed in self._map(entity, record, position, acked, related)
+            ]
         return found
 
-    def _fold(self, found: list[tuple[FeedItem, int, datetime | None]]) -> list[OutboxRow]:
+    def _fold(self, found: list[Found]) -> tuple[list[OutboxRow], dict[tuple[UUID, str], str]]:
         keys = {(item.canonical_id, item.key) for item, _, _ in found}
         current = self.view.hashes(keys)
         ledger = self.view.ledger_of(keys)
         rows: dict[tuple[UUID, str], OutboxRow] = {}
+        errors: dict[tuple[UUID, str], str] = {}
         for item, position, occurred in found:
             key = (item.canonical_id, item.key)
-            digest = payload_hash(item.payload)
+            digest = payload_hash(
+                item.payload if item.hold is None else [item.payload, list(item.hold)]
+            )
             if current.get(key) == digest:
                 continue  # the same payload again (an acknowledgement, a field it ignores)
             current[key] = digest
             kept = ledger.get(key)
+            state = DELIVERED if kept is not None and kept.delivered_hash == digest else PENDING
+            if item.hold is not None:
+                state = HELD
+                errors[key] = f"{item.hold[0]}: {item.hold[1]}"
+            else:
+                errors.pop(key, None)
             rows[key] = OutboxRow(
                 canonical_id=item.canonical_id,
                 key=item.key,
@@ -155,9 +235,9 @@ class FeedProjection:
                 target_id=item.target_id or (kept.target_id if kept else None),
                 occurred_at=occurred,
                 published=kept is not None and kept.published_hash == digest,
-                state=DELIVERED if kept is not None and kept.delivered_hash == digest else PENDING,
+                state=state,
             )
-        return list(rows.values())
+        return list(rows.values()), errors
 
     def _remember(self, record_id: UUID, entity: str) -> None:
         self._kinds[record_id] = entity

@@ -22,6 +22,9 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+# Not to go out as it stands (hub.contracts.feeds.FeedItem.hold): never published nor
+# delivered; `last_error` says why ("<REASON>: <detail>").
+HELD = "held"
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,14 @@ class FeedView(PostgresTrackingRecorder):
         self.generation = generation
         self.outbox = Identifier(datastore.schema, f"{prefix}_outbox")
         self.ledger = Identifier(datastore.schema, f"feed_{target}_ledger")
+        # The records a target's mapping needs besides the one it maps (RelatedRecords).
+        self.related = Identifier(datastore.schema, f"{prefix}_related")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (id uuid PRIMARY KEY, entity text NOT NULL, "
+                "data jsonb NOT NULL)"
+            ).format(self.related)
+        )
         self.sql_create_statements.append(
             SQL(
                 "CREATE TABLE IF NOT EXISTS {} (canonical_id uuid NOT NULL, key text NOT NULL, "
@@ -146,28 +157,69 @@ class FeedView(PostgresTrackingRecorder):
 
     # Writing ------------------------------------------------------------------------------
 
-    def write(self, rows: Sequence[OutboxRow], tracking: Tracking) -> None:
-        """Upserts the changed items (their delivery starts afresh) with the position, in one
-        transaction."""
+    def related_rows(self) -> list[tuple[str, UUID, dict[str, Any]]]:
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(SQL("SELECT entity, id, data FROM {}").format(self.related))
+            return [(r["entity"], r["id"], r["data"]) for r in rows.fetchall()]
+
+    def held(self) -> list[dict[str, Any]]:
+        """The held items: which record, at which version."""
+        with self.datastore.get_connection() as conn:
+            return conn.execute(
+                SQL("SELECT canonical_id, key, version FROM {} WHERE state = %s").format(
+                    self.outbox
+                ),
+                (HELD,),
+            ).fetchall()
+
+    def write(
+        self,
+        rows: Sequence[OutboxRow],
+        tracking: Tracking,
+        related: Sequence[tuple[str, UUID, dict[str, Any]]] = (),
+        last_errors: dict[tuple[UUID, str], str] | None = None,
+    ) -> None:
+        """Upserts the changed items (their delivery starts afresh) and the related records
+        that changed, with the position, in one transaction. An item that was held keeps its
+        case, which its delivery then resolves."""
+        last_errors = last_errors or {}
         with self.datastore.transaction(commit=True) as curs:
+            if related:
+                curs.executemany(
+                    SQL(
+                        "INSERT INTO {} (id, entity, data) VALUES (%s, %s, %s) "
+                        "ON CONFLICT (id) DO UPDATE SET entity = EXCLUDED.entity, "
+                        "data = EXCLUDED.data"
+                    ).format(self.related),
+                    [(i, e, json.dumps(d, default=str)) for e, i, d in related],
+                )
             if rows:
                 curs.executemany(
                     SQL(
                         "INSERT INTO {} (canonical_id, key, entity, version, position, "
                         "idempotency_key, payload, payload_hash, target_id, occurred_at, "
-                        "published, state) VALUES (%(canonical_id)s, %(key)s, %(entity)s, "
-                        "%(version)s, %(position)s, %(idempotency_key)s, %(payload)s, "
-                        "%(payload_hash)s, %(target_id)s, %(occurred_at)s, %(published)s, "
-                        "%(state)s) ON CONFLICT (canonical_id, key) DO UPDATE SET "
+                        "published, state, last_error) VALUES (%(canonical_id)s, %(key)s, "
+                        "%(entity)s, %(version)s, %(position)s, %(idempotency_key)s, "
+                        "%(payload)s, %(payload_hash)s, %(target_id)s, %(occurred_at)s, "
+                        "%(published)s, %(state)s, %(last_error)s) "
+                        "ON CONFLICT (canonical_id, key) DO UPDATE SET "
                         "entity = EXCLUDED.entity, version = EXCLUDED.version, "
                         "position = EXCLUDED.position, idempotency_key = EXCLUDED.idempotency_key,"
                         " payload = EXCLUDED.payload, payload_hash = EXCLUDED.payload_hash, "
                         "target_id = EXCLUDED.target_id, occurred_at = EXCLUDED.occurred_at, "
                         "published = EXCLUDED.published, state = EXCLUDED.state, attempts = 0, "
-                        "next_attempt_at = now(), last_error = NULL, case_id = NULL, "
+                        "next_attempt_at = now(), last_error = EXCLUDED.last_error, "
+                        "case_id = CASE WHEN {}.state = 'held' THEN {}.case_id END, "
                         "updated_at = now(), pending_since = now()"
-                    ).format(self.outbox),
-                    [{**r.__dict__, "payload": json.dumps(r.payload)} for r in rows],
+                    ).format(self.outbox, self.outbox, self.outbox),
+                    [
+                        {
+                            **r.__dict__,
+                            "payload": json.dumps(r.payload),
+                            "last_error": last_errors.get((r.canonical_id, r.key)),
+                        }
+                        for r in rows
+                    ],
                 )
             self._insert_tracking(curs, tracking)
 
@@ -178,6 +230,7 @@ class FeedView(PostgresTrackingRecorder):
         """Drops this generation's outbox and tracking (never the ledger)."""
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(SQL("DROP TABLE IF EXISTS {}").format(self.outbox))
+            curs.execute(SQL("DROP TABLE IF EXISTS {}").format(self.related))
             curs.execute(
                 SQL("DROP TABLE IF EXISTS {}").format(
                     Identifier(self.datastore.schema, self.tracking_table_name)
@@ -194,11 +247,17 @@ class FeedView(PostgresTrackingRecorder):
                     "extract(epoch FROM now() - min(pending_since)) AS age FROM {} GROUP BY state"
                 ).format(self.outbox)
             ).fetchall()
-        counts: dict[str, Any] = {PENDING: 0, DELIVERED: 0, FAILED: 0, "unpublished": 0}
+        counts: dict[str, Any] = {
+            PENDING: 0,
+            DELIVERED: 0,
+            FAILED: 0,
+            HELD: 0,
+            "unpublished": 0,
+        }
         counts["oldest_pending_seconds"] = 0.0
         for row in rows:
             counts[row["state"]] = row["n"]
-            counts["unpublished"] += row["u"]
+            counts["unpublished"] += 0 if row["state"] == HELD else row["u"]
             if row["state"] == PENDING:
                 counts["oldest_pending_seconds"] = round(float(row["age"]), 3)
         return counts
