@@ -109,7 +109,7 @@ class FeedProjection:
                     continue
                 # Serialised now: the cached aggregate moves on with the page's next events;
                 # mapped now too, against the related records as they stand at this event.
-                record = self.to_record(aggregate)
+                record = self._marked(self.to_record(aggregate), acked)
                 changed = related.learn(entity, aggregate, record) if related else set()
                 if entity in self.target.entities:
                     mapped[aggregate.id] = (entity, record)
@@ -136,6 +136,22 @@ class FeedProjection:
             self._related = RelatedRecords(self.view.related_rows())
         return self._related
 
+    def _marked(self, record: dict[str, Any], acked: dict[UUID, set[str]]) -> dict[str, Any]:
+        """The record with the xrefs of the target's ids this feed delivered marked
+        `acknowledged` (the hub's own writes, not records that came from the target)."""
+        ours = acked.get(UUID(str(record["id"])), set())
+        if not ours:
+            return record
+        return {
+            **record,
+            "xrefs": [
+                {**x, "acknowledged": True}
+                if x.get("system") == self.target.name and str(x.get("id")) in ours
+                else x
+                for x in record.get("xrefs") or []
+            ],
+        }
+
     def _map(
         self,
         entity: str,
@@ -144,19 +160,8 @@ class FeedProjection:
         acked: dict[UUID, set[str]],
         related: RelatedRecords | None,
     ) -> list[Found]:
-        """A record's items; the xrefs of the target's ids this feed delivered are marked
-        `acknowledged` (the hub's own writes, not records that came from the target)."""
-        ours = acked.get(UUID(str(record["id"])), set())
-        if ours:
-            record = {
-                **record,
-                "xrefs": [
-                    {**x, "acknowledged": True}
-                    if x.get("system") == self.target.name and str(x.get("id")) in ours
-                    else x
-                    for x in record.get("xrefs") or []
-                ],
-            }
+        """A record's items (its xrefs marked, see `_marked`)."""
+        record = self._marked(record, acked)
         try:
             if related is None:
                 items = self.target.items(entity, record)

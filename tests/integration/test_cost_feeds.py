@@ -115,6 +115,12 @@ def test_cost_lines_and_assignments_are_valued_on_the_work_date_once_each(
         bob = person(fed, "Bob Lund", "analyst", "bob@fjord.example")
         cat = person(fed, "Cat Moe", "manager", "cat@fjord.example")
         on_job = {"engagement_id": engagement.id}
+        # The project is in Harvest, acknowledged, before the card assigns anyone to it (the
+        # hub's own write, not a project that came from Harvest).
+        until(
+            lambda: any(x.system == "harvest" for x in fed.app.find_any(engagement.id).xrefs),
+            what="the project acknowledged",
+        )
         card = RateCard.create(
             id=uuid.uuid4(),
             name="FJ-001",
