@@ -24,7 +24,7 @@ from domain.values import Money, Period, SourceRef
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
 from tests.integration.test_feeds import firm
-from tests.support.feeding import HARVEST_ACCOUNT, Fed, fed_hub, until, writes
+from tests.support.feeding import HARVEST_ACCOUNT, Fed, fed_hub, outbox, until, writes
 from tests.support.hygiene import Databases
 
 META = EventMeta(system="api", actor="tester", occurred_at=datetime(2026, 3, 3, tzinfo=UTC))
@@ -197,6 +197,7 @@ def test_cost_lines_and_assignments_are_valued_on_the_work_date_once_each(
         # Re-delivery: a rebuild of each feed and a restart write nothing again.
         before = writes(fed)
         counts = {t: len(r) for t, r in ns.records.items()}
+        live = {t: outbox(fed, t, 1) for t in ("netsuite", "harvest")}
         operator = fed.running.token("operate")
         for name in ("feed.netsuite", "feed.harvest"):
             rebuilt = fed.running.api.post(f"/v1/projections/{name}/rebuild", headers=operator)
@@ -206,6 +207,8 @@ def test_cost_lines_and_assignments_are_valued_on_the_work_date_once_each(
         fed.running.hub.start_feeds()
         head = fed.app.hub_recorder.select_head()[0]
         until(lambda: all(fed.feed_state(t)["position"] == head for t in ("netsuite", "harvest")))
+        for target, rows in live.items():
+            assert outbox(fed, target, 2) == rows, "the rebuilt outbox is the live one, row by row"
         assert writes(fed) == before
         assert {t: len(r) for t, r in ns.records.items()} == counts
         assert (hv.created["users"], hv.created["user_assignments"]) == (2, 1)
