@@ -128,6 +128,8 @@ class HarvestTarget:
             fed(related.record(e) or {}) for e in related.engagements_of(record["id"])
         ):
             return []
+        if record.get("deleted") and not _own_id(record, "User"):
+            return []  # never in Harvest: nothing to archive
         first, _, last = str(record.get("name") or "").strip().rpartition(" ")
         payload = {
             "first_name": first or last,

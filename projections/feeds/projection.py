@@ -93,7 +93,6 @@ class FeedProjection:
             related = self._related_records()
             acked = self.view.acknowledged(n.originator_id for n in notifications)
             found: list[Found] = []
-            mapped: dict[UUID, tuple[str, dict[str, Any]]] = {}
             for notification in notifications:
                 entity = _entity_of(notification.topic)
                 if entity is None:
@@ -112,10 +111,12 @@ class FeedProjection:
                 record = self._marked(self.to_record(aggregate), acked)
                 changed = related.learn(entity, aggregate, record) if related else set()
                 if entity in self.target.entities:
-                    mapped[aggregate.id] = (entity, record)
-                    found += self._map(entity, record, notification.id, acked, related)
+                    items = self._map(entity, record, notification.id, acked, related)
+                    if related is not None:
+                        related.hold(entity, record, any(i.hold for i, _, _ in items))
+                    found += items
                 if changed and related is not None:
-                    found += self._remap(changed, mapped, notification.id, related)
+                    found += self._remap(changed, notification.id, related)
             rows, errors = self._fold(found)
             changes = related.take_changes() if related else []
             self.view.write(
@@ -173,38 +174,24 @@ class FeedProjection:
         changed = _instant(record.get("updated_at"))
         return [(item, position, changed) for item in items]
 
-    def _remap(
-        self,
-        changed: set[UUID],
-        mapped: dict[UUID, tuple[str, dict[str, Any]]],
-        position: int,
-        related: RelatedRecords,
-    ) -> list[Found]:
+    def _remap(self, changed: set[UUID], position: int, related: RelatedRecords) -> list[Found]:
         """A rate card changed: the records it names (an engagement's assignments, a
-        person's) and the held items (work no card priced) are mapped again at its position.
-        Work already priced keeps its price (RelatedRecords.price)."""
+        person's) and the records with a held item (work no card priced) are mapped again at
+        its position, as they last stood. Work already priced keeps its price
+        (RelatedRecords.price)."""
         again: dict[UUID, tuple[str, dict[str, Any]]] = {}
         for ref_id in sorted(changed, key=str):
-            entity, record = mapped.get(ref_id) or related.records.get(ref_id, ("", {}))
+            entity, record = related.records.get(ref_id, ("", {}))
             if entity in self.target.entities:
                 again[ref_id] = (entity, record)
-        for row in self.view.held():
-            cid = row["canonical_id"]
-            if cid in mapped or cid in again:
-                continue  # mapped in this page, at a newer version than the outbox's
-            aggregate = self.load(cid, row["version"])
-            if aggregate is not None and aggregate.ENTITY in self.target.entities:
-                again[cid] = (aggregate.ENTITY, self.to_record(aggregate))
-        for cid, (entity, record) in list(mapped.items()):
-            if cid not in again and entity not in ("client", "engagement", "resource"):
-                again[cid] = (entity, record)  # this page's work, held or not, in order
+        for ref_id in sorted(set(related.held) - set(again), key=str):
+            again[ref_id] = related.held[ref_id]
         acked = self.view.acknowledged(again)
         found: list[Found] = []
         for entity, record in again.values():
-            found += [
-                (replace(item, revision=position), at, changed)
-                for item, at, changed in self._map(entity, record, position, acked, related)
-            ]
+            items = self._map(entity, record, position, acked, related)
+            related.hold(entity, record, any(i.hold for i, _, _ in items))
+            found += [(replace(item, revision=position), at, when) for item, at, when in items]
         return found
 
     def _fold(self, found: list[Found]) -> tuple[list[OutboxRow], dict[tuple[UUID, str], str]]:

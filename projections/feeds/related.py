@@ -23,6 +23,7 @@ from hub.contracts.feeds import Quote
 # What pricing and the mappings need besides the records a target maps.
 KEPT = frozenset({"engagement", "resource", "rate_card"})
 MEMO = "price"  # a time entry's price, kept per fact
+HELD = "held"  # a record with a held item, as last mapped (mapped again when a card changes)
 # What a time entry's price depends on: a change to it is a new fact, priced anew.
 FACT = ("engagement_id", "resource_id", "work_date", "hours", "task")
 
@@ -72,19 +73,33 @@ class RelatedRecords:
     def __init__(self, rows: Iterable[tuple[str, UUID, dict[str, Any]]] = ()) -> None:
         self.records: dict[UUID, tuple[str, dict[str, Any]]] = {}
         self.memo: dict[UUID, dict[str, Any]] = {}
+        self.held: dict[UUID, tuple[str, dict[str, Any]]] = {}
         self.state = PricingState()
-        self.changed: dict[UUID, tuple[str, dict[str, Any]]] = {}
-        for entity, ref_id, data in rows:
-            if entity == MEMO:
+        # What changed since the feed last wrote, by (kind, id): {} releases a held record.
+        self.changed: dict[tuple[str, UUID], dict[str, Any]] = {}
+        for kind, ref_id, data in rows:
+            if kind == MEMO:
                 self.memo[ref_id] = data
+            elif kind == HELD:
+                if data:
+                    self.held[ref_id] = (data["entity"], data["record"])
             else:
-                self._keep(entity, ref_id, data)
+                self._keep(kind, ref_id, data)
         self.changed = {}
 
     def _keep(self, entity: str, ref_id: UUID, data: dict[str, Any]) -> None:
         self.records[ref_id] = (entity, data)
         self.state.learn(entity, ref_id, data)
-        self.changed[ref_id] = (entity, data)
+        self.changed[(entity, ref_id)] = data
+
+    def hold(self, entity: str, record: dict[str, Any], held: bool) -> None:
+        """Keeps (or lets go of) a record whose items include a held one."""
+        ref_id = UUID(str(record["id"]))
+        if held:
+            self.held[ref_id] = (entity, record)
+            self.changed[(HELD, ref_id)] = {"entity": entity, "record": record}
+        elif self.held.pop(ref_id, None) is not None:
+            self.changed[(HELD, ref_id)] = {}
 
     def learn(self, entity: str, aggregate: Any, record: dict[str, Any]) -> set[UUID]:
         """Keeps the record as it stands now; for a rate card, returns the engagements and
@@ -105,7 +120,7 @@ class RelatedRecords:
 
     def take_changes(self) -> list[tuple[str, UUID, dict[str, Any]]]:
         """What changed since the last call (written with the feed's position)."""
-        found = [(entity, ref_id, data) for ref_id, (entity, data) in self.changed.items()]
+        found = [(kind, ref_id, data) for (kind, ref_id), data in self.changed.items()]
         self.changed = {}
         return found
 
@@ -133,7 +148,7 @@ class RelatedRecords:
             return None  # unpriced work is priced whenever a card that covers it arrives
         quote = quote_of(line)
         self.memo[entry_id] = {"fact": fact, "quote": _quote_json(quote)}
-        self.changed[entry_id] = (MEMO, self.memo[entry_id])
+        self.changed[(MEMO, entry_id)] = self.memo[entry_id]
         return quote
 
     def assigned(self, engagement_id: UUID | str) -> list[tuple[UUID, Quote]]:

@@ -66,8 +66,8 @@ class FeedView(PostgresTrackingRecorder):
         self.related = Identifier(datastore.schema, f"{prefix}_related")
         self.sql_create_statements.append(
             SQL(
-                "CREATE TABLE IF NOT EXISTS {} (id uuid PRIMARY KEY, entity text NOT NULL, "
-                "data jsonb NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS {} (entity text NOT NULL, id uuid NOT NULL, "
+                "data jsonb NOT NULL, PRIMARY KEY (entity, id))"
             ).format(self.related)
         )
         self.sql_create_statements.append(
@@ -162,16 +162,6 @@ class FeedView(PostgresTrackingRecorder):
             rows = conn.execute(SQL("SELECT entity, id, data FROM {}").format(self.related))
             return [(r["entity"], r["id"], r["data"]) for r in rows.fetchall()]
 
-    def held(self) -> list[dict[str, Any]]:
-        """The held items: which record, at which version."""
-        with self.datastore.get_connection() as conn:
-            return conn.execute(
-                SQL("SELECT canonical_id, key, version FROM {} WHERE state = %s").format(
-                    self.outbox
-                ),
-                (HELD,),
-            ).fetchall()
-
     def write(
         self,
         rows: Sequence[OutboxRow],
@@ -188,8 +178,7 @@ class FeedView(PostgresTrackingRecorder):
                 curs.executemany(
                     SQL(
                         "INSERT INTO {} (id, entity, data) VALUES (%s, %s, %s) "
-                        "ON CONFLICT (id) DO UPDATE SET entity = EXCLUDED.entity, "
-                        "data = EXCLUDED.data"
+                        "ON CONFLICT (entity, id) DO UPDATE SET data = EXCLUDED.data"
                     ).format(self.related),
                     [(i, e, json.dumps(d, default=str)) for e, i, d in related],
                 )
