@@ -91,7 +91,11 @@ class FeedProjection:
     def process(self, notifications: Sequence[Notification]) -> None:
         try:
             related = self._related_records()
-            acked = self.view.acknowledged(n.originator_id for n in notifications)
+            acked = self.view.acknowledged(
+                n.originator_id
+                for n in notifications
+                if _entity_of(n.topic) in self.follows or _entity_of(n.topic) is None
+            )
             found: list[Found] = []
             for notification in notifications:
                 entity = _entity_of(notification.topic)
