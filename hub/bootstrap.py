@@ -42,6 +42,8 @@ from hub.queries import Cursors
 from hub.quote_to_cash.store import ProvisioningStore
 from hub.readiness import entities as readiness_entities
 from hub.readiness import retry as readiness_retry
+from hub.reconciliation.passes import Reconciler
+from hub.reconciliation.store import ReconciliationStore
 from hub.relay.relay import EventRelay
 from hub.settings import Settings
 from hub.store import schema
@@ -101,6 +103,9 @@ class Hub:
     relay: EventRelay | None = None
     feeds: Feeds | None = None
     provisioner: Any = None  # hub.quote_to_cash.service.Provisioner, where it runs here
+    # What this process runs (`pshub worker --run`); None: PSHUB_RUN.
+    components: frozenset[str] | None = None
+    reconciler: Reconciler | None = None
     # Reads of golden records on the event loop, with no thread hop (the API's hot path).
     read_pool: AsyncConnectionPool | None = None
 
@@ -208,6 +213,7 @@ class Hub:
                 self.nats_url,
                 self.streams,
                 source=relay_source(self.settings.nats_prefix),
+                await_provisioning=self.settings.feeds_await(self.components),
                 backoff=Backoff(
                     self.settings.feed_max_attempts,
                     self.settings.feed_backoff,
@@ -229,7 +235,16 @@ class Hub:
         feeds = self.feeds_of()
         if not feeds.lines:
             feeds.start()
+            every = self.settings.reconcile_interval.total_seconds()
+            if every > 0:  # the schedule runs beside the feeds it reconciles
+                self.reconciliation().schedule(every)
         return feeds
+
+    def reconciliation(self) -> Reconciler:
+        """Reconciliation with the downstream targets (runs on demand, or on a schedule)."""
+        if self.reconciler is None:
+            self.reconciler = Reconciler(self.app, self.database_url)
+        return self.reconciler
 
     def provisioning(self) -> Any:
         """Quote-to-cash in this hub (not started: `start_provisioning` runs it here)."""
@@ -255,6 +270,9 @@ class Hub:
             self.provisioner = None
 
     def stop_feeds(self) -> None:
+        if self.reconciler is not None:
+            self.reconciler.stop()
+            self.reconciler = None
         if self.feeds is not None:
             self.feeds.stop()
 
@@ -448,4 +466,5 @@ def build_application(settings: Settings, database_url: str) -> HubApplication:
     recorder.append_role = settings.database_role or None
     # The provisioning route reads this table wherever quote-to-cash runs (or never ran).
     ProvisioningStore(datastore).create_tables(recorder.append_role)
+    ReconciliationStore(datastore).create_tables(recorder.append_role)
     return app

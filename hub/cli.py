@@ -84,6 +84,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if unknown:
         raise CommandError(f"unknown worker part(s): {', '.join(sorted(unknown))}")
     hub = build_hub(settings)
+    hub.components = parts
     tune_garbage_collector()
 
     async def work() -> None:

@@ -18,12 +18,13 @@ def cmd_projections_rebuild(args: argparse.Namespace) -> int:
     names = known if args.name == "all" else [args.name]
     database_url, started = store_url()
     try:
-        app = build_application(load_settings(), database_url)
+        settings = load_settings()
+        app = build_application(settings, database_url)
         try:
             with Bar() as bar:
                 for name in names:
                     if is_feed(name):  # a feed keeps its own ledger of what the target holds
-                        fed = rebuild_feed(app, name)
+                        fed = rebuild_feed(app, name, await_provisioning=settings.feeds_await())
                         feed_view(app, name[5:], fed["generation"] - 1).drop()
                         print(f"{name}: generation {fed['generation']} at position "
                               f"{fed['position']}")  # fmt: skip
@@ -48,7 +49,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     database_url, started = store_url()
     try:
-        app = build_application(load_settings(), database_url)
+        settings = load_settings()
+        app = build_application(settings, database_url)
         try:
             check_schema(app, args.into)  # refused before any bar is drawn
             with Bar() as bar:

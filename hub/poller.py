@@ -22,6 +22,7 @@ from hub.intake import (
     save_cursor,
 )
 from hub.publish import note_pending, publish_changes
+from hub.reconciliation.sources import record_source_pass
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,10 @@ async def poll_once(hub: Hub, system: str) -> PollRound:
         intake = Intake(list(result.mapped.events), cursor=result.cursor)
         resolve_fetches(adapter, result.mapped, config, intake)
         if result.complete_listings:
-            intake.events.extend(
-                reconcile(hub.app, system, tenant, result.complete_listings, adapter_window(config))
-            )
+            window = adapter_window(config)
+            deletions = reconcile(hub.app, system, tenant, result.complete_listings, window)
+            intake.events.extend(deletions)
+            record_source_pass(hub.app, system, tenant, result.complete_listings, deletions, window)
         return intake
 
     intake = await asyncio.to_thread(pull)

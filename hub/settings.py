@@ -62,7 +62,8 @@ class Settings(BaseSettings):
         description="What `pshub serve` runs beside the API: ingest, projections, relay (the "
         "event log published on events.*), pollers, feeds (each downstream target's feed on "
         "feed.* and its delivery), provisioning (quote-to-cash: won engagements checked, "
-        "provisioned on the targets, ready; not run unless named) (comma-separated; e.g. one "
+        "provisioned on the targets, ready; not run unless named, except with the embedded "
+        "store when this is unset) (comma-separated; e.g. one "
         "process for ingest, "
         "another for projections, the relay, the feeds and provisioning).",
     )
@@ -101,6 +102,19 @@ class Settings(BaseSettings):
         "`name` or `name:category` (erp, psa, knowledge), comma-separated; empty: every "
         "enabled feed target that follows engagements and has a connector (a base URL).",
     )
+    feeds_await_provisioning: bool | None = Field(
+        default=None,
+        description="Whether the feeds hold a won engagement's project back until "
+        "quote-to-cash has requested its provisioning (every check passed). Unset: where "
+        "this process runs provisioning. Set it to true where the feeds run (or are rebuilt) "
+        "in a process other than provisioning's.",
+    )
+    reconcile_interval: timedelta = Field(
+        default=timedelta(0),
+        description="How often the process running the feeds reconciles every downstream "
+        "target with a connector (seconds, or ISO 8601 like PT6H); 0: only on demand "
+        "(POST /v1/reconciliation/run).",
+    )
     rules: str | None = Field(
         default=None,
         description="JSON overriding the matching and survivorship rules (hub/ingest/rules.py).",
@@ -118,4 +132,17 @@ class Settings(BaseSettings):
 
     @property
     def components(self) -> frozenset[str]:
-        return frozenset(part.strip() for part in self.run.split(",") if part.strip())
+        parts = frozenset(part.strip() for part in self.run.split(",") if part.strip())
+        if not self.database_url and "run" not in self.model_fields_set:
+            # The embedded store (`make run`, the demo firm) runs quote-to-cash too: with no
+            # connector configured every won engagement is ready at once, and a failed check
+            # is a case in the queue. PSHUB_RUN, when set, says exactly what runs.
+            parts |= {"provisioning"}
+        return parts
+
+    def feeds_await(self, components: frozenset[str] | None = None) -> bool:
+        """Whether the feeds wait for provisioning (feeds_await_provisioning), given what
+        this process runs (PSHUB_RUN by default)."""
+        if self.feeds_await_provisioning is not None:
+            return self.feeds_await_provisioning
+        return "provisioning" in (self.components if components is None else components)

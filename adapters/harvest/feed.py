@@ -177,5 +177,11 @@ class HarvestTarget:
 
         return HarvestWriter(settings, client)
 
+    def reader(self, settings: TargetSettings, client: Any) -> Any:
+        """What a reconcile pass reads the target through (hub/contracts/reconcile.py)."""
+        from adapters.harvest.reads import HarvestReader  # noqa: PLC0415
+
+        return HarvestReader(settings, client)
+
 
 TARGET = HarvestTarget()

@@ -131,6 +131,11 @@ class NetSuiteTarget:
             "startDate": record.get("start_date"),
             "projectedEndDate": record.get("end_date"),
             "jobBillingType": {"id": billing} if billing else None,
+            # The manager as NetSuite knows the person (an employee the hub read from there);
+            # one it does not know is left out: NetSuite keeps the manager it has.
+            "projectManager": target_ref(
+                record.get("manager_id"), "employee", as_ref=True, optional=True
+            ),
             "isInactive": record.get("status") == "closed",
         }
         return self._item("job", record, payload)
@@ -139,6 +144,12 @@ class NetSuiteTarget:
         from adapters.netsuite.writes import NetSuiteWriter  # noqa: PLC0415
 
         return NetSuiteWriter(settings, client)
+
+    def reader(self, settings: TargetSettings, client: Any) -> Any:
+        """What a reconcile pass reads the target through (hub/contracts/reconcile.py)."""
+        from adapters.netsuite.reads import NetSuiteReader  # noqa: PLC0415
+
+        return NetSuiteReader(settings, client)
 
 
 TARGET = NetSuiteTarget()

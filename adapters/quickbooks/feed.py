@@ -88,6 +88,12 @@ class QuickBooksTarget:
         """The connector to the realm the settings name."""
         return QuickBooksWriter(settings, client)
 
+    def reader(self, settings: TargetSettings, client: httpx.Client) -> Any:
+        """What a reconcile pass reads the realm through (hub/contracts/reconcile.py)."""
+        from adapters.quickbooks.reads import QuickBooksReader  # noqa: PLC0415
+
+        return QuickBooksReader(settings, client)
+
     def _item(
         self,
         entity: str,

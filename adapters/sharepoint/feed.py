@@ -93,6 +93,15 @@ class SharePointTarget:
             parent = os.environ.get("PSHUB_FEED_SHAREPOINT_PARENT", "")
         return SharePointWriter(settings, client, parent_path=parent)
 
+    def reader(self, settings: TargetSettings, client: httpx.Client) -> Any:
+        """What a reconcile pass reads the drive's engagement folders through."""
+        from adapters.sharepoint.reads import SharePointReader  # noqa: PLC0415
+
+        parent = self.parent_path
+        if parent is None:
+            parent = os.environ.get("PSHUB_FEED_SHAREPOINT_PARENT", "")
+        return SharePointReader(settings, client, parent_path=parent)
+
 
 # What the feeds register (hub/feeds/registry.py): the drive is the connector's tenant
 # (PSHUB_FEED_SHAREPOINT_TENANT); PSHUB_FEED_SHAREPOINT_PARENT is the folder, by path in that

@@ -78,6 +78,12 @@ class XeroTarget:
         """The connector to the tenant the settings name."""
         return XeroWriter(settings, client)
 
+    def reader(self, settings: TargetSettings, client: httpx.Client) -> Any:
+        """What a reconcile pass reads the organisation through (hub/contracts/reconcile.py)."""
+        from adapters.xero.reads import XeroReader  # noqa: PLC0415
+
+        return XeroReader(settings, client)
+
     def _item(
         self,
         entity: str,

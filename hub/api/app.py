@@ -26,6 +26,7 @@ from hub.api.routes import (
     metrics,
     projections,
     provisioning,
+    reconciliation,
     records,
 )
 from hub.bootstrap import Hub
@@ -179,6 +180,7 @@ def create_app(hub: Hub) -> FastAPI:
         adapters,
         audit,
         provisioning,
+        reconciliation,
     ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=hub.settings.max_body_bytes)

@@ -44,10 +44,15 @@ class FeedItem:
     # that now prices held work, or changes an assignment's rate) while its own record stayed
     # at `version`: part of the idempotency key, so the new payload is a new message.
     revision: int | None = None
+    # The key the outbox holds when it is not the derived one: a re-feed of an item the
+    # target lost is a new write, which a target must not answer with the lost one's result.
+    request_key: str | None = None
 
     @property
     def idempotency_key(self) -> str:
         """Deterministic, at most 50 characters (QuickBooks' requestid limit), URL safe."""
+        if self.request_key:
+            return self.request_key
         raw = f"{self.target}|{self.canonical_id}|{self.key}|{self.version}"
         if self.revision is not None:
             raw += f"|{self.revision}"
@@ -105,13 +110,27 @@ class TargetSettings:
 PLACEHOLDER = "$target_id"
 
 
-def target_ref(canonical_id: UUID | str | None, type_: str, *, as_int: bool = False) -> Any:
-    """The placeholder for another record's id in the target (None stays None)."""
+def target_ref(
+    canonical_id: UUID | str | None,
+    type_: str,
+    *,
+    as_int: bool = False,
+    as_ref: bool = False,
+    optional: bool = False,
+) -> Any:
+    """The placeholder for another record's id in the target (None stays None). `as_ref`:
+    resolved as {"id": <id>}. `optional`: a record the target does not hold leaves the field
+    out (the target keeps what it has) rather than making the item wait for it; for records
+    the hub never delivers there (a NetSuite employee), known only from the target itself."""
     if canonical_id is None:
         return None
     ref: dict[str, Any] = {PLACEHOLDER: str(canonical_id), "type": type_}
     if as_int:
         ref["as"] = "int"
+    if as_ref:
+        ref["as"] = "ref"
+    if optional:
+        ref["optional"] = True
     return ref
 
 

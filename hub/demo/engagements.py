@@ -104,6 +104,16 @@ class EngagementFacts:
         return self.client.region
 
     @property
+    def awaits_legal_entity(self) -> bool:
+        """The showcase deal won but not started: finance has not assigned its invoicing
+        legal entity yet, so quote-to-cash blocks its provisioning (a case in the queue)."""
+        return self.showcase and self.status == E.WON
+
+    @property
+    def legal_entity(self) -> str:
+        return "" if self.awaits_legal_entity else self.region.legal_entity
+
+    @property
     def currency(self) -> str:
         return self.client.region.currency
 

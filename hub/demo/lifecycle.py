@@ -144,11 +144,13 @@ def plan_engagement(script: Script, eng: EngagementFacts) -> None:
         currency=eng.currency,
         service_line=eng.service_line,
         region=region.code,
-        legal_entity=region.legal_entity,
+        legal_entity=eng.legal_entity,
         start_date=eng.start,
         end_date=eng.end,
         budget=eng.budget,
         manager_id=eng.manager.id,
+        # The commercial model quote-to-cash checks (the contract, later, holds the terms).
+        details={"contract_type": eng.type.value},
     )
     script.create(
         eng.opened_on + (eng.decided_on - eng.opened_on) // 2,

@@ -10,7 +10,7 @@ from domain.base import CanonicalAggregate
 from hub.application import Claim
 from hub.demo import catalog as cat
 from hub.demo.billing import plan_billing
-from hub.demo.engagements import add_engagement_rates, decide_engagements
+from hub.demo.engagements import E, add_engagement_rates, decide_engagements
 from hub.demo.knowledge import plan_knowledge
 from hub.demo.lifecycle import plan_closings, plan_engagement, set_terms
 from hub.demo.parties import (
@@ -104,6 +104,13 @@ def plan_demo(spec: DemoSpec) -> DemoPlan:
         fallback["invoice"] = billing.docs[0].id
     for kind, value in fallback.items():
         examples.setdefault(kind, value)
+    # Quote-to-cash's two outcomes, where the provisioning component runs: a won engagement
+    # provisioned (the first delivered one, won and then started) and one blocked.
+    for eng in engagements:
+        if eng.awaits_legal_entity:
+            examples["blocked_engagement"] = eng.id
+        elif eng.status == E.ACTIVE:
+            examples.setdefault("provisioned_engagement", eng.id)
     return DemoPlan(
         spec,
         tuple(script.steps),

@@ -110,8 +110,8 @@ class DeliveryWorker:
                 self._stop.wait(1.0)
 
     def deliver_one(self, conn: psycopg.Connection[Any], writer: Any) -> bool:
-        """Delivers the next due item, if any; False when none is due. A held item without
-        its case gets one first."""
+        """Delivers the next due item, if any; False when none is due. An item its mapping
+        holds gets its case first."""
         view = self.view()
         if self._hold_one(conn, view):
             return True
@@ -142,13 +142,15 @@ class DeliveryWorker:
         with conn.transaction():
             row = conn.execute(
                 SQL(
+                    # Held by its mapping (last_error says why), not by the provisioning gate.
                     "SELECT * FROM {} WHERE state = 'held' AND case_id IS NULL "
+                    "AND last_error IS NOT NULL "
                     "ORDER BY position, canonical_id, key LIMIT 1 FOR UPDATE SKIP LOCKED"
                 ).format(view.outbox)
             ).fetchone()
             if row is None:
                 return False
-            reason, _, detail = (row["last_error"] or "RULE_VIOLATION: held").partition(": ")
+            reason, _, detail = row["last_error"].partition(": ")
             case_id = hold_case(self.app, self.target.name, row, reason, detail)
             conn.execute(
                 SQL(
@@ -175,6 +177,7 @@ class DeliveryWorker:
                 key=row["key"],
                 payload=payload,
                 target_id=target_id,
+                request_key=row["idempotency_key"],
             )
             delivered = writer.deliver(item)
         except Waiting as waiting:

@@ -33,6 +33,12 @@ class FeedCollector(Collector):
             "Items a downstream target did not take (each an exception case)",
             labels=["target"],
         )
+        held = GaugeMetricFamily(
+            "pshub_feed_held",
+            "Items each downstream target is not sent yet: a won engagement waiting for its "
+            "provisioning (quote-to-cash)",
+            labels=["target"],
+        )
         age = GaugeMetricFamily(
             "pshub_feed_backlog_age_seconds",
             "How long the oldest item waiting for each downstream target has waited",
@@ -50,6 +56,7 @@ class FeedCollector(Collector):
                 deliveries.add_metric([target, outcome], count)
             backlog.add_metric([target], status["backlog"].get("pending", 0))
             failed.add_metric([target], status["backlog"].get("failed", 0))
+            held.add_metric([target], status["backlog"].get("held", 0))
             age.add_metric([target], status["backlog"].get("oldest_pending_seconds", 0.0))
             position.add_metric([target], status["position"])
-        yield from (deliveries, backlog, failed, age, position)
+        yield from (deliveries, backlog, failed, held, age, position)

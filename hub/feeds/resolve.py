@@ -30,15 +30,29 @@ def references(payload: Any) -> list[str]:
     return []
 
 
+# An optional placeholder for a record the target does not hold: its field is left out.
+_OMIT = object()
+
+
 def resolve(payload: Any, lookup: Lookup) -> Any:
-    """The payload with every placeholder replaced; raises Waiting for an unknown one."""
+    """The payload with every placeholder replaced; raises Waiting for an unknown one (an
+    optional one's field is left out)."""
+    resolved = _resolve(payload, lookup)
+    return None if resolved is _OMIT else resolved
+
+
+def _resolve(payload: Any, lookup: Lookup) -> Any:
     if isinstance(payload, dict):
         if PLACEHOLDER in payload:
             found = lookup(UUID(payload[PLACEHOLDER]), payload.get("type", ""))
             if found is None:
+                if payload.get("optional"):
+                    return _OMIT
                 raise Waiting(payload[PLACEHOLDER], payload.get("type", "record"))
-            return int(found) if payload.get("as") == "int" else found
-        return {key: resolve(value, lookup) for key, value in payload.items()}
+            shape = payload.get("as")
+            return int(found) if shape == "int" else {"id": found} if shape == "ref" else found
+        values = {key: _resolve(value, lookup) for key, value in payload.items()}
+        return {key: value for key, value in values.items() if value is not _OMIT}
     if isinstance(payload, list):
-        return [resolve(value, lookup) for value in payload]
+        return [v for v in (_resolve(value, lookup) for value in payload) if v is not _OMIT]
     return payload

@@ -50,7 +50,9 @@ def feed_view(app: Any, target: str, generation: int | None = None) -> FeedView:
     return FeedView(app.hub_recorder.datastore, target, generation=generation)
 
 
-def feed_projection(app: Any, target: Target, view: FeedView) -> FeedProjection:
+def feed_projection(
+    app: Any, target: Target, view: FeedView, *, await_provisioning: bool = False
+) -> FeedProjection:
     return FeedProjection(
         view,
         target,
@@ -58,20 +60,25 @@ def feed_projection(app: Any, target: Target, view: FeedView) -> FeedProjection:
         load=_loader(app),
         to_record=to_record,
         application_name=app.name,
+        await_provisioning=await_provisioning,
     )
 
 
-def rebuild_feed(app: Any, name: str) -> dict[str, Any]:
+def rebuild_feed(app: Any, name: str, *, await_provisioning: bool = False) -> dict[str, Any]:
     """Fills a feed's next generation from position zero beside the live one, then switches
     to it (processes running the feed follow within a second; the caller drops the old
     generation). Its outbox starts from the ledger, so nothing the target already has is
-    published or delivered again."""
+    published or delivered again. `await_provisioning` must be what the live feed does
+    (Settings.feeds_await): a won engagement's creation waits for its provisioning."""
     target = known_targets()[name[5:]]
     generation = active_generation(app, name) + 1
     fresh = feed_view(app, target.name, generation)
     fresh.drop()  # what an earlier, interrupted rebuild may have left
     fresh.create_table()
-    runner = ProjectionRunner(feed_projection(app, target, fresh), app.hub_recorder)
+    runner = ProjectionRunner(
+        feed_projection(app, target, fresh, await_provisioning=await_provisioning),
+        app.hub_recorder,
+    )
     runner.catch_up()
     # The switch catches the new generation up to the live one under the pointer's lock.
     position = switch(
@@ -158,6 +165,8 @@ class Feeds:
     # Makes the IngestEngine acknowledgements go through (map-xref), on the first one.
     make_engine: Callable[[], Any]
     env: Mapping[str, str] | None = None
+    # Won engagements wait for quote-to-cash's provisioning (projections/feeds/gate.py).
+    await_provisioning: bool = False
     backoff: Backoff = field(default_factory=Backoff)
     lines: dict[str, FeedLine] = field(default_factory=dict)
     _ack_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -171,7 +180,9 @@ class Feeds:
                 target,
                 view,
                 lambda v, target=target: ProjectionRunner(
-                    feed_projection(self.app, target, v),
+                    feed_projection(
+                        self.app, target, v, await_provisioning=self.await_provisioning
+                    ),
                     self.app.hub_recorder,
                     conninfo=self.database_url,
                 ),
@@ -267,7 +278,7 @@ class Feeds:
     def rebuild(self, name: str) -> dict[str, Any]:
         """Rebuilds a feed beside the live one and switches to it (see `rebuild_feed`); this
         process's feed moves to the new generation at once."""
-        done = rebuild_feed(self.app, name)
+        done = rebuild_feed(self.app, name, await_provisioning=self.await_provisioning)
         line = self.lines.get(name[5:])
         if line is not None:
             line.follow(done["generation"])

@@ -5,6 +5,14 @@ version (its golden record, serialised as GET /v1 serves it) goes through the ta
 mapping; an item whose payload differs from what the outbox holds for it becomes pending again
 (and unpublished). Events are folded one by one, never collapsed per page, so the outbox is the
 same whatever the page size: a rebuild from position zero gives the same rows.
+
+With `await_provisioning` (quote-to-cash runs), the provisioning events in the log hold back a
+won engagement's creation in the target until its provisioning is requested (gate.py).
+
+A target whose mapping needs other records (hub.contracts.feeds.RelatedTarget: a cost line's
+rate card, a project's assignments) is given the feed's own copy of them as they stand at the
+event being mapped (related.py): each record is mapped in the loop, at its event, and a rate
+card change maps again the records it names and those with a held item.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -25,12 +33,11 @@ from eventsourcing.utils import resolve_topic
 
 from domain.base import CanonicalAggregate
 from hub.contracts.feeds import FeedItem, Target
+from projections.feeds import gate as G
 from projections.feeds.related import KEPT, RelatedRecords
 from projections.feeds.view import DELIVERED, HELD, PENDING, FeedView, OutboxRow
 
 log = logging.getLogger(__name__)
-# An item, the log position it was mapped at, and when its record last changed.
-Found = tuple[FeedItem, int, "datetime | None"]
 
 
 @cache
@@ -46,6 +53,25 @@ def _entity_of(topic: str) -> str | None:
     if entity:
         return entity
     return None if isinstance(cls, type) and issubclass(cls, CanonicalAggregate) else ""
+
+
+@dataclass(frozen=True)
+class Found:
+    """An item a followed record yields at a position of the log."""
+
+    item: FeedItem
+    entity: str  # the record's canonical entity
+    record: dict[str, Any]
+    position: int
+    occurred: datetime | None
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A provisioning event's decision for its engagement's items (gate.py)."""
+
+    engagement_id: UUID
+    decision: str
 
 
 def payload_hash(payload: Any) -> str:
@@ -65,6 +91,7 @@ class FeedProjection:
         to_record: Callable[[Any], dict[str, Any]],
         application_name: str,
         cache_size: int = 2_000,
+        await_provisioning: bool = False,
     ) -> None:
         self.view = view
         self.target = target
@@ -74,6 +101,7 @@ class FeedProjection:
         self.to_record = to_record
         self.application_name = application_name
         self.cache_size = cache_size
+        self.await_provisioning = await_provisioning
         self._cache: OrderedDict[UUID, Any] = OrderedDict()
         # Which entity each recently seen record is, to skip the shared events of the others.
         self._kinds: OrderedDict[UUID, str] = OrderedDict()
@@ -96,8 +124,15 @@ class FeedProjection:
                 for n in notifications
                 if _entity_of(n.topic) in self.follows or _entity_of(n.topic) is None
             )
-            found: list[Found] = []
+            # In log order: each followed record's items, and each provisioning decision.
+            found: list[Found | Decided] = []
             for notification in notifications:
+                if self.await_provisioning and notification.topic.startswith(G.TOPIC):
+                    provisioning = self._advance(notification)
+                    decided = G.decision(provisioning)
+                    if decided is not None:
+                        found.append(Decided(provisioning.engagement_id, decided))
+                    continue
                 entity = _entity_of(notification.topic)
                 if entity is None:
                     entity = self._kinds.get(notification.originator_id)
@@ -115,17 +150,16 @@ class FeedProjection:
                 record = self._marked(self.to_record(aggregate), acked)
                 changed = related.learn(entity, aggregate, record) if related else set()
                 if entity in self.target.entities:
-                    items = self._map(entity, record, notification.id, acked, related)
+                    items = self._map(entity, record, notification.id, related)
                     if related is not None:
-                        related.hold(entity, record, any(i.hold for i, _, _ in items))
+                        related.hold(entity, record, any(f.item.hold for f in items))
                     found += items
                 if changed and related is not None:
                     found += self._remap(changed, notification.id, related)
-            rows, errors = self._fold(found)
+            rows, gates, errors = self._fold(found)
+            tracking = Tracking(self.application_name, notifications[-1].id)
             changes = related.take_changes() if related else []
-            self.view.write(
-                rows, Tracking(self.application_name, notifications[-1].id), changes, errors
-            )
+            self.view.write(rows, tracking, gates, changes, errors)
         except Exception:
             self._cache.clear()
             self._position = None
@@ -135,7 +169,7 @@ class FeedProjection:
 
     def _related_records(self) -> RelatedRecords | None:
         """The related records of a target whose mapping needs them (loaded once)."""
-        if not self.follows - self.target.entities and not getattr(self.target, "related", ()):
+        if self.follows == self.target.entities:
             return None
         if self._related is None:
             self._related = RelatedRecords(self.view.related_rows())
@@ -158,15 +192,9 @@ class FeedProjection:
         }
 
     def _map(
-        self,
-        entity: str,
-        record: dict[str, Any],
-        position: int,
-        acked: dict[UUID, set[str]],
-        related: RelatedRecords | None,
+        self, entity: str, record: dict[str, Any], position: int, related: RelatedRecords | None
     ) -> list[Found]:
         """A record's items (its xrefs marked, see `_marked`)."""
-        record = self._marked(record, acked)
         try:
             if related is None:
                 items = self.target.items(entity, record)
@@ -176,7 +204,7 @@ class FeedProjection:
             log.exception("feed %s: no items for %s %s", self.name, entity, record["id"])
             return []
         changed = _instant(record.get("updated_at"))
-        return [(item, position, changed) for item in items]
+        return [Found(item, entity, record, position, changed) for item in items]
 
     def _remap(self, changed: set[UUID], position: int, related: RelatedRecords) -> list[Found]:
         """A rate card changed: the records it names (an engagement's assignments, a
@@ -193,29 +221,47 @@ class FeedProjection:
         acked = self.view.acknowledged(again)
         found: list[Found] = []
         for entity, record in again.values():
-            items = self._map(entity, record, position, acked, related)
-            related.hold(entity, record, any(i.hold for i, _, _ in items))
-            found += [(replace(item, revision=position), at, when) for item, at, when in items]
+            items = self._map(entity, self._marked(record, acked), position, related)
+            related.hold(entity, record, any(f.item.hold for f in items))
+            found += [replace(f, item=replace(f.item, revision=position)) for f in items]
         return found
 
-    def _fold(self, found: list[Found]) -> tuple[list[OutboxRow], dict[tuple[UUID, str], str]]:
-        keys = {(item.canonical_id, item.key) for item, _, _ in found}
+    def _fold(
+        self, found: list[Found | Decided]
+    ) -> tuple[list[OutboxRow], dict[UUID, str], dict[tuple[UUID, str], str]]:
+        """The rows that change, the provisioning decisions of the page (each applies to
+        what follows it; the last per engagement is kept), and why the items held by their
+        mapping (FeedItem.hold) are held."""
+        items = [f.item for f in found if isinstance(f, Found)]
+        keys = {(item.canonical_id, item.key) for item in items}
         current = self.view.hashes(keys)
         ledger = self.view.ledger_of(keys)
-        rows: dict[tuple[UUID, str], OutboxRow] = {}
+        gates: dict[UUID, str] = {}
         errors: dict[tuple[UUID, str], str] = {}
-        for item, position, occurred in found:
+        known = self.view.gates({i.canonical_id for i in items}) if self.await_provisioning else {}
+        rows: dict[tuple[UUID, str], OutboxRow] = {}
+        for f in found:
+            if isinstance(f, Decided):
+                gates[f.engagement_id] = known[f.engagement_id] = f.decision
+                continue
+            item = f.item
             key = (item.canonical_id, item.key)
+            kept = ledger.get(key)
+            gate = known.get(item.canonical_id)
+            held = self.await_provisioning and G.holds(f.entity, f.record, item, kept, gate)
+            if held and gate == G.WITHDRAWN:
+                continue  # never provisioned: the target is not to hold it
+            if held and gate is None:
+                gates[item.canonical_id] = known[item.canonical_id] = G.WAITING
             digest = payload_hash(
                 item.payload if item.hold is None else [item.payload, list(item.hold)]
             )
             if current.get(key) == digest:
                 continue  # the same payload again (an acknowledgement, a field it ignores)
             current[key] = digest
-            kept = ledger.get(key)
-            state = DELIVERED if kept is not None and kept.delivered_hash == digest else PENDING
-            if item.hold is not None:
-                state = HELD
+            delivered = kept is not None and kept.delivered_hash == digest
+            if item.hold is not None:  # not to go out at a wrong value: a case says why
+                held = True
                 errors[key] = f"{item.hold[0]}: {item.hold[1]}"
             else:
                 errors.pop(key, None)
@@ -224,16 +270,18 @@ class FeedProjection:
                 key=item.key,
                 entity=item.entity,
                 version=item.version,
-                position=position,
+                position=f.position,
                 idempotency_key=item.idempotency_key,
                 payload=dict(item.payload),
                 payload_hash=digest,
-                target_id=item.target_id or (kept.target_id if kept else None),
-                occurred_at=occurred,
+                # What the target said when it took the item comes first: a record it lost
+                # and was given again (a reconciliation re-feed) keeps its old id as an xref.
+                target_id=(kept.target_id if kept else None) or item.target_id,
+                occurred_at=f.occurred,
                 published=kept is not None and kept.published_hash == digest,
-                state=state,
+                state=HELD if held else DELIVERED if delivered else PENDING,
             )
-        return list(rows.values()), errors
+        return list(rows.values()), gates, errors
 
     def _remember(self, record_id: UUID, entity: str) -> None:
         self._kinds[record_id] = entity

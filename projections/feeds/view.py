@@ -5,13 +5,14 @@ publication and delivery stand. It is a projection (rebuilt beside the live one 
 zero), so what survives a rebuild lives in the ledger, a table of the target's own that no
 rebuild drops: what was published and delivered (by payload hash) and the target's id. A
 rebuilt outbox starts from the ledger, so a rebuild never publishes or delivers again what the
-target already has.
+target already has. Beside the outbox, each generation keeps the provisioning decisions it has
+read from the log (gate.py), per engagement.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,9 +22,12 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
+from projections.feeds.gate import OPEN, WITHDRAWN
+
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
-# Not to go out as it stands (hub.contracts.feeds.FeedItem.hold): never published nor
-# delivered; `last_error` says why ("<REASON>: <detail>").
+# Neither published nor delivered: waiting for its engagement's provisioning (gate.py), or
+# not to go out at a wrong value (hub.contracts.feeds.FeedItem.hold), `last_error` then saying
+# why ("<REASON>: <detail>").
 HELD = "held"
 
 
@@ -62,7 +66,8 @@ class FeedView(PostgresTrackingRecorder):
         self.generation = generation
         self.outbox = Identifier(datastore.schema, f"{prefix}_outbox")
         self.ledger = Identifier(datastore.schema, f"feed_{target}_ledger")
-        # The records a target's mapping needs besides the one it maps (RelatedRecords).
+        self.gates_table = Identifier(datastore.schema, f"{prefix}_gates")
+        # The records a target's mapping needs besides the one it maps (related.py).
         self.related = Identifier(datastore.schema, f"{prefix}_related")
         self.sql_create_statements.append(
             SQL(
@@ -94,6 +99,12 @@ class FeedView(PostgresTrackingRecorder):
                     Identifier(f"{prefix}_outbox_{name}"), self.outbox
                 )
             )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (engagement_id uuid PRIMARY KEY, "
+                "decision text NOT NULL)"
+            ).format(self.gates_table)
+        )
         self.sql_create_statements.append(
             SQL(
                 "CREATE TABLE IF NOT EXISTS {} (canonical_id uuid NOT NULL, key text NOT NULL, "
@@ -139,6 +150,25 @@ class FeedView(PostgresTrackingRecorder):
             found.setdefault(row["canonical_id"], set()).add(row["target_id"])
         return found
 
+    def gates(self, ids: Iterable[UUID]) -> dict[UUID, str]:
+        """The provisioning decision this generation has read for each engagement, if any."""
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                SQL("SELECT engagement_id, decision FROM {} WHERE engagement_id = ANY(%s)").format(
+                    self.gates_table
+                ),
+                (wanted,),
+            ).fetchall()
+        return {r["engagement_id"]: r["decision"] for r in rows}
+
+    def related_rows(self) -> list[tuple[str, UUID, dict[str, Any]]]:
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(SQL("SELECT entity, id, data FROM {}").format(self.related))
+            return [(r["entity"], r["id"], r["data"]) for r in rows.fetchall()]
+
     def _select(
         self, table: Identifier, columns: Sequence[str], keys: Iterable[tuple[UUID, str]]
     ) -> list[Any]:
@@ -157,21 +187,19 @@ class FeedView(PostgresTrackingRecorder):
 
     # Writing ------------------------------------------------------------------------------
 
-    def related_rows(self) -> list[tuple[str, UUID, dict[str, Any]]]:
-        with self.datastore.get_connection() as conn:
-            rows = conn.execute(SQL("SELECT entity, id, data FROM {}").format(self.related))
-            return [(r["entity"], r["id"], r["data"]) for r in rows.fetchall()]
-
     def write(
         self,
         rows: Sequence[OutboxRow],
         tracking: Tracking,
+        gates: Mapping[UUID, str] | None = None,
         related: Sequence[tuple[str, UUID, dict[str, Any]]] = (),
-        last_errors: dict[tuple[UUID, str], str] | None = None,
+        last_errors: Mapping[tuple[UUID, str], str] | None = None,
     ) -> None:
-        """Upserts the changed items (their delivery starts afresh) and the related records
-        that changed, with the position, in one transaction. An item that was held keeps its
-        case, which its delivery then resolves."""
+        """Upserts the changed items (their delivery starts afresh) with the position, the
+        provisioning decisions read (an opened engagement's held items become pending, a
+        withdrawn one's are dropped) and the related records that changed, in one
+        transaction. An item held by its mapping keeps its case, which its delivery then
+        resolves."""
         last_errors = last_errors or {}
         with self.datastore.transaction(commit=True) as curs:
             if related:
@@ -210,7 +238,34 @@ class FeedView(PostgresTrackingRecorder):
                         for r in rows
                     ],
                 )
+            if gates:
+                self._gate(curs, gates)
             self._insert_tracking(curs, tracking)
+
+    def _gate(self, curs: Any, gates: Mapping[UUID, str]) -> None:
+        curs.executemany(
+            SQL(
+                "INSERT INTO {} (engagement_id, decision) VALUES (%s, %s) "
+                "ON CONFLICT (engagement_id) DO UPDATE SET decision = EXCLUDED.decision"
+            ).format(self.gates_table),
+            list(gates.items()),
+        )
+        opened = [e for e, d in gates.items() if d == OPEN]
+        withdrawn = [e for e, d in gates.items() if d == WITHDRAWN]
+        curs.execute(
+            SQL(
+                "UPDATE {} SET state = 'pending', next_attempt_at = now(), "
+                "pending_since = now(), updated_at = now() "
+                "WHERE canonical_id = ANY(%s) AND state = 'held' AND last_error IS NULL"
+            ).format(self.outbox),
+            (opened,),  # an item its mapping holds (last_error says why) stays held
+        )
+        curs.execute(
+            SQL("DELETE FROM {} WHERE canonical_id = ANY(%s) AND state = 'held'").format(
+                self.outbox
+            ),
+            (withdrawn,),
+        )
 
     def position(self, application_name: str) -> int:
         return self.max_tracking_id(application_name) or 0
@@ -219,6 +274,7 @@ class FeedView(PostgresTrackingRecorder):
         """Drops this generation's outbox and tracking (never the ledger)."""
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(SQL("DROP TABLE IF EXISTS {}").format(self.outbox))
+            curs.execute(SQL("DROP TABLE IF EXISTS {}").format(self.gates_table))
             curs.execute(SQL("DROP TABLE IF EXISTS {}").format(self.related))
             curs.execute(
                 SQL("DROP TABLE IF EXISTS {}").format(
@@ -236,17 +292,13 @@ class FeedView(PostgresTrackingRecorder):
                     "extract(epoch FROM now() - min(pending_since)) AS age FROM {} GROUP BY state"
                 ).format(self.outbox)
             ).fetchall()
-        counts: dict[str, Any] = {
-            PENDING: 0,
-            DELIVERED: 0,
-            FAILED: 0,
-            HELD: 0,
-            "unpublished": 0,
-        }
+        counts: dict[str, Any] = {PENDING: 0, DELIVERED: 0, FAILED: 0, HELD: 0}
+        counts["unpublished"] = 0
         counts["oldest_pending_seconds"] = 0.0
         for row in rows:
             counts[row["state"]] = row["n"]
-            counts["unpublished"] += 0 if row["state"] == HELD else row["u"]
+            if row["state"] != HELD:  # a held item is not to be published yet
+                counts["unpublished"] += row["u"]
             if row["state"] == PENDING:
                 counts["oldest_pending_seconds"] = round(float(row["age"]), 3)
         return counts

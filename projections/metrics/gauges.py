@@ -11,7 +11,7 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from projections.metrics import reads
+from projections.metrics import reads, setup
 from projections.metrics.view import MetricsView
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,9 @@ def _families(view: MetricsView) -> Iterator[Any]:
     yield utilization
     yield _histogram(
         "pshub_project_setup_lead_time_seconds",
-        "From an engagement won to its first link to a delivery system (a new xref)",
-        [s for _, s in reads.durations(view, "engagement", "won_at", "set_up_at")],
+        "Project setup lead time: from an engagement won to ready in every downstream system "
+        "(quote-to-cash), or to its first link to a delivery system where that never ran",
+        setup.lead_times(view),
         SETUP_BUCKETS,
     )
     yield _histogram(

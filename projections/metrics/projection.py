@@ -21,6 +21,7 @@ from eventsourcing.persistence import Mapper, Notification, Tracking
 
 from domain.pricing import PricingState
 from projections.metrics import rows as R
+from projections.metrics.setup import PROVISIONING, provisioning_ref
 from projections.metrics.view import MetricsView
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,8 @@ class MetricsProjection:
                 refs[aggregate.id] = self._ref(
                     aggregate, "exception_case", _case(aggregate, previous)
                 )
+            elif entity == PROVISIONING:  # quote-to-cash's setup lead time (setup.py)
+                refs[aggregate.id] = self._ref(aggregate, entity, provisioning_ref(aggregate))
             else:
                 data = R.reference(aggregate, self._refs.get(aggregate.id, ("", None))[1])
                 if data is None:

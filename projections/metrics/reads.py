@@ -12,6 +12,7 @@ from uuid import UUID
 from psycopg.sql import SQL
 
 from projections.metrics import figures as F
+from projections.metrics.setup import engagement_setup
 from projections.metrics.view import MetricsView
 
 # Capacity policy (DOMAIN 3.13): working days (Monday to Friday) x the person's weekly hours
@@ -71,7 +72,7 @@ def financials(view: MetricsView, engagement_id: UUID) -> dict[str, Any]:
     return {
         "engagement_id": key,
         "code": known.get("code"),
-        "setup": _setup(known),
+        "setup": engagement_setup(view, engagement_id, known),
         "currencies": F.financials(sums),
         "unpriced_billable_hours": str(unpriced),
         # Hours with no cost rate anywhere: the cost and margin leave them out.
@@ -79,18 +80,6 @@ def financials(view: MetricsView, engagement_id: UUID) -> dict[str, Any]:
         "rate_mismatches": F.rate_mismatches(work),
         "position": view.position_now(),
     }
-
-
-def _setup(known: dict[str, Any]) -> dict[str, Any]:
-    """When the engagement was won and first linked to a delivery system, as the hub recorded
-    them, and the lead time between."""
-    won, set_up = known.get("won_at"), known.get("set_up_at")
-    seconds = (
-        (datetime.fromisoformat(set_up) - datetime.fromisoformat(won)).total_seconds()
-        if won and set_up
-        else None
-    )
-    return {"won_at": won, "set_up_at": set_up, "lead_time_seconds": seconds}
 
 
 # Billable fact work summed per engagement, kind, state and currency, priced apart from

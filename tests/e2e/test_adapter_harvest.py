@@ -329,6 +329,18 @@ def test_polling_applies_harvest_and_a_time_entry_gone_from_the_window_is_tombst
     assert record(harvest, "harvest", "TimeEntry", "2370000999")["deleted"] is False
     assert record(harvest, "harvest", "TimeEntry", "2370001001")["deleted"] is False
 
+    # GET /v1/reconciliation shows the source's pass: the window listed, the deletion found.
+    answer = harvest.api.get(
+        "/v1/reconciliation", params={"system": "harvest"}, headers=harvest.auth
+    )
+    assert answer.status_code == 200, answer.text
+    [source] = answer.json()["sources"]
+    assert (source["system"], source["tenant"]) == ("harvest", ACCOUNT)
+    assert source["window"] == {"from": "2024-04-01", "to": "2024-05-31"}
+    entries = source["totals"]["TimeEntry"]
+    assert entries["deleted_at_source"] == 1 and entries["missing_in_hub"] == 0
+    assert entries["listed"] == entries["matching"] == 3  # 2370001001, ...003, ...004
+
 
 def test_the_command_line_publishes_a_harvest_page_that_the_running_hub_applies(
     harvest: Running,

@@ -30,6 +30,8 @@ class Fed:
     running: Running
     netsuite: NetSuite
     harvest: Harvest
+    # The knowledge base's drive API, where the test asked for it (`sharepoint=GraphApi(...)`).
+    sharepoint: Any = None
 
     @property
     def app(self) -> Any:
@@ -50,6 +52,7 @@ def fed_hub(
     settings: Any, make_database: Any, nats_url: str, monkeypatch: pytest.MonkeyPatch, **over: Any
 ) -> Iterator[Fed]:
     netsuite, harvest = NetSuite(), Harvest(HARVEST_ACCOUNT)
+    sharepoint = over.pop("sharepoint", None)  # a started GraphApi, with its drive as tenant
     netsuite.server.start()
     harvest.server.start()
     try:
@@ -62,9 +65,15 @@ def fed_hub(
             monkeypatch.setenv(f"PSHUB_FEED_{name}_TENANT", tenant)
         for name in OTHERS:  # the billing and knowledge targets have tests of their own
             monkeypatch.setenv(f"PSHUB_FEED_{name}_ENABLED", "false")
+        if sharepoint is not None:
+            [drive] = sharepoint.items
+            monkeypatch.setenv("PSHUB_FEED_SHAREPOINT_ENABLED", "true")
+            monkeypatch.setenv("PSHUB_FEED_SHAREPOINT_BASE_URL", sharepoint.base_url)
+            monkeypatch.setenv("PSHUB_FEED_SHAREPOINT_TOKEN", sharepoint.token)
+            monkeypatch.setenv("PSHUB_FEED_SHAREPOINT_TENANT", drive)
         options = {"feed_backoff": 0.05, "feed_backoff_cap": 1.0, **over}
         with running_hub(settings, make_database, nats_url, **options) as running:
-            yield Fed(running, netsuite, harvest)
+            yield Fed(running, netsuite, harvest, sharepoint)
     finally:
         netsuite.server.stop()
         harvest.server.stop()

@@ -113,6 +113,12 @@ def test_placeholders_resolve_to_the_targets_ids_or_wait() -> None:
     with pytest.raises(Waiting, match="waiting for customer"):
         resolve(payload, lambda cid, type_: None)
     assert target_ref(None, "customer") is None
+    # An optional one (a NetSuite project manager: an employee the hub never delivers) is
+    # {"id": ...} where the target holds the record, and left out where it does not.
+    manager = {"companyName": "X", "projectManager": target_ref(
+        CLIENT, "employee", as_ref=True, optional=True)}  # fmt: skip
+    assert resolve(manager, lambda cid, type_: "812")["projectManager"] == {"id": "812"}
+    assert resolve(manager, lambda cid, type_: None) == {"companyName": "X"}
 
 
 def test_backoff_doubles_up_to_its_cap_and_honours_retry_after() -> None:

@@ -18,6 +18,7 @@ from hub.feeds.metrics import FeedCollector
 from hub.feeds.publisher import FEED_ENVELOPE_SCHEMA
 from hub.feeds.registry import known_targets
 from hub.projecting import ProjectionMetrics
+from hub.reconciliation.metrics import ReconciliationCollector
 from hub.relay.envelope import ENVELOPE_SCHEMA
 from projections.exceptions.metrics import BacklogCollector
 from projections.metrics.gauges import BusinessCollector
@@ -53,6 +54,7 @@ def hub_metrics(hub: Hub) -> CollectorRegistry:
     )
     parked.set_function(lambda: hub.engine.parked_count() if hub.engine else 0)
     metrics.register(FeedCollector(hub))
+    metrics.register(ReconciliationCollector(hub))
     metrics.register(BusinessCollector(lambda: hub.metrics))
     metrics.register(BacklogCollector(lambda: hub.exceptions))
     metrics.register(ProjectionMetrics(hub))  # generation, lag in events and seconds

@@ -21,7 +21,7 @@ from hub.api.deps import HubDep, Reader, require
 from hub.api.problems import Problem
 from hub.auth import Principal
 from hub.bootstrap import Hub
-from projections.metrics import reads
+from projections.metrics import reads, setup
 from projections.metrics.view import MetricsView
 
 router = APIRouter(tags=["metrics"])
@@ -257,3 +257,17 @@ def metrics_realization(
         team=team,
         engagement_id=wanted,
     )
+
+
+@router.get("/v1/metrics/setup", dependencies=_params("engagement_id", "min_position"))
+def metrics_setup(
+    hub: HubDep, _: Reader, engagement_id: Text = None, min_position: Text = None
+) -> Any:
+    """Project setup lead time: each won engagement's win, when it was set up (ready in every
+    downstream system, where quote-to-cash runs) and the seconds between, with the count,
+    mean, median, 90th percentile and longest of those set up."""
+    view = _view(hub, min_position)
+    wanted = _uuid("engagement_id", engagement_id)
+    if wanted is not None:
+        _known_engagement(hub, view, wanted)
+    return setup.report(view, wanted)

@@ -37,7 +37,21 @@ async def list_projections(hub: HubDep, _: Reader) -> dict[str, Any]:
         items.append({**feed, "rebuilding": task is not None and not task.done()})
     if hub.provisioner is not None:  # quote-to-cash, where this process runs it
         items.append(hub.provisioner.status(head if head is not None else 0))
-    return {"items": items}
+    return {"items": _one_head(items)}
+
+
+def _one_head(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The head was read before the later positions: one that moved past it since (a feed
+    caught up meanwhile) would show a negative lag. Every item gets the newest head seen."""
+    positions = [i["position"] for i in items if isinstance(i.get("position"), int)]
+    heads = [i["head"] for i in items if isinstance(i.get("head"), int)]
+    if not heads:
+        return items
+    top = max(heads + positions)
+    for item in items:
+        if isinstance(item.get("head"), int) and isinstance(item.get("position"), int):
+            item["head"], item["lag"] = top, top - item["position"]
+    return items
 
 
 @router.post("/{name}/rebuild", status_code=202)

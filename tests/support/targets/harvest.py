@@ -142,6 +142,8 @@ class Harvest:
     def _page(
         self, collection: str, request: Request, scope: dict[str, Any] | None = None
     ) -> dict[str, Any]:
+        """One page of the v2 list envelope (`per_page`, `page`, `links.next`); a project's
+        assignments only (`scope`)."""
         rows = [
             r
             for r in self.records[collection].values()
@@ -150,14 +152,24 @@ class Harvest:
         client_id = request.query.get("client_id")
         if collection == "projects" and client_id:
             rows = [r for r in rows if str(r["client_id"]) == client_id[0]]
-        shown = [self._shown(collection, r) for r in rows]
+        per_page = int((request.query.get("per_page") or ["2000"])[0])
+        page = int((request.query.get("page") or ["1"])[0])
+        pages = max(1, -(-len(rows) // per_page))
+        shown = [self._shown(collection, r) for r in rows[(page - 1) * per_page : page * per_page]]
+        base = f"{self.server.base_url}{request.path}?per_page={per_page}"
+        more = page < pages
         return {
             collection: shown,
-            "per_page": 2000,
-            "total_pages": 1,
-            "total_entries": len(shown),
-            "next_page": None,
-            "previous_page": None,
-            "page": 1,
-            "links": {"first": None, "next": None, "previous": None, "last": None},
+            "per_page": per_page,
+            "total_pages": pages,
+            "total_entries": len(rows),
+            "next_page": page + 1 if more else None,
+            "previous_page": page - 1 if page > 1 else None,
+            "page": page,
+            "links": {
+                "first": f"{base}&page=1",
+                "next": f"{base}&page={page + 1}" if more else None,
+                "previous": f"{base}&page={page - 1}" if page > 1 else None,
+                "last": f"{base}&page={pages}",
+            },
         }

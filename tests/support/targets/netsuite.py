@@ -1,5 +1,6 @@
 """NetSuite's REST record service as the feed uses it (DOMAIN.md 2.15): PUT /{type}/eid:{id}
-upserts (204, Location), PATCH /{type}/{id} updates, 400 with o:errorDetails, 429 with
+upserts (204, Location), PATCH /{type}/{id} updates, GET /{type}?limit=&offset= lists ids
+(a reconcile pass reads each by GET /{type}/{id}), 400 with o:errorDetails, 429 with
 Retry-After (injected). An update adds the sublist lines it carries to those the record holds,
 unless `?replace=<sublist>` names the sublist (then they replace them), as NetSuite does."""
 
@@ -45,6 +46,8 @@ class NetSuite:
         type_, _, ident = request.path[len(PREFIX) :].partition("/")
         if type_ not in self.records:
             return error(404, f"Record type '{type_}' does not exist.", "INVALID_RCRD_TYPE")
+        if request.method == "GET" and not ident:
+            return self._list(type_, request)
         body = request.json() or {}
         if request.method == "PUT" and ident.startswith("eid:"):
             eid = ident[4:]
@@ -87,6 +90,32 @@ class NetSuite:
             for r in self.records[type_].values()
             for line in r.get(sublist, {}).get("items", [])
         ]
+
+    def delete(self, type_: str, internal: str) -> None:
+        """Someone deletes the record in NetSuite (its externalId is free again)."""
+        record = self.records[type_].pop(internal)
+        self.by_eid[type_].pop(record.get("externalId", ""), None)
+
+    def _list(self, type_: str, request: Request) -> Answer:
+        """A page of ids and links, as the record service lists a type."""
+        limit = int((request.query.get("limit") or ["1000"])[0])
+        offset = int((request.query.get("offset") or ["0"])[0])
+        ids = sorted(self.records[type_], key=int)
+        page = ids[offset : offset + limit]
+        base = f"{self.server.base_url}{PREFIX}{type_}"
+        return Answer(
+            200,
+            {
+                "links": [{"rel": "self", "href": f"{base}?limit={limit}&offset={offset}"}],
+                "count": len(page),
+                "hasMore": offset + len(page) < len(ids),
+                "items": [
+                    {"links": [{"rel": "self", "href": f"{base}/{i}"}], "id": i} for i in page
+                ],
+                "offset": offset,
+                "totalResults": len(ids),
+            },
+        )
 
     def _check(self, type_: str, body: dict[str, Any]) -> Answer | None:
         if type_ == "customer" and not body.get("companyName"):

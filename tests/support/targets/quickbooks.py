@@ -55,8 +55,39 @@ class QuickBooksApi(LoopbackApi):
     def routes(self) -> list[Route]:
         return [
             ("POST", re.compile(_ENTITY), self._post),
+            ("GET", re.compile(r"/v3/company/(?P<realm>[^/]+)/query"), self._query),
             ("GET", re.compile(_ENTITY + r"/(?P<record_id>[^/]+)"), self._get),
         ]
+
+    def delete(self, realm: str, entity: str, record_id: str) -> None:
+        """Someone deletes the record in QuickBooks."""
+        with self.lock:
+            del self.records[realm][entity][record_id]
+
+    def _query(self, request: Request, realm: str) -> Response:
+        """The query language as far as a listing needs it: `select * from <Entity>` with an
+        optional `where Active in (...)` / `Active = ...`, STARTPOSITION and MAXRESULTS
+        (1-based; 1000 at most). Customers are listed active only unless Active is named."""
+        text = (request.query.get("query") or [""])[0]
+        found = _QUERY.fullmatch(text.strip())
+        if found is None or found["entity"].lower() not in KEYS:
+            return fault("4000", "Error parsing query", f"QueryParserError: {text[:100]}")
+        entity = found["entity"].lower()
+        where = (found["where"] or "").lower().replace(" ", "")
+        rows = sorted(
+            self.records.get(realm, {}).get(entity, {}).values(), key=lambda r: int(r["Id"])
+        )
+        if entity == "customer" and "active" not in where:
+            rows = [r for r in rows if r.get("Active", True)]
+        elif where in ("active=false", "activein(false)"):
+            rows = [r for r in rows if not r.get("Active", True)]
+        start = int(found["start"] or 1)
+        most = min(int(found["most"] or 100), 1000)
+        page = [_shown(entity, r) for r in rows[start - 1 : start - 1 + most]]
+        listed: dict[str, Any] = {"startPosition": start, "maxResults": len(page)}
+        if page:
+            listed[KEYS[entity]] = page
+        return Response(200, {"QueryResponse": listed, "time": _now()})
 
     def throttled(self, status: int) -> Any:
         message = f"message=ThrottleExceeded; errorCode=003001; statusCode={status}"
@@ -177,6 +208,21 @@ class QuickBooksApi(LoopbackApi):
                     f"Line {n}: Supplied value:{numbers[0]}",
                 )
         return None
+
+
+_QUERY = re.compile(
+    r"select \* from (?P<entity>\w+)(?: where (?P<where>.+?))?"
+    r"(?: startposition (?P<start>\d+))?(?: maxresults (?P<most>\d+))?",
+    re.IGNORECASE,
+)
+
+
+def _shown(entity: str, record: dict[str, Any]) -> dict[str, Any]:
+    """As QuickBooks shows it: an invoice's lines end with a subtotal line."""
+    if entity != "invoice":
+        return dict(record)
+    subtotal = {"Amount": record["TotalAmt"], "DetailType": "SubTotalLineDetail"}
+    return {**record, "Line": [*record["Line"], subtotal]}
 
 
 def _currency(record: dict[str, Any]) -> str:

@@ -58,6 +58,7 @@ class GraphApi(LoopbackApi):
                 re.compile(_DRIVE + r"/items/(?P<item>[^/]+)/listItem/fields"),
                 self._fields,
             ),
+            ("GET", re.compile(_DRIVE + r"/items/(?P<item>[^/]+)/children"), self._children),
             ("PATCH", re.compile(_DRIVE + r"/items/(?P<item>[^/]+)"), self._rename),
             ("GET", re.compile(_DRIVE + r"/items/(?P<item>[^/]+)"), self._get),
         ]
@@ -108,6 +109,35 @@ class GraphApi(LoopbackApi):
         if found is None:
             return error(404, "itemNotFound", "The resource could not be found.")
         return Response(200, self._public(found))
+
+    def delete(self, drive: str, item_id: str) -> None:
+        """Someone deletes the folder (it goes to the recycle bin: no longer listed)."""
+        with self.lock:
+            del self.items[drive][item_id]
+
+    def _children(self, request: Request, drive: str, item: str) -> Response:
+        """A page of the folder's children (`$top`, then `@odata.nextLink` with `$skiptoken`);
+        each with its list item fields under `$expand=listItem($expand=fields)`."""
+        if item not in self.items.get(drive, {}):
+            return error(404, "itemNotFound", "The resource could not be found.")
+        top = int((request.query.get("$top") or ["200"])[0])
+        skip = int((request.query.get("$skiptoken") or ["0"])[0])
+        expand = "listItem" in (request.query.get("$expand") or [""])[0]
+        children = [i for i in self.items[drive].values() if i["parent"] == item]
+        page = []
+        for child in children[skip : skip + top]:
+            shown = self._public(child)
+            if expand:
+                shown["listItem"] = {"id": child["id"], "fields": dict(child["fields"])}
+            page.append(shown)
+        body: dict[str, Any] = {"value": page}
+        if skip + top < len(children):
+            body["@odata.nextLink"] = (
+                f"{self.base_url}/drives/{drive}/items/{item}/children?"
+                f"$top={top}&$skiptoken={skip + top}"
+                + ("&$expand=listItem($expand=fields)" if expand else "")
+            )
+        return Response(200, body)
 
     def _create(self, request: Request, drive: str, parent: str) -> Response:
         body = json_of(request)

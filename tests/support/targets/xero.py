@@ -48,8 +48,34 @@ class XeroApi(LoopbackApi):
         return [
             ("PUT", re.compile(_COLLECTION), self._write),
             ("POST", re.compile(_COLLECTION), self._write),
+            ("GET", re.compile(_COLLECTION), self._list),
             ("GET", re.compile(_COLLECTION + r"/(?P<record_id>[^/]+)"), self._get),
         ]
+
+    def _list(self, request: Request, collection: str) -> Response:
+        """A page of 100 (`page`, from 1) in the order they were made; archived contacts only
+        with `includeArchived=true`; with `If-Modified-Since`, only those changed after it."""
+        tenant = self._tenant(request)
+        if tenant is None:
+            return Response(403, {"Title": "Forbidden", "Status": 403})
+        rows = list(self.records[tenant][collection].values())
+        archived = (request.query.get("includeArchived") or ["false"])[0].lower() == "true"
+        if collection == "Contacts" and not archived:
+            rows = [r for r in rows if r.get("ContactStatus", "ACTIVE") != "ARCHIVED"]
+        since = request.headers.get("If-Modified-Since")
+        if since:
+            after = datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp() * 1000
+            rows = [r for r in rows if _millis(r.get("UpdatedDateUTC", "")) > after]
+        page = int((request.query.get("page") or ["1"])[0])
+        shown = rows[(page - 1) * 100 : page * 100]
+        if collection == "Contacts":
+            shown = [_every_kind(r) for r in shown]
+        return Response(200, self._envelope(collection, shown))
+
+    def delete(self, tenant: str, invoice_id: str) -> None:
+        """Someone deletes a draft in Xero: it stays listed, as DELETED."""
+        with self.lock:
+            self.records[tenant]["Invoices"][invoice_id]["Status"] = "DELETED"
 
     def throttled(self, status: int) -> Any:
         return {"Title": "Too Many Requests", "Status": status, "Detail": "Rate limit exceeded"}
@@ -173,6 +199,25 @@ class XeroApi(LoopbackApi):
             "DateTimeUTC": _date(),
             collection: written,
         }
+
+
+def _every_kind(contact: dict[str, Any]) -> dict[str, Any]:
+    """As Xero shows a contact: every address and phone kind, empty where never given."""
+    addresses = {a["AddressType"]: a for a in contact.get("Addresses") or ()}
+    phones = {p["PhoneType"]: p for p in contact.get("Phones") or ()}
+    return {
+        **contact,
+        "Addresses": [addresses.get(k, {"AddressType": k}) for k in ("POBOX", "STREET")],
+        "Phones": [
+            phones.get(k, {"PhoneType": k, "PhoneNumber": ""})
+            for k in ("DDI", "DEFAULT", "FAX", "MOBILE")
+        ],
+    }
+
+
+def _millis(stamp: str) -> int:
+    found = re.search(r"/Date\((\d+)", stamp)
+    return int(found.group(1)) if found else 0
 
 
 def _totals(invoice: dict[str, Any]) -> None:
