@@ -46,6 +46,16 @@ def _own_id(record: Mapping[str, Any], type_: str) -> str | None:
     return None
 
 
+def _from_netsuite(record: Mapping[str, Any], type_: str) -> bool:
+    """Whether NetSuite has the record of its own (not the acknowledgement of the hub's write)."""
+    return any(
+        x.get("system") == SYSTEM
+        and str(x.get("type", "")).lower() == type_.lower()
+        and not x.get("acknowledged")
+        for x in record.get("xrefs") or ()
+    )
+
+
 def _compact(payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if v not in (None, "")}
 
@@ -60,6 +70,8 @@ class NetSuiteTarget:
     def items(self, entity: str, record: Mapping[str, Any], related: Related) -> list[FeedItem]:
         if entity in WORK:
             return self._work(entity, record, related)
+        if entity == "resource" and _from_netsuite(record, "employee"):
+            return []  # NetSuite's own employee: the ERP keeps its people as it has them
         if record.get("deleted"):
             # NetSuite keeps what it holds; a record deleted at its source becomes inactive
             # there (what NetSuite holds, it holds under an acknowledged xref).

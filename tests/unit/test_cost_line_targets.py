@@ -171,3 +171,17 @@ def test_harvest_holds_a_person_with_no_email_and_a_rate_in_another_currency() -
                 engagement_id=JOB, currency="EUR")  # fmt: skip
     _, assignment = HARVEST.items("engagement", engagement(), related(euro))
     assert assignment.hold is not None and assignment.hold[0] == "RATE_MISMATCH"
+
+
+def test_netsuite_gets_an_employee_for_a_person_only_where_it_has_none_of_its_own() -> None:
+    [employee] = NETSUITE.items("resource", person(ANN), related())
+    assert (employee.entity, employee.payload["firstName"], employee.payload["lastName"]) == (
+        "employee",
+        "Ann",
+        "Berg",
+    )
+    own = [{"system": "netsuite", "type": "employee", "id": "812"}]
+    assert NETSUITE.items("resource", person(ANN, xrefs=own), related()) == []
+    acked = [{**own[0], "acknowledged": True}]
+    [update] = NETSUITE.items("resource", person(ANN, xrefs=acked), related())
+    assert update.target_id == "812"
