@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 
 from domain.engagement import EngagementStatus
 from hub.bootstrap import build_application
+from hub.sandbox.harvest import Harvest
+from hub.sandbox.netsuite import NetSuite
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
 from tests.support.feeding import HARVEST_ACCOUNT, NETSUITE_ACCOUNT, until
 from tests.support.processes import hub_env, stop, worker
-from tests.support.targets.harvest import Harvest
-from tests.support.targets.netsuite import NetSuite
 
 META = EventMeta(system="api", actor="tester", occurred_at=datetime(2026, 3, 2, tzinfo=UTC))
 FIRMS = 24

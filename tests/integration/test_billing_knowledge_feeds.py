@@ -12,16 +12,16 @@ from typing import Any
 import pytest
 
 from domain.engagement import EngagementStatus
+from hub.sandbox.loopback_api import LoopbackApi
+from hub.sandbox.quickbooks import QuickBooksApi
+from hub.sandbox.sharepoint import GraphApi
+from hub.sandbox.xero import XeroApi
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
 from tests.support.changes import envelope, money, ref
 from tests.support.feeding import until
 from tests.support.hygiene import Databases
 from tests.support.running import Running, running_hub
-from tests.support.targets.loopback_api import LoopbackApi
-from tests.support.targets.quickbooks import QuickBooksApi
-from tests.support.targets.sharepoint import GraphApi
-from tests.support.targets.xero import XeroApi
 
 META = EventMeta(system="api", actor="tester", occurred_at=datetime(2026, 3, 2, tzinfo=UTC))
 SYSTEMS = ("NETSUITE", "HARVEST", "QUICKBOOKS", "XERO", "SHAREPOINT")

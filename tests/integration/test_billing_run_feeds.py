@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from hub.sandbox.quickbooks import QuickBooksApi
+from hub.sandbox.xero import XeroApi
 from hub.settings import Settings
 from tests.integration.test_billing_knowledge_feeds import (
     REALM,
@@ -23,8 +25,6 @@ from tests.support.changes import envelope, money, ref
 from tests.support.feeding import until
 from tests.support.hygiene import Databases
 from tests.support.running import Running
-from tests.support.targets.quickbooks import QuickBooksApi
-from tests.support.targets.xero import XeroApi
 
 MARCH = {"period_start": "2026-03-01", "period_end": "2026-04-01"}
 

@@ -16,15 +16,15 @@ import pytest
 from hub.cli import main
 from hub.feeds import migration
 from hub.feeds.assignments import lock_key
+from hub.sandbox.netsuite import NetSuite
+from hub.sandbox.quickbooks import QuickBooksApi
+from hub.sandbox.xero import XeroApi
 from hub.settings import Settings
 from tests.integration.test_billing_knowledge_feeds import REALM, XERO_TENANT, approved_time, firm
 from tests.support.changes import envelope, money, ref
 from tests.support.feeding import NETSUITE_ACCOUNT, read_stream, until
 from tests.support.hygiene import Databases
 from tests.support.running import Running, running_hub
-from tests.support.targets.netsuite import NetSuite
-from tests.support.targets.quickbooks import QuickBooksApi
-from tests.support.targets.xero import XeroApi
 
 SYSTEMS = ("NETSUITE", "HARVEST", "QUICKBOOKS", "XERO", "SHAREPOINT")
 MIGRATE = ["feeds", "migrate", "billing", "--from", "quickbooks", "--to", "xero"]

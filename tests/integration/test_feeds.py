@@ -17,6 +17,8 @@ from domain.engagement import EngagementStatus
 from hub.bootstrap import build_hub
 from hub.cli import main
 from hub.feeds.publisher import FEED_ENVELOPE_SCHEMA
+from hub.sandbox.netsuite import error
+from hub.sandbox.server import Answer, Request
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
 from tests.support.feeding import (
@@ -29,8 +31,6 @@ from tests.support.feeding import (
     writes,
 )
 from tests.support.hygiene import Databases
-from tests.support.targets.netsuite import error
-from tests.support.targets.server import Answer, Request
 
 META = EventMeta(system="api", actor="tester", occurred_at=datetime(2026, 3, 2, tzinfo=UTC))
 

@@ -11,9 +11,9 @@ import pytest
 
 from adapters.quickbooks.feed import QuickBooksTarget
 from hub.contracts.feeds import DeliveryFailed, FeedItem, TargetSettings
-from tests.support.targets import records as r
-from tests.support.targets.quickbooks import QuickBooksApi
-from tests.support.targets.records import resolved, xref
+from hub.sandbox.quickbooks import QuickBooksApi
+from tests.support import golden as r
+from tests.support.golden import resolved, xref
 
 REALM = "9130"
 TARGET = QuickBooksTarget(tenant=REALM)

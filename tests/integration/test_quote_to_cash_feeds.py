@@ -19,6 +19,7 @@ from domain.ids import source_id
 from domain.resource import Resource
 from domain.values import Money, SourceRef
 from hub.contracts.feeds import Delivered
+from hub.sandbox.sharepoint import GraphApi
 from hub.settings import Settings
 from tests.integration.metrics_support import histogram
 from tests.integration.test_quote_to_cash import (
@@ -34,7 +35,6 @@ from tests.integration.test_quote_to_cash import (
 from tests.support.adapter_flow import native_bytes
 from tests.support.feeding import NETSUITE_ACCOUNT, Fed, fed_hub, until
 from tests.support.hygiene import Databases
-from tests.support.targets.sharepoint import GraphApi
 
 DRIVE = "b!drive-q2c"
 FEEDS = ("netsuite", "harvest", "sharepoint")

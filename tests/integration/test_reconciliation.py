@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from hub.sandbox.server import Answer
 from hub.settings import Settings
 from tests.integration.test_feeds import META, acknowledged, delivered, firm
 from tests.support.feeding import Fed, fed_hub, until
 from tests.support.hygiene import Databases
-from tests.support.targets.server import Answer
 
 
 def run_pass(fed: Fed, *targets: str) -> dict[str, Any]:

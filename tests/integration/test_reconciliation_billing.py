@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from hub.sandbox.quickbooks import QuickBooksApi
+from hub.sandbox.sharepoint import GraphApi
+from hub.sandbox.xero import XeroApi
 from hub.settings import Settings
 from tests.integration.test_billing_knowledge_feeds import (
     DRIVE,
@@ -24,9 +27,6 @@ from tests.integration.test_billing_knowledge_feeds import (
 from tests.support.feeding import until
 from tests.support.hygiene import Databases
 from tests.support.running import Running
-from tests.support.targets.quickbooks import QuickBooksApi
-from tests.support.targets.sharepoint import GraphApi
-from tests.support.targets.xero import XeroApi
 
 HOURS, RATE = Decimal("6.00"), Decimal("125.00")
 

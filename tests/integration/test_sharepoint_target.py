@@ -10,9 +10,9 @@ import pytest
 
 from adapters.sharepoint.feed import SharePointTarget
 from hub.contracts.feeds import DeliveryFailed, FeedItem, TargetSettings
-from tests.support.targets import records as r
-from tests.support.targets.records import xref
-from tests.support.targets.sharepoint import GraphApi
+from hub.sandbox.sharepoint import GraphApi
+from tests.support import golden as r
+from tests.support.golden import xref
 
 DRIVE = "b!Xq4TlzOTIEmZ5M7U3fdRmg"
 PARENT = "Clients/Engagements"

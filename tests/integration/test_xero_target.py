@@ -10,9 +10,9 @@ import pytest
 
 from adapters.xero.feed import XeroTarget
 from hub.contracts.feeds import DeliveryFailed, FeedItem, TargetSettings
-from tests.support.targets import records as r
-from tests.support.targets.records import resolved, xref
-from tests.support.targets.xero import XeroApi
+from hub.sandbox.xero import XeroApi
+from tests.support import golden as r
+from tests.support.golden import resolved, xref
 
 TENANT = "8c6a9d1e-5f5b-4c1a-9a51-0d1e2f3a4b5c"
 TARGET = XeroTarget(tenant=TENANT)

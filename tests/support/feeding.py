@@ -15,10 +15,10 @@ import pytest
 from nats.js.errors import NotFoundError
 from psycopg.sql import SQL
 
+from hub.sandbox.harvest import Harvest
+from hub.sandbox.netsuite import NetSuite
 from projections.feeds.view import FeedView
 from tests.support.running import Running, running_hub
-from tests.support.targets.harvest import Harvest
-from tests.support.targets.netsuite import NetSuite
 
 NETSUITE_ACCOUNT = "TSTDRV1234"
 HARVEST_ACCOUNT = "998877"

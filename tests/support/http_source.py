@@ -4,29 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: Mapping[str, str]
-    body: bytes
-
-
-@dataclass
-class Response:
-    status: int = 200
-    body: Any = None  # JSON-serialisable, or bytes sent as they are
-    headers: dict[str, str] = field(default_factory=dict)
-
+# The shapes the product's sandbox targets (hub/sandbox/) answer in too.
+from hub.sandbox.exchange import Request, Response
 
 Handler = Callable[[Request], Response]
 

@@ -12,7 +12,7 @@ from adapters.quickbooks import feed as quickbooks
 from adapters.sharepoint import feed as sharepoint
 from adapters.xero import feed as xero
 from hub.contracts.records import RECORD_MODELS
-from tests.support.targets import records as r
+from tests.support import golden as r
 
 TARGETS = [
     (quickbooks.TARGET, "quickbooks", "billing"),

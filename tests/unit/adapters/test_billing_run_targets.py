@@ -12,8 +12,8 @@ import pytest
 from adapters.billable import invoices_mode
 from adapters.quickbooks.feed import QuickBooksTarget
 from adapters.xero.feed import XeroTarget
-from tests.support.targets import records as r
-from tests.support.targets.records import xref
+from tests.support import golden as r
+from tests.support.golden import xref
 
 TARGETS = [
     QuickBooksTarget(tenant="9130", invoices="runs"),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from adapters.quickbooks.feed import QuickBooksTarget, display_name
-from tests.support.targets import records as r
-from tests.support.targets.records import xref
+from tests.support import golden as r
+from tests.support.golden import xref
 
 TARGET = QuickBooksTarget(tenant="9130")
 ENGAGEMENT = "5b0c3537-f3f5-439a-9396-7c3812444dd0"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from adapters.sharepoint.feed import SharePointTarget, folder_name
-from tests.support.targets import records as r
-from tests.support.targets.records import xref
+from tests.support import golden as r
+from tests.support.golden import xref
 
 DRIVE = "b!Xq4TlzOTIEmZ5M7U3fdRmg"
 TARGET = SharePointTarget(tenant=DRIVE, parent_path="/Engagements/")

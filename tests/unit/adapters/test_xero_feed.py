@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from adapters.xero.feed import XeroTarget
-from tests.support.targets import records as r
-from tests.support.targets.records import xref
+from tests.support import golden as r
+from tests.support.golden import xref
 
 TENANT = "8c6a9d1e-5f5b-4c1a-9a51-0d1e2f3a4b5c"
 TARGET = XeroTarget(tenant=TENANT)

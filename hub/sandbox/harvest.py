@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.support.targets.server import Answer, Request, TargetServer
+from hub.sandbox.server import Answer, Request, TargetServer
 
 REQUIRED = {
     "clients": ("name",),

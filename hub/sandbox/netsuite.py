@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from tests.support.targets.server import Answer, Request, TargetServer
+from hub.sandbox.server import Answer, Request, TargetServer
 
 PREFIX = "/services/rest/record/v1/"
 EID = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from tests.support.http_source import Request, Response
-from tests.support.targets.loopback_api import LoopbackApi, Route, is_number, json_of
+from hub.sandbox.exchange import Request, Response
+from hub.sandbox.loopback_api import LoopbackApi, Route, is_number, json_of
 
 _ENTITY = r"/v3/company/(?P<realm>[^/]+)/(?P<entity>customer|invoice)"
 KEYS = {"customer": "Customer", "invoice": "Invoice"}

@@ -18,7 +18,7 @@ from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from adapters.target_answers import wire
-from tests.support.http_source import Request, Response
+from hub.sandbox.exchange import Request, Response
 
 Route = tuple[str, re.Pattern[str], Callable[..., Response]]
 
@@ -26,7 +26,7 @@ Route = tuple[str, re.Pattern[str], Callable[..., Response]]
 class LoopbackApi:
     """Serves `routes` on 127.0.0.1 at a free port while used as a context manager."""
 
-    token = "loopback-token"
+    token = "loopback-token"  # noqa: S105 (the sandbox's own token, not a secret)
 
     def __init__(self) -> None:
         self.lock = threading.Lock()  # handlers run on the server's threads

@@ -13,8 +13,8 @@ import re
 import uuid
 from typing import Any
 
-from tests.support.http_source import Request, Response
-from tests.support.targets.loopback_api import LoopbackApi, Route, json_of
+from hub.sandbox.exchange import Request, Response
+from hub.sandbox.loopback_api import LoopbackApi, Route, json_of
 
 _DRIVE = r"/drives/(?P<drive>[^/]+)"
 _INVALID = re.compile(r'["*:<>?/\\|]')
