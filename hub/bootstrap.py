@@ -108,6 +108,9 @@ class Hub:
     reconciler: Reconciler | None = None
     # Reads of golden records on the event loop, with no thread hop (the API's hot path).
     read_pool: AsyncConnectionPool | None = None
+    # The downstream systems' stand-ins of the embedded demo (hub/sandbox/), where they run.
+    sandbox: Any = None
+    _sandbox_drift: Any = None
 
     async def open_read_pool(self) -> None:
         self.read_pool = AsyncConnectionPool(
@@ -238,7 +241,14 @@ class Hub:
             every = self.settings.reconcile_interval.total_seconds()
             if every > 0:  # the schedule runs beside the feeds it reconciles
                 self.reconciliation().schedule(every)
+            self._seed_sandbox_drift()
         return feeds
+
+    def _seed_sandbox_drift(self) -> None:
+        if self.sandbox is not None:
+            from hub.sandbox.drift import start_seeding  # noqa: PLC0415
+
+            self._sandbox_drift = start_seeding(self, self.sandbox)
 
     def reconciliation(self) -> Reconciler:
         """Reconciliation with the downstream targets (runs on demand, or on a schedule)."""
@@ -353,6 +363,8 @@ class Hub:
             return False
 
     def close(self) -> None:
+        if self._sandbox_drift is not None:
+            self._sandbox_drift.set()
         self.stop_provisioning()
         self.stop_feeds()
         self.stop_relay()
@@ -360,6 +372,9 @@ class Hub:
         if self.generations is not None:
             self.generations.stop()
         self.app.close()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox = None
         for server in reversed(self.embedded):
             server.stop()
         self.embedded.clear()
@@ -425,9 +440,12 @@ def resolve_servers(settings: Settings, *, nats: bool = True) -> tuple[str, str,
 def build_hub(settings: Settings) -> Hub:
     """Builds the hub from settings, starting embedded servers where no URL is configured."""
     database_url, nats_url, started = resolve_servers(settings)
+    sandbox = start_sandbox(settings)  # before anything reads a connector
     try:
         app = build_application(settings, database_url)
     except Exception:
+        if sandbox is not None:
+            sandbox.stop()
         for server in reversed(started):
             server.stop()
         raise
@@ -435,12 +453,22 @@ def build_hub(settings: Settings) -> Hub:
         # The embedded store holds the demo firm (`make run`): where its legal entities are
         # established, for the billing-readiness tax check.
         readiness_entities.configure(demo_legal_entities())
-    hub = Hub(settings, database_url, nats_url, app, embedded=started)
+    hub = Hub(settings, database_url, nats_url, app, embedded=started, sandbox=sandbox)
     for name in KINDS:
         view_of(app, name)  # the live generations' tables, made on first use
     hub.generations = Generations(app.hub_recorder.datastore, database_url)
     hub.generations.start()
     return hub
+
+
+def start_sandbox(settings: Settings) -> Any:
+    """The demo's stand-ins for the downstream systems, started and configured as each feed's
+    connector, where this hub runs them (hub/sandbox/running.py `wanted`); else None."""
+    from hub.sandbox.running import Sandbox, wanted  # noqa: PLC0415
+
+    if not wanted(settings):
+        return None
+    return Sandbox(settings.data_dir / "sandbox" / "targets.pickle").start()
 
 
 def build_application(settings: Settings, database_url: str) -> HubApplication:

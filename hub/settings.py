@@ -115,6 +115,13 @@ class Settings(BaseSettings):
         "target with a connector (seconds, or ISO 8601 like PT6H); 0: only on demand "
         "(POST /v1/reconciliation/run).",
     )
+    demo_sandbox: bool | None = Field(
+        default=None,
+        description="Whether `pshub serve` starts the sandbox (hub/sandbox/): in-process "
+        "stand-ins for NetSuite, Harvest, QuickBooks, Xero and SharePoint on loopback, with "
+        "each feed's connector pointed at them. Unset: only with the embedded store and no "
+        "PSHUB_FEED_<TARGET>_BASE_URL (`make run`); false: never (the feeds only publish).",
+    )
     rules: str | None = Field(
         default=None,
         description="JSON overriding the matching and survivorship rules (hub/ingest/rules.py).",

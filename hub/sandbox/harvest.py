@@ -6,12 +6,11 @@ without its required fields, an e-mail address taken, a user assigned twice to a
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from hub.sandbox.server import Answer, Request, TargetServer
+from hub.sandbox.server import Answer, Ids, Request, TargetServer
 
 REQUIRED = {
     "clients": ("name",),
@@ -31,7 +30,7 @@ class Harvest:
             "user_assignments": {},
         }
         self.created: Counter[str] = Counter()
-        self._ids = itertools.count(5_000_001)
+        self._ids = Ids(5_000_001)
         self.server = TargetServer(self.handle)
 
     def handle(self, request: Request) -> Answer:

@@ -6,12 +6,11 @@ unless `?replace=<sublist>` names the sublist (then they replace them), as NetSu
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections import Counter
 from typing import Any
 
-from hub.sandbox.server import Answer, Request, TargetServer
+from hub.sandbox.server import Answer, Ids, Request, TargetServer
 
 PREFIX = "/services/rest/record/v1/"
 EID = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -35,7 +34,7 @@ class NetSuite:
         self.records: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in types}
         self.by_eid: dict[str, dict[str, str]] = {t: {} for t in types}
         self.created: Counter[str] = Counter()
-        self._ids = itertools.count(1001)
+        self._ids = Ids(1001)
         self.server = TargetServer(self.handle)
 
     def handle(self, request: Request) -> Answer:

@@ -34,6 +34,18 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+class Ids:
+    """Increasing ids from `start`: a plain counter, so that a target's state can be kept
+    (hub/sandbox/running.py) and the ids go on where they stopped."""
+
+    def __init__(self, start: int) -> None:
+        self.next = start
+
+    def __next__(self) -> int:
+        value, self.next = self.next, self.next + 1
+        return value
+
+
 class TargetServer:
     """Serves `handle` on 127.0.0.1; `injected` answers come first, `down` answers 503."""
 
