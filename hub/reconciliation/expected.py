@@ -107,7 +107,9 @@ def resolved(payload: Any, lookup: Any) -> Any:
             found = lookup(UUID(payload[PLACEHOLDER]), payload.get("type", ""))
             if found is None:
                 return UNKNOWN
-            return int(found) if payload.get("as") == "int" else found
+            # Shaped as the delivery shaped it (hub/feeds/resolve.py).
+            shape = payload.get("as")
+            return int(found) if shape == "int" else {"id": found} if shape == "ref" else found
         return {k: resolved(v, lookup) for k, v in payload.items()}
     if isinstance(payload, list):
         return [resolved(v, lookup) for v in payload]

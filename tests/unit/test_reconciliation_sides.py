@@ -3,8 +3,11 @@ between is in flight, never judged."""
 
 from __future__ import annotations
 
-from domain.reconciliation import Expected
-from hub.reconciliation.expected import HubSide, settled
+from uuid import uuid4
+
+from domain.reconciliation import UNKNOWN, Expected
+from hub.contracts.feeds import target_ref
+from hub.reconciliation.expected import HubSide, resolved, settled
 
 
 def _item(target_id: str, name: str, cid: str = "a") -> Expected:
@@ -26,3 +29,21 @@ def test_what_changed_or_arrived_during_the_listing_is_in_flight() -> None:
 def test_in_flight_before_stays_in_flight() -> None:
     before = HubSide(in_flight={("customer", "9")})
     assert settled(before, HubSide()).in_flight == {("customer", "9")}
+
+
+def test_references_are_shaped_as_the_delivery_shaped_them() -> None:
+    # A NetSuite job names its manager as {"id": ...} (target_ref as_ref): the hub's side
+    # must say the same, or every such job is judged different (found by the demo sandbox).
+    manager, client = uuid4(), uuid4()
+    payload = {
+        "projectManager": target_ref(manager, "employee", as_ref=True, optional=True),
+        "parent": {"id": target_ref(client, "customer")},
+        "employee": target_ref(manager, "employee", as_int=True),
+    }
+    ids = {manager: "1003", client: "1001"}
+    assert resolved(payload, lambda cid, _type: ids.get(cid)) == {
+        "projectManager": {"id": "1003"},
+        "parent": {"id": "1001"},
+        "employee": 1003,
+    }
+    assert resolved(payload, lambda cid, _type: None)["projectManager"] is UNKNOWN
