@@ -77,7 +77,6 @@ def test_the_demo_is_delivered_to_the_sandbox_and_its_drift_repaired(
         for name, target in targets.items():
             if name != "netsuite":
                 assert target["totals"]["drift"] == 0, (name, target["drift"])
-        print("NSDRIFT", [(d["outcome"], d["entity"], d.get("differences")) for d in targets["netsuite"]["drift"]], targets["netsuite"]["totals"])
         [drift] = targets["netsuite"]["drift"]
         assert (drift["outcome"], drift["entity"]) == ("differing", "customer")
         renamed = sandbox.netsuite.records["customer"][drift["target_id"]]
