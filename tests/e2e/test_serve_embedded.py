@@ -1,5 +1,6 @@
-"""`pshub serve` with nothing configured: it starts its own PostgreSQL and NATS, prints a token
-that works, answers /ready, and stops both servers when it stops."""
+"""`pshub serve` with nothing configured: it starts its own PostgreSQL and NATS (and the
+sandbox's downstream systems), all on loopback, prints a token that works, answers /ready, and
+stops both servers when it stops."""
 
 from __future__ import annotations
 
@@ -55,6 +56,14 @@ def test_serve_embedded_starts_its_servers_and_stops_them(tmp_path: Path) -> Non
         for listener in nats[0].net_connections(kind="tcp"):
             if listener.status == psutil.CONN_LISTEN:
                 assert listener.laddr.ip == "127.0.0.1"
+        # The hub's own: the API and the sandbox's stand-ins for the downstream systems.
+        listening = [
+            c.laddr
+            for c in psutil.Process(proc.pid).net_connections(kind="tcp")
+            if c.status == psutil.CONN_LISTEN
+        ]
+        assert len(listening) >= 6, listening  # the API and five sandbox targets
+        assert {address.ip for address in listening} == {"127.0.0.1"}
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
