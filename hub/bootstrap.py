@@ -468,7 +468,8 @@ def start_sandbox(settings: Settings) -> Any:
 
     if not wanted(settings):
         return None
-    return Sandbox(settings.data_dir / "sandbox" / "targets.pickle").start()
+    systems = [s.strip() for s in settings.demo_sandbox_targets.split(",") if s.strip()]
+    return Sandbox(settings.data_dir / "sandbox" / "targets.pickle").start(systems)
 
 
 def build_application(settings: Settings, database_url: str) -> HubApplication:

@@ -122,6 +122,13 @@ class Settings(BaseSettings):
         "each feed's connector pointed at them. Unset: only with the embedded store and no "
         "PSHUB_FEED_<TARGET>_BASE_URL (`make run`); false: never (the feeds only publish).",
     )
+    demo_sandbox_targets: str = Field(
+        default="netsuite,harvest,sharepoint",
+        description="The targets the sandbox stands in for (comma-separated, of netsuite, "
+        "harvest, quickbooks, xero, sharepoint); the others' feeds only publish. By default "
+        "the ERP, PSA and knowledge base a won engagement is provisioned to: the billing "
+        "engines would each take every billable item of the demo firm (thousands).",
+    )
     rules: str | None = Field(
         default=None,
         description="JSON overriding the matching and survivorship rules (hub/ingest/rules.py).",

@@ -70,6 +70,7 @@ class DeliveryWorker:
         self.backoff = backoff or Backoff()
         self.timeout = timeout
         self.idle_wait = idle_wait
+        self._holds_turn = False
         self.outcomes: Counter[str] = Counter()  # deliveries by outcome (/metrics)
         self.error: str | None = None
         self._stop = threading.Event()
@@ -111,9 +112,12 @@ class DeliveryWorker:
 
     def deliver_one(self, conn: psycopg.Connection[Any], writer: Any) -> bool:
         """Delivers the next due item, if any; False when none is due. An item its mapping
-        holds gets its case first."""
+        holds gets its case, in turn with the deliveries."""
         view = self.view()
-        if self._hold_one(conn, view):
+        # Held items' cases and deliveries take turns: thousands of held items (a demo firm's
+        # mispriced work) must not keep every customer and job waiting behind their cases.
+        self._holds_turn = not self._holds_turn
+        if self._holds_turn and self._hold_one(conn, view):
             return True
         with conn.transaction():
             row = conn.execute(
@@ -122,20 +126,22 @@ class DeliveryWorker:
                     "ORDER BY position, canonical_id, key LIMIT 1 FOR UPDATE SKIP LOCKED"
                 ).format(view.outbox)
             ).fetchone()
-            if row is None:
-                return False
-            changes = self._attempt(conn, view, row, writer)
-            changes["updated_at"] = "now()"
-            assignments = SQL(", ").join(
-                SQL("{} = " + ("now()" if v == "now()" else "%s")).format(SQL(k))
-                for k, v in changes.items()
-            )
-            conn.execute(
-                SQL("UPDATE {} SET ").format(view.outbox)
-                + assignments
-                + SQL(" WHERE canonical_id = %s AND key = %s"),
-                [v for v in changes.values() if v != "now()"] + [row["canonical_id"], row["key"]],
-            )
+            if row is not None:
+                changes = self._attempt(conn, view, row, writer)
+                changes["updated_at"] = "now()"
+                assignments = SQL(", ").join(
+                    SQL("{} = " + ("now()" if v == "now()" else "%s")).format(SQL(k))
+                    for k, v in changes.items()
+                )
+                conn.execute(
+                    SQL("UPDATE {} SET ").format(view.outbox)
+                    + assignments
+                    + SQL(" WHERE canonical_id = %s AND key = %s"),
+                    [v for v in changes.values() if v != "now()"]
+                    + [row["canonical_id"], row["key"]],
+                )
+        if row is None:  # nothing due: a held item's case, where it was not its turn
+            return not self._holds_turn and self._hold_one(conn, view)
         return True
 
     def _hold_one(self, conn: psycopg.Connection[Any], view: FeedView) -> bool:

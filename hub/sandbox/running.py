@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ class Sandbox:
         self.sharepoint = GraphApi(TENANTS["sharepoint"])
         # Whether the demo's drift was made (hub/sandbox/drift.py): once per sandbox.
         self.drift_seeded = False
+        self.started: list[str] = []
         self._env: dict[str, str | None] = {}
         self._load()
 
@@ -67,31 +68,43 @@ class Sandbox:
         return {name: getattr(self, name) for name in SYSTEMS}
 
     def base_urls(self) -> dict[str, str]:
-        return {
+        """Where each started target listens."""
+        urls = {
             "netsuite": self.netsuite.server.base_url,
             "harvest": self.harvest.server.base_url,
             "quickbooks": self.quickbooks.base_url,
             "xero": self.xero.base_url,
             "sharepoint": self.sharepoint.base_url,
         }
+        return {name: urls[name] for name in self.started}
 
-    def start(self) -> Sandbox:
-        """Starts every target on 127.0.0.1 and configures each feed's connector to it.
+    def start(self, systems: Iterable[str] = SYSTEMS) -> Sandbox:
+        """Starts the targets of `systems` on 127.0.0.1 and configures each one's feed
+        connector to it.
 
         Through the environment, as an operator configures a connector: every part of the
         hub that reads a connector (feeds, quote-to-cash, reconciliation, the routes) reads it
         there. The module-level targets read their tenant at import, hence before any import
         of them; `stop` gives the environment back."""
-        self.netsuite.server.start()
-        self.harvest.server.start()
-        for api in (self.quickbooks, self.xero, self.sharepoint):
-            api.__enter__()
-        for name, base_url in self.base_urls().items():
-            token = f"sandbox-{name}" if name in ("netsuite", "harvest") else XeroApi.token
-            self._set(f"PSHUB_FEED_{name.upper()}_BASE_URL", base_url)
+        asked = set(systems)
+        chosen = [s for s in SYSTEMS if s in asked]
+        unknown = asked - set(SYSTEMS)
+        if unknown:
+            raise ValueError(f"the sandbox has no {', '.join(sorted(unknown))}")
+        for name in chosen:
+            target = getattr(self, name)
+            if isinstance(target, (NetSuite, Harvest)):
+                target.server.start()
+            else:
+                target.__enter__()
+        self.started = chosen
+        urls = self.base_urls()
+        for name in chosen:
+            token = XeroApi.token if name not in ("netsuite", "harvest") else f"sandbox-{name}"
+            self._set(f"PSHUB_FEED_{name.upper()}_BASE_URL", urls[name])
             self._set(f"PSHUB_FEED_{name.upper()}_TOKEN", token)
             self._set(f"PSHUB_FEED_{name.upper()}_TENANT", TENANTS[name])
-        log.info("sandbox targets on loopback: %s", self.base_urls())
+        log.info("sandbox targets on loopback: %s", urls)
         return self
 
     def stop(self) -> None:

@@ -21,6 +21,7 @@ from tests.support.running import Running, running_hub
 
 # What `make run` runs with the embedded store (Settings.components adds provisioning).
 RUN = "ingest,projections,relay,pollers,feeds,provisioning"
+SANDBOXED = ("netsuite", "harvest", "sharepoint")  # PSHUB_DEMO_SANDBOX_TARGETS' default
 
 
 def reconciliation(running: Running) -> dict[str, Any]:
@@ -51,6 +52,7 @@ def test_the_demo_is_delivered_to_the_sandbox_and_its_drift_repaired(
     with running_hub(settings, make_database, nats_url, **options) as running:
         sandbox = running.hub.sandbox
         assert sandbox is not None
+        assert sorted(sandbox.base_urls()) == sorted(SANDBOXED)
         for url in sandbox.base_urls().values():
             assert url.startswith("http://127.0.0.1:")
         summary = load_demo(running.hub.app, DemoSpec(seed=7, scale=0.05), progress=False)
@@ -68,14 +70,15 @@ def test_the_demo_is_delivered_to_the_sandbox_and_its_drift_repaired(
             f"/v1/engagements/{ready}/provisioning", headers=reader
         ).json()
         assert provisioning["state"] == "ready", provisioning
-        assert {t["target"] for t in provisioning["targets"]} >= {"netsuite", "harvest"}
+        assert {t["target"] for t in provisioning["targets"]} == set(SANDBOXED)
 
         # The drift: the renamed customer, with its DRIFT case.
         found = reconciliation(running)
         assert found["run"]["trigger"] == TRIGGER
         targets = {t["target"]: t for t in found["targets"]}
+        assert {n for n, t in targets.items() if t["reconcilable"]} == set(SANDBOXED)
         for name, target in targets.items():
-            if name != "netsuite":
+            if name != "netsuite" and target["reconcilable"]:
                 assert target["totals"]["drift"] == 0, (name, target["drift"])
         [drift] = targets["netsuite"]["drift"]
         assert (drift["outcome"], drift["entity"]) == ("differing", "customer")
@@ -105,7 +108,9 @@ def test_the_demo_is_delivered_to_the_sandbox_and_its_drift_repaired(
         )
         again = reconciliation(running)
         assert again["run"]["status"] == "finished", again["run"]
-        assert all(t["totals"]["drift"] == 0 for t in again["targets"]), again["targets"]
+        reconciled = [t for t in again["targets"] if t["reconcilable"]]
+        assert [t["target"] for t in reconciled] == list(SANDBOXED)
+        assert all(t["totals"]["drift"] == 0 for t in reconciled), reconciled
         case = running.api.get(f"/v1/exceptions/{drift['case_id']}", headers=reader).json()
         assert case["status"] == "resolved"
 
