@@ -145,7 +145,7 @@ def load_demo(app: HubApplication, spec: DemoSpec, *, progress: bool = True) -> 
     with console.status("Ingesting invoices of customers never fed, and mapping one"):
         run_stewardship(app, plan.stripe_tenant, plan.steward_client or plan.examples["client"])
     with console.status("Running March's billing: one engagement of each contract type"):
-        billed = run_demo_billing(app, spec.correlation_id)
+        billed = run_demo_billing(app, built, spec.correlation_id)
     return DemoSummary(
         spec,
         _stored_counts(app, spec),
