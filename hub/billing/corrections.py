@@ -100,9 +100,9 @@ def _changed(app: HubApplication, draft: dict[str, Any]) -> list[dict[str, Any]]
                 now = app.find(item, cls)
                 if now is None or now.version == billed:
                     continue
-                then = app.repository.get(item, version=billed)
                 gone = now.deleted or now.status not in FACTS or not now.billable
-                if gone or now.fact() != then.fact():
+                then = app.repository.get(item, version=billed)
+                if gone or _billed_value(now) != _billed_value(then):
                     found.append(
                         {
                             "kind": cls.ENTITY,
@@ -112,6 +112,14 @@ def _changed(app: HubApplication, draft: dict[str, Any]) -> list[dict[str, Any]]
                         }
                     )
     return found
+
+
+def _billed_value(record: Any) -> tuple[Any, ...]:
+    """What a line's value rests on. A correction of anything else (a note, a task name) and
+    a plain revision (a cost the source reports for the first time) leave the line true."""
+    if record.ENTITY == "time_entry":
+        return (record.engagement_id, record.work_date, record.billing_quantity, record.billable)
+    return (record.engagement_id, record.spent_date, record.amount, record.billable)
 
 
 def _redraft(

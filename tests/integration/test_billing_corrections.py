@@ -118,6 +118,13 @@ def test_a_correction_while_drafted_redrafts_the_line_to_the_new_value(firm: Run
     third = run(firm, "P1", MARCH, status=200)
     assert third["redrafted"] == [] and third["drafts"] == again["drafts"]
     assert head(firm) == before
+    # A correction of the note only (a reversal plus a new fact too) leaves the line true.
+    publish(firm, S.time("T1", "P1", "2026-03-09", "6", seq=3, notes="Workshop, revised"))
+    assert version(firm, t1) > new
+    before = head(firm)
+    fourth = run(firm, "P1", MARCH, status=200)
+    assert fourth["redrafted"] == [] and fourth["drafts"] == again["drafts"]
+    assert head(firm) == before
 
 
 def _issue(running: Running, invoice_id: str) -> None:
