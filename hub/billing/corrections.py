@@ -66,6 +66,9 @@ def settle_corrections(
     """Re-drafts the engagement's run drafts whose work changed, or opens a case where the
     draft was issued; records nothing where nothing changed."""
     settled = Settled()
+    engagement = app.find(engagement_id, Engagement)
+    if engagement is None or engagement.deleted:
+        return settled  # the run command refuses it, naming the field
     rows = view.query(
         SQL("SELECT id FROM {refs} WHERE entity = 'billing_run' AND data->>'engagement_id' = %s"),
         [str(engagement_id)],
