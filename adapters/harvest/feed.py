@@ -1,5 +1,14 @@
-"""What Harvest must hold, from golden records (pure): clients and projects, only for what did
-not come from Harvest itself (DOMAIN.md 2.2, 2.15)."""
+"""What Harvest must hold, from golden records (pure): clients and projects, and the people
+assigned to a project with their billable rates, only for what did not come from Harvest itself
+(DOMAIN.md 2.2, 2.15).
+
+Who is assigned: the people a rate card names on the engagement (a person-on-engagement line),
+each at the rate the card gives them there now (the usual precedence, from the latest date a
+line of theirs starts: Harvest's assignment rate is the current one). A person becomes a Harvest
+user once assigned to a project the hub feeds; Harvest rates carry no currency (they take the
+client's), so a rate in another currency than the engagement's is held (RATE_MISMATCH), and a
+person with no e-mail address, which Harvest requires, is held (RULE_VIOLATION, rule `email`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
-from hub.contracts.feeds import FeedItem, TargetSettings, Writer, target_ref
+from hub.contracts.feeds import FeedItem, Related, TargetSettings, Writer, target_ref
 
 SYSTEM = "harvest"
 # A project is opened in Harvest once the engagement is won (time is booked from then on).
@@ -21,6 +30,16 @@ def from_harvest(record: Mapping[str, Any]) -> bool:
     acknowledgement of the hub's own write (those are marked `acknowledged`)."""
     return any(
         x.get("system") == SYSTEM and not x.get("acknowledged") for x in record.get("xrefs") or ()
+    )
+
+
+def fed(engagement: Mapping[str, Any]) -> bool:
+    """Whether Harvest gets a project for the engagement from the hub."""
+    return (
+        bool(engagement.get("client_id"))
+        and engagement.get("status") in OPEN | CLOSED
+        and not engagement.get("deleted")
+        and not from_harvest(engagement)
     )
 
 
@@ -38,9 +57,12 @@ def _amount(money: Any) -> str | None:
 class HarvestTarget:
     name = SYSTEM
     category = "psa"
-    entities = frozenset({"client", "engagement"})
+    entities = frozenset({"client", "engagement", "resource"})
+    related = frozenset({"rate_card"})  # who is assigned to a project, at which rate
 
-    def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
+    def items(self, entity: str, record: Mapping[str, Any], related: Related) -> list[FeedItem]:
+        if entity == "resource":
+            return self._user(record, related)
         if from_harvest(record):
             return []
         if record.get("deleted"):
@@ -51,26 +73,74 @@ class HarvestTarget:
                 return []
             live = dict(record, deleted=False)
             return [replace(item, payload={**item.payload, "is_active": False})
-                    for item in self.items(entity, live)]  # fmt: skip
+                    for item in self.items(entity, live, related)]  # fmt: skip
         if entity == "client":
             return [self._client(record)]
-        status = record.get("status")
-        if entity == "engagement" and record.get("client_id") and status in OPEN | CLOSED:
-            return [self._project(record)]
+        if fed(record):
+            return [self._project(record), *self._assignments(record, related)]
         return []
 
     def _item(
-        self, entity: str, type_: str, record: Mapping[str, Any], payload: dict[str, Any]
+        self,
+        entity: str,
+        type_: str,
+        record: Mapping[str, Any],
+        payload: dict[str, Any],
+        *,
+        key: str = "",
+        hold: tuple[str, str] | None = None,
     ) -> FeedItem:
         return FeedItem(
             target=SYSTEM,
             entity=entity,
             canonical_id=UUID(str(record["id"])),
             version=int(record["version"]),
-            key=entity,
+            key=key or entity,
             payload={k: v for k, v in payload.items() if v not in (None, "")},
-            target_id=_own_id(record, type_),
+            target_id=None if key else _own_id(record, type_),
+            hold=hold,
         )
+
+    def _assignments(self, record: Mapping[str, Any], related: Related) -> list[FeedItem]:
+        found = []
+        for person, quote in related.assigned(record["id"]):
+            payload = {
+                "project_id": target_ref(record["id"], "Project", as_int=True),
+                "user_id": target_ref(person, "User", as_int=True),
+                "use_default_rates": False,
+                "hourly_rate": str(quote.rate),
+                "is_active": record.get("status") in OPEN,
+            }
+            hold = None
+            if record.get("currency") and quote.currency != record["currency"]:
+                hold = (
+                    "RATE_MISMATCH",
+                    f"the {quote.tier} rate from {quote.effective_from} is in "
+                    f"{quote.currency}; project {record.get('code')} is in {record['currency']}",
+                )
+            key = f"assignment:{person}"
+            found.append(self._item("user_assignment", "", record, payload, key=key, hold=hold))
+        return found
+
+    def _user(self, record: Mapping[str, Any], related: Related) -> list[FeedItem]:
+        """A Harvest user for a person assigned to a project the hub feeds."""
+        if from_harvest(record) or not any(
+            fed(related.record(e) or {}) for e in related.engagements_of(record["id"])
+        ):
+            return []
+        if record.get("deleted") and not _own_id(record, "User"):
+            return []  # never in Harvest: nothing to archive
+        first, _, last = str(record.get("name") or "").strip().rpartition(" ")
+        payload = {
+            "first_name": first or last,
+            "last_name": last,
+            "email": record.get("email"),
+            "is_active": record.get("status") != "inactive" and not record.get("deleted"),
+        }
+        hold = None
+        if not record.get("email"):
+            hold = ("RULE_VIOLATION", f"email: Harvest needs an e-mail address for {record['id']}")
+        return [self._item("user", "User", record, payload, hold=hold)]
 
     def _client(self, record: Mapping[str, Any]) -> FeedItem:
         address = record.get("billing_address") or {}

@@ -1,5 +1,6 @@
 """What NetSuite must hold, from golden records (pure): a customer per client, a job (project)
-per won engagement, upserted by externalId (DOMAIN.md 2.5, 2.15)."""
+per won engagement, an employee per person, and the cost lines of approved work
+(adapters/netsuite/cost_lines.py), all upserted by externalId (DOMAIN.md 2.5, 2.15)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
-from hub.contracts.feeds import FeedItem, TargetSettings, Writer, target_ref
+from adapters.netsuite import cost_lines
+from hub.contracts.feeds import FeedItem, Related, TargetSettings, Writer, target_ref
 
 SYSTEM = "netsuite"
 # Engagement states that have been won: NetSuite holds a job from then on.
@@ -23,6 +25,8 @@ BILLING_TYPES = {
     "non_billable": "_none",
 }
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+# The record types the cost lines of work are (REST record ids).
+WORK = {"time_entry": "timebill", "expense": "expenseReport"}
 
 
 def external_id(canonical_id: UUID | str) -> str:
@@ -37,9 +41,19 @@ def _ref(name: Any) -> dict[str, str] | None:
 
 def _own_id(record: Mapping[str, Any], type_: str) -> str | None:
     for xref in record.get("xrefs") or ():
-        if xref.get("system") == SYSTEM and str(xref.get("type", "")).lower() == type_:
+        if xref.get("system") == SYSTEM and str(xref.get("type", "")).lower() == type_.lower():
             return str(xref["id"])
     return None
+
+
+def _from_netsuite(record: Mapping[str, Any], type_: str) -> bool:
+    """Whether NetSuite has the record of its own (not the acknowledgement of the hub's write)."""
+    return any(
+        x.get("system") == SYSTEM
+        and str(x.get("type", "")).lower() == type_.lower()
+        and not x.get("acknowledged")
+        for x in record.get("xrefs") or ()
+    )
 
 
 def _compact(payload: dict[str, Any]) -> dict[str, Any]:
@@ -49,25 +63,53 @@ def _compact(payload: dict[str, Any]) -> dict[str, Any]:
 class NetSuiteTarget:
     name = SYSTEM
     category = "erp"
-    entities = frozenset({"client", "engagement"})
+    entities = frozenset({"client", "engagement", "resource", "time_entry", "expense"})
+    # A cost line is valued at the rate card in force on its work date, in the job's currency.
+    related = frozenset({"rate_card"})
 
-    def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
+    def items(self, entity: str, record: Mapping[str, Any], related: Related) -> list[FeedItem]:
+        if entity in WORK:
+            return self._work(entity, record, related)
+        if entity == "resource" and _from_netsuite(record, "employee"):
+            return []  # NetSuite's own employee: the ERP keeps its people as it has them
         if record.get("deleted"):
             # NetSuite keeps what it holds; a record deleted at its source becomes inactive
             # there (what NetSuite holds, it holds under an acknowledged xref).
-            type_ = {"client": "customer", "engagement": "job"}.get(entity, "")
-            if not _own_id(record, type_):
+            type_ = {"client": "customer", "engagement": "job", "resource": "employee"}
+            if not _own_id(record, type_.get(entity, "")):
                 return []
             live = dict(record, deleted=False)
             return [replace(item, payload={**item.payload, "isInactive": True})
-                    for item in self.items(entity, live)]  # fmt: skip
+                    for item in self.items(entity, live, related)]  # fmt: skip
+        if entity == "resource":
+            payload = cost_lines.employee(record, external_id(record["id"]))
+            return [self._item("employee", record, payload)]
         if entity == "client":
             return [self._customer(record)]
         if entity == "engagement" and record.get("status") in WON and record.get("client_id"):
             return [self._job(record)]
         return []
 
-    def _item(self, entity: str, record: Mapping[str, Any], payload: dict[str, Any]) -> FeedItem:
+    def _work(self, entity: str, record: Mapping[str, Any], related: Related) -> list[FeedItem]:
+        """A time entry's timebill or an expense's report; withdrawn or deleted work only
+        where NetSuite holds it (zeroed)."""
+        type_ = WORK[entity]
+        if not cost_lines.is_fact(record) and not _own_id(record, type_):
+            return []
+        if entity == "time_entry":
+            payload, hold = cost_lines.timebill(record, related, external_id(record["id"]))
+        else:
+            payload = cost_lines.expense_report(record, related, external_id(record["id"]))
+            hold = None
+        return [self._item(type_, record, payload, hold)]
+
+    def _item(
+        self,
+        entity: str,
+        record: Mapping[str, Any],
+        payload: dict[str, Any],
+        hold: tuple[str, str] | None = None,
+    ) -> FeedItem:
         return FeedItem(
             target=SYSTEM,
             entity=entity,
@@ -76,6 +118,7 @@ class NetSuiteTarget:
             key=entity,
             payload=_compact(payload),
             target_id=_own_id(record, entity),
+            hold=hold,
         )
 
     def _customer(self, record: Mapping[str, Any]) -> FeedItem:

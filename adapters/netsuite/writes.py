@@ -1,7 +1,9 @@
 """Writing to NetSuite's REST record service (DOMAIN.md 2.15): PUT /{type}/eid:{externalId}
 upserts, so a repeat after a crash or a rebuild updates the record it created; a record the
 hub knows NetSuite's id of (it came from NetSuite) is updated by PATCH /{type}/{id}. Success
-is 204 with a Location header whose last segment is the internal id."""
+is 204 with a Location header whose last segment is the internal id. An update adds sublist
+lines to the ones NetSuite holds unless `replace` names the sublist: an expense report's one
+line is replaced, never added to. Amounts and hours go out as JSON numbers, digit for digit."""
 
 from __future__ import annotations
 
@@ -10,9 +12,13 @@ from typing import Any
 import httpx
 
 from adapters.feeding import refused
+from adapters.target_answers import wire
 from hub.contracts.feeds import Delivered, DeliveryFailed, FeedItem, TargetSettings
 
 RECORDS = "/services/rest/record/v1"
+NUMBERS = frozenset({"hours", "rate", "amount", "foreignAmount"})
+# Sublists a record's payload holds in full (sent with ?replace=<sublist>).
+SUBLISTS = {"expenseReport": "expense"}
 
 
 class NetSuiteWriter:
@@ -28,14 +34,21 @@ class NetSuiteWriter:
     def deliver(self, item: FeedItem) -> Delivered:
         base = f"{self.settings.base_url}{RECORDS}/{item.entity}"
         body: dict[str, Any] = dict(item.payload)
+        params = {"replace": SUBLISTS[item.entity]} if item.entity in SUBLISTS else None
         if item.target_id:
             body.pop("externalId", None)  # the record's own externalId stays as it is
             response = self.client.patch(
-                f"{base}/{item.target_id}", json=body, headers=self.headers
+                f"{base}/{item.target_id}",
+                content=wire(body, NUMBERS),
+                params=params,
+                headers=self.headers,
             )
         else:
             response = self.client.put(
-                f"{base}/eid:{body['externalId']}", json=body, headers=self.headers
+                f"{base}/eid:{body['externalId']}",
+                content=wire(body, NUMBERS),
+                params=params,
+                headers=self.headers,
             )
         if response.status_code not in (200, 204):
             raise refused(response)

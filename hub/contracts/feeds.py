@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -33,6 +35,15 @@ class FeedItem:
     # What the target already knows this record as (its own id from an earlier acknowledgement
     # or from ingest), so an update goes to the same record.
     target_id: str | None = None
+    # Why the item must not go out as it stands, as (reason code, detail): work no rate card
+    # prices, a rate in another currency than the target would read it in. A held item is
+    # neither published nor delivered; it opens an exception case and goes out (resolving
+    # the case) once a new version of it is no longer held.
+    hold: tuple[str, str] | None = None
+    # The log position of another record's change that derived the item again (a rate card
+    # that now prices held work, or changes an assignment's rate) while its own record stayed
+    # at `version`: part of the idempotency key, so the new payload is a new message.
+    revision: int | None = None
     # The key the outbox holds when it is not the derived one: a re-feed of an item the
     # target lost is a new write, which a target must not answer with the lost one's result.
     request_key: str | None = None
@@ -45,8 +56,10 @@ class FeedItem:
         """Deterministic, at most 50 characters (QuickBooks' requestid limit), URL safe."""
         if self.request_key:
             return self.request_key
-        raw = f"{self.target}|{self.canonical_id}|{self.key}|{self.version}".encode()
-        return hashlib.sha256(raw).hexdigest()[:40]
+        raw = f"{self.target}|{self.canonical_id}|{self.key}|{self.version}"
+        if self.revision is not None:
+            raw += f"|{self.revision}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
 @dataclass(frozen=True)
@@ -124,6 +137,43 @@ def target_ref(
     return ref
 
 
+@dataclass(frozen=True)
+class Quote:
+    """The rate card line that prices a piece of work on its work date (DOMAIN 3.3)."""
+
+    rate: Decimal  # the hourly bill rate
+    currency: str
+    tier: str  # the line's precedence tier, e.g. "resource_engagement"
+    effective_from: date  # the line's first day
+    cost_rate: Decimal | None = None
+    cost_currency: str | None = None
+
+
+class Related(Protocol):
+    """What a target's mapping may know besides the record it maps: the other golden records
+    it declared (`RelatedTarget.related`) and the rate cards, as the log stood at the event
+    being mapped. The feed keeps them in log order, so a rebuild gives the same items."""
+
+    def record(self, canonical_id: UUID | str | None) -> Mapping[str, Any] | None:
+        """A related golden record (as GET /v1 serves it), or None if not known yet."""
+        ...
+
+    def price(self, entry: Mapping[str, Any]) -> Quote | None:
+        """The card line pricing a time entry on its work date; None where no line does.
+        Priced once per fact: a later rate change re-prices nothing already priced, a
+        correction (a new fact) is priced anew."""
+        ...
+
+    def assigned(self, engagement_id: UUID | str) -> list[tuple[UUID, Quote]]:
+        """The people a rate card names on the engagement, each with the line that prices
+        them there now (the latest rate in force)."""
+        ...
+
+    def engagements_of(self, resource_id: UUID | str) -> list[UUID]:
+        """The engagements a person is assigned to (see `assigned`)."""
+        ...
+
+
 class Writer(Protocol):
     def deliver(self, item: FeedItem) -> Delivered:
         """Writes one item with the target's own idempotency mechanism; raises DeliveryFailed."""
@@ -147,3 +197,15 @@ class Target(Protocol):
     def writer(self, settings: TargetSettings, client: Any) -> Writer:
         """The connector over an httpx.Client."""
         ...
+
+
+class RelatedTarget(Target, Protocol):
+    """A target whose mapping needs other records than the one it maps (a cost line's rate
+    card, an engagement's currency, the people assigned to a project): the feed keeps the
+    records of `related` entities and the rate cards, and calls `items` with them."""
+
+    related: frozenset[str]  # canonical entities besides `entities`, e.g. {"resource"}
+
+    def items(  # type: ignore[override]
+        self, entity: str, record: Mapping[str, Any], related: Related
+    ) -> list[FeedItem]: ...

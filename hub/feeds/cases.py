@@ -60,6 +60,33 @@ def open_case(
     return case.id
 
 
+def hold_case(app: Any, target: str, row: dict[str, Any], reason: str, detail: str) -> UUID:
+    """Opens (or finds) the case of an item the feed holds back rather than send at a wrong
+    value (FeedItem.hold): work no rate card prices (RULE_VIOLATION, rule `no_rate`), a rate
+    in another currency than the target reads it in (RATE_MISMATCH). Owned as its reason
+    routes (finance, by default); it resolves when the item goes out."""
+    message_id = case_message_id(target, row["canonical_id"], row["key"])
+    key = (row["idempotency_key"], "held")
+    existing = app.find(ExceptionCase.id_for(message_id, reason, *key), ExceptionCase)
+    if existing is not None:
+        return existing.id
+    rule, _, _ = detail.partition(":")
+    case = ExceptionCase.open(
+        message_id=message_id,
+        reason=reason,
+        rule=rule if reason == "RULE_VIOLATION" else target,
+        detail=f"{target} is not sent {row['entity']} {row['canonical_id']}: {detail}",
+        entity=row["entity"],
+        system=target,
+        subject=f"feed.{target}.{row['entity']}",
+        canonical_ids=[row["canonical_id"]],
+        key=key,
+        raised_by=f"feed:{target}",
+    )
+    app.record(case, meta=EventMeta(system="hub", actor=f"feed:{target}", message_id=message_id))
+    return case.id
+
+
 def resolve_case(app: Any, case_id: UUID, *, by: str) -> None:
     case = app.find(case_id, ExceptionCase)
     if case is None or case.closed:

@@ -26,7 +26,7 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL
 
 from hub.contracts.feeds import Delivered, DeliveryFailed, FeedItem, Target, TargetSettings
-from hub.feeds.cases import open_case, resolve_case
+from hub.feeds.cases import hold_case, open_case, resolve_case
 from hub.feeds.resolve import Waiting, resolve
 from projections.feeds.view import DELIVERED, FAILED, FeedView
 
@@ -110,8 +110,11 @@ class DeliveryWorker:
                 self._stop.wait(1.0)
 
     def deliver_one(self, conn: psycopg.Connection[Any], writer: Any) -> bool:
-        """Delivers the next due item, if any; False when none is due."""
+        """Delivers the next due item, if any; False when none is due. An item its mapping
+        holds gets its case first."""
         view = self.view()
+        if self._hold_one(conn, view):
+            return True
         with conn.transaction():
             row = conn.execute(
                 SQL(
@@ -133,6 +136,30 @@ class DeliveryWorker:
                 + SQL(" WHERE canonical_id = %s AND key = %s"),
                 [v for v in changes.values() if v != "now()"] + [row["canonical_id"], row["key"]],
             )
+        return True
+
+    def _hold_one(self, conn: psycopg.Connection[Any], view: FeedView) -> bool:
+        with conn.transaction():
+            row = conn.execute(
+                SQL(
+                    # Held by its mapping (last_error says why), not by the provisioning gate.
+                    "SELECT * FROM {} WHERE state = 'held' AND case_id IS NULL "
+                    "AND last_error IS NOT NULL "
+                    "ORDER BY position, canonical_id, key LIMIT 1 FOR UPDATE SKIP LOCKED"
+                ).format(view.outbox)
+            ).fetchone()
+            if row is None:
+                return False
+            reason, _, detail = row["last_error"].partition(": ")
+            case_id = hold_case(self.app, self.target.name, row, reason, detail)
+            conn.execute(
+                SQL(
+                    "UPDATE {} SET case_id = %s, updated_at = now() WHERE canonical_id = %s "
+                    "AND key = %s AND idempotency_key = %s"
+                ).format(view.outbox),
+                (case_id, row["canonical_id"], row["key"], row["idempotency_key"]),
+            )
+        self.outcomes["held"] += 1
         return True
 
     def _attempt(

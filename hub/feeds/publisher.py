@@ -169,7 +169,8 @@ class FeedPublisher:
                 SQL(
                     "SELECT canonical_id, key, entity, version, position, idempotency_key, "
                     "payload, payload_hash, occurred_at FROM {} WHERE NOT published "
-                    # Held: waiting for its engagement's provisioning (projections/feeds/gate.py).
+                    # Held: waiting for its engagement's provisioning (projections/feeds/gate.py)
+                    # or not to go out at a wrong value (FeedItem.hold).
                     "AND state <> 'held' ORDER BY position, canonical_id, key LIMIT %s"
                 ).format(view.outbox),
                 (self.batch,),

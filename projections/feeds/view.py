@@ -25,7 +25,9 @@ from psycopg.sql import SQL, Identifier
 from projections.feeds.gate import OPEN, WITHDRAWN
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
-# Waiting for its engagement's provisioning (gate.py): neither published nor delivered.
+# Neither published nor delivered: waiting for its engagement's provisioning (gate.py), or
+# not to go out at a wrong value (hub.contracts.feeds.FeedItem.hold), `last_error` then saying
+# why ("<REASON>: <detail>").
 HELD = "held"
 
 
@@ -65,6 +67,14 @@ class FeedView(PostgresTrackingRecorder):
         self.outbox = Identifier(datastore.schema, f"{prefix}_outbox")
         self.ledger = Identifier(datastore.schema, f"feed_{target}_ledger")
         self.gates_table = Identifier(datastore.schema, f"{prefix}_gates")
+        # The records a target's mapping needs besides the one it maps (related.py).
+        self.related = Identifier(datastore.schema, f"{prefix}_related")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (entity text NOT NULL, id uuid NOT NULL, "
+                "data jsonb NOT NULL, PRIMARY KEY (entity, id))"
+            ).format(self.related)
+        )
         self.sql_create_statements.append(
             SQL(
                 "CREATE TABLE IF NOT EXISTS {} (canonical_id uuid NOT NULL, key text NOT NULL, "
@@ -154,6 +164,11 @@ class FeedView(PostgresTrackingRecorder):
             ).fetchall()
         return {r["engagement_id"]: r["decision"] for r in rows}
 
+    def related_rows(self) -> list[tuple[str, UUID, dict[str, Any]]]:
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(SQL("SELECT entity, id, data FROM {}").format(self.related))
+            return [(r["entity"], r["id"], r["data"]) for r in rows.fetchall()]
+
     def _select(
         self, table: Identifier, columns: Sequence[str], keys: Iterable[tuple[UUID, str]]
     ) -> list[Any]:
@@ -177,29 +192,51 @@ class FeedView(PostgresTrackingRecorder):
         rows: Sequence[OutboxRow],
         tracking: Tracking,
         gates: Mapping[UUID, str] | None = None,
+        related: Sequence[tuple[str, UUID, dict[str, Any]]] = (),
+        last_errors: Mapping[tuple[UUID, str], str] | None = None,
     ) -> None:
-        """Upserts the changed items (their delivery starts afresh) with the position and the
+        """Upserts the changed items (their delivery starts afresh) with the position, the
         provisioning decisions read (an opened engagement's held items become pending, a
-        withdrawn one's are dropped), in one transaction."""
+        withdrawn one's are dropped) and the related records that changed, in one
+        transaction. An item held by its mapping keeps its case, which its delivery then
+        resolves."""
+        last_errors = last_errors or {}
         with self.datastore.transaction(commit=True) as curs:
+            if related:
+                curs.executemany(
+                    SQL(
+                        "INSERT INTO {} (id, entity, data) VALUES (%s, %s, %s) "
+                        "ON CONFLICT (entity, id) DO UPDATE SET data = EXCLUDED.data"
+                    ).format(self.related),
+                    [(i, e, json.dumps(d, default=str)) for e, i, d in related],
+                )
             if rows:
                 curs.executemany(
                     SQL(
                         "INSERT INTO {} (canonical_id, key, entity, version, position, "
                         "idempotency_key, payload, payload_hash, target_id, occurred_at, "
-                        "published, state) VALUES (%(canonical_id)s, %(key)s, %(entity)s, "
-                        "%(version)s, %(position)s, %(idempotency_key)s, %(payload)s, "
-                        "%(payload_hash)s, %(target_id)s, %(occurred_at)s, %(published)s, "
-                        "%(state)s) ON CONFLICT (canonical_id, key) DO UPDATE SET "
+                        "published, state, last_error) VALUES (%(canonical_id)s, %(key)s, "
+                        "%(entity)s, %(version)s, %(position)s, %(idempotency_key)s, "
+                        "%(payload)s, %(payload_hash)s, %(target_id)s, %(occurred_at)s, "
+                        "%(published)s, %(state)s, %(last_error)s) "
+                        "ON CONFLICT (canonical_id, key) DO UPDATE SET "
                         "entity = EXCLUDED.entity, version = EXCLUDED.version, "
                         "position = EXCLUDED.position, idempotency_key = EXCLUDED.idempotency_key,"
                         " payload = EXCLUDED.payload, payload_hash = EXCLUDED.payload_hash, "
                         "target_id = EXCLUDED.target_id, occurred_at = EXCLUDED.occurred_at, "
                         "published = EXCLUDED.published, state = EXCLUDED.state, attempts = 0, "
-                        "next_attempt_at = now(), last_error = NULL, case_id = NULL, "
+                        "next_attempt_at = now(), last_error = EXCLUDED.last_error, "
+                        "case_id = CASE WHEN {}.state = 'held' THEN {}.case_id END, "
                         "updated_at = now(), pending_since = now()"
-                    ).format(self.outbox),
-                    [{**r.__dict__, "payload": json.dumps(r.payload)} for r in rows],
+                    ).format(self.outbox, self.outbox, self.outbox),
+                    [
+                        {
+                            **r.__dict__,
+                            "payload": json.dumps(r.payload),
+                            "last_error": last_errors.get((r.canonical_id, r.key)),
+                        }
+                        for r in rows
+                    ],
                 )
             if gates:
                 self._gate(curs, gates)
@@ -219,9 +256,9 @@ class FeedView(PostgresTrackingRecorder):
             SQL(
                 "UPDATE {} SET state = 'pending', next_attempt_at = now(), "
                 "pending_since = now(), updated_at = now() "
-                "WHERE canonical_id = ANY(%s) AND state = 'held'"
+                "WHERE canonical_id = ANY(%s) AND state = 'held' AND last_error IS NULL"
             ).format(self.outbox),
-            (opened,),
+            (opened,),  # an item its mapping holds (last_error says why) stays held
         )
         curs.execute(
             SQL("DELETE FROM {} WHERE canonical_id = ANY(%s) AND state = 'held'").format(
@@ -238,6 +275,7 @@ class FeedView(PostgresTrackingRecorder):
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(SQL("DROP TABLE IF EXISTS {}").format(self.outbox))
             curs.execute(SQL("DROP TABLE IF EXISTS {}").format(self.gates_table))
+            curs.execute(SQL("DROP TABLE IF EXISTS {}").format(self.related))
             curs.execute(
                 SQL("DROP TABLE IF EXISTS {}").format(
                     Identifier(self.datastore.schema, self.tracking_table_name)

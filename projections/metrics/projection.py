@@ -14,15 +14,13 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, Notification, Tracking
 
-from domain.values import Money
+from domain.pricing import PricingState
 from projections.metrics import rows as R
-from projections.metrics.pricing import PricingState, line_from_json
 from projections.metrics.setup import PROVISIONING, provisioning_ref
 from projections.metrics.view import MetricsView
 
@@ -122,7 +120,7 @@ class MetricsProjection:
                     # Where invoice cycle time starts (billing-ready -> issued -> paid).
                     data["ready_at"] = aggregate.modified_on.astimezone(UTC).isoformat()
                 refs[aggregate.id] = self._ref(aggregate, entity, data)
-                _learn(state, entity, aggregate.id, data)
+                state.learn(entity, aggregate.id, data)
                 if entity == "rate_card":
                     for row in self._unpriced(work):
                         work[row["id"]] = _keep_or_price(row, None, state)
@@ -158,7 +156,7 @@ class MetricsProjection:
             self._refs = {}
             for entity, ref_id, data in self.view.all_refs():
                 self._refs[ref_id] = (entity, data)
-                _learn(self._state, entity, ref_id, data)
+                self._state.learn(entity, ref_id, data)
         return self._state
 
     def _advance(self, notification: Notification) -> Any:
@@ -188,21 +186,6 @@ def _keep_or_price(
         if prior["basis"] == "card" or (frozen and prior["basis"] != "none"):
             return {**row, **{k: prior[k] for k in PRICE_FIELDS}}
     return R.priced(row, state.price(row))
-
-
-def _learn(state: PricingState, entity: str, ref_id: UUID, data: dict[str, Any]) -> None:
-    """Keeps what pricing needs of a reference record."""
-    if entity == "rate_card":
-        state.set_card(ref_id, [line_from_json(line) for line in data["lines"]])
-    elif entity == "resource":
-        state.roles[ref_id] = data["role"]
-        cost = data.get("cost_rate")
-        state.person_cost[ref_id] = (
-            None if cost is None else Money(Decimal(cost["amount"]), cost["currency"])
-        )
-    elif entity == "engagement":
-        client = data.get("client_id")
-        state.clients[ref_id] = None if client is None else UUID(client)
 
 
 def _timeline(data: dict[str, Any], kind: str, aggregate: Any) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.pricing import Price, line_to_json
 from domain.values import Money
-from projections.metrics.pricing import Price, line_to_json
 
 # Work in these states is a fact (DOMAIN 3.4): it counts in WIP, utilization and cost.
 FACT_STATES = ("approved", "billed", "locked")

@@ -16,6 +16,9 @@ from adapters.netsuite.feed import external_id
 from hub.contracts.feeds import FeedItem, TargetSettings, target_ref
 from hub.feeds.delivery import Backoff
 from hub.feeds.resolve import Waiting, references, resolve
+from projections.feeds.related import RelatedRecords
+
+NOTHING = RelatedRecords()  # no rate cards, no other records
 
 CLIENT = uuid.UUID("3eb8204f-4816-5d34-86c4-32d10c7ccdf3")
 ENGAGEMENT = uuid.UUID("a88320ee-0870-58fc-839e-093b5c77d8b4")
@@ -40,31 +43,31 @@ def engagement(**over: Any) -> dict[str, Any]:
 
 
 def test_netsuite_holds_a_customer_per_client_and_a_job_per_won_engagement() -> None:
-    [customer] = NETSUITE.items("client", client())
+    [customer] = NETSUITE.items("client", client(), NOTHING)
     assert (customer.entity, customer.key, customer.version) == ("customer", "customer", 3)
     assert customer.payload == {
         "externalId": f"pshub-{CLIENT}", "companyName": "Fjord Analytics AS",
         "currency": {"refName": "NOK"}, "isInactive": False,
     }  # fmt: skip
-    [job] = NETSUITE.items("engagement", engagement())
+    [job] = NETSUITE.items("engagement", engagement(), NOTHING)
     assert job.payload["parent"] == {"id": target_ref(CLIENT, "customer")}
     assert job.payload["jobBillingType"] == {"id": "_fixedBidMilestone"}
     assert job.payload["subsidiary"] == {"refName": "Nordic Consulting AS"}
     assert "projectedEndDate" not in job.payload  # unknown: left out, not nulled
     for status in ("pipeline", "lost"):
-        assert NETSUITE.items("engagement", engagement(status=status)) == []
-    assert NETSUITE.items("client", client(deleted=True)) == []  # never held: nothing
+        assert NETSUITE.items("engagement", engagement(status=status), NOTHING) == []
+    assert NETSUITE.items("client", client(deleted=True), NOTHING) == []  # never held: nothing
 
 
 def test_a_record_deleted_at_its_source_becomes_inactive_where_the_target_holds_it() -> None:
     held = [{"system": "netsuite", "tenant": "T", "type": "customer", "id": "77"},
             {"system": "harvest", "tenant": "H", "type": "Client", "id": "9",
              "acknowledged": True}]  # fmt: skip
-    [customer] = NETSUITE.items("client", client(deleted=True, xrefs=held))
+    [customer] = NETSUITE.items("client", client(deleted=True, xrefs=held), NOTHING)
     assert customer.payload["isInactive"] is True and customer.target_id == "77"
-    [harvest_client] = HARVEST.items("client", client(deleted=True, xrefs=held))
+    [harvest_client] = HARVEST.items("client", client(deleted=True, xrefs=held), NOTHING)
     assert harvest_client.payload["is_active"] is False and harvest_client.target_id == "9"
-    assert HARVEST.items("engagement", engagement(deleted=True)) == []
+    assert HARVEST.items("engagement", engagement(deleted=True), NOTHING) == []
 
 
 def test_netsuite_external_ids_hold_only_what_its_eid_url_takes() -> None:
@@ -74,31 +77,31 @@ def test_netsuite_external_ids_hold_only_what_its_eid_url_takes() -> None:
 
 def test_a_record_the_target_knows_carries_its_id_and_the_same_keys() -> None:
     known = client(xrefs=[{"system": "netsuite", "tenant": "T1", "type": "customer", "id": "77"}])
-    [item] = NETSUITE.items("client", known)
-    [fresh] = NETSUITE.items("client", client())
+    [item] = NETSUITE.items("client", known, NOTHING)
+    [fresh] = NETSUITE.items("client", client(), NOTHING)
     assert item.target_id == "77" and fresh.target_id is None
     assert item.idempotency_key == fresh.idempotency_key  # same record, key and version
-    later = NETSUITE.items("client", client(version=4))[0]
+    later = NETSUITE.items("client", client(version=4), NOTHING)[0]
     assert later.idempotency_key != item.idempotency_key
     assert len(item.idempotency_key) <= 50
 
 
 def test_harvest_feeds_only_what_did_not_come_from_harvest() -> None:
-    [harvest_client] = HARVEST.items("client", client())
+    [harvest_client] = HARVEST.items("client", client(), NOTHING)
     assert harvest_client.payload == {"name": "Fjord Analytics AS", "currency": "NOK",
                                       "is_active": True}  # fmt: skip
-    [project] = HARVEST.items("engagement", engagement())
+    [project] = HARVEST.items("engagement", engagement(), NOTHING)
     assert project.payload["client_id"] == target_ref(CLIENT, "Client", as_int=True)
     assert (project.payload["is_fixed_fee"], project.payload["fee"]) == (True, "120000.00")
     assert (project.payload["bill_by"], project.payload["budget_by"]) == ("none", "none")
     own = [{"system": "harvest", "tenant": "1", "type": "Project", "id": "9"}]
-    assert HARVEST.items("engagement", engagement(xrefs=own)) == []
+    assert HARVEST.items("engagement", engagement(xrefs=own), NOTHING) == []
     # The acknowledgement of the hub's own write is not a record of Harvest's own.
     acked = [{"system": "harvest", "tenant": "1", "type": "Project", "id": "9",
               "acknowledged": True}]  # fmt: skip
-    [update] = HARVEST.items("engagement", engagement(xrefs=acked))
+    [update] = HARVEST.items("engagement", engagement(xrefs=acked), NOTHING)
     assert update.target_id == "9"
-    assert HARVEST.items("engagement", engagement(status="pipeline")) == []
+    assert HARVEST.items("engagement", engagement(status="pipeline"), NOTHING) == []
 
 
 def test_placeholders_resolve_to_the_targets_ids_or_wait() -> None:
@@ -153,7 +156,7 @@ def test_netsuite_writer_reads_the_internal_id_from_location() -> None:
 
     with httpx.Client(transport=httpx.MockTransport(answer)) as http:
         writer = NETSUITE.writer(TargetSettings("https://x", "tok", "ACCT"), http)
-        [item] = NETSUITE.items("client", client())
+        [item] = NETSUITE.items("client", client(), NOTHING)
         done = writer.deliver(item)
         assert (done.target_type, done.target_id, done.tenant) == ("customer", "1042", "ACCT")
         assert seen[0].method == "PUT"

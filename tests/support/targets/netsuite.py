@@ -1,7 +1,8 @@
 """NetSuite's REST record service as the feed uses it (DOMAIN.md 2.15): PUT /{type}/eid:{id}
 upserts (204, Location), PATCH /{type}/{id} updates, GET /{type}?limit=&offset= lists ids
 (a reconcile pass reads each by GET /{type}/{id}), 400 with o:errorDetails, 429 with
-Retry-After (injected)."""
+Retry-After (injected). An update adds the sublist lines it carries to those the record holds,
+unless `?replace=<sublist>` names the sublist (then they replace them), as NetSuite does."""
 
 from __future__ import annotations
 
@@ -30,8 +31,9 @@ def error(status: int, detail: str, code: str = "INVALID_CONTENT") -> Answer:
 
 class NetSuite:
     def __init__(self) -> None:
-        self.records: dict[str, dict[str, dict[str, Any]]] = {"customer": {}, "job": {}}
-        self.by_eid: dict[str, dict[str, str]] = {"customer": {}, "job": {}}
+        types = ("customer", "job", "employee", "timebill", "expenseReport")
+        self.records: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in types}
+        self.by_eid: dict[str, dict[str, str]] = {t: {} for t in types}
         self.created: Counter[str] = Counter()
         self._ids = itertools.count(1001)
         self.server = TargetServer(self.handle)
@@ -60,17 +62,34 @@ class NetSuite:
                 self.by_eid[type_][eid] = internal
                 self.records[type_][internal] = {"id": internal, "externalId": eid}
                 self.created[type_] += 1
-            self.records[type_][internal].update(body)
+            self._update(self.records[type_][internal], body, request)
             return self._located(type_, internal)
         if request.method == "PATCH" and ident in self.records[type_]:
             refused = self._check(type_, body)
             if refused:
                 return refused
-            self.records[type_][ident].update(body)
+            self._update(self.records[type_][ident], body, request)
             return self._located(type_, ident)
         if request.method == "GET" and ident in self.records[type_]:
             return Answer(200, self.records[type_][ident])
         return error(404, f"That record does not exist. id {ident}", "NONEXISTENT_ID")
+
+    def _update(self, record: dict[str, Any], body: dict[str, Any], request: Request) -> None:
+        replaced = set(",".join(request.query.get("replace", [])).split(","))
+        for name, value in body.items():
+            lines = isinstance(value, dict) and "items" in value and name not in replaced
+            if lines and isinstance(record.get(name), dict):
+                record[name] = {"items": [*record[name]["items"], *value["items"]]}
+            else:
+                record[name] = value
+
+    def lines(self, type_: str, sublist: str) -> list[dict[str, Any]]:
+        """Every sublist line the records of a type hold (what a repeat must not add to)."""
+        return [
+            line
+            for r in self.records[type_].values()
+            for line in r.get(sublist, {}).get("items", [])
+        ]
 
     def delete(self, type_: str, internal: str) -> None:
         """Someone deletes the record in NetSuite (its externalId is free again)."""
@@ -101,6 +120,23 @@ class NetSuite:
     def _check(self, type_: str, body: dict[str, Any]) -> Answer | None:
         if type_ == "customer" and not body.get("companyName"):
             return error(400, "Please enter value(s) for: Company Name", "USER_ERROR")
+        if type_ == "employee" and not (body.get("firstName") and body.get("lastName")):
+            return error(400, "Please enter value(s) for: Name", "USER_ERROR")
+        if type_ in ("timebill", "expenseReport"):
+            employee = (body.get("employee") or {}).get("id")
+            if employee not in self.records["employee"]:
+                return error(400, f"Invalid employee reference key {employee}.", "INVALID_KEY")
+        customers = (
+            [body.get("customer")]
+            if type_ == "timebill"
+            else [line.get("customer") for line in (body.get("expense") or {}).get("items", [])]
+        )
+        for customer in customers:
+            job = (customer or {}).get("id")
+            if job not in self.records["job"]:
+                return error(400, f"Invalid customer reference key {job}.", "INVALID_KEY")
+        if type_ == "timebill" and (body.get("hours") is None or not body.get("tranDate")):
+            return error(400, "Please enter value(s) for: Duration, Date", "USER_ERROR")
         if type_ == "job":
             parent = (body.get("parent") or {}).get("id")
             if parent not in self.records["customer"]:

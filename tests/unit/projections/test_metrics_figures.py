@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
+from domain.pricing import PricingState, line_from_json, line_to_json
 from domain.rate_card import RateLine, RateTier
 from domain.values import Money, Period
 from projections.metrics import figures as F
-from projections.metrics.pricing import PricingState, line_from_json, line_to_json
 
 ANN, ENGAGEMENT, CLIENT = uuid4(), uuid4(), uuid4()
 

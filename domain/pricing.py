@@ -1,8 +1,9 @@
-"""Pricing one piece of work for the metrics: the rate card in force on the work date.
+"""Pricing one piece of work: the rate card in force on its work date (DOMAIN 3.3).
 
-The projection keeps what it needs to price work in memory (rate lines by card, each person's
-role and cost rate, each engagement's client), rebuilt from its own tables on start, so that a
-page of events prices without a query per entry.
+Shared by the metrics and the feeds that value work for a target (NetSuite cost lines, Harvest
+assignment rates). A projection keeps what pricing needs in memory (rate lines by card, each
+person's role and cost rate, each engagement's client), rebuilt from its own tables on start,
+so that a page of events prices without a query per entry.
 """
 
 from __future__ import annotations
@@ -57,12 +58,11 @@ class PricingState:
             found += self._scoped.get(key, ())
         return found
 
-    def price(self, work: dict[str, Any]) -> Price:
-        """Prices a time row: the most specific rate-card line on its work date, else the
-        source's own rate (provisional: a card that arrives later replaces it)."""
+    def line_for(self, work: dict[str, Any]) -> RateLine | None:
+        """The most specific rate-card line in force on the work's date, or None."""
         resource_id, engagement_id = work["resource_id"], work["engagement_id"]
         try:
-            line: RateLine | None = resolve(
+            return resolve(
                 self.candidates(engagement_id, self.clients.get(engagement_id)),
                 work["work_date"],
                 resource_id=resource_id,
@@ -72,7 +72,13 @@ class PricingState:
                 task=work.get("task") or None,
             )
         except DomainError:
-            line = None
+            return None
+
+    def price(self, work: dict[str, Any]) -> Price:
+        """Prices a time row: the most specific rate-card line on its work date, else the
+        source's own rate (provisional: a card that arrives later replaces it)."""
+        resource_id = work["resource_id"]
+        line = self.line_for(work)
         source_rate = _money(work.get("source_rate"), work.get("source_rate_currency"))
         source_cost = _money(work.get("source_cost_rate"), work.get("source_cost_currency"))
         cost = (
@@ -85,6 +91,56 @@ class PricingState:
         if source_rate is not None:
             return Price(source_rate, "source", cost)
         return Price(None, "none", cost)
+
+    def learn(self, entity: str, ref_id: UUID, data: dict[str, Any]) -> None:
+        """Keeps what pricing needs of a rate card (`lines` as `line_to_json` writes them), a
+        resource (`role`, `cost_rate` as {amount, currency}) or an engagement (`client_id`)."""
+        if entity == "rate_card":
+            self.set_card(ref_id, [line_from_json(line) for line in data["lines"]])
+        elif entity == "resource":
+            self.roles[ref_id] = data.get("role") or ""
+            cost = data.get("cost_rate")
+            self.person_cost[ref_id] = (
+                None if cost is None else Money(Decimal(cost["amount"]), cost["currency"])
+            )
+        elif entity == "engagement":
+            client = data.get("client_id")
+            self.clients[ref_id] = None if client is None else UUID(str(client))
+
+    def assigned(self, engagement_id: UUID) -> list[UUID]:
+        """The people a rate card names on the engagement (a person-on-engagement line): who
+        is assigned to it, in a stable order."""
+        return sorted(
+            {
+                line.resource_id
+                for line in self.candidates(engagement_id, None)
+                if line.tier == RateTier.RESOURCE_ENGAGEMENT
+                and line.engagement_id == engagement_id
+                and line.resource_id is not None
+            },
+            key=str,
+        )
+
+    def current_line(self, engagement_id: UUID, resource_id: UUID) -> RateLine | None:
+        """The line that prices a person on an engagement from the latest date any line of
+        theirs starts (the rate a PSA assignment carries now), by the usual precedence."""
+        client_id = self.clients.get(engagement_id)
+        role = self.roles.get(resource_id) or None
+        wanted = dict(
+            resource_id=resource_id, role=role, engagement_id=engagement_id, client_id=client_id
+        )
+        fitting = [
+            line
+            for line in self.candidates(engagement_id, client_id)
+            if line.matches(**wanted, task=None)
+        ]
+        if not fitting:
+            return None
+        start = max(line.period.start for line in fitting)
+        try:
+            return resolve(fitting, start, **wanted)
+        except DomainError:
+            return None
 
 
 def _money(amount: Decimal | None, currency: str | None) -> Money | None:
