@@ -17,10 +17,11 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-## run: load the demo firm (once) and serve the hub, embedded PostgreSQL and NATS included
+## run: load the demo firm (once) and serve the hub, embedded PostgreSQL and NATS included;
+## the billing feeds deliver the billing runs' drafts (PSHUB_BILLING_INVOICES=runs) unless set
 run: $(STAMP)
 	$(VENV)/bin/pshub demo
-	$(VENV)/bin/pshub serve
+	PSHUB_BILLING_INVOICES=$${PSHUB_BILLING_INVOICES:-runs} $(VENV)/bin/pshub serve $(SERVE_ARGS)
 
 ## test: lint, then the whole suite against real PostgreSQL and NATS (started if absent)
 test: $(STAMP)

@@ -16,6 +16,10 @@ milestone it bills, and what the run wrote down.
   hours are a zero line naming them; the hours beyond are overage at the overage rate.
   Unused hours expire here (rollover is evaluated at period close, outside a run). Only the
   period's own hours count against its included hours.
+- Late retainer hours: hours of an earlier service period approved after that period's run
+  still count in the period the work was done (DOMAIN 3.7: periods are work-date periods).
+  The next run bills them as catch-up lines naming that period: what still fits in its
+  included hours (after the hours already billed for it) at no charge, the rest as overage.
 
 Amounts are never added across currencies: a draft holds one currency, and a cap or a
 retainer applies to work in its own currency only (other work is billed as T&M).
@@ -99,6 +103,8 @@ class Terms:
     cap: Money | None = None
     cap_used: Money | None = None
     retainer: RetainerTerms | None = None
+    # Hours already billed per earlier service period (retainers' late hours count there).
+    retainer_used: dict[Period, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,8 +179,16 @@ def plan(
         key=lambda w: (w.work_date, w.kind != TIME, w.id),
     )
     if terms is not None and terms.type == ContractType.RETAINER and terms.retainer is not None:
+        retainer, d = terms.retainer, draft(terms.retainer.fee.currency)
         hours = [w for w in due if w.kind == TIME and period.holds(w.work_date)]
-        _retainer(draft(terms.retainer.fee.currency), terms.retainer, period, hours)
+        _retainer(d, retainer, period, hours)
+        late: dict[Period, list[Work]] = {}
+        for w in due:
+            if w.kind == TIME and w.work_date < period.start:
+                late.setdefault(service_period(retainer, w.work_date), []).append(w)
+        for earlier in sorted(late, key=lambda p: p.start):
+            used = terms.retainer_used.get(earlier, Decimal(0))
+            _hours(d, retainer, earlier, late[earlier], used, "catch-up, approved after its run")
         due = [w for w in due if w.kind != TIME]
     if terms is not None and terms.type in WORK_BILLED:
         cap = terms.cap if terms.type == ContractType.CAPPED_TIME_AND_MATERIALS else None
@@ -244,7 +258,17 @@ def _retainer(d: Draft, terms: RetainerTerms, period: Period, hours: Sequence[Wo
             service_date=period.start,
         )
     )
-    left = terms.included_hours
+    _hours(d, terms, period, hours, Decimal(0), "")
+
+
+def _hours(
+    d: Draft, terms: RetainerTerms, period: Period, hours: Sequence[Work], used: Decimal, note: str
+) -> None:
+    """The period's hours: up to its included hours (less `used`, already billed for it) a
+    zero line naming them; beyond, overage at the overage rate."""
+    span = f"{period.start.isoformat()} to {period.end.isoformat()}"
+    tag = f" ({note})" if note else ""
+    left = max(terms.included_hours - used, Decimal(0))
     covered: list[Work] = []
     over: list[Work] = []
     over_hours = Decimal(0)
@@ -257,15 +281,16 @@ def _retainer(d: Draft, terms: RetainerTerms, period: Period, hours: Sequence[Wo
             over_hours += w.quantity - left
             left = Decimal(0)
     if covered:
-        used = sum((w.quantity for w in covered), Decimal(0))
+        n = sum((w.quantity for w in covered), Decimal(0))
         d.lines.append(
             Line(
                 INCLUDED,
-                f"Included hours, {span}: {used} of {terms.included_hours} h",
-                used,
+                f"Included hours, {span}{tag}: {n + used} of {terms.included_hours} h",
+                n,
                 Decimal(0),
                 Money.zero(d.currency),
                 time_entries=tuple((w.id, w.version) for w in covered),
+                service_date=period.start if note else None,
             )
         )
     if over:
@@ -273,13 +298,24 @@ def _retainer(d: Draft, terms: RetainerTerms, period: Period, hours: Sequence[Wo
         d.lines.append(
             Line(
                 OVERAGE,
-                f"Overage, {span}: {over_hours} h beyond {terms.included_hours} h",
+                f"Overage, {span}{tag}: {over_hours} h beyond {terms.included_hours} h",
                 over_hours,
                 rate.amount,
                 rate.times(over_hours),
                 time_entries=tuple((w.id, w.version) for w in over),
+                service_date=period.start if note else None,
             )
         )
+
+
+def service_period(terms: RetainerTerms, day: date) -> Period:
+    """The retainer's calendar service period holding the day (month, quarter or year)."""
+    months = {"monthly": 1, "quarterly": 3, "annual": 12}[str(terms.period)]
+    first = (day.month - 1) // months * months + 1
+    start = date(day.year, first, 1)
+    end_month = first + months
+    end = date(day.year + (end_month - 1) // 12, (end_month - 1) % 12 + 1, 1)
+    return Period(start, end)
 
 
 def cap_used(billed_values: Iterable[Money], cap: Money) -> Money:

@@ -79,6 +79,20 @@ class BillingRun(Aggregate):
             unpriced=sorted(str(u) for u in unpriced),
         )
 
+    def redraft(self, draft: Draft, because: list[dict[str, Any]]) -> None:
+        """Replaces the run's draft in `draft.currency` after the work it bills was corrected
+        (DOMAIN 3.4: a reversal plus a new fact) while the invoice was still a draft. `because`
+        names each item: its kind, id, the version billed and the version now."""
+        [index] = [i for i, d in enumerate(self.drafts) if d["currency"] == draft.currency]
+        invoice_id = UUID(self.drafts[index]["invoice_id"])
+        self._redrafted(index=index, draft=draft_json(invoice_id, draft), because=because)
+
+    @event("Redrafted")
+    def _redrafted(self, index: int, draft: dict[str, Any], because: list[dict[str, Any]]) -> None:
+        drafts = list(self.drafts)
+        drafts[index] = draft
+        self.drafts = drafts
+
 
 def draft_json(invoice_id: UUID, d: Draft) -> dict[str, Any]:
     """A draft as the run's event keeps it: money as exact strings, ids as strings."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -62,15 +63,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
             )
             print(f"token ({', '.join(TRY_TOKEN_SCOPES)}):")
             print(token, flush=True)
+        # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for the
+        # handler it found: the default one killed the process before the `finally` below, and
+        # the embedded PostgreSQL and NATS were left running. SIGTERM now unwinds like Ctrl-C.
+        signal.signal(signal.SIGTERM, _terminated)
         uvicorn.run(create_app(hub), host=host, port=port, log_level=settings.log_level.lower())
     finally:
         hub.close()
     return EXIT_OK
 
 
+def _terminated(signum: int, frame: object) -> NoReturn:
+    raise SystemExit(128 + signum)
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415
-    import signal  # noqa: PLC0415
 
     from hub.bootstrap import build_hub, tune_garbage_collector  # noqa: PLC0415
     from hub.poller import run_pollers  # noqa: PLC0415

@@ -27,6 +27,7 @@ from domain.billing_rules import (
     Work,
     cap_used,
     plan,
+    service_period,
 )
 from domain.billing_run import BillingRun, run_id
 from domain.contract import Contract, ContractStatus, ContractType
@@ -151,7 +152,16 @@ def _terms(
             ),
             cap,
         )
-    return Terms(contract.type, cap=cap, cap_used=used, retainer=contract.retainer)
+    hours: dict[Period, Decimal] = {}
+    if contract.type == ContractType.RETAINER and contract.retainer is not None:
+        # Hours already billed per service period: late hours count against what is left.
+        for r in rows:
+            if r["kind"] == "time" and r["billable"] and r["id"] in billed:
+                p = service_period(contract.retainer, r["work_date"])
+                hours[p] = hours.get(p, Decimal(0)) + Decimal(r["billing_qty"])
+    return Terms(
+        contract.type, cap=cap, cap_used=used, retainer=contract.retainer, retainer_used=hours
+    )
 
 
 def _billed_items(view: MetricsView, engagement_id: UUID) -> set[UUID]:
@@ -242,8 +252,25 @@ def _invoice(
     engagement: Engagement, run: UUID, invoice_id: UUID, draft: Draft, period: Period
 ) -> Invoice:
     ref = SourceRef(RUN_SYSTEM, "", RUN_TYPE, f"{run}/{draft.currency}")
+    return Invoice.create(
+        id=invoice_id,
+        client_id=engagement.client_id,
+        engagement_id=engagement.id,
+        currency=draft.currency,
+        lines=invoice_lines(draft),
+        xrefs=[ref],
+        details={
+            "period_start": period.start,
+            "period_end": period.end,
+            "reference": f"{engagement.code or engagement.name} {period.start.isoformat()}",
+        },
+    )
+
+
+def invoice_lines(draft: Draft) -> list[InvoiceLine]:
+    """A draft's lines as invoice lines, each naming what it bills."""
     zero = Money.zero(draft.currency)
-    lines = [
+    return [
         InvoiceLine(
             description=line.description,
             quantity=line.quantity,
@@ -259,19 +286,6 @@ def _invoice(
         )
         for line in draft.lines
     ]
-    return Invoice.create(
-        id=invoice_id,
-        client_id=engagement.client_id,
-        engagement_id=engagement.id,
-        currency=draft.currency,
-        lines=lines,
-        xrefs=[ref],
-        details={
-            "period_start": period.start,
-            "period_end": period.end,
-            "reference": f"{engagement.code or engagement.name} {period.start.isoformat()}",
-        },
-    )
 
 
 def summary(run: BillingRun, created: bool, position: int | None) -> dict[str, Any]:

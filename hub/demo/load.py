@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from domain.base import CanonicalAggregate
 from domain.registry import COLLECTIONS
 from hub.application import HubApplication
+from hub.demo.billing_runs import run_demo_billing
 from hub.demo.catalog import AS_OF, FIRM
 from hub.demo.plan import DemoPlan, first_record_id, plan_demo
 from hub.demo.script import ENTITY_ORDER, DemoSpec
@@ -48,6 +49,8 @@ class DemoSummary:
     already_loaded: bool
     seconds: float
     examples: dict[str, UUID] = field(default_factory=dict)
+    # Contract type -> the engagement the demo ran March's billing for.
+    billed: dict[str, UUID] = field(default_factory=dict)
 
     def describe(self, settings: Settings) -> str:
         """Returns the counts and the next steps, for the terminal."""
@@ -88,6 +91,10 @@ class DemoSummary:
             lines.append("  its financials (WIP, billed, paid, written down, margin):")
             engagement = self.examples["engagement"]
             lines.append(f"    {curl} {base}/v1/engagements/{engagement}/financials")
+        if self.billed:
+            lines.append("  March's billing runs (drafted, written down, overage) per contract:")
+            for kind, engagement in self.billed.items():
+                lines.append(f"    {kind}: {curl} {base}/v1/engagements/{engagement}/financials")
         lines.append("  the firm's WIP, and utilization and realization per person and team:")
         for route in ("wip", f"utilization?period={AS_OF:%Y-%m}", "realization"):
             lines.append(f'    {curl} "{base}/v1/metrics/{route}"')
@@ -137,6 +144,8 @@ def load_demo(app: HubApplication, spec: DemoSpec, *, progress: bool = True) -> 
             advance(plan.entities[batch[-1]], len(batch))
     with console.status("Ingesting invoices of customers never fed, and mapping one"):
         run_stewardship(app, plan.stripe_tenant, plan.steward_client or plan.examples["client"])
+    with console.status("Running March's billing: one engagement of each contract type"):
+        billed = run_demo_billing(app, built, spec.correlation_id)
     return DemoSummary(
         spec,
         _stored_counts(app, spec),
@@ -144,6 +153,7 @@ def load_demo(app: HubApplication, spec: DemoSpec, *, progress: bool = True) -> 
         False,
         time.perf_counter() - started,
         plan.examples,
+        billed,
     )
 
 

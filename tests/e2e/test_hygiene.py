@@ -114,7 +114,7 @@ def test_an_interrupted_ingest_benchmark_leaves_no_stream_database_or_process(
     prefix = database = ""
     try:
         prefix, database = _scratch(bench)
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # the bench loads and starts two hubs first
         while not _ingesting(make_conninfo(server_url, dbname=database)):
             assert bench.poll() is None and time.monotonic() < deadline, "no ingest started"
             time.sleep(0.05)

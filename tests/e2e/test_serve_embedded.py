@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 from hub.embedded import free_port
 
@@ -34,7 +35,16 @@ def _children(pid: int) -> list[psutil.Process]:
     return psutil.Process(pid).children(recursive=True)
 
 
-def test_serve_embedded_starts_its_servers_and_stops_them(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("stop", "code"),
+    # Ctrl-C, and `kill <pid>` or a service manager (uvicorn re-raised SIGTERM after its own
+    # shutdown and the process died with the embedded servers still running).
+    [(signal.SIGINT, 0), (signal.SIGTERM, 128 + signal.SIGTERM)],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_serve_embedded_starts_its_servers_and_stops_them(
+    tmp_path: Path, stop: signal.Signals, code: int
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PSHUB_")}
     env["PSHUB_DATA_DIR"] = str(tmp_path / "var")
     port = free_port()
@@ -65,12 +75,12 @@ def test_serve_embedded_starts_its_servers_and_stops_them(tmp_path: Path) -> Non
         assert len(listening) >= 4, listening  # the API and the three sandbox targets
         assert {address.ip for address in listening} == {"127.0.0.1"}
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         output, _ = proc.communicate(timeout=60)
 
     token = next(line for line in reversed(output.splitlines()) if line.startswith("pshub_"))
     assert "event store     postgresql://" in output
-    assert proc.returncode == 0, output
+    assert proc.returncode == code, output
     assert not psutil.pid_exists(postmaster) or psutil.Process(postmaster).status() == "zombie"
     assert not any(p.is_running() for p in nats)
     assert token

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
 
 import psycopg
 import pytest
 
+from domain.billing_run import BillingRun, run_id
 from domain.client import Client
 from domain.engagement import Engagement
 from domain.invoice import Invoice, InvoiceKind
@@ -16,6 +19,7 @@ from hub import audit
 from hub.application import HubApplication
 from hub.bootstrap import build_application
 from hub.demo import DemoError, DemoPlan, DemoSpec, DemoSummary, load_demo, plan_demo
+from hub.demo.billing_runs import PERIOD
 from hub.demo.stewardship import ACTOR as STEWARD
 from hub.demo.stewardship import CUSTOMERS
 from hub.errors import ConflictError
@@ -57,9 +61,15 @@ def head(app: HubApplication) -> int:
 
 
 def test_loading_records_every_planned_record_under_the_demo_meta(loaded: Loaded) -> None:
-    # Beside the plan: the stewardship story's three Stripe invoices, through ingest.
+    # Beside the plan: the stewardship story's three Stripe invoices, through ingest, and
+    # March's billing runs (one per contract type) with a draft each.
     planned = loaded.plan.counts()
-    assert stored_counts(loaded.url) == {**planned, "invoice": planned["invoice"] + 3}
+    runs = len(loaded.summary.billed)
+    assert stored_counts(loaded.url) == {
+        **planned,
+        "invoice": planned["invoice"] + 3 + runs,
+        "billing_run": runs,
+    }
     assert loaded.summary.counts == planned
     assert not loaded.summary.already_loaded
     with psycopg.connect(loaded.url) as conn:
@@ -177,6 +187,34 @@ def test_an_interrupted_load_resumes_where_it_stopped(
         assert resumed.counts == plan_demo(spec).counts()
     finally:
         app.close()
+
+
+def test_the_demo_runs_marchs_billing_for_each_contract_type(loaded: Loaded) -> None:
+    """Through the run command's code: one run per contract type, each with its draft
+    (a retainer its fee, a fixed fee its milestone, T&M its hours), under the API's name."""
+    billed = loaded.summary.billed
+    # At this small scale the demo's own invoices bill every T&M hour before March's runs;
+    # a retainer's fee and a billing-ready milestone are always due (scale 1 bills all four).
+    assert {"fixed_fee", "retainer"} <= set(billed) <= {
+        "time_and_materials", "capped_time_and_materials", "fixed_fee", "retainer",
+    }  # fmt: skip
+    for kind, engagement_id in billed.items():
+        run = loaded.app.get(run_id(engagement_id, PERIOD), BillingRun)
+        # A fixed fee bills milestones only: its run has no contract line for work.
+        assert run.contract_type == ("" if kind == "fixed_fee" else kind) and run.drafts, kind
+        for draft in run.drafts:
+            invoice = loaded.app.get(UUID(draft["invoice_id"]), Invoice)
+            assert invoice.status == "draft" and invoice.total.amount == Decimal(draft["total"])
+    lines = [
+        line["kind"]
+        for d in loaded.app.get(run_id(billed["retainer"], PERIOD), BillingRun).drafts
+        for line in d["lines"]
+    ]
+    assert lines[0] == "retainer_fee"
+    # A second load records no second run.
+    head_before = head(loaded.app)
+    load_demo(loaded.app, SPEC, progress=False)
+    assert head(loaded.app) == head_before
 
 
 def test_the_summary_says_what_to_open_next(loaded: Loaded, settings: Settings) -> None:

@@ -3,15 +3,21 @@ feed.* with no connector configured, and their state in GET /v1/projections and 
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
 import pytest
 from psycopg.sql import SQL
 
+from domain.billing_run import BillingRun, run_id
 from hub.demo import DemoSpec, load_demo
+from hub.demo.billing_runs import PERIOD
 from hub.settings import Settings
 from projections.feeds.view import FeedView
 from tests.support.feeding import read_stream, until
 from tests.support.hygiene import Databases
-from tests.support.running import running_hub
+from tests.support.running import Running, running_hub
 
 
 def test_the_demo_firm_is_published_on_each_feed(
@@ -19,8 +25,9 @@ def test_the_demo_firm_is_published_on_each_feed(
 ) -> None:
     for target in ("NETSUITE", "HARVEST", "QUICKBOOKS", "XERO", "SHAREPOINT"):
         monkeypatch.delenv(f"PSHUB_FEED_{target}_BASE_URL", raising=False)
+    monkeypatch.setenv("PSHUB_BILLING_INVOICES", "runs")  # as `make run` serves it
     with running_hub(settings, make_database, nats_url) as running:
-        load_demo(running.hub.app, DemoSpec(seed=7, scale=0.05), progress=False)
+        summary = load_demo(running.hub.app, DemoSpec(seed=7, scale=0.05), progress=False)
         head = running.hub.app.hub_recorder.select_head()[0]
         reader = running.token("read")
 
@@ -58,6 +65,32 @@ def test_the_demo_firm_is_published_on_each_feed(
         assert len({e["id"] for _, e, _ in messages}) == len(messages), "each item once"
         metrics = running.api.get("/metrics").text
         assert 'pshub_feed_backlog{target="netsuite"}' in metrics
+        _billing_runs_are_visible(running, summary.billed, messages, head)
+
+
+def _billing_runs_are_visible(
+    running: Running, billed: dict[str, UUID], messages: list[Any], head: int
+) -> None:
+    """March's demo runs: in each engagement's financials, and their drafts on the billing
+    feeds (PSHUB_BILLING_INVOICES=runs)."""
+    assert {"fixed_fee", "retainer"} <= set(billed)
+    confidential = running.token("read", "read:confidential")
+    drafts_on_feed = {
+        event["subject"] for subject, event, _ in messages if subject.endswith(".invoice_draft")
+    }
+    for engagement_id in billed.values():
+        runs = running.hub.app.get(run_id(engagement_id, PERIOD), BillingRun)
+        answer = running.api.get(
+            f"/v1/engagements/{engagement_id}/financials",
+            params={"min_position": str(head)},
+            headers=confidential,
+        )
+        assert answer.status_code == 200, answer.text
+        by_currency = {c["currency"]: c["billing_runs"] for c in answer.json()["currencies"]}
+        for draft in runs.drafts:
+            drafted = Decimal(by_currency[draft["currency"]]["drafted"]["amount"])
+            assert drafted == Decimal(draft["total"])
+            assert draft["invoice_id"] in drafts_on_feed
 
 
 def test_the_demo_firm_goes_through_quote_to_cash_where_provisioning_runs(

@@ -243,7 +243,11 @@ def test_a_target_that_never_acknowledges_times_out_and_a_late_acknowledgement_c
         _, engagement = pipeline(fed, "Oslo Logistics AS", "Q2C-005", **COMPLETE)
         change(fed, engagement.id, lambda e: e.win())
         timeout = {("DOWNSTREAM_TIMEOUT", "feed.sharepoint.engagement")}
-        until(lambda: by_status(fed, engagement.id) == {"open": timeout}, what="timeout case")
+        until(
+            lambda: by_status(fed, engagement.id) == {"open": timeout},
+            timeout=120,  # a bound for a busy machine, not a timing
+            what="timeout case",
+        )
         [case] = cases(fed, engagement.id)
         assert (case["system"], case["owner"]) == ("sharepoint", "integration")
         waiting = until(

@@ -79,7 +79,10 @@ def fed_hub(
         harvest.server.stop()
 
 
-def until(check: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
+def until(check: Callable[[], Any], timeout: float = 90, what: str = "") -> Any:
+    """Waits for a condition the hub's background work makes true. The timeout is a bound
+    that only catches a hang (a busy machine running the suite in three workers is slow), never
+    a timing."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()

@@ -12,6 +12,7 @@ from domain.billing_run import run_id
 from hub.api.deps import HubDep, Operator
 from hub.api.problems import Problem
 from hub.api.routes.commands import command_meta
+from hub.billing.corrections import Settled, settle_corrections
 from hub.billing.run import existing, run_billing, summary
 from hub.bootstrap import Hub
 from hub.contracts.commands import RunBilling
@@ -45,23 +46,26 @@ def run_billing_route(
     billing-ready milestones (fixed fee), or the period's retainer fee and overage: one
     invoice draft per currency, recorded in the log with the run, each line naming what it
     bills. Idempotent: a second run of the same engagement and period answers the first
-    (200, `created: false`) and records nothing."""
+    (200, `created: false`) and records nothing. First, drafts of earlier runs whose work was
+    corrected since are re-drafted (`redrafted`), or, where the billing engine issued them, a
+    RATE_MISMATCH case is opened per corrected item (`correction_cases`)."""
     period = Period(body.period_start, body.period_end)
     app = hub.app
-    found = existing(app, body.engagement_id, period)
-    if found is not None:
-        response.status_code = 200
-        return summary(found, False, None)
     if hub.metrics is None:
         raise Problem(503, "the metrics projection is not open", headers={"Retry-After": "1"})
     if not _caught_up(hub, app.hub_recorder.select_head()[0]):
         raise Problem(
             503, "the metrics have not priced the latest work yet", headers={"Retry-After": "1"}
         )
+    meta = command_meta(request, principal)
+    # Work corrected since an earlier run drafted it: re-draft, or a case where it was issued.
+    settled = settle_corrections(app, hub.metrics, body.engagement_id, meta)
+    found = existing(app, body.engagement_id, period)
+    if found is not None:
+        response.status_code = 200
+        return {**summary(found, False, None), **answer(settled)}
     try:
-        outcome = run_billing(
-            app, hub.metrics, body.engagement_id, period, command_meta(request, principal)
-        )
+        outcome = run_billing(app, hub.metrics, body.engagement_id, period, meta)
     except ConflictError:
         # Another run of the same engagement and period was recorded first: answer it.
         app.evict(run_id(body.engagement_id, period))
@@ -69,10 +73,14 @@ def run_billing_route(
         if found is None:
             raise
         response.status_code = 200
-        return summary(found, False, None)
+        return {**summary(found, False, None), **answer(settled)}
     if not outcome.created:
         response.status_code = 200
-    return summary(outcome.run, outcome.created, outcome.position)
+    return {**summary(outcome.run, outcome.created, outcome.position), **answer(settled)}
+
+
+def answer(settled: Settled) -> dict[str, Any]:
+    return {"redrafted": settled.redrafted, "correction_cases": settled.cases}
 
 
 def _caught_up(hub: Hub, head: int) -> bool:

@@ -4,6 +4,7 @@ currency per draft, every item billed at most once."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
@@ -26,6 +27,7 @@ from domain.billing_rules import (
     Work,
     cap_used,
     plan,
+    service_period,
 )
 from domain.billing_run import BillingRun, draft_id, run_id
 from domain.contract import ContractType, RetainerTerms
@@ -71,10 +73,44 @@ def test_work_approved_after_its_periods_run_is_billed_by_the_next() -> None:
     assert draft.total == gbp("300.00")
 
 
-def test_a_retainer_counts_only_its_periods_hours_against_the_included_ones() -> None:
-    late = hours(27, "20", "100.00", month=2)
+def test_late_retainer_hours_count_in_their_own_period_as_a_catch_up() -> None:
+    """February's hours approved after February's run: February had 8 of its 10 included
+    hours billed already, so of 5 late hours 2 are included and 3 are February's overage;
+    March's own hours count against March's included hours alone."""
+    late = hours(27, "5", "100.00", month=2)
+    own = hours(2, "4", "100.00")
+    terms = Terms(
+        ContractType.RETAINER,
+        retainer=RETAINER,
+        retainer_used={Period(date(2026, 2, 1), date(2026, 3, 1)): Decimal(8)},
+    )
+    [draft] = plan(terms, MARCH, [late, own], [])
+    assert [line.kind for line in draft.lines] == [FEE, INCLUDED, OVERAGE]
+    _, march, catch_up = draft.lines
+    assert march.time_entries == ((own.id, 1),) and march.quantity == Decimal(4)
+    assert catch_up.time_entries == ((late.id, 1),)
+    assert catch_up.quantity == Decimal(3) and catch_up.amount == gbp("450.00")  # 3 h x 150
+    assert "2026-02-01 to 2026-03-01" in catch_up.description
+    assert catch_up.service_date == date(2026, 2, 1)
+    assert draft.total == gbp("2450.00") and draft.overage == gbp("450.00")
+
+
+def test_late_retainer_hours_within_their_periods_included_hours_are_a_zero_line() -> None:
+    late = hours(27, "2", "100.00", month=2)
     [draft] = plan(Terms(ContractType.RETAINER, retainer=RETAINER), MARCH, [late], [])
-    assert [line.kind for line in draft.lines] == [FEE]
+    assert [line.kind for line in draft.lines] == [FEE, INCLUDED]
+    assert draft.lines[1].time_entries == ((late.id, 1),)
+    assert "2026-02-01 to 2026-03-01" in draft.lines[1].description
+    assert draft.total == gbp("2000.00")
+
+
+def test_a_retainers_service_period_is_its_calendar_month_quarter_or_year() -> None:
+    day = date(2026, 11, 17)
+    assert service_period(RETAINER, day) == Period(date(2026, 11, 1), date(2026, 12, 1))
+    quarterly = replace(RETAINER, period="quarterly")
+    assert service_period(quarterly, day) == Period(date(2026, 10, 1), date(2027, 1, 1))
+    annual = replace(RETAINER, period="annual")
+    assert service_period(annual, day) == Period(date(2026, 1, 1), date(2027, 1, 1))
 
 
 def test_a_cap_writes_down_what_exceeds_it_on_its_own_line() -> None:
