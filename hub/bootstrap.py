@@ -464,12 +464,13 @@ def build_hub(settings: Settings) -> Hub:
 def start_sandbox(settings: Settings) -> Any:
     """The demo's stand-ins for the downstream systems, started and configured as each feed's
     connector, where this hub runs them (hub/sandbox/running.py `wanted`); else None."""
-    from hub.sandbox.running import Sandbox, wanted  # noqa: PLC0415
+    from hub.sandbox.running import Sandbox, sandboxed, wanted  # noqa: PLC0415
 
     if not wanted(settings):
         return None
-    systems = [s.strip() for s in settings.demo_sandbox_targets.split(",") if s.strip()]
-    return Sandbox(settings.data_dir / "sandbox" / "targets.pickle").start(systems)
+    return Sandbox(settings.data_dir / "sandbox" / "targets.pickle").start(
+        sandboxed(settings.demo_sandbox_targets)
+    )
 
 
 def build_application(settings: Settings, database_url: str) -> HubApplication:

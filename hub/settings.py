@@ -123,11 +123,13 @@ class Settings(BaseSettings):
         "PSHUB_FEED_<TARGET>_BASE_URL (`make run`); false: never (the feeds only publish).",
     )
     demo_sandbox_targets: str = Field(
-        default="netsuite,harvest,sharepoint",
+        default="",
         description="The targets the sandbox stands in for (comma-separated, of netsuite, "
-        "harvest, quickbooks, xero, sharepoint); the others' feeds only publish. By default "
-        "the ERP, PSA and knowledge base a won engagement is provisioned to: the billing "
-        "engines would each take every billable item of the demo firm (thousands).",
+        "harvest, quickbooks, xero, sharepoint); the others' feeds only publish. Empty: the "
+        "ERP, PSA and knowledge base a won engagement is provisioned to (netsuite, harvest, "
+        "sharepoint), and the billing engines (quickbooks, xero) where they invoice billing "
+        "runs (PSHUB_BILLING_INVOICES=runs, as `make run` sets): each billable item of the demo "
+        "firm, thousands, would keep them busy for long.",
     )
     rules: str | None = Field(
         default=None,

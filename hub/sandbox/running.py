@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from adapters.billable import INVOICES_SETTING
 from hub.sandbox.harvest import Harvest
 from hub.sandbox.netsuite import NetSuite
 from hub.sandbox.quickbooks import QuickBooksApi
@@ -45,6 +46,16 @@ def wanted(settings: Any, env: Mapping[str, str] | None = None) -> bool:
         return bool(settings.demo_sandbox)
     configured = any(env.get(f"PSHUB_FEED_{s.upper()}_BASE_URL", "").strip() for s in SYSTEMS)
     return not settings.database_url and not configured
+
+
+def sandboxed(setting: str, env: Mapping[str, str] | None = None) -> list[str]:
+    """The systems the sandbox stands in for (PSHUB_DEMO_SANDBOX_TARGETS; see Settings)."""
+    env = os.environ if env is None else env
+    named = [s.strip() for s in setting.split(",") if s.strip()]
+    if named:
+        return named
+    runs = env.get(INVOICES_SETTING, "").strip().lower() == "runs"
+    return [s for s in SYSTEMS if runs or s not in ("quickbooks", "xero")]
 
 
 class Sandbox:

@@ -21,7 +21,8 @@ from tests.support.running import Running, running_hub
 
 # What `make run` runs with the embedded store (Settings.components adds provisioning).
 RUN = "ingest,projections,relay,pollers,feeds,provisioning"
-SANDBOXED = ("netsuite", "harvest", "sharepoint")  # PSHUB_DEMO_SANDBOX_TARGETS' default
+# PSHUB_DEMO_SANDBOX_TARGETS' default where the billing engines invoice runs (`make run`).
+SANDBOXED = ("netsuite", "quickbooks", "xero", "harvest", "sharepoint")
 
 
 def reconciliation(running: Running) -> dict[str, Any]:
@@ -48,6 +49,7 @@ def test_the_demo_is_delivered_to_the_sandbox_and_its_drift_repaired(
     for system in SYSTEMS:
         monkeypatch.delenv(f"PSHUB_FEED_{system.upper()}_BASE_URL", raising=False)
         monkeypatch.delenv(f"PSHUB_FEED_{system.upper()}_ENABLED", raising=False)
+    monkeypatch.setenv("PSHUB_BILLING_INVOICES", "runs")  # as `make run` serves
     options = {"demo_sandbox": True, "run": RUN, "data_dir": tmp_path, "feed_backoff": 0.05}
     with running_hub(settings, make_database, nats_url, **options) as running:
         sandbox = running.hub.sandbox
