@@ -108,18 +108,12 @@ class ProjectionRunner:
     ) -> int:
         """Processes pages until the head of the log (or `until`); returns the position.
         `progress(position, events)` is called after each page. With `prefetch` (a rebuild's
-        long catch-up), the next page is read while this one is processed, and a projection
-        that can commits a page while it prepares the next."""
+        long catch-up), the next page is read while this one is processed."""
         position = self.projection.position()
         stop = until if until is not None else None
         with contextlib.ExitStack() as stack:
             ahead = stack.enter_context(ThreadPoolExecutor(1)) if prefetch else None
             following: Future[Any] | None = None
-            # With prefetch, a projection that can (`prepare`) also commits each page while
-            # the next one is prepared: its wait on the database overlaps the decoding.
-            prepare = getattr(self.projection, "prepare", None) if prefetch else None
-            writer = stack.enter_context(ThreadPoolExecutor(1)) if prepare else None
-            written: Future[None] | None = None
             while until is None or position < until:
                 if following is not None:
                     notifications = following.result()
@@ -138,27 +132,16 @@ class ProjectionRunner:
                         stop=stop,
                     )
                 try:
-                    if writer is not None:
-                        write = prepare(notifications)
-                        if written is not None:
-                            written.result()  # the page before committed (or raises)
-                        written = writer.submit(write)
-                    else:
-                        self.projection.process(notifications)
+                    self.projection.process(notifications)
                 except BaseException:
                     if following is not None:
                         following.cancel()
-                    if written is not None:
-                        with contextlib.suppress(Exception):
-                            written.result()  # no write left running behind the error
                     raise
                 position = notifications[-1].id
                 if progress is not None:
                     progress(position, len(notifications))
                 with self._advanced:
                     self._advanced.notify_all()
-            if written is not None:
-                written.result()  # every page committed before the position is returned
         return position
 
     def wait_for(self, position: int, timeout: float) -> bool:

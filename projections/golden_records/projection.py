@@ -54,13 +54,6 @@ class GoldenRecordsProjection:
         return self._position
 
     def process(self, notifications: Sequence[Notification]) -> None:
-        self.prepare(notifications)()
-
-    def prepare(self, notifications: Sequence[Notification]) -> Callable[[], None]:
-        """Advances the aggregates over a page and makes its rows; returns the page's write
-        (one transaction, the rows with the page's last position). A rebuild runs that write
-        while it prepares the next page (projections/runner.py): the rows are plain data,
-        made here, so the aggregates may move on meanwhile."""
         touched: dict[UUID, tuple[Any, int]] = {}
         try:
             for notification in notifications:
@@ -76,25 +69,13 @@ class GoldenRecordsProjection:
                 for a, _ in touched.values()
                 for x in a.xrefs
             ]
+            self.view.write(rows, xrefs, Tracking(self.application_name, notifications[-1].id))
         except Exception:
-            self._forget()
+            # The cached aggregates may be ahead of what committed: start them afresh.
+            self._cache.clear()
+            self._position = None
             raise
-        last = notifications[-1].id
-
-        def write() -> None:
-            try:
-                self.view.write(rows, xrefs, Tracking(self.application_name, last))
-            except Exception:
-                self._forget()
-                raise
-            self._position = last
-
-        return write
-
-    def _forget(self) -> None:
-        # The cached aggregates may be ahead of what committed: start them afresh.
-        self._cache.clear()
-        self._position = None
+        self._position = notifications[-1].id
 
     def _advance(self, notification: Notification) -> Any:
         aggregate_id = notification.originator_id
