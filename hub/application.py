@@ -29,7 +29,7 @@ from hub.errors import ConflictError, NotFoundError, UnknownReferenceError
 from hub.ingest.decode import xref_key
 from hub.ingest.rules import legal_name_key, tax_id_key
 from hub.store.recorder import EventMeta, ExtraWrite, HubRecorder
-from hub.store.transcodings import register_value_types
+from hub.store.transcodings import OrjsonTranscoder, register_value_types
 
 A = TypeVar("A", bound=CanonicalAggregate)
 
@@ -81,6 +81,11 @@ class HubApplication(Application[UUID]):
     def hub_recorder(self) -> HubRecorder:
         assert isinstance(self.recorder, HubRecorder)
         return self.recorder
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = OrjsonTranscoder()  # reads as the library's own, faster
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: Transcoder) -> None:
         super().register_transcodings(transcoder)

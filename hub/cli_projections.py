@@ -8,7 +8,7 @@ from hub.cli_support import EXIT_OK, Bar, CommandError, load_settings, stop, sto
 
 
 def cmd_projections_rebuild(args: argparse.Namespace) -> int:
-    from hub.bootstrap import build_application  # noqa: PLC0415
+    from hub.bootstrap import build_application, tune_garbage_collector  # noqa: PLC0415
     from hub.feeds.running import feed_names, feed_view, is_feed, rebuild_feed  # noqa: PLC0415
     from hub.projecting import KINDS, rebuild  # noqa: PLC0415
 
@@ -20,6 +20,9 @@ def cmd_projections_rebuild(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
         app = build_application(settings, database_url)
+        # A rebuild keeps thousands of aggregates and a page of events alive: with the
+        # collector's defaults its passes over them were a tenth of a rebuild's CPU.
+        tune_garbage_collector()
         try:
             with Bar() as bar:
                 for name in names:
@@ -44,13 +47,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return cmd_projections_rebuild(args)
     if args.until is None or args.into is None:
         raise CommandError("--until and --into go together (or neither: rebuild every projection)")
-    from hub.bootstrap import build_application  # noqa: PLC0415
+    from hub.bootstrap import build_application, tune_garbage_collector  # noqa: PLC0415
     from hub.replay import check_schema, replay  # noqa: PLC0415
 
     database_url, started = store_url()
     try:
         settings = load_settings()
         app = build_application(settings, database_url)
+        tune_garbage_collector()  # as a rebuild's
         try:
             check_schema(app, args.into)  # refused before any bar is drawn
             with Bar() as bar:

@@ -6,7 +6,8 @@ import dataclasses
 from datetime import date
 from typing import Any
 
-from eventsourcing.persistence import Transcoder, Transcoding
+import orjson
+from eventsourcing.persistence import JSONTranscoder, Transcoder, Transcoding
 
 
 class DateAsISO(Transcoding):
@@ -42,3 +43,30 @@ def register_value_types(transcoder: Transcoder, value_types: tuple[type, ...]) 
     transcoder.register(DateAsISO())
     for cls in value_types:
         transcoder.register(DataclassAsDict(cls))
+
+
+class OrjsonTranscoder(JSONTranscoder):
+    """The library's JSON transcoder, reading with orjson: parsing the stored JSON was half
+    of decoding an event, and decoding events a quarter of a rebuild. Writing is unchanged,
+    and so is what comes back: each object is given to the same hook as the library's
+    `json` decoder gives it, innermost first (a value type's data before the value)."""
+
+    def decode(self, data: bytes) -> Any:
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            # What orjson refuses and `json` reads (NaN, integers beyond 64 bits).
+            return super().decode(data)
+        return self._revive(parsed)
+
+    def _revive(self, obj: Any) -> Any:
+        if type(obj) is dict:
+            for key, value in obj.items():
+                if type(value) is dict or type(value) is list:
+                    obj[key] = self._revive(value)  # same keys: safe while iterating
+            return self._decode_obj(obj) if len(obj) == 2 and "_type_" in obj else obj
+        if type(obj) is list:
+            for index, value in enumerate(obj):
+                if type(value) is dict or type(value) is list:
+                    obj[index] = self._revive(value)
+        return obj

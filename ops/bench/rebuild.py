@@ -58,9 +58,11 @@ def load_log(url: str, events: int) -> int:
 
 def child(url: str) -> None:
     """The rebuild, in a process of its own (py-spy attaches to it); prints its figures."""
-    from hub.projecting import GOLDEN, rebuild  # noqa: PLC0415 (the child's own import)
+    from hub.bootstrap import tune_garbage_collector  # noqa: PLC0415 (the child's own import)
+    from hub.projecting import GOLDEN, rebuild  # noqa: PLC0415
 
     app = build_application(Settings(database_url=url), url)
+    tune_garbage_collector()  # as `pshub projections rebuild` does
     start, cpu = time.perf_counter(), time.process_time()
     done = rebuild(app, GOLDEN, grace=0)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
