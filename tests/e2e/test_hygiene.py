@@ -5,6 +5,7 @@ check fails a session that leaks, and that the benchmarks clean up after Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -112,6 +113,7 @@ def test_an_interrupted_ingest_benchmark_leaves_no_stream_database_or_process(
         start_new_session=True,  # a group of its own, as a shell gives a command
     )
     prefix = database = ""
+    hubs: list[psutil.Process] = []
     try:
         prefix, database = _scratch(bench)
         deadline = time.monotonic() + 300  # the bench loads and starts two hubs first
@@ -131,6 +133,9 @@ def test_an_interrupted_ingest_benchmark_leaves_no_stream_database_or_process(
         if bench.poll() is None:
             bench.kill()
             bench.wait()
+        survivors = [p for p in hubs if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        with contextlib.suppress(ProcessLookupError):  # never leave the bench's hubs behind
+            os.killpg(bench.pid, signal.SIGKILL)
         streams = streams_of(nats_url, prefix) if prefix else []
         databases = databases_of(server_url, database) if database else []
         if prefix:
@@ -140,4 +145,4 @@ def test_an_interrupted_ingest_benchmark_leaves_no_stream_database_or_process(
     assert "KeyboardInterrupt" in output, output[-3000:]
     assert streams == [], output[-3000:]
     assert databases == [], output[-3000:]
-    assert not [p for p in hubs if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not survivors
