@@ -69,6 +69,10 @@ _EVENT_ONLY: dict[str, dict[str, Classification]] = {
         "period_end": PUBLIC,
         "drafts": CONFIDENTIAL,
         "unpriced": INTERNAL,  # ids of time entries no card line prices
+        # Redrafted: which draft, its new figures, and the corrected items that caused it.
+        "index": PUBLIC,
+        "draft": CONFIDENTIAL,
+        "because": INTERNAL,
     },
 }
 

@@ -52,6 +52,11 @@ def unregister_retry(reason: str) -> None:
     _handlers.pop(reason, None)
 
 
+def registered_retry(reason: str) -> RetryHandler | None:
+    """The handler registered for the reason, if any (to put it back after replacing it)."""
+    return _handlers.get(reason)
+
+
 def retry_handler(reason: str) -> RetryHandler:
     """The handler registered for the reason, else the hub's own (a failed fetch is fetched
     again), else the stored input re-decided."""

@@ -477,6 +477,11 @@ def main() -> None:
                     break
                 if time.perf_counter() - start > 1800:
                     raise SystemExit(f"gave up: decided {ids} of {distinct}")
+                # A hub that is gone decides nothing more: say so rather than wait 30 minutes
+                # (a Ctrl-C that reached the hubs but not this wait left it polling on).
+                gone = [p.pid for p in (proc, *workers) if p.poll() is not None]
+                if gone:
+                    raise SystemExit(f"hub process {gone} exited: decided {ids} of {distinct}")
                 time.sleep(0.05)
             elapsed = time.perf_counter() - start
             cpu_after = cpu_seconds(roles)

@@ -142,7 +142,8 @@ def test_an_interrupted_ingest_benchmark_leaves_no_stream_database_or_process(
             remove_streams(nats_url, prefix)
         drop_databases(server_url, databases)
     assert bench.returncode != 0, output  # interrupted, not finished
-    assert "KeyboardInterrupt" in output, output[-3000:]
+    # Interrupted, or (where the signal reached only the hubs) stopped because they exited.
+    assert "KeyboardInterrupt" in output or "exited: decided" in output, output[-3000:]
     assert streams == [], output[-3000:]
     assert databases == [], output[-3000:]
     assert not survivors

@@ -16,7 +16,12 @@ import pytest
 
 from hub.auth import TokenStore
 from hub.bootstrap import build_application
-from hub.exception_retry import RetryResult, register_retry, unregister_retry
+from hub.exception_retry import (
+    RetryResult,
+    register_retry,
+    registered_retry,
+    unregister_retry,
+)
 from hub.exceptions import ExceptionCase
 from hub.ingest.engine import IngestEngine
 from hub.settings import Settings
@@ -196,9 +201,20 @@ def timeouts() -> Iterator[list[str]]:
             return RetryResult("failed", False, "DOWNSTREAM_TIMEOUT", "no answer from xero")
         return RetryResult("delivered", True)
 
-    register_retry("DOWNSTREAM_TIMEOUT", redeliver)
-    yield calls
-    unregister_retry("DOWNSTREAM_TIMEOUT")
+    yield from _replacing("DOWNSTREAM_TIMEOUT", redeliver, calls)
+
+
+def _replacing(reason: str, handler: Any, value: Any) -> Iterator[Any]:
+    """The hub's own handler is put back after: later modules in this worker retry with it."""
+    previous = registered_retry(reason)
+    register_retry(reason, handler)
+    try:
+        yield value
+    finally:
+        if previous is None:
+            unregister_retry(reason)
+        else:
+            register_retry(reason, previous)
 
 
 def test_a_retry_runs_the_handler_registered_for_its_reason(
@@ -249,6 +265,7 @@ def test_a_failing_retry_handler_is_recorded_on_the_case_which_stays_open(
     def broken(hub: Any, case: ExceptionCase) -> RetryResult:
         raise RuntimeError("the target's API answered nonsense")
 
+    previous = registered_retry("DRIFT")
     register_retry("DRIFT", broken)
     try:
         case = _raise(running, reason="DRIFT", system="netsuite")
@@ -267,8 +284,11 @@ def test_a_failing_retry_handler_is_recorded_on_the_case_which_stays_open(
             ("raised", None),
             ("retried", "error"),
         ]
-    finally:
-        unregister_retry("DRIFT")
+    finally:  # the hub's own (reconciliation's re-feed) back, for later modules
+        if previous is None:
+            unregister_retry("DRIFT")
+        else:
+            register_retry("DRIFT", previous)
 
 
 def _firm(running: Running, project: str = "P1", **engagement: str) -> tuple[str, str]:
