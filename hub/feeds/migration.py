@@ -34,6 +34,7 @@ from hub.feeds.delivery import Acknowledge, Backoff, DeliveryWorker
 from hub.feeds.registry import connector, enabled, known_targets
 from hub.feeds.running import feed_name, feed_view, rebuild_feed
 from hub.projecting import GOLDEN, Progress, RebuildRunning, active_generation, new_view
+from projections.feeds.view import PENDING
 
 # The longest wait for an item that is due again soon (one waiting for another it names);
 # anything due later is left to the backlog.
@@ -253,12 +254,7 @@ def _deliver(
 
 
 def _pending(worker: DeliveryWorker) -> int:
-    view = worker.view()
-    with view.datastore.get_connection() as conn:
-        row = conn.execute(
-            SQL("SELECT count(*) AS n FROM {} WHERE state = 'pending'").format(view.outbox)
-        ).fetchone()
-    return int(row["n"])
+    return int(worker.view().backlog()[PENDING])
 
 
 def _next_due(worker: DeliveryWorker) -> float | None:
