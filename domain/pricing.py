@@ -36,6 +36,8 @@ class PricingState:
     roles: dict[UUID, str] = field(default_factory=dict)
     person_cost: dict[UUID, Money | None] = field(default_factory=dict)
     clients: dict[UUID, UUID | None] = field(default_factory=dict)
+    # Each engagement's currency: among equally specific lines, the one in it prices the work.
+    currencies: dict[UUID, str] = field(default_factory=dict)
     # Lines by the engagement or client they are scoped to (None: firm-wide), so that pricing
     # an entry looks at its own engagement's, its client's and the firm's lines only.
     _scoped: dict[UUID | None, list[RateLine]] | None = None
@@ -70,6 +72,7 @@ class PricingState:
                 engagement_id=engagement_id,
                 client_id=self.clients.get(engagement_id),
                 task=work.get("task") or None,
+                currency=self.currencies.get(engagement_id),
             )
         except DomainError:
             return None
@@ -94,7 +97,8 @@ class PricingState:
 
     def learn(self, entity: str, ref_id: UUID, data: dict[str, Any]) -> None:
         """Keeps what pricing needs of a rate card (`lines` as `line_to_json` writes them), a
-        resource (`role`, `cost_rate` as {amount, currency}) or an engagement (`client_id`)."""
+        resource (`role`, `cost_rate` as {amount, currency}) or an engagement (`client_id`,
+        `currency`)."""
         if entity == "rate_card":
             self.set_card(ref_id, [line_from_json(line) for line in data["lines"]])
         elif entity == "resource":
@@ -106,6 +110,8 @@ class PricingState:
         elif entity == "engagement":
             client = data.get("client_id")
             self.clients[ref_id] = None if client is None else UUID(str(client))
+            if data.get("currency"):
+                self.currencies[ref_id] = data["currency"]
 
     def assigned(self, engagement_id: UUID) -> list[UUID]:
         """The people a rate card names on the engagement (a person-on-engagement line): who
@@ -138,7 +144,7 @@ class PricingState:
             return None
         start = max(line.period.start for line in fitting)
         try:
-            return resolve(fitting, start, **wanted)
+            return resolve(fitting, start, **wanted, currency=self.currencies.get(engagement_id))
         except DomainError:
             return None
 

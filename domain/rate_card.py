@@ -137,8 +137,14 @@ def resolve(
     engagement_id: UUID | None,
     client_id: UUID | None,
     task: str | None = None,
+    currency: str | None = None,
 ) -> RateLine:
-    """Returns the most specific line whose period contains the work date, or raises no_rate."""
+    """Returns the most specific line whose period contains the work date, or raises no_rate.
+
+    Within one tier, the line in `currency` (the engagement's) wins: a firm with a card per
+    currency has one role-default line in each, and work is priced in the currency it bills in.
+    Precedence still comes first: a more specific line in another currency beats it.
+    """
     candidates = [
         line
         for line in lines
@@ -155,8 +161,17 @@ def resolve(
         raise RuleViolationError(
             f"no rate line applies on {work_date}", rule="no_rate", field="work_date"
         )
-    # Overlap is refused per key, so one line per tier at most can match.
-    return min(candidates, key=lambda line: TIER_ORDER.index(line.tier))
+    # Overlap is refused per key within a card; across cards (one per currency) a tier may
+    # match once per currency, and the work's currency decides. The sort key is total (tier,
+    # currency, then the line's own fields) so the choice never depends on the lines' order.
+    return min(
+        candidates,
+        key=lambda line: (
+            TIER_ORDER.index(line.tier),
+            currency is not None and line.currency != currency,
+            line.currency,
+        ),
+    )
 
 
 # Harvest's rates carry no currency: the card's currency then comes from configuration, and
@@ -274,6 +289,7 @@ class RateCard(CanonicalAggregate):
         engagement_id: UUID | None,
         client_id: UUID | None,
         task: str | None = None,
+        currency: str | None = None,
     ) -> RateLine:
         """Returns the rate line for work on a date (the work date, never the approval date)."""
         return resolve(
@@ -284,6 +300,7 @@ class RateCard(CanonicalAggregate):
             engagement_id=engagement_id,
             client_id=client_id,
             task=task,
+            currency=currency,
         )
 
 

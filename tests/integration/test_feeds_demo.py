@@ -53,8 +53,8 @@ def test_the_demo_firm_is_published_on_each_feed(
         prefix = running.hub.streams.prefix
         messages = read_stream(running.nats_url, running.hub.streams.feeds)
         subjects = [s.removeprefix(prefix) for s, _, _ in messages]
-        # Every NetSuite item is published but the held ones (work no card prices in the
-        # job's currency), which never go out as they stand.
+        # Every NetSuite item is published but the held ones (work no card prices), which
+        # never go out as they stand.
         published = [s for s in subjects if s.startswith("feed.netsuite.")]
         assert len(published) == netsuite["pending"]
         for entity in ("customer", "job", "employee", "timebill", "expenseReport"):
@@ -65,7 +65,22 @@ def test_the_demo_firm_is_published_on_each_feed(
         assert len({e["id"] for _, e, _ in messages}) == len(messages), "each item once"
         metrics = running.api.get("/metrics").text
         assert 'pshub_feed_backlog{target="netsuite"}' in metrics
+        _work_is_priced_in_its_engagements_currency(running, states)
         _billing_runs_are_visible(running, summary.billed, messages, head)
+
+
+def _work_is_priced_in_its_engagements_currency(running: Running, states: dict) -> None:
+    """The demo firm keeps a rate card per currency: every job's time finds a line in its own
+    currency, so no feed holds demo work as priced in another one (RATE_MISMATCH)."""
+    for target in ("netsuite", "harvest"):
+        generation = states[f"feed.{target}"]["generation"]
+        view = FeedView(running.hub.app.hub_recorder.datastore, target, generation=generation)
+        with view.datastore.get_connection() as conn:
+            held = conn.execute(
+                SQL("SELECT entity, last_error FROM {} WHERE state = 'held'").format(view.outbox)
+            ).fetchall()
+        mismatched = [r for r in held if str(r["last_error"]).startswith("RATE_MISMATCH")]
+        assert mismatched == [], (target, len(mismatched), mismatched[:2])
 
 
 def _billing_runs_are_visible(
@@ -143,8 +158,8 @@ def test_the_demo_firm_goes_through_quote_to_cash_where_provisioning_runs(
         [case] = [c for c in cases if c["message_id"] == f"provisioning:{blocked}"]
         assert (case["subject"], case["status"]) == ("legal_entity", "open")
 
-        # The feeds: the blocked engagement's job is held (beside the timebills no card prices
-        # in their job's currency), the provisioned ones published.
+        # The feeds: the blocked engagement's job is held (beside any work no card prices),
+        # the provisioned ones published.
         generation = status()["feed.netsuite"]["generation"]
         view = FeedView(running.hub.app.hub_recorder.datastore, "netsuite", generation=generation)
         with view.datastore.get_connection() as conn:

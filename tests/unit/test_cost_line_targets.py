@@ -93,6 +93,23 @@ def test_time_is_valued_at_the_line_in_force_on_its_work_date() -> None:
     assert first_day.payload["externalId"] == f"pshub-{uuid.UUID(int=2)}"
 
 
+def test_the_firm_default_line_in_the_jobs_currency_prices_its_time() -> None:
+    # The firm keeps a card per currency, each with a consultant line; the NOK job's time is
+    # priced by the NOK line whatever order the cards came in (not held as RATE_MISMATCH).
+    eur = rate(RateTier.ROLE_DEFAULT, "140.00", date(2026, 1, 1), role="consultant",
+               currency="EUR")  # fmt: skip
+    nok = rate(RateTier.ROLE_DEFAULT, "1400.00", date(2026, 1, 1), role="consultant")
+    for lines in ((eur, nok), (nok, eur)):
+        found = RelatedRecords()
+        found.learn("engagement", _Agg(JOB), engagement())
+        found.learn("resource", _Agg(ANN), person(ANN))
+        for i, line in enumerate(lines):
+            found.learn("rate_card", RateCard.create(id=uuid.UUID(int=20 + i), name=f"c{i}",
+                        lines=[line]), {})  # fmt: skip
+        [item] = NETSUITE.items("time_entry", entry(date(2026, 3, 2)), found)
+        assert (item.payload["rate"], item.hold) == ("1400.00", None)
+
+
 def test_priced_once_per_fact_and_corrected_on_the_same_line() -> None:
     found = related(*ANN_RATES)
     [priced] = NETSUITE.items("time_entry", entry(date(2026, 3, 2)), found)

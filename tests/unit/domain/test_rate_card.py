@@ -225,6 +225,22 @@ class TestResolve:
         with pytest.raises(RuleViolationError):
             find([], JAN)
 
+    def test_within_a_tier_the_line_in_the_works_currency_wins_but_precedence_comes_first(
+        self,
+    ) -> None:
+        # A firm with a card per currency: one role-default line in each.
+        usd = RateLine(
+            tier=T.ROLE_DEFAULT, currency="USD", bill_rate=Money(Decimal(170), "USD"),
+            period=Period(JAN, None), role="senior",
+        )  # fmt: skip
+        for order in ([FIRM_SENIOR, usd], [usd, FIRM_SENIOR]):
+            assert find(order, JAN, currency="USD") == usd
+            assert find(order, JAN, currency="EUR") == FIRM_SENIOR
+            # Without a currency the choice is still the same whatever the lines' order.
+            assert find(order, JAN) == find(list(reversed(order)), JAN)
+        # A more specific line in another currency still beats the firm's line in the work's.
+        assert find([usd, CLIENT_SENIOR], JAN, currency="USD") == CLIENT_SENIOR
+
     def test_an_unknown_role_or_task_matches_no_role_or_task_line(self) -> None:
         lines = [FIRM_SENIOR, TASK_ON_ENG]
         with pytest.raises(RuleViolationError):
