@@ -11,6 +11,10 @@ customer and a Harvest client on feed.*. For every feed message, an ordered cons
 the JetStream storage time and its own arrival time with the CloudEvent's `time` (the record's
 last change, stamped just before its commit): the feed's lag, which includes the commit.
 No connector is configured: this is the projection and the publication, not a target's API.
+
+With `--layout split` the feeds run in a `pshub worker --run feeds` process beside the hub
+(ingest and the other projections), as a deployment scales out: each Python process has one
+interpreter lock, and in one process the five feeds share it with ingest and every projection.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -107,11 +113,37 @@ async def measure(
     return lags, achieved, len(messages)
 
 
+def start_feeds_worker(kids: Any, url: str, nats_url: str, prefix: str) -> None:
+    """A `pshub worker --run feeds` on the hub's store and streams, once it says it runs."""
+    env = {
+        **os.environ,
+        "PSHUB_DATABASE_URL": url,
+        "PSHUB_NATS_URL": nats_url,
+        "PSHUB_NATS_PREFIX": prefix,
+        "PSHUB_LOG_LEVEL": "WARNING",
+    }
+    proc = kids.popen(
+        [sys.executable, "-m", "hub.cli", "worker", "--run", "feeds"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    line = proc.stdout.readline()
+    if not line.startswith(b"pshub worker running"):
+        raise SystemExit(f"the feeds worker did not start: {line!r}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=1000, help="ingest messages per second")
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--writes", type=float, default=10, help="clients registered per second")
+    parser.add_argument(
+        "--layout",
+        choices=("one", "split"),
+        default="one",
+        help="feeds in the hub's process (one) or in a worker process beside it (split)",
+    )
     args = parser.parse_args()
     nats_url = bench_nats_url()
     with (
@@ -119,13 +151,18 @@ def main() -> None:
         scratch_streams(nats_url) as prefix,
         children() as kids,
     ):
-        start_hub(kids, url, nats_url, prefix, 500, run="ingest,projections,feeds")
+        if args.layout == "one":
+            start_hub(kids, url, nats_url, prefix, 500, run="ingest,projections,feeds")
+        else:
+            start_hub(kids, url, nats_url, prefix, 500, run="ingest,projections")
+            start_feeds_worker(kids, url, nats_url, prefix)
         lags, achieved, sent = asyncio.run(
             measure(nats_url, Streams(prefix), url, args.rate, args.seconds, args.writes)
         )
     print(
         f"feed lag: change events ingested at {achieved:,.0f}/s for {args.seconds} s "
-        f"({sent:,} messages), {args.writes:g} clients/s registered beside them"
+        f"({sent:,} messages), {args.writes:g} clients/s registered beside them, "
+        f"feeds {'in the hub process' if args.layout == 'one' else 'in a worker process'}"
     )
     for subject, values in sorted(lags.items()):
         for label, index in (("-> stored", 0), ("-> arrived", 1)):
