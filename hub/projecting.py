@@ -6,6 +6,7 @@ caught up, the generation pointer moves (one row), and the old generation is dro
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from hub.readiness.process import BillingReadinessProcess
 from hub.records import to_record
 from hub.relay.relay import EventRelay
 from hub.relay.tracking import stored_position
+from projections.decoded import SharedDecoding
 from projections.exceptions.projection import ExceptionsProjection
 from projections.exceptions.view import ExceptionsView
 from projections.golden_records.projection import GoldenRecordsProjection
@@ -49,6 +51,18 @@ READINESS = "billing_readiness"  # a process manager: it records as well as read
 DROP_GRACE = 3.0
 # Events per page (and transaction) of a rebuild.
 REBUILD_PAGE = 2000
+
+
+_decoding_lock = threading.Lock()
+
+
+def decoding(app: HubApplication) -> SharedDecoding:
+    """The mapper the projections of this process share: each event decoded once for all."""
+    with _decoding_lock:
+        found = getattr(app, "_shared_decoding", None)
+        if found is None:
+            found = app._shared_decoding = SharedDecoding(app.mapper)  # type: ignore[attr-defined]
+        return found
 
 
 def _loader(app: HubApplication) -> Callable[[UUID, int], Any]:
@@ -74,7 +88,7 @@ KINDS: dict[str, Kind] = {
         view=lambda app, g: GoldenRecordsView(app.hub_recorder.datastore, generation=g),
         projection=lambda app, view: GoldenRecordsProjection(
             view,
-            mapper=app.mapper,
+            mapper=decoding(app),
             load=_loader(app),
             to_record=to_record,
             application_name=app.name,
@@ -89,7 +103,7 @@ KINDS: dict[str, Kind] = {
     METRICS: Kind(
         view=lambda app, g: MetricsView(app.hub_recorder.datastore, generation=g),
         projection=lambda app, view: MetricsProjection(
-            view, mapper=app.mapper, load=_loader(app), application_name=app.name
+            view, mapper=decoding(app), load=_loader(app), application_name=app.name
         ),
     ),
     READINESS: Kind(

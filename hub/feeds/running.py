@@ -24,7 +24,7 @@ from hub.feeds.cases import duplicate_case
 from hub.feeds.delivery import Backoff, DeliveryWorker
 from hub.feeds.publisher import FeedPublisher
 from hub.feeds.registry import active_targets, connector, known_targets
-from hub.projecting import Progress, _loader, active_generation, switch
+from hub.projecting import Progress, _loader, active_generation, decoding, switch
 from hub.records import to_record
 from hub.streams import Streams
 from projections.feeds.projection import FeedProjection
@@ -58,7 +58,7 @@ def feed_projection(
     return FeedProjection(
         view,
         target,
-        mapper=app.mapper,
+        mapper=decoding(app),
         load=_loader(app),
         to_record=to_record,
         application_name=app.name,

@@ -40,7 +40,7 @@ from hub.settings import Settings
 from hub.store.recorder import EventMeta
 from hub.streams import Streams
 from ops.bench.common import bench_nats_url, children, scratch_database, scratch_streams
-from ops.bench.ingest import encoded, start_hub, workload
+from ops.bench.ingest import cpu_seconds, encoded, start_hub, workload
 from ops.bench.relay import percentile
 
 
@@ -61,8 +61,14 @@ def write_clients(url: str, per_second: float, stop: threading.Event, written: l
 
 
 async def measure(
-    nats_url: str, streams: Streams, url: str, rate: int, seconds: int, writes: float
-) -> tuple[dict[str, list[tuple[float, float]]], float, int]:
+    nats_url: str,
+    streams: Streams,
+    url: str,
+    rate: int,
+    seconds: int,
+    writes: float,
+    roles: dict[str, list[int]],
+) -> tuple[dict[str, list[tuple[float, float]]], float, int, dict[str, float], float]:
     messages = encoded(streams, workload(rate * seconds, seed=29))
     nc = await nats.connect(nats_url)
     js = nc.jetstream(publish_async_max_pending=100_000)
@@ -83,6 +89,7 @@ async def measure(
     stop, written = threading.Event(), []
     writer = threading.Thread(target=write_clients, args=(url, writes, stop, written))
     try:
+        cpu_before = cpu_seconds(roles)
         start = time.perf_counter()
         writer.start()
         per_tick = max(1, round(rate * 0.01))
@@ -106,14 +113,17 @@ async def measure(
             if got >= 2 * len(written):
                 break
             await asyncio.sleep(0.2)
+        cpu_after = cpu_seconds(roles)
+        wall = time.perf_counter() - start
     finally:
         stop.set()
         await sub.unsubscribe()
         await nc.close()
-    return lags, achieved, len(messages)
+    used = {role: cpu_after[role] - cpu_before[role] for role in cpu_after}
+    return lags, achieved, len(messages), used, wall
 
 
-def start_feeds_worker(kids: Any, url: str, nats_url: str, prefix: str) -> None:
+def start_feeds_worker(kids: Any, url: str, nats_url: str, prefix: str) -> subprocess.Popen[bytes]:
     """A `pshub worker --run feeds` on the hub's store and streams, once it says it runs."""
     env = {
         **os.environ,
@@ -131,6 +141,7 @@ def start_feeds_worker(kids: Any, url: str, nats_url: str, prefix: str) -> None:
     line = proc.stdout.readline()
     if not line.startswith(b"pshub worker running"):
         raise SystemExit(f"the feeds worker did not start: {line!r}")
+    return proc
 
 
 def main() -> None:
@@ -151,19 +162,30 @@ def main() -> None:
         scratch_streams(nats_url) as prefix,
         children() as kids,
     ):
+        roles = {"bench (load, clients, consumer)": [os.getpid()]}
         if args.layout == "one":
-            start_hub(kids, url, nats_url, prefix, 500, run="ingest,projections,feeds")
+            hub, _ = start_hub(kids, url, nats_url, prefix, 500, run="ingest,projections,feeds")
+            roles["hub (ingest, projections, feeds)"] = [hub.pid]
         else:
-            start_hub(kids, url, nats_url, prefix, 500, run="ingest,projections")
-            start_feeds_worker(kids, url, nats_url, prefix)
-        lags, achieved, sent = asyncio.run(
-            measure(nats_url, Streams(prefix), url, args.rate, args.seconds, args.writes)
+            hub, _ = start_hub(kids, url, nats_url, prefix, 500, run="ingest,projections")
+            roles["hub (ingest, projections)"] = [hub.pid]
+            roles["worker (feeds)"] = [start_feeds_worker(kids, url, nats_url, prefix).pid]
+        lags, achieved, sent, used, wall = asyncio.run(
+            measure(nats_url, Streams(prefix), url, args.rate, args.seconds, args.writes, roles)
         )
     print(
         f"feed lag: change events ingested at {achieved:,.0f}/s for {args.seconds} s "
         f"({sent:,} messages), {args.writes:g} clients/s registered beside them, "
         f"feeds {'in the hub process' if args.layout == 'one' else 'in a worker process'}"
     )
+    print(
+        f"CPU from the first message until the last item arrived ({wall:.1f} s; "
+        f"{sum(used.values()) / wall:.2f} of {os.cpu_count()} cores busy):"
+    )
+    for role, seconds in used.items():
+        print(
+            f"  {role:<34} {1e6 * seconds / sent:6.0f} µs per message ({seconds / wall:.2f} cores)"
+        )
     for subject, values in sorted(lags.items()):
         for label, index in (("-> stored", 0), ("-> arrived", 1)):
             got = [v[index] for v in values]
