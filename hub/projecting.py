@@ -40,6 +40,7 @@ from projections.golden_records.view import GoldenRecordsView
 from projections.metrics.projection import MetricsProjection
 from projections.metrics.view import MetricsView
 from projections.runner import Projection, ProjectionRunner, create_tables
+from projections.shared_pages import SharedPages
 
 GOLDEN = "golden_records"
 EXCEPTIONS = "exceptions"
@@ -62,6 +63,15 @@ def decoding(app: HubApplication) -> SharedDecoding:
         found = getattr(app, "_shared_decoding", None)
         if found is None:
             found = app._shared_decoding = SharedDecoding(app.mapper)  # type: ignore[attr-defined]
+        return found
+
+
+def pages(app: HubApplication) -> SharedPages:
+    """The log as the live projections of this process read it: each page once for all."""
+    with _decoding_lock:
+        found = getattr(app, "_shared_pages", None)
+        if found is None:
+            found = app._shared_pages = SharedPages(app.hub_recorder)  # type: ignore[attr-defined]
         return found
 
 
@@ -161,7 +171,7 @@ def runner_of(
 ) -> ProjectionRunner:
     follow = None if generations is None else _Follower(app, name, generations, view.generation)
     return ProjectionRunner(
-        KINDS[name].projection(app, view), app.hub_recorder, conninfo=conninfo, follow=follow
+        KINDS[name].projection(app, view), pages(app), conninfo=conninfo, follow=follow
     )
 
 

@@ -24,7 +24,7 @@ from hub.feeds.cases import duplicate_case
 from hub.feeds.delivery import Backoff, DeliveryWorker
 from hub.feeds.publisher import FeedPublisher
 from hub.feeds.registry import active_targets, connector, known_targets
-from hub.projecting import Progress, _loader, active_generation, decoding, switch
+from hub.projecting import Progress, _loader, active_generation, decoding, pages, switch
 from hub.records import to_record
 from hub.streams import Streams
 from projections.feeds.projection import FeedProjection
@@ -242,7 +242,7 @@ class Feeds:
             view,
             lambda v, target=target: ProjectionRunner(
                 feed_projection(self.app, target, v, await_provisioning=self.await_provisioning),
-                self.app.hub_recorder,
+                pages(self.app),
                 conninfo=self.database_url,
             ),
             connector(name, self.env),
