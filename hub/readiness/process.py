@@ -84,7 +84,7 @@ class BillingReadinessProcess:
         self.app.preload(list(last))
         records = {}
         for record_id in last:
-            record = self.app.find_any(record_id)
+            record = self.app.peek(record_id)  # read only: which engagement it belongs to
             if getattr(record, "ENTITY", "") in MEMBER_ENTITIES | {"client"}:
                 records[record_id] = record
         index = self.view
