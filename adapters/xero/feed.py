@@ -128,6 +128,12 @@ class XeroTarget:
         }
         return [self._item(DRAFT_ENTITY, record, "draft", payload, RUN_INVOICE)]
 
+    def serial_key(self, item: FeedItem) -> str | None:
+        """A line is read, changed and written back with its draft's other lines."""
+        if "LineItem" not in item.payload:
+            return None
+        return f"xero:{self.tenant}:invoice:{item.payload['InvoiceID']}"
+
     def writer(self, settings: TargetSettings, client: httpx.Client) -> XeroWriter:
         """The connector to the tenant the settings name."""
         return XeroWriter(settings, client)

@@ -199,6 +199,18 @@ class Target(Protocol):
         ...
 
 
+class SerialTarget(Target, Protocol):
+    """A target where two items write one record of it by reading, changing and writing it
+    back (Xero's lines of one draft invoice: its API replaces the whole list of lines). Items
+    with the same key are delivered one at a time across every process (an advisory lock in
+    PostgreSQL, held while the item is delivered), so no write loses another's line."""
+
+    def serial_key(self, item: FeedItem) -> str | None:
+        """The target's record the item reads and writes back (as delivered: the target's own
+        ids resolved), or None when the item is written on its own."""
+        ...
+
+
 class RelatedTarget(Target, Protocol):
     """A target whose mapping needs other records than the one it maps (a cost line's rate
     card, an engagement's currency, the people assigned to a project): the feed keeps the

@@ -185,6 +185,7 @@ class DeliveryWorker:
                 target_id=target_id,
                 request_key=row["idempotency_key"],
             )
+            self._serialise(conn, item)
             delivered = writer.deliver(item)
         except Waiting as waiting:
             self.outcomes["waiting"] += 1
@@ -221,6 +222,14 @@ class DeliveryWorker:
             "last_error": None,
             "case_id": None,
         }
+
+    def _serialise(self, conn: psycopg.Connection[Any], item: FeedItem) -> None:
+        """Waits for any other process delivering an item that writes back the same record of
+        the target (hub.contracts.feeds.SerialTarget); released when this delivery commits."""
+        serial_key = getattr(self.target, "serial_key", None)
+        key = serial_key(item) if serial_key is not None else None
+        if key is not None:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
 
     def _later(
         self, attempts: int, basis: int, retry_after: float | None, error: str

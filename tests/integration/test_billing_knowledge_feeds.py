@@ -5,13 +5,14 @@ holding is counted, and each delivery comes back into the log as an xref of its 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
 from domain.engagement import EngagementStatus
+from hub.feeds.delivery import DeliveryWorker
 from hub.sandbox.loopback_api import LoopbackApi
 from hub.sandbox.quickbooks import QuickBooksApi
 from hub.sandbox.sharepoint import GraphApi
@@ -67,8 +68,14 @@ def firm(running: Running) -> tuple[Any, Any]:
     return client, engagement
 
 
-def approved_time(running: Running, engagement: Any, hours: str = "6.00") -> None:
-    """A person and an approved, billable time entry of theirs on the engagement (ingest)."""
+def approved_time(
+    running: Running,
+    engagement: Any,
+    hours: str = "6.00",
+    ids: Sequence[str] = ("T1",),
+    person_too: bool = True,
+) -> None:
+    """A person and approved, billable time entries of theirs on the engagement (ingest)."""
     person = envelope(
         "harvest",
         "resource",
@@ -80,21 +87,24 @@ def approved_time(running: Running, engagement: Any, hours: str = "6.00") -> Non
             "time_zone": "Europe/London",
         },
     )
-    entry = {
-        "id": "T1",
-        "engagement": ref("engagement", str(engagement.id), system="hub"),
-        "resource": ref("User", "U1"),
-        "work_date": "2026-03-02",
-        "hours": hours,
-        "billable": True,
-        "status": "approved",
-        "task": "Analysis",
-        "billable_rate": money("125.00"),
-    }
-    time = envelope("harvest", "time_entry", entry, source_type="TimeEntry")
     person["sourcetype"] = "User"
-    for body in (person, time):
+    bodies = [person] if person_too else []
+    for source_id in ids:
+        entry = {
+            "id": source_id,
+            "engagement": ref("engagement", str(engagement.id), system="hub"),
+            "resource": ref("User", "U1"),
+            "work_date": "2026-03-02",
+            "hours": hours,
+            "billable": True,
+            "status": "approved",
+            "task": "Analysis",
+            "billable_rate": money("125.00"),
+        }
+        bodies.append(envelope("harvest", "time_entry", entry, source_type="TimeEntry"))
+    for body in bodies:
         running.publish_events(body)
+    for body in bodies:
         outcome = running.outcome(body["id"])
         assert outcome["status"] == "applied", outcome
 
@@ -187,3 +197,57 @@ def test_sharepoint_holds_one_tagged_folder_per_engagement(
             [folder] = api.folders(DRIVE, "Engagements")
             assert folder["name"] == "NW-007 Pricing- review"
             assert folder["fields"] == {"EngagementCode": "NW-007"}
+
+
+def test_two_processes_delivering_lines_of_one_xero_draft_lose_none(
+    settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Xero replaces a draft's whole list of lines on each write: two delivery workers (as two
+    processes running the feeds) each read the draft, add their line and write it back. With
+    a slow Xero and the lines due at once, their writes overlap; each line must still be on
+    the draft."""
+    with (
+        XeroApi(XERO_TENANT) as api,
+        feeding(
+            "XERO", api, XERO_TENANT, settings, make_database, nats_url, monkeypatch
+        ) as running,
+    ):
+        feeds = running.hub.feeds
+        line = feeds.lines["xero"]
+        _, engagement = firm(running)
+        approved_time(running, engagement, hours="1.00", ids=["T0"])
+        until(lambda: not pending(running) and api.held(XERO_TENANT, "Invoices"), what="draft")
+        line.worker.stop()  # the lines to come wait, all due, for the two workers below
+        entries = [f"T{n}" for n in range(1, 7)]
+        approved_time(running, engagement, hours="1.00", ids=entries, person_too=False)
+        until(lambda: pending(running) == len(entries), what="the lines pending")
+        api.delay = 0.2  # each answer takes a while: the two workers' writes overlap
+        workers = [
+            DeliveryWorker(
+                running.hub.app,
+                line.target,
+                line.settings,
+                line.current,
+                database_url=running.hub.settings.database_url,
+                acknowledge=feeds.acknowledge,
+                backoff=feeds.backoff,
+                idle_wait=0.02,
+            )
+            for _ in range(2)
+        ]
+        for worker in workers:
+            worker.start()
+        try:
+            until(lambda: not pending(running), what="every line delivered", timeout=120)
+        finally:
+            for worker in workers:
+                worker.stop()
+        [draft] = api.held(XERO_TENANT, "Invoices")
+        assert all(w.outcomes["delivered"] > 0 for w in workers), "both delivered lines"
+        assert len(draft["LineItems"]) == 1 + len(entries), draft["LineItems"]
+
+
+def pending(running: Running) -> int:
+    answer = running.api.get("/v1/projections", headers=running.auth)
+    [xero] = [i for i in answer.json()["items"] if i["name"] == "feed.xero"]
+    return xero["backlog"]["pending"]
