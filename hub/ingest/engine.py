@@ -21,12 +21,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
 from psycopg.sql import SQL
 
 from domain.errors import DomainError
 from domain.values import SourceRef
 from hub.application import HubApplication
 from hub.contracts.changes import CanonicalModel, Ref
+from hub.errors import ConflictError
 from hub.exception_placing import placement
 from hub.exceptions import ExceptionCase
 from hub.ingest import stewardship
@@ -76,6 +78,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+# Attempts of a map-xref whose record another writer changed meanwhile (IngestEngine.map_xref).
+MAP_XREF_TRIES = 3
 
 
 class IngestEngine:
@@ -315,8 +319,19 @@ class IngestEngine:
     # Stewardship --------------------------------------------------------------------------
 
     def map_xref(self, ref: SourceRef, canonical_id: UUID, *, actor: str) -> MappedXref:
-        """Maps a source record the hub could not resolve to a golden record (its xref)."""
-        return stewardship.map_xref(self, self._tables, ref, canonical_id, actor=actor)
+        """Maps a source record the hub could not resolve to a golden record (its xref).
+
+        The record may change between reading and recording it (a feed's acknowledgement
+        adds its own xref at any moment): that collision is tried again on the record as it
+        now stands, where every check is made afresh; a claim another record holds is not."""
+        for attempt in range(1, MAP_XREF_TRIES + 1):
+            try:
+                return stewardship.map_xref(self, self._tables, ref, canonical_id, actor=actor)
+            except ConflictError as exc:
+                if attempt == MAP_XREF_TRIES or not isinstance(exc.__cause__, IntegrityError):
+                    raise
+                log.info("map-xref of %s collided with another write; again", ref)
+        raise AssertionError("unreachable")
 
     def sweep_overdue(
         self, grace: timedelta, *, now: datetime | None = None, limit: int = 500

@@ -9,9 +9,11 @@ PSHUB_DEMO_SANDBOX not false.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -60,10 +62,17 @@ def sandboxed(setting: str, env: Mapping[str, str] | None = None) -> list[str]:
 
 class Sandbox:
     """The five targets' stand-ins; `start` points the feeds at them, `stop` keeps their
-    state in `keep` (a file of the data directory) and gives the environment back."""
+    state in `keep` (a file of the data directory) and gives the environment back. While they
+    run, what they hold is also kept every `save_every` seconds after it changed: a hub killed
+    without its shutdown (SIGKILL, a power cut) would otherwise come back to empty targets
+    while its feeds' ledgers say they hold everything, and the demo's reconciliation would
+    show it all missing downstream."""
 
-    def __init__(self, keep: Path | None = None) -> None:
+    def __init__(self, keep: Path | None = None, save_every: float = 1.0) -> None:
         self.keep = keep
+        self.save_every = save_every
+        self._saver: threading.Thread | None = None
+        self._stopping = threading.Event()
         self.netsuite = NetSuite()
         self.harvest = Harvest(TENANTS["harvest"])
         self.quickbooks = QuickBooksApi()
@@ -116,9 +125,18 @@ class Sandbox:
             self._set(f"PSHUB_FEED_{name.upper()}_TOKEN", token)
             self._set(f"PSHUB_FEED_{name.upper()}_TENANT", TENANTS[name])
         log.info("sandbox targets on loopback: %s", urls)
+        if self.keep is not None and self._saver is None:
+            self._stopping.clear()
+            self._saver = threading.Thread(target=self._keep_saving, name="sandbox-keep")
+            self._saver.daemon = True
+            self._saver.start()
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._saver is not None:
+            self._saver.join(10)
+            self._saver = None
         self.netsuite.server.stop()
         self.harvest.server.stop()
         for api in (self.quickbooks, self.xero, self.sharepoint):
@@ -139,19 +157,42 @@ class Sandbox:
 
     # Keeping what the targets hold ----------------------------------------------------------
 
+    def _keep_saving(self) -> None:
+        """Saves what the targets hold whenever a request came since the last save."""
+        saved = self._answered()
+        while not self._stopping.wait(self.save_every):
+            answered = self._answered()
+            if answered == saved:
+                continue
+            try:
+                self._save()
+                saved = answered
+            except Exception:  # a full disk: keep serving, try again at the next round
+                log.warning("sandbox state could not be kept at %s", self.keep, exc_info=True)
+
+    def _answered(self) -> int:
+        return sum(len(_server(t).requests) for t in self.targets().values())
+
     def _save(self) -> None:
         if self.keep is None:
             return
-        state = {
-            "drift_seeded": self.drift_seeded,
-            "targets": {
-                name: {k: v for k, v in vars(t).items() if k not in _RUNTIME}
-                for name, t in self.targets().items()
-            },
-        }
+        with contextlib.ExitStack() as held:
+            # Each target's handlers change its store under its own lock: hold them all (in
+            # one order; a handler takes only its own) so the copy is of one moment.
+            for target in self.targets().values():
+                held.enter_context(_lock(target))
+            state = pickle.dumps(
+                {
+                    "drift_seeded": self.drift_seeded,
+                    "targets": {
+                        name: {k: v for k, v in vars(t).items() if k not in _RUNTIME}
+                        for name, t in self.targets().items()
+                    },
+                }
+            )
         self.keep.parent.mkdir(parents=True, exist_ok=True)
         partial = self.keep.with_suffix(".partial")
-        partial.write_bytes(pickle.dumps(state))
+        partial.write_bytes(state)
         partial.replace(self.keep)  # a crash mid-write leaves the last whole copy
 
     def _load(self) -> None:
@@ -166,3 +207,13 @@ class Sandbox:
         self.drift_seeded = bool(state.get("drift_seeded"))
         for name, kept in state.get("targets", {}).items():
             vars(getattr(self, name)).update(kept)
+
+
+def _server(target: Any) -> Any:
+    """The HTTP server that answers for a target (NetSuite and Harvest have one apart)."""
+    return getattr(target, "server", target)
+
+
+def _lock(target: Any) -> Any:
+    server = _server(target)
+    return server._lock if hasattr(server, "_lock") else server.lock

@@ -32,6 +32,7 @@ from hub.ingest.rules import Rules
 from hub.publish import encode
 from hub.records import to_record
 from hub.settings import Settings
+from hub.store.recorder import EventMeta
 from tests.support.changes import BASE_TIME, incoming, ref
 
 
@@ -683,3 +684,36 @@ def test_a_parent_organisation_and_an_owner_resolve_as_links(engine: IngestEngin
     assert client.parent_id == _id("client", "salesforce", "Account", "001P")
     assert client.owner_id == _id("resource", "salesforce", "User", "005U")
     assert client.pending_links == []
+
+
+def test_a_map_xref_whose_record_changed_meanwhile_is_made_on_the_record_as_it_now_stands(
+    engine: IngestEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A feed's acknowledgement adds its xref to the client between the steward's read of the
+    client and the recording of the mapping: the mapping is made again, and both stay."""
+    engine.process(
+        [
+            incoming(
+                "salesforce",
+                "client",
+                {"id": "001C", "legal_name": "Moa Analytics", "country": "NZ"},
+                source_type="Account",
+            )
+        ]
+    )
+    client_id = _id("client", "salesforce", "Account", "001C")
+    read = engine.working
+    writes: list[int] = []
+
+    def working(canonical_id: Any, batch: Any) -> Any:
+        found = read(canonical_id, batch)
+        if not writes:  # another writer, on its own copy, right after this read
+            other = engine.app.get(client_id, Client)
+            other.add_xref(SourceRef("netsuite", "t1", "customer", "4711"))
+            writes.append(engine.app.record(other, meta=EventMeta(system="hub", actor="feed")))
+        return found
+
+    monkeypatch.setattr(engine, "working", working)
+    engine.map_xref(SourceRef("xero", "t1", "Contact", "CONTACT-7"), client_id, actor="steward")
+    kept = {str(x) for x in engine.app.get(client_id, Client).xrefs}
+    assert {"netsuite:customer:4711", "xero:Contact:CONTACT-7"} <= kept
