@@ -91,6 +91,10 @@ class FeedView(PostgresTrackingRecorder):
         )
         for name, columns in (
             ("due", "(state, next_attempt_at)"),
+            # The delivery worker takes the first pending item in log order: walked in
+            # order rather than sorting every pending item for each delivery (thousands
+            # wait after a demo load; the sort was a fifth of a delivery's time).
+            ("pending_order", "(position, canonical_id, key) WHERE state = 'pending'"),
             ("unpublished", "(position) WHERE NOT published"),
             ("cases", "(case_id) WHERE case_id IS NOT NULL"),
         ):
