@@ -96,7 +96,7 @@ class BillingRun(Aggregate):
 
 def draft_json(invoice_id: UUID, d: Draft) -> dict[str, Any]:
     """A draft as the run's event keeps it: money as exact strings, ids as strings."""
-    return {
+    found: dict[str, Any] = {
         "invoice_id": str(invoice_id),
         "currency": d.currency,
         "total": str(d.total.amount),
@@ -109,6 +109,9 @@ def draft_json(invoice_id: UUID, d: Draft) -> dict[str, Any]:
             for w in d.written_down
         ],
     }
+    if d.rolled_over is not None:
+        found["rolled_over_hours"] = str(d.rolled_over)
+    return found
 
 
 def line_json(line: Line) -> dict[str, Any]:

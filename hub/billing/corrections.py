@@ -144,7 +144,9 @@ def _redraft(
     work, _ = R._work(app, [r for r in rows if r["id"] in items], set())
     # Work now in another currency than the draft's is withdrawn: a later run bills it.
     work = [w for w in work if w.value.currency == draft["currency"]]
-    terms = R._terms(engagement, R._work_contract(app, view, engagement), rows, billed)
+    contract = R._work_contract(app, view, engagement)
+    carried = R._carried(app, view, run.engagement_id, contract)
+    terms = R._terms(engagement, contract, rows, billed, carried)
     milestones = []
     for line in draft["lines"]:
         if line["milestone"]:
