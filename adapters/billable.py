@@ -181,6 +181,15 @@ def run_draft_lines(record: Mapping[str, Any]) -> list[Line] | None:
     return lines or None
 
 
+def withdrawn_run_draft(record: Mapping[str, Any]) -> bool:
+    """Whether the record is a billing run's draft the hub withdrew (deleted: every item it
+    billed was corrected away), which a target that holds it must withdraw too."""
+    return bool(record.get("deleted")) and any(
+        x.get("system") == RUN_SYSTEM and x.get("type") == RUN_TYPE
+        for x in record.get("xrefs") or ()
+    )
+
+
 # The entity a milestone made billing-ready is on the feed: feed.<target>.billing_ready.
 READY_ENTITY = "billing_ready"
 

@@ -82,10 +82,15 @@ class BillingRun(Aggregate):
     def redraft(self, draft: Draft, because: list[dict[str, Any]]) -> None:
         """Replaces the run's draft in `draft.currency` after the work it bills was corrected
         (DOMAIN 3.4: a reversal plus a new fact) while the invoice was still a draft. `because`
-        names each item: its kind, id, the version billed and the version now."""
+        names each item: its kind, id, the version billed and the version now. A draft left
+        with no line is withdrawn (its invoice deleted): the event's draft says
+        `withdrawn: true`, so the trail shows why the run bills nothing in that currency."""
         [index] = [i for i, d in enumerate(self.drafts) if d["currency"] == draft.currency]
         invoice_id = UUID(self.drafts[index]["invoice_id"])
-        self._redrafted(index=index, draft=draft_json(invoice_id, draft), because=because)
+        found = draft_json(invoice_id, draft)
+        if not draft.lines:
+            found["withdrawn"] = True
+        self._redrafted(index=index, draft=found, because=because)
 
     @event("Redrafted")
     def _redrafted(self, index: int, draft: dict[str, Any], because: list[dict[str, Any]]) -> None:

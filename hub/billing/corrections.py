@@ -43,6 +43,8 @@ from projections.metrics.view import MetricsView
 ACTOR = "process:billing-run"
 REASON = "RATE_MISMATCH"  # the issued invoice bills a value the work no longer has
 RULE = "corrected_after_issue"
+# Why a run's draft left with no line is deleted (the invoice's `deleted_reason`).
+WITHDRAWN = "billing_run_withdrawn"
 _KINDS = {"time_entries": TimeEntry, "expenses": Expense}
 
 
@@ -85,8 +87,10 @@ def settle_corrections(
             if invoice is None or invoice.deleted or invoice.status == InvoiceStatus.VOID:
                 continue  # a dead draft bills nothing: the next run bills the new fact
             if invoice.status == InvoiceStatus.DRAFT:
-                _redraft(app, view, run, draft, invoice, changed, meta)
-                settled.redrafted.append({"invoice_id": draft["invoice_id"], "items": changed})
+                withdrawn = _redraft(app, view, run, draft, invoice, changed, meta)
+                settled.redrafted.append(
+                    {"invoice_id": draft["invoice_id"], "items": changed, "withdrawn": withdrawn}
+                )
             else:
                 opened = _cases(app, run, invoice, changed, meta)
                 settled.cases += [str(c) for c in opened]
@@ -133,8 +137,9 @@ def _redraft(
     invoice: Invoice,
     changed: list[dict[str, Any]],
     meta: EventMeta,
-) -> None:
-    """Plans the draft again from its own items at their current facts."""
+) -> bool:
+    """Plans the draft again from its own items at their current facts; True where nothing
+    is left of it and it was withdrawn."""
     items = {UUID(r["id"]) for line in draft["lines"] for k in _KINDS for r in line[k]}
     engagement = app.find(run.engagement_id, Engagement)
     rows = view.query(
@@ -157,9 +162,13 @@ def _redraft(
     period = Period(run.period_start, run.period_end)
     planned = [d for d in plan(terms, period, work, milestones) if d.currency == draft["currency"]]
     new = planned[0] if planned else Draft(draft["currency"])
-    invoice.replace_lines(R.invoice_lines(new))
+    if new.lines:
+        invoice.replace_lines(R.invoice_lines(new))
+    else:
+        invoice.delete(WITHDRAWN)
     run.redraft(new, changed)
     app.record(invoice, run, meta=meta)
+    return not new.lines
 
 
 def _cases(

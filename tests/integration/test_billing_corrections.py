@@ -21,6 +21,7 @@ from uuid import UUID
 import pytest
 
 from domain.billing_run import BillingRun
+from domain.invoice import Invoice
 from hub.readiness import entities
 from hub.settings import Settings
 from tests.integration import billing_run_scenario as S
@@ -96,6 +97,7 @@ def test_a_correction_while_drafted_redrafts_the_line_to_the_new_value(firm: Run
         {
             "invoice_id": draft["invoice_id"],
             "items": [{"kind": "time_entry", "id": t1, "billed_version": billed, "version": new}],
+            "withdrawn": False,
         }
     ]
     [redrafted] = again["drafts"]
@@ -205,3 +207,46 @@ def test_late_retainer_hours_are_billed_next_run_as_their_periods_overage(
     # Billed once: May's run has the fee alone.
     may = run(firm, "P6", {"period_start": "2026-05-01", "period_end": "2026-06-01"})
     assert [line["kind"] for line in may["drafts"][0]["lines"]] == ["retainer_fee"]
+
+
+def test_a_draft_whose_every_item_was_withdrawn_is_withdrawn_not_left_empty(
+    firm: Running,
+) -> None:
+    """T81 and its engagement's only draft: Harvest re-opens T81 (no longer approved) and
+    deletes nothing else; the re-draft has no line left, so the invoice is deleted and the
+    run's Redrafted event says the draft was withdrawn. Re-approved, T81 is billed again by
+    the next run (never twice)."""
+    publish(firm, S.engagement("P8"), S.time("T81", "P8", "2026-03-09", "5"))
+    first = run(firm, "P8", MARCH)
+    [draft] = first["drafts"]
+    assert Decimal(draft["total"]) == S.value("5", "100.00")
+    t81 = canonical(firm, "TimeEntry", "T81")
+
+    publish(firm, S.time("T81", "P8", "2026-03-09", "5", status="submitted", seq=2))
+    again = run(firm, "P8", MARCH, status=200)
+    [settled] = again["redrafted"]
+    assert (settled["invoice_id"], settled["withdrawn"]) == (draft["invoice_id"], True)
+    assert [i["id"] for i in settled["items"]] == [t81]
+    [withdrawn] = again["drafts"]
+    assert withdrawn["withdrawn"] is True and withdrawn["lines"] == []
+    assert Decimal(withdrawn["total"]) == 0
+    recorded = firm.hub.app.find(UUID(first["run_id"]), BillingRun)
+    assert recorded is not None and recorded.drafts == again["drafts"]
+    invoice = firm.hub.app.find(UUID(draft["invoice_id"]), Invoice)
+    assert invoice is not None and invoice.deleted and invoice.status == "draft"
+    shown = firm.api.get(
+        f"/v1/invoices/{draft['invoice_id']}",
+        params={"min_position": str(head(firm))},
+        headers=firm.token("read"),
+    )
+    assert shown.status_code == 410, shown.text  # gone, its history kept
+    assert shown.json()["record"]["deleted"] is True
+    # Settled once: nothing more is recorded by a further run.
+    before = head(firm)
+    assert run(firm, "P8", MARCH, status=200)["redrafted"] == []
+    assert head(firm) == before
+    # Approved again: April's run bills it (its March work date is before April's end).
+    publish(firm, S.time("T81", "P8", "2026-03-09", "5", seq=3))
+    [april] = run(firm, "P8", APRIL)["drafts"]
+    assert [r["id"] for line in april["lines"] for r in line["time_entries"]] == [t81]
+    assert Decimal(april["total"]) == S.value("5", "100.00")
