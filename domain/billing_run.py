@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.billing_rules import Draft, Line, Period
+from domain.errors import RuleViolationError
 from domain.ids import natural_id
 
 
@@ -91,6 +92,23 @@ class BillingRun(Aggregate):
         if not draft.lines:
             found["withdrawn"] = True
         self._redrafted(index=index, draft=found, because=because)
+
+    def add_draft(self, draft: Draft, because: list[dict[str, Any]]) -> None:
+        """Adds the run's draft in a currency it had none in: work a correction moved into
+        that currency (an expense re-entered in another one) is billed there, never summed
+        with the currency it left. `because` names the items, as for `redraft`."""
+        if any(d["currency"] == draft.currency for d in self.drafts):
+            raise RuleViolationError(
+                f"the run has a draft in {draft.currency} already: re-draft it",
+                rule="one_draft_per_currency",
+                field="currency",
+            )
+        found = draft_json(draft_id(self.id, draft.currency), draft)
+        self._drafted(draft=found, because=because)
+
+    @event("Drafted")
+    def _drafted(self, draft: dict[str, Any], because: list[dict[str, Any]]) -> None:
+        self.drafts = [*self.drafts, draft]
 
     @event("Redrafted")
     def _redrafted(self, index: int, draft: dict[str, Any], because: list[dict[str, Any]]) -> None:

@@ -27,14 +27,14 @@ from uuid import UUID
 from psycopg.sql import SQL
 
 from domain.approval import FACTS
-from domain.billing_rules import Draft, Period, ReadyMilestone, plan
-from domain.billing_run import BillingRun
+from domain.billing_rules import Draft, Period, ReadyMilestone, Work, plan
+from domain.billing_run import BillingRun, draft_id
 from domain.engagement import Engagement
 from domain.expense import Expense
 from domain.invoice import Invoice, InvoiceStatus
 from domain.milestone import Milestone
 from domain.time_entry import TimeEntry
-from hub.application import HubApplication
+from hub.application import HubApplication, xref_claim
 from hub.billing import run as R  # the run's own readers: one place for what it reads
 from hub.exceptions import ExceptionCase
 from hub.store.recorder import EventMeta
@@ -79,7 +79,9 @@ def settle_corrections(
         run = app.find(row["id"], BillingRun)
         if run is None:
             continue
-        for draft in list(run.drafts):
+        for invoice_id in [d["invoice_id"] for d in run.drafts]:
+            # As the run stands now: settling one draft may have moved work onto another.
+            [draft] = [d for d in run.drafts if d["invoice_id"] == invoice_id]
             changed = _changed(app, draft)
             if not changed:
                 continue
@@ -87,10 +89,7 @@ def settle_corrections(
             if invoice is None or invoice.deleted or invoice.status == InvoiceStatus.VOID:
                 continue  # a dead draft bills nothing: the next run bills the new fact
             if invoice.status == InvoiceStatus.DRAFT:
-                withdrawn = _redraft(app, view, run, draft, invoice, changed, meta)
-                settled.redrafted.append(
-                    {"invoice_id": draft["invoice_id"], "items": changed, "withdrawn": withdrawn}
-                )
+                settled.redrafted += _redraft(app, view, run, draft, invoice, changed, meta)
             else:
                 opened = _cases(app, run, invoice, changed, meta)
                 settled.cases += [str(c) for c in opened]
@@ -137,17 +136,67 @@ def _redraft(
     invoice: Invoice,
     changed: list[dict[str, Any]],
     meta: EventMeta,
-) -> bool:
-    """Plans the draft again from its own items at their current facts; True where nothing
-    is left of it and it was withdrawn."""
-    items = {UUID(r["id"]) for line in draft["lines"] for k in _KINDS for r in line[k]}
+) -> list[dict[str, Any]]:
+    """Plans the draft again from its own items at their current facts. An item now in
+    another currency moves to the run's draft in that currency (added where the run has
+    none; left for a later run where that draft was issued or withdrawn). Returns what was
+    settled per draft: the invoice, its items, and whether it was withdrawn (nothing left)."""
+    new, moved = _replan(app, view, run, draft, set())
+    for item in changed:
+        for w in moved:
+            if str(w.id) == item["id"]:
+                item["moved_to"] = w.value.currency
+    if new.lines:
+        invoice.replace_lines(R.invoice_lines(new))
+    else:
+        invoice.delete(WITHDRAWN)
+    run.redraft(new, changed)
+    touched: list[Any] = [invoice]
+    claims = []
+    settled = [{"invoice_id": draft["invoice_id"], "items": changed, "withdrawn": not new.lines}]
+    for currency in sorted({w.value.currency for w in moved}):
+        ids = {w.id for w in moved if w.value.currency == currency}
+        because = [{**c, "moved_from": draft["currency"]} for c in changed if UUID(c["id"]) in ids]
+        other = next((d for d in run.drafts if d["currency"] == currency), None)
+        if other is None:
+            empty = {"currency": currency, "lines": []}
+            added, _ = _replan(app, view, run, empty, ids)
+            if not added.lines:
+                continue  # no longer due in the period: a later run bills it
+            engagement = app.find(run.engagement_id, Engagement)
+            period = Period(run.period_start, run.period_end)
+            made = R._invoice(engagement, run.id, draft_id(run.id, currency), added, period)
+            run.add_draft(added, because)
+            touched.append(made)
+            claims.append(xref_claim("invoice", made.xrefs[0], made.id))
+            target = str(made.id)
+        else:
+            held = app.find(UUID(other["invoice_id"]), Invoice)
+            if held is None or held.deleted or held.status != InvoiceStatus.DRAFT:
+                continue  # issued or withdrawn: a later run bills it in a draft of its own
+            merged, _ = _replan(app, view, run, other, ids)
+            held.replace_lines(R.invoice_lines(merged))
+            run.redraft(merged, because)
+            touched.append(held)
+            target = other["invoice_id"]
+        settled.append({"invoice_id": target, "items": because, "withdrawn": False})
+    app.record(*touched, run, meta=meta, claims=claims)
+    return settled
+
+
+def _replan(
+    app: HubApplication, view: MetricsView, run: BillingRun, draft: dict[str, Any], extra: set[UUID]
+) -> tuple[Draft, list[Work]]:
+    """The draft planned again from its items (and `extra`) at their current facts, in its
+    currency, and the work of them now in another currency."""
+    items = {UUID(r["id"]) for line in draft["lines"] for k in _KINDS for r in line[k]} | extra
     engagement = app.find(run.engagement_id, Engagement)
     rows = view.query(
         SQL("SELECT * FROM {work} WHERE engagement_id = %s AND NOT deleted"), [run.engagement_id]
     )
     billed = R._billed_items(view, run.engagement_id) - items
     work, _ = R._work(app, [r for r in rows if r["id"] in items], set())
-    # Work now in another currency than the draft's is withdrawn: a later run bills it.
+    moved = [w for w in work if w.value.currency != draft["currency"]]
     work = [w for w in work if w.value.currency == draft["currency"]]
     contract = R._work_contract(app, view, engagement)
     carried = R._carried(app, view, run.engagement_id, contract)
@@ -161,14 +210,7 @@ def _redraft(
                 milestones.append(ReadyMilestone(*ref))
     period = Period(run.period_start, run.period_end)
     planned = [d for d in plan(terms, period, work, milestones) if d.currency == draft["currency"]]
-    new = planned[0] if planned else Draft(draft["currency"])
-    if new.lines:
-        invoice.replace_lines(R.invoice_lines(new))
-    else:
-        invoice.delete(WITHDRAWN)
-    run.redraft(new, changed)
-    app.record(invoice, run, meta=meta)
-    return not new.lines
+    return (planned[0] if planned else Draft(draft["currency"])), moved
 
 
 def _cases(

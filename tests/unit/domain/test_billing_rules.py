@@ -350,3 +350,19 @@ def test_billed_plus_written_down_is_the_standard_value_per_currency(
     ]
     assert sorted(billed) == sorted(w.id for w in due)
     assert len({d.currency for d in drafts}) == len(drafts)
+
+
+def test_a_run_adds_a_draft_only_in_a_currency_it_has_none_in() -> None:
+    engagement = uuid4()
+    [gbp] = plan(TM, MARCH, [hours(2, "1", "100.00")], [])
+    run = BillingRun.of(
+        engagement_id=engagement, contract_id=None, contract_type="time_and_materials",
+        period=MARCH, drafts=[gbp], unpriced=[],
+    )  # fmt: skip
+    [eur] = plan(TM, MARCH, [expense(3, "50.00", "EUR")], [])
+    run.add_draft(eur, [{"kind": "expense", "moved_from": "GBP"}])
+    assert [d["currency"] for d in run.drafts] == ["GBP", "EUR"]
+    assert run.drafts[1]["invoice_id"] == str(draft_id(run.id, "EUR"))
+    with pytest.raises(RuleViolationError) as raised:
+        run.add_draft(gbp, [])
+    assert raised.value.rule == "one_draft_per_currency"
