@@ -15,7 +15,8 @@ fact that no longer holds. Two cases:
   is derived from (invoice, item, version billed): a second correction or a replay finds it.
 
 Settled at the start of every run command for the engagement (the metrics, which price the
-corrected work, have then reached the log's head).
+corrected work, have then reached the log's head), and soon after a correction is recorded
+by a periodic pass in the process that runs the projections (hub/billing/settling.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from domain.milestone import Milestone
 from domain.time_entry import TimeEntry
 from hub.application import HubApplication, xref_claim
 from hub.billing import run as R  # the run's own readers: one place for what it reads
+from hub.errors import ConflictError
 from hub.exceptions import ExceptionCase
 from hub.store.recorder import EventMeta
 from projections.metrics.view import MetricsView
@@ -60,6 +62,21 @@ def case_id(invoice_id: UUID, item_id: UUID, billed_version: int) -> UUID:
 
 def message_id(invoice_id: UUID) -> str:
     return f"billing-run:{invoice_id}"
+
+
+def settle(
+    app: HubApplication, view: MetricsView, engagement_id: UUID, meta: EventMeta, attempts: int = 3
+) -> Settled:
+    """settle_corrections, again on the records as they now stand where another writer (a
+    run command, another process's pass) settled the same draft first."""
+    for attempt in range(attempts):
+        try:
+            return settle_corrections(app, view, engagement_id, meta)
+        except ConflictError:
+            # app.record evicted what it tried to save: the next try reads what was recorded.
+            if attempt == attempts - 1:
+                raise
+    return Settled()
 
 
 def settle_corrections(
