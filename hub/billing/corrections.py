@@ -68,23 +68,29 @@ def settle(
     app: HubApplication, view: MetricsView, engagement_id: UUID, meta: EventMeta, attempts: int = 3
 ) -> Settled:
     """settle_corrections, again on the records as they now stand where another writer (a
-    run command, another process's pass) settled the same draft first."""
+    run command, another process's pass) settled the same draft first; what a try recorded
+    before its collision is kept in the answer."""
+    settled = Settled()
     for attempt in range(attempts):
         try:
-            return settle_corrections(app, view, engagement_id, meta)
+            return settle_corrections(app, view, engagement_id, meta, into=settled)
         except ConflictError:
             # app.record evicted what it tried to save: the next try reads what was recorded.
             if attempt == attempts - 1:
                 raise
-    return Settled()
+    return settled
 
 
 def settle_corrections(
-    app: HubApplication, view: MetricsView, engagement_id: UUID, meta: EventMeta
+    app: HubApplication,
+    view: MetricsView,
+    engagement_id: UUID,
+    meta: EventMeta,
+    into: Settled | None = None,
 ) -> Settled:
     """Re-drafts the engagement's run drafts whose work changed, or opens a case where the
     draft was issued; records nothing where nothing changed."""
-    settled = Settled()
+    settled = Settled() if into is None else into
     engagement = app.find(engagement_id, Engagement)
     if engagement is None or engagement.deleted:
         return settled  # the run command refuses it, naming the field

@@ -11,8 +11,10 @@ withdrawal, a move to another currency's draft, or a case). Then its cursor move
 Idempotent, and safe with several processes: one pass at a time across processes (an
 advisory lock on a connection of its own; a process that finds it taken skips its turn).
 Settling twice finds nothing changed the second time, and a collision with a run command
-settling the same draft is retried on the records as they now stand (`settle`). A crash
-before the cursor moved repeats the window, harmlessly for the same reasons.
+settling the same draft is retried on the records as they now stand (`settle`). A crash,
+a collision that outlasts the retries, or a record newer than the metrics leaves the cursor
+where it was: the next pass takes the window again, harmlessly for the same reasons. A rule
+an engagement breaks (two live work contracts) is logged and left to its run command.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 
+from domain.errors import DomainError
 from hub.application import HubApplication
 from hub.billing.corrections import ACTOR, settle
+from hub.errors import ConflictError
 from hub.store.recorder import EventMeta
 from projections.metrics.view import MetricsView
 
@@ -80,13 +84,22 @@ class CorrectionSettler:
         if head <= start:
             return []
         changed = self._changed(start, head)
-        settled = []
+        settled, again = [], False
+        cause = f"settle:{start}-{head}"
+        meta = EventMeta(system="hub", actor=ACTOR, causation_id=cause, correlation_id=cause)
         for engagement_id in self._engagements(view, changed):
-            cause = f"settle:{start}-{head}"
-            meta = EventMeta(system="hub", actor=ACTOR, causation_id=cause, correlation_id=cause)
-            done = settle(self.app, view, engagement_id, meta)
+            try:
+                done = settle(self.app, view, engagement_id, meta)
+            except (ConflictError, DomainError) as exc:
+                if isinstance(exc, ConflictError) or getattr(exc, "rule", "") == "stale_price":
+                    again = True  # written meanwhile (a record newer than the metrics): retry
+                else:  # a broken rule of this engagement's: its run command names it
+                    log.warning("billing corrections: engagement %s: %s", engagement_id, exc)
+                continue
             if done.redrafted or done.cases:
                 settled.append(engagement_id)
+        if again:
+            return settled  # the cursor stays: the next pass takes the window again
         conn.execute(
             SQL(
                 "INSERT INTO {} (name, position) VALUES (%s, %s) ON CONFLICT (name) "
