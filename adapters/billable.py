@@ -190,6 +190,20 @@ def withdrawn_run_draft(record: Mapping[str, Any]) -> bool:
     )
 
 
+def withdrawal_notice(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A withdrawn run draft the target is not known to hold, as a notice: it takes the place
+    of the draft's pending item in the outbox (same key), so a draft never delivered is never
+    sent; were it delivered after all, its acknowledgement maps the record again, and the
+    target's own withdrawal (a payload unlike this one) goes out."""
+    return {
+        "Withdrawn": {
+            "invoice_id": str(record["id"]),
+            "engagement_id": str(record.get("engagement_id") or "") or None,
+            "currency": record.get("currency"),
+        }
+    }
+
+
 # The entity a milestone made billing-ready is on the feed: feed.<target>.billing_ready.
 READY_ENTITY = "billing_ready"
 

@@ -37,6 +37,7 @@ from adapters.billable import (
     line,
     ref,
     run_draft_lines,
+    withdrawal_notice,
     withdrawn_run_draft,
     xref_id,
 )
@@ -117,9 +118,12 @@ class QuickBooksTarget:
         if withdrawn_run_draft(record):
             # A run's draft the hub withdrew: QuickBooks has no draft state, so the unsent
             # invoice it holds is deleted (its `operation=delete`; the writer refuses one
-            # that was sent or paid). One QuickBooks never acknowledged is not sent.
+            # that was sent or paid). One it is not known to hold is a notice
+            # (adapters/billable.py).
             item = self._item(DRAFT_ENTITY, record, "draft", {"operation": "delete"}, RUN_INVOICE)
-            return [item] if item.target_id else []
+            if item.target_id:
+                return [item]
+            return [replace(item, payload=withdrawal_notice(record), notice=True)]
         lines = run_draft_lines(record)
         if not lines or not record.get("engagement_id"):
             return []

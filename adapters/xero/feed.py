@@ -36,6 +36,7 @@ from adapters.billable import (
     line,
     ref,
     run_draft_lines,
+    withdrawal_notice,
     withdrawn_run_draft,
     xref_id,
 )
@@ -132,11 +133,13 @@ class XeroTarget:
 
     def _withdrawn(self, record: Mapping[str, Any]) -> list[FeedItem]:
         # A run's draft the hub withdrew: Xero deletes a draft by its status (DRAFT ->
-        # DELETED). One Xero never acknowledged holding is not sent (nothing to delete).
+        # DELETED); one Xero is not known to hold is a notice (adapters/billable.py).
         if not withdrawn_run_draft(record):
             return []
         item = self._item(DRAFT_ENTITY, record, "draft", {"Status": "DELETED"}, RUN_INVOICE)
-        return [item] if item.target_id else []
+        if item.target_id:
+            return [item]
+        return [replace(item, payload=withdrawal_notice(record), notice=True)]
 
     def writer(self, settings: TargetSettings, client: httpx.Client) -> XeroWriter:
         """The connector to the tenant the settings name."""
