@@ -181,6 +181,29 @@ def run_draft_lines(record: Mapping[str, Any]) -> list[Line] | None:
     return lines or None
 
 
+def withdrawn_run_draft(record: Mapping[str, Any]) -> bool:
+    """Whether the record is a billing run's draft the hub withdrew (deleted: every item it
+    billed was corrected away), which a target that holds it must withdraw too."""
+    return bool(record.get("deleted")) and any(
+        x.get("system") == RUN_SYSTEM and x.get("type") == RUN_TYPE
+        for x in record.get("xrefs") or ()
+    )
+
+
+def withdrawal_notice(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A withdrawn run draft the target is not known to hold, as a notice: it takes the place
+    of the draft's pending item in the outbox (same key), so a draft never delivered is never
+    sent; were it delivered after all, its acknowledgement maps the record again, and the
+    target's own withdrawal (a payload unlike this one) goes out."""
+    return {
+        "Withdrawn": {
+            "invoice_id": str(record["id"]),
+            "engagement_id": str(record.get("engagement_id") or "") or None,
+            "currency": record.get("currency"),
+        }
+    }
+
+
 # The entity a milestone made billing-ready is on the feed: feed.<target>.billing_ready.
 READY_ENTITY = "billing_ready"
 

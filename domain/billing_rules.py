@@ -12,14 +12,19 @@ milestone it bills, and what the run wrote down.
   it counts); what exceeds it is written down on its own, negative line, and named in
   `written_down` item by item. Per line: billed + written down = standard value.
 - Fixed fee: each billing-ready milestone not yet invoiced is a line of its amount.
-- Retainer: the period's fee is one line; approved hours of the period up to the included
-  hours are a zero line naming them; the hours beyond are overage at the overage rate.
-  Unused hours expire here (rollover is evaluated at period close, outside a run). Only the
-  period's own hours count against its included hours.
+- Retainer: the period's fee is one line; approved hours of the period up to its allowance
+  (the included hours plus the hours rolled into it) are a zero line naming them; the hours
+  beyond are overage at the overage rate. Only the period's own hours count against it.
+- Rollover (DOMAIN 3.7): a period closes when the next period is run. Its unused allowance
+  then rolls into the next period (all of it, or up to `rollover_cap_hours`) or expires, per
+  the contract's `rollover_rule`. The run records the hours rolled into its period
+  (`Draft.rolled_over`), so a re-draft or a later run finds the close as it was evaluated,
+  never a second evaluation with hours approved since.
 - Late retainer hours: hours of an earlier service period approved after that period's run
   still count in the period the work was done (DOMAIN 3.7: periods are work-date periods).
   The next run bills them as catch-up lines naming that period: what still fits in its
-  included hours (after the hours already billed for it) at no charge, the rest as overage.
+  allowance (after the hours already billed for it and the hours it rolled on) at no charge,
+  the rest as overage. Hours approved before a period's close count in it before the close.
 
 Amounts are never added across currencies: a draft holds one currency, and a cap or a
 retainer applies to work in its own currency only (other work is billed as T&M).
@@ -27,13 +32,13 @@ retainer applies to work in its own currency only (other work is billed as T&M).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
-from domain.contract import ContractType, RetainerTerms
+from domain.contract import ContractType, RetainerTerms, RolloverRule
 from domain.errors import RuleViolationError
 from domain.values import Money, sum_money
 
@@ -105,6 +110,8 @@ class Terms:
     retainer: RetainerTerms | None = None
     # Hours already billed per earlier service period (retainers' late hours count there).
     retainer_used: dict[Period, Decimal] = field(default_factory=dict)
+    # Hours rolled into each service period a run has billed, as that run recorded them.
+    retainer_carried: dict[Period, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +144,8 @@ class Draft:
     currency: str
     lines: list[Line] = field(default_factory=list)
     written_down: list[WrittenDown] = field(default_factory=list)
+    # A retainer's draft: the hours rolled into its period from the one before.
+    rolled_over: Decimal | None = None
 
     @property
     def total(self) -> Money:
@@ -181,14 +190,19 @@ def plan(
     if terms is not None and terms.type == ContractType.RETAINER and terms.retainer is not None:
         retainer, d = terms.retainer, draft(terms.retainer.fee.currency)
         hours = [w for w in due if w.kind == TIME and period.holds(w.work_date)]
-        _retainer(d, retainer, period, hours)
         late: dict[Period, list[Work]] = {}
         for w in due:
             if w.kind == TIME and w.work_date < period.start:
                 late.setdefault(service_period(retainer, w.work_date), []).append(w)
+        late_hours = {p: sum((w.quantity for w in ws), Decimal(0)) for p, ws in late.items()}
+        carried, left = allowances(
+            retainer, period, terms.retainer_carried, terms.retainer_used, late_hours
+        )
+        d.rolled_over = carried
+        _retainer(d, retainer, period, hours, carried)
         for earlier in sorted(late, key=lambda p: p.start):
-            used = terms.retainer_used.get(earlier, Decimal(0))
-            _hours(d, retainer, earlier, late[earlier], used, "catch-up, approved after its run")
+            note = "catch-up, approved after its run"
+            _hours(d, retainer, earlier, late[earlier], left[earlier], Decimal(0), note)
         due = [w for w in due if w.kind != TIME]
     if terms is not None and terms.type in WORK_BILLED:
         cap = terms.cap if terms.type == ContractType.CAPPED_TIME_AND_MATERIALS else None
@@ -246,7 +260,9 @@ def _write_down_line(d: Draft, cap: Money) -> None:
     )
 
 
-def _retainer(d: Draft, terms: RetainerTerms, period: Period, hours: Sequence[Work]) -> None:
+def _retainer(
+    d: Draft, terms: RetainerTerms, period: Period, hours: Sequence[Work], carried: Decimal
+) -> None:
     span = f"{period.start.isoformat()} to {period.end.isoformat()}"
     d.lines.append(
         Line(
@@ -258,17 +274,28 @@ def _retainer(d: Draft, terms: RetainerTerms, period: Period, hours: Sequence[Wo
             service_date=period.start,
         )
     )
-    _hours(d, terms, period, hours, Decimal(0), "")
+    _hours(d, terms, period, hours, terms.included_hours + carried, carried, "")
 
 
 def _hours(
-    d: Draft, terms: RetainerTerms, period: Period, hours: Sequence[Work], used: Decimal, note: str
+    d: Draft,
+    terms: RetainerTerms,
+    period: Period,
+    hours: Sequence[Work],
+    allowance: Decimal,
+    carried: Decimal,
+    note: str,
 ) -> None:
-    """The period's hours: up to its included hours (less `used`, already billed for it) a
-    zero line naming them; beyond, overage at the overage rate."""
+    """The period's hours: up to `allowance` (what is left of its included hours and the
+    hours rolled into it) a zero line naming them; beyond, overage at the overage rate."""
     span = f"{period.start.isoformat()} to {period.end.isoformat()}"
     tag = f" ({note})" if note else ""
-    left = max(terms.included_hours - used, Decimal(0))
+    of = f"{allowance} h"
+    if carried:
+        of += f" ({terms.included_hours} included + {carried} rolled over)"
+    elif note:
+        of += " left"
+    left = allowance
     covered: list[Work] = []
     over: list[Work] = []
     over_hours = Decimal(0)
@@ -277,7 +304,7 @@ def _hours(
             covered.append(w)
             left -= w.quantity
         else:
-            over.append(w)  # the entry that crosses the included hours is overage's
+            over.append(w)  # the entry that crosses the allowance is overage's
             over_hours += w.quantity - left
             left = Decimal(0)
     if covered:
@@ -285,7 +312,7 @@ def _hours(
         d.lines.append(
             Line(
                 INCLUDED,
-                f"Included hours, {span}{tag}: {n + used} of {terms.included_hours} h",
+                f"Included hours, {span}{tag}: {n} of {of}",
                 n,
                 Decimal(0),
                 Money.zero(d.currency),
@@ -298,7 +325,7 @@ def _hours(
         d.lines.append(
             Line(
                 OVERAGE,
-                f"Overage, {span}{tag}: {over_hours} h beyond {terms.included_hours} h",
+                f"Overage, {span}{tag}: {over_hours} h beyond {of}",
                 over_hours,
                 rate.amount,
                 rate.times(over_hours),
@@ -306,6 +333,54 @@ def _hours(
                 service_date=period.start if note else None,
             )
         )
+
+
+def rollover(terms: RetainerTerms, unused: Decimal) -> Decimal:
+    """The hours a closing period's unused allowance carries into the next (DOMAIN 3.7)."""
+    unused = max(unused, Decimal(0))
+    if terms.rollover_rule == RolloverRule.EXPIRE:
+        return Decimal(0)
+    if (
+        terms.rollover_rule == RolloverRule.ROLL_OVER_CAPPED
+        and terms.rollover_cap_hours is not None
+    ):
+        return min(unused, terms.rollover_cap_hours)
+    return unused
+
+
+def allowances(
+    terms: RetainerTerms,
+    period: Period,
+    carried: Mapping[Period, Decimal],
+    used: Mapping[Period, Decimal],
+    late: Mapping[Period, Decimal],
+) -> tuple[Decimal, dict[Period, Decimal]]:
+    """The hours rolled into the run's period, and per earlier service period what is left of
+    its allowance for hours approved after its run (`late`, billed by this run).
+
+    `carried` holds the hours rolled into each period a run billed, as that run recorded them
+    (the close it evaluated); `used`, the hours already billed per period. The walk starts at
+    the earliest recorded period (before it, nothing rolled) and closes each period in turn:
+    one whose successor was run closed then; one closing now counts the late hours first."""
+    own = service_period(terms, period.start)
+    left = {
+        p: max(terms.included_hours - used.get(p, Decimal(0)), Decimal(0)) for p in (*used, *late)
+    }
+    recorded = sorted((p for p in carried if p.start < own.start), key=lambda p: p.start)
+    if not recorded:
+        return carried.get(own, Decimal(0)), left
+    q, carry = recorded[0], carried[recorded[0]]
+    while q.start < own.start:
+        remaining = terms.included_hours + carry - used.get(q, Decimal(0))
+        after = service_period(terms, q.end)
+        if after in carried:
+            carry = carried[after]
+            left[q] = max(remaining - carry, Decimal(0))
+        else:
+            left[q] = max(remaining, Decimal(0))
+            carry = rollover(terms, remaining - late.get(q, Decimal(0)))
+        q = after
+    return carry, left
 
 
 def service_period(terms: RetainerTerms, day: date) -> Period:

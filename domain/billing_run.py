@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.billing_rules import Draft, Line, Period
+from domain.errors import RuleViolationError
 from domain.ids import natural_id
 
 
@@ -82,10 +83,32 @@ class BillingRun(Aggregate):
     def redraft(self, draft: Draft, because: list[dict[str, Any]]) -> None:
         """Replaces the run's draft in `draft.currency` after the work it bills was corrected
         (DOMAIN 3.4: a reversal plus a new fact) while the invoice was still a draft. `because`
-        names each item: its kind, id, the version billed and the version now."""
+        names each item: its kind, id, the version billed and the version now. A draft left
+        with no line is withdrawn (its invoice deleted): the event's draft says
+        `withdrawn: true`, so the trail shows why the run bills nothing in that currency."""
         [index] = [i for i, d in enumerate(self.drafts) if d["currency"] == draft.currency]
         invoice_id = UUID(self.drafts[index]["invoice_id"])
-        self._redrafted(index=index, draft=draft_json(invoice_id, draft), because=because)
+        found = draft_json(invoice_id, draft)
+        if not draft.lines:
+            found["withdrawn"] = True
+        self._redrafted(index=index, draft=found, because=because)
+
+    def add_draft(self, draft: Draft, because: list[dict[str, Any]]) -> None:
+        """Adds the run's draft in a currency it had none in: work a correction moved into
+        that currency (an expense re-entered in another one) is billed there, never summed
+        with the currency it left. `because` names the items, as for `redraft`."""
+        if any(d["currency"] == draft.currency for d in self.drafts):
+            raise RuleViolationError(
+                f"the run has a draft in {draft.currency} already: re-draft it",
+                rule="one_draft_per_currency",
+                field="currency",
+            )
+        found = draft_json(draft_id(self.id, draft.currency), draft)
+        self._drafted(draft=found, because=because)
+
+    @event("Drafted")
+    def _drafted(self, draft: dict[str, Any], because: list[dict[str, Any]]) -> None:
+        self.drafts = [*self.drafts, draft]
 
     @event("Redrafted")
     def _redrafted(self, index: int, draft: dict[str, Any], because: list[dict[str, Any]]) -> None:
@@ -96,7 +119,7 @@ class BillingRun(Aggregate):
 
 def draft_json(invoice_id: UUID, d: Draft) -> dict[str, Any]:
     """A draft as the run's event keeps it: money as exact strings, ids as strings."""
-    return {
+    found: dict[str, Any] = {
         "invoice_id": str(invoice_id),
         "currency": d.currency,
         "total": str(d.total.amount),
@@ -109,6 +132,9 @@ def draft_json(invoice_id: UUID, d: Draft) -> dict[str, Any]:
             for w in d.written_down
         ],
     }
+    if d.rolled_over is not None:
+        found["rolled_over_hours"] = str(d.rolled_over)
+    return found
 
 
 def line_json(line: Line) -> dict[str, Any]:

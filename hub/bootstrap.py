@@ -17,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from hub import exception_routing
 from hub.application import HubApplication
+from hub.billing.settling import CorrectionSettler
 from hub.demo.catalog import demo_legal_entities
 from hub.embedded import EmbeddedNats, EmbeddedPostgres
 from hub.feeds.delivery import Backoff
@@ -106,6 +107,8 @@ class Hub:
     # What this process runs (`pshub worker --run`); None: PSHUB_RUN.
     components: frozenset[str] | None = None
     reconciler: Reconciler | None = None
+    # Settles corrections to drafted work between run commands (where projections run).
+    settler: CorrectionSettler | None = None
     # Reads of golden records on the event loop, with no thread hop (the API's hot path).
     read_pool: AsyncConnectionPool | None = None
     # The downstream systems' stand-ins of the embedded demo (hub/sandbox/), where they run.
@@ -169,6 +172,10 @@ class Hub:
         }
         for runner in self.runners.values():
             runner.start()
+        every = self.settings.billing_settle_interval.total_seconds()
+        if every > 0 and self.settler is None:  # it waits on the metrics these runners fill
+            self.settler = CorrectionSettler(self.app, lambda: self.metrics, self.database_url)
+            self.settler.schedule(every)
 
     def ingest_engine(self) -> IngestEngine:
         """The ingest engine (made on first use where this process does not run ingest)."""
@@ -195,6 +202,9 @@ class Hub:
         return {"name": name, "generation": done.generation, "position": done.position}
 
     def stop_projections(self) -> None:
+        if self.settler is not None:
+            self.settler.stop()
+            self.settler = None
         for runner in self.runners.values():
             runner.stop()
         self.runners = {}

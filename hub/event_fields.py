@@ -69,7 +69,8 @@ _EVENT_ONLY: dict[str, dict[str, Classification]] = {
         "period_end": PUBLIC,
         "drafts": CONFIDENTIAL,
         "unpriced": INTERNAL,  # ids of time entries no card line prices
-        # Redrafted: which draft, its new figures, and the corrected items that caused it.
+        # Redrafted: which draft, its new figures, and the corrected items that caused it;
+        # Drafted (a draft added in a currency corrected work moved to): the same two.
         "index": PUBLIC,
         "draft": CONFIDENTIAL,
         "because": INTERNAL,

@@ -109,6 +109,13 @@ class Settings(BaseSettings):
         "this process runs provisioning. Set it to true where the feeds run (or are rebuilt) "
         "in a process other than provisioning's.",
     )
+    billing_settle_interval: timedelta = Field(
+        default=timedelta(seconds=10),
+        description="How often the process running the projections settles corrections to "
+        "work that billing runs drafted (re-draft, withdraw, or a case where it was issued), "
+        "without waiting for the engagement's next run command (seconds, or ISO 8601); 0: "
+        "only at run commands.",
+    )
     reconcile_interval: timedelta = Field(
         default=timedelta(0),
         description="How often the process running the feeds reconciles every downstream "

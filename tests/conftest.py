@@ -21,6 +21,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import hypothesis
@@ -176,6 +177,9 @@ def settings(database_url: str, nats_url: str, nats_prefix: str, services_dir: P
         nats_url=nats_url,
         nats_prefix=nats_prefix,
         data_dir=services_dir / "data",
+        # Off unless a test asks: run commands answer what they settled, deterministically
+        # (tests/integration/test_billing_settling.py runs the periodic pass).
+        billing_settle_interval=timedelta(0),
     )
 
 

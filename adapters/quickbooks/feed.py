@@ -7,7 +7,8 @@
 - each billable item (adapters/billable.py) is a one-line invoice to the engagement's
   sub-customer, in the item's currency; or, with PSHUB_BILLING_INVOICES=runs, each billing
   run's draft is one invoice of all its lines (a cap's write-down a negative line), and the
-  items are not invoiced on their own. QuickBooks has no draft state: an invoice stays unsent
+  items are not invoiced on their own (a run's draft the hub withdrew is deleted where
+  QuickBooks holds it). QuickBooks has no draft state: an invoice stays unsent
   (EmailStatus NotSet) until a person sends it. It refuses a transaction whose currency is not
   its customer's, so a line is never converted nor added to one in another currency.
 
@@ -36,6 +37,8 @@ from adapters.billable import (
     line,
     ref,
     run_draft_lines,
+    withdrawal_notice,
+    withdrawn_run_draft,
     xref_id,
 )
 from adapters.quickbooks.writes import QuickBooksWriter
@@ -110,7 +113,18 @@ class QuickBooksTarget:
         return [replace(item, notice=True, target_id=None)]
 
     def _run_draft(self, record: Mapping[str, Any]) -> list[FeedItem]:
-        lines = run_draft_lines(record) if invoices_mode(self.invoices) == "runs" else None
+        if invoices_mode(self.invoices) != "runs":
+            return []
+        if withdrawn_run_draft(record):
+            # A run's draft the hub withdrew: QuickBooks has no draft state, so the unsent
+            # invoice it holds is deleted (its `operation=delete`; the writer refuses one
+            # that was sent or paid). One it is not known to hold is a notice
+            # (adapters/billable.py).
+            item = self._item(DRAFT_ENTITY, record, "draft", {"operation": "delete"}, RUN_INVOICE)
+            if item.target_id:
+                return [item]
+            return [replace(item, payload=withdrawal_notice(record), notice=True)]
+        lines = run_draft_lines(record)
         if not lines or not record.get("engagement_id"):
             return []
         payload = {

@@ -19,6 +19,8 @@ from adapters.target_answers import REJECTED, TIMEOUT, failure, json_body, send,
 from hub.contracts.feeds import Delivered, DeliveryFailed, FeedItem, TargetSettings
 
 MINOR_VERSION = "75"
+# A feed item whose payload is {"operation": "delete"} deletes the record the target holds.
+DELETE = "delete"
 STALE_OBJECT = "5010"
 NUMBERS = frozenset({"Amount", "Qty", "UnitPrice"})
 # The entity in the URL -> the key QuickBooks wraps the object in.
@@ -48,6 +50,8 @@ class QuickBooksWriter:
     def deliver(self, item: FeedItem) -> Delivered:
         """Creates or sparsely updates the item's record; raises DeliveryFailed."""
         entity = URL_ENTITY.get(item.entity, item.entity)
+        if item.payload.get("operation") == DELETE:
+            return self._delete(entity, item)
         if item.target_id is None:
             body = self._post(entity, dict(item.payload), item.idempotency_key)
             return self._delivered(item, body)
@@ -64,6 +68,17 @@ class QuickBooksWriter:
             except _Stale as stale:
                 raise stale.failed from None
         return self._delivered(item, body)
+
+    def _delete(self, entity: str, item: FeedItem) -> Delivered:
+        # The body QuickBooks deletes by: the record's Id and current SyncToken, with
+        # `operation=delete` in the query (a sent or paid invoice is refused by _sync_token).
+        if item.target_id is None:
+            raise DeliveryFailed(
+                REJECTED, "QuickBooks holds no record of it to delete", retryable=False
+            )
+        body = {"Id": item.target_id, "SyncToken": self._sync_token(entity, item.target_id)}
+        answer = self._post(entity, body, item.idempotency_key, operation=DELETE)
+        return self._delivered(item, answer)
 
     def _sync_token(self, entity: str, target_id: str) -> str:
         url = f"{self.base}/{entity}/{quote(target_id)}"
@@ -84,12 +99,17 @@ class QuickBooksWriter:
             )
         return str(found.get("SyncToken", "0"))
 
-    def _post(self, entity: str, payload: Mapping[str, Any], request_id: str) -> Any:
+    def _post(
+        self, entity: str, payload: Mapping[str, Any], request_id: str, operation: str = ""
+    ) -> Any:
+        params = {"requestid": request_id, "minorversion": MINOR_VERSION}
+        if operation:
+            params["operation"] = operation
         response = send(
             self.client,
             "POST",
             f"{self.base}/{entity}",
-            params={"requestid": request_id, "minorversion": MINOR_VERSION},
+            params=params,
             headers=self.headers,
             content=wire(payload, NUMBERS),
         )

@@ -9,7 +9,8 @@
   refuses a line whose currency is not the draft's, so nothing is added across currencies;
 - or, with PSHUB_BILLING_INVOICES=runs, each billing run's draft is a draft sales invoice of
   its own with all its lines (a cap's write-down a negative line), in the draft's currency,
-  and neither engagements nor items make invoices of their own.
+  and neither engagements nor items make invoices of their own; a run's draft the hub
+  withdrew (deleted) is set to DELETED where Xero holds it.
 
 Another record's Xero id is a placeholder (`ref`) the delivery resolves. Amounts are
 exact decimal strings in the payload; the writer puts them on the wire as JSON numbers.
@@ -35,6 +36,8 @@ from adapters.billable import (
     line,
     ref,
     run_draft_lines,
+    withdrawal_notice,
+    withdrawn_run_draft,
     xref_id,
 )
 from adapters.xero.writes import XeroWriter
@@ -74,9 +77,9 @@ class XeroTarget:
         if entity == "client":
             item = self._item("contact", record, "contact", _contact(record), CONTACT)
             return [] if record.get("deleted") and item.target_id is None else [item]
-        if record.get("deleted"):
-            return []
         runs = invoices_mode(self.invoices) == "runs"
+        if record.get("deleted"):
+            return self._withdrawn(record) if runs and entity == "invoice" else []
         if entity == "invoice":
             return self._run_draft(record) if runs else []
         if runs:
@@ -133,6 +136,16 @@ class XeroTarget:
         if "LineItem" not in item.payload:
             return None
         return f"xero:{self.tenant}:invoice:{item.payload['InvoiceID']}"
+
+    def _withdrawn(self, record: Mapping[str, Any]) -> list[FeedItem]:
+        # A run's draft the hub withdrew: Xero deletes a draft by its status (DRAFT ->
+        # DELETED); one Xero is not known to hold is a notice (adapters/billable.py).
+        if not withdrawn_run_draft(record):
+            return []
+        item = self._item(DRAFT_ENTITY, record, "draft", {"Status": "DELETED"}, RUN_INVOICE)
+        if item.target_id:
+            return [item]
+        return [replace(item, payload=withdrawal_notice(record), notice=True)]
 
     def writer(self, settings: TargetSettings, client: httpx.Client) -> XeroWriter:
         """The connector to the tenant the settings name."""

@@ -15,7 +15,8 @@ fact that no longer holds. Two cases:
   is derived from (invoice, item, version billed): a second correction or a replay finds it.
 
 Settled at the start of every run command for the engagement (the metrics, which price the
-corrected work, have then reached the log's head).
+corrected work, have then reached the log's head), and soon after a correction is recorded
+by a periodic pass in the process that runs the projections (hub/billing/settling.py).
 """
 
 from __future__ import annotations
@@ -27,15 +28,16 @@ from uuid import UUID
 from psycopg.sql import SQL
 
 from domain.approval import FACTS
-from domain.billing_rules import Draft, Period, ReadyMilestone, plan
-from domain.billing_run import BillingRun
+from domain.billing_rules import Draft, Period, ReadyMilestone, Work, plan
+from domain.billing_run import BillingRun, draft_id
 from domain.engagement import Engagement
 from domain.expense import Expense
 from domain.invoice import Invoice, InvoiceStatus
 from domain.milestone import Milestone
 from domain.time_entry import TimeEntry
-from hub.application import HubApplication
+from hub.application import HubApplication, xref_claim
 from hub.billing import run as R  # the run's own readers: one place for what it reads
+from hub.errors import ConflictError
 from hub.exceptions import ExceptionCase
 from hub.store.recorder import EventMeta
 from projections.metrics.view import MetricsView
@@ -43,6 +45,8 @@ from projections.metrics.view import MetricsView
 ACTOR = "process:billing-run"
 REASON = "RATE_MISMATCH"  # the issued invoice bills a value the work no longer has
 RULE = "corrected_after_issue"
+# Why a run's draft left with no line is deleted (the invoice's `deleted_reason`).
+WITHDRAWN = "billing_run_withdrawn"
 _KINDS = {"time_entries": TimeEntry, "expenses": Expense}
 
 
@@ -60,12 +64,33 @@ def message_id(invoice_id: UUID) -> str:
     return f"billing-run:{invoice_id}"
 
 
+def settle(
+    app: HubApplication, view: MetricsView, engagement_id: UUID, meta: EventMeta, attempts: int = 3
+) -> Settled:
+    """settle_corrections, again on the records as they now stand where another writer (a
+    run command, another process's pass) settled the same draft first; what a try recorded
+    before its collision is kept in the answer."""
+    settled = Settled()
+    for attempt in range(attempts):
+        try:
+            return settle_corrections(app, view, engagement_id, meta, into=settled)
+        except ConflictError:
+            # app.record evicted what it tried to save: the next try reads what was recorded.
+            if attempt == attempts - 1:
+                raise
+    return settled
+
+
 def settle_corrections(
-    app: HubApplication, view: MetricsView, engagement_id: UUID, meta: EventMeta
+    app: HubApplication,
+    view: MetricsView,
+    engagement_id: UUID,
+    meta: EventMeta,
+    into: Settled | None = None,
 ) -> Settled:
     """Re-drafts the engagement's run drafts whose work changed, or opens a case where the
     draft was issued; records nothing where nothing changed."""
-    settled = Settled()
+    settled = Settled() if into is None else into
     engagement = app.find(engagement_id, Engagement)
     if engagement is None or engagement.deleted:
         return settled  # the run command refuses it, naming the field
@@ -77,7 +102,9 @@ def settle_corrections(
         run = app.find(row["id"], BillingRun)
         if run is None:
             continue
-        for draft in list(run.drafts):
+        for invoice_id in [d["invoice_id"] for d in run.drafts]:
+            # As the run stands now: settling one draft may have moved work onto another.
+            [draft] = [d for d in run.drafts if d["invoice_id"] == invoice_id]
             changed = _changed(app, draft)
             if not changed:
                 continue
@@ -85,8 +112,7 @@ def settle_corrections(
             if invoice is None or invoice.deleted or invoice.status == InvoiceStatus.VOID:
                 continue  # a dead draft bills nothing: the next run bills the new fact
             if invoice.status == InvoiceStatus.DRAFT:
-                _redraft(app, view, run, draft, invoice, changed, meta)
-                settled.redrafted.append({"invoice_id": draft["invoice_id"], "items": changed})
+                settled.redrafted += _redraft(app, view, run, draft, invoice, changed, meta)
             else:
                 opened = _cases(app, run, invoice, changed, meta)
                 settled.cases += [str(c) for c in opened]
@@ -133,18 +159,71 @@ def _redraft(
     invoice: Invoice,
     changed: list[dict[str, Any]],
     meta: EventMeta,
-) -> None:
-    """Plans the draft again from its own items at their current facts."""
-    items = {UUID(r["id"]) for line in draft["lines"] for k in _KINDS for r in line[k]}
+) -> list[dict[str, Any]]:
+    """Plans the draft again from its own items at their current facts. An item now in
+    another currency moves to the run's draft in that currency (added where the run has
+    none; left for a later run where that draft was issued or withdrawn). Returns what was
+    settled per draft: the invoice, its items, and whether it was withdrawn (nothing left)."""
+    new, moved = _replan(app, view, run, draft, set())
+    for item in changed:
+        for w in moved:
+            if str(w.id) == item["id"]:
+                item["moved_to"] = w.value.currency
+    if new.lines:
+        invoice.replace_lines(R.invoice_lines(new))
+    else:
+        invoice.delete(WITHDRAWN)
+    run.redraft(new, changed)
+    touched: list[Any] = [invoice]
+    claims = []
+    settled = [{"invoice_id": draft["invoice_id"], "items": changed, "withdrawn": not new.lines}]
+    for currency in sorted({w.value.currency for w in moved}):
+        ids = {w.id for w in moved if w.value.currency == currency}
+        because = [{**c, "moved_from": draft["currency"]} for c in changed if UUID(c["id"]) in ids]
+        other = next((d for d in run.drafts if d["currency"] == currency), None)
+        if other is None:
+            empty = {"currency": currency, "lines": []}
+            added, _ = _replan(app, view, run, empty, ids)
+            if not added.lines:
+                continue  # no longer due in the period: a later run bills it
+            engagement = app.find(run.engagement_id, Engagement)
+            period = Period(run.period_start, run.period_end)
+            made = R._invoice(engagement, run.id, draft_id(run.id, currency), added, period)
+            run.add_draft(added, because)
+            touched.append(made)
+            claims.append(xref_claim("invoice", made.xrefs[0], made.id))
+            target = str(made.id)
+        else:
+            held = app.find(UUID(other["invoice_id"]), Invoice)
+            if held is None or held.deleted or held.status != InvoiceStatus.DRAFT:
+                continue  # issued or withdrawn: a later run bills it in a draft of its own
+            merged, _ = _replan(app, view, run, other, ids)
+            held.replace_lines(R.invoice_lines(merged))
+            run.redraft(merged, because)
+            touched.append(held)
+            target = other["invoice_id"]
+        settled.append({"invoice_id": target, "items": because, "withdrawn": False})
+    app.record(*touched, run, meta=meta, claims=claims)
+    return settled
+
+
+def _replan(
+    app: HubApplication, view: MetricsView, run: BillingRun, draft: dict[str, Any], extra: set[UUID]
+) -> tuple[Draft, list[Work]]:
+    """The draft planned again from its items (and `extra`) at their current facts, in its
+    currency, and the work of them now in another currency."""
+    items = {UUID(r["id"]) for line in draft["lines"] for k in _KINDS for r in line[k]} | extra
     engagement = app.find(run.engagement_id, Engagement)
     rows = view.query(
         SQL("SELECT * FROM {work} WHERE engagement_id = %s AND NOT deleted"), [run.engagement_id]
     )
     billed = R._billed_items(view, run.engagement_id) - items
     work, _ = R._work(app, [r for r in rows if r["id"] in items], set())
-    # Work now in another currency than the draft's is withdrawn: a later run bills it.
+    moved = [w for w in work if w.value.currency != draft["currency"]]
     work = [w for w in work if w.value.currency == draft["currency"]]
-    terms = R._terms(engagement, R._work_contract(app, view, engagement), rows, billed)
+    contract = R._work_contract(app, view, engagement)
+    carried = R._carried(app, view, run.engagement_id, contract)
+    terms = R._terms(engagement, contract, rows, billed, carried)
     milestones = []
     for line in draft["lines"]:
         if line["milestone"]:
@@ -154,10 +233,7 @@ def _redraft(
                 milestones.append(ReadyMilestone(*ref))
     period = Period(run.period_start, run.period_end)
     planned = [d for d in plan(terms, period, work, milestones) if d.currency == draft["currency"]]
-    new = planned[0] if planned else Draft(draft["currency"])
-    invoice.replace_lines(R.invoice_lines(new))
-    run.redraft(new, changed)
-    app.record(invoice, run, meta=meta)
+    return (planned[0] if planned else Draft(draft["currency"])), moved
 
 
 def _cases(

@@ -82,7 +82,7 @@ def run_billing(
         SQL("SELECT * FROM {work} WHERE engagement_id = %s AND NOT deleted"), [engagement_id]
     )
     work, unpriced = _work(app, rows, billed)
-    terms = _terms(engagement, contract, rows, billed)
+    terms = _terms(engagement, contract, rows, billed, _carried(app, view, engagement_id, contract))
     milestones = _milestones(app, view, engagement_id, billed)
     drafts = plan(terms, period, work, milestones)
     run = BillingRun.of(
@@ -130,7 +130,11 @@ def _work_contract(app: HubApplication, view: MetricsView, engagement: Engagemen
 
 
 def _terms(
-    engagement: Engagement, contract: Any, rows: list[dict[str, Any]], billed: set[UUID]
+    engagement: Engagement,
+    contract: Any,
+    rows: list[dict[str, Any]],
+    billed: set[UUID],
+    carried: dict[Period, Decimal],
 ) -> Terms | None:
     if contract is False:
         # No contract line: the engagement's own commercial model says T&M, or nothing.
@@ -160,8 +164,37 @@ def _terms(
                 p = service_period(contract.retainer, r["work_date"])
                 hours[p] = hours.get(p, Decimal(0)) + Decimal(r["billing_qty"])
     return Terms(
-        contract.type, cap=cap, cap_used=used, retainer=contract.retainer, retainer_used=hours
+        contract.type,
+        cap=cap,
+        cap_used=used,
+        retainer=contract.retainer,
+        retainer_used=hours,
+        retainer_carried=carried,
     )
+
+
+def _carried(
+    app: HubApplication, view: MetricsView, engagement_id: UUID, contract: Any
+) -> dict[Period, Decimal]:
+    """The hours each earlier run recorded as rolled into its service period (a run from
+    before rollovers were recorded rolled none in)."""
+    if not contract or contract.type != ContractType.RETAINER or contract.retainer is None:
+        return {}
+    retainer = contract.retainer
+    rows = view.query(
+        SQL("SELECT id FROM {refs} WHERE entity = 'billing_run' AND data->>'engagement_id' = %s"),
+        [str(engagement_id)],
+    )
+    found: dict[Period, Decimal] = {}
+    for row in rows:
+        run = app.find(row["id"], BillingRun)
+        if run is None or run.contract_id != contract.id:
+            continue  # another contract line's runs say nothing of this one's hours
+        for d in run.drafts:
+            if d["currency"] == retainer.fee.currency:
+                rolled = Decimal(d.get("rolled_over_hours") or 0)
+                found[service_period(retainer, run.period_start)] = rolled
+    return found
 
 
 def _billed_items(view: MetricsView, engagement_id: UUID) -> set[UUID]:

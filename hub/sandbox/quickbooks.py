@@ -119,8 +119,11 @@ class QuickBooksApi(LoopbackApi):
         if not isinstance(body, dict):
             return fault("2010", "Request has invalid or unsupported property", "body")
         held = self.records.setdefault(realm, {}).setdefault(entity, {})
-        check = self._check_customer if entity == "customer" else self._check_invoice
-        answer = self._write(realm, entity, held, body, check)
+        if (request.query.get("operation") or [""])[0] == "delete":
+            answer = self._delete(entity, held, body)
+        else:
+            check = self._check_customer if entity == "customer" else self._check_invoice
+            answer = self._write(realm, entity, held, body, check)
         if request_id:
             self.replays[(realm, request_id)] = answer
         return answer
@@ -152,6 +155,18 @@ class QuickBooksApi(LoopbackApi):
             merged.setdefault("DocNumber", str(1000 + len(held) + 1))
         held[merged["Id"]] = merged
         return Response(200, {KEYS[entity]: merged, "time": _now()})
+
+    def _delete(self, entity: str, held: dict, body: dict) -> Response:
+        """`operation=delete`: the record goes, answered as QuickBooks does ({Id, status})."""
+        record_id = str(body.get("Id"))
+        current = held.get(record_id)
+        if current is None:
+            return fault("610", "Object Not Found", f"Object Not Found : {record_id}")
+        if str(body.get("SyncToken")) != current["SyncToken"]:
+            return fault("5010", "Stale Object Error", f"Stale Object Error : {record_id}")
+        del held[record_id]
+        deleted = {"Id": record_id, "status": "Deleted", "domain": "QBO"}
+        return Response(200, {KEYS[entity]: deleted, "time": _now()})
 
     def _check_customer(self, realm: str, customer: dict) -> Response | None:
         name = customer.get("DisplayName")

@@ -21,10 +21,11 @@ from uuid import UUID
 import pytest
 
 from domain.billing_run import BillingRun
+from domain.invoice import Invoice
 from hub.readiness import entities
 from hub.settings import Settings
 from tests.integration import billing_run_scenario as S
-from tests.support.changes import envelope
+from tests.support.changes import envelope, money, ref
 from tests.support.running import Running, running_hub
 
 MARCH = {"period_start": "2026-03-01", "period_end": "2026-04-01"}
@@ -96,6 +97,7 @@ def test_a_correction_while_drafted_redrafts_the_line_to_the_new_value(firm: Run
         {
             "invoice_id": draft["invoice_id"],
             "items": [{"kind": "time_entry", "id": t1, "billed_version": billed, "version": new}],
+            "withdrawn": False,
         }
     ]
     [redrafted] = again["drafts"]
@@ -205,3 +207,105 @@ def test_late_retainer_hours_are_billed_next_run_as_their_periods_overage(
     # Billed once: May's run has the fee alone.
     may = run(firm, "P6", {"period_start": "2026-05-01", "period_end": "2026-06-01"})
     assert [line["kind"] for line in may["drafts"][0]["lines"]] == ["retainer_fee"]
+
+
+def test_a_draft_whose_every_item_was_withdrawn_is_withdrawn_not_left_empty(
+    firm: Running,
+) -> None:
+    """T81 and its engagement's only draft: Harvest re-opens T81 (no longer approved) and
+    deletes nothing else; the re-draft has no line left, so the invoice is deleted and the
+    run's Redrafted event says the draft was withdrawn. Re-approved, T81 is billed again by
+    the next run (never twice)."""
+    publish(firm, S.engagement("P8"), S.time("T81", "P8", "2026-03-09", "5"))
+    first = run(firm, "P8", MARCH)
+    [draft] = first["drafts"]
+    assert Decimal(draft["total"]) == S.value("5", "100.00")
+    t81 = canonical(firm, "TimeEntry", "T81")
+
+    publish(firm, S.time("T81", "P8", "2026-03-09", "5", status="submitted", seq=2))
+    again = run(firm, "P8", MARCH, status=200)
+    [settled] = again["redrafted"]
+    assert (settled["invoice_id"], settled["withdrawn"]) == (draft["invoice_id"], True)
+    assert [i["id"] for i in settled["items"]] == [t81]
+    [withdrawn] = again["drafts"]
+    assert withdrawn["withdrawn"] is True and withdrawn["lines"] == []
+    assert Decimal(withdrawn["total"]) == 0
+    recorded = firm.hub.app.find(UUID(first["run_id"]), BillingRun)
+    assert recorded is not None and recorded.drafts == again["drafts"]
+    invoice = firm.hub.app.find(UUID(draft["invoice_id"]), Invoice)
+    assert invoice is not None and invoice.deleted and invoice.status == "draft"
+    shown = firm.api.get(
+        f"/v1/invoices/{draft['invoice_id']}",
+        params={"min_position": str(head(firm))},
+        headers=firm.token("read"),
+    )
+    assert shown.status_code == 410, shown.text  # gone, its history kept
+    assert shown.json()["record"]["deleted"] is True
+    # Settled once: nothing more is recorded by a further run.
+    before = head(firm)
+    assert run(firm, "P8", MARCH, status=200)["redrafted"] == []
+    assert head(firm) == before
+    # Approved again: April's run bills it (its March work date is before April's end).
+    publish(firm, S.time("T81", "P8", "2026-03-09", "5", seq=3))
+    [april] = run(firm, "P8", APRIL)["drafts"]
+    assert [r["id"] for line in april["lines"] for r in line["time_entries"]] == [t81]
+    assert Decimal(april["total"]) == S.value("5", "100.00")
+
+
+def expense(id_: str, project: str, amount: dict[str, str], seq: int = 1) -> dict[str, Any]:
+    data = {
+        "id": id_,
+        "engagement": ref("Project", project),
+        "resource": ref("User", "U1"),
+        "spent_date": "2026-03-10",
+        "amount": amount,
+        "category": "Travel",
+        "status": "approved",
+    }
+    return S.h("expense", data, "Expense", seq)
+
+
+def test_an_item_corrected_into_another_currency_moves_to_a_draft_in_it(firm: Running) -> None:
+    """P9's March draft bills 2 h at 100.00 and a 45.50 GBP expense; the expense is re-entered
+    as 50.00 EUR. The GBP draft keeps the time alone (200.00), and the run gets a EUR draft
+    of the expense (50.00 EUR): never summed with GBP, never dropped. April bills neither."""
+    publish(
+        firm,
+        S.engagement("P9"),
+        S.time("T91", "P9", "2026-03-09", "2"),
+        expense("E9", "P9", money("45.50")),
+    )
+    [gbp] = run(firm, "P9", MARCH)["drafts"]
+    assert Decimal(gbp["total"]) == S.value("2", "100.00") + Decimal("45.50")
+    e9 = canonical(firm, "Expense", "E9")
+
+    publish(firm, expense("E9", "P9", money("50.00", "EUR"), seq=2))
+    again = run(firm, "P9", MARCH, status=200)
+    drafts = {d["currency"]: d for d in again["drafts"]}
+    assert sorted(drafts) == ["EUR", "GBP"]
+    assert drafts["GBP"]["invoice_id"] == gbp["invoice_id"]
+    assert Decimal(drafts["GBP"]["total"]) == S.value("2", "100.00")
+    assert [line["kind"] for line in drafts["GBP"]["lines"]] == ["time"]
+    eur = drafts["EUR"]
+    assert Decimal(eur["total"]) == Decimal("50.00")
+    [line] = eur["lines"]
+    assert line["kind"] == "expense" and [r["id"] for r in line["expenses"]] == [e9]
+    # The trail: the item left GBP for EUR, on both drafts' events.
+    left, joined = again["redrafted"]
+    assert left["invoice_id"] == gbp["invoice_id"] and left["items"][0]["moved_to"] == "EUR"
+    assert joined["invoice_id"] == eur["invoice_id"] and joined["items"][0]["moved_from"] == "GBP"
+    invoice = firm.api.get(
+        f"/v1/invoices/{eur['invoice_id']}",
+        params={"min_position": str(head(firm))},
+        headers=firm.token("read"),
+    ).json()
+    assert (invoice["status"], invoice["currency"]) == ("draft", "EUR")
+    assert Decimal(invoice["subtotal"]["amount"]) == Decimal("50.00")
+    recorded = firm.hub.app.find(UUID(eur["invoice_id"]), Invoice)
+    assert recorded is not None and recorded.lines[0].expense_ids == (UUID(e9),)
+    # Settled once; billed once.
+    before = head(firm)
+    assert run(firm, "P9", MARCH, status=200)["redrafted"] == []
+    assert head(firm) == before
+    april = run(firm, "P9", APRIL, status=200)
+    assert april["drafts"] == []

@@ -129,3 +129,75 @@ def test_quickbooks_holds_each_run_draft_as_one_invoice_to_the_job(
         assert invoice["CustomerRef"]["value"] == job["Id"]
         assert str(invoice["TotalAmt"]) == "750.00"
         assert invoice["PrivateNote"] == f"pshub billing run draft {draft['invoice_id']}"
+
+
+def withdraw_march(running: Running, engagement: Any, draft: dict[str, Any]) -> None:
+    """Harvest re-opens the draft's only entry (no longer approved): the next run command
+    withdraws the emptied draft."""
+    entry = {
+        "id": "T1",
+        "engagement": ref("engagement", str(engagement.id), system="hub"),
+        "resource": ref("User", "U1"),
+        "work_date": "2026-03-02",
+        "hours": "6.00",
+        "billable": True,
+        "status": "submitted",
+        "task": "Analysis",
+        "billable_rate": money("125.00"),
+    }
+    body = envelope("harvest", "time_entry", entry, source_type="TimeEntry", seq=2)
+    running.publish_events(body)
+    assert running.outcome(body["id"])["status"] == "applied"
+    head = running.hub.app.hub_recorder.select_head()[0]
+    assert running.hub.runners["metrics"].wait_for(head, 30)
+    answer = running.api.post(
+        "/v1/commands/run-billing",
+        json={"engagement_id": str(engagement.id), **MARCH},
+        headers=running.token("operate"),
+    )
+    assert answer.status_code == 200, answer.text
+    [settled] = answer.json()["redrafted"]
+    assert (settled["invoice_id"], settled["withdrawn"]) == (draft["invoice_id"], True)
+
+
+def test_xero_deletes_a_run_draft_the_hub_withdrew(
+    settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PSHUB_BILLING_INVOICES", "runs")
+    with (
+        XeroApi(XERO_TENANT) as api,
+        feeding("XERO", api, XERO_TENANT, settings, make_database, nats_url, monkeypatch) as hub,
+    ):
+        _, engagement = firm(hub)
+        approved_time(hub, engagement)
+        priced(hub, engagement)
+        draft = run_march(hub, engagement)
+        until(
+            lambda: ("xero", XERO_TENANT, "Invoice") in xrefs(hub, "invoices", draft["invoice_id"]),
+            what="the draft acknowledged as the Xero invoice",
+        )
+        withdraw_march(hub, engagement, draft)
+        until(
+            lambda: [i["Status"] for i in api.held(XERO_TENANT, "Invoices")] == ["DELETED"],
+            what="the Xero draft deleted",
+        )
+
+
+def test_quickbooks_deletes_a_run_draft_the_hub_withdrew(
+    settings: Settings, make_database: Databases, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PSHUB_BILLING_INVOICES", "runs")
+    with QuickBooksApi() as api, feeding(
+        "QUICKBOOKS", api, REALM, settings, make_database, nats_url, monkeypatch
+    ) as hub:  # fmt: skip
+        _, engagement = firm(hub)
+        approved_time(hub, engagement)
+        priced(hub, engagement)
+        draft = run_march(hub, engagement)
+        until(
+            lambda: ("quickbooks", REALM, "Invoice") in xrefs(hub, "invoices", draft["invoice_id"]),
+            what="the draft acknowledged as the QuickBooks invoice",
+        )
+        assert len(api.held(REALM, "invoice")) == 1
+        withdraw_march(hub, engagement, draft)
+        until(lambda: api.held(REALM, "invoice") == [], what="the QuickBooks invoice deleted")

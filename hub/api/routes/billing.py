@@ -12,7 +12,7 @@ from domain.billing_run import run_id
 from hub.api.deps import HubDep, Operator
 from hub.api.problems import Problem
 from hub.api.routes.commands import command_meta
-from hub.billing.corrections import Settled, settle_corrections
+from hub.billing.corrections import Settled, settle
 from hub.billing.run import existing, run_billing, summary
 from hub.bootstrap import Hub
 from hub.contracts.commands import RunBilling
@@ -48,7 +48,8 @@ def run_billing_route(
     bills. Idempotent: a second run of the same engagement and period answers the first
     (200, `created: false`) and records nothing. First, drafts of earlier runs whose work was
     corrected since are re-drafted (`redrafted`), or, where the billing engine issued them, a
-    RATE_MISMATCH case is opened per corrected item (`correction_cases`)."""
+    RATE_MISMATCH case is opened per corrected item (`correction_cases`), unless the periodic
+    settling pass (PSHUB_BILLING_SETTLE_INTERVAL) did it already."""
     period = Period(body.period_start, body.period_end)
     app = hub.app
     if hub.metrics is None:
@@ -59,7 +60,7 @@ def run_billing_route(
         )
     meta = command_meta(request, principal)
     # Work corrected since an earlier run drafted it: re-draft, or a case where it was issued.
-    settled = settle_corrections(app, hub.metrics, body.engagement_id, meta)
+    settled = settle(app, hub.metrics, body.engagement_id, meta)
     found = existing(app, body.engagement_id, period)
     if found is not None:
         response.status_code = 200

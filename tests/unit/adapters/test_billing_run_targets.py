@@ -71,7 +71,6 @@ def test_a_run_draft_is_one_invoice_of_all_its_lines(target: Any) -> None:
 @pytest.mark.parametrize("target", TARGETS, ids=IDS)
 def test_only_a_run_draft_still_in_draft_is_sent(target: Any) -> None:
     assert target.items("invoice", run_draft(status="issued")) == []
-    assert target.items("invoice", run_draft(deleted=True)) == []
     assert target.items("invoice", {**run_draft(), "xrefs": [xref("xero", "Invoice", "X1")]}) == []
 
 
@@ -93,3 +92,31 @@ def test_items_mode_sends_no_run_draft_and_is_the_default(monkeypatch: pytest.Mo
         assert target.items("invoice", run_draft()) == []
     monkeypatch.setenv("PSHUB_BILLING_INVOICES", "runs")
     assert invoices_mode() == "runs" and len(XeroTarget().items("invoice", run_draft())) == 1
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=IDS)
+def test_a_withdrawn_run_draft_is_deleted_where_the_target_holds_it(target: Any) -> None:
+    system = target.name
+    tenant = "9130" if system == "quickbooks" else "t"
+    held = run_draft(deleted=True)
+    held["xrefs"] = [*held["xrefs"], xref(system, "Invoice", "X1", tenant=tenant)]
+    [item] = target.items("invoice", held)
+    assert (item.entity, item.key, item.notice, item.target_id) == (
+        "invoice_draft", "draft", False, "X1",
+    )  # fmt: skip
+    assert item.payload == (
+        {"operation": "delete"} if system == "quickbooks" else {"Status": "DELETED"}
+    )
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=IDS)
+def test_a_withdrawn_run_draft_not_known_there_is_a_notice_in_its_place(target: Any) -> None:
+    record = run_draft(deleted=True)
+    [item] = target.items("invoice", record)
+    # The same key as the draft's item: it replaces a pending draft, which is then never sent.
+    assert (item.entity, item.key, item.notice, item.target_id) == (
+        "invoice_draft", "draft", True, None,
+    )  # fmt: skip
+    assert item.payload["Withdrawn"]["invoice_id"] == str(record["id"])
+    # A deleted invoice that is no run's draft: nothing.
+    assert target.items("invoice", {**record, "xrefs": []}) == []

@@ -25,8 +25,10 @@ from domain.billing_rules import (
     ReadyMilestone,
     Terms,
     Work,
+    allowances,
     cap_used,
     plan,
+    rollover,
     service_period,
 )
 from domain.billing_run import BillingRun, draft_id, run_id
@@ -181,6 +183,99 @@ def test_a_retainer_within_its_hours_bills_the_fee_alone() -> None:
     assert [line.kind for line in draft.lines] == [FEE]
 
 
+FEBRUARY = Period(date(2026, 2, 1), date(2026, 3, 1))
+APRIL = Period(date(2026, 4, 1), date(2026, 5, 1))
+ROLL = replace(RETAINER, rollover_rule="roll_over")
+CAPPED = replace(RETAINER, rollover_rule="roll_over_capped", rollover_cap_hours=Decimal(3))
+
+
+def retainer(
+    terms: RetainerTerms, carried: dict[Period, Decimal], used: dict[Period, Decimal]
+) -> Terms:
+    return Terms(
+        ContractType.RETAINER, retainer=terms, retainer_used=used, retainer_carried=carried
+    )
+
+
+def test_a_rule_rolls_over_all_unused_hours_up_to_its_cap_or_none() -> None:
+    assert rollover(ROLL, Decimal("6.5")) == Decimal("6.5")
+    assert rollover(CAPPED, Decimal("6.5")) == Decimal(3)
+    assert rollover(CAPPED, Decimal("2")) == Decimal(2)
+    assert rollover(RETAINER, Decimal("6.5")) == Decimal(0)  # expire
+    assert rollover(ROLL, Decimal(-2)) == Decimal(0)  # an overrun period rolls nothing
+
+
+def test_unused_hours_roll_into_the_next_period_so_its_overage_is_smaller() -> None:
+    """February (its run recorded nothing rolled in) billed 4 of its 10 h: 6 h roll into
+    March, whose allowance is 16 h. March's 13.5 h all fit: no overage, where expiry would
+    bill 3.5 h x 150.00 = 525.00."""
+    a, b, c = hours(2, "6", "100.00"), hours(3, "3", "100.00"), hours(4, "4.5", "100.00")
+    terms = retainer(ROLL, {FEBRUARY: Decimal(0)}, {FEBRUARY: Decimal(4)})
+    [draft] = plan(terms, MARCH, [a, b, c], [])
+    assert draft.rolled_over == Decimal(6)
+    assert [line.kind for line in draft.lines] == [FEE, INCLUDED]
+    assert draft.lines[1].quantity == Decimal("13.5")
+    assert "16 h (10 included + 6 rolled over)" in draft.lines[1].description
+    assert draft.total == gbp("2000.00") and draft.overage == gbp("0.00")
+    expired = retainer(RETAINER, {FEBRUARY: Decimal(0)}, {FEBRUARY: Decimal(4)})
+    [plain] = plan(expired, MARCH, [a, b, c], [])
+    assert plain.rolled_over == Decimal(0) and plain.overage == gbp("525.00")
+
+
+def test_a_capped_rollover_carries_no_more_than_its_cap() -> None:
+    """6 h unused in February, 3 h cap: March's allowance is 13 h; 15 h worked, 2 h over."""
+    work = [hours(2, "8", "100.00"), hours(3, "7", "100.00")]
+    terms = retainer(CAPPED, {FEBRUARY: Decimal(0)}, {FEBRUARY: Decimal(4)})
+    [draft] = plan(terms, MARCH, work, [])
+    assert draft.rolled_over == Decimal(3)
+    assert draft.overage == gbp("300.00")  # 2 h x 150.00
+    assert draft.total == gbp("2300.00")
+
+
+def test_rolled_over_hours_roll_on_while_unused_and_a_first_period_has_none() -> None:
+    """January rolled 0 in and used 7: 3 roll to February; February used 5 of 13: 8 roll to
+    March (no cap). With no earlier run at all, nothing rolls."""
+    january = Period(date(2026, 1, 1), date(2026, 2, 1))
+    carried = {january: Decimal(0)}
+    used = {january: Decimal(7), FEBRUARY: Decimal(5)}
+    assert allowances(ROLL, MARCH, carried, used, {})[0] == Decimal(8)
+    # February's run recorded 3 rolled in: the walk takes it as recorded.
+    assert allowances(ROLL, MARCH, {**carried, FEBRUARY: Decimal(3)}, used, {})[0] == Decimal(8)
+    assert allowances(ROLL, MARCH, {}, used, {})[0] == Decimal(0)
+    [draft] = plan(retainer(ROLL, {}, {}), MARCH, [], [])
+    assert draft.rolled_over == Decimal(0)
+
+
+def test_a_period_closing_now_counts_its_late_hours_before_it_rolls_over() -> None:
+    """February used 4 of 10 by its run; 2 more February hours are approved before March's
+    run: they fit February (no charge) and 4 h, not 6, roll into March."""
+    late = hours(27, "2", "100.00", month=2)
+    terms = retainer(ROLL, {FEBRUARY: Decimal(0)}, {FEBRUARY: Decimal(4)})
+    [draft] = plan(terms, MARCH, [late], [])
+    assert draft.rolled_over == Decimal(4)
+    assert [line.kind for line in draft.lines] == [FEE, INCLUDED]
+    assert draft.lines[1].time_entries == ((late.id, 1),)
+
+
+def test_hours_approved_after_a_close_find_what_rolled_on_gone() -> None:
+    """March's run rolled all 6 unused February hours into March: 2 February hours approved
+    after it are February's overage at April's run (the hours moved on with the close)."""
+    late = hours(27, "2", "100.00", month=2)
+    carried = {FEBRUARY: Decimal(0), MARCH: Decimal(6)}
+    used = {FEBRUARY: Decimal(4), MARCH: Decimal(16)}
+    [draft] = plan(retainer(ROLL, carried, used), APRIL, [late], [])
+    assert [line.kind for line in draft.lines] == [FEE, OVERAGE]
+    assert draft.overage == gbp("300.00")
+    assert draft.rolled_over == Decimal(0)  # March used its 16 h
+
+
+def test_a_redraft_keeps_the_rollover_its_run_recorded() -> None:
+    terms = retainer(ROLL, {FEBRUARY: Decimal(0), MARCH: Decimal(6)}, {FEBRUARY: Decimal(9)})
+    [draft] = plan(terms, MARCH, [hours(2, "15", "100.00")], [])
+    assert draft.rolled_over == Decimal(6)  # not the 1 h February has unused now
+    assert draft.overage == gbp("0.00")
+
+
 def test_a_period_must_end_after_it_starts() -> None:
     with pytest.raises(RuleViolationError) as raised:
         Period(date(2026, 3, 1), date(2026, 3, 1))
@@ -255,3 +350,19 @@ def test_billed_plus_written_down_is_the_standard_value_per_currency(
     ]
     assert sorted(billed) == sorted(w.id for w in due)
     assert len({d.currency for d in drafts}) == len(drafts)
+
+
+def test_a_run_adds_a_draft_only_in_a_currency_it_has_none_in() -> None:
+    engagement = uuid4()
+    [gbp] = plan(TM, MARCH, [hours(2, "1", "100.00")], [])
+    run = BillingRun.of(
+        engagement_id=engagement, contract_id=None, contract_type="time_and_materials",
+        period=MARCH, drafts=[gbp], unpriced=[],
+    )  # fmt: skip
+    [eur] = plan(TM, MARCH, [expense(3, "50.00", "EUR")], [])
+    run.add_draft(eur, [{"kind": "expense", "moved_from": "GBP"}])
+    assert [d["currency"] for d in run.drafts] == ["GBP", "EUR"]
+    assert run.drafts[1]["invoice_id"] == str(draft_id(run.id, "EUR"))
+    with pytest.raises(RuleViolationError) as raised:
+        run.add_draft(gbp, [])
+    assert raised.value.rule == "one_draft_per_currency"
