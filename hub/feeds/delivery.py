@@ -101,9 +101,9 @@ class DeliveryWorker:
                 ):
                     writer = self.target.writer(self.settings, client)
                     while not self._stop.is_set():
+                        self._nudge.clear()  # before looking: a nudge meanwhile is not lost
                         if not self.deliver_one(conn, writer):
                             self._nudge.wait(self.idle_wait)
-                            self._nudge.clear()
                         self.error = None
             except Exception as exc:  # a process edge: report it and start again
                 self.error = f"{type(exc).__name__}: {exc}"

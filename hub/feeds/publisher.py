@@ -130,11 +130,13 @@ class FeedPublisher:
                 js = nc.jetstream()
                 await ensure_stream(js, self.streams.config(self.streams.feeds))
                 while not self._stop.is_set():
+                    # Cleared before looking, not after waiting: a nudge that comes while
+                    # this batch goes out is seen at once, not half a second later.
+                    self._nudge.clear()
                     sent = await self.publish_once(js)
                     self.error = None
                     if sent < self.batch:
                         await asyncio.to_thread(self._nudge.wait, self.idle_wait)
-                        self._nudge.clear()
             except Exception as exc:  # a process edge: report it, reconnect, go on
                 self.error = f"{type(exc).__name__}: {exc}"
                 log.warning("feed %s publisher: %s", self.target, self.error)

@@ -406,7 +406,10 @@ def _chain(line: FeedLine, runner: ProjectionRunner) -> None:
         last = runner.projection.position()
         while runner._thread is not None and runner._thread.is_alive():
             with runner._advanced:
-                runner._advanced.wait(1.0)
+                # Looked at under the condition's lock, which the runner notifies under: a
+                # page committed while the publisher was being nudged is not missed.
+                if runner.projection.position() == last:
+                    runner._advanced.wait(1.0)
             position = runner.projection.position()
             if position != last:
                 last = position
