@@ -62,7 +62,7 @@ def managed_firm(fed: Fed, manager: Resource) -> Any:
 def person(fed: Fed) -> Resource:
     resource = Resource.register(
         id=uuid.uuid4(), name="Ingrid Berg", email="ingrid@example.com", role="Manager",
-        time_zone="Europe/Oslo",
+        time_zone="Europe/Oslo", details={"legal_entity": "Nordic Consulting AS"},
     )  # fmt: skip
     fed.app.record(resource, meta=META)
     return resource
