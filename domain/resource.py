@@ -34,6 +34,9 @@ class EmploymentType(StrEnum):
 RESOURCE_DETAILS: dict[str, Any] = {
     "phone": "",
     "department": "",
+    # The firm's legal entity that employs the person: an ERP books the person to it (a
+    # NetSuite employee's required subsidiary).
+    "legal_entity": "",
     "employment_type": None,
     "weekly_capacity_hours": None,
     "default_bill_rate": None,
@@ -44,7 +47,7 @@ def check_resource_details(details: dict[str, Any]) -> dict[str, Any]:
     """Normalises descriptive attributes; the employment type is kept as its string value."""
     checked = dict(details)
     for name, value in details.items():
-        if name in ("phone", "department"):
+        if name in ("phone", "department", "legal_entity"):
             if value is not None and not isinstance(value, str):
                 raise RuleViolationError(f"{name} must be text", rule="text", field=name)
             checked[name] = optional_text(value)

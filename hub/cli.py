@@ -28,6 +28,12 @@ TRY_TOKEN_NAME = "local-try"  # noqa: S105 (a token name, not a secret)
 TRY_TOKEN_SCOPES = ("read", "read:confidential", "read:pii", "write:hub", "operate", "audit")
 
 
+def try_token_scopes() -> tuple[str, ...]:
+    """The scopes of the token an embedded `serve` prints: every scope, each adapter's webhook
+    too (the README's walk-throughs post a Harvest page and a Graph delta page with it)."""
+    return (*TRY_TOKEN_SCOPES, *(f"write:{name}" for name in sorted(adapter_registry())))
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad argument is one line on stderr and exit code 2."""
 
@@ -56,12 +62,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             store = TokenStore(hub.database_url)
             with contextlib.suppress(ValueError):
                 store.revoke(TRY_TOKEN_NAME)
-            token = store.create(TRY_TOKEN_NAME, TRY_TOKEN_SCOPES)
+            scopes = try_token_scopes()
+            token = store.create(TRY_TOKEN_NAME, scopes)
             print(
                 f"try it:         curl -H 'Authorization: Bearer {token}' "
                 f"http://{host}:{port}/v1/engagements?limit=5"
             )
-            print(f"token ({', '.join(TRY_TOKEN_SCOPES)}):")
+            print(f"token ({', '.join(scopes)}):")
             print(token, flush=True)
         # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for the
         # handler it found: the default one killed the process before the `finally` below, and

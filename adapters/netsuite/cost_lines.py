@@ -26,14 +26,19 @@ FACTS = frozenset({"approved", "billed", "locked"})
 Make = Callable[[str, Mapping[str, Any], dict[str, Any]], Any]
 
 
-def employee(record: Mapping[str, Any], external_id: str) -> dict[str, Any]:
+def employee(record: Mapping[str, Any], external_id: str, subsidiary: str = "") -> dict[str, Any]:
+    """The employee of a person, under the subsidiary (legal entity) that employs them, else
+    `subsidiary` (the one the NetSuite account books to): NetSuite refuses an employee
+    without one. Neither known: left out, and NetSuite's refusal becomes a case."""
     first, _, last = str(record.get("name") or "").strip().rpartition(" ")
+    entity = record.get("legal_entity") or subsidiary
     return {
         "externalId": external_id,
         "firstName": first or last,
         "lastName": last,
         "email": record.get("email"),
         "title": record.get("role"),
+        "subsidiary": {"refName": entity} if entity else None,
         "isInactive": record.get("status") == "inactive" or bool(record.get("deleted")),
     }
 

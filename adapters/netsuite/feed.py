@@ -4,6 +4,7 @@ per won engagement, an employee per person, and the cost lines of approved work
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -67,6 +68,11 @@ class NetSuiteTarget:
     # A cost line is valued at the rate card in force on its work date, in the job's currency.
     related = frozenset({"rate_card"})
 
+    def __init__(self, *, subsidiary: str = "") -> None:
+        # The subsidiary of an employee whose person names no legal entity: the one the
+        # NetSuite account books to (as the NetSuite adapter reads a job without one).
+        self.subsidiary = subsidiary
+
     def items(self, entity: str, record: Mapping[str, Any], related: Related) -> list[FeedItem]:
         if entity in WORK:
             return self._work(entity, record, related)
@@ -82,7 +88,7 @@ class NetSuiteTarget:
             return [replace(item, payload={**item.payload, "isInactive": True})
                     for item in self.items(entity, live, related)]  # fmt: skip
         if entity == "resource":
-            payload = cost_lines.employee(record, external_id(record["id"]))
+            payload = cost_lines.employee(record, external_id(record["id"]), self.subsidiary)
             return [self._item("employee", record, payload)]
         if entity == "client":
             return [self._customer(record)]
@@ -164,4 +170,7 @@ class NetSuiteTarget:
         return NetSuiteReader(settings, client)
 
 
-TARGET = NetSuiteTarget()
+# PSHUB_ADAPTER_NETSUITE_LEGAL_ENTITY: the legal entity the NetSuite account books to.
+TARGET = NetSuiteTarget(
+    subsidiary=os.environ.get("PSHUB_ADAPTER_NETSUITE_LEGAL_ENTITY", "").strip()
+)

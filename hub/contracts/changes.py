@@ -383,6 +383,7 @@ class ResourceChange(CanonicalModel):
     status: Literal["active", "inactive"] | None = None
     phone: _described(Annotated[str, Field(max_length=50)], "phone number (personal data)") = None
     department: _described(ShortText, "department or practice") = None
+    legal_entity: _described(ShortText, "the firm's legal entity that employs the person") = None
     employment_type: _described(Literal["employee", "contractor"], "employee or contractor") = None
     weekly_capacity_hours: _described(Quantity, "hours a week the person can work") = None
     default_bill_rate: _described(

@@ -202,6 +202,7 @@ class ResourceRecord(RecordModel):
     phone: str = field("phone number", PII, default="")
     role: str = field("role, as rate cards name it")
     department: str = field("department or practice", default="")
+    legal_entity: str = field("the firm's legal entity that employs the person", default="")
     employment_type: str | None = field("employee or contractor", INTERNAL, default=None)
     status: str = field("active or inactive")
     home_region: str = field("the firm's region the person belongs to", default="")

@@ -158,6 +158,7 @@ def plan_resources(script: Script, tenants: Tenants) -> list[ResourceFacts]:
             time_zone=zone,
             cost_rate=cost,
             home_region=region.code,
+            details={"legal_entity": region.legal_entity},  # the region's entity employs them
         )
         resources.append(facts)
     return resources

@@ -27,6 +27,7 @@ from psycopg.sql import SQL
 
 from hub.contracts.feeds import Delivered, DeliveryFailed, FeedItem, Target, TargetSettings
 from hub.feeds.cases import hold_case, open_case, resolve_case
+from hub.feeds.left_out import deliver_again, noted
 from hub.feeds.resolve import Waiting, resolve
 from projections.feeds.view import DELIVERED, FAILED, FeedView
 
@@ -173,8 +174,11 @@ class DeliveryWorker:
     ) -> dict[str, Any]:
         attempts = row["attempts"] + 1
         target_id = row["target_id"] or self._ledger_id(conn, view, row["canonical_id"], row["key"])
+        left_out: list[str] = []
         try:
-            payload = resolve(row["payload"], lambda cid, t: self._target_id(conn, view, cid, t))
+            payload = resolve(
+                row["payload"], lambda cid, t: self._target_id(conn, view, cid, t), left_out
+            )
             item = FeedItem(
                 target=self.target.name,
                 entity=row["entity"],
@@ -200,17 +204,28 @@ class DeliveryWorker:
             return self._failed(view, row, attempts, failure)
         # The ledger first, committed on its own: what the target holds is a fact even if the
         # acknowledgement fails, and the feed projection must know the xref the
-        # acknowledgement adds is the hub's own write before it sees it.
+        # acknowledgement adds is the hub's own write before it sees it. With it, the items
+        # that were delivered without naming this record go again (hub/feeds/left_out.py).
         with view.datastore.transaction(commit=True) as curs:
             curs.execute(
                 SQL(
-                    "INSERT INTO {} (canonical_id, key, delivered_hash, target_id, delivered_at)"
-                    " VALUES (%s, %s, %s, %s, now()) ON CONFLICT (canonical_id, key) DO UPDATE "
+                    "INSERT INTO {} (canonical_id, key, delivered_hash, target_id, delivered_at,"
+                    " left_out) VALUES (%s, %s, %s, %s, now(), %s) "
+                    "ON CONFLICT (canonical_id, key) DO UPDATE "
                     "SET delivered_hash = EXCLUDED.delivered_hash, "
-                    "target_id = EXCLUDED.target_id, delivered_at = EXCLUDED.delivered_at"
+                    "target_id = EXCLUDED.target_id, delivered_at = EXCLUDED.delivered_at, "
+                    "left_out = EXCLUDED.left_out"
                 ).format(view.ledger),
-                (row["canonical_id"], row["key"], row["payload_hash"], delivered.target_id),
+                (
+                    row["canonical_id"],
+                    row["key"],
+                    row["payload_hash"],
+                    delivered.target_id,
+                    noted(left_out),
+                ),
             )
+            if deliver_again(curs, view, row["canonical_id"]):
+                self._nudge.set()
         self.acknowledge(self.target.name, delivered, row["canonical_id"])
         if row["case_id"] is not None:
             resolve_case(self.app, row["case_id"], by=f"feed:{self.target.name}")

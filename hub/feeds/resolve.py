@@ -34,25 +34,28 @@ def references(payload: Any) -> list[str]:
 _OMIT = object()
 
 
-def resolve(payload: Any, lookup: Lookup) -> Any:
+def resolve(payload: Any, lookup: Lookup, left_out: list[str] | None = None) -> Any:
     """The payload with every placeholder replaced; raises Waiting for an unknown one (an
-    optional one's field is left out)."""
-    resolved = _resolve(payload, lookup)
+    optional one's field is left out, and its canonical id added to `left_out`: the ledger
+    keeps what the target was not told, hub/feeds/left_out.py)."""
+    resolved = _resolve(payload, lookup, [] if left_out is None else left_out)
     return None if resolved is _OMIT else resolved
 
 
-def _resolve(payload: Any, lookup: Lookup) -> Any:
+def _resolve(payload: Any, lookup: Lookup, left_out: list[str]) -> Any:
     if isinstance(payload, dict):
         if PLACEHOLDER in payload:
             found = lookup(UUID(payload[PLACEHOLDER]), payload.get("type", ""))
             if found is None:
                 if payload.get("optional"):
+                    left_out.append(payload[PLACEHOLDER])
                     return _OMIT
                 raise Waiting(payload[PLACEHOLDER], payload.get("type", "record"))
             shape = payload.get("as")
             return int(found) if shape == "int" else {"id": found} if shape == "ref" else found
-        values = {key: _resolve(value, lookup) for key, value in payload.items()}
+        values = {key: _resolve(value, lookup, left_out) for key, value in payload.items()}
         return {key: value for key, value in values.items() if value is not _OMIT}
     if isinstance(payload, list):
-        return [v for v in (_resolve(value, lookup) for value in payload) if v is not _OMIT]
+        found = (_resolve(value, lookup, left_out) for value in payload)
+        return [v for v in found if v is not _OMIT]
     return payload

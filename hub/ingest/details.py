@@ -140,7 +140,8 @@ def engagement_details(
 
 def resource_details(f: dict[str, Any]) -> dict[str, Any]:
     """The resource details a change reports."""
-    out: dict[str, Any] = {name: f[name] or "" for name in ("phone", "department") if name in f}
+    texts = ("phone", "department", "legal_entity")
+    out: dict[str, Any] = {name: f[name] or "" for name in texts if name in f}
     for name in ("employment_type", "weekly_capacity_hours"):
         if name in f:
             out[name] = f[name]

@@ -3,13 +3,14 @@
 From the target's feed: each item whose current payload the target acknowledged (the ledger's
 delivered hash is the outbox's), under the id the target gave it, its placeholders for other
 records resolved as the delivery resolved them. An item with a newer payload not delivered yet
-is in flight (not judged). From ingest: the target's ids the hub holds as xrefs (claims), so a
+is in flight (not judged); an optional reference is judged as the delivery sent it (the
+ledger notes what it left out). From ingest: the target's ids the hub holds as xrefs (claims), so a
 record the target had first is not "missing in the hub".
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -69,7 +70,7 @@ def hub_side(view: FeedView, reader: Reader, system: str, tenant: str) -> HubSid
             side.in_flight.add((row["entity"], target_id))
             continue
         fields = {
-            k: v for k, v in resolved(row["payload"], lookup).items()
+            k: v for k, v in resolved(row["payload"], lookup, _left_out(row)).items()
             if k not in reader.not_compared
         }  # fmt: skip
         side.expected.append(
@@ -99,21 +100,35 @@ def settled(before: HubSide, after: HubSide) -> HubSide:
     return side
 
 
-def resolved(payload: Any, lookup: Any) -> Any:
+def resolved(payload: Any, lookup: Any, left_out: Container[str] | None = ()) -> Any:
     """The payload with other records' ids as the target holds them; UNKNOWN for one the
-    target has not been given (never judged a difference)."""
+    target has not been given (never judged a difference).
+
+    An optional reference is judged as it was delivered: one the delivery left out (`left_out`,
+    the ledger's note; None where the delivery predates the note) is UNKNOWN even where the
+    record is known now: the target was never told it (the field went without it, and the
+    item goes again once the record is delivered, hub/feeds/left_out.py)."""
     if isinstance(payload, Mapping):
         if PLACEHOLDER in payload:
-            found = lookup(UUID(payload[PLACEHOLDER]), payload.get("type", ""))
+            cid = str(payload[PLACEHOLDER])
+            if payload.get("optional") and (left_out is None or cid in left_out):
+                return UNKNOWN
+            found = lookup(UUID(cid), payload.get("type", ""))
             if found is None:
                 return UNKNOWN
             # Shaped as the delivery shaped it (hub/feeds/resolve.py).
             shape = payload.get("as")
             return int(found) if shape == "int" else {"id": found} if shape == "ref" else found
-        return {k: resolved(v, lookup) for k, v in payload.items()}
+        return {k: resolved(v, lookup, left_out) for k, v in payload.items()}
     if isinstance(payload, list):
-        return [resolved(v, lookup) for v in payload]
+        return [resolved(v, lookup, left_out) for v in payload]
     return payload
+
+
+def _left_out(row: Mapping[str, Any]) -> frozenset[str] | None:
+    """The optional references the delivery of an item left out (None: not noted)."""
+    noted = row["left_out"]
+    return None if noted is None else frozenset(str(cid) for cid in noted)
 
 
 def _items(view: FeedView) -> list[Any]:
@@ -121,7 +136,7 @@ def _items(view: FeedView) -> list[Any]:
         return conn.execute(
             SQL(
                 "SELECT o.canonical_id, o.key, o.entity, o.payload, o.payload_hash, "
-                "o.target_id, l.delivered_hash, l.target_id AS delivered_id "
+                "o.target_id, l.delivered_hash, l.target_id AS delivered_id, l.left_out "
                 "FROM {} o LEFT JOIN {} l USING (canonical_id, key)"
             ).format(view.outbox, view.ledger)
         ).fetchall()

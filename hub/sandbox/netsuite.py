@@ -2,7 +2,9 @@
 upserts (204, Location), PATCH /{type}/{id} updates, GET /{type}?limit=&offset= lists ids
 (a reconcile pass reads each by GET /{type}/{id}), 400 with o:errorDetails, 429 with
 Retry-After (injected). An update adds the sublist lines it carries to those the record holds,
-unless `?replace=<sublist>` names the sublist (then they replace them), as NetSuite does."""
+unless `?replace=<sublist>` names the sublist (then they replace them), as NetSuite does.
+Required fields are required as NetSuite requires them (a customer's name, an employee's name
+and subsidiary, a job's parent, a cost line's employee and job)."""
 
 from __future__ import annotations
 
@@ -121,6 +123,9 @@ class NetSuite:
             return error(400, "Please enter value(s) for: Company Name", "USER_ERROR")
         if type_ == "employee" and not (body.get("firstName") and body.get("lastName")):
             return error(400, "Please enter value(s) for: Name", "USER_ERROR")
+        if type_ == "employee" and not body.get("subsidiary"):
+            # A OneWorld account books every employee to a subsidiary.
+            return error(400, "Please enter value(s) for: Subsidiary", "USER_ERROR")
         if type_ in ("timebill", "expenseReport"):
             employee = (body.get("employee") or {}).get("id")
             if employee not in self.records["employee"]:

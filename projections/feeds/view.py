@@ -20,7 +20,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 
 from projections.feeds.gate import OPEN, WITHDRAWN
 
@@ -115,6 +115,25 @@ class FeedView(PostgresTrackingRecorder):
                 "published_hash text, delivered_hash text, target_id text, "
                 "delivered_at timestamptz, PRIMARY KEY (canonical_id, key))"
             ).format(self.ledger)
+        )
+        # The records an item's optional placeholders named that the target was not given
+        # when it was delivered (their fields left out): a reconciliation judges those fields
+        # as delivered, and the item goes again once such a record is delivered
+        # (hub/feeds/left_out.py). NULL: delivered before the ledger noted it, so unknown.
+        self.sql_create_statements.append(
+            SQL(
+                # A catalogue read first: ALTER TABLE would lock the ledger even with nothing
+                # to add, and every generation's view runs these statements.
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM information_schema.columns "
+                "WHERE table_schema = COALESCE(NULLIF({}, ''), current_schema()) "
+                "AND table_name = {} AND column_name = 'left_out') "
+                "THEN ALTER TABLE {} ADD COLUMN IF NOT EXISTS left_out uuid[]; END IF; END $$"
+            ).format(Literal(datastore.schema), Literal(f"feed_{target}_ledger"), self.ledger)
+        )
+        self.sql_create_statements.append(
+            SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING gin (left_out)").format(
+                Identifier(f"feed_{target}_ledger_left_out"), self.ledger
+            )
         )
 
     # Reading what the projection folds over ------------------------------------------------

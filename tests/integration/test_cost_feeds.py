@@ -33,7 +33,12 @@ APPROVED = ApprovalStatus.APPROVED
 
 def person(fed: Fed, name: str, role: str, email: str) -> Resource:
     resource = Resource.register(
-        id=uuid.uuid4(), name=name, email=email, role=role, time_zone="Europe/Oslo"
+        id=uuid.uuid4(),
+        name=name,
+        email=email,
+        role=role,
+        time_zone="Europe/Oslo",
+        details={"legal_entity": "Nordic Consulting AS"},  # NetSuite's employee subsidiary
     )
     fed.app.record(resource, meta=META)
     return resource

@@ -12,6 +12,7 @@ from typing import Any
 
 from adapters.harvest.feed import TARGET as HARVEST
 from adapters.netsuite.feed import TARGET as NETSUITE
+from adapters.netsuite.feed import NetSuiteTarget
 from domain.rate_card import RateCard, RateLine, RateTier
 from domain.values import Money, Period
 from projections.feeds.related import RelatedRecords
@@ -202,3 +203,18 @@ def test_netsuite_gets_an_employee_for_a_person_only_where_it_has_none_of_its_ow
     acked = [{**own[0], "acknowledged": True}]
     [update] = NETSUITE.items("resource", person(ANN, xrefs=acked), related())
     assert update.target_id == "812"
+
+
+def test_a_netsuite_employee_is_booked_to_the_subsidiary_that_employs_the_person() -> None:
+    # NetSuite refuses an employee without a subsidiary (DOMAIN.md 2.15), as it does a job.
+    [employee] = NETSUITE.items("resource", person(ANN, legal_entity="Fjord AS"), related())
+    assert employee.payload["subsidiary"] == {"refName": "Fjord AS"}
+    # A person who names none: the subsidiary the NetSuite account books to, if configured...
+    account = NetSuiteTarget(subsidiary="Nordic Consulting AS")
+    [fallback] = account.items("resource", person(ANN), related())
+    assert fallback.payload["subsidiary"] == {"refName": "Nordic Consulting AS"}
+    [own] = account.items("resource", person(ANN, legal_entity="Fjord AS"), related())
+    assert own.payload["subsidiary"] == {"refName": "Fjord AS"}
+    # ... else none is made up: NetSuite's refusal becomes a case.
+    [bare] = NetSuiteTarget().items("resource", person(ANN), related())
+    assert "subsidiary" not in bare.payload

@@ -119,6 +119,13 @@ def test_placeholders_resolve_to_the_targets_ids_or_wait() -> None:
         CLIENT, "employee", as_ref=True, optional=True)}  # fmt: skip
     assert resolve(manager, lambda cid, type_: "812")["projectManager"] == {"id": "812"}
     assert resolve(manager, lambda cid, type_: None) == {"companyName": "X"}
+    # What it left out is noted, for the ledger (hub/feeds/left_out.py).
+    left_out: list[str] = []
+    resolve(manager, lambda cid, type_: None, left_out)
+    assert left_out == [str(CLIENT)]
+    left_out.clear()
+    resolve(manager, lambda cid, type_: "812", left_out)
+    assert left_out == []
 
 
 def test_backoff_doubles_up_to_its_cap_and_honours_retry_after() -> None:

@@ -47,3 +47,22 @@ def test_references_are_shaped_as_the_delivery_shaped_them() -> None:
         "employee": 1003,
     }
     assert resolved(payload, lambda cid, _type: None)["projectManager"] is UNKNOWN
+
+
+def test_an_optional_reference_is_judged_as_it_was_delivered() -> None:
+    # A job delivered before its manager's employee went without projectManager; the employee
+    # delivered since must not make the hub expect one NetSuite was never told (the demo
+    # sandbox found such jobs "differing").
+    manager, client = uuid4(), uuid4()
+    payload = {
+        "projectManager": target_ref(manager, "employee", as_ref=True, optional=True),
+        "parent": {"id": target_ref(client, "customer")},
+    }
+    ids = {manager: "1003", client: "1001"}.get
+    as_left = resolved(payload, lambda cid, _type: ids(cid), frozenset({str(manager)}))
+    assert as_left["projectManager"] is UNKNOWN and as_left["parent"] == {"id": "1001"}
+    sent = resolved(payload, lambda cid, _type: ids(cid), frozenset())
+    assert sent["projectManager"] == {"id": "1003"}
+    # Delivered before the ledger noted what it left out: not known, so not judged.
+    unnoted = resolved(payload, lambda cid, _type: ids(cid), None)
+    assert unnoted["projectManager"] is UNKNOWN and unnoted["parent"] == {"id": "1001"}
