@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import nats
+import orjson
 from psycopg.sql import SQL
 
 from hub.relay.envelope import CLOUDEVENTS_JSON
@@ -127,7 +127,8 @@ class FeedPublisher:
                 await asyncio.to_thread(self._stop.wait, 1.0)
                 continue
             try:
-                js = nc.jetstream()
+                # Room for a whole batch's acknowledgements in flight at once.
+                js = nc.jetstream(publish_async_max_pending=2 * self.batch)
                 await ensure_stream(js, self.streams.config(self.streams.feeds))
                 while not self._stop.is_set():
                     # Cleared before looking, not after waiting: a nudge that comes while
@@ -153,14 +154,17 @@ class FeedPublisher:
             return 0
         subject = self.streams.feed_subject
 
-        async def send(row: dict[str, Any]) -> None:
-            await js.publish(
+        # Sent one after another on the connection, acknowledged together: `publish` makes
+        # a request (a new inbox, random bytes from the system) and awaits each answer.
+        acks = [
+            await js.publish_async(
                 subject(self.target, row["entity"]),
-                json.dumps(envelope(self.target, row, self.source), default=str).encode(),
+                orjson.dumps(envelope(self.target, row, self.source), default=str),
                 headers={"Nats-Msg-Id": row["idempotency_key"], "Content-Type": CLOUDEVENTS_JSON},
             )
-
-        await asyncio.gather(*(send(row) for row in rows))
+            for row in rows
+        ]
+        await asyncio.gather(*acks)
         await asyncio.to_thread(self._mark, view, rows)
         self.published += len(rows)
         return len(rows)
@@ -179,20 +183,26 @@ class FeedPublisher:
             ).fetchall()
 
     def _mark(self, view: FeedView, rows: list[Any]) -> None:
+        """The batch published and its hashes in the ledger: two statements over arrays, not
+        two per row (the per-row updates were half the publisher's database time)."""
+        ids = [r["canonical_id"] for r in rows]
+        keys = [r["key"] for r in rows]
         with view.datastore.transaction(commit=True) as curs:
             # Only the payload that went out: a newer one written meanwhile goes out next.
-            curs.executemany(
+            curs.execute(
                 SQL(
-                    "UPDATE {} SET published = true WHERE canonical_id = %s AND key = %s "
-                    "AND idempotency_key = %s"
+                    "UPDATE {} o SET published = true "
+                    "FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS u(cid, k, ik) "
+                    "WHERE o.canonical_id = u.cid AND o.key = u.k AND o.idempotency_key = u.ik"
                 ).format(view.outbox),
-                [(r["canonical_id"], r["key"], r["idempotency_key"]) for r in rows],
+                (ids, keys, [r["idempotency_key"] for r in rows]),
             )
-            curs.executemany(
+            curs.execute(
                 SQL(
-                    "INSERT INTO {} (canonical_id, key, published_hash) VALUES (%s, %s, %s) "
+                    "INSERT INTO {} (canonical_id, key, published_hash) "
+                    "SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[]) "
                     "ON CONFLICT (canonical_id, key) DO UPDATE SET "
                     "published_hash = EXCLUDED.published_hash"
                 ).format(view.ledger),
-                [(r["canonical_id"], r["key"], r["payload_hash"]) for r in rows],
+                (ids, keys, [r["payload_hash"] for r in rows]),
             )
