@@ -87,11 +87,11 @@ def hold_case(app: Any, target: str, row: dict[str, Any], reason: str, detail: s
     return case.id
 
 
-def resolve_case(app: Any, case_id: UUID, *, by: str) -> None:
+def resolve_case(app: Any, case_id: UUID, *, by: str, note: str = "delivered") -> None:
     case = app.find(case_id, ExceptionCase)
     if case is None or case.closed:
         return
-    case.resolve(by=by, note="delivered")
+    case.resolve(by=by, note=note)
     try:
         app.record(case, meta=EventMeta(system="hub", actor=by))
     except Exception:  # resolved meanwhile by someone else: nothing to do

@@ -265,6 +265,13 @@ class DeliveryWorker:
             return self._later(attempts, attempts, failure.retry_after, error)
         reason = failure.reason if not failure.retryable else "DOWNSTREAM_TIMEOUT"
         case_id = open_case(self.app, self.target.name, row, reason, str(failure), attempts)
+        earlier = row["case_id"]
+        if earlier is not None and earlier != case_id:
+            # An earlier version's case (the outbox keeps it when the payload changes, so
+            # that delivering the new one closes it): this failure's own case replaces it.
+            resolve_case(
+                self.app, earlier, by=f"feed:{self.target.name}", note=f"superseded by {case_id}"
+            )
         self.outcomes["failed"] += 1
         log.warning(
             "feed %s: %s %s failed: %s", self.target.name, row["entity"], row["canonical_id"], error

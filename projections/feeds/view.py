@@ -221,8 +221,9 @@ class FeedView(PostgresTrackingRecorder):
         """Upserts the changed items (their delivery starts afresh) with the position, the
         provisioning decisions read (an opened engagement's held items become pending, a
         withdrawn one's are dropped) and the related records that changed, in one
-        transaction. An item held by its mapping keeps its case, which its delivery then
-        resolves."""
+        transaction. An item held by its mapping, or refused by the target, keeps its case
+        through a new payload: the delivery of the new one resolves it (a refusal of the new
+        one opens its own case and closes this one)."""
         last_errors = last_errors or {}
         with self.datastore.transaction(commit=True) as curs:
             if related:
@@ -249,7 +250,7 @@ class FeedView(PostgresTrackingRecorder):
                         "target_id = EXCLUDED.target_id, occurred_at = EXCLUDED.occurred_at, "
                         "published = EXCLUDED.published, state = EXCLUDED.state, attempts = 0, "
                         "next_attempt_at = now(), last_error = EXCLUDED.last_error, "
-                        "case_id = CASE WHEN {}.state = 'held' THEN {}.case_id END, "
+                        "case_id = CASE WHEN {}.state <> 'delivered' THEN {}.case_id END, "
                         "updated_at = now(), pending_since = now()"
                     ).format(self.outbox, self.outbox, self.outbox),
                     [

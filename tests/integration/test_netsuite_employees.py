@@ -54,3 +54,12 @@ def test_an_employee_without_a_subsidiary_is_refused_into_a_case_and_goes_once_i
         [employee] = fed.netsuite.records["employee"].values()
         assert employee["subsidiary"] == {"refName": "Nordic Consulting AS"}
         assert employee["externalId"] == f"pshub-{person.id}"
+        # The refused version's case closes once a corrected version is delivered.
+        closed = until(
+            lambda: (
+                fed.running.api.get(f"/v1/exceptions/{case['id']}", headers=reader).json()["status"]
+                == "resolved"
+            ),
+            what="the refusal's case resolved",
+        )
+        assert closed
