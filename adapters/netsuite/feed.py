@@ -133,6 +133,9 @@ class NetSuiteTarget:
             "companyName": record.get("legal_name"),
             "altName": record.get("trading_name"),
             "currency": _ref(record.get("billing_currency")),
+            # A client belongs to no legal entity of the firm: its primary subsidiary is the
+            # one the NetSuite account books to, where configured (else NetSuite's default).
+            "subsidiary": _ref(self.subsidiary or None),
             "isInactive": record.get("status") == "inactive",
         }
         return self._item("customer", record, payload)

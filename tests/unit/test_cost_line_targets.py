@@ -218,3 +218,17 @@ def test_a_netsuite_employee_is_booked_to_the_subsidiary_that_employs_the_person
     # ... else none is made up: NetSuite's refusal becomes a case.
     [bare] = NetSuiteTarget().items("resource", person(ANN), related())
     assert "subsidiary" not in bare.payload
+    # A customer is booked to the account's subsidiary where one is configured.
+    client = {
+        "id": str(CLIENT),
+        "version": 1,
+        "xrefs": [],
+        "deleted": False,
+        "legal_name": "Fjord Analytics AS",
+        "billing_currency": "NOK",
+        "status": "active",
+    }
+    [customer] = account.items("client", client, related())
+    assert customer.payload["subsidiary"] == {"refName": "Nordic Consulting AS"}
+    [plain] = NetSuiteTarget().items("client", client, related())
+    assert "subsidiary" not in plain.payload
