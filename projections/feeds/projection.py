@@ -234,8 +234,7 @@ class FeedProjection:
         mapping (FeedItem.hold) are held."""
         items = [f.item for f in found if isinstance(f, Found)]
         keys = {(item.canonical_id, item.key) for item in items}
-        current = self.view.hashes(keys)
-        ledger = self.view.ledger_of(keys)
+        current, ledger = self.view.folded(keys)
         gates: dict[UUID, str] = {}
         errors: dict[tuple[UUID, str], str] = {}
         known = self.view.gates({i.canonical_id for i in items}) if self.await_provisioning else {}

@@ -138,22 +138,33 @@ class FeedView(PostgresTrackingRecorder):
 
     # Reading what the projection folds over ------------------------------------------------
 
-    def hashes(self, keys: Iterable[tuple[UUID, str]]) -> dict[tuple[UUID, str], str]:
-        """The payload hash each item holds now in this generation's outbox."""
-        return {
-            (r["canonical_id"], r["key"]): r["payload_hash"]
-            for r in self._select(self.outbox, ["payload_hash"], keys)
+    def folded(
+        self, keys: Iterable[tuple[UUID, str]]
+    ) -> tuple[dict[tuple[UUID, str], str], dict[tuple[UUID, str], Ledger]]:
+        """What the projection folds a page's items over, in one round trip: the payload hash
+        each item holds now in this generation's outbox, and the ledger of what the target
+        was given (which survives rebuilds)."""
+        pairs = list(keys)
+        if not pairs:
+            return {}, {}
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                SQL(
+                    "SELECT k.cid, k.kk, o.payload_hash, l.canonical_id IS NOT NULL AS kept, "
+                    "l.published_hash, l.delivered_hash, l.target_id "
+                    "FROM unnest(%s::uuid[], %s::text[]) AS k(cid, kk) "
+                    "LEFT JOIN {} o ON o.canonical_id = k.cid AND o.key = k.kk "
+                    "LEFT JOIN {} l ON l.canonical_id = k.cid AND l.key = k.kk"
+                ).format(self.outbox, self.ledger),
+                ([p[0] for p in pairs], [p[1] for p in pairs]),
+            ).fetchall()
+        hashes = {(r["cid"], r["kk"]): r["payload_hash"] for r in rows if r["payload_hash"]}
+        ledger = {
+            (r["cid"], r["kk"]): Ledger(r["published_hash"], r["delivered_hash"], r["target_id"])
+            for r in rows
+            if r["kept"]
         }
-
-    def ledger_of(self, keys: Iterable[tuple[UUID, str]]) -> dict[tuple[UUID, str], Ledger]:
-        return {
-            (r["canonical_id"], r["key"]): Ledger(
-                r["published_hash"], r["delivered_hash"], r["target_id"]
-            )
-            for r in self._select(
-                self.ledger, ["published_hash", "delivered_hash", "target_id"], keys
-            )
-        }
+        return hashes, ledger
 
     def acknowledged(self, ids: Iterable[UUID]) -> dict[UUID, set[str]]:
         """The ids the target gave each record's items (their xrefs are the hub's writes)."""
@@ -191,22 +202,6 @@ class FeedView(PostgresTrackingRecorder):
         with self.datastore.get_connection() as conn:
             rows = conn.execute(SQL("SELECT entity, id, data FROM {}").format(self.related))
             return [(r["entity"], r["id"], r["data"]) for r in rows.fetchall()]
-
-    def _select(
-        self, table: Identifier, columns: Sequence[str], keys: Iterable[tuple[UUID, str]]
-    ) -> list[Any]:
-        pairs = list(keys)
-        if not pairs:
-            return []
-        with self.datastore.get_connection() as conn:
-            return conn.execute(
-                SQL(
-                    "SELECT canonical_id, key, {} FROM {} t "
-                    "JOIN unnest(%s::uuid[], %s::text[]) AS k(cid, kk) "
-                    "ON t.canonical_id = k.cid AND t.key = k.kk"
-                ).format(SQL(", ").join(Identifier(c) for c in columns), table),
-                ([p[0] for p in pairs], [p[1] for p in pairs]),
-            ).fetchall()
 
     # Writing ------------------------------------------------------------------------------
 
