@@ -54,25 +54,27 @@ DROP_GRACE = 3.0
 REBUILD_PAGE = 2000
 
 
-_decoding_lock = threading.Lock()
+_shared_lock = threading.Lock()
+
+
+def _shared(app: HubApplication, attribute: str, make: Callable[[], Any]) -> Any:
+    """One object per application (so per process) for all its live projections."""
+    with _shared_lock:
+        found = getattr(app, attribute, None)
+        if found is None:
+            found = make()
+            setattr(app, attribute, found)
+        return found
 
 
 def decoding(app: HubApplication) -> SharedDecoding:
     """The mapper the projections of this process share: each event decoded once for all."""
-    with _decoding_lock:
-        found = getattr(app, "_shared_decoding", None)
-        if found is None:
-            found = app._shared_decoding = SharedDecoding(app.mapper)  # type: ignore[attr-defined]
-        return found
+    return _shared(app, "_shared_decoding", lambda: SharedDecoding(app.mapper))
 
 
 def pages(app: HubApplication) -> SharedPages:
     """The log as the live projections of this process read it: each page once for all."""
-    with _decoding_lock:
-        found = getattr(app, "_shared_pages", None)
-        if found is None:
-            found = app._shared_pages = SharedPages(app.hub_recorder)  # type: ignore[attr-defined]
-        return found
+    return _shared(app, "_shared_pages", lambda: SharedPages(app.hub_recorder))
 
 
 def _loader(app: HubApplication) -> Callable[[UUID, int], Any]:

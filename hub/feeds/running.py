@@ -290,21 +290,16 @@ class Feeds:
         if not tenant and self.lines.get(target) and self.lines[target].settings:
             tenant = self.lines[target].settings.tenant  # type: ignore[union-attr]
         ref = SourceRef(target, tenant, delivered.target_type, delivered.target_id)
-        for attempt in range(5):
-            try:
-                lock, engine = self._engine_of(target)
-                with lock:
-                    engine.map_xref(ref, canonical_id, actor=f"feed:{target}")
-                return
-            except ConflictError as exc:
-                if "already maps" in str(exc):
-                    # The target's record is another golden record's (the writer adopted one
-                    # the hub knew from the target itself): likely one client twice.
-                    duplicate_case(self.app, target, ref, canonical_id, str(exc))
-                    return
-                if attempt == 4:
-                    raise
-                self.app.evict(canonical_id)  # another writer got there first: reload
+        lock, engine = self._engine_of(target)
+        try:
+            with lock:  # a collision with another writer is retried by map_xref itself
+                engine.map_xref(ref, canonical_id, actor=f"feed:{target}")
+        except ConflictError as exc:
+            if "already maps" not in str(exc):
+                raise
+            # The target's record is another golden record's (the writer adopted one the
+            # hub knew from the target itself): likely one client twice.
+            duplicate_case(self.app, target, ref, canonical_id, str(exc))
 
     def _engine_of(self, target: str) -> tuple[threading.Lock, Any]:
         """The ingest engine that records one target's acknowledgements. An engine keeps

@@ -79,7 +79,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 # Attempts of a map-xref whose record another writer changed meanwhile (IngestEngine.map_xref).
-MAP_XREF_TRIES = 3
+MAP_XREF_TRIES = 5
 
 
 class IngestEngine:

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -40,7 +39,7 @@ from hub.settings import Settings
 from hub.store.recorder import EventMeta
 from hub.streams import Streams
 from ops.bench.common import bench_nats_url, children, scratch_database, scratch_streams
-from ops.bench.ingest import cpu_seconds, encoded, start_hub, workload
+from ops.bench.ingest import cpu_seconds, encoded, start_hub, start_worker, workload
 from ops.bench.relay import percentile
 
 STARTED: list[float] = []  # when the load began (wall clock, as the CloudEvents' `time`)
@@ -126,27 +125,6 @@ async def measure(
     return lags, achieved, len(messages), used, wall
 
 
-def start_feeds_worker(kids: Any, url: str, nats_url: str, prefix: str) -> subprocess.Popen[bytes]:
-    """A `pshub worker --run feeds` on the hub's store and streams, once it says it runs."""
-    env = {
-        **os.environ,
-        "PSHUB_DATABASE_URL": url,
-        "PSHUB_NATS_URL": nats_url,
-        "PSHUB_NATS_PREFIX": prefix,
-        "PSHUB_LOG_LEVEL": "WARNING",
-    }
-    proc = kids.popen(
-        [sys.executable, "-m", "hub.cli", "worker", "--run", "feeds"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    line = proc.stdout.readline()
-    if not line.startswith(b"pshub worker running"):
-        raise SystemExit(f"the feeds worker did not start: {line!r}")
-    return proc
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=1000, help="ingest messages per second")
@@ -178,7 +156,7 @@ def main() -> None:
         else:
             hub, _ = start_hub(kids, url, nats_url, prefix, 500, run="ingest,projections")
             roles["hub (ingest, projections)"] = [hub.pid]
-            roles["worker (feeds)"] = [start_feeds_worker(kids, url, nats_url, prefix).pid]
+            roles["worker (feeds)"] = [start_worker(kids, url, nats_url, prefix, run="feeds").pid]
         lags, achieved, sent, used, wall = asyncio.run(
             measure(nats_url, Streams(prefix), url, args.rate, args.seconds, args.writes, roles)
         )

@@ -263,8 +263,9 @@ def start_hub(
 
 
 def start_worker(
-    kids: Children, url: str, nats_url: str, prefix: str, batch: int
+    kids: Children, url: str, nats_url: str, prefix: str, batch: int = 500, run: str = "ingest"
 ) -> subprocess.Popen[bytes]:
+    """A `pshub worker --run <run>` on the bench's store and streams, once it runs."""
     env = {
         **os.environ,
         "PSHUB_DATABASE_URL": url,
@@ -277,7 +278,7 @@ def start_worker(
     out = Path(tempfile.mkstemp(prefix="pshub-worker-")[1])
     with out.open("wb") as sink:
         proc = kids.popen(
-            [sys.executable, "-m", "hub.cli", "worker", "--run", "ingest"],
+            [sys.executable, "-m", "hub.cli", "worker", "--run", run],
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
