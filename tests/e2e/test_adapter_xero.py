@@ -25,6 +25,7 @@ from tests.e2e.adapter_support import (
     record,
     stream_messages,
 )
+from tests.support.feeding import until
 from tests.support.http_source import Request, Response, SourceServer, serve
 from tests.support.running import Running
 
@@ -176,6 +177,11 @@ def test_a_fetch_that_fails_every_time_opens_a_fetch_failed_case_and_applies_not
     invoice_message, repeated = documents(running, accepted(again))
     assert repeated == note_message
     [invoice_id] = applied(running, [invoice_message])
+    # Ingest applies the parked credit note after the invoice's batch is settled: wait for it.
+    until(
+        lambda: running.outcome(note_message)["status"] == "applied",
+        what="the credit note applied once its invoice is",
+    )
     assert applied(running, [note_message]) == [
         record(running, "xero", "CreditNote", CREDIT_NOTE)["id"]
     ]
