@@ -49,10 +49,17 @@ class ExceptionsProjection:
             cases[notification.originator_id] = self.mapper.to_domain_event(notification).mutate(
                 case
             )
-        self.view.write(
-            [case_row(case) for case in cases.values() if case is not None],
-            Tracking(self.application_name, notifications[-1].id),
-        )
+        try:
+            self.view.write(
+                [case_row(case) for case in cases.values() if case is not None],
+                Tracking(self.application_name, notifications[-1].id),
+            )
+        except Exception:
+            # What committed is the truth (another writer may have taken this page, e.g.
+            # across a generation switch): read the position again rather than retry the
+            # same page for ever, as the other projections do.
+            self._position = None
+            raise
         self._position = notifications[-1].id
 
 
