@@ -74,6 +74,8 @@ class _Batch:
     new_claims: dict[str, Claim] = field(default_factory=dict)
     sequences: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (seq, msg)
     new_sequences: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Each stored claim's sequence as read (None: none yet): the commit checks it still holds.
+    read_sequences: dict[str, str | None] = field(default_factory=dict)
     lineage: dict[UUID, dict[str, FieldSource]] = field(default_factory=dict)
     lineage_dirty: set[UUID] = field(default_factory=set)
     cases: list[ExceptionCase] = field(default_factory=list)

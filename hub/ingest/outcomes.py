@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from hub.errors import ConflictError
 from hub.exception_placing import adapter_legal_entity
 from hub.exceptions import ExceptionCase
 from hub.ingest.batch import APPLIED, DEAD_LETTERED, PARKED, REDELIVERED, Outcome
@@ -95,14 +97,40 @@ def record(
         return app.record(
             *aggregates, meta=meta, claims=list(batch.new_claims.values()), extra_writes=[write]
         )
-    else:
+    try:
         with tables.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
             # The same role as appends use, so both paths share the scratch table.
             role = app.hub_recorder.append_role
             if role:
                 cur.execute(SQL("SET LOCAL ROLE {}").format(Identifier(role)))
             write(cur, [])
+    except IntegrityError as exc:
+        raise ConflictError("the batch conflicts with recorded state") from exc
     return None
+
+
+def write_sequences(cur: Cursor[DictRow], claims: Identifier, batch: _Batch) -> None:
+    """Moves each source record's order on, if it still is what the batch read: another
+    process may have applied a newer change of the record after this batch read its claim
+    (and before it read the record), and this batch's older change must not win."""
+    keys = list(batch.new_sequences)
+    cur.execute(
+        SQL(
+            "UPDATE {} AS c SET sequence = v.seq, message_id = v.mid "
+            "FROM unnest(%s::text[], %s::text[], %s::text[]) AS v(key, seq, mid) "
+            "WHERE c.key = v.key AND c.sequence IS NOT DISTINCT FROM "
+            "(%s::jsonb ->> v.key)"
+        ).format(claims),
+        (
+            keys,
+            [batch.new_sequences[k][0] for k in keys],
+            [batch.new_sequences[k][1] for k in keys],
+            json.dumps({k: batch.read_sequences.get(k) for k in keys}),
+        ),
+    )
+    if cur.rowcount != len(keys):
+        # Rolls the batch back: the consumer decides it again on what is committed now.
+        raise IntegrityError("a source record's order moved on under this batch")
 
 
 def outcome_writer(
@@ -182,13 +210,7 @@ def outcome_writer(
                 repeated,
             )
         if batch.new_sequences:
-            # The source record's claim (inserted above when new) holds its order.
-            cur.executemany(
-                SQL("UPDATE {} SET sequence = %s, message_id = %s WHERE key = %s").format(
-                    table("hub_claims")
-                ),
-                [(seq, mid, key) for key, (seq, mid) in batch.new_sequences.items()],
-            )
+            write_sequences(cur, table("hub_claims"), batch)
         parked = [
             (o.message_id, o.waiting_for, o.subject, o.raw, now)
             for o in outcomes

@@ -62,6 +62,7 @@ class IngestTables:
         for row in rows:
             batch.claims[row["key"]] = row["owner_id"]
             batch.claim_entities[row["key"]] = row["entity"]
+            batch.read_sequences[row["key"]] = row["sequence"]
             if row["sequence"] is not None:
                 batch.sequences[row["key"]] = (row["sequence"], row["message_id"])
 

@@ -16,6 +16,7 @@ from domain.ids import source_id
 from domain.time_entry import TimeEntry
 from domain.values import SourceRef
 from hub.bootstrap import build_application
+from hub.errors import ConflictError
 from hub.exceptions import ExceptionCase
 from hub.ingest.engine import IngestEngine
 from hub.settings import Settings
@@ -163,6 +164,37 @@ def test_an_older_change_after_a_newer_one_is_stale(engine: IngestEngine) -> Non
     assert (stale.outcome, stale.reason) == ("stale", "STALE")
     client = engine.app.get(stale.canonical_ids[0], Client)
     assert client.legal_name == "Globex New Ltd"
+
+
+def test_an_older_change_loses_to_a_newer_one_another_process_commits_meanwhile(
+    engine: IngestEngine, settings: Settings, scratch_database: str
+) -> None:
+    """Two ingest processes: one reads the record's claim (order 5), the other commits order 7
+    before the first reads the record itself. The first's order 6 must not be recorded over
+    order 7: its commit conflicts, and decided again it is stale."""
+    other = IngestEngine(build_application(settings, scratch_database))
+    # The other process made the record: this one has no copy of it in memory.
+    other.process([incoming("harvest", "client", _client(legal_name="v5"), seq=5)])
+    newer = incoming("harvest", "client", _client(legal_name="v7"), seq=7)
+    read_claims = engine._tables.load_claims
+    interleaved = []
+
+    def read_then_other_commits(keys: Any, batch: Any) -> None:
+        read_claims(keys, batch)
+        if not interleaved:
+            interleaved.append(other.process([newer])[0].outcome)
+
+    engine._tables.load_claims = read_then_other_commits  # type: ignore[method-assign]
+    older = incoming("harvest", "client", _client(legal_name="v6"), seq=6)
+    try:
+        with pytest.raises(ConflictError):
+            engine.process([older])
+        assert interleaved == ["applied"]
+        [again] = engine.process([older])
+    finally:
+        other.app.close()
+    assert (again.outcome, again.reason) == ("stale", "STALE")
+    assert engine.app.get(again.canonical_ids[0], Client).legal_name == "v7"
 
 
 def test_an_unknown_reference_parks_the_change_until_it_arrives(engine: IngestEngine) -> None:
