@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -413,17 +412,6 @@ def build_relay(hub: Hub) -> EventRelay:
         channel=recorder.channel_name,
         schema=recorder.datastore.schema,
     )
-
-
-def tune_garbage_collector() -> None:
-    """For a long-running hub process, after start-up. What lives as long as the process
-    (cached aggregates, compiled models, the app itself) made the cyclic collector's passes,
-    every 700 allocations, a quarter of ingest CPU at 60,000 messages (ops/bench). Start-up's
-    objects are frozen out of its view, and the young generation is collected every 50,000
-    allocations: the same figures as with the collector off, and cycles are still freed."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
 
 
 def resolve_servers(settings: Settings, *, nats: bool = True) -> tuple[str, str, list[Any]]:

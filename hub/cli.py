@@ -46,7 +46,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from hub.api.app import create_app  # noqa: PLC0415
     from hub.auth import TokenStore  # noqa: PLC0415
-    from hub.bootstrap import build_hub, tune_garbage_collector  # noqa: PLC0415
+    from hub.bootstrap import build_hub  # noqa: PLC0415
+    from hub.collector import tune_garbage_collector  # noqa: PLC0415
 
     settings = load_settings()
     host = args.host or settings.host
@@ -87,7 +88,8 @@ def _terminated(signum: int, frame: object) -> NoReturn:
 def cmd_worker(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415
 
-    from hub.bootstrap import build_hub, tune_garbage_collector  # noqa: PLC0415
+    from hub.bootstrap import build_hub  # noqa: PLC0415
+    from hub.collector import tune_garbage_collector  # noqa: PLC0415
     from hub.poller import run_pollers  # noqa: PLC0415
 
     settings = load_settings()

@@ -8,7 +8,8 @@ from hub.cli_support import EXIT_OK, Bar, CommandError, load_settings, stop, sto
 
 
 def cmd_projections_rebuild(args: argparse.Namespace) -> int:
-    from hub.bootstrap import build_application, tune_garbage_collector  # noqa: PLC0415
+    from hub.bootstrap import build_application  # noqa: PLC0415
+    from hub.collector import tune_garbage_collector  # noqa: PLC0415
     from hub.feeds.running import feed_names, feed_view, is_feed, rebuild_feed  # noqa: PLC0415
     from hub.projecting import KINDS, rebuild  # noqa: PLC0415
 
@@ -47,7 +48,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return cmd_projections_rebuild(args)
     if args.until is None or args.into is None:
         raise CommandError("--until and --into go together (or neither: rebuild every projection)")
-    from hub.bootstrap import build_application, tune_garbage_collector  # noqa: PLC0415
+    from hub.bootstrap import build_application  # noqa: PLC0415
+    from hub.collector import tune_garbage_collector  # noqa: PLC0415
     from hub.replay import check_schema, replay  # noqa: PLC0415
 
     database_url, started = store_url()

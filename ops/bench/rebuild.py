@@ -58,7 +58,7 @@ def load_log(url: str, events: int) -> int:
 
 def child(url: str) -> None:
     """The rebuild, in a process of its own (py-spy attaches to it); prints its figures."""
-    from hub.bootstrap import tune_garbage_collector  # noqa: PLC0415 (the child's own import)
+    from hub.collector import tune_garbage_collector  # noqa: PLC0415 (the child's own import)
     from hub.projecting import GOLDEN, rebuild  # noqa: PLC0415
 
     app = build_application(Settings(database_url=url), url)

@@ -41,7 +41,8 @@ from nats.js.api import StreamConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from hub.bootstrap import build_application, tune_garbage_collector
+from hub.bootstrap import build_application
+from hub.collector import tune_garbage_collector
 from hub.demo import DemoSpec, load_demo
 from hub.relay.envelope import COLUMNS, Envelopes
 from hub.settings import Settings
