@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -85,6 +85,21 @@ def _loader(app: HubApplication) -> Callable[[UUID, int], Any]:
             return None
 
     return load
+
+
+def _many_loader(app: HubApplication) -> Callable[[Mapping[UUID, int]], dict[UUID, Any]]:
+    """Loads several aggregates, each at the version asked, from one query of their events
+    (those it finds: an aggregate with fewer events is left out)."""
+
+    def load_many(wanted: Mapping[UUID, int]) -> dict[UUID, Any]:
+        built: dict[UUID, Any] = {}
+        for stored in app.hub_recorder.select_events_of(list(wanted)):
+            if stored.originator_version <= wanted[stored.originator_id]:
+                event = app.mapper.to_domain_event(stored)
+                built[stored.originator_id] = event.mutate(built.get(stored.originator_id))
+        return {i: a for i, a in built.items() if a is not None and a.version == wanted[i]}
+
+    return load_many
 
 
 @dataclass(frozen=True)

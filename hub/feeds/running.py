@@ -24,7 +24,15 @@ from hub.feeds.cases import duplicate_case
 from hub.feeds.delivery import Backoff, DeliveryWorker
 from hub.feeds.publisher import FeedPublisher
 from hub.feeds.registry import active_targets, connector, known_targets
-from hub.projecting import Progress, _loader, active_generation, decoding, pages, switch
+from hub.projecting import (
+    Progress,
+    _loader,
+    _many_loader,
+    active_generation,
+    decoding,
+    pages,
+    switch,
+)
 from hub.records import to_record
 from hub.streams import Streams
 from projections.feeds.projection import FeedProjection
@@ -60,6 +68,7 @@ def feed_projection(
         target,
         mapper=decoding(app),
         load=_loader(app),
+        load_many=_many_loader(app),
         to_record=to_record,
         application_name=app.name,
         await_provisioning=await_provisioning,

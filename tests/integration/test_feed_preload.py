@@ -1,0 +1,72 @@
+"""A feed projection reads the records a page changes that are not in memory together (one
+query), and folds the same outbox as when every record was in memory: updates of records last
+changed long ago (a week's time approved at once) no longer cost a query each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from psycopg.sql import SQL
+
+from domain.time_entry import TimeEntry
+from hub.bootstrap import build_application
+from hub.demo import DemoSpec, load_demo
+from hub.feeds.registry import known_targets
+from hub.feeds.running import feed_projection, feed_view
+from hub.settings import Settings
+from hub.store.recorder import EventMeta
+from projections.runner import ProjectionRunner
+
+
+@pytest.fixture(scope="module")
+def app(settings: Settings, make_database: Any) -> Iterator[Any]:
+    app = build_application(settings, make_database("preload"))
+    load_demo(app, DemoSpec(seed=11, scale=0.05), progress=False)
+    # Then every time entry revised, long after it was last changed: each a cache miss.
+    entries = [
+        n.originator_id
+        for n in app.hub_recorder.select_notifications(1, 100_000)
+        if n.topic == "domain.time_entry:TimeEntry.Recorded"
+    ]
+    for entry_id in entries:
+        entry = app.get(entry_id, TimeEntry)
+        entry.revise(locked_reason="period closed")
+        app.record(entry, meta=EventMeta(actor="test"))
+    yield app
+    app.close()
+
+
+def _outbox(view: Any) -> list[Any]:
+    with view.datastore.get_connection() as conn:
+        return conn.execute(
+            SQL(
+                "SELECT canonical_id, key, entity, version, position, idempotency_key, "
+                "payload, payload_hash, published, state FROM {} ORDER BY canonical_id, key"
+            ).format(view.outbox)
+        ).fetchall()
+
+
+@pytest.mark.parametrize("target", ["netsuite", "quickbooks"])
+def test_records_missing_from_memory_are_read_per_page_and_fold_the_same_outbox(
+    app: Any, target: str
+) -> None:
+    outboxes, single_loads = [], []
+    for generation, cache_size in ((101, 100_000), (102, 1)):
+        view = feed_view(app, target, generation)
+        view.drop()
+        view.create_table()
+        projection = feed_projection(app, known_targets()[target], view)
+        projection.cache_size = cache_size  # 1: nearly every update misses the cache
+        loads = []
+        load = projection.load
+        projection.load = lambda i, v, load=load, loads=loads: loads.append(i) or load(i, v)
+        ProjectionRunner(projection, app.hub_recorder, page=200).catch_up()
+        outboxes.append(_outbox(view))
+        single_loads.append(len(loads))
+        view.drop()
+    assert outboxes[0] and outboxes[0] == outboxes[1]
+    misses = single_loads[1]
+    # With a cache of one, nearly every update is a miss: read per page, not one by one.
+    assert misses < 50, f"{misses} records were read one by one"
