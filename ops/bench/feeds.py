@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+from psycopg.sql import SQL, Identifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -38,7 +40,7 @@ from hub.bootstrap import build_application
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
 from hub.streams import Streams
-from ops.bench.common import bench_nats_url, children, scratch_database, scratch_streams
+from ops.bench.common import Children, bench_nats_url, children, scratch_database, scratch_streams
 from ops.bench.ingest import cpu_seconds, encoded, start_hub, start_worker, workload
 from ops.bench.relay import percentile
 
@@ -69,11 +71,11 @@ async def measure(
     seconds: int,
     writes: float,
     roles: dict[str, list[int]],
-) -> tuple[dict[str, list[tuple[float, float, float]]], float, int, dict[str, float], float]:
+) -> tuple[dict[str, list[tuple[float, float, float, int]]], float, int, dict[str, float], float]:
     messages = encoded(streams, workload(rate * seconds, seed=29))
     nc = await nats.connect(nats_url)
     js = nc.jetstream(publish_async_max_pending=100_000)
-    lags: dict[str, list[tuple[float, float, float]]] = {}
+    lags: dict[str, list[tuple[float, float, float, int]]] = {}
 
     async def arrived(msg: Any) -> None:
         now = time.time()
@@ -81,7 +83,12 @@ async def measure(
         changed = datetime.fromisoformat(event["time"]).timestamp()
         subject = msg.subject.removeprefix(streams.prefix)
         lags.setdefault(subject, []).append(
-            (msg.metadata.timestamp.timestamp() - changed, now - changed, changed)
+            (
+                msg.metadata.timestamp.timestamp() - changed,
+                now - changed,
+                changed,
+                int(event["sequence"]),
+            )
         )
 
     sub = await js.subscribe(
@@ -125,6 +132,64 @@ async def measure(
     return lags, achieved, len(messages), used, wall
 
 
+def split(values: list[tuple[float, float, float, int]], url: str) -> dict[str, list[float]]:
+    """The lag in two: from the change to its commit in the log (the event's `recorded_at`,
+    stamped in the committing transaction: ingest's share), and from there to JetStream."""
+    app = build_application(Settings(database_url=url), url)
+    try:
+        recorder = app.hub_recorder
+        events = Identifier(recorder.datastore.schema, recorder.events_table_name)
+        with recorder.datastore.get_connection() as conn:
+            rows = conn.execute(
+                SQL(
+                    "SELECT notification_id, recorded_at FROM {} WHERE notification_id = ANY(%s)"
+                ).format(events),
+                (list({v[3] for v in values}),),
+            ).fetchall()
+        recorded = {r["notification_id"]: r["recorded_at"] for r in rows}
+    finally:
+        app.close()
+    ingest, feeds = "change -> recorded (ingest)", "recorded -> stored (feeds)"
+    stages: dict[str, list[float]] = {ingest: [], feeds: []}
+    for stored, _, changed, position in values:
+        at = recorded.get(position)
+        if at is not None:
+            stages[ingest].append(at.timestamp() - changed)
+            stages[feeds].append(changed + stored - at.timestamp())
+    return stages
+
+
+def timeline(values: list[tuple[float, float, float, int]], started: float) -> None:
+    """Per second of change time: items, p50 and max lag to JetStream storage."""
+    by_second: dict[int, list[float]] = {}
+    for stored, _, changed, _ in values:
+        by_second.setdefault(int(changed - started), []).append(stored)
+    print(f"per second of change from {started:.2f} (epoch; items, p50, max lag to stored):")
+    for second, got in sorted(by_second.items()):
+        print(
+            f"  {second:4d} s  n={len(got):5d}  p50 {1000 * percentile(got, 0.5):5.0f} ms  "
+            f"max {1000 * max(got):5.0f} ms"
+        )
+
+
+def profile(kids: Children, roles: dict[str, list[int]], into: Path, seconds: int) -> None:
+    """py-spy (from PyPI: `pip install py-spy`) records each hub process for the run."""
+    into.mkdir(parents=True, exist_ok=True)
+    for role, pids in roles.items():
+        if role.startswith("bench"):
+            continue
+        name = role.split()[0]
+        kids.popen(
+            [
+                str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pids[0]),
+                "--duration", str(seconds + 5), "--format", "speedscope",
+                "--output", str(into / f"{name}.json"), "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=1000, help="ingest messages per second")
@@ -142,6 +207,17 @@ def main() -> None:
         default=5,
         help="seconds at the start reported apart (a cold process, the sources' first records)",
     )
+    parser.add_argument(
+        "--timeline",
+        action="store_true",
+        help="also print, per second of change time, how many items and their p50 and max lag "
+        "(steady lag, or stalls?)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="py-spy records the hub and the feeds worker into DIR (speedscope files)",
+    )
     args = parser.parse_args()
     nats_url = bench_nats_url()
     with (
@@ -157,9 +233,13 @@ def main() -> None:
             hub, _ = start_hub(kids, url, nats_url, prefix, 500, run="ingest,projections")
             roles["hub (ingest, projections)"] = [hub.pid]
             roles["worker (feeds)"] = [start_worker(kids, url, nats_url, prefix, run="feeds").pid]
+        if args.profile:
+            profile(kids, roles, Path(args.profile), args.seconds)
         lags, achieved, sent, used, wall = asyncio.run(
             measure(nats_url, Streams(prefix), url, args.rate, args.seconds, args.writes, roles)
         )
+        warm = STARTED[0] + args.warmup
+        stages = split([v for values in lags.values() for v in values if v[2] >= warm], url)
     print(
         f"feed lag: change events ingested at {achieved:,.0f}/s for {args.seconds} s "
         f"({sent:,} messages), {args.writes:g} clients/s registered beside them, "
@@ -194,6 +274,14 @@ def main() -> None:
                 f"  {subject:<24} {'(first s)':<11} n={len(early):5d}  "
                 f"p50 {1000 * percentile(early, 0.50):5.0f} ms, "
                 f"p99 {1000 * percentile(early, 0.99):5.0f} ms, max {1000 * max(early):5.0f} ms"
+            )
+    if args.timeline:
+        timeline([v for values in lags.values() for v in values], STARTED[0])
+        print(f"where it goes, every feed after the first {args.warmup:g} s:")
+        for label, got in stages.items():
+            print(
+                f"  {label:<34} p50 {1000 * percentile(got, 0.5):5.0f} ms, "
+                f"p99 {1000 * percentile(got, 0.99):5.0f} ms"
             )
     if steady_all:
         print(
