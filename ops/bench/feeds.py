@@ -45,6 +45,7 @@ from ops.bench.ingest import cpu_seconds, encoded, start_hub, start_worker, work
 from ops.bench.relay import percentile
 
 STARTED: list[float] = []  # when the load began (wall clock, as the CloudEvents' `time`)
+FEEDS = ("netsuite", "harvest", "sharepoint", "quickbooks", "xero")
 
 
 def write_clients(url: str, per_second: float, stop: threading.Event, written: list[str]) -> None:
@@ -178,7 +179,7 @@ def profile(kids: Children, roles: dict[str, list[int]], into: Path, seconds: in
     for role, pids in roles.items():
         if role.startswith("bench"):
             continue
-        name = role.split()[0]
+        name = role.split(" (")[0] + (str(pids[0]) if role.startswith("worker") else "")
         kids.popen(
             [
                 str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pids[0]),
@@ -197,9 +198,11 @@ def main() -> None:
     parser.add_argument("--writes", type=float, default=10, help="clients registered per second")
     parser.add_argument(
         "--layout",
-        choices=("one", "split"),
+        choices=("one", "split", "split2"),
         default="one",
-        help="feeds in the hub's process (one) or in a worker process beside it (split)",
+        help="feeds in the hub's process (one), in a worker process beside it (split), or in "
+        "two workers (split2: NetSuite, Harvest and SharePoint in one, QuickBooks and Xero in "
+        "the other, each turning the other's feeds off)",
     )
     parser.add_argument(
         "--warmup",
@@ -232,7 +235,11 @@ def main() -> None:
         else:
             hub, _ = start_hub(kids, url, nats_url, prefix, 500, run="ingest,projections")
             roles["hub (ingest, projections)"] = [hub.pid]
-            roles["worker (feeds)"] = [start_worker(kids, url, nats_url, prefix, run="feeds").pid]
+            groups = [FEEDS] if args.layout == "split" else [FEEDS[:3], FEEDS[3:]]
+            for group in groups:
+                off = {f"PSHUB_FEED_{t.upper()}_ENABLED": "false" for t in FEEDS if t not in group}
+                worker = start_worker(kids, url, nats_url, prefix, run="feeds", extra_env=off)
+                roles[f"worker ({', '.join(group) if len(groups) > 1 else 'feeds'})"] = [worker.pid]
         if args.profile:
             profile(kids, roles, Path(args.profile), args.seconds)
         lags, achieved, sent, used, wall = asyncio.run(

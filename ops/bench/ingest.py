@@ -263,11 +263,18 @@ def start_hub(
 
 
 def start_worker(
-    kids: Children, url: str, nats_url: str, prefix: str, batch: int = 500, run: str = "ingest"
+    kids: Children,
+    url: str,
+    nats_url: str,
+    prefix: str,
+    batch: int = 500,
+    run: str = "ingest",
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """A `pshub worker --run <run>` on the bench's store and streams, once it runs."""
     env = {
         **os.environ,
+        **(extra_env or {}),
         "PSHUB_DATABASE_URL": url,
         "PSHUB_NATS_URL": nats_url,
         "PSHUB_NATS_PREFIX": prefix,
