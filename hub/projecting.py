@@ -117,6 +117,7 @@ KINDS: dict[str, Kind] = {
             view,
             mapper=decoding(app),
             load=_loader(app),
+            load_many=_many_loader(app),
             to_record=to_record,
             application_name=app.name,
         ),

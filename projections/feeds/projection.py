@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
@@ -36,6 +36,7 @@ from hub.contracts.feeds import FeedItem, Target
 from projections.feeds import gate as G
 from projections.feeds.related import KEPT, RelatedRecords
 from projections.feeds.view import DELIVERED, HELD, PENDING, FeedView, OutboxRow
+from projections.preloading import LoadMany, missing
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class FeedProjection:
         *,
         mapper: Mapper[UUID],
         load: Callable[[UUID, int], Any],
-        load_many: Callable[[Mapping[UUID, int]], dict[UUID, Any]] | None = None,
+        load_many: LoadMany | None = None,
         to_record: Callable[[Any], dict[str, Any]],
         application_name: str,
         cache_size: int = 2_000,
@@ -181,21 +182,14 @@ class FeedProjection:
         of lag for everything behind them (ops/bench/feeds.py, at the end of its load)."""
         if self.load_many is None:
             return
-        wanted: dict[UUID, int] = {}
-        seen: set[UUID] = set()
-        for notification in notifications:
-            record_id, version = notification.originator_id, notification.originator_version
-            if record_id in seen:
-                continue
-            seen.add(record_id)
+
+        def ignored(notification: Notification) -> bool:
             entity = _entity_of(notification.topic)
             if entity is None:
-                entity = self._kinds.get(record_id)
-            if version == 1 or entity == "" or (entity is not None and entity not in self.follows):
-                continue
-            cached = self._cache.get(record_id)
-            if cached is None or cached.version != version - 1:
-                wanted[record_id] = version - 1
+                entity = self._kinds.get(notification.originator_id)
+            return entity == "" or (entity is not None and entity not in self.follows)
+
+        wanted = missing(notifications, self._cache, ignored)
         if len(wanted) > 1:  # one alone is read as before
             self._preloaded = self.load_many(wanted)
 

@@ -12,6 +12,7 @@ from eventsourcing.persistence import Mapper, Notification, Tracking
 
 from projections.golden_records.columns import FILTERS
 from projections.golden_records.view import GoldenRecordsView, RecordRow, XrefRow
+from projections.preloading import LoadMany, missing
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,14 @@ class GoldenRecordsProjection:
         to_record: Serialiser,
         application_name: str,
         cache_size: int = 5_000,
+        load_many: LoadMany | None = None,
     ) -> None:
         self.view = view
         self.mapper = mapper
         self.load = load
+        self.load_many = load_many
+        # The aggregates of this page read together before it is applied (preloading.py).
+        self._preloaded: dict[UUID, Any] = {}
         self.to_record = to_record
         self.application_name = application_name
         self.cache_size = cache_size
@@ -56,6 +61,10 @@ class GoldenRecordsProjection:
     def process(self, notifications: Sequence[Notification]) -> None:
         touched: dict[UUID, tuple[Any, int]] = {}
         try:
+            if self.load_many is not None:
+                wanted = missing(notifications, self._cache)
+                if len(wanted) > 1:  # one alone is read as before
+                    self._preloaded = self.load_many(wanted)
             for notification in notifications:
                 aggregate = self._advance(notification)
                 if aggregate is not None and getattr(aggregate, "ENTITY", "") in FILTERS:
@@ -75,6 +84,8 @@ class GoldenRecordsProjection:
             self._cache.clear()
             self._position = None
             raise
+        finally:
+            self._preloaded.clear()
         self._position = notifications[-1].id
 
     def _advance(self, notification: Notification) -> Any:
@@ -84,7 +95,9 @@ class GoldenRecordsProjection:
         if aggregate is not None and aggregate.version != version - 1:
             aggregate = None  # out of step (another writer, an earlier failure): reload
         if aggregate is None and version > 1:
-            aggregate = self.load(aggregate_id, version - 1)
+            aggregate = self._preloaded.pop(aggregate_id, None)
+            if aggregate is None or aggregate.version != version - 1:
+                aggregate = self.load(aggregate_id, version - 1)
             if aggregate is None:
                 log.warning(
                     "golden records: no aggregate %s at version %d", aggregate_id, version - 1

@@ -1,6 +1,7 @@
-"""A feed projection reads the records a page changes that are not in memory together (one
-query), and folds the same outbox as when every record was in memory: updates of records last
-changed long ago (a week's time approved at once) no longer cost a query each."""
+"""Projections (each feed, the golden records) read the records a page changes that are not in
+memory together (one query), and write the same rows as when every record was in memory:
+updates of records last changed long ago (a week's time approved at once) no longer cost a
+query each."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from hub.bootstrap import build_application
 from hub.demo import DemoSpec, load_demo
 from hub.feeds.registry import known_targets
 from hub.feeds.running import feed_projection, feed_view
+from hub.projecting import GOLDEN, KINDS
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
 from projections.runner import ProjectionRunner
@@ -70,3 +72,26 @@ def test_records_missing_from_memory_are_read_per_page_and_fold_the_same_outbox(
     misses = single_loads[1]
     # With a cache of one, nearly every update is a miss: read per page, not one by one.
     assert misses < 50, f"{misses} records were read one by one"
+
+
+def test_the_golden_records_read_missing_records_per_page_and_write_the_same_rows(app: Any) -> None:
+    tables, single_loads = [], []
+    for generation, cache_size in ((101, 100_000), (102, 1)):
+        view = KINDS[GOLDEN].view(app, generation)
+        view.drop()
+        view.create_table()
+        projection = KINDS[GOLDEN].projection(app, view)
+        projection.cache_size = cache_size
+        loads: list[Any] = []
+        load = projection.load
+        projection.load = lambda i, v, load=load, loads=loads: loads.append(i) or load(i, v)
+        ProjectionRunner(projection, app.hub_recorder, page=200).catch_up()
+        with view.datastore.get_connection() as conn:
+            rows = conn.execute(
+                SQL("SELECT * FROM {} ORDER BY id").format(view.table("time_entry"))
+            ).fetchall()
+        tables.append(rows)
+        single_loads.append(len(loads))
+        view.drop()
+    assert tables[0] and tables[0] == tables[1]
+    assert single_loads[1] < 50, f"{single_loads[1]} records were read one by one"
