@@ -196,11 +196,7 @@ class HubApplication(Application[UUID]):
                 missing.append(aggregate_id)
         if not missing:
             return
-        built: dict[UUID, CanonicalAggregate] = {}
-        for stored in self.hub_recorder.select_events_of(missing):
-            event = self.mapper.to_domain_event(stored)
-            built[stored.originator_id] = event.mutate(built.get(stored.originator_id))  # type: ignore[attr-defined]
-        for aggregate_id, aggregate in built.items():
+        for aggregate_id, aggregate in self.replayed(dict.fromkeys(missing)).items():
             try:
                 cached = cache.get(aggregate_id)
             except KeyError:
@@ -208,6 +204,17 @@ class HubApplication(Application[UUID]):
             # A command may have saved a newer version while the query ran: keep that one.
             if cached is None or cached.version < aggregate.version:
                 cache.put(aggregate_id, aggregate)
+
+    def replayed(self, versions: Mapping[UUID, int | None]) -> dict[UUID, Any]:
+        """Aggregates rebuilt from their events, read in one query: each up to the version
+        given (None: its last). One that has fewer events stops at its last one."""
+        built: dict[UUID, Any] = {}
+        for stored in self.hub_recorder.select_events_of(list(versions)):
+            upto = versions[stored.originator_id]
+            if upto is None or stored.originator_version <= upto:
+                event = self.mapper.to_domain_event(stored)
+                built[stored.originator_id] = event.mutate(built.get(stored.originator_id))
+        return built
 
     def take(self, aggregate_id: UUID) -> Any:
         """Returns the aggregate for a writer to change, without a copy: it leaves the cache

@@ -39,6 +39,7 @@ from projections.golden_records.projection import GoldenRecordsProjection
 from projections.golden_records.view import GoldenRecordsView
 from projections.metrics.projection import MetricsProjection
 from projections.metrics.view import MetricsView
+from projections.preloading import LoadMany
 from projections.runner import Projection, ProjectionRunner, create_tables
 from projections.shared_pages import SharedPages
 
@@ -87,16 +88,12 @@ def _loader(app: HubApplication) -> Callable[[UUID, int], Any]:
     return load
 
 
-def _many_loader(app: HubApplication) -> Callable[[Mapping[UUID, int]], dict[UUID, Any]]:
+def _many_loader(app: HubApplication) -> LoadMany:
     """Loads several aggregates, each at the version asked, from one query of their events
-    (those it finds: an aggregate with fewer events is left out)."""
+    (those it finds at that version)."""
 
     def load_many(wanted: Mapping[UUID, int]) -> dict[UUID, Any]:
-        built: dict[UUID, Any] = {}
-        for stored in app.hub_recorder.select_events_of(list(wanted)):
-            if stored.originator_version <= wanted[stored.originator_id]:
-                event = app.mapper.to_domain_event(stored)
-                built[stored.originator_id] = event.mutate(built.get(stored.originator_id))
+        built = app.replayed(wanted)
         return {i: a for i, a in built.items() if a is not None and a.version == wanted[i]}
 
     return load_many

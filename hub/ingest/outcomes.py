@@ -117,15 +117,15 @@ def write_sequences(cur: Cursor[DictRow], claims: Identifier, batch: _Batch) -> 
     cur.execute(
         SQL(
             "UPDATE {} AS c SET sequence = v.seq, message_id = v.mid "
-            "FROM unnest(%s::text[], %s::text[], %s::text[]) AS v(key, seq, mid) "
-            "WHERE c.key = v.key AND c.sequence IS NOT DISTINCT FROM "
-            "(%s::jsonb ->> v.key)"
+            "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) "
+            "AS v(key, seq, mid, read) "
+            "WHERE c.key = v.key AND c.sequence IS NOT DISTINCT FROM v.read"
         ).format(claims),
         (
             keys,
             [batch.new_sequences[k][0] for k in keys],
             [batch.new_sequences[k][1] for k in keys],
-            json.dumps({k: batch.read_sequences.get(k) for k in keys}),
+            [batch.read_sequences.get(k) for k in keys],
         ),
     )
     if cur.rowcount != len(keys):

@@ -5,7 +5,7 @@ query each."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -50,48 +50,60 @@ def _outbox(view: Any) -> list[Any]:
         ).fetchall()
 
 
-@pytest.mark.parametrize("target", ["netsuite", "quickbooks"])
-def test_records_missing_from_memory_are_read_per_page_and_fold_the_same_outbox(
-    app: Any, target: str
-) -> None:
-    outboxes, single_loads = [], []
-    for generation, cache_size in ((101, 100_000), (102, 1)):
-        view = feed_view(app, target, generation)
-        view.drop()
-        view.create_table()
-        projection = feed_projection(app, known_targets()[target], view)
-        projection.cache_size = cache_size  # 1: nearly every update misses the cache
-        loads = []
-        load = projection.load
-        projection.load = lambda i, v, load=load, loads=loads: loads.append(i) or load(i, v)
-        ProjectionRunner(projection, app.hub_recorder, page=200).catch_up()
-        outboxes.append(_outbox(view))
-        single_loads.append(len(loads))
-        view.drop()
-    assert outboxes[0] and outboxes[0] == outboxes[1]
-    misses = single_loads[1]
-    # With a cache of one, nearly every update is a miss: read per page, not one by one.
-    assert misses < 50, f"{misses} records were read one by one"
+def _time_entries(view: Any) -> list[Any]:
+    with view.datastore.get_connection() as conn:
+        return conn.execute(
+            SQL("SELECT * FROM {} ORDER BY id").format(view.table("time_entry"))
+        ).fetchall()
 
 
-def test_the_golden_records_read_missing_records_per_page_and_write_the_same_rows(app: Any) -> None:
-    tables, single_loads = [], []
+def _project_twice(
+    app: Any,
+    make_view: Callable[[int], Any],
+    make: Callable[[Any], Any],
+    rows: Callable[[Any], Any],
+) -> tuple[list[Any], list[int]]:
+    """Projects the log into two fresh generations, with every record in memory and with a
+    cache of one (nearly every update misses it); returns each one's rows and how many records
+    each read one by one."""
+    written, single_loads = [], []
     for generation, cache_size in ((101, 100_000), (102, 1)):
-        view = KINDS[GOLDEN].view(app, generation)
+        view = make_view(generation)
         view.drop()
         view.create_table()
-        projection = KINDS[GOLDEN].projection(app, view)
+        projection = make(view)
         projection.cache_size = cache_size
         loads: list[Any] = []
         load = projection.load
         projection.load = lambda i, v, load=load, loads=loads: loads.append(i) or load(i, v)
         ProjectionRunner(projection, app.hub_recorder, page=200).catch_up()
-        with view.datastore.get_connection() as conn:
-            rows = conn.execute(
-                SQL("SELECT * FROM {} ORDER BY id").format(view.table("time_entry"))
-            ).fetchall()
-        tables.append(rows)
+        written.append(rows(view))
         single_loads.append(len(loads))
         view.drop()
+    return written, single_loads
+
+
+@pytest.mark.parametrize("target", ["netsuite", "quickbooks"])
+def test_records_missing_from_memory_are_read_per_page_and_fold_the_same_outbox(
+    app: Any, target: str
+) -> None:
+    outboxes, single_loads = _project_twice(
+        app,
+        lambda generation: feed_view(app, target, generation),
+        lambda view: feed_projection(app, known_targets()[target], view),
+        _outbox,
+    )
+    assert outboxes[0] and outboxes[0] == outboxes[1]
+    # With a cache of one, nearly every update is a miss: read per page, not one by one.
+    assert single_loads[1] < 50, f"{single_loads[1]} records were read one by one"
+
+
+def test_the_golden_records_read_missing_records_per_page_and_write_the_same_rows(app: Any) -> None:
+    tables, single_loads = _project_twice(
+        app,
+        lambda generation: KINDS[GOLDEN].view(app, generation),
+        lambda view: KINDS[GOLDEN].projection(app, view),
+        _time_entries,
+    )
     assert tables[0] and tables[0] == tables[1]
     assert single_loads[1] < 50, f"{single_loads[1]} records were read one by one"
