@@ -76,6 +76,12 @@ class Invoice(CanonicalAggregate):
     ENTITY = "invoice"
     DETAILS = dict.fromkeys(INVOICE_DETAILS)
     REVISABLE = frozenset({"engagement_id", "issue_date", "due_date"}) | frozenset(DETAILS)
+    # Set when a billing migration carries the open balance to another system (carry_over);
+    # on the class, so records from before it read these (see CanonicalAggregate).
+    carried_to = None  # type: str | None
+    carried_from = None  # type: str | None
+    carried_balance = None  # type: Money | None
+    carried_paid = None  # type: Money | None
 
     @classmethod
     def create(
@@ -440,6 +446,43 @@ class Invoice(CanonicalAggregate):
     def _voided(self, reason: str) -> None:
         self.status = _S.VOID
         self.void_reason = reason
+
+    def carry_over(self, *, to_system: str, from_system: str) -> bool:
+        """A billing migration moves collecting this open invoice to `to_system`: that system
+        is to hold its open balance as a document of its own (same number, the one line of
+        the balance). What that system reports paid afterwards counts on top of what was
+        paid before (`carried_paid`). False when it was carried there already."""
+        to_system = check_required_text(to_system, "to")
+        if self.carried_to == to_system:
+            return False
+        self.check_not_deleted("be carried over")
+        if self.kind != InvoiceKind.INVOICE or self.status != _S.ISSUED:
+            raise RuleViolationError(
+                f"only an open invoice is carried to another system, not a {self.status} "
+                f"{self.kind}",
+                rule="open_invoice",
+                field="status",
+            )
+        if self.open_balance.is_zero():
+            raise RuleViolationError(
+                "an invoice with nothing left to collect is not carried over",
+                rule="open_invoice",
+                field="open_balance",
+            )
+        self._carried_over(
+            to_system=to_system,
+            from_system=check_required_text(from_system, "from"),
+            balance=self.open_balance,
+            paid=self.paid_total,
+        )
+        return True
+
+    @event("CarriedOver")
+    def _carried_over(self, to_system: str, from_system: str, balance: Money, paid: Money) -> None:
+        self.carried_to = to_system
+        self.carried_from = from_system
+        self.carried_balance = balance
+        self.carried_paid = paid
 
     def check_deletable(self) -> None:
         # Drafts are deleted at the source (Stripe invoice.deleted, Xero DELETED). QuickBooks

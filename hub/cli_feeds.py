@@ -59,11 +59,13 @@ def cmd_feeds_migrate(args: argparse.Namespace) -> int:
     if not done.connector:
         print(f"no connector for {done.target} (PSHUB_FEED_{done.target.upper()}_BASE_URL): "
               f"its feed is published on feed.{done.target}.* only")  # fmt: skip
-    if migration.open_invoices:
-        numbers = ", ".join(str(i["number"]) for i in migration.open_invoices[:10])
-        more = "..." if len(migration.open_invoices) > 10 else ""
-        print(f"{len(migration.open_invoices)} open invoice(s) stay in {done.source} "
-              f"(recorded with the migration): {numbers}{more}")  # fmt: skip
+    if done.carried:
+        numbers = ", ".join(done.carried[:10]) + ("..." if len(done.carried) > 10 else "")
+        print(f"{len(done.carried)} open invoice(s) of {done.source} carried to {done.target} "
+              f"(their open balance, under the same number): {numbers}")  # fmt: skip
+    elif migration.open_invoices:
+        print(f"{len(migration.open_invoices)} open invoice(s) of {done.source} were carried "
+              f"to {done.target} when the migration was recorded")  # fmt: skip
     if done.held_by_both:
         print(f"{done.held_by_both} item(s) {done.source} was given before the migration are "
               f"held by {done.target} now too (a billable line as an unsent document): void "

@@ -57,7 +57,17 @@ _EVENT_ONLY: dict[str, dict[str, Classification]] = {
     },
     "expense": {"credit_note_id": PUBLIC, "credit_note_for": PUBLIC},
     "milestone": {"signed_by": PII},  # the client's signatory: the record's accepted_by
-    "invoice": {"line": PUBLIC, "payment": PUBLIC, "credit": PUBLIC},
+    "invoice": {
+        "line": PUBLIC,
+        "payment": PUBLIC,
+        "credit": PUBLIC,
+        # Carried over by a billing migration: the record's carried_to, carried_from and
+        # carried_balance, and what was paid before (as its payments say).
+        "to_system": PUBLIC,
+        "from_system": PUBLIC,
+        "balance": PUBLIC,
+        "paid": PUBLIC,
+    },
     "knowledge_asset": {},
     # A billing run (domain/billing_run.py): which engagement and period, under which
     # contract line; its drafts' lines and figures are priced from rates.

@@ -56,6 +56,9 @@ ITEM_INVOICE = "InvoiceLine"
 # A billing run's draft is acknowledged as the Invoice it is, so that the invoice QuickBooks
 # reports back through ingest (issued, paid) is that same golden record.
 RUN_INVOICE = "Invoice"
+# An open invoice a billing migration carried to QuickBooks (its balance); acknowledged as
+# the Invoice it is, like a run's draft.
+CARRIED_ENTITY = "invoice_carried"
 # QuickBooks refuses a DisplayName with a colon, a tab or a new line; 500 characters at most.
 _NOT_IN_NAME = str.maketrans({":": "-", "\t": " ", "\n": " ", "\r": " "})
 
@@ -68,13 +71,17 @@ class QuickBooksTarget:
     category = "billing"
     entities = frozenset({"client", "engagement", "invoice"}) | BILLABLE
 
-    def __init__(self, *, tenant: str = "", item_id: str = "1", invoices: str = "") -> None:
+    def __init__(
+        self, *, tenant: str = "", item_id: str = "1", invoices: str = "", carry_item: str = ""
+    ) -> None:
         # The realm, so that only this company's xrefs count; the Item invoice lines sell
         # (QuickBooks requires an ItemRef on a sales line; "1" is the default Services item);
-        # what is invoiced: "items" or "runs" (adapters/billable.py; "" reads the setting).
+        # what is invoiced: "items" or "runs" (adapters/billable.py; "" reads the setting);
+        # the Item the balances of invoices carried over from another system sell ("": item_id).
         self.tenant = tenant
         self.item_id = item_id
         self.invoices = invoices
+        self.carry_item = carry_item
 
     def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
         """What QuickBooks must hold for the record; [] when it holds nothing for it.
@@ -89,6 +96,8 @@ class QuickBooksTarget:
             # Keyed as the placeholder that names it is typed, so the delivery finds it at once.
             item = self._item("customer", record, JOB.lower(), job, JOB) if job else None
             return [] if item is None or (record.get("deleted") and not item.target_id) else [item]
+        if entity == "invoice" and record.get("carried_to") == NAME:
+            return [] if record.get("deleted") else self._carried(record)
         if entity == "invoice":
             return self._run_draft(record)
         if invoices_mode(self.invoices) == "runs":
@@ -134,6 +143,39 @@ class QuickBooksTarget:
             "PrivateNote": f"pshub billing run draft {record['id']}",
         }
         return [self._item(DRAFT_ENTITY, record, "draft", payload, RUN_INVOICE)]
+
+    def _carried(self, record: Mapping[str, Any]) -> list[FeedItem]:
+        """An open invoice a billing migration carried to QuickBooks (Invoice.carry_over): an
+        invoice to the client's customer under the same number (DocNumber, 21 characters at
+        most) for the balance left to collect, one line of the carry-over item
+        (PSHUB_FEED_QUICKBOOKS_CARRY_ITEM, by default the item lines sell). Its figures are
+        those of the carry-over, so what is paid afterwards changes nothing here."""
+        balance, client_id = record.get("carried_balance"), record.get("client_id")
+        if not balance or not client_id or not record.get("number"):
+            return []
+        source = str(record.get("carried_from") or "the previous system")
+        number, issued = str(record["number"]), record.get("issue_date")
+        payload = {
+            "CustomerRef": {"value": ref(client_id, CUSTOMER)},
+            "CurrencyRef": {"value": balance["currency"]},
+            "DocNumber": number[:21],
+            "TxnDate": issued,
+            "DueDate": record.get("due_date") or issued,
+            "Line": [
+                {
+                    "DetailType": "SalesItemLineDetail",
+                    "Amount": str(balance["amount"]),
+                    "Description": f"Open balance of {source} invoice {number} of {issued}",
+                    "SalesItemLineDetail": {
+                        "ItemRef": {"value": self.carry_item or self.item_id},
+                        "Qty": "1",
+                        "UnitPrice": str(balance["amount"]),
+                    },
+                }
+            ],
+            "PrivateNote": f"pshub: carried from {source} invoice {number} {record['id']}",
+        }
+        return [self._item(CARRIED_ENTITY, record, "carried", payload, RUN_INVOICE)]
 
     def writer(self, settings: TargetSettings, client: httpx.Client) -> QuickBooksWriter:
         """The connector to the realm the settings name."""
@@ -238,4 +280,7 @@ def _address(address: Mapping[str, Any]) -> dict[str, str]:
 
 # What the feeds register (hub/feeds/registry.py): the realm whose xrefs count is the
 # connector's tenant, PSHUB_FEED_QUICKBOOKS_TENANT.
-TARGET = QuickBooksTarget(tenant=os.environ.get("PSHUB_FEED_QUICKBOOKS_TENANT", "").strip())
+TARGET = QuickBooksTarget(
+    tenant=os.environ.get("PSHUB_FEED_QUICKBOOKS_TENANT", "").strip(),
+    carry_item=os.environ.get("PSHUB_FEED_QUICKBOOKS_CARRY_ITEM", "").strip(),
+)

@@ -25,13 +25,19 @@ STALE_OBJECT = "5010"
 NUMBERS = frozenset({"Amount", "Qty", "UnitPrice"})
 # The entity in the URL -> the key QuickBooks wraps the object in.
 TYPES = {"customer": "Customer", "invoice": "Invoice"}
-# Feed entities written to another entity's URL: a billing run's draft is an invoice.
-URL_ENTITY = {"invoice_draft": "invoice"}
+# Feed entities written to another entity's URL: a billing run's draft is an invoice, and so
+# is an open invoice a billing migration carried to QuickBooks.
+URL_ENTITY = {"invoice_draft": "invoice", "invoice_carried": "invoice"}
 # The xref type an acknowledgement records (adapters/quickbooks/feed.py): a sub-customer (Job)
 # is recorded on its engagement as a Job, and an invoice the feed makes holds one billable
 # item's line, recorded on that item as an InvoiceLine.
 # A billing run's draft is recorded on its golden invoice as the Invoice it is.
-ACKNOWLEDGED_AS = {"customer": "Customer", "invoice": "InvoiceLine", "invoice_draft": "Invoice"}
+ACKNOWLEDGED_AS = {
+    "customer": "Customer",
+    "invoice": "InvoiceLine",
+    "invoice_draft": "Invoice",
+    "invoice_carried": "Invoice",
+}
 
 
 class QuickBooksWriter:

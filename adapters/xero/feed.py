@@ -52,6 +52,9 @@ LINE = "LineItem"
 # A billing run's draft is acknowledged as the Invoice it is, so that the invoice Xero reports
 # back through ingest (AUTHORISED, PAID) is that same golden record.
 RUN_INVOICE = "Invoice"
+# An open invoice a billing migration carried to Xero (its balance); acknowledged as the
+# Invoice it is, like a run's draft.
+CARRIED_ENTITY = "invoice_carried"
 
 
 class XeroTarget:
@@ -61,13 +64,22 @@ class XeroTarget:
     category = "billing"
     entities = frozenset({"client", "engagement", "invoice"}) | BILLABLE
 
-    def __init__(self, *, tenant: str = "", account_code: str = "200", invoices: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        tenant: str = "",
+        account_code: str = "200",
+        invoices: str = "",
+        carry_account: str = "840",
+    ) -> None:
         # The Xero tenant, so that only its xrefs count; the revenue account lines book to
         # (200 is Sales in Xero's default chart of accounts); what is invoiced: "items" or
-        # "runs" (adapters/billable.py; "" reads the setting).
+        # "runs" (adapters/billable.py; "" reads the setting); the account the balances of
+        # invoices carried over from another system book to (840, Historical Adjustment).
         self.tenant = tenant
         self.account_code = account_code
         self.invoices = invoices
+        self.carry_account = carry_account
 
     def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
         """What Xero must hold for the record; [] when it holds nothing for it.
@@ -80,6 +92,8 @@ class XeroTarget:
         runs = invoices_mode(self.invoices) == "runs"
         if record.get("deleted"):
             return self._withdrawn(record) if runs and entity == "invoice" else []
+        if entity == "invoice" and record.get("carried_to") == NAME:
+            return self._carried(record)
         if entity == "invoice":
             return self._run_draft(record) if runs else []
         if runs:
@@ -130,6 +144,38 @@ class XeroTarget:
             ],
         }
         return [self._item(DRAFT_ENTITY, record, "draft", payload, RUN_INVOICE)]
+
+    def _carried(self, record: Mapping[str, Any]) -> list[FeedItem]:
+        """An open invoice a billing migration carried to Xero (Invoice.carry_over): an
+        approved sales invoice under the same number for the balance left to collect, its
+        line booked to the carry-over account (by default 840, Historical Adjustment: the
+        revenue was booked where the invoice was issued). Its figures are those of the
+        carry-over, so what is paid afterwards changes nothing here."""
+        balance, client_id = record.get("carried_balance"), record.get("client_id")
+        if not balance or not client_id or not record.get("number"):
+            return []
+        source = str(record.get("carried_from") or "the previous system")
+        number, issued = str(record["number"]), record.get("issue_date")
+        payload = {
+            "Type": "ACCREC",
+            "Status": "AUTHORISED",
+            "LineAmountTypes": "NoTax",  # the balance is what is owed, tax included
+            "Contact": {"ContactID": ref(client_id, CONTACT)},
+            "CurrencyCode": balance["currency"],
+            "InvoiceNumber": number[:255],
+            "Reference": f"{source} invoice {number}"[:255],
+            "Date": issued,
+            "DueDate": record.get("due_date") or issued,
+            "LineItems": [
+                {
+                    "Description": f"Open balance of {source} invoice {number} of {issued}",
+                    "Quantity": "1",
+                    "UnitAmount": str(balance["amount"]),
+                    "AccountCode": self.carry_account,
+                }
+            ],
+        }
+        return [self._item(CARRIED_ENTITY, record, "carried", payload, RUN_INVOICE)]
 
     def serial_key(self, item: FeedItem) -> str | None:
         """A line is read, changed and written back with its draft's other lines."""
@@ -229,4 +275,7 @@ def _address(address: Mapping[str, Any]) -> dict[str, str]:
 
 # What the feeds register (hub/feeds/registry.py): the organisation whose xrefs count is the
 # connector's tenant, PSHUB_FEED_XERO_TENANT.
-TARGET = XeroTarget(tenant=os.environ.get("PSHUB_FEED_XERO_TENANT", "").strip())
+TARGET = XeroTarget(
+    tenant=os.environ.get("PSHUB_FEED_XERO_TENANT", "").strip(),
+    carry_account=os.environ.get("PSHUB_FEED_XERO_CARRY_ACCOUNT", "").strip() or "840",
+)

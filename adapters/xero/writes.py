@@ -48,7 +48,9 @@ class XeroWriter:
             return self._delivered("Contact", held["ContactID"], held.get("ContactStatus"))
         if item.entity == "invoice":
             return self._draft(item)
-        if item.entity == "invoice_draft":
+        if item.entity in ("invoice_draft", "invoice_carried"):
+            # (A carried invoice is approved when written: once Xero holds it, it is not
+            # written again, as a run's draft past DRAFT is not.)
             return self._draft(item, kind="Invoice")
         return self._line(item)
 

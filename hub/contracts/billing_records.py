@@ -120,6 +120,18 @@ class InvoiceRecord(RecordModel):
         "For a credit note, the invoice it credits.", default=None
     )
     void_reason: str = described("Why it was voided.", default="")
+    carried_to: str | None = described(
+        "The billing system a migration carried the open balance to (pshub feeds migrate): "
+        "it holds the balance as an invoice of its own, under the same number.",
+        default=None,
+    )
+    carried_from: str | None = described(
+        "The billing system collecting it before that migration.", default=None
+    )
+    carried_balance: MoneyModel | None = described(
+        "The open balance carried over: what the system carried to was given to collect.",
+        default=None,
+    )
     line_amount_types: str | None = described(
         "Whether the source's line amounts include tax: exclusive, inclusive or no_tax." + FIXED,
         default=None,

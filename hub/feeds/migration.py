@@ -4,15 +4,17 @@ xero` and POST /v1/feeds/migrate run it.
 Under the category's lock (one migration of a category at a time, across processes):
 1. the migration is recorded and the system migrated from retired (hub/feeds/assignments.py):
    from then on no process publishes or delivers its feed, so no item goes to both systems;
+   in billing, each invoice the system migrated from holds open is carried over (an event on
+   the invoice, `carry_over`): the target collects its open balance from now on;
 2. the target's feed is rebuilt from position zero beside its live generation and switched to
    (`rebuild_feed`): its outbox is what the target must hold now, and it starts from the
    feed's ledger, so nothing the target already holds is delivered again;
 3. where the target's connector is configured, what is pending is delivered at once, until
    nothing is due. When the target does not answer, the rest waits in its backlog (visible in
    GET /v1/projections) and drains as the feed's delivery worker, or the next run, delivers it.
-Run again, step 1 records nothing, step 2 is skipped where an earlier run (or a rebuild) built
-the feed since the migration was recorded, and step 3 delivers only what is still pending: the
-target ends up holding each record once.
+Run again, step 1 records nothing (an invoice is carried once), step 2 is skipped where an
+earlier run (or a rebuild) built the feed since the migration was recorded, and step 3 delivers
+only what is still pending: the target ends up holding each record once.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import httpx
 import psycopg
@@ -28,12 +31,16 @@ from eventsourcing.persistence import ProgrammingError
 from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 
+from domain.errors import DomainError
+from domain.invoice import Invoice
 from hub.contracts.feeds import Target
+from hub.errors import ConflictError
 from hub.feeds import assignments
 from hub.feeds.delivery import Acknowledge, Backoff, DeliveryWorker
 from hub.feeds.registry import connector, enabled, known_targets
 from hub.feeds.running import feed_name, feed_view, rebuild_feed
 from hub.projecting import GOLDEN, Progress, RebuildRunning, active_generation, new_view
+from hub.store.recorder import EventMeta
 from projections.feeds.view import PENDING
 
 # The longest wait for an item that is due again soon (one waiting for another it names);
@@ -71,6 +78,8 @@ class Outcome:
     # Items the system migrated from holds too, under the same key (a billable line that
     # QuickBooks holds as an unsent invoice): to void there, where nothing is ever deleted.
     held_by_both: int = 0
+    # The numbers of the open invoices this run carried to the target (none on a second run).
+    carried: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +98,7 @@ class Outcome:
             "backlog": self.backlog,
             "waiting_on": self.waiting_on,
             "held_by_both": self.held_by_both,
+            "carried": self.carried,
         }
 
 
@@ -172,6 +182,8 @@ def migrate(
                 _open_invoices(app, source) if category == "billing" else (),
             )
             outcome = Outcome(category, source, target.name, changed, migration)
+            # Before the feed is built, so that its rebuild maps the carry-overs too.
+            outcome.carried = carry_over(app, migration, actor)
             if changed or not _built_since(conn, datastore.schema, target.name, migration):
                 try:
                     built = rebuild_feed(
@@ -209,6 +221,33 @@ def migrate(
             return outcome
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+def carry_over(app: Any, migration: assignments.Migration, actor: str) -> list[str]:
+    """Records on each invoice the system migrated from held open (as the migration kept
+    them) that the target collects it from now on (Invoice.carry_over): the target's feed
+    gives it the open balance as an invoice under the same number. One paid, voided or
+    deleted since is left where it is. Returns the numbers carried now."""
+    carried = []
+    meta = EventMeta(system="hub", actor=actor, correlation_id=str(migration.id))
+    for kept in migration.open_invoices:
+        for attempt in range(3):  # ingest may change the invoice meanwhile
+            invoice = app.find(UUID(str(kept["id"])), Invoice)
+            try:
+                if invoice is None or not invoice.carry_over(
+                    to_system=migration.target, from_system=migration.source
+                ):
+                    break
+                app.record(invoice, meta=meta)
+            except DomainError:
+                break  # no longer open: there is nothing to carry
+            except ConflictError:
+                if attempt == 2:
+                    raise
+                continue
+            carried.append(str(kept["number"]))
+            break
+    return carried
 
 
 def _built_since(conn: Any, schema: str, target: str, migration: assignments.Migration) -> bool:

@@ -186,6 +186,33 @@ class IngestEngine:
         record(self.app, self._tables, self.links, batch, outcomes)
         return outcomes
 
+    def _refreshed(self, ctx: _Context, batch: _Batch) -> bool:
+        """Whether a refused change was decided on a copy another process has changed since
+        this one read it; if so, the change is undone and the copies read again. (The cache
+        is not fast-forwarded: a stale copy otherwise shows only as a conflict at the save,
+        and a refusal saves nothing of it.)"""
+        stale = self._stale_copies(ctx, batch)
+        if not stale:
+            return False
+        undo(self.app, ctx, batch)
+        for aggregate_id in stale:
+            batch.aggregates[aggregate_id] = self.app.find_any(aggregate_id)
+        return True
+
+    def _stale_copies(self, ctx: _Context, batch: _Batch) -> list[UUID]:
+        """The records a refused change was decided on that this batch had not changed before
+        it and that are older than the store holds (another process wrote them since)."""
+        bases = {
+            aggregate_id: aggregate.version - len(aggregate.pending_events)
+            for aggregate_id, before in ctx.touched.items()
+            if before == 0 and (aggregate := batch.aggregates.get(aggregate_id)) is not None
+        }
+        bases = {aggregate_id: base for aggregate_id, base in bases.items() if base > 0}
+        if not bases:
+            return []
+        stored = self.app.hub_recorder.select_versions(list(bases))
+        return [i for i, base in bases.items() if stored.get(i, base) > base]
+
     def _claim_keys(self, changes: list[Change]) -> set[str]:
         keys: set[str] = set()
         for change in changes:
@@ -194,7 +221,7 @@ class IngestEngine:
                 keys.add(ref_key(ref, change))
         return keys
 
-    def _decide(self, change: Change, batch: _Batch) -> Outcome:
+    def _decide(self, change: Change, batch: _Batch, *, again: bool = False) -> Outcome:
         outcome = Outcome(change.message_id, change.subject, APPLIED, change=change, raw=change.raw)
         if change.sequence is not None:
             last = batch.sequences.get(change.record_key)
@@ -233,6 +260,8 @@ class IngestEngine:
             outcome.detail = f"{incomplete}; waiting for the full record"
             return outcome
         except DomainError as error:
+            if not again and self._refreshed(ctx, batch):
+                return self._decide(change, batch, again=True)
             undo(self.app, ctx, batch)
             outcome.outcome, outcome.reason = REJECTED, error.reason
             outcome.detail = f"{error.rule + ': ' if error.rule else ''}{error.message}"

@@ -181,6 +181,16 @@ class XeroApi(LoopbackApi):
         contact = (invoice.get("Contact") or (current or {}).get("Contact") or {}).get("ContactID")
         if contact not in self.records[tenant]["Contacts"]:
             errors.append("The Contact ID provided is not valid")
+        number = invoice.get("InvoiceNumber")
+        if number and invoice.get("Type", (current or {}).get("Type")) == "ACCREC":
+            for other in self.records[tenant]["Invoices"].values():
+                if (
+                    other is not current
+                    and other.get("InvoiceNumber") == number
+                    and other.get("Status") not in ("DELETED", "VOIDED")
+                ):
+                    errors.append("Invoice # must be unique.")
+                    break
         known = {line["LineItemID"] for line in (current or {}).get("LineItems") or ()}
         for n, line in enumerate(invoice.get("LineItems") or ()):
             if "LineItemID" in line and line["LineItemID"] not in known:

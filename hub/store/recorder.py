@@ -116,6 +116,10 @@ class HubRecorder(PostgresApplicationRecorder):
             table=table, columns=SQL(", ").join(map(Identifier, _COLUMNS))
         )
         self._sql_set_role = SQL("")
+        self._sql_versions_of = SQL(
+            "SELECT originator_id, max(originator_version) AS version FROM {table} "
+            "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+        ).format(table=table)
         self._sql_events_of = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {table} "
             "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
@@ -189,6 +193,12 @@ class HubRecorder(PostgresApplicationRecorder):
                 )
                 for row in curs.fetchall()
             ]
+
+    def select_versions(self, originator_ids: Sequence[Any]) -> dict[Any, int]:
+        """The last stored version of each aggregate (those with none left out)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._sql_versions_of, (list(originator_ids),), prepare=True)
+            return {row["originator_id"]: row["version"] for row in curs.fetchall()}
 
     def select_head(self) -> tuple[int, bytes]:
         """Returns the last position and its chain hash (0 and the genesis hash when empty)."""

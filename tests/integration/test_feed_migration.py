@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -90,6 +91,41 @@ def issued_in_quickbooks(running: Running, client: Any) -> None:
     assert running.outcome(body["id"])["status"] == "applied"
 
 
+def invoice_1047(running: Running) -> dict[str, Any]:
+    """The golden invoice QuickBooks numbered 1047."""
+    answer = running.api.get("/v1/xref/quickbooks/Invoice/1047", headers=running.auth)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def invoices_numbered(running: Running, number: str) -> int:
+    items = running.api.get("/v1/invoices", params={"limit": 500}, headers=running.auth).json()
+    return sum(1 for i in items["items"] if i.get("number") == number)
+
+
+def paid_in_xero(running: Running, carried: dict[str, Any]) -> None:
+    """Xero reports the invoice it was given for 1047 paid (its own id, its one line)."""
+    invoice = {
+        "id": carried["InvoiceID"],
+        "client": ref("Contact", carried["Contact"]["ContactID"]),
+        "number": "1047",
+        "currency": "GBP",
+        "issue_date": "2026-02-27",
+        "status": "paid",
+        "lines": [
+            {
+                "description": carried["LineItems"][0]["Description"],
+                "quantity": "1",
+                "unit_price": "400.00",
+            }
+        ],
+        "amount_paid": money("400.00"),
+    }
+    body = envelope("xero", "invoice", invoice, source_type="Invoice", tenant=XERO_TENANT)
+    running.publish_events(body)
+    assert running.outcome(body["id"])["status"] == "applied", running.outcome(body["id"])
+
+
 def published(running: Running, target: str) -> set[str]:
     """The ids of the items on feed.<target>.* (the stream keeps each id once per item)."""
     prefix = running.hub.streams.prefix + f"feed.{target}."
@@ -138,15 +174,34 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
             assert main(MIGRATE) == 0
             out = capsys.readouterr().out
             assert "billing: moved from quickbooks to xero at position" in out, out
-            assert "3 item(s) delivered now" in out, out
-            assert "1 open invoice(s) stay in quickbooks (recorded with the migration): 1047" in out
+            assert "4 item(s) delivered now" in out, out
+            assert (
+                "1 open invoice(s) of quickbooks carried to xero (their open balance, under the "
+                "same number): 1047"
+            ) in out, out
             # The line QuickBooks holds as an unsent invoice is Xero's now too: said, not undone.
             assert "1 item(s) quickbooks was given before the migration are held by xero" in out
-            assert xero_counts(xero) == (1, 1, 1), "a contact, the draft and its line"
+            assert xero_counts(xero) == (1, 2, 2), "a contact, the draft, its line, invoice 1047"
             [contact] = xero.held(XERO_TENANT, "Contacts")
             assert contact["ContactNumber"] == str(client.id)
-            [draft] = xero.held(XERO_TENANT, "Invoices")
+            invoices = {i["Status"]: i for i in xero.held(XERO_TENANT, "Invoices")}
+            draft, carried = invoices["DRAFT"], invoices["AUTHORISED"]
             assert str(draft["LineItems"][0]["LineAmount"]) == "750.00"
+            # QuickBooks's open invoice 1047 (500.00, 100.00 paid) is Xero's to collect now.
+            assert carried["InvoiceNumber"] == "1047"
+            assert carried["Contact"]["ContactID"] == contact["ContactID"]
+            assert (carried["CurrencyCode"], str(carried["Total"])) == ("GBP", "400.00")
+            assert carried["Reference"] == "quickbooks invoice 1047"
+            [balance] = carried["LineItems"]
+            assert balance["AccountCode"] == "840"
+            assert balance["Description"] == "Open balance of quickbooks invoice 1047 of 2026-02-27"
+            invoice = invoice_1047(running)
+            assert invoice["carried_to"] == "xero" and invoice["carried_from"] == "quickbooks"
+            assert invoice["carried_balance"] == {"amount": "400.00", "currency": "GBP"}
+            assert {(x["system"], x["type"], x["id"]) for x in invoice["xrefs"]} >= {
+                ("quickbooks", "Invoice", "1047"),
+                ("xero", "Invoice", carried["InvoiceID"]),
+            }
             # The deliveries came back into the log as xrefs, as the running feed's do.
             record = running.api.get(f"/v1/engagements/{engagement.id}", headers=running.auth)
             assert ("xero", "DraftInvoice") in {
@@ -176,7 +231,8 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
             assert main(MIGRATE) == 0
             out = capsys.readouterr().out
             assert "moved from quickbooks to xero already" in out and "0 item(s)" in out, out
-            assert xero_counts(xero) == (1, 1, 1)
+            assert "1 open invoice(s) of quickbooks were carried to xero when" in out, out
+            assert xero_counts(xero) == (1, 2, 2)
             assert (len(xero.requests), len(qbo.requests)) == writes
             assert feed_state(running, "xero")["generation"] == generation, "not rebuilt again"
 
@@ -185,9 +241,23 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
             running.hub.stop_feeds()
             running.hub.start_feeds()
             more_time(running, engagement)
-            until(lambda: xero_counts(xero) == (1, 1, 2), what="the new line in Xero")
+            until(lambda: xero_counts(xero) == (1, 2, 3), what="the new line in Xero")
             # The hub's Xero feed publishes what the migration delivered, each item once.
-            until(lambda: len(published(running, "xero")) == 4, what="feed.xero.* published")
+            until(lambda: len(published(running, "xero")) == 5, what="feed.xero.* published")
+
+            # The customer pays the balance in Xero; Xero's report of it lands on the same
+            # invoice, which is paid in full (100.00 in QuickBooks, 400.00 in Xero), and its
+            # one line of the balance is not taken for an edit of the issued lines.
+            paid_in_xero(running, carried)
+            invoice = until(
+                lambda: (i := invoice_1047(running))["status"] == "paid" and i,
+                what="invoice 1047 paid",
+            )
+            assert invoice["open_balance"] == {"amount": "0.00", "currency": "GBP"}
+            assert sum(Decimal(p["amount"]["amount"]) for p in invoice["payments"]) == 500
+            assert [line["description"] for line in invoice["lines"]] == ["February retainer"]
+            assert invoices_numbered(running, "1047") == 1, "no second golden invoice"
+            assert xero_counts(xero) == (1, 2, 3), "the echo wrote nothing back"
             assert quickbooks_counts(qbo) == (2, 1), "a retired feed delivers nothing"
             assert feed_state(running, "quickbooks")["running"] is False
 
@@ -199,9 +269,9 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
             )
             assert answer.status_code == 200, answer.text
             assert answer.json()["changed"] is False and answer.json()["delivered"] == 0
-            assert xero_counts(xero) == (1, 1, 2)
+            assert xero_counts(xero) == (1, 2, 3)
             assert quickbooks_counts(qbo) == (2, 1)
-            assert len(published(running, "xero")) == 4
+            assert len(published(running, "xero")) == 5
 
 
 def test_xero_down_during_the_migration_keeps_its_backlog_until_it_answers(

@@ -13,13 +13,16 @@ import pytest
 from domain.client import Client
 from domain.engagement import Engagement
 from domain.ids import source_id
+from domain.invoice import Invoice
 from domain.time_entry import TimeEntry
 from domain.values import SourceRef
+from hub.application import xref_claim
 from hub.bootstrap import build_application
 from hub.errors import ConflictError
 from hub.exceptions import ExceptionCase
 from hub.ingest.engine import IngestEngine
 from hub.settings import Settings
+from hub.store.recorder import EventMeta
 from tests.support.changes import incoming, raw, ref
 
 
@@ -195,6 +198,56 @@ def test_an_older_change_loses_to_a_newer_one_another_process_commits_meanwhile(
         other.app.close()
     assert (again.outcome, again.reason) == ("stale", "STALE")
     assert engine.app.get(again.canonical_ids[0], Client).legal_name == "v7"
+
+
+def test_a_change_refused_on_a_copy_another_process_changed_is_decided_on_the_stored_record(
+    engine: IngestEngine, settings: Settings, scratch_database: str
+) -> None:
+    """This process holds QuickBooks's issued invoice 1047 in memory; another (a billing
+    migration) carries it to Xero and records Xero's id for it. Xero's report of its own copy
+    (the one line of the balance) is an edit of the issued lines on the copy in memory, and
+    not on the record as stored: it is decided again on that, and applied."""
+    engine.process([incoming("harvest", "client", _client("C1"), source_type="Client")])
+    issued = {
+        "id": "1047",
+        "client": ref("Client", "C1", system="harvest"),
+        "number": "1047",
+        "currency": "GBP",
+        "issue_date": "2026-02-27",
+        "status": "issued",
+        "lines": [{"description": "February retainer", "quantity": "1", "unit_price": "500.00"}],
+        "amount_paid": {"amount": "100.00", "currency": "GBP"},
+    }
+    [created] = engine.process([incoming("quickbooks", "invoice", issued, source_type="Invoice")])
+    assert created.outcome == "applied", created.detail
+    invoice_id = created.canonical_ids[0]
+    other = build_application(settings, scratch_database)
+    try:
+        invoice = other.get(invoice_id, Invoice)
+        xero = SourceRef("xero", "t1", "Invoice", "X-1047")
+        invoice.add_xref(xero)  # as the feed's acknowledgement records it
+        assert invoice.carry_over(to_system="xero", from_system="quickbooks")
+        other.record(
+            invoice,
+            meta=EventMeta(system="hub", actor="cli:migration"),
+            claims=[xref_claim("invoice", xero, invoice_id)],
+        )
+    finally:
+        other.close()
+    balance = {"description": "Open balance", "quantity": "1", "unit_price": "400.00"}
+    paid_in_xero = {
+        **issued,
+        "id": "X-1047",
+        "client": ref("Client", "C1", system="harvest"),
+        "status": "paid",
+        "lines": [balance],
+        "amount_paid": {"amount": "400.00", "currency": "GBP"},
+    }
+    [echo] = engine.process([incoming("xero", "invoice", paid_in_xero, source_type="Invoice")])
+    assert (echo.outcome, echo.canonical_ids) == ("applied", [invoice_id]), echo.detail
+    paid = engine.app.get(invoice_id, Invoice)
+    assert paid.status == "paid" and str(paid.paid_total.amount) == "500.00"
+    assert [line.description for line in paid.lines] == ["February retainer"]
 
 
 def test_an_unknown_reference_parks_the_change_until_it_arrives(engine: IngestEngine) -> None:

@@ -23,6 +23,12 @@ from hub.ingest.appliers.base import (
 )
 from hub.ingest.descriptive import described
 
+# What the system an open invoice was carried to may say about it (update_invoice): how its
+# copy is referred to and sent, not its figures, which are those of the balance alone.
+CARRIED_DETAILS = frozenset(
+    {"source_status", "hosted_url", "pdf_url", "email_status", "payment_terms", "memo"}
+)
+
 
 def _line_links(ctx: Context, refs: list[Ref], entity: str, attribute: str) -> list[UUID]:
     found = (ctx.link(ref, entity, "lines", attribute) for ref in refs)
@@ -135,7 +141,10 @@ def _invoice_to(ctx: Context, invoice: Invoice, f: dict[str, Any]) -> None:
     if status:
         lifecycle.walk(lifecycle.INVOICE, "invoice", invoice.status, status, perform)
     if f.get("amount_paid") is not None and invoice.status == "issued":
-        _pay(ctx, invoice, f["amount_paid"].to_money())
+        paid = f["amount_paid"].to_money()
+        if invoice.carried_to == ctx.source_ref.system and invoice.carried_paid is not None:
+            paid = paid + invoice.carried_paid  # its document holds only the balance carried
+        _pay(ctx, invoice, paid)
 
 
 def _pay(ctx: Context, invoice: Invoice, paid: Money) -> None:
@@ -159,6 +168,12 @@ def update_invoice(ctx: Context, invoice: Invoice, f: dict[str, Any]) -> None:
         if f.get("lines") is not None:
             ctx.renew("lines.")
             invoice.replace_lines(_lines(ctx, invoice.currency, f["lines"]))
+    elif invoice.carried_to == ctx.source_ref.system:
+        # The system a migration carried the invoice to reports its own document: the one
+        # line of the balance carried, its figures those of that balance. Only what it says
+        # happened since counts: its status and what it was paid (on top of what was paid
+        # before, see _invoice_to); the lines and figures kept are the invoice's own.
+        revise(invoice, {k: v for k, v in details.items() if k in CARRIED_DETAILS})
     else:
         # What the lines bill is fixed once issued; the records they name may resolve later,
         # and codes its issued version lacked are not an edit (the issued lines are kept).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adapters.billable import ref
 from adapters.quickbooks.feed import QuickBooksTarget, display_name
 from tests.support import golden as r
 from tests.support.golden import xref
@@ -157,3 +158,57 @@ def test_a_deleted_client_or_engagement_becomes_inactive_where_quickbooks_holds_
     # Never held there: nothing to send.
     assert TARGET.items("client", r.client(deleted=True)) == []
     assert TARGET.items("engagement", r.engagement(client["id"], deleted=True)) == []
+
+
+def _carried_invoice(**fields: object) -> dict:
+    """Xero's invoice INV-0042 (1,200.00 EUR, 200.00 paid), carried to QuickBooks when billing
+    moved there."""
+    eur = {"amount": "1200.00", "currency": "EUR"}
+    values = {
+        "kind": "invoice",
+        "client_id": "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d",
+        "number": "INV-0042",
+        "currency": "EUR",
+        "status": "issued",
+        "issue_date": "2026-01-15",
+        "subtotal": eur,
+        "tax_total": {"amount": "0.00", "currency": "EUR"},
+        "total": eur,
+        "open_balance": {"amount": "1000.00", "currency": "EUR"},
+        "carried_to": "quickbooks",
+        "carried_from": "xero",
+        "carried_balance": {"amount": "1000.00", "currency": "EUR"},
+        "xrefs": [xref("xero", "Invoice", "0c9b6e1a-1111-4c2d-9f00-2b1d3e4f5a6b", "org")],
+        **fields,
+    }
+    return r.golden("invoice", **values)
+
+
+def test_an_invoice_carried_to_quickbooks_is_an_invoice_of_its_balance() -> None:
+    record = _carried_invoice()
+    [item] = TARGET.items("invoice", record)
+    assert (item.entity, item.key, item.target_id) == ("invoice_carried", "carried", None)
+    payload = item.payload
+    assert payload["CustomerRef"] == {"value": ref(record["client_id"], "Customer")}
+    assert (payload["CurrencyRef"], payload["DocNumber"]) == ({"value": "EUR"}, "INV-0042")
+    # No due date given: due when issued.
+    assert (payload["TxnDate"], payload["DueDate"]) == ("2026-01-15", "2026-01-15")
+    [line] = payload["Line"]
+    assert line["Amount"] == "1000.00" and line["DetailType"] == "SalesItemLineDetail"
+    assert line["SalesItemLineDetail"] == {
+        "ItemRef": {"value": "1"},
+        "Qty": "1",
+        "UnitPrice": "1000.00",
+    }
+    assert line["Description"] == "Open balance of xero invoice INV-0042 of 2026-01-15"
+    # Its own carry-over item where one is set; a number longer than QuickBooks keeps is cut.
+    other = QuickBooksTarget(tenant="9130", carry_item="77")
+    long = other.items("invoice", _carried_invoice(number="X" * 30))[0].payload
+    assert long["Line"][0]["SalesItemLineDetail"]["ItemRef"] == {"value": "77"}
+    assert long["DocNumber"] == "X" * 21
+    # Paid afterwards: the same payload; deleted at its source: nothing more.
+    paid = {**record, "status": "paid"}
+    assert TARGET.items("invoice", paid)[0].payload == payload
+    assert TARGET.items("invoice", {**record, "deleted": True}) == []
+    # Not carried to QuickBooks: not given to it.
+    assert TARGET.items("invoice", _carried_invoice(carried_to="xero")) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adapters.billable import ref
 from adapters.xero.feed import XeroTarget
 from tests.support import golden as r
 from tests.support.golden import xref
@@ -109,3 +110,76 @@ def test_a_deleted_client_is_archived_where_xero_holds_it() -> None:
     assert contact.target_id == "bd2270c3" and contact.payload["ContactStatus"] == "ARCHIVED"
     assert TARGET.items("client", r.client(deleted=True)) == []
     assert TARGET.items("engagement", r.engagement(r.client()["id"], deleted=True)) == []
+
+
+def _open_invoice(**fields: object) -> dict:
+    """QuickBooks's invoice 1047 (500.00, 100.00 paid), open when billing moved to Xero."""
+    gbp = {"amount": "500.00", "currency": "GBP"}
+    values = {
+        "kind": "invoice",
+        "client_id": "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d",
+        "number": "1047",
+        "currency": "GBP",
+        "status": "issued",
+        "issue_date": "2026-02-27",
+        "due_date": "2026-03-29",
+        "subtotal": gbp,
+        "tax_total": {"amount": "0.00", "currency": "GBP"},
+        "total": gbp,
+        "open_balance": {"amount": "400.00", "currency": "GBP"},
+        "xrefs": [xref("quickbooks", "Invoice", "1047", "9130")],
+        **fields,
+    }
+    return r.golden("invoice", **values)
+
+
+def test_an_invoice_carried_to_xero_is_an_approved_invoice_of_its_balance() -> None:
+    record = _open_invoice(
+        carried_to="xero",
+        carried_from="quickbooks",
+        carried_balance={"amount": "400.00", "currency": "GBP"},
+    )
+    [item] = TARGET.items("invoice", record)
+    assert (item.entity, item.key, item.target_id) == ("invoice_carried", "carried", None)
+    assert item.payload == {
+        "Type": "ACCREC",
+        "Status": "AUTHORISED",
+        "LineAmountTypes": "NoTax",
+        "Contact": {"ContactID": ref(record["client_id"], "Contact")},
+        "CurrencyCode": "GBP",
+        "InvoiceNumber": "1047",
+        "Reference": "quickbooks invoice 1047",
+        "Date": "2026-02-27",
+        "DueDate": "2026-03-29",
+        "LineItems": [
+            {
+                "Description": "Open balance of quickbooks invoice 1047 of 2026-02-27",
+                "Quantity": "1",
+                "UnitAmount": "400.00",
+                "AccountCode": "840",
+            }
+        ],
+    }
+    # Paid afterwards (in Xero, reported back): the same item, so nothing is written again.
+    paid = {**record, "status": "paid", "open_balance": {"amount": "0.00", "currency": "GBP"}}
+    assert TARGET.items("invoice", paid)[0].payload == item.payload
+    # Acknowledged: Xero's id for it, as the Invoice ingest will report back.
+    acked = {**record, "xrefs": [*record["xrefs"], xref("xero", "Invoice", "X-1", TENANT)]}
+    assert TARGET.items("invoice", acked)[0].target_id == "X-1"
+
+
+def test_an_open_invoice_not_carried_to_xero_is_not_given_to_it() -> None:
+    assert TARGET.items("invoice", _open_invoice()) == []
+    carried_elsewhere = _open_invoice(
+        carried_to="quickbooks",
+        carried_from="stripe",
+        carried_balance={"amount": "400.00", "currency": "GBP"},
+    )
+    assert TARGET.items("invoice", carried_elsewhere) == []
+    deleted = _open_invoice(
+        carried_to="xero",
+        carried_from="quickbooks",
+        carried_balance={"amount": "400.00", "currency": "GBP"},
+        deleted=True,
+    )
+    assert TARGET.items("invoice", deleted) == []

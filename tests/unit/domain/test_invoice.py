@@ -384,3 +384,57 @@ def test_credit_note_replays_to_the_same_state(check_replay: Callable[[Invoice],
     note.issue(number="CN-1", original=original)
     note.record_payment(note.total, DAY, "allocation")
     check_replay(note)
+
+
+def _paid() -> Invoice:
+    invoice = issued()
+    invoice.record_payment(invoice.total, DAY, "all")
+    return invoice
+
+
+def _voided() -> Invoice:
+    invoice = issued()
+    invoice.void("entered twice")
+    return invoice
+
+
+class TestCarryOver:
+    """A billing migration carries an open invoice's balance to the system migrated to."""
+
+    def test_carries_the_open_balance_and_what_was_paid_once(
+        self, check_replay: Callable[[Invoice], None]
+    ) -> None:
+        invoice = issued()  # 1,204.44 with tax
+        invoice.record_payment(gbp(200), DAY, "p1")
+        assert invoice.carry_over(to_system="xero", from_system="quickbooks") is True
+        assert (invoice.carried_to, invoice.carried_from) == ("xero", "quickbooks")
+        assert invoice.carried_balance == gbp("1004.44")
+        assert invoice.carried_paid == gbp(200)
+        version = invoice.version
+        # A second run of the migration records nothing.
+        assert invoice.carry_over(to_system="xero", from_system="quickbooks") is False
+        assert invoice.version == version
+        check_replay(invoice)
+
+    @pytest.mark.parametrize(
+        ("make", "field"),
+        [
+            (make_invoice, "status"),  # a draft: nothing issued to collect
+            (_paid, "status"),
+            (_voided, "status"),
+        ],
+    )
+    def test_only_an_open_invoice_is_carried(self, make: Callable[[], Invoice], field: str) -> None:
+        invoice = make()
+        events = len(invoice.pending_events)
+        with pytest.raises(RuleViolationError) as refused:
+            invoice.carry_over(to_system="xero", from_system="quickbooks")
+        assert (refused.value.rule, refused.value.field) == ("open_invoice", field)
+        assert invoice.carried_to is None and len(invoice.pending_events) == events
+
+    def test_a_credit_note_is_not_carried(self) -> None:
+        original = issued()
+        note = make_invoice(consulting(qty="1"), kind=InvoiceKind.CREDIT_NOTE, original=original)
+        note.issue(number="CN-1", original=original)
+        with pytest.raises(RuleViolationError, match="open invoice"):
+            note.carry_over(to_system="xero", from_system="quickbooks")
