@@ -41,7 +41,9 @@ from projections.metrics.projection import MetricsProjection
 from projections.metrics.view import MetricsView
 from projections.preloading import LoadMany
 from projections.runner import Projection, ProjectionRunner, create_tables
+from projections.serialised import SharedRecords
 from projections.shared_pages import SharedPages
+from projections.states import SharedStates
 
 GOLDEN = "golden_records"
 EXCEPTIONS = "exceptions"
@@ -55,7 +57,8 @@ DROP_GRACE = 3.0
 REBUILD_PAGE = 2000
 
 
-_shared_lock = threading.Lock()
+# Reentrant: making one shared object may ask for another (the states use the decoding).
+_shared_lock = threading.RLock()
 
 
 def _shared(app: HubApplication, attribute: str, make: Callable[[], Any]) -> Any:
@@ -71,6 +74,28 @@ def _shared(app: HubApplication, attribute: str, make: Callable[[], Any]) -> Any
 def decoding(app: HubApplication) -> SharedDecoding:
     """The mapper the projections of this process share: each event decoded once for all."""
     return _shared(app, "_shared_decoding", lambda: SharedDecoding(app.mapper))
+
+
+def records(app: HubApplication) -> SharedRecords:
+    """The golden-record serialiser the projections of this process share: each record at
+    each version serialised once for all."""
+    return _shared(app, "_shared_records", lambda: SharedRecords(to_record))
+
+
+def shared_states(app: HubApplication) -> SharedStates:
+    """The records' states after each event that the live projections of this process
+    share: each event applied once for all."""
+    return _shared(
+        app,
+        "_shared_states",
+        lambda: SharedStates(decoding(app), _loader(app), _many_loader(app)),
+    )
+
+
+def own_states(app: HubApplication) -> SharedStates:
+    """Records' states for a projection far behind the live ones (a rebuild, a replay):
+    shared with them, it would push out of memory what they are about to read."""
+    return SharedStates(decoding(app), _loader(app), _many_loader(app))
 
 
 def pages(app: HubApplication) -> SharedPages:
@@ -104,36 +129,37 @@ class Kind:
     """How to make one projection's view and projection for a generation."""
 
     view: Callable[[HubApplication, int], Any]
-    projection: Callable[[HubApplication, Any], Projection]
+    # The application, the view, and the records' states it may read (shared by the live
+    # projections of the process, a rebuild's own: see own_states).
+    projection: Callable[[HubApplication, Any, SharedStates], Projection]
 
 
 KINDS: dict[str, Kind] = {
     GOLDEN: Kind(
         view=lambda app, g: GoldenRecordsView(app.hub_recorder.datastore, generation=g),
-        projection=lambda app, view: GoldenRecordsProjection(
-            view,
-            mapper=decoding(app),
-            load=_loader(app),
-            load_many=_many_loader(app),
-            to_record=to_record,
-            application_name=app.name,
+        projection=lambda app, view, states: GoldenRecordsProjection(
+            view, states=states, to_record=records(app), application_name=app.name
         ),
     ),
     EXCEPTIONS: Kind(
         view=lambda app, g: ExceptionsView(app.hub_recorder.datastore, generation=g),
-        projection=lambda app, view: ExceptionsProjection(
+        projection=lambda app, view, _: ExceptionsProjection(
             view, mapper=app.mapper, load=_loader(app), application_name=app.name
         ),
     ),
     METRICS: Kind(
         view=lambda app, g: MetricsView(app.hub_recorder.datastore, generation=g),
-        projection=lambda app, view: MetricsProjection(
-            view, mapper=decoding(app), load=_loader(app), application_name=app.name
+        projection=lambda app, view, states: MetricsProjection(
+            view,
+            mapper=decoding(app),
+            load=_loader(app),
+            application_name=app.name,
+            states=states,
         ),
     ),
     READINESS: Kind(
         view=lambda app, g: ReadinessIndex(app.hub_recorder.datastore, generation=g),
-        projection=lambda app, view: BillingReadinessProcess(view, app, entities.countries),
+        projection=lambda app, view, _: BillingReadinessProcess(view, app, entities.countries),
     ),
 }
 
@@ -174,7 +200,8 @@ class _Follower:
         if active <= self.generation:
             return None
         self.generation = active
-        return KINDS[self.name].projection(self.app, new_view(self.app, self.name, active))
+        view = new_view(self.app, self.name, active)
+        return KINDS[self.name].projection(self.app, view, shared_states(self.app))
 
 
 def runner_of(
@@ -186,12 +213,15 @@ def runner_of(
 ) -> ProjectionRunner:
     follow = None if generations is None else _Follower(app, name, generations, view.generation)
     return ProjectionRunner(
-        KINDS[name].projection(app, view), pages(app), conninfo=conninfo, follow=follow
+        KINDS[name].projection(app, view, shared_states(app)),
+        pages(app),
+        conninfo=conninfo,
+        follow=follow,
     )
 
 
 def golden_projection(app: HubApplication, view: GoldenRecordsView) -> Any:
-    return KINDS[GOLDEN].projection(app, view)
+    return KINDS[GOLDEN].projection(app, view, shared_states(app))
 
 
 class RebuildRunning(Exception):
@@ -262,7 +292,7 @@ def _rebuild(
     create_tables(bulk or fresh.create_table)  # a view that can builds its indexes after
     fence(fresh, name)
     runner = ProjectionRunner(
-        KINDS[name].projection(app, fresh), app.hub_recorder, page=REBUILD_PAGE
+        KINDS[name].projection(app, fresh, own_states(app)), app.hub_recorder, page=REBUILD_PAGE
     )
 
     def advanced(position: int, events: int) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime
 from psycopg.sql import SQL, Identifier
 
 from hub.application import HubApplication
-from hub.projecting import GOLDEN, KINDS, Progress
+from hub.projecting import GOLDEN, KINDS, Progress, own_states
 from projections.golden_records.view import GoldenRecordsView
 from projections.runner import ProjectionRunner
 
@@ -66,7 +66,8 @@ def replay(
     view = GoldenRecordsView(datastore, generation=0, schema=schema, tracking_table_name=tracking)
     view.create_table()
     state = Progress(schema, 0, head=stop)
-    runner = ProjectionRunner(KINDS[GOLDEN].projection(app, view), app.hub_recorder)
+    projection = KINDS[GOLDEN].projection(app, view, own_states(app))
+    runner = ProjectionRunner(projection, app.hub_recorder)
 
     def advanced(position: int, events: int) -> None:
         state.position, state.events = position, state.events + events

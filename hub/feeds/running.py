@@ -27,17 +27,19 @@ from hub.feeds.registry import active_targets, connector, known_targets
 from hub.projecting import (
     Progress,
     _loader,
-    _many_loader,
     active_generation,
     decoding,
+    own_states,
     pages,
+    records,
+    shared_states,
     switch,
 )
-from hub.records import to_record
 from hub.streams import Streams
 from projections.feeds.projection import FeedProjection
 from projections.feeds.view import FeedView
 from projections.runner import ProjectionRunner
+from projections.states import SharedStates
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +63,24 @@ def feed_view(app: Any, target: str, generation: int | None = None) -> FeedView:
 
 
 def feed_projection(
-    app: Any, target: Target, view: FeedView, *, await_provisioning: bool = False
+    app: Any,
+    target: Target,
+    view: FeedView,
+    *,
+    await_provisioning: bool = False,
+    states: SharedStates | None = None,
 ) -> FeedProjection:
+    """A feed's projection; the live ones of a process share the records' states (`states`
+    None), a rebuild far behind them is given its own."""
     return FeedProjection(
         view,
         target,
         mapper=decoding(app),
         load=_loader(app),
-        load_many=_many_loader(app),
-        to_record=to_record,
+        to_record=records(app),
         application_name=app.name,
         await_provisioning=await_provisioning,
+        states=states or shared_states(app),
     )
 
 
@@ -94,7 +103,13 @@ def rebuild_feed(
     fresh.drop()  # what an earlier, interrupted rebuild may have left
     fresh.create_table()
     runner = ProjectionRunner(
-        feed_projection(app, target, fresh, await_provisioning=await_provisioning),
+        feed_projection(
+            app,
+            target,
+            fresh,
+            await_provisioning=await_provisioning,
+            states=own_states(app),
+        ),
         app.hub_recorder,
     )
     state = Progress(name, generation, head=app.hub_recorder.select_head()[0])

@@ -176,8 +176,11 @@ def timeline(values: list[tuple[float, float, float, int]], started: float) -> N
         )
 
 
-def profile(kids: Children, roles: dict[str, list[int]], into: Path, seconds: int) -> None:
-    """py-spy (from PyPI: `pip install py-spy`) records each hub process for the run."""
+def profile(
+    kids: Children, roles: dict[str, list[int]], into: Path, seconds: int, after: int = 0
+) -> None:
+    """py-spy (from PyPI: `pip install py-spy`) records each hub process for the run, or from
+    `after` seconds into it (the end of the load: its approvals and corrections)."""
     into.mkdir(parents=True, exist_ok=True)
     for role, pids in roles.items():
         if role.startswith("bench"):
@@ -185,9 +188,12 @@ def profile(kids: Children, roles: dict[str, list[int]], into: Path, seconds: in
         name = role.split(" (")[0] + (str(pids[0]) if role.startswith("worker") else "")
         kids.popen(
             [
+                "sh", "-c", f'sleep {after}; exec "$0" "$@"',
                 str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pids[0]),
-                "--duration", str(seconds + 5), "--format", "speedscope",
+                "--duration", str(seconds + 5 - after), "--format", "speedscope",
                 "--output", str(into / f"{name}.json"), "--nonblocking",
+                # Only threads holding the interpreter lock: where the CPU goes, not waits.
+                "--gil",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -224,6 +230,13 @@ def main() -> None:
         metavar="DIR",
         help="py-spy records the hub and the feeds worker into DIR (speedscope files)",
     )
+    parser.add_argument(
+        "--profile-from",
+        type=int,
+        default=0,
+        metavar="S",
+        help="with --profile, start recording S seconds into the load",
+    )
     args = parser.parse_args()
     nats_url = bench_nats_url()
     with (
@@ -244,7 +257,7 @@ def main() -> None:
                 worker = start_worker(kids, url, nats_url, prefix, run="feeds", extra_env=off)
                 roles[f"worker ({', '.join(group) if len(groups) > 1 else 'feeds'})"] = [worker.pid]
         if args.profile:
-            profile(kids, roles, Path(args.profile), args.seconds)
+            profile(kids, roles, Path(args.profile), args.seconds, args.profile_from)
         lags, achieved, sent, used, wall = asyncio.run(
             measure(nats_url, Streams(prefix), url, args.rate, args.seconds, args.writes, roles)
         )

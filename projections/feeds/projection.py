@@ -33,10 +33,12 @@ from eventsourcing.utils import resolve_topic
 
 from domain.base import CanonicalAggregate
 from hub.contracts.feeds import FeedItem, Target
+from projections.decoded import shareable
 from projections.feeds import gate as G
 from projections.feeds.related import KEPT, RelatedRecords
 from projections.feeds.view import DELIVERED, HELD, PENDING, FeedView, OutboxRow
-from projections.preloading import LoadMany, missing
+from projections.preloading import LoadMany
+from projections.states import SharedStates
 
 log = logging.getLogger(__name__)
 
@@ -94,15 +96,16 @@ class FeedProjection:
         application_name: str,
         cache_size: int = 2_000,
         await_provisioning: bool = False,
+        states: SharedStates | None = None,
     ) -> None:
         self.view = view
         self.target = target
         self.name = f"feed.{target.name}"
         self.mapper = mapper
         self.load = load
-        self.load_many = load_many
-        # Records of this page read together before it is folded (see _preload).
-        self._preloaded: dict[UUID, Any] = {}
+        # The records' states after each event, shared by the projections of the process
+        # (projections/states.py); provisionings are this feed's own (`_cache`).
+        self.states = states or SharedStates(mapper, load, load_many)
         self.to_record = to_record
         self.application_name = application_name
         self.cache_size = cache_size
@@ -171,8 +174,6 @@ class FeedProjection:
             self._position = None
             self._related = None
             raise
-        finally:
-            self._preloaded.clear()
         self._position = notifications[-1].id
 
     def _preload(self, notifications: Sequence[Notification]) -> None:
@@ -180,8 +181,6 @@ class FeedProjection:
         as they stood before it. Updates of records last changed long ago (a week's time
         approved at once) missed the cache one by one: a query per event, several seconds
         of lag for everything behind them (ops/bench/feeds.py, at the end of its load)."""
-        if self.load_many is None:
-            return
 
         def ignored(notification: Notification) -> bool:
             entity = _entity_of(notification.topic)
@@ -189,9 +188,7 @@ class FeedProjection:
                 entity = self._kinds.get(notification.originator_id)
             return entity == "" or (entity is not None and entity not in self.follows)
 
-        wanted = missing(notifications, self._cache, ignored)
-        if len(wanted) > 1:  # one alone is read as before
-            self._preloaded = self.load_many(wanted)
+        self.states.prepare(notifications, ignored)
 
     def _related_records(self) -> RelatedRecords | None:
         """The related records of a target whose mapping needs them (loaded once)."""
@@ -316,15 +313,16 @@ class FeedProjection:
             self._kinds.popitem(last=False)
 
     def _advance(self, notification: Notification) -> Any:
+        """The record after the event (shared: never changed here), or a provisioning."""
+        if shareable(notification.topic):
+            return self.states.after(notification)
         aggregate_id = notification.originator_id
         aggregate = self._cache.pop(aggregate_id, None)
         version = notification.originator_version
         if aggregate is not None and aggregate.version != version - 1:
             aggregate = None
         if aggregate is None and version > 1:
-            aggregate = self._preloaded.pop(aggregate_id, None)
-            if aggregate is None or aggregate.version != version - 1:
-                aggregate = self.load(aggregate_id, version - 1)
+            aggregate = self.load(aggregate_id, version - 1)
             if aggregate is None:
                 return None
         aggregate = self.mapper.to_domain_event(notification).mutate(aggregate)

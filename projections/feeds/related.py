@@ -115,7 +115,10 @@ class RelatedRecords:
                 for ref in (_uuid(line.get("engagement_id")), _uuid(line.get("resource_id")))
                 if ref is not None
             }
-        self._keep(entity, aggregate.id, record)
+        if entity in KEPT:
+            # Only what pricing and the mappings look up (a time entry's engagement, who is
+            # assigned where): keeping every time entry too wrote a row per event.
+            self._keep(entity, aggregate.id, record)
         return set()
 
     def take_changes(self) -> list[tuple[str, UUID, dict[str, Any]]]:

@@ -20,9 +20,11 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper, Notification, Tracking
 
 from domain.pricing import PricingState
+from projections.decoded import shareable
 from projections.metrics import rows as R
 from projections.metrics.setup import PROVISIONING, provisioning_ref
 from projections.metrics.view import MetricsView
+from projections.states import SharedStates
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +46,14 @@ class MetricsProjection:
         load: Callable[[UUID, int], Any],
         application_name: str,
         cache_size: int = 5_000,
+        states: SharedStates | None = None,
     ) -> None:
         self.view = view
         self.mapper = mapper
         self.load = load
+        # The records' states after each event, shared by the live projections of the
+        # process (projections/states.py); exception cases and provisionings are its own.
+        self.states = states or SharedStates(mapper, load)
         self.application_name = application_name
         self.cache_size = cache_size
         self._cache: OrderedDict[UUID, Any] = OrderedDict()
@@ -75,6 +81,7 @@ class MetricsProjection:
 
     def _process(self, notifications: Sequence[Notification]) -> None:
         state = self._pricing_state()
+        self.states.prepare(notifications)
         # Every originator, not only topics naming TimeEntry: events declared on a base class
         # (Revised, XrefAdded) carry the base class's topic.
         stored = self.view.prices(list({n.originator_id for n in notifications}))
@@ -160,6 +167,8 @@ class MetricsProjection:
         return self._state
 
     def _advance(self, notification: Notification) -> Any:
+        if shareable(notification.topic):
+            return self.states.after(notification)  # shared: never changed here
         aggregate_id = notification.originator_id
         aggregate = self._cache.pop(aggregate_id, None)
         version = notification.originator_version

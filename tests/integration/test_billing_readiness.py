@@ -13,7 +13,7 @@ import pytest
 
 from domain.milestone import Milestone
 from hub.exceptions import ExceptionCase
-from hub.projecting import KINDS
+from hub.projecting import KINDS, own_states
 from hub.readiness import entities
 from hub.readiness.settle import ACTOR, case_id
 from hub.settings import Settings
@@ -157,7 +157,9 @@ def _replayed_in_small_pages_records_nothing(running: Running) -> None:
     fresh = KINDS["billing_readiness"].view(running.hub.app, 99)
     fresh.create_table()
     try:
-        process = KINDS["billing_readiness"].projection(running.hub.app, fresh)
+        process = KINDS["billing_readiness"].projection(
+            running.hub.app, fresh, own_states(running.hub.app)
+        )
         assert ProjectionRunner(process, running.hub.app.hub_recorder, page=3).catch_up() == before
         assert _events(running) == before
     finally:

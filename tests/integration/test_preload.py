@@ -16,10 +16,13 @@ from hub.bootstrap import build_application
 from hub.demo import DemoSpec, load_demo
 from hub.feeds.registry import known_targets
 from hub.feeds.running import feed_projection, feed_view
-from hub.projecting import GOLDEN, KINDS
+from hub.projecting import GOLDEN, KINDS, _loader, _many_loader, decoding
 from hub.settings import Settings
 from hub.store.recorder import EventMeta
 from projections.runner import ProjectionRunner
+from projections.states import SharedStates
+
+PAGE = 200
 
 
 @pytest.fixture(scope="module")
@@ -60,23 +63,26 @@ def _time_entries(view: Any) -> list[Any]:
 def _project_twice(
     app: Any,
     make_view: Callable[[int], Any],
-    make: Callable[[Any], Any],
+    make: Callable[[Any, SharedStates], Any],
     rows: Callable[[Any], Any],
 ) -> tuple[list[Any], list[int]]:
-    """Projects the log into two fresh generations, with every record in memory and with a
-    cache of one (nearly every update misses it); returns each one's rows and how many records
-    each read one by one."""
+    """Projects the log into two fresh generations, with room for every record's states and
+    with room for two pages' (nearly every update is of a record pushed out long before);
+    returns each one's rows and how many records each read one by one."""
     written, single_loads = [], []
-    for generation, cache_size in ((101, 100_000), (102, 1)):
+    for generation, size in ((101, 1_000_000), (102, 2 * PAGE)):
         view = make_view(generation)
         view.drop()
         view.create_table()
-        projection = make(view)
-        projection.cache_size = cache_size
         loads: list[Any] = []
-        load = projection.load
-        projection.load = lambda i, v, load=load, loads=loads: loads.append(i) or load(i, v)
-        ProjectionRunner(projection, app.hub_recorder, page=200).catch_up()
+        load = _loader(app)
+        states = SharedStates(
+            decoding(app),
+            lambda i, v, loads=loads, load=load: loads.append(i) or load(i, v),
+            _many_loader(app),
+            size=size,
+        )
+        ProjectionRunner(make(view, states), app.hub_recorder, page=PAGE).catch_up()
         written.append(rows(view))
         single_loads.append(len(loads))
         view.drop()
@@ -90,11 +96,11 @@ def test_records_missing_from_memory_are_read_per_page_and_fold_the_same_outbox(
     outboxes, single_loads = _project_twice(
         app,
         lambda generation: feed_view(app, target, generation),
-        lambda view: feed_projection(app, known_targets()[target], view),
+        lambda view, states: feed_projection(app, known_targets()[target], view, states=states),
         _outbox,
     )
     assert outboxes[0] and outboxes[0] == outboxes[1]
-    # With a cache of one, nearly every update is a miss: read per page, not one by one.
+    # Nearly every update misses: read per page, not one by one.
     assert single_loads[1] < 50, f"{single_loads[1]} records were read one by one"
 
 
@@ -102,7 +108,7 @@ def test_the_golden_records_read_missing_records_per_page_and_write_the_same_row
     tables, single_loads = _project_twice(
         app,
         lambda generation: KINDS[GOLDEN].view(app, generation),
-        lambda view: KINDS[GOLDEN].projection(app, view),
+        lambda view, states: KINDS[GOLDEN].projection(app, view, states),
         _time_entries,
     )
     assert tables[0] and tables[0] == tables[1]

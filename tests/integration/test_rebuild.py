@@ -24,7 +24,14 @@ from hub.bootstrap import Hub, build_application, build_relay
 from hub.demo import DemoSpec, load_demo
 from hub.exceptions import ExceptionCase
 from hub.generations import GenerationRetired, fence, rebuild_lock_key
-from hub.projecting import KINDS, active_generation, new_view, rebuild_running, switch
+from hub.projecting import (
+    KINDS,
+    active_generation,
+    new_view,
+    own_states,
+    rebuild_running,
+    switch,
+)
 from hub.queries import as_of
 from hub.records import to_record
 from hub.settings import Settings
@@ -98,9 +105,9 @@ def test_a_projection_rebuilt_from_position_zero_equals_the_live_one_row_by_row(
     fresh.create_table()
     try:
         head = _settle(firm)
-        position = ProjectionRunner(KINDS[name].projection(app, fresh), app.hub_recorder).catch_up(
-            until=head
-        )
+        position = ProjectionRunner(
+            KINDS[name].projection(app, fresh, own_states(app)), app.hub_recorder
+        ).catch_up(until=head)
         assert position == head == live.position(app.name)
         with app.hub_recorder.datastore.get_connection() as conn:
             live_tables, fresh_tables = _tables(conn, live, name), _tables(conn, fresh, name)
@@ -509,7 +516,7 @@ def test_a_switch_catches_the_new_generation_up_and_retires_the_old_one(firm: Ru
     fresh.drop()
     fresh.create_table()
     fence(fresh, name)
-    runner = ProjectionRunner(KINDS[name].projection(app, fresh), app.hub_recorder)
+    runner = ProjectionRunner(KINDS[name].projection(app, fresh, own_states(app)), app.hub_recorder)
     assert runner.catch_up(until=head - 3) < head  # behind the live generation
     position = switch(app, name, old, runner)
     assert position >= head
