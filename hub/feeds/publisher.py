@@ -1,9 +1,13 @@
 """Publishing a feed's outbox on feed.<target>.<entity>, as CloudEvents.
 
 The outbox is the truth and publishing follows it (a transactional outbox): an item is marked
-published only after JetStream acknowledged it, so a crash in between publishes it again, with
-the same `Nats-Msg-Id` (its idempotency key), which JetStream drops within its duplicate window
-and a consumer recognises by the CloudEvent id beyond it.
+published only after JetStream acknowledged it, in the same transaction as the stream sequence
+of the batch's last item (`hub_feed_published`). A crash (or a lost connection) between the
+acknowledgement and that commit leaves items published but not marked: before it publishes
+anything, a publisher reads the stream after the sequence it last recorded, for its target's
+subjects, and marks the items it finds there by their `Nats-Msg-Id` (their idempotency key), so
+they are not published again however long the restart took (JetStream's duplicate window, two
+minutes, would drop them only within it).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 import nats
 import orjson
+from nats.js.errors import NotFoundError
 from psycopg.sql import SQL
 
 from hub.relay.envelope import CLOUDEVENTS_JSON
@@ -98,6 +103,7 @@ class FeedPublisher:
         self.batch = batch
         self.idle_wait = idle_wait
         self.published = 0
+        self.settled = 0  # items found on the stream, not published again (settle)
         self.error: str | None = None
         self._stop = threading.Event()
         self._nudge = threading.Event()
@@ -130,6 +136,7 @@ class FeedPublisher:
                 # Room for a whole batch's acknowledgements in flight at once.
                 js = nc.jetstream(publish_async_max_pending=2 * self.batch)
                 await ensure_stream(js, self.streams.config(self.streams.feeds))
+                self.settled += await self.settle(js)
                 while not self._stop.is_set():
                     # Cleared before looking, not after waiting: a nudge that comes while
                     # this batch goes out is seen at once, not half a second later.
@@ -164,10 +171,36 @@ class FeedPublisher:
             )
             for row in rows
         ]
-        await asyncio.gather(*acks)
-        await asyncio.to_thread(self._mark, view, rows)
+        sequence = max(ack.seq for ack in await asyncio.gather(*acks))
+        await asyncio.to_thread(self._mark, view, rows, sequence)
         self.published += len(rows)
         return len(rows)
+
+    async def settle(self, js: Any) -> int:
+        """Marks published the outbox items JetStream holds after the sequence this target's
+        publisher last recorded (a batch acknowledged but not marked); returns how many."""
+        view = self.view()
+        since = await asyncio.to_thread(self._last_sequence, view)
+        if since is None:
+            return 0  # never published to this stream from this store
+        stream = self.streams.feeds
+        mine = self.streams.feed_subject(self.target, ">")
+        found: dict[str, int] = {}
+        sequence = since + 1
+        while True:
+            try:
+                msg = await js.get_msg(stream, seq=sequence, subject=mine, next=True)
+            except NotFoundError:
+                break
+            key = (msg.headers or {}).get("Nats-Msg-Id")
+            if key:
+                found[key] = msg.seq
+            sequence = msg.seq + 1
+        if not found:
+            return 0
+        marked = await asyncio.to_thread(self._mark_found, view, found)
+        log.info("feed %s publisher: %d item(s) were on the stream already", self.target, marked)
+        return marked
 
     def _unpublished(self, view: FeedView) -> list[Any]:
         with view.datastore.get_connection() as conn:
@@ -182,12 +215,45 @@ class FeedPublisher:
                 (self.batch,),
             ).fetchall()
 
-    def _mark(self, view: FeedView, rows: list[Any]) -> None:
+    def _last_sequence(self, view: FeedView) -> int | None:
+        with view.datastore.get_connection() as conn:
+            row = conn.execute(
+                SQL("SELECT sequence FROM {} WHERE target = %s AND stream = %s").format(
+                    view.published_table
+                ),
+                (self.target, self.streams.feeds),
+            ).fetchone()
+        return None if row is None else int(row["sequence"])
+
+    def _mark_found(self, view: FeedView, found: dict[str, int]) -> int:
+        """Marks the unpublished items whose idempotency key is on the stream."""
+        with view.datastore.get_connection() as conn:
+            rows = conn.execute(
+                SQL(
+                    "SELECT canonical_id, key, idempotency_key, payload_hash FROM {} "
+                    "WHERE NOT published AND idempotency_key = ANY(%s)"
+                ).format(view.outbox),
+                (list(found),),
+            ).fetchall()
+        if rows:
+            self._mark(view, rows, max(found.values()))
+        return len(rows)
+
+    def _mark(self, view: FeedView, rows: list[Any], sequence: int) -> None:
         """The batch published and its hashes in the ledger: two statements over arrays, not
-        two per row (the per-row updates were half the publisher's database time)."""
+        two per row (the per-row updates were half the publisher's database time); and the
+        stream sequence it reached (see settle), in the same transaction."""
         ids = [r["canonical_id"] for r in rows]
         keys = [r["key"] for r in rows]
         with view.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL(
+                    "INSERT INTO {} (target, stream, sequence) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (target, stream) DO UPDATE SET "
+                    "sequence = greatest({}.sequence, EXCLUDED.sequence)"
+                ).format(view.published_table, view.published_table),
+                (self.target, self.streams.feeds, sequence),
+            )
             # Only the payload that went out: a newer one written meanwhile goes out next.
             curs.execute(
                 SQL(

@@ -76,6 +76,15 @@ class FeedView(PostgresTrackingRecorder):
         self.outbox = Identifier(datastore.schema, f"{prefix}_outbox")
         self.ledger = Identifier(datastore.schema, f"feed_{target}_ledger")
         self.gates_table = Identifier(datastore.schema, f"{prefix}_gates")
+        # The stream sequence of the last item the target's publisher saw acknowledged, per
+        # stream (hub/feeds/publisher.py: what a crash kept from the outbox is found there).
+        self.published_table = Identifier(datastore.schema, "hub_feed_published")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (target text NOT NULL, stream text NOT NULL, "
+                "sequence bigint NOT NULL, PRIMARY KEY (target, stream))"
+            ).format(self.published_table)
+        )
         # The records a target's mapping needs besides the one it maps (related.py).
         self.related = Identifier(datastore.schema, f"{prefix}_related")
         self.sql_create_statements.append(
