@@ -204,6 +204,53 @@ def withdrawal_notice(record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# Invoices a billing migration carried over (Invoice.carry_over) ---------------------------
+# The entity such an invoice is on the feed: feed.<target>.invoice_carried. It is acknowledged
+# as the Invoice it is, like a run's draft, so what the target reports of it comes back to it.
+CARRIED_ENTITY = "invoice_carried"
+
+
+@dataclass(frozen=True)
+class Carried:
+    """An open invoice a billing migration carried to a target: the balance left to collect,
+    under the invoice's number. Its figures are those of the carry-over, so what is paid
+    afterwards changes nothing the target is given."""
+
+    client_id: str
+    number: str
+    amount: str
+    currency: str
+    issued: str | None
+    due: str | None  # the issue date when the invoice names none
+    source: str  # the system it was carried from
+
+    @property
+    def description(self) -> str:
+        return f"Open balance of {self.source} invoice {self.number} of {self.issued}"
+
+
+def carried(record: Mapping[str, Any]) -> Carried | None:
+    """The carried-over invoice as its target is to hold it, or None when the record lacks
+    what that takes (a balance, a client, a number)."""
+    balance, client_id, number = (
+        record.get("carried_balance"),
+        record.get("client_id"),
+        record.get("number"),
+    )
+    if not balance or not client_id or not number:
+        return None
+    issued = record.get("issue_date")
+    return Carried(
+        client_id=str(client_id),
+        number=str(number),
+        amount=str(balance["amount"]),
+        currency=str(balance["currency"]),
+        issued=issued,
+        due=record.get("due_date") or issued,
+        source=str(record.get("carried_from") or "the previous system"),
+    )
+
+
 # The entity a milestone made billing-ready is on the feed: feed.<target>.billing_ready.
 READY_ENTITY = "billing_ready"
 

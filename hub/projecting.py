@@ -39,11 +39,10 @@ from projections.golden_records.projection import GoldenRecordsProjection
 from projections.golden_records.view import GoldenRecordsView
 from projections.metrics.projection import MetricsProjection
 from projections.metrics.view import MetricsView
-from projections.preloading import LoadMany
 from projections.runner import Projection, ProjectionRunner, create_tables
 from projections.serialised import SharedRecords
 from projections.shared_pages import SharedPages
-from projections.states import SharedStates
+from projections.states import LoadMany, SharedStates
 
 GOLDEN = "golden_records"
 EXCEPTIONS = "exceptions"
@@ -85,11 +84,7 @@ def records(app: HubApplication) -> SharedRecords:
 def shared_states(app: HubApplication) -> SharedStates:
     """The records' states after each event that the live projections of this process
     share: each event applied once for all."""
-    return _shared(
-        app,
-        "_shared_states",
-        lambda: SharedStates(decoding(app), _loader(app), _many_loader(app)),
-    )
+    return _shared(app, "_shared_states", lambda: own_states(app))
 
 
 def own_states(app: HubApplication) -> SharedStates:

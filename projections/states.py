@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, Notification
 
 from projections.decoded import shareable
-from projections.preloading import LoadMany
 
 # Loads an aggregate as it was at a version (None if it does not exist).
 Loader = Callable[[UUID, int], Any]
+# Loads several aggregates, each at the version asked (those it finds), in one query.
+LoadMany = Callable[[Mapping[UUID, int]], dict[UUID, Any]]
 
 
 class SharedStates:

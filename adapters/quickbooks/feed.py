@@ -28,11 +28,13 @@ import httpx
 from adapters.billable import (
     BILLABLE,
     BILLED_ENGAGEMENTS,
+    CARRIED_ENTITY,
     DRAFT_ENTITY,
     READY_ENTITY,
     Line,
     billing_ready,
     canonical_id,
+    carried,
     invoices_mode,
     line,
     ref,
@@ -56,9 +58,6 @@ ITEM_INVOICE = "InvoiceLine"
 # A billing run's draft is acknowledged as the Invoice it is, so that the invoice QuickBooks
 # reports back through ingest (issued, paid) is that same golden record.
 RUN_INVOICE = "Invoice"
-# An open invoice a billing migration carried to QuickBooks (its balance); acknowledged as
-# the Invoice it is, like a run's draft.
-CARRIED_ENTITY = "invoice_carried"
 # QuickBooks refuses a DisplayName with a colon, a tab or a new line; 500 characters at most.
 _NOT_IN_NAME = str.maketrans({":": "-", "\t": " ", "\n": " ", "\r": " "})
 
@@ -148,32 +147,32 @@ class QuickBooksTarget:
         """An open invoice a billing migration carried to QuickBooks (Invoice.carry_over): an
         invoice to the client's customer under the same number (DocNumber, 21 characters at
         most) for the balance left to collect, one line of the carry-over item
-        (PSHUB_FEED_QUICKBOOKS_CARRY_ITEM, by default the item lines sell). Its figures are
-        those of the carry-over, so what is paid afterwards changes nothing here."""
-        balance, client_id = record.get("carried_balance"), record.get("client_id")
-        if not balance or not client_id or not record.get("number"):
+        (PSHUB_FEED_QUICKBOOKS_CARRY_ITEM, by default the item lines sell); see
+        adapters/billable.py `carried`."""
+        found = carried(record)
+        if found is None:
             return []
-        source = str(record.get("carried_from") or "the previous system")
-        number, issued = str(record["number"]), record.get("issue_date")
         payload = {
-            "CustomerRef": {"value": ref(client_id, CUSTOMER)},
-            "CurrencyRef": {"value": balance["currency"]},
-            "DocNumber": number[:21],
-            "TxnDate": issued,
-            "DueDate": record.get("due_date") or issued,
+            "CustomerRef": {"value": ref(found.client_id, CUSTOMER)},
+            "CurrencyRef": {"value": found.currency},
+            "DocNumber": found.number[:21],
+            "TxnDate": found.issued,
+            "DueDate": found.due,
             "Line": [
                 {
                     "DetailType": "SalesItemLineDetail",
-                    "Amount": str(balance["amount"]),
-                    "Description": f"Open balance of {source} invoice {number} of {issued}",
+                    "Amount": found.amount,
+                    "Description": found.description,
                     "SalesItemLineDetail": {
                         "ItemRef": {"value": self.carry_item or self.item_id},
                         "Qty": "1",
-                        "UnitPrice": str(balance["amount"]),
+                        "UnitPrice": found.amount,
                     },
                 }
             ],
-            "PrivateNote": f"pshub: carried from {source} invoice {number} {record['id']}",
+            "PrivateNote": (
+                f"pshub: carried from {found.source} invoice {found.number} {record['id']}"
+            ),
         }
         return [self._item(CARRIED_ENTITY, record, "carried", payload, RUN_INVOICE)]
 

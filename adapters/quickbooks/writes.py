@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
+from adapters.billable import CARRIED_ENTITY, DRAFT_ENTITY
 from adapters.target_answers import REJECTED, TIMEOUT, failure, json_body, send, wire
 from hub.contracts.feeds import Delivered, DeliveryFailed, FeedItem, TargetSettings
 
@@ -27,7 +28,7 @@ NUMBERS = frozenset({"Amount", "Qty", "UnitPrice"})
 TYPES = {"customer": "Customer", "invoice": "Invoice"}
 # Feed entities written to another entity's URL: a billing run's draft is an invoice, and so
 # is an open invoice a billing migration carried to QuickBooks.
-URL_ENTITY = {"invoice_draft": "invoice", "invoice_carried": "invoice"}
+URL_ENTITY = {DRAFT_ENTITY: "invoice", CARRIED_ENTITY: "invoice"}
 # The xref type an acknowledgement records (adapters/quickbooks/feed.py): a sub-customer (Job)
 # is recorded on its engagement as a Job, and an invoice the feed makes holds one billable
 # item's line, recorded on that item as an InvoiceLine.
@@ -35,8 +36,8 @@ URL_ENTITY = {"invoice_draft": "invoice", "invoice_carried": "invoice"}
 ACKNOWLEDGED_AS = {
     "customer": "Customer",
     "invoice": "InvoiceLine",
-    "invoice_draft": "Invoice",
-    "invoice_carried": "Invoice",
+    DRAFT_ENTITY: "Invoice",
+    CARRIED_ENTITY: "Invoice",
 }
 
 

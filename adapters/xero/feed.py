@@ -28,10 +28,12 @@ import httpx
 from adapters.billable import (
     BILLABLE,
     BILLED_ENGAGEMENTS,
+    CARRIED_ENTITY,
     DRAFT_ENTITY,
     READY_ENTITY,
     billing_ready,
     canonical_id,
+    carried,
     invoices_mode,
     line,
     ref,
@@ -52,9 +54,6 @@ LINE = "LineItem"
 # A billing run's draft is acknowledged as the Invoice it is, so that the invoice Xero reports
 # back through ingest (AUTHORISED, PAID) is that same golden record.
 RUN_INVOICE = "Invoice"
-# An open invoice a billing migration carried to Xero (its balance); acknowledged as the
-# Invoice it is, like a run's draft.
-CARRIED_ENTITY = "invoice_carried"
 
 
 class XeroTarget:
@@ -149,28 +148,25 @@ class XeroTarget:
         """An open invoice a billing migration carried to Xero (Invoice.carry_over): an
         approved sales invoice under the same number for the balance left to collect, its
         line booked to the carry-over account (by default 840, Historical Adjustment: the
-        revenue was booked where the invoice was issued). Its figures are those of the
-        carry-over, so what is paid afterwards changes nothing here."""
-        balance, client_id = record.get("carried_balance"), record.get("client_id")
-        if not balance or not client_id or not record.get("number"):
+        revenue was booked where the invoice was issued); see adapters/billable.py `carried`."""
+        found = carried(record)
+        if found is None:
             return []
-        source = str(record.get("carried_from") or "the previous system")
-        number, issued = str(record["number"]), record.get("issue_date")
         payload = {
             "Type": "ACCREC",
             "Status": "AUTHORISED",
             "LineAmountTypes": "NoTax",  # the balance is what is owed, tax included
-            "Contact": {"ContactID": ref(client_id, CONTACT)},
-            "CurrencyCode": balance["currency"],
-            "InvoiceNumber": number[:255],
-            "Reference": f"{source} invoice {number}"[:255],
-            "Date": issued,
-            "DueDate": record.get("due_date") or issued,
+            "Contact": {"ContactID": ref(found.client_id, CONTACT)},
+            "CurrencyCode": found.currency,
+            "InvoiceNumber": found.number[:255],
+            "Reference": f"{found.source} invoice {found.number}"[:255],
+            "Date": found.issued,
+            "DueDate": found.due,
             "LineItems": [
                 {
-                    "Description": f"Open balance of {source} invoice {number} of {issued}",
+                    "Description": found.description,
                     "Quantity": "1",
-                    "UnitAmount": str(balance["amount"]),
+                    "UnitAmount": found.amount,
                     "AccountCode": self.carry_account,
                 }
             ],

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from adapters.billable import CARRIED_ENTITY, DRAFT_ENTITY
 from adapters.target_answers import REJECTED, TIMEOUT, failure, json_body, send, wire
 from hub.contracts.feeds import Delivered, DeliveryFailed, FeedItem, TargetSettings
 
@@ -48,7 +49,7 @@ class XeroWriter:
             return self._delivered("Contact", held["ContactID"], held.get("ContactStatus"))
         if item.entity == "invoice":
             return self._draft(item)
-        if item.entity in ("invoice_draft", "invoice_carried"):
+        if item.entity in (DRAFT_ENTITY, CARRIED_ENTITY):
             # (A carried invoice is approved when written: once Xero holds it, it is not
             # written again, as a run's draft past DRAFT is not.)
             return self._draft(item, kind="Invoice")

@@ -202,12 +202,13 @@ class IngestEngine:
     def _stale_copies(self, ctx: _Context, batch: _Batch) -> list[UUID]:
         """The records a refused change was decided on that this batch had not changed before
         it and that are older than the store holds (another process wrote them since)."""
-        bases = {
-            aggregate_id: aggregate.version - len(aggregate.pending_events)
-            for aggregate_id, before in ctx.touched.items()
-            if before == 0 and (aggregate := batch.aggregates.get(aggregate_id)) is not None
-        }
-        bases = {aggregate_id: base for aggregate_id, base in bases.items() if base > 0}
+        bases = {}
+        for aggregate_id, before in ctx.touched.items():
+            aggregate = batch.aggregates.get(aggregate_id)
+            if before == 0 and aggregate is not None:
+                base = aggregate.version - len(aggregate.pending_events)  # the stored version
+                if base > 0:
+                    bases[aggregate_id] = base
         if not bases:
             return []
         stored = self.app.hub_recorder.select_versions(list(bases))

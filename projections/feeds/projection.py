@@ -37,8 +37,7 @@ from projections.decoded import shareable
 from projections.feeds import gate as G
 from projections.feeds.related import KEPT, RelatedRecords
 from projections.feeds.view import DELIVERED, HELD, PENDING, FeedView, OutboxRow
-from projections.preloading import LoadMany
-from projections.states import SharedStates
+from projections.states import LoadMany, SharedStates
 
 log = logging.getLogger(__name__)
 

@@ -200,32 +200,33 @@ def test_an_older_change_loses_to_a_newer_one_another_process_commits_meanwhile(
     assert engine.app.get(again.canonical_ids[0], Client).legal_name == "v7"
 
 
-def test_a_change_refused_on_a_copy_another_process_changed_is_decided_on_the_stored_record(
-    engine: IngestEngine, settings: Settings, scratch_database: str
-) -> None:
-    """This process holds QuickBooks's issued invoice 1047 in memory; another (a billing
-    migration) carries it to Xero and records Xero's id for it. Xero's report of its own copy
-    (the one line of the balance) is an edit of the issued lines on the copy in memory, and
-    not on the record as stored: it is decided again on that, and applied."""
+ISSUED_1047 = {
+    "id": "1047",
+    "client": ref("Client", "C1", system="harvest"),
+    "number": "1047",
+    "currency": "GBP",
+    "issue_date": "2026-02-27",
+    "status": "issued",
+    "lines": [{"description": "February retainer", "quantity": "1", "unit_price": "500.00"}],
+    "amount_paid": {"amount": "100.00", "currency": "GBP"},
+}
+
+
+def _carried_to_xero(engine: IngestEngine, settings: Settings, scratch_database: str) -> Any:
+    """QuickBooks's invoice 1047 (500.00, 100.00 paid) ingested here, then carried to Xero by
+    another process (a billing migration), which records Xero's id for it as its feed's
+    acknowledgement does. Returns the invoice's id."""
     engine.process([incoming("harvest", "client", _client("C1"), source_type="Client")])
-    issued = {
-        "id": "1047",
-        "client": ref("Client", "C1", system="harvest"),
-        "number": "1047",
-        "currency": "GBP",
-        "issue_date": "2026-02-27",
-        "status": "issued",
-        "lines": [{"description": "February retainer", "quantity": "1", "unit_price": "500.00"}],
-        "amount_paid": {"amount": "100.00", "currency": "GBP"},
-    }
-    [created] = engine.process([incoming("quickbooks", "invoice", issued, source_type="Invoice")])
+    [created] = engine.process(
+        [incoming("quickbooks", "invoice", ISSUED_1047, source_type="Invoice")]
+    )
     assert created.outcome == "applied", created.detail
     invoice_id = created.canonical_ids[0]
     other = build_application(settings, scratch_database)
     try:
         invoice = other.get(invoice_id, Invoice)
         xero = SourceRef("xero", "t1", "Invoice", "X-1047")
-        invoice.add_xref(xero)  # as the feed's acknowledgement records it
+        invoice.add_xref(xero)
         assert invoice.carry_over(to_system="xero", from_system="quickbooks")
         other.record(
             invoice,
@@ -234,11 +235,21 @@ def test_a_change_refused_on_a_copy_another_process_changed_is_decided_on_the_st
         )
     finally:
         other.close()
+    return invoice_id
+
+
+def test_a_change_refused_on_a_copy_another_process_changed_is_decided_on_the_stored_record(
+    engine: IngestEngine, settings: Settings, scratch_database: str
+) -> None:
+    """This process holds invoice 1047 in memory from before the migration's write. Xero's
+    report of its own copy (the one line of the balance) is an edit of the issued lines on the
+    copy in memory, and not on the record as stored: it is decided again on that, and
+    applied."""
+    invoice_id = _carried_to_xero(engine, settings, scratch_database)
     balance = {"description": "Open balance", "quantity": "1", "unit_price": "400.00"}
     paid_in_xero = {
-        **issued,
+        **ISSUED_1047,
         "id": "X-1047",
-        "client": ref("Client", "C1", system="harvest"),
         "status": "paid",
         "lines": [balance],
         "amount_paid": {"amount": "400.00", "currency": "GBP"},
@@ -248,6 +259,36 @@ def test_a_change_refused_on_a_copy_another_process_changed_is_decided_on_the_st
     paid = engine.app.get(invoice_id, Invoice)
     assert paid.status == "paid" and str(paid.paid_total.amount) == "500.00"
     assert [line.description for line in paid.lines] == ["February retainer"]
+
+
+def test_the_system_an_invoice_was_carried_to_reports_part_payments_without_its_lines(
+    engine: IngestEngine, settings: Settings, scratch_database: str
+) -> None:
+    """Xero reports its copy as it changes (DOMAIN: status and AmountPaid on fetch), here with
+    neither lines nor contact: 150.00 paid of the 400.00 carried, then 400.00. Each counts on top
+    of the 100.00 QuickBooks was paid."""
+    invoice_id = _carried_to_xero(engine, settings, scratch_database)
+    part = {
+        "id": "X-1047",
+        "number": "1047",
+        "currency": "GBP",
+        "status": "issued",
+        "amount_paid": {"amount": "150.00", "currency": "GBP"},
+    }
+    message = incoming("xero", "invoice", part, source_type="Invoice", seq=2)
+    # Applied on the copy from before the migration's write, it conflicts at the save (nothing
+    # recorded); the consumer decides the batch again, on the record as stored.
+    with pytest.raises(ConflictError):
+        engine.process([message])
+    [first] = engine.process([message])
+    assert (first.outcome, first.canonical_ids) == ("applied", [invoice_id]), first.detail
+    invoice = engine.app.get(invoice_id, Invoice)
+    assert invoice.status == "issued" and str(invoice.open_balance.amount) == "250.00"
+    rest = {**part, "amount_paid": {"amount": "400.00", "currency": "GBP"}}
+    [second] = engine.process([incoming("xero", "invoice", rest, source_type="Invoice", seq=3)])
+    assert second.outcome == "applied", second.detail
+    invoice = engine.app.get(invoice_id, Invoice)
+    assert invoice.status == "paid" and str(invoice.paid_total.amount) == "500.00"
 
 
 def test_an_unknown_reference_parks_the_change_until_it_arrives(engine: IngestEngine) -> None:
