@@ -7,7 +7,9 @@ acknowledgement and that commit leaves items published but not marked: before it
 anything, a publisher reads the stream after the sequence it last recorded, for its target's
 subjects, and marks the items it finds there by their `Nats-Msg-Id` (their idempotency key), so
 they are not published again however long the restart took (JetStream's duplicate window, two
-minutes, would drop them only within it).
+minutes, would drop them only within it). The key of the item at the recorded sequence is kept
+with it: a stream deleted and made again (its sequences start afresh) holds another item there,
+or none, and is then read from its first message.
 """
 
 from __future__ import annotations
@@ -171,8 +173,10 @@ class FeedPublisher:
             )
             for row in rows
         ]
-        sequence = max(ack.seq for ack in await asyncio.gather(*acks))
-        await asyncio.to_thread(self._mark, view, rows, sequence)
+        answers = await asyncio.gather(*acks)
+        last = max(range(len(rows)), key=lambda i: answers[i].seq)
+        marking = (answers[last].seq, rows[last]["idempotency_key"])
+        await asyncio.to_thread(self._mark, view, rows, marking)
         self.published += len(rows)
         return len(rows)
 
@@ -180,13 +184,14 @@ class FeedPublisher:
         """Marks published the outbox items JetStream holds after the sequence this target's
         publisher last recorded (a batch acknowledged but not marked); returns how many."""
         view = self.view()
-        since = await asyncio.to_thread(self._last_sequence, view)
-        if since is None:
+        last = await asyncio.to_thread(self._last_sequence, view)
+        if last is None:
             return 0  # never published to this stream from this store
         stream = self.streams.feeds
         mine = self.streams.feed_subject(self.target, ">")
         found: dict[str, int] = {}
-        sequence = since + 1
+        since, key = last
+        sequence = since + 1 if await self._holds(js, since, key) else 1
         while True:
             try:
                 msg = await js.get_msg(stream, seq=sequence, subject=mine, next=True)
@@ -202,6 +207,19 @@ class FeedPublisher:
         log.info("feed %s publisher: %d item(s) were on the stream already", self.target, marked)
         return marked
 
+    async def _holds(self, js: Any, sequence: int, key: str | None) -> bool:
+        """Whether the stream is the one the marking was recorded against: the item marked
+        last is still at its sequence. Not so after the stream was deleted and made again
+        (or purged): then the whole stream is looked at. Unknown for a marking recorded
+        before the key was kept with it."""
+        if key is None:
+            return True
+        try:
+            msg = await js.get_msg(self.streams.feeds, seq=sequence)
+        except NotFoundError:
+            return False
+        return (msg.headers or {}).get("Nats-Msg-Id") == key
+
     def _unpublished(self, view: FeedView) -> list[Any]:
         with view.datastore.get_connection() as conn:
             return conn.execute(
@@ -215,15 +233,16 @@ class FeedPublisher:
                 (self.batch,),
             ).fetchall()
 
-    def _last_sequence(self, view: FeedView) -> int | None:
+    def _last_sequence(self, view: FeedView) -> tuple[int, str | None] | None:
+        """The stream sequence this target's publisher last recorded, and the key there."""
         with view.datastore.get_connection() as conn:
             row = conn.execute(
-                SQL("SELECT sequence FROM {} WHERE target = %s AND stream = %s").format(
-                    view.published_table
-                ),
+                SQL(
+                    "SELECT sequence, idempotency_key FROM {} WHERE target = %s AND stream = %s"
+                ).format(view.published_table),
                 (self.target, self.streams.feeds),
             ).fetchone()
-        return None if row is None else int(row["sequence"])
+        return None if row is None else (int(row["sequence"]), row["idempotency_key"])
 
     def _mark_found(self, view: FeedView, found: dict[str, int]) -> int:
         """Marks the unpublished items whose idempotency key is on the stream."""
@@ -236,23 +255,24 @@ class FeedPublisher:
                 (list(found),),
             ).fetchall()
         if rows:
-            self._mark(view, rows, max(found.values()))
+            key, sequence = max(found.items(), key=lambda item: item[1])
+            self._mark(view, rows, (sequence, key))
         return len(rows)
 
-    def _mark(self, view: FeedView, rows: list[Any], sequence: int) -> None:
+    def _mark(self, view: FeedView, rows: list[Any], last: tuple[int, str]) -> None:
         """The batch published and its hashes in the ledger: two statements over arrays, not
         two per row (the per-row updates were half the publisher's database time); and the
-        stream sequence it reached (see settle), in the same transaction."""
+        stream sequence it reached and the item there (see settle), in the same transaction."""
         ids = [r["canonical_id"] for r in rows]
         keys = [r["key"] for r in rows]
         with view.datastore.transaction(commit=True) as curs:
             curs.execute(
                 SQL(
-                    "INSERT INTO {} (target, stream, sequence) VALUES (%s, %s, %s) "
-                    "ON CONFLICT (target, stream) DO UPDATE SET "
-                    "sequence = greatest({}.sequence, EXCLUDED.sequence)"
-                ).format(view.published_table, view.published_table),
-                (self.target, self.streams.feeds, sequence),
+                    "INSERT INTO {} (target, stream, sequence, idempotency_key) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT (target, stream) DO UPDATE SET "
+                    "sequence = EXCLUDED.sequence, idempotency_key = EXCLUDED.idempotency_key"
+                ).format(view.published_table),
+                (self.target, self.streams.feeds, *last),
             )
             # Only the payload that went out: a newer one written meanwhile goes out next.
             curs.execute(

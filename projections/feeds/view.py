@@ -78,12 +78,22 @@ class FeedView(PostgresTrackingRecorder):
         self.gates_table = Identifier(datastore.schema, f"{prefix}_gates")
         # The stream sequence of the last item the target's publisher saw acknowledged, per
         # stream (hub/feeds/publisher.py: what a crash kept from the outbox is found there).
+        # With the item's idempotency key found at that sequence: a stream deleted and made
+        # again restarts its sequences, and the key tells the publisher it is not the same one.
         self.published_table = Identifier(datastore.schema, "hub_feed_published")
         self.sql_create_statements.append(
             SQL(
                 "CREATE TABLE IF NOT EXISTS {} (target text NOT NULL, stream text NOT NULL, "
-                "sequence bigint NOT NULL, PRIMARY KEY (target, stream))"
+                "sequence bigint NOT NULL, idempotency_key text, PRIMARY KEY (target, stream))"
             ).format(self.published_table)
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM information_schema.columns "
+                "WHERE table_schema = COALESCE(NULLIF({}, ''), current_schema()) "
+                "AND table_name = 'hub_feed_published' AND column_name = 'idempotency_key') "
+                "THEN ALTER TABLE {} ADD COLUMN IF NOT EXISTS idempotency_key text; END IF; END $$"
+            ).format(Literal(datastore.schema), self.published_table)
         )
         # The records a target's mapping needs besides the one it maps (related.py).
         self.related = Identifier(datastore.schema, f"{prefix}_related")

@@ -113,3 +113,46 @@ def test_a_batch_acknowledged_but_not_marked_is_not_published_again(
     assert len(ids) == 8 and len(set(ids)) == 8, "an item published twice"
     # Nothing more to find: a second start settles nothing and publishes nothing.
     assert _publish(restarted, streams, nats_url, settle=True) == 0 and restarted.settled == 3
+
+
+def test_a_stream_made_again_is_read_from_its_start(
+    view: FeedView, nats_url: str, stream_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The stream is deleted and made again after a marking: its sequences start afresh, so the
+    # sequence recorded (3) says nothing of it; the items a crash left unmarked sit below it.
+    monkeypatch.setattr("hub.streams.DUPLICATE_WINDOW_SECONDS", 0.1)
+    streams = Streams(stream_prefix)
+    publisher = FeedPublisher(TARGET, lambda: view, nats_url, streams, source="/pshub", batch=5)
+    _items(view, 3)
+    assert _publish(publisher, streams, nats_url, settle=True) == 3
+
+    async def made_again() -> None:
+        nc = await nats.connect(nats_url)
+        try:
+            js = nc.jetstream()
+            await js.delete_stream(streams.feeds)
+            await ensure_stream(js, streams.config(streams.feeds))
+        finally:
+            await nc.close()
+
+    asyncio.run(made_again())
+    _items(view, 5)
+    marked = publisher._mark
+
+    def dies(*args: Any) -> None:
+        raise SystemExit("killed between the acknowledgement and the commit")
+
+    publisher._mark = dies  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        _publish(publisher, streams, nats_url, settle=False)
+    assert len(read_stream(nats_url, streams.feeds)) == 5 and _unpublished(view) == 5
+    asyncio.run(asyncio.sleep(0.5))  # past the duplicate window
+
+    restarted = FeedPublisher(TARGET, lambda: view, nats_url, streams, source="/pshub", batch=5)
+    restarted._mark = marked  # type: ignore[method-assign]
+    assert _publish(restarted, streams, nats_url, settle=True) == 0, "published again"
+    assert restarted.settled == 5 and _unpublished(view) == 0
+    ids = [event["id"] for _, event, _ in read_stream(nats_url, streams.feeds)]
+    assert len(ids) == 5 and len(set(ids)) == 5
+    # The marking now names the new stream's item: the next start reads only after it.
+    assert _publish(restarted, streams, nats_url, settle=True) == 0 and restarted.settled == 5
