@@ -17,8 +17,6 @@ card change maps again the records it names and those with a held item.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -35,6 +33,7 @@ from domain.base import CanonicalAggregate
 from hub.contracts.feeds import FeedItem, Target
 from projections.decoded import shareable
 from projections.feeds import gate as G
+from projections.feeds.digest import payload_hash
 from projections.feeds.related import KEPT, RelatedRecords
 from projections.feeds.view import DELIVERED, HELD, PENDING, FeedView, OutboxRow
 from projections.states import LoadMany, SharedStates
@@ -74,12 +73,6 @@ class Decided:
 
     engagement_id: UUID
     decision: str
-
-
-def payload_hash(payload: Any) -> str:
-    return hashlib.sha256(
-        json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
-    ).hexdigest()
 
 
 class FeedProjection:
