@@ -29,6 +29,7 @@ from psycopg.sql import SQL
 from hub.relay.envelope import CLOUDEVENTS_JSON
 from hub.streams import Streams, ensure_stream
 from projections.feeds.view import FeedView
+from projections.sql_arrays import array
 
 log = logging.getLogger(__name__)
 
@@ -250,9 +251,9 @@ class FeedPublisher:
             rows = conn.execute(
                 SQL(
                     "SELECT canonical_id, key, idempotency_key, payload_hash FROM {} "
-                    "WHERE NOT published AND idempotency_key = ANY(%s)"
+                    "WHERE NOT published AND idempotency_key = ANY(%s::text[])"
                 ).format(view.outbox),
-                (list(found),),
+                (array(found),),
             ).fetchall()
         if rows:
             key, sequence = max(found.items(), key=lambda item: item[1])
@@ -263,8 +264,8 @@ class FeedPublisher:
         """The batch published and its hashes in the ledger: two statements over arrays, not
         two per row (the per-row updates were half the publisher's database time); and the
         stream sequence it reached and the item there (see settle), in the same transaction."""
-        ids = [r["canonical_id"] for r in rows]
-        keys = [r["key"] for r in rows]
+        ids = array(r["canonical_id"] for r in rows)
+        keys = array(r["key"] for r in rows)
         with view.datastore.transaction(commit=True) as curs:
             curs.execute(
                 SQL(
@@ -281,7 +282,7 @@ class FeedPublisher:
                     "FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS u(cid, k, ik) "
                     "WHERE o.canonical_id = u.cid AND o.key = u.k AND o.idempotency_key = u.ik"
                 ).format(view.outbox),
-                (ids, keys, [r["idempotency_key"] for r in rows]),
+                (ids, keys, array(r["idempotency_key"] for r in rows)),
             )
             curs.execute(
                 SQL(
@@ -290,5 +291,5 @@ class FeedPublisher:
                     "ON CONFLICT (canonical_id, key) DO UPDATE SET "
                     "published_hash = EXCLUDED.published_hash"
                 ).format(view.ledger),
-                (ids, keys, [r["payload_hash"] for r in rows]),
+                (ids, keys, array(r["payload_hash"] for r in rows)),
             )

@@ -23,6 +23,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.sql import SQL, Identifier, Literal
 
 from projections.feeds.gate import OPEN, WITHDRAWN
+from projections.sql_arrays import array
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 # Neither published nor delivered: waiting for its engagement's provisioning (gate.py), or
@@ -197,7 +198,7 @@ class FeedView(PostgresTrackingRecorder):
                     "LEFT JOIN {} o ON o.canonical_id = k.cid AND o.key = k.kk "
                     "LEFT JOIN {} l ON l.canonical_id = k.cid AND l.key = k.kk"
                 ).format(self.outbox, self.ledger),
-                ([p[0] for p in pairs], [p[1] for p in pairs]),
+                (array(p[0] for p in pairs), array(p[1] for p in pairs)),
             ).fetchall()
         hashes = {(r["cid"], r["kk"]): r["payload_hash"] for r in rows if r["payload_hash"]}
         ledger = {
@@ -215,10 +216,10 @@ class FeedView(PostgresTrackingRecorder):
         with self.datastore.get_connection() as conn:
             rows = conn.execute(
                 SQL(
-                    "SELECT canonical_id, target_id FROM {} WHERE canonical_id = ANY(%s) "
+                    "SELECT canonical_id, target_id FROM {} WHERE canonical_id = ANY(%s::uuid[]) "
                     "AND target_id IS NOT NULL"
                 ).format(self.ledger),
-                (wanted,),
+                (array(wanted),),
             ).fetchall()
         found: dict[UUID, set[str]] = {}
         for row in rows:
@@ -232,10 +233,10 @@ class FeedView(PostgresTrackingRecorder):
             return {}
         with self.datastore.get_connection() as conn:
             rows = conn.execute(
-                SQL("SELECT engagement_id, decision FROM {} WHERE engagement_id = ANY(%s)").format(
-                    self.gates_table
-                ),
-                (wanted,),
+                SQL(
+                    "SELECT engagement_id, decision FROM {} WHERE engagement_id = ANY(%s::uuid[])"
+                ).format(self.gates_table),
+                (array(wanted),),
             ).fetchall()
         return {r["engagement_id"]: r["decision"] for r in rows}
 
@@ -271,14 +272,17 @@ class FeedView(PostgresTrackingRecorder):
                     [(i, e, _json(d)) for e, i, d in related],
                 )
             if rows:
-                curs.executemany(
+                # One statement over the page's rows as one JSON document: executemany
+                # adapted 13 parameters a row in Python (7 % of the feeds worker's CPU).
+                curs.execute(
                     SQL(
                         "INSERT INTO {} (canonical_id, key, entity, version, position, "
                         "idempotency_key, payload, payload_hash, target_id, occurred_at, "
-                        "published, state, last_error) VALUES (%(canonical_id)s, %(key)s, "
-                        "%(entity)s, %(version)s, %(position)s, %(idempotency_key)s, "
-                        "%(payload)s, %(payload_hash)s, %(target_id)s, %(occurred_at)s, "
-                        "%(published)s, %(state)s, %(last_error)s) "
+                        "published, state, last_error) SELECT * FROM jsonb_to_recordset(%s::jsonb) "
+                        "AS r(canonical_id uuid, key text, entity text, version bigint, "
+                        "position bigint, idempotency_key text, payload jsonb, "
+                        "payload_hash text, target_id text, occurred_at timestamptz, "
+                        "published boolean, state text, last_error text) "
                         "ON CONFLICT (canonical_id, key) DO UPDATE SET "
                         "entity = EXCLUDED.entity, version = EXCLUDED.version, "
                         "position = EXCLUDED.position, idempotency_key = EXCLUDED.idempotency_key,"
@@ -289,14 +293,17 @@ class FeedView(PostgresTrackingRecorder):
                         "case_id = CASE WHEN {}.state <> 'delivered' THEN {}.case_id END, "
                         "updated_at = now(), pending_since = now()"
                     ).format(self.outbox, self.outbox, self.outbox),
-                    [
-                        {
-                            **r.__dict__,
-                            "payload": _json(r.payload),
-                            "last_error": last_errors.get((r.canonical_id, r.key)),
-                        }
-                        for r in rows
-                    ],
+                    (
+                        _json(
+                            [
+                                {
+                                    **r.__dict__,
+                                    "last_error": last_errors.get((r.canonical_id, r.key)),
+                                }
+                                for r in rows
+                            ]
+                        ),
+                    ),
                 )
             if gates:
                 self._gate(curs, gates)
@@ -316,15 +323,15 @@ class FeedView(PostgresTrackingRecorder):
             SQL(
                 "UPDATE {} SET state = 'pending', next_attempt_at = now(), "
                 "pending_since = now(), updated_at = now() "
-                "WHERE canonical_id = ANY(%s) AND state = 'held' AND last_error IS NULL"
+                "WHERE canonical_id = ANY(%s::uuid[]) AND state = 'held' AND last_error IS NULL"
             ).format(self.outbox),
-            (opened,),  # an item its mapping holds (last_error says why) stays held
+            (array(opened),),  # an item its mapping holds (last_error says why) stays held
         )
         curs.execute(
-            SQL("DELETE FROM {} WHERE canonical_id = ANY(%s) AND state = 'held'").format(
+            SQL("DELETE FROM {} WHERE canonical_id = ANY(%s::uuid[]) AND state = 'held'").format(
                 self.outbox
             ),
-            (withdrawn,),
+            (array(withdrawn),),
         )
 
     def position(self, application_name: str) -> int:
