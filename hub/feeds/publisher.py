@@ -29,7 +29,7 @@ from psycopg.sql import SQL
 from hub.relay.envelope import CLOUDEVENTS_JSON
 from hub.streams import Streams, ensure_stream
 from projections.feeds.view import FeedView
-from projections.sql_arrays import array
+from projections.sql_params import array
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,12 @@ log, against, in the same run, a raw psycopg read of the events table plus batch
 the same number of view rows. Prints both rates and their ratio (the target: the rebuild at
 least 50 % of the raw rate); never part of the test suite's pass/fail.
 
-    .venv/bin/python ops/bench/rebuild.py [--events 1000000] [--profile]
+    .venv/bin/python ops/bench/rebuild.py [--events 1000000] [--profile] [--projection NAME]
+
+`--projection feed.<target>` rebuilds that feed instead (hub.feeds.running.rebuild_feed, from
+position zero, nothing published): the figure to watch is its CPU per event, steady across
+runs where the live feed bench (ops/bench/feeds.py) swings with the machine's load. The raw
+baseline stays the golden records' floor, so no ratio is printed for a feed.
 
 The log is the demo firm, scaled to about --events events (ops/bench/query.py loads its log
 the same way). The rebuild runs in a child process, as `pshub projections rebuild` does it
@@ -56,31 +61,35 @@ def load_log(url: str, events: int) -> int:
         app.close()
 
 
-def child(url: str) -> None:
+def child(url: str, name: str) -> None:
     """The rebuild, in a process of its own (py-spy attaches to it); prints its figures."""
     from hub.collector import tune_garbage_collector  # noqa: PLC0415 (the child's own import)
-    from hub.projecting import GOLDEN, rebuild  # noqa: PLC0415
+    from hub.feeds.running import is_feed, rebuild_feed  # noqa: PLC0415
+    from hub.projecting import rebuild  # noqa: PLC0415
 
     app = build_application(Settings(database_url=url), url)
     tune_garbage_collector()  # as `pshub projections rebuild` does
     start, cpu = time.perf_counter(), time.process_time()
-    done = rebuild(app, GOLDEN, grace=0)
+    if is_feed(name):
+        done = rebuild_feed(app, name)
+        events, generation = app.hub_recorder.select_head()[0], done["generation"]
+    else:
+        progress = rebuild(app, name, grace=0)
+        events, generation = progress.events, progress.generation
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     app.close()
-    print(
-        json.dumps(
-            {"events": done.events, "seconds": elapsed, "cpu": cpu, "generation": done.generation}
-        )
-    )
+    print(json.dumps({"events": events, "seconds": elapsed, "cpu": cpu, "generation": generation}))
 
 
-def rebuilt(url: str, profile: Path | None) -> tuple[Figure, int]:
+def rebuilt(url: str, profile: Path | None, name: str) -> tuple[Figure, int]:
     """Runs the rebuild in a child process (py-spy on it if asked); its figure, generation."""
     with children() as kids:
         out = Path(tempfile.mkstemp(prefix="pshub-bench-rebuild-")[1])
         with out.open("wb") as sink:
             proc = kids.popen(
-                [sys.executable, __file__, "--child", url], stdout=sink, stderr=subprocess.STDOUT
+                [sys.executable, __file__, "--child", url, "--projection", name],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
             )
         spy = None
         if profile is not None:
@@ -97,7 +106,7 @@ def rebuilt(url: str, profile: Path | None) -> tuple[Figure, int]:
     if code != 0:
         raise SystemExit(f"the rebuild failed (exit code {code}):\n{text[-3000:]}")
     figures = json.loads(text.strip().splitlines()[-1])
-    name = "golden-record rebuild (hub.projecting.rebuild)"
+    name = f"{name} rebuild"
     print(f"  (the rebuilding process used {figures['cpu']:.1f} s of CPU: "
           f"{1e6 * figures['cpu'] / figures['events']:.0f} us/event)")  # fmt: skip
     return Figure(name, figures["events"], figures["seconds"]), figures["generation"]
@@ -174,10 +183,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--profile", action="store_true", help="py-spy the rebuilding process")
+    parser.add_argument(
+        "--projection", default="golden_records", help="golden_records (default), feed.<target>"
+    )
     parser.add_argument("--child", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.projection)
         return
     with scratch_database("rebuild") as url:
         started = time.perf_counter()
@@ -188,7 +200,10 @@ def main() -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
         profile = Path(tempfile.mkdtemp()) / "rebuild.collapsed" if args.profile else None
-        rebuild, generation = rebuilt(url, profile)
+        rebuild, generation = rebuilt(url, profile, args.projection)
+        if args.projection != "golden_records":
+            print(f"  {rebuild.name:<48} {rebuild.rate:>9,.0f} events/s  ({rebuild.seconds:.1f} s)")
+            return
         baseline, rows = raw(url, generation)
         print(f"  {rebuild.name:<48} {rebuild.rate:>9,.0f} events/s  ({rebuild.seconds:.1f} s)")
         print(f"  {baseline.name:<48} {baseline.rate:>9,.0f} events/s  ({baseline.seconds:.1f} s, "

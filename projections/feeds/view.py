@@ -17,13 +17,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import orjson
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.sql import SQL, Identifier, Literal
 
 from projections.feeds.gate import OPEN, WITHDRAWN
-from projections.sql_arrays import array
+from projections.sql_params import array, json_text
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 # Neither published nor delivered: waiting for its engagement's provisioning (gate.py), or
@@ -57,15 +56,6 @@ class Ledger:
     published_hash: str | None
     delivered_hash: str | None
     target_id: str | None
-
-
-def _json(value: Any) -> str:
-    """JSON text for a jsonb column (orjson: a tenth of the json module's time). Records
-    are JSON-ready already; anything else is written as its str(), as json.dumps's
-    default=str did (datetimes included, not orjson's own format)."""
-    return orjson.dumps(
-        value, default=str, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
-    ).decode()
 
 
 class FeedView(PostgresTrackingRecorder):
@@ -269,7 +259,7 @@ class FeedView(PostgresTrackingRecorder):
                         "INSERT INTO {} (id, entity, data) VALUES (%s, %s, %s) "
                         "ON CONFLICT (entity, id) DO UPDATE SET data = EXCLUDED.data"
                     ).format(self.related),
-                    [(i, e, _json(d)) for e, i, d in related],
+                    [(i, e, json_text(d)) for e, i, d in related],
                 )
             if rows:
                 # One statement over the page's rows as one JSON document: executemany
@@ -294,7 +284,7 @@ class FeedView(PostgresTrackingRecorder):
                         "updated_at = now(), pending_since = now()"
                     ).format(self.outbox, self.outbox, self.outbox),
                     (
-                        _json(
+                        json_text(
                             [
                                 {
                                     **r.__dict__,

@@ -6,7 +6,6 @@ grouped by currency: amounts in different currencies are never added (DOMAIN 3.9
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -17,6 +16,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
 from domain.values import Money
+from projections.sql_params import array, json_text
 
 WORK_COLUMNS = (
     "id",
@@ -115,21 +115,24 @@ class MetricsView(PostgresTrackingRecorder):
         tracking: Tracking,
     ) -> None:
         """Upserts rows and records the position, in one transaction."""
+        # Each table's rows as one JSON document (one id once: the projection keeps the last
+        # row per id of a page): executemany adapted every parameter of every row in Python,
+        # 4.5 % of the hub's CPU under the feed bench's load.
         with self.datastore.transaction(commit=True) as curs:
             if work:
-                curs.executemany(_upsert(self.work, WORK_COLUMNS), [_work_params(w) for w in work])
-            if invoices:
-                curs.executemany(
-                    _upsert(self.invoices, INVOICE_COLUMNS),
-                    [{**i, "lines": json.dumps(i["lines"])} for i in invoices],
+                curs.execute(
+                    _upsert(self.work, WORK_COLUMNS), (json_text([_work_params(w) for w in work]),)
                 )
+            if invoices:
+                curs.execute(_upsert(self.invoices, INVOICE_COLUMNS), (json_text(invoices),))
             if refs:
-                curs.executemany(
+                curs.execute(
                     _upsert(self.refs, ("id", "entity", "version", "data")),
-                    [
-                        {"id": i, "entity": e, "version": v, "data": json.dumps(d)}
-                        for e, i, v, d in refs
-                    ],
+                    (
+                        json_text(
+                            [{"id": i, "entity": e, "version": v, "data": d} for e, i, v, d in refs]
+                        ),
+                    ),
                 )
             self._insert_tracking(curs, tracking)
 
@@ -173,7 +176,7 @@ class MetricsView(PostgresTrackingRecorder):
             return {}
         with self.datastore.get_connection() as conn:
             rows = conn.execute(
-                SQL("SELECT * FROM {} WHERE id = ANY(%s)").format(self.work), (list(ids),)
+                SQL("SELECT * FROM {} WHERE id = ANY(%s::uuid[])").format(self.work), (array(ids),)
             ).fetchall()
         return {r["id"]: _work_row(r) for r in rows}
 
@@ -198,15 +201,17 @@ class MetricsView(PostgresTrackingRecorder):
 
 def _upsert(table: Identifier, columns: Sequence[str]) -> Any:
     names = SQL(", ").join(Identifier(c) for c in columns)
-    values = SQL(", ").join(SQL("%({})s").format(SQL(c)) for c in columns)
     updates = SQL(", ").join(
         SQL("{c} = EXCLUDED.{c}").format(c=Identifier(c)) for c in columns if c != "id"
     )
     return SQL(
-        "INSERT INTO {t} ({names}) VALUES ({values}) ON CONFLICT (id) DO UPDATE SET {updates} "
+        "INSERT INTO {t} ({names}) SELECT {names} "
+        # The rows as one JSON array of objects, typed by the table's own row type.
+        "FROM jsonb_populate_recordset(NULL::{t}, %s::jsonb) "
+        "ON CONFLICT (id) DO UPDATE SET {updates} "
         # Re-pricing writes a row again at the same version; an older version never wins.
         "WHERE {t}.version <= EXCLUDED.version"
-    ).format(t=table, names=names, values=values, updates=updates)
+    ).format(t=table, names=names, updates=updates)
 
 
 def _work_params(row: dict[str, Any]) -> dict[str, Any]:
@@ -216,7 +221,7 @@ def _work_params(row: dict[str, Any]) -> dict[str, Any]:
     source["source_cost"] = (
         None if source_cost is None else [str(source_cost.amount), source_cost.currency]
     )
-    params["source"] = json.dumps(source, default=str)
+    params["source"] = source
     return params
 
 

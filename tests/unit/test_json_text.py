@@ -1,11 +1,11 @@
-"""The feed view writes jsonb with orjson: the same JSON as json.dumps(default=str) gave."""
+"""Views write jsonb with orjson: the same JSON as json.dumps(default=str) gave."""
 
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from projections.feeds.view import _json
+from projections.sql_params import json_text as _json
 
 
 def test_the_same_json_as_the_json_module_with_str_for_the_rest() -> None:
