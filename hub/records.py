@@ -9,12 +9,23 @@ from domain.base import CanonicalAggregate
 from hub.auth import Principal
 from hub.contracts.records import RECORD_MODELS, Classification, classification_of
 from hub.event_fields import withheld
+from hub.record_dump import record_dumper
 
 _NEEDS = {Classification.CONFIDENTIAL: "read:confidential", Classification.PII: "read:pii"}
 
 
 def to_record(aggregate: CanonicalAggregate) -> dict[str, Any]:
-    """Returns the golden record of an aggregate as JSON-ready data (every field)."""
+    """Returns the golden record of an aggregate as JSON-ready data (every field): written
+    straight from the aggregate (hub/record_dump.py), the same JSON as `validated_record`."""
+    model = RECORD_MODELS[aggregate.ENTITY]
+    dump = record_dumper(model)
+    if dump is None:
+        return validated_record(aggregate)
+    return dump(aggregate, {"updated_at": aggregate.modified_on, "version": aggregate.version})
+
+
+def validated_record(aggregate: CanonicalAggregate) -> dict[str, Any]:
+    """The golden record through the record model: validated, then dumped as JSON."""
     model = RECORD_MODELS[aggregate.ENTITY]
     record = model.model_validate(
         {
