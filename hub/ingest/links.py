@@ -21,6 +21,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from domain.values import PendingLink, SourceRef
+from projections.sql_params import array
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class LinkBook:
         """The links held for any of these claim keys."""
         if not keys:
             return []
-        return self._rows(SQL("SELECT {} FROM {} WHERE key = ANY(%s)"), (list(keys),))
+        return self._rows(SQL("SELECT {} FROM {} WHERE key = ANY(%s::text[])"), (array(keys),))
 
     def held_by(self, holder_id: UUID) -> list[Held]:
         return self._rows(SQL("SELECT {} FROM {} WHERE holder_id = %s"), (holder_id,))

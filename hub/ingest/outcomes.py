@@ -25,6 +25,7 @@ from hub.exceptions import ExceptionCase
 from hub.ingest.batch import APPLIED, DEAD_LETTERED, PARKED, REDELIVERED, Outcome
 from hub.ingest.decode import Incoming, Refusal
 from hub.store.recorder import EventMeta
+from projections.sql_params import array
 
 if TYPE_CHECKING:
     from hub.application import HubApplication
@@ -122,10 +123,10 @@ def write_sequences(cur: Cursor[DictRow], claims: Identifier, batch: _Batch) -> 
             "WHERE c.key = v.key AND c.sequence IS NOT DISTINCT FROM v.read"
         ).format(claims),
         (
-            keys,
-            [batch.new_sequences[k][0] for k in keys],
-            [batch.new_sequences[k][1] for k in keys],
-            [batch.read_sequences.get(k) for k in keys],
+            array(keys),
+            array(batch.new_sequences[k][0] for k in keys),
+            array(batch.new_sequences[k][1] for k in keys),
+            array(batch.read_sequences.get(k) for k in keys),
         ),
     )
     if cur.rowcount != len(keys):

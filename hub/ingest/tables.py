@@ -14,6 +14,7 @@ from uuid import UUID
 from psycopg.sql import SQL, Identifier
 
 from hub.ingest.rules import FieldSource
+from projections.sql_params import array
 
 if TYPE_CHECKING:
     from eventsourcing.postgres import PostgresDatastore
@@ -42,9 +43,10 @@ class IngestTables:
             return set()
         rows = self.query(
             SQL(
-                "SELECT message_id FROM {} WHERE message_id = ANY(%s) AND outcome <> 'pending'"
+                "SELECT message_id FROM {} WHERE message_id = ANY(%s::text[]) "
+                "AND outcome <> 'pending'"
             ).format(self.table("hub_ingest_messages")),
-            (ids,),
+            (array(ids),),
         )
         return {r["message_id"] for r in rows}
 
@@ -55,9 +57,10 @@ class IngestTables:
             return
         rows = self.query(
             SQL(
-                "SELECT key, owner_id, entity, sequence, message_id FROM {} WHERE key = ANY(%s)"
+                "SELECT key, owner_id, entity, sequence, message_id FROM {} "
+                "WHERE key = ANY(%s::text[])"
             ).format(self.table("hub_claims")),
-            (wanted,),
+            (array(wanted),),
         )
         for row in rows:
             batch.claims[row["key"]] = row["owner_id"]

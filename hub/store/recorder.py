@@ -14,6 +14,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from hub.store.chain import GENESIS, ChainedRow, event_hash
+from projections.sql_params import array
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +119,11 @@ class HubRecorder(PostgresApplicationRecorder):
         self._sql_set_role = SQL("")
         self._sql_versions_of = SQL(
             "SELECT originator_id, max(originator_version) AS version FROM {table} "
-            "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+            "WHERE originator_id = ANY(%s::uuid[]) GROUP BY originator_id"
         ).format(table=table)
         self._sql_events_of = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {table} "
-            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+            "WHERE originator_id = ANY(%s::uuid[]) ORDER BY originator_id, originator_version"
         ).format(table=table)
 
     def insert_events(
@@ -183,7 +184,7 @@ class HubRecorder(PostgresApplicationRecorder):
     def select_events_of(self, originator_ids: Sequence[Any]) -> list[StoredEvent]:
         """Every event of several aggregates in one query, by aggregate and version."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._sql_events_of, (list(originator_ids),), prepare=True)
+            curs.execute(self._sql_events_of, (array(originator_ids),), prepare=True)
             return [
                 StoredEvent(
                     originator_id=row["originator_id"],
@@ -197,7 +198,7 @@ class HubRecorder(PostgresApplicationRecorder):
     def select_versions(self, originator_ids: Sequence[Any]) -> dict[Any, int]:
         """The last stored version of each aggregate (those with none left out)."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._sql_versions_of, (list(originator_ids),), prepare=True)
+            curs.execute(self._sql_versions_of, (array(originator_ids),), prepare=True)
             return {row["originator_id"]: row["version"] for row in curs.fetchall()}
 
     def select_head(self) -> tuple[int, bytes]:
