@@ -222,17 +222,23 @@ class FeedPublisher:
         return (msg.headers or {}).get("Nats-Msg-Id") == key
 
     def _unpublished(self, view: FeedView) -> list[Any]:
+        """The next batch; each payload as PostgreSQL's JSON text, which goes into the
+        envelope as it is (an orjson Fragment), not parsed into Python and written again."""
         with view.datastore.get_connection() as conn:
-            return conn.execute(
+            rows = conn.execute(
                 SQL(
                     "SELECT canonical_id, key, entity, version, position, idempotency_key, "
-                    "payload, payload_hash, occurred_at FROM {} WHERE NOT published "
+                    "payload::text AS payload, payload_hash, occurred_at FROM {} "
+                    "WHERE NOT published "
                     # Held: waiting for its engagement's provisioning (projections/feeds/gate.py)
                     # or not to go out at a wrong value (FeedItem.hold).
                     "AND state <> 'held' ORDER BY position, canonical_id, key LIMIT %s"
                 ).format(view.outbox),
                 (self.batch,),
             ).fetchall()
+        for row in rows:
+            row["payload"] = orjson.Fragment(row["payload"])
+        return rows
 
     def _last_sequence(self, view: FeedView) -> tuple[int, str | None] | None:
         """The stream sequence this target's publisher last recorded, and the key there."""
