@@ -13,6 +13,10 @@ from psycopg import Cursor
 from psycopg.sql import SQL, Identifier
 
 from projections.runner import SERIALISE_DDL, create_tables
+from projections.sql_params import array, json_text
+
+# A member row, as `upsert` takes it.
+_MEMBER_COLUMNS = ("id", "kind", "engagement_id", "client_id", "contract_id")
 
 # The records whose changes can turn a readiness check: what they hang from is indexed.
 MEMBER_ENTITIES = frozenset(
@@ -73,36 +77,50 @@ class ReadinessIndex(PostgresTrackingRecorder):
     def engagements_of(self, curs: Cursor[Any], ids: Sequence[UUID]) -> dict[UUID, UUID | None]:
         """The engagement each of these records was indexed under (before this page)."""
         rows = curs.execute(
-            SQL("SELECT id, engagement_id FROM {} WHERE id = ANY(%s)").format(self.table),
-            (list(ids),),
+            SQL("SELECT id, engagement_id FROM {} WHERE id = ANY(%s::uuid[])").format(self.table),
+            (array(ids),),
         ).fetchall()
         return {row["id"]: row["engagement_id"] for row in rows}
 
     def upsert(self, curs: Cursor[Any], rows: Iterable[tuple[Any, ...]]) -> None:
         rows = list(rows)
         if rows:
-            curs.executemany(
+            # One statement over the rows as JSON (one row per id: the caller's are a
+            # page's records by id); executemany adapted each parameter in Python.
+            curs.execute(
                 SQL(
                     "INSERT INTO {} (id, kind, engagement_id, client_id, contract_id) "
-                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
+                    "SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r(id uuid, kind text, "
+                    "engagement_id uuid, client_id uuid, contract_id uuid) "
+                    "ON CONFLICT (id) DO UPDATE SET "
                     "engagement_id = EXCLUDED.engagement_id, client_id = EXCLUDED.client_id, "
                     "contract_id = EXCLUDED.contract_id"
                 ).format(self.table),
-                rows,
+                (json_text([dict(zip(_MEMBER_COLUMNS, row, strict=True)) for row in rows]),),
             )
 
     def mark_dirty(self, curs: Cursor[Any], dirty: dict[UUID, tuple[int, set[UUID]]]) -> None:
         """Notes engagements to look at: the latest position that changed each, and which of
         its milestones changed themselves."""
         if dirty:
-            curs.executemany(
+            curs.execute(
                 SQL(
-                    "INSERT INTO {t} (engagement_id, position, milestones) VALUES (%s, %s, %s) "
+                    "INSERT INTO {t} (engagement_id, position, milestones) "
+                    "SELECT * FROM jsonb_to_recordset(%s::jsonb) "
+                    "AS r(engagement_id uuid, position bigint, milestones uuid[]) "
                     "ON CONFLICT (engagement_id) DO UPDATE SET "
                     "position = GREATEST({t}.position, EXCLUDED.position), milestones = "
                     "ARRAY(SELECT DISTINCT unnest({t}.milestones || EXCLUDED.milestones))"
                 ).format(t=self.dirty),
-                [(e, p, sorted(m)) for e, (p, m) in dirty.items()],
+                # Each engagement once (a dict); its milestones as an array literal.
+                (
+                    json_text(
+                        [
+                            {"engagement_id": e, "position": p, "milestones": array(sorted(m))}
+                            for e, (p, m) in dirty.items()
+                        ]
+                    ),
+                ),
             )
 
     def take_dirty(self, curs: Cursor[Any]) -> list[tuple[UUID, int, set[UUID]]]:
