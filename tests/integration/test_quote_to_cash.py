@@ -243,12 +243,17 @@ def test_a_target_that_never_acknowledges_times_out_and_a_late_acknowledgement_c
         _, engagement = pipeline(fed, "Oslo Logistics AS", "Q2C-005", **COMPLETE)
         change(fed, engagement.id, lambda e: e.win())
         timeout = {("DOWNSTREAM_TIMEOUT", "feed.sharepoint.engagement")}
+        # The ERP and the PSA acknowledge within the second here; on a busy machine one may
+        # take longer, time out as well, and its own acknowledgement then closes its case:
+        # only SharePoint's stays open.
         until(
-            lambda: by_status(fed, engagement.id) == {"open": timeout},
+            lambda: by_status(fed, engagement.id).get("open") == timeout,
             timeout=120,  # a bound for a busy machine, not a timing
             what="timeout case",
         )
-        [case] = cases(fed, engagement.id)
+        [case] = [
+            c for c in cases(fed, engagement.id) if c["subject"] == "feed.sharepoint.engagement"
+        ]
         assert (case["system"], case["owner"]) == ("sharepoint", "integration")
         waiting = until(
             lambda: (
@@ -266,7 +271,11 @@ def test_a_target_that_never_acknowledges_times_out_and_a_late_acknowledgement_c
             "sharepoint", Delivered("driveItem", f"01{uuid4().hex[:10].upper()}"), engagement.id
         )
         ready = until(lambda: state_is(fed, engagement.id, "ready"), what="ready late")
-        until(lambda: by_status(fed, engagement.id) == {"resolved": timeout}, what="case closed")
+        closed = until(
+            lambda: "open" not in (status := by_status(fed, engagement.id)) and status,
+            what="case closed",
+        )
+        assert timeout <= closed["resolved"]
         assert ready["lead_time_seconds"] >= 1.0
 
 
