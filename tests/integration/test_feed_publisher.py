@@ -81,6 +81,28 @@ def _publish(publisher: FeedPublisher, streams: Streams, nats_url: str, *, settl
     return asyncio.run(run())
 
 
+def _dies_before_marking(publisher: FeedPublisher, streams: Streams, nats_url: str) -> Any:
+    """Publishes what waits, and the process dies after JetStream acknowledged it, before the
+    outbox is marked; returns the marking a restarted process has again."""
+    marked = publisher._mark
+
+    def dies(*args: Any) -> None:
+        raise SystemExit("killed between the acknowledgement and the commit")
+
+    publisher._mark = dies  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        _publish(publisher, streams, nats_url, settle=False)
+    asyncio.run(asyncio.sleep(0.5))  # past the (0.1 s) duplicate window
+    return marked
+
+
+def _restarted(view: FeedView, streams: Streams, nats_url: str, marked: Any, batch: int) -> Any:
+    """A new publisher, as a restarted process makes it."""
+    restarted = FeedPublisher(TARGET, lambda: view, nats_url, streams, source="/pshub", batch=batch)
+    restarted._mark = marked  # type: ignore[method-assign]
+    return restarted
+
+
 def test_a_batch_acknowledged_but_not_marked_is_not_published_again(
     view: FeedView, nats_url: str, stream_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -93,20 +115,11 @@ def test_a_batch_acknowledged_but_not_marked_is_not_published_again(
 
     # The next batch reaches JetStream, then the process dies before the outbox is marked.
     _items(view, 5)
-    marked = publisher._mark
-
-    def dies(*args: Any) -> None:
-        raise SystemExit("killed between the acknowledgement and the commit")
-
-    publisher._mark = dies  # type: ignore[method-assign]
-    with pytest.raises(SystemExit):
-        _publish(publisher, streams, nats_url, settle=False)
+    marked = _dies_before_marking(publisher, streams, nats_url)
     assert len(read_stream(nats_url, streams.feeds)) == 6 and _unpublished(view) == 5
-    asyncio.run(asyncio.sleep(0.5))  # past the duplicate window
 
     # A new publisher (a restarted process) finds them on the stream and sends the rest only.
-    restarted = FeedPublisher(TARGET, lambda: view, nats_url, streams, source="/pshub", batch=3)
-    restarted._mark = marked  # type: ignore[method-assign]
+    restarted = _restarted(view, streams, nats_url, marked, batch=3)
     assert _publish(restarted, streams, nats_url, settle=True) == 2
     assert restarted.settled == 3 and _unpublished(view) == 0
     ids = [event["id"] for _, event, _ in read_stream(nats_url, streams.feeds)]
@@ -137,19 +150,10 @@ def test_a_stream_made_again_is_read_from_its_start(
 
     asyncio.run(made_again())
     _items(view, 5)
-    marked = publisher._mark
-
-    def dies(*args: Any) -> None:
-        raise SystemExit("killed between the acknowledgement and the commit")
-
-    publisher._mark = dies  # type: ignore[method-assign]
-    with pytest.raises(SystemExit):
-        _publish(publisher, streams, nats_url, settle=False)
+    marked = _dies_before_marking(publisher, streams, nats_url)
     assert len(read_stream(nats_url, streams.feeds)) == 5 and _unpublished(view) == 5
-    asyncio.run(asyncio.sleep(0.5))  # past the duplicate window
 
-    restarted = FeedPublisher(TARGET, lambda: view, nats_url, streams, source="/pshub", batch=5)
-    restarted._mark = marked  # type: ignore[method-assign]
+    restarted = _restarted(view, streams, nats_url, marked, batch=5)
     assert _publish(restarted, streams, nats_url, settle=True) == 0, "published again"
     assert restarted.settled == 5 and _unpublished(view) == 0
     ids = [event["id"] for _, event, _ in read_stream(nats_url, streams.feeds)]
