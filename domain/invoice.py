@@ -82,6 +82,8 @@ class Invoice(CanonicalAggregate):
     carried_from = None  # type: str | None
     carried_balance = None  # type: Money | None
     carried_paid = None  # type: Money | None
+    # How many payments the invoice had when it was carried: those after are each system's own.
+    carried_payments = 0
 
     @classmethod
     def create(
@@ -349,8 +351,11 @@ class Invoice(CanonicalAggregate):
         self.due_date = due_date
         self.status = InvoiceStatus(status)
 
-    def record_payment(self, amount: Money, paid_on: date, reference: str = "") -> None:
-        """Records a payment; the invoice is paid at a zero balance, any excess is credit."""
+    def record_payment(
+        self, amount: Money, paid_on: date, reference: str = "", system: str = ""
+    ) -> None:
+        """Records a payment (`system`: the one that reported it); the invoice is paid at a
+        zero balance, any excess is credit."""
         self.check_not_deleted("record a payment")
         if self.status != _S.ISSUED:
             raise InvalidTransitionError(self.ENTITY, self.status, "record a payment")
@@ -364,7 +369,7 @@ class Invoice(CanonicalAggregate):
             )
         excess = self._excess_over_balance(amount)
         self._payment_recorded(
-            payment=Payment(amount, check_calendar_date(paid_on, "paid_on"), reference),
+            payment=Payment(amount, check_calendar_date(paid_on, "paid_on"), reference, system),
             customer_credit=self.customer_credit + excess,
             status=_S.PAID if amount >= self.open_balance else _S.ISSUED,
         )
@@ -483,6 +488,23 @@ class Invoice(CanonicalAggregate):
         self.carried_from = from_system
         self.carried_balance = balance
         self.carried_paid = paid
+        self.carried_payments = len(self.payments)
+
+    def paid_in(self, system: str) -> Money:
+        """What `system` would report paid so far on this invoice, from the payments recorded:
+        the figure a report of its "amount paid so far" is compared with (the difference is a
+        new payment). Before a carry-over one system collects: everything paid. After it, the
+        system carried to holds the balance only, so it reports its own payments since; the
+        system carried from reports what was paid before plus its own payments since (a
+        customer paying the old system after the move). Payments since of no known system
+        (recorded before payments kept theirs) count as the system carried to's."""
+        if self.carried_to is None or system not in (self.carried_to, self.carried_from):
+            return self.paid_total
+        since = self.payments[self.carried_payments :]
+        if system == self.carried_to:
+            return sum_money((p.amount for p in since if p.system in (system, "")), self.currency)
+        before = self.carried_paid or Money.zero(self.currency)
+        return before + sum_money((p.amount for p in since if p.system == system), self.currency)
 
     def check_deletable(self) -> None:
         # Drafts are deleted at the source (Stripe invoice.deleted, Xero DELETED). QuickBooks

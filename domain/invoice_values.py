@@ -190,6 +190,9 @@ class Payment:
     amount: Money
     paid_on: date
     reference: str = ""
+    # The system that reported it ("" when told otherwise, or recorded before this was kept):
+    # what each system reports paid so far is its own payments' sum (Invoice.paid_in).
+    system: str = ""
 
 
 class RateDirection(StrEnum):

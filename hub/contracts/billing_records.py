@@ -65,6 +65,11 @@ class PaymentRecord(BaseModel):
     reference: str = described(
         "The payment's reference (the message that reported it).", default=""
     )
+    system: str = described(
+        "The system that reported it (after a billing migration, the one it was paid in); "
+        "empty when not known.",
+        default="",
+    )
 
 
 class ExchangeRateRecord(BaseModel):

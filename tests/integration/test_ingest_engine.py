@@ -291,6 +291,46 @@ def test_the_system_an_invoice_was_carried_to_reports_part_payments_without_its_
     assert invoice.status == "paid" and str(invoice.paid_total.amount) == "500.00"
 
 
+def test_payments_after_a_carry_over_count_once_whichever_system_reports_them(
+    engine: IngestEngine, settings: Settings, scratch_database: str
+) -> None:
+    """1047 (500.00; 100.00 paid in QuickBooks) carried to Xero. The customer pays 50.00 in
+    Xero, then 100.00 into QuickBooks still (it reports 200.00 paid so far: its own figure),
+    then 250.00 more in Xero (300.00 paid there). Each report's new money is one payment, and
+    the invoice is paid: 100 + 50 + 100 + 250. (Compared with everything paid, QuickBooks's
+    200.00 was taken for 50.00 new and Xero's 300.00 for 200.00: 400.00, 100.00 still owed.)"""
+    invoice_id = _carried_to_xero(engine, settings, scratch_database)
+
+    def reported(system: str, source_id: str, paid: str, seq: int) -> None:
+        body = {
+            "id": source_id,
+            "number": "1047",
+            "currency": "GBP",
+            "status": "issued",
+            "amount_paid": {"amount": paid, "currency": "GBP"},
+        }
+        message = incoming(system, "invoice", body, source_type="Invoice", seq=seq)
+        try:
+            [done] = engine.process([message])
+        except ConflictError:  # decided on the copy from before the migration's write
+            [done] = engine.process([message])
+        assert (done.outcome, done.canonical_ids) == ("applied", [invoice_id]), done.detail
+
+    reported("xero", "X-1047", "50.00", 2)
+    reported("quickbooks", "1047", "200.00", 3)
+    invoice = engine.app.get(invoice_id, Invoice)
+    assert str(invoice.open_balance.amount) == "250.00"
+    reported("xero", "X-1047", "300.00", 4)
+    invoice = engine.app.get(invoice_id, Invoice)
+    assert invoice.status == "paid" and str(invoice.paid_total.amount) == "500.00"
+    assert [(str(p.amount.amount), p.system) for p in invoice.payments] == [
+        ("100.00", "quickbooks"),
+        ("50.00", "xero"),
+        ("100.00", "quickbooks"),
+        ("250.00", "xero"),
+    ]
+
+
 def test_an_unknown_reference_parks_the_change_until_it_arrives(engine: IngestEngine) -> None:
     [parked] = engine.process(
         [incoming("harvest", "time_entry", _entry(), source_type="TimeEntry")]

@@ -134,24 +134,23 @@ def _invoice_to(ctx: Context, invoice: Invoice, f: dict[str, Any]) -> None:
             if original is not None:
                 original.apply_credit(invoice.id, invoice.total)
         elif action == "pay":
-            _pay(ctx, invoice, invoice.total)
+            _pay(ctx, invoice, invoice.total - invoice.paid_total)
         elif action == "void":
             invoice.void("voided at source")
 
     if status:
         lifecycle.walk(lifecycle.INVOICE, "invoice", invoice.status, status, perform)
     if f.get("amount_paid") is not None and invoice.status == "issued":
-        paid = f["amount_paid"].to_money()
-        if invoice.carried_to == ctx.source_ref.system and invoice.carried_paid is not None:
-            paid = paid + invoice.carried_paid  # its document holds only the balance carried
-        _pay(ctx, invoice, paid)
+        # Sources report the amount paid so far: what is new against what this source would
+        # report of the payments recorded is one payment. (After a billing migration two
+        # systems report it, each its own share: Invoice.paid_in.)
+        reported = f["amount_paid"].to_money()
+        _pay(ctx, invoice, reported - invoice.paid_in(ctx.source_ref.system))
 
 
-def _pay(ctx: Context, invoice: Invoice, paid: Money) -> None:
-    # Sources report the amount paid so far; record what is new as one payment.
-    new = paid - invoice.paid_total
+def _pay(ctx: Context, invoice: Invoice, new: Money) -> None:
     if new.amount > 0 and invoice.status == "issued":
-        invoice.record_payment(new, ctx.on, reference=ctx.message_id)
+        invoice.record_payment(new, ctx.on, reference=ctx.message_id, system=ctx.source_ref.system)
 
 
 def update_invoice(ctx: Context, invoice: Invoice, f: dict[str, Any]) -> None:

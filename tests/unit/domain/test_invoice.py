@@ -416,6 +416,26 @@ class TestCarryOver:
         assert invoice.version == version
         check_replay(invoice)
 
+    def test_each_system_reports_its_own_share_of_what_was_paid_after_it(
+        self, check_replay: Callable[[Invoice], None]
+    ) -> None:
+        """After the move, the system carried to holds the balance only and reports its own
+        payments; the system carried from reports what was paid before plus its own payments
+        since (a customer paying the old system). Others, and any before, see everything."""
+        invoice = issued()  # 1,204.44
+        invoice.record_payment(gbp(200), DAY, "q1", system="quickbooks")
+        assert invoice.paid_in("quickbooks") == invoice.paid_in("xero") == gbp(200)
+        invoice.carry_over(to_system="xero", from_system="quickbooks")
+        assert (invoice.paid_in("xero"), invoice.paid_in("quickbooks")) == (gbp(0), gbp(200))
+        invoice.record_payment(gbp(50), DAY, "x1", system="xero")
+        invoice.record_payment(gbp(100), DAY, "q2", system="quickbooks")
+        invoice.record_payment(gbp(25), DAY, "x2")  # of no known system: the carried-to's
+        assert invoice.paid_in("xero") == gbp(75)
+        assert invoice.paid_in("quickbooks") == gbp(300)
+        assert invoice.paid_in("stripe") == invoice.paid_total == gbp(375)
+        assert [p.system for p in invoice.payments] == ["quickbooks", "xero", "quickbooks", ""]
+        check_replay(invoice)
+
     @pytest.mark.parametrize(
         ("make", "field"),
         [
