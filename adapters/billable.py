@@ -251,6 +251,53 @@ def carried(record: Mapping[str, Any]) -> Carried | None:
     )
 
 
+# A payment into the system a carried invoice came from, made after the carry-over (the
+# customer paid the old remittance details): the system carried to is given it as a payment
+# on its copy, so that it stops asking for that money. feed.<target>.payment_carried.
+CARRIED_PAYMENT_ENTITY = "payment_carried"
+# How such a payment's reference starts where the target holds it: what that target reports
+# paid on its copy, less these, is what it was paid itself (adapters/<target>/mapping.py).
+CARRIED_PAYMENT_MARK = "pshub:"
+
+
+@dataclass(frozen=True)
+class PaidElsewhere:
+    """A payment into the system carried from, after the carry-over."""
+
+    index: int  # its place among the invoice's payments: stable, so the item's key
+    amount: str
+    currency: str
+    paid_on: str
+    reference: str  # where the target holds it: CARRIED_PAYMENT_MARK, system, source reference
+
+
+def paid_elsewhere(record: Mapping[str, Any]) -> list[PaidElsewhere]:
+    """The payments into the system the invoice was carried from since it was carried."""
+    source = record.get("carried_from")
+    if not record.get("carried_to") or not source:
+        return []
+    payments = record.get("payments") or []
+    start = int(record.get("carried_payments") or 0)
+    return [
+        PaidElsewhere(
+            index=n,
+            amount=str(p["amount"]["amount"]),
+            currency=str(p["amount"]["currency"]),
+            paid_on=str(p["paid_on"]),
+            reference=f"{CARRIED_PAYMENT_MARK} paid into {source} ({p.get('reference') or n})"[
+                :255
+            ],
+        )
+        for n, p in enumerate(payments)
+        if n >= start and p.get("system") == source
+    ]
+
+
+def is_paid_elsewhere(reference: str | None) -> bool:
+    """Whether a payment a target reports is one the hub gave it (PaidElsewhere)."""
+    return str(reference or "").startswith(CARRIED_PAYMENT_MARK)
+
+
 # The entity a milestone made billing-ready is on the feed: feed.<target>.billing_ready.
 READY_ENTITY = "billing_ready"
 

@@ -29,6 +29,7 @@ from adapters.billable import (
     BILLABLE,
     BILLED_ENGAGEMENTS,
     CARRIED_ENTITY,
+    CARRIED_PAYMENT_ENTITY,
     DRAFT_ENTITY,
     READY_ENTITY,
     billing_ready,
@@ -36,6 +37,7 @@ from adapters.billable import (
     carried,
     invoices_mode,
     line,
+    paid_elsewhere,
     ref,
     run_draft_lines,
     withdrawal_notice,
@@ -54,6 +56,8 @@ LINE = "LineItem"
 # A billing run's draft is acknowledged as the Invoice it is, so that the invoice Xero reports
 # back through ingest (AUTHORISED, PAID) is that same golden record.
 RUN_INVOICE = "Invoice"
+# A payment into the system a carried invoice came from (adapters/billable.py PaidElsewhere).
+PAYMENT = "Payment"
 
 
 class XeroTarget:
@@ -70,15 +74,19 @@ class XeroTarget:
         account_code: str = "200",
         invoices: str = "",
         carry_account: str = "840",
+        payment_account: str = "",
     ) -> None:
         # The Xero tenant, so that only its xrefs count; the revenue account lines book to
         # (200 is Sales in Xero's default chart of accounts); what is invoiced: "items" or
         # "runs" (adapters/billable.py; "" reads the setting); the account the balances of
-        # invoices carried over from another system book to (840, Historical Adjustment).
+        # invoices carried over from another system book to (840, Historical Adjustment); the
+        # account payments made into that system after the move are recorded against (a
+        # clearing or bank account of the firm's chart: no default, see `_carried`).
         self.tenant = tenant
         self.account_code = account_code
         self.invoices = invoices
         self.carry_account = carry_account
+        self.payment_account = payment_account
 
     def items(self, entity: str, record: Mapping[str, Any]) -> list[FeedItem]:
         """What Xero must hold for the record; [] when it holds nothing for it.
@@ -171,7 +179,40 @@ class XeroTarget:
                 }
             ],
         }
-        return [self._item(CARRIED_ENTITY, record, "carried", payload, RUN_INVOICE)]
+        carried_item = self._item(CARRIED_ENTITY, record, "carried", payload, RUN_INVOICE)
+        return [carried_item, *self._paid_elsewhere(record)]
+
+    def _paid_elsewhere(self, record: Mapping[str, Any]) -> list[FeedItem]:
+        """Each payment into the system the invoice came from since the carry-over, as a
+        payment on Xero's copy (PUT Payments), so that Xero stops asking for that money. Its
+        Reference starts with the hub's mark: what Xero reports paid, less these, is what
+        Xero was paid itself (adapters/xero/mapping.py). The account it is recorded against
+        is the firm's to name (PSHUB_FEED_XERO_PAYMENT_ACCOUNT, a bank or clearing account
+        taking payments): until it is set, the payment is held, with a case saying so."""
+        items = []
+        for paid in paid_elsewhere(record):
+            payload = {
+                "Invoice": {"InvoiceID": ref(record["id"], RUN_INVOICE)},
+                "Account": {"Code": self.payment_account},
+                "Date": paid.paid_on,
+                "Amount": paid.amount,
+                "Reference": paid.reference,
+            }
+            hold = None
+            if not self.payment_account:
+                hold = (
+                    "RULE_VIOLATION",
+                    f"payment_account: {paid.amount} {paid.currency} was paid into "
+                    f"{record.get('carried_from')} for invoice {record.get('number')} after "
+                    "it was carried to Xero; set PSHUB_FEED_XERO_PAYMENT_ACCOUNT to the Xero "
+                    "account to record it against",
+                )
+            item = self._item(
+                CARRIED_PAYMENT_ENTITY, record, f"payment:{paid.index}", payload, PAYMENT
+            )
+            # Not the payment's own id: every payment on the invoice has the same xref type.
+            items.append(replace(item, target_id=None, hold=hold))
+        return items
 
     def serial_key(self, item: FeedItem) -> str | None:
         """A line is read, changed and written back with its draft's other lines."""
@@ -274,4 +315,5 @@ def _address(address: Mapping[str, Any]) -> dict[str, str]:
 TARGET = XeroTarget(
     tenant=os.environ.get("PSHUB_FEED_XERO_TENANT", "").strip(),
     carry_account=os.environ.get("PSHUB_FEED_XERO_CARRY_ACCOUNT", "").strip() or "840",
+    payment_account=os.environ.get("PSHUB_FEED_XERO_PAYMENT_ACCOUNT", "").strip(),
 )

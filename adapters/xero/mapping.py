@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from adapters.billable import is_paid_elsewhere
 from adapters.refusals import (
     not_the_shape,
     require_id,
@@ -216,7 +217,13 @@ def document_data(
         data["total"] = money(total, currency, f"{field}.Total")
     if isinstance(document, XeroInvoice) and document.AmountPaid is not None:
         paid = non_negative(document.AmountPaid, f"{field}.AmountPaid")
-        data["amount_paid"] = money(paid, currency, f"{field}.AmountPaid")
+        # Less the payments the hub gave Xero for money paid into the system an invoice was
+        # carried from (adapters/billable.py PaidElsewhere): Xero reports what it was paid.
+        given = sum(
+            (p.Amount or Decimal(0) for p in document.Payments if is_paid_elsewhere(p.Reference)),
+            Decimal(0),
+        )
+        data["amount_paid"] = money(max(paid - given, Decimal(0)), currency, f"{field}.AmountPaid")
     if isinstance(document, XeroCreditNote):
         originals = [
             a.Invoice.InvoiceID for a in document.Allocations if a.Invoice and a.Invoice.InvoiceID

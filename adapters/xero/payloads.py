@@ -88,12 +88,21 @@ class Document(XeroModel):
     FullyPaidOnDate: str | None = None
 
 
+class PaymentKey(XeroModel):
+    """A payment as an invoice lists it (`Payments[]`: PaymentID, Date, Amount, Reference)."""
+
+    PaymentID: str | None = None
+    Amount: Decimal | None = None
+    Reference: str | None = None
+
+
 class XeroInvoice(Document):
     InvoiceID: str | None = None
     InvoiceNumber: str | None = None
     AmountDue: Decimal | None = None
     AmountPaid: Decimal | None = None
     AmountCredited: Decimal | None = None
+    Payments: list[PaymentKey] = []
 
 
 class XeroCreditNote(Document):

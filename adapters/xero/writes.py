@@ -1,4 +1,5 @@
-"""Delivering a FeedItem to Xero's Accounting API (`/api.xro/2.0/Contacts`, `/Invoices`).
+"""Delivering a FeedItem to Xero's Accounting API (`/api.xro/2.0/Contacts`, `/Invoices`,
+`/Payments`).
 
 A create is a PUT, an update a POST naming the ContactID or InvoiceID; both carry the item's
 idempotency key as `Idempotency-Key`, so a repeated request returns the first answer and Xero
@@ -19,11 +20,11 @@ from typing import Any
 
 import httpx
 
-from adapters.billable import CARRIED_ENTITY, DRAFT_ENTITY
+from adapters.billable import CARRIED_ENTITY, CARRIED_PAYMENT_ENTITY, DRAFT_ENTITY
 from adapters.target_answers import REJECTED, TIMEOUT, failure, json_body, send, wire
 from hub.contracts.feeds import Delivered, DeliveryFailed, FeedItem, TargetSettings
 
-NUMBERS = frozenset({"Quantity", "UnitAmount", "LineAmount", "DiscountRate"})
+NUMBERS = frozenset({"Quantity", "UnitAmount", "LineAmount", "DiscountRate", "Amount"})
 EDITABLE = frozenset({"DRAFT", "SUBMITTED"})
 _REF = re.compile(r"\(ref [0-9a-f]{8}\)$")
 
@@ -53,7 +54,18 @@ class XeroWriter:
             # (A carried invoice is approved when written: once Xero holds it, it is not
             # written again, as a run's draft past DRAFT is not.)
             return self._draft(item, kind="Invoice")
+        if item.entity == CARRIED_PAYMENT_ENTITY:
+            return self._payment(item)
         return self._line(item)
+
+    def _payment(self, item: FeedItem) -> Delivered:
+        # A payment made into the system a carried invoice came from, applied to Xero's copy
+        # (PUT Payments: Invoice, Account, Date, Amount, Reference). Once Xero holds it, it
+        # is not written again: a payment is not edited, and its figures never change.
+        if item.target_id:
+            return self._delivered("Payment", item.target_id, "AUTHORISED")
+        held = self._write("Payments", "PaymentID", item)
+        return self._delivered("Payment", held["PaymentID"], held.get("Status"))
 
     def _draft(self, item: FeedItem, kind: str = "DraftInvoice") -> Delivered:
         # An engagement's draft (lines gather on it), or a billing run's draft (lines and

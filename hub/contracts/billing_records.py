@@ -137,6 +137,12 @@ class InvoiceRecord(RecordModel):
         "The open balance carried over: what the system carried to was given to collect.",
         default=None,
     )
+    carried_payments: int = described(
+        "How many of `payments` were recorded when it was carried over: those after are paid "
+        "since, each into the system that reported it (one paid into the system carried from "
+        "is given to the system carried to as a payment).",
+        default=0,
+    )
     line_amount_types: str | None = described(
         "Whether the source's line amounts include tax: exclusive, inclusive or no_tax." + FIXED,
         default=None,

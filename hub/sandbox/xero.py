@@ -5,8 +5,10 @@ Faithful where the writer depends on it: every request names a connected organis
 writes nothing twice; PUT creates, POST creates or updates by ContactID/InvoiceID; a contact
 name is unique among active contacts; an invoice names an existing contact and has typed
 lines; only a draft can be edited; an update's LineItems replace the invoice's (a line without
-LineItemID is new, a line left out is deleted). Validation errors are ValidationExceptions
-whose Elements carry ValidationErrors.
+LineItemID is new, a line left out is deleted); a payment (PUT Payments) applies to an
+approved invoice, names an account and is at most what is still due, and shows on the
+invoice (AmountPaid, AmountDue, Payments[], PAID when nothing is due). Validation errors are
+ValidationExceptions whose Elements carry ValidationErrors.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class XeroApi(LoopbackApi):
         super().__init__()
         self.tenants = set(tenants)
         self.records: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
-            t: {"Contacts": {}, "Invoices": {}} for t in tenants
+            t: {"Contacts": {}, "Invoices": {}, "Payments": {}} for t in tenants
         }
         self.replays: dict[tuple[str, str], Response] = {}
 
@@ -46,6 +48,7 @@ class XeroApi(LoopbackApi):
 
     def routes(self) -> list[Route]:
         return [
+            ("PUT", re.compile(r"/api\.xro/2\.0/Payments"), self._payment),
             ("PUT", re.compile(_COLLECTION), self._write),
             ("POST", re.compile(_COLLECTION), self._write),
             ("GET", re.compile(_COLLECTION), self._list),
@@ -110,6 +113,78 @@ class XeroApi(LoopbackApi):
         if key:
             self.replays[(tenant, key)] = answer
         return answer
+
+    def _payment(self, request: Request) -> Response:
+        tenant = self._tenant(request)
+        if tenant is None:
+            return Response(403, {"Title": "Forbidden", "Status": 403})
+        key = request.headers.get("Idempotency-Key")
+        if key and (tenant, key) in self.replays:
+            return self.replays[(tenant, key)]
+        body = json_of(request)
+        objects = body.get("Payments") if isinstance(body, dict) and "Payments" in body else [body]
+        if not isinstance(objects, list) or not all(isinstance(o, dict) for o in objects):
+            return Response(400, {"ErrorNumber": 14, "Type": "PostDataInvalidException"})
+        written, refused = [], False
+        for obj in objects:
+            errors = self._check_payment(tenant, obj)
+            if errors:
+                refused = True
+                written.append({**obj, "ValidationErrors": [{"Message": m} for m in errors]})
+            else:
+                written.append(self._apply_payment(tenant, obj))
+        answer = Response(200, self._envelope("Payments", written))
+        if refused:
+            answer = Response(
+                400,
+                {
+                    "ErrorNumber": 10,
+                    "Type": "ValidationException",
+                    "Message": "A validation exception occurred",
+                    "Elements": written,
+                },
+            )
+        if key:
+            self.replays[(tenant, key)] = answer
+        return answer
+
+    def _check_payment(self, tenant: str, payment: dict) -> list[str]:
+        invoice_id = (payment.get("Invoice") or {}).get("InvoiceID")
+        invoice = self.records[tenant]["Invoices"].get(invoice_id or "")
+        errors = []
+        if invoice is None:
+            errors.append("Invoice could not be found")
+        elif invoice.get("Status") != "AUTHORISED":
+            errors.append("Payment can only be made against Authorised documents")
+        if not (payment.get("Account") or {}).get("Code"):
+            errors.append("Account code must be specified")
+        if not payment.get("Date"):
+            errors.append("Payment date must be specified")
+        if not is_number(payment.get("Amount")) or Decimal(str(payment["Amount"])) <= 0:
+            errors.append("Payment amount must be greater than zero")
+        elif invoice is not None and Decimal(str(payment["Amount"])) > Decimal(
+            str(invoice.get("AmountDue", 0))
+        ):
+            errors.append("Payment amount exceeds the amount outstanding on this document")
+        return errors
+
+    def _apply_payment(self, tenant: str, payment: dict) -> dict[str, Any]:
+        """Records the payment, and shows it on its invoice, PAID when nothing is left due."""
+        held = {**payment, "PaymentID": str(uuid.uuid4()), "Status": "AUTHORISED"}
+        self.records[tenant]["Payments"][held["PaymentID"]] = held
+        invoice = self.records[tenant]["Invoices"][payment["Invoice"]["InvoiceID"]]
+        amount = Decimal(str(payment["Amount"]))
+        listed = {"PaymentID": held["PaymentID"]}
+        listed.update({k: payment.get(k) for k in ("Date", "Amount", "Reference")})
+        invoice.update(
+            AmountPaid=Decimal(str(invoice.get("AmountPaid", 0))) + amount,
+            AmountDue=Decimal(str(invoice["AmountDue"])) - amount,
+            Payments=[*invoice.get("Payments", []), listed],
+            UpdatedDateUTC=_date(),
+        )
+        if invoice["AmountDue"] == 0:
+            invoice.update(Status="PAID", FullyPaidOnDate=payment["Date"])
+        return held
 
     def _apply(self, request: Request, tenant: str, collection: str) -> Response:
         body = json_of(request)

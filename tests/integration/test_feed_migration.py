@@ -17,6 +17,7 @@ import pytest
 from hub.cli import main
 from hub.feeds import migration
 from hub.feeds.assignments import lock_key
+from hub.feeds.registry import known_targets
 from hub.sandbox.netsuite import NetSuite
 from hub.sandbox.quickbooks import QuickBooksApi
 from hub.sandbox.xero import XeroApi
@@ -103,8 +104,17 @@ def invoices_numbered(running: Running, number: str) -> int:
     return sum(1 for i in items["items"] if i.get("number") == number)
 
 
-def paid_in_xero(running: Running, carried: dict[str, Any]) -> None:
-    """Xero reports the invoice it was given for 1047 paid (its own id, its one line)."""
+def paid_into_quickbooks(running: Running, so_far: str) -> None:
+    """QuickBooks reports invoice 1047 with `so_far` paid (its own figure: all it was paid)."""
+    body = {"id": "1047", "number": "1047", "currency": "GBP", "amount_paid": money(so_far)}
+    message = envelope("quickbooks", "invoice", body, source_type="Invoice", seq=2)
+    running.publish_events(message)
+    assert running.outcome(message["id"])["status"] == "applied", running.outcome(message["id"])
+
+
+def paid_in_xero(running: Running, carried: dict[str, Any], own: str = "400.00") -> None:
+    """Xero reports the invoice it was given for 1047 paid (its own id, its one line), `own`
+    paid into Xero itself (its AmountPaid less the payments the hub gave it)."""
     invoice = {
         "id": carried["InvoiceID"],
         "client": ref("Contact", carried["Contact"]["ContactID"]),
@@ -119,7 +129,7 @@ def paid_in_xero(running: Running, carried: dict[str, Any]) -> None:
                 "unit_price": "400.00",
             }
         ],
-        "amount_paid": money("400.00"),
+        "amount_paid": money(own),
     }
     body = envelope("xero", "invoice", invoice, source_type="Invoice", tenant=XERO_TENANT)
     running.publish_events(body)
@@ -159,6 +169,9 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # The Xero account payments made into QuickBooks after the move are recorded against
+    # (PSHUB_FEED_XERO_PAYMENT_ACCOUNT, read when the target is loaded).
+    monkeypatch.setattr(known_targets()["xero"], "payment_account", "090")
     with QuickBooksApi() as qbo, XeroApi(XERO_TENANT) as xero:
         connect(monkeypatch, "QUICKBOOKS", qbo.base_url, qbo.token, REALM)
         with hub_feeding("QUICKBOOKS", settings, make_database, nats_url, monkeypatch) as running:
@@ -245,10 +258,33 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
             # The hub's Xero feed publishes what the migration delivered, each item once.
             until(lambda: len(published(running, "xero")) == 5, what="feed.xero.* published")
 
-            # The customer pays the balance in Xero; Xero's report of it lands on the same
-            # invoice, which is paid in full (100.00 in QuickBooks, 400.00 in Xero), and its
-            # one line of the balance is not taken for an edit of the issued lines.
-            paid_in_xero(running, carried)
+            # The customer still pays 50.00 into QuickBooks, which reports 150.00 paid so far:
+            # counted once, and Xero's copy is given it as a payment (on the account the firm
+            # named), so that Xero asks for 350.00 only.
+            paid_into_quickbooks(running, "150.00")
+            [payment] = until(
+                lambda: xero.held(XERO_TENANT, "Payments"), what="the payment on Xero's copy"
+            )
+            assert (str(payment["Amount"]), payment["Account"]["Code"]) == ("50.00", "090")
+            assert payment["Invoice"]["InvoiceID"] == carried["InvoiceID"]
+            assert payment["Reference"].startswith("pshub: paid into quickbooks")
+            [copy] = [
+                i for i in xero.held(XERO_TENANT, "Invoices") if i.get("InvoiceNumber") == "1047"
+            ]
+            assert (copy["Status"], str(copy["AmountDue"])) == ("AUTHORISED", "350.00")
+            invoice = invoice_1047(running)
+            assert invoice["open_balance"] == {"amount": "350.00", "currency": "GBP"}
+            assert [(p["amount"]["amount"], p["system"]) for p in invoice["payments"]] == [
+                ("100.00", "quickbooks"),
+                ("50.00", "quickbooks"),
+            ]
+            until(lambda: len(published(running, "xero")) == 6, what="the payment published")
+
+            # The customer pays the rest in Xero; Xero's report of it (what it was paid
+            # itself) lands on the same invoice, which is paid in full (150.00 in QuickBooks,
+            # 350.00 in Xero), and its one line of the balance is not taken for an edit of
+            # the issued lines.
+            paid_in_xero(running, carried, "350.00")
             invoice = until(
                 lambda: (i := invoice_1047(running))["status"] == "paid" and i,
                 what="invoice 1047 paid",
@@ -258,6 +294,7 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
             assert [line["description"] for line in invoice["lines"]] == ["February retainer"]
             assert invoices_numbered(running, "1047") == 1, "no second golden invoice"
             assert xero_counts(xero) == (1, 2, 3), "the echo wrote nothing back"
+            assert len(xero.held(XERO_TENANT, "Payments")) == 1
             assert quickbooks_counts(qbo) == (2, 1), "a retired feed delivers nothing"
             assert feed_state(running, "quickbooks")["running"] is False
 
@@ -271,7 +308,8 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
             assert answer.json()["changed"] is False and answer.json()["delivered"] == 0
             assert xero_counts(xero) == (1, 2, 3)
             assert quickbooks_counts(qbo) == (2, 1)
-            assert len(published(running, "xero")) == 5
+            assert len(published(running, "xero")) == 6
+            assert len(xero.held(XERO_TENANT, "Payments")) == 1
 
 
 def test_xero_down_during_the_migration_keeps_its_backlog_until_it_answers(

@@ -228,6 +228,36 @@ def test_partly_paid_authorised_invoice_stays_issued_with_the_amount_paid() -> N
     assert data["amount_paid"] == {"amount": "1000.00", "currency": "GBP"}
 
 
+def test_a_payment_the_hub_gave_xero_is_not_counted_as_paid_into_xero() -> None:
+    """A carried invoice's copy lists, among its payments (as Xero shows them), one the hub
+    recorded for money paid into the system it came from (Reference marked "pshub:"): that
+    money is counted where it was paid, so Xero reports only what it was paid itself."""
+    listed = [
+        {
+            "PaymentID": "b3f0c8a2-1111-4c5e-9a7b-2c3d4e5f6a7b",
+            "Date": "/Date(1773100800000+0000)/",
+            "Amount": 50.00,
+            "Reference": "pshub: paid into quickbooks (m-3)",
+            "CurrencyRate": 1.000000,
+            "HasAccount": False,
+            "HasValidationErrors": False,
+        },
+        {
+            "PaymentID": "d9e8f7a6-2222-4b5c-8d7e-6f5a4b3c2d1e",
+            "Date": "/Date(1773187200000+0000)/",
+            "Amount": 950.00,
+            "Reference": "BACS 0042",
+            "CurrencyRate": 1.000000,
+        },
+    ]
+    data = map_one(invoice(AmountPaid=1000.00, AmountDue=5180.44, Payments=listed)).data
+    assert data["amount_paid"] == {"amount": "950.00", "currency": "GBP"}
+    # Payments without a reference, or none listed: AmountPaid as it stands.
+    unmarked = [{**listed[1], "Reference": None, "Amount": 1000.00}]
+    data = map_one(invoice(AmountPaid=1000.00, AmountDue=5180.44, Payments=unmarked)).data
+    assert data["amount_paid"] == {"amount": "1000.00", "currency": "GBP"}
+
+
 def test_unknown_status_is_a_schema_violation() -> None:
     error = refusal(invoice(Status="ARCHIVED"))
     assert (error.reason, error.field) == ("SCHEMA_VIOLATION", "Invoices.0.Status")

@@ -183,3 +183,65 @@ def test_an_open_invoice_not_carried_to_xero_is_not_given_to_it() -> None:
         deleted=True,
     )
     assert TARGET.items("invoice", deleted) == []
+
+
+def _payment(amount: str, system: str, reference: str) -> dict:
+    return {
+        "amount": {"amount": amount, "currency": "GBP"},
+        "paid_on": "2026-03-10",
+        "reference": reference,
+        "system": system,
+    }
+
+
+def test_a_payment_into_quickbooks_after_the_carry_over_is_a_payment_on_xeros_copy() -> None:
+    """Paid into QuickBooks before the move (in the balance carried), into Xero (Xero's own)
+    and into QuickBooks after it: only the last is given to Xero, on the account the firm
+    named, marked as the hub's (what Xero reports paid, less these, is Xero's own)."""
+    record = _open_invoice(
+        carried_to="xero",
+        carried_from="quickbooks",
+        carried_balance={"amount": "400.00", "currency": "GBP"},
+        carried_payments=1,
+        payments=[
+            _payment("100.00", "quickbooks", "m-1"),
+            _payment("20.00", "xero", "m-2"),
+            _payment("30.00", "quickbooks", "m-3"),
+        ],
+    )
+    target = XeroTarget(tenant=TENANT, payment_account="090")
+    carried, paid = target.items("invoice", record)
+    assert carried.entity == "invoice_carried"
+    assert carried.payload == TARGET.items("invoice", record)[0].payload, "the balance carried"
+    assert (paid.entity, paid.key, paid.target_id, paid.hold) == (
+        "payment_carried",
+        "payment:2",
+        None,
+        None,
+    )
+    assert paid.payload == {
+        "Invoice": {"InvoiceID": ref(record["id"], "Invoice")},
+        "Account": {"Code": "090"},
+        "Date": "2026-03-10",
+        "Amount": "30.00",
+        "Reference": "pshub: paid into quickbooks (m-3)",
+    }
+    # Acknowledged (Xero's PaymentID an xref of type Payment): the same item, not re-keyed.
+    acked = {**record, "xrefs": [*record["xrefs"], xref("xero", "Payment", "P-1", TENANT)]}
+    assert target.items("invoice", acked)[1] == paid
+
+
+def test_a_payment_to_give_xero_waits_for_the_account_to_record_it_against() -> None:
+    record = _open_invoice(
+        carried_to="xero",
+        carried_from="quickbooks",
+        carried_balance={"amount": "400.00", "currency": "GBP"},
+        carried_payments=1,
+        payments=[_payment("100.00", "quickbooks", "m-1"), _payment("30.00", "quickbooks", "")],
+    )
+    _, paid = TARGET.items("invoice", record)  # PSHUB_FEED_XERO_PAYMENT_ACCOUNT unset
+    assert paid.hold is not None
+    reason, detail = paid.hold
+    assert reason == "RULE_VIOLATION" and detail.startswith("payment_account: 30.00 GBP")
+    assert "PSHUB_FEED_XERO_PAYMENT_ACCOUNT" in detail
+    assert paid.payload["Reference"] == "pshub: paid into quickbooks (1)"  # no reference: its place
