@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -37,6 +38,7 @@ from adapters.billable import (
     carried,
     invoices_mode,
     line,
+    paid_elsewhere,
     ref,
     run_draft_lines,
     withdrawal_notice,
@@ -152,6 +154,21 @@ class QuickBooksTarget:
         found = carried(record)
         if found is None:
             return []
+        # Paid into the system it came from since: QuickBooks's copy asks for that much less
+        # (a sparse update while QuickBooks holds it unpaid and unsent; the writer refuses to
+        # edit one sent or paid, and a case says so). Not a Payment, as Xero is given: what
+        # QuickBooks reports paid is TotalAmt less Balance, with nothing to tell the hub's
+        # payments from the customer's, so the money would be counted twice.
+        amount, description = found.amount, found.description
+        less = sum((Decimal(p.amount) for p in paid_elsewhere(record)), Decimal(0))
+        if less:
+            left = Decimal(found.amount) - less
+            if left <= 0:  # all of it paid there: QuickBooks is to hold no copy
+                gone = {"operation": "delete"}
+                item = self._item(CARRIED_ENTITY, record, "carried", gone, RUN_INVOICE)
+                return [item] if item.target_id else []
+            amount = str(left)
+            description = f"{description}, less {less} paid into {found.source} since"
         payload = {
             "CustomerRef": {"value": ref(found.client_id, CUSTOMER)},
             "CurrencyRef": {"value": found.currency},
@@ -161,12 +178,12 @@ class QuickBooksTarget:
             "Line": [
                 {
                     "DetailType": "SalesItemLineDetail",
-                    "Amount": found.amount,
-                    "Description": found.description,
+                    "Amount": amount,
+                    "Description": description,
                     "SalesItemLineDetail": {
                         "ItemRef": {"value": self.carry_item or self.item_id},
                         "Qty": "1",
-                        "UnitPrice": found.amount,
+                        "UnitPrice": amount,
                     },
                 }
             ],

@@ -121,6 +121,13 @@ def tax_id_key(tax_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", tax_id).upper()
 
 
+# Fields each system reports for itself, which no other system's report replaces: what an
+# invoice was paid so far is the reporting system's own figure (after a billing migration two
+# systems report it, each its share: domain.invoice Invoice.paid_in). Ranked by recency, a
+# payment reported late (its source time before the other system's last report) was dropped.
+PER_SYSTEM: dict[str, frozenset[str]] = {"invoice": frozenset({"amount_paid"})}
+
+
 @dataclass(frozen=True)
 class FieldSource:
     """Which system last set a field of a multi-source record, and when (source time)."""
@@ -196,6 +203,8 @@ class Rules:
         """Whether a source's value for a field replaces the current one."""
         if current is None or current.system == system:
             return True
+        if field_name in PER_SYSTEM.get(entity, ()):
+            return True  # each system speaks for its own share, never instead of another
         mine = self.rank(entity, field_name, system)
         theirs = self.rank(entity, field_name, current.system)
         return mine < theirs or (mine == theirs and at >= current.at)

@@ -378,6 +378,99 @@ def test_xero_down_during_the_migration_keeps_its_backlog_until_it_answers(
             assert quickbooks_counts(qbo) == (2, 1)
 
 
+def copy_in_quickbooks(api: QuickBooksApi, number: str) -> dict[str, Any] | None:
+    found = [i for i in api.held(REALM, "invoice") if i.get("DocNumber") == number]
+    return found[0] if found else None
+
+
+def test_what_xero_is_paid_after_billing_moved_to_quickbooks_is_taken_off_its_copy(
+    settings: Settings,
+    make_database: Databases,
+    nats_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Xero's invoice 2044 (500.00, 100.00 paid) is carried to QuickBooks, which is given an
+    invoice of 400.00. The customer still pays 150.00 into Xero (it reports 250.00 paid):
+    counted once, and QuickBooks's copy, unpaid and unsent, asks for 250.00. QuickBooks then
+    reports its copy paid (250.00): the invoice is paid, 500.00 in all, one QuickBooks copy."""
+    with QuickBooksApi() as qbo, XeroApi(XERO_TENANT) as xero:
+        connect(monkeypatch, "XERO", xero.base_url, xero.token, XERO_TENANT)
+        with hub_feeding("XERO", settings, make_database, nats_url, monkeypatch) as running:
+            client, _ = firm(running)
+            until(lambda: xero_counts(xero)[0] == 1, what="the client's contact in Xero")
+
+            def from_xero(data: dict[str, Any], seq: int) -> None:
+                body = envelope(
+                    "xero", "invoice", data, source_type="Invoice", tenant=XERO_TENANT, seq=seq
+                )
+                running.publish_events(body)
+                assert running.outcome(body["id"])["status"] == "applied", body
+
+            issued = {
+                "id": "X-2044",
+                "client": ref("client", str(client.id), system="hub"),
+                "number": "2044",
+                "currency": "GBP",
+                "issue_date": "2026-02-20",
+                "status": "issued",
+                "lines": [{"description": "Review", "quantity": "1", "unit_price": "500.00"}],
+                "amount_paid": money("100.00"),
+            }
+            from_xero(issued, 1)
+            connect(monkeypatch, "QUICKBOOKS", qbo.base_url, qbo.token, REALM)
+            assert (
+                main(["feeds", "migrate", "billing", "--from", "xero", "--to", "quickbooks"]) == 0
+            )
+            assert "carried to quickbooks" in capsys.readouterr().out
+            copy = copy_in_quickbooks(qbo, "2044")
+            assert copy is not None and str(copy["TotalAmt"]) == "400.00"
+
+            # The hub's QuickBooks feed, configured now, follows what happens next.
+            running.hub.stop_feeds()
+            running.hub.start_feeds()
+            from_xero({**issued, "amount_paid": money("250.00")}, 2)
+            until(
+                lambda: str((copy_in_quickbooks(qbo, "2044") or {}).get("TotalAmt")) == "250.00",
+                what="QuickBooks's copy asking for 250.00",
+            )
+            [line] = [x for x in copy_in_quickbooks(qbo, "2044")["Line"] if "Description" in x]
+            assert line["Description"].endswith("less 150.00 paid into xero since")
+            answer = running.api.get("/v1/xref/xero/Invoice/X-2044", headers=running.auth)
+            invoice = answer.json()
+            assert invoice["open_balance"] == {"amount": "250.00", "currency": "GBP"}
+            assert [(p["amount"]["amount"], p["system"]) for p in invoice["payments"]] == [
+                ("100.00", "xero"),
+                ("150.00", "xero"),
+            ]
+
+            # QuickBooks reports its copy paid: what it was paid, its own 250.00. Its source
+            # time is before Xero's last report: each system's amount paid is its own, so it
+            # counts all the same (ranked by recency, it was dropped).
+            paid = {
+                "id": copy["Id"],
+                "number": "2044",
+                "currency": "GBP",
+                "status": "paid",
+                "amount_paid": money("250.00"),
+            }
+            body = envelope("quickbooks", "invoice", paid, source_type="Invoice", tenant=REALM)
+            running.publish_events(body)
+            assert running.outcome(body["id"])["status"] == "applied", running.outcome(body["id"])
+            invoice = until(
+                lambda: (
+                    (i := running.api.get("/v1/xref/xero/Invoice/X-2044", headers=running.auth))
+                    and i.json()["status"] == "paid"
+                    and i.json()
+                ),
+                what="invoice 2044 paid",
+            )
+            assert invoice["status"] == "paid" and invoice["id"] == answer.json()["id"]
+            assert sum(Decimal(p["amount"]["amount"]) for p in invoice["payments"]) == 500
+            assert [p["system"] for p in invoice["payments"]][-1] == "quickbooks"
+            assert [i.get("DocNumber") for i in qbo.held(REALM, "invoice")].count("2044") == 1
+
+
 def test_the_erp_moves_from_odoo_to_netsuite(
     settings: Settings,
     make_database: Databases,
