@@ -75,21 +75,32 @@ def more_time(running: Running, engagement: Any) -> None:
     assert running.outcome(body["id"])["status"] == "applied"
 
 
-def issued_in_quickbooks(running: Running, client: Any) -> None:
-    """An invoice QuickBooks issued to the client, part paid: open when billing moves."""
-    invoice = {
-        "id": "1047",
+def reported(
+    running: Running, system: str, invoice: dict[str, Any], *, tenant: str = "t1", seq: int = 1
+) -> None:
+    """A billing system's report of an invoice, applied."""
+    body = envelope(system, "invoice", invoice, source_type="Invoice", tenant=tenant, seq=seq)
+    running.publish_events(body)
+    outcome = running.outcome(body["id"])
+    assert outcome["status"] == "applied", outcome
+
+
+def issued(client: Any, source_id: str, number: str, issue_date: str) -> dict[str, Any]:
+    """An invoice of 500.00 issued to the client, 100.00 paid: open when billing moves."""
+    return {
+        "id": source_id,
         "client": ref("client", str(client.id), system="hub"),
-        "number": "1047",
+        "number": number,
         "currency": "GBP",
-        "issue_date": "2026-02-27",
+        "issue_date": issue_date,
         "status": "issued",
         "lines": [{"description": "February retainer", "quantity": "1", "unit_price": "500.00"}],
         "amount_paid": money("100.00"),
     }
-    body = envelope("quickbooks", "invoice", invoice, source_type="Invoice")
-    running.publish_events(body)
-    assert running.outcome(body["id"])["status"] == "applied"
+
+
+def issued_in_quickbooks(running: Running, client: Any) -> None:
+    reported(running, "quickbooks", issued(client, "1047", "1047", "2026-02-27"))
 
 
 def invoice_1047(running: Running) -> dict[str, Any]:
@@ -107,9 +118,7 @@ def invoices_numbered(running: Running, number: str) -> int:
 def paid_into_quickbooks(running: Running, so_far: str) -> None:
     """QuickBooks reports invoice 1047 with `so_far` paid (its own figure: all it was paid)."""
     body = {"id": "1047", "number": "1047", "currency": "GBP", "amount_paid": money(so_far)}
-    message = envelope("quickbooks", "invoice", body, source_type="Invoice", seq=2)
-    running.publish_events(message)
-    assert running.outcome(message["id"])["status"] == "applied", running.outcome(message["id"])
+    reported(running, "quickbooks", body, seq=2)
 
 
 def paid_in_xero(running: Running, carried: dict[str, Any], own: str = "400.00") -> None:
@@ -131,9 +140,7 @@ def paid_in_xero(running: Running, carried: dict[str, Any], own: str = "400.00")
         ],
         "amount_paid": money(own),
     }
-    body = envelope("xero", "invoice", invoice, source_type="Invoice", tenant=XERO_TENANT)
-    running.publish_events(body)
-    assert running.outcome(body["id"])["status"] == "applied", running.outcome(body["id"])
+    reported(running, "xero", invoice, tenant=XERO_TENANT)
 
 
 def published(running: Running, target: str) -> set[str]:
@@ -400,24 +407,8 @@ def test_what_xero_is_paid_after_billing_moved_to_quickbooks_is_taken_off_its_co
             client, _ = firm(running)
             until(lambda: xero_counts(xero)[0] == 1, what="the client's contact in Xero")
 
-            def from_xero(data: dict[str, Any], seq: int) -> None:
-                body = envelope(
-                    "xero", "invoice", data, source_type="Invoice", tenant=XERO_TENANT, seq=seq
-                )
-                running.publish_events(body)
-                assert running.outcome(body["id"])["status"] == "applied", body
-
-            issued = {
-                "id": "X-2044",
-                "client": ref("client", str(client.id), system="hub"),
-                "number": "2044",
-                "currency": "GBP",
-                "issue_date": "2026-02-20",
-                "status": "issued",
-                "lines": [{"description": "Review", "quantity": "1", "unit_price": "500.00"}],
-                "amount_paid": money("100.00"),
-            }
-            from_xero(issued, 1)
+            invoice = issued(client, "X-2044", "2044", "2026-02-20")
+            reported(running, "xero", invoice, tenant=XERO_TENANT)
             connect(monkeypatch, "QUICKBOOKS", qbo.base_url, qbo.token, REALM)
             assert (
                 main(["feeds", "migrate", "billing", "--from", "xero", "--to", "quickbooks"]) == 0
@@ -429,7 +420,8 @@ def test_what_xero_is_paid_after_billing_moved_to_quickbooks_is_taken_off_its_co
             # The hub's QuickBooks feed, configured now, follows what happens next.
             running.hub.stop_feeds()
             running.hub.start_feeds()
-            from_xero({**issued, "amount_paid": money("250.00")}, 2)
+            paid = {**invoice, "amount_paid": money("250.00")}
+            reported(running, "xero", paid, tenant=XERO_TENANT, seq=2)
             until(
                 lambda: str((copy_in_quickbooks(qbo, "2044") or {}).get("TotalAmt")) == "250.00",
                 what="QuickBooks's copy asking for 250.00",
@@ -454,9 +446,7 @@ def test_what_xero_is_paid_after_billing_moved_to_quickbooks_is_taken_off_its_co
                 "status": "paid",
                 "amount_paid": money("250.00"),
             }
-            body = envelope("quickbooks", "invoice", paid, source_type="Invoice", tenant=REALM)
-            running.publish_events(body)
-            assert running.outcome(body["id"])["status"] == "applied", running.outcome(body["id"])
+            reported(running, "quickbooks", paid, tenant=REALM)
             invoice = until(
                 lambda: (
                     (i := running.api.get("/v1/xref/xero/Invoice/X-2044", headers=running.auth))

@@ -100,6 +100,16 @@ def milestone(engagement_id: str | UUID, **fields: Any) -> dict[str, Any]:
     )
 
 
+def payment(amount: str, currency: str, system: str, reference: str = "") -> dict[str, Any]:
+    """A payment on an invoice record, as the system that reported it recorded it."""
+    return {
+        "amount": {"amount": amount, "currency": currency},
+        "paid_on": "2026-03-10",
+        "reference": reference,
+        "system": system,
+    }
+
+
 def resolved(item: Any, ids: dict[str, str]) -> Any:
     """The item as the feed's delivery hands it to a writer: each placeholder for another
     record's target id replaced by that id (ids: canonical id -> target id)."""

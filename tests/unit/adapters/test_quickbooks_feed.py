@@ -214,24 +214,15 @@ def test_an_invoice_carried_to_quickbooks_is_an_invoice_of_its_balance() -> None
     assert TARGET.items("invoice", _carried_invoice(carried_to="xero")) == []
 
 
-def _paid(amount: str, system: str, reference: str) -> dict:
-    return {
-        "amount": {"amount": amount, "currency": "EUR"},
-        "paid_on": "2026-02-10",
-        "reference": reference,
-        "system": system,
-    }
-
-
 def test_what_is_paid_into_xero_after_the_carry_over_is_taken_off_quickbookss_copy() -> None:
     """200.00 paid into Xero before the move (in the balance carried), 50.00 into QuickBooks
     (its own) and 300.00 into Xero after it: QuickBooks's copy asks for 700.00. Paid there in
     full, a copy QuickBooks holds is deleted (the writer refuses one sent or paid), and one it
     does not hold is not made."""
     payments = [
-        _paid("200.00", "xero", "m-1"),
-        _paid("50.00", "quickbooks", "m-2"),
-        _paid("300.00", "xero", "m-3"),
+        r.payment("200.00", "EUR", "xero", "m-1"),
+        r.payment("50.00", "EUR", "quickbooks", "m-2"),
+        r.payment("300.00", "EUR", "xero", "m-3"),
     ]
     record = _carried_invoice(carried_payments=1, payments=payments)
     [item] = TARGET.items("invoice", record)
@@ -240,7 +231,7 @@ def test_what_is_paid_into_xero_after_the_carry_over_is_taken_off_quickbookss_co
     assert line["Description"] == (
         "Open balance of xero invoice INV-0042 of 2026-01-15, less 300.00 paid into xero since"
     )
-    rest = [*payments, _paid("700.00", "xero", "m-4")]
+    rest = [*payments, r.payment("700.00", "EUR", "xero", "m-4")]
     assert TARGET.items("invoice", _carried_invoice(carried_payments=1, payments=rest)) == []
     held = _carried_invoice(
         carried_payments=1,

@@ -185,15 +185,6 @@ def test_an_open_invoice_not_carried_to_xero_is_not_given_to_it() -> None:
     assert TARGET.items("invoice", deleted) == []
 
 
-def _payment(amount: str, system: str, reference: str) -> dict:
-    return {
-        "amount": {"amount": amount, "currency": "GBP"},
-        "paid_on": "2026-03-10",
-        "reference": reference,
-        "system": system,
-    }
-
-
 def test_a_payment_into_quickbooks_after_the_carry_over_is_a_payment_on_xeros_copy() -> None:
     """Paid into QuickBooks before the move (in the balance carried), into Xero (Xero's own)
     and into QuickBooks after it: only the last is given to Xero, on the account the firm
@@ -204,9 +195,9 @@ def test_a_payment_into_quickbooks_after_the_carry_over_is_a_payment_on_xeros_co
         carried_balance={"amount": "400.00", "currency": "GBP"},
         carried_payments=1,
         payments=[
-            _payment("100.00", "quickbooks", "m-1"),
-            _payment("20.00", "xero", "m-2"),
-            _payment("30.00", "quickbooks", "m-3"),
+            r.payment("100.00", "GBP", "quickbooks", "m-1"),
+            r.payment("20.00", "GBP", "xero", "m-2"),
+            r.payment("30.00", "GBP", "quickbooks", "m-3"),
         ],
     )
     target = XeroTarget(tenant=TENANT, payment_account="090")
@@ -237,7 +228,10 @@ def test_a_payment_to_give_xero_waits_for_the_account_to_record_it_against() -> 
         carried_from="quickbooks",
         carried_balance={"amount": "400.00", "currency": "GBP"},
         carried_payments=1,
-        payments=[_payment("100.00", "quickbooks", "m-1"), _payment("30.00", "quickbooks", "")],
+        payments=[
+            r.payment("100.00", "GBP", "quickbooks", "m-1"),
+            r.payment("30.00", "GBP", "quickbooks"),
+        ],
     )
     _, paid = TARGET.items("invoice", record)  # PSHUB_FEED_XERO_PAYMENT_ACCOUNT unset
     assert paid.hold is not None
