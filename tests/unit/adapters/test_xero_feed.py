@@ -185,20 +185,23 @@ def test_an_open_invoice_not_carried_to_xero_is_not_given_to_it() -> None:
     assert TARGET.items("invoice", deleted) == []
 
 
-def test_a_payment_into_quickbooks_after_the_carry_over_is_a_payment_on_xeros_copy() -> None:
-    """Paid into QuickBooks before the move (in the balance carried), into Xero (Xero's own)
-    and into QuickBooks after it: only the last is given to Xero, on the account the firm
-    named, marked as the hub's (what Xero reports paid, less these, is Xero's own)."""
-    record = _open_invoice(
+def _carried_with(*since: dict) -> dict:
+    """1047 carried to Xero with 100.00 paid into QuickBooks before, and `since` after."""
+    return _open_invoice(
         carried_to="xero",
         carried_from="quickbooks",
         carried_balance={"amount": "400.00", "currency": "GBP"},
         carried_payments=1,
-        payments=[
-            r.payment("100.00", "GBP", "quickbooks", "m-1"),
-            r.payment("20.00", "GBP", "xero", "m-2"),
-            r.payment("30.00", "GBP", "quickbooks", "m-3"),
-        ],
+        payments=[r.payment("100.00", "GBP", "quickbooks", "m-1"), *since],
+    )
+
+
+def test_a_payment_into_quickbooks_after_the_carry_over_is_a_payment_on_xeros_copy() -> None:
+    """Paid into QuickBooks before the move (in the balance carried), into Xero (Xero's own)
+    and into QuickBooks after it: only the last is given to Xero, on the account the firm
+    named, marked as the hub's (what Xero reports paid, less these, is Xero's own)."""
+    record = _carried_with(
+        r.payment("20.00", "GBP", "xero", "m-2"), r.payment("30.00", "GBP", "quickbooks", "m-3")
     )
     target = XeroTarget(tenant=TENANT, payment_account="090")
     carried, paid = target.items("invoice", record)
@@ -223,16 +226,7 @@ def test_a_payment_into_quickbooks_after_the_carry_over_is_a_payment_on_xeros_co
 
 
 def test_a_payment_to_give_xero_waits_for_the_account_to_record_it_against() -> None:
-    record = _open_invoice(
-        carried_to="xero",
-        carried_from="quickbooks",
-        carried_balance={"amount": "400.00", "currency": "GBP"},
-        carried_payments=1,
-        payments=[
-            r.payment("100.00", "GBP", "quickbooks", "m-1"),
-            r.payment("30.00", "GBP", "quickbooks"),
-        ],
-    )
+    record = _carried_with(r.payment("30.00", "GBP", "quickbooks"))
     _, paid = TARGET.items("invoice", record)  # PSHUB_FEED_XERO_PAYMENT_ACCOUNT unset
     assert paid.hold is not None
     reason, detail = paid.hold
