@@ -74,13 +74,16 @@ class ReadinessIndex(PostgresTrackingRecorder):
 
     # Writing, in the caller's transaction -------------------------------------------------
 
-    def engagements_of(self, curs: Cursor[Any], ids: Sequence[UUID]) -> dict[UUID, UUID | None]:
-        """The engagement each of these records was indexed under (before this page)."""
+    def indexed(self, curs: Cursor[Any], ids: Sequence[UUID]) -> dict[UUID, tuple[Any, ...]]:
+        """The rows these records are indexed under (before this page), as `upsert` takes
+        them: (id, kind, engagement_id, client_id, contract_id)."""
         rows = curs.execute(
-            SQL("SELECT id, engagement_id FROM {} WHERE id = ANY(%s::uuid[])").format(self.table),
+            SQL("SELECT {} FROM {} WHERE id = ANY(%s::uuid[])").format(
+                SQL(", ").join(map(Identifier, _MEMBER_COLUMNS)), self.table
+            ),
             (array(ids),),
         ).fetchall()
-        return {row["id"]: row["engagement_id"] for row in rows}
+        return {row["id"]: tuple(row[c] for c in _MEMBER_COLUMNS) for row in rows}
 
     def upsert(self, curs: Cursor[Any], rows: Iterable[tuple[Any, ...]]) -> None:
         rows = list(rows)

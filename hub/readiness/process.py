@@ -89,9 +89,12 @@ class BillingReadinessProcess:
                 records[record_id] = record
         index = self.view
         with index.datastore.transaction(commit=True) as curs:
-            members = [r for r in records.values() if r.ENTITY in MEMBER_ENTITIES]
-            before = index.engagements_of(curs, [r.id for r in members])
-            index.upsert(curs, [_member_row(r) for r in members])
+            members = [_member_row(r) for r in records.values() if r.ENTITY in MEMBER_ENTITIES]
+            indexed = index.indexed(curs, [row[0] for row in members])
+            # Only rows that change: a record rarely moves (most changes are of its hours,
+            # status, approval), and each row rewritten cost an index update.
+            index.upsert(curs, [row for row in members if indexed.get(row[0]) != row])
+            before = {record_id: row[2] for record_id, row in indexed.items()}
             # Engagement -> the position that made it worth a look, and its milestones that
             # changed themselves.
             dirty: dict[UUID, tuple[int, set[UUID]]] = {}

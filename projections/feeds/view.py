@@ -254,12 +254,15 @@ class FeedView(PostgresTrackingRecorder):
         last_errors = last_errors or {}
         with self.datastore.transaction(commit=True) as curs:
             if related:
-                curs.executemany(
+                # One statement over one JSON document (a statement per record was a
+                # round trip each: 17k a minute for NetSuite's feed under load).
+                curs.execute(
                     SQL(
-                        "INSERT INTO {} (id, entity, data) VALUES (%s, %s, %s) "
+                        "INSERT INTO {} (id, entity, data) SELECT * FROM "
+                        "jsonb_to_recordset(%s::jsonb) AS r(id uuid, entity text, data jsonb) "
                         "ON CONFLICT (entity, id) DO UPDATE SET data = EXCLUDED.data"
                     ).format(self.related),
-                    [(i, e, json_text(d)) for e, i, d in related],
+                    (json_text([{"id": i, "entity": e, "data": d} for e, i, d in related]),),
                 )
             if rows:
                 # One statement over the page's rows as one JSON document: executemany

@@ -16,6 +16,10 @@ from projections.states import SharedStates
 
 log = logging.getLogger(__name__)
 
+# The event that gives a record another xref (domain.base CanonicalAggregate.add_xref): with
+# its creation, the only ones that change a record's xrefs.
+XREF_ADDED = ".XrefAdded"
+
 # Serialises an aggregate into its golden record (every field; redaction happens on read).
 Serialiser = Callable[[Any], dict[str, Any]]
 
@@ -48,6 +52,10 @@ class GoldenRecordsProjection:
 
     def process(self, notifications: Sequence[Notification]) -> None:
         touched: dict[UUID, tuple[Any, int]] = {}
+        # The records whose xrefs the page may change: made, or given an xref, in it. Only
+        # theirs are written (every touched record's were, mostly unchanged: a fifth of the
+        # projection's statements' time in PostgreSQL under live load).
+        linked: set[UUID] = set()
         try:
             self.states.prepare(notifications)
             for notification in notifications:
@@ -62,6 +70,10 @@ class GoldenRecordsProjection:
                     )
                 elif getattr(aggregate, "ENTITY", "") in FILTERS:
                     touched[aggregate.id] = (aggregate, notification.id)
+                    if notification.originator_version == 1 or notification.topic.endswith(
+                        XREF_ADDED
+                    ):
+                        linked.add(aggregate.id)
             rows = [
                 RecordRow(a.ENTITY, a.id, a.version, position, self.to_record(a))
                 for a, position in touched.values()
@@ -69,6 +81,7 @@ class GoldenRecordsProjection:
             xrefs = [
                 XrefRow(x.system, x.tenant, x.type, x.id, a.ENTITY, a.id)
                 for a, _ in touched.values()
+                if a.id in linked
                 for x in a.xrefs
             ]
             self.view.write(rows, xrefs, Tracking(self.application_name, notifications[-1].id))
