@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import httpx
+
 from adapters.target_answers import wire
 from hub.sandbox.exchange import Request, Response
 
@@ -86,7 +88,8 @@ class LoopbackApi:
                     self.command,
                     unquote(parts.path),
                     parse_qs(parts.query),
-                    dict(self.headers.items()),
+                    # Names in any case, as HTTP has them (Xero-tenant-id is Xero-Tenant-Id).
+                    httpx.Headers(list(self.headers.items())),
                     self.rfile.read(length),
                 )
                 response = api.answer(request)

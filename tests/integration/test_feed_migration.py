@@ -6,11 +6,16 @@ during the migration keeps its items in the backlog until it answers."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 
@@ -30,6 +35,7 @@ from tests.support.running import Running, running_hub
 
 SYSTEMS = ("NETSUITE", "HARVEST", "QUICKBOOKS", "XERO", "SHAREPOINT")
 MIGRATE = ["feeds", "migrate", "billing", "--from", "quickbooks", "--to", "xero"]
+XERO_WEBHOOK_KEY = "xero-webhook-key-7c1d"
 
 
 def connect(monkeypatch: pytest.MonkeyPatch, target: str, base_url: str, token: str, tenant: str):
@@ -121,26 +127,42 @@ def paid_into_quickbooks(running: Running, so_far: str) -> None:
     reported(running, "quickbooks", body, seq=2)
 
 
-def paid_in_xero(running: Running, carried: dict[str, Any], own: str = "400.00") -> None:
-    """Xero reports the invoice it was given for 1047 paid (its own id, its one line), `own`
-    paid into Xero itself (its AmountPaid less the payments the hub gave it)."""
-    invoice = {
-        "id": carried["InvoiceID"],
-        "client": ref("Contact", carried["Contact"]["ContactID"]),
-        "number": "1047",
-        "currency": "GBP",
-        "issue_date": "2026-02-27",
-        "status": "paid",
-        "lines": [
-            {
-                "description": carried["LineItems"][0]["Description"],
-                "quantity": "1",
-                "unit_price": "400.00",
-            }
-        ],
-        "amount_paid": money(own),
+def paid_in_xero(
+    running: Running, xero: XeroApi, carried: dict[str, Any], amount: str, day: int
+) -> None:
+    """The customer pays `amount` into Xero on its copy of 1047 (a bank transfer Xero
+    matched) on that day of March, and Xero tells the hub with a key-only webhook: the hub's
+    Xero adapter fetches the invoice from Xero (this loopback one) as it stands there, with
+    its payments listed."""
+    headers = {"Authorization": f"Bearer {xero.token}", "Xero-Tenant-Id": XERO_TENANT}
+    payment = {
+        "Invoice": {"InvoiceID": carried["InvoiceID"]},
+        "Account": {"Code": "090"},
+        "Date": f"2026-03-{day:02d}",
+        "Amount": float(amount),
+        "Reference": f"BACS 00{day}",
     }
-    reported(running, "xero", invoice, tenant=XERO_TENANT)
+    paid = httpx.put(
+        f"{xero.base_url}/api.xro/2.0/Payments", headers=headers, json={"Payments": [payment]}
+    )
+    assert paid.status_code == 200, paid.text
+    event = {
+        "resourceUrl": f"https://api.xero.com/api.xro/2.0/Invoices/{carried['InvoiceID']}",
+        "resourceId": carried["InvoiceID"],
+        "eventDateUtc": f"2026-03-{day:02d}T09:30:00.000",
+        "eventType": "UPDATE",
+        "eventCategory": "INVOICE",
+        "tenantId": XERO_TENANT,
+        "tenantType": "ORGANISATION",
+    }
+    body = json.dumps(
+        {"events": [event], "firstEventSequence": 7, "lastEventSequence": 7, "entropy": "K3Y"}
+    ).encode()
+    signature = hmac.new(XERO_WEBHOOK_KEY.encode(), body, hashlib.sha256).digest()
+    answer = running.webhook(
+        "xero", body, headers={"x-xero-signature": base64.b64encode(signature).decode()}
+    )
+    assert answer.status_code < 300, answer.text
 
 
 def published(running: Running, target: str) -> set[str]:
@@ -165,6 +187,12 @@ def xero_counts(api: XeroApi) -> tuple[int, int, int]:
     return len(api.held(XERO_TENANT, "Contacts")), len(drafts), lines
 
 
+def hub_payments(api: XeroApi) -> int:
+    """The payments the hub gave Xero (its mark on their Reference), of all Xero holds."""
+    held = api.held(XERO_TENANT, "Payments")
+    return sum(1 for p in held if str(p.get("Reference", "")).startswith("pshub:"))
+
+
 def quickbooks_counts(api: QuickBooksApi) -> tuple[int, int]:
     return len(api.held(REALM, "customer")), len(api.held(REALM, "invoice"))
 
@@ -181,6 +209,10 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
     monkeypatch.setattr(known_targets()["xero"], "payment_account", "090")
     with QuickBooksApi() as qbo, XeroApi(XERO_TENANT) as xero:
         connect(monkeypatch, "QUICKBOOKS", qbo.base_url, qbo.token, REALM)
+        # The hub reads Xero too: what Xero's webhooks name is fetched from it.
+        monkeypatch.setenv("PSHUB_ADAPTER_XERO_BASE_URL", xero.base_url)
+        monkeypatch.setenv("PSHUB_ADAPTER_XERO_TOKEN", xero.token)
+        monkeypatch.setenv("PSHUB_ADAPTER_XERO_SIGNING_SECRET", XERO_WEBHOOK_KEY)
         with hub_feeding("QUICKBOOKS", settings, make_database, nats_url, monkeypatch) as running:
             client, engagement = firm(running)
             approved_time(running, engagement)
@@ -287,11 +319,18 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
             ]
             until(lambda: len(published(running, "xero")) == 6, what="the payment published")
 
-            # The customer pays the rest in Xero; Xero's report of it (what it was paid
-            # itself) lands on the same invoice, which is paid in full (150.00 in QuickBooks,
-            # 350.00 in Xero), and its one line of the balance is not taken for an edit of
-            # the issued lines.
-            paid_in_xero(running, carried, "350.00")
+            # The customer pays 200.00 into Xero. Xero's copy, as the hub's adapter fetches
+            # it, was paid 250.00 (AmountPaid: the 50.00 the hub gave it and the customer's
+            # 200.00): Xero was paid 200.00 itself, 150.00 still owed.
+            paid_in_xero(running, xero, carried, "200.00", 20)
+            until(
+                lambda: invoice_1047(running)["open_balance"]["amount"] == "150.00",
+                what="200.00 paid in Xero, 150.00 owed",
+            )
+            # Then the rest: Xero's copy is paid, and so is the invoice, in full (150.00 in
+            # QuickBooks, 350.00 in Xero); Xero's one line of the balance is not taken for an
+            # edit of the issued lines.
+            paid_in_xero(running, xero, carried, "150.00", 25)
             invoice = until(
                 lambda: (i := invoice_1047(running))["status"] == "paid" and i,
                 what="invoice 1047 paid",
@@ -301,7 +340,7 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
             assert [line["description"] for line in invoice["lines"]] == ["February retainer"]
             assert invoices_numbered(running, "1047") == 1, "no second golden invoice"
             assert xero_counts(xero) == (1, 2, 3), "the echo wrote nothing back"
-            assert len(xero.held(XERO_TENANT, "Payments")) == 1
+            assert hub_payments(xero) == 1, "the echo gave Xero nothing more"
             assert quickbooks_counts(qbo) == (2, 1), "a retired feed delivers nothing"
             assert feed_state(running, "quickbooks")["running"] is False
 
@@ -316,7 +355,7 @@ def test_billing_moves_from_quickbooks_to_xero_twice_with_no_duplicate(
             assert xero_counts(xero) == (1, 2, 3)
             assert quickbooks_counts(qbo) == (2, 1)
             assert len(published(running, "xero")) == 6
-            assert len(xero.held(XERO_TENANT, "Payments")) == 1
+            assert hub_payments(xero) == 1
 
 
 def test_xero_down_during_the_migration_keeps_its_backlog_until_it_answers(
