@@ -48,7 +48,7 @@ class XeroApi(LoopbackApi):
 
     def routes(self) -> list[Route]:
         return [
-            ("PUT", re.compile(r"/api\.xro/2\.0/Payments"), self._payment),
+            ("PUT", re.compile(r"/api\.xro/2\.0/(?P<collection>Payments)"), self._write),
             ("PUT", re.compile(_COLLECTION), self._write),
             ("POST", re.compile(_COLLECTION), self._write),
             ("GET", re.compile(_COLLECTION), self._list),
@@ -114,40 +114,6 @@ class XeroApi(LoopbackApi):
             self.replays[(tenant, key)] = answer
         return answer
 
-    def _payment(self, request: Request) -> Response:
-        tenant = self._tenant(request)
-        if tenant is None:
-            return Response(403, {"Title": "Forbidden", "Status": 403})
-        key = request.headers.get("Idempotency-Key")
-        if key and (tenant, key) in self.replays:
-            return self.replays[(tenant, key)]
-        body = json_of(request)
-        objects = body.get("Payments") if isinstance(body, dict) and "Payments" in body else [body]
-        if not isinstance(objects, list) or not all(isinstance(o, dict) for o in objects):
-            return Response(400, {"ErrorNumber": 14, "Type": "PostDataInvalidException"})
-        written, refused = [], False
-        for obj in objects:
-            errors = self._check_payment(tenant, obj)
-            if errors:
-                refused = True
-                written.append({**obj, "ValidationErrors": [{"Message": m} for m in errors]})
-            else:
-                written.append(self._apply_payment(tenant, obj))
-        answer = Response(200, self._envelope("Payments", written))
-        if refused:
-            answer = Response(
-                400,
-                {
-                    "ErrorNumber": 10,
-                    "Type": "ValidationException",
-                    "Message": "A validation exception occurred",
-                    "Elements": written,
-                },
-            )
-        if key:
-            self.replays[(tenant, key)] = answer
-        return answer
-
     def _check_payment(self, tenant: str, payment: dict) -> list[str]:
         invoice_id = (payment.get("Invoice") or {}).get("InvoiceID")
         invoice = self.records[tenant]["Invoices"].get(invoice_id or "")
@@ -198,6 +164,8 @@ class XeroApi(LoopbackApi):
                     "Message": "The request body is not a valid JSON object",
                 },
             )
+        if collection == "Payments":
+            return self._payments(tenant, objects)
         held = self.records[tenant][collection]
         check = self._check_contact if collection == "Contacts" else self._check_invoice
         written, refused = [], False
@@ -219,6 +187,20 @@ class XeroApi(LoopbackApi):
                 _totals(merged)
             held[merged[IDS[collection]]] = merged
             written.append(merged)
+        return self._answer(collection, written, refused)
+
+    def _payments(self, tenant: str, objects: list[dict]) -> Response:
+        written, refused = [], False
+        for obj in objects:
+            errors = self._check_payment(tenant, obj)
+            if errors:
+                refused = True
+                written.append({**obj, "ValidationErrors": [{"Message": m} for m in errors]})
+            else:
+                written.append(self._apply_payment(tenant, obj))
+        return self._answer("Payments", written, refused)
+
+    def _answer(self, collection: str, written: list[dict], refused: bool) -> Response:
         if refused:
             return Response(
                 400,
