@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -201,3 +202,58 @@ def test_another_tenant_is_forbidden(api: XeroApi) -> None:
         TARGET.writer(settings, client).deliver(_contact())
     assert failed.value.status == 403 and not failed.value.retryable
     assert "AuthenticationUnsuccessful" in str(failed.value)
+
+
+def test_a_payment_into_the_old_system_is_one_payment_on_xeros_copy(
+    api: XeroApi, writer: Any
+) -> None:
+    """Invoice 1047 carried to Xero (400.00 owed), then 30.00 paid into QuickBooks: Xero's
+    copy is given one payment however often it is delivered, and owes 370.00; a payment
+    beyond what is owed is refused as the payload's fault (not retried)."""
+    target = XeroTarget(tenant=TENANT, payment_account="090")
+    client = r.client()
+    contact_id = writer.deliver(target.items("client", client)[0]).target_id
+    record = r.golden(
+        "invoice",
+        kind="invoice",
+        client_id=client["id"],
+        number="1047",
+        currency="GBP",
+        status="issued",
+        issue_date="2026-02-27",
+        subtotal={"amount": "500.00", "currency": "GBP"},
+        tax_total={"amount": "0.00", "currency": "GBP"},
+        total={"amount": "500.00", "currency": "GBP"},
+        open_balance={"amount": "370.00", "currency": "GBP"},
+        carried_to="xero",
+        carried_from="quickbooks",
+        carried_balance={"amount": "400.00", "currency": "GBP"},
+        carried_payments=1,
+        payments=[
+            r.payment("100.00", "GBP", "quickbooks", "m-1"),
+            r.payment("30.00", "GBP", "quickbooks", "m-2"),
+        ],
+    )
+    carried, paid = target.items("invoice", record)
+    copy_id = writer.deliver(resolved(carried, {client["id"]: contact_id})).target_id
+    payment = resolved(paid, {record["id"]: copy_id})
+    first, again = writer.deliver(payment), writer.deliver(payment)
+    assert (first.target_type, again.target_id) == ("Payment", first.target_id)
+    [held] = api.held(TENANT, "Payments")
+    assert (held["Reference"], str(held["Amount"])) == (
+        "pshub: paid into quickbooks (m-2)",
+        "30.00",
+    )
+    [copy] = api.held(TENANT, "Invoices")
+    assert (copy["Status"], str(copy["AmountDue"]), str(copy["AmountPaid"])) == (
+        "AUTHORISED",
+        "370.00",
+        "30.00",
+    )
+    assert [p["Reference"] for p in copy["Payments"]] == [held["Reference"]]
+    too_much = replace(payment, payload={**payment.payload, "Amount": "500.00"}, request_key="x")
+    with pytest.raises(DeliveryFailed) as refused:
+        writer.deliver(too_much)
+    assert (refused.value.reason, refused.value.retryable) == ("DOWNSTREAM_REJECTED", False)
+    assert "exceeds the amount outstanding" in str(refused.value)
+    assert len(api.held(TENANT, "Payments")) == 1
