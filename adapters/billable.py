@@ -284,13 +284,15 @@ def paid_elsewhere(record: Mapping[str, Any]) -> list[PaidElsewhere]:
             amount=str(p["amount"]["amount"]),
             currency=str(p["amount"]["currency"]),
             paid_on=str(p["paid_on"]),
-            reference=f"{CARRIED_PAYMENT_MARK} paid into {source} ({p.get('reference') or n})"[
-                :255
-            ],
+            reference=_marked(f"paid into {source} ({p.get('reference') or n})"),
         )
         for n, p in enumerate(payments)
         if n >= start and p.get("system") == source
     ]
+
+
+def _marked(text: str) -> str:
+    return f"{CARRIED_PAYMENT_MARK} {text}"[:255]
 
 
 def is_paid_elsewhere(reference: str | None) -> bool:

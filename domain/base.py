@@ -12,6 +12,10 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import RuleViolationError
 from domain.values import PendingLink, SourceRef
 
+# The name of the event that gives a record another xref: with its creation, the only event
+# that changes a record's xrefs (projections and processes recognise it by this name).
+XREF_ADDED = "XrefAdded"
+
 
 class CanonicalAggregate(Aggregate):
     """Base of the ten canonical aggregates.
@@ -80,7 +84,7 @@ class CanonicalAggregate(Aggregate):
             return
         self._xref_added(ref=ref)
 
-    @event("XrefAdded")
+    @event(XREF_ADDED)
     def _xref_added(self, ref: SourceRef) -> None:
         self.xrefs = [*self.xrefs, ref]
 

@@ -27,9 +27,9 @@ from nats.js.errors import NotFoundError
 from psycopg.sql import SQL
 
 from hub.relay.envelope import CLOUDEVENTS_JSON
+from hub.store.sql_params import array
 from hub.streams import Streams, ensure_stream
 from projections.feeds.view import FeedView
-from projections.sql_params import array
 
 log = logging.getLogger(__name__)
 

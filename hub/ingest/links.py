@@ -21,7 +21,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from domain.values import PendingLink, SourceRef
-from projections.sql_params import array
+from hub.store.sql_params import array
 
 
 @dataclass(frozen=True)

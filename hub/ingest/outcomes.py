@@ -25,7 +25,7 @@ from hub.exceptions import ExceptionCase
 from hub.ingest.batch import APPLIED, DEAD_LETTERED, PARKED, REDELIVERED, Outcome
 from hub.ingest.decode import Incoming, Refusal
 from hub.store.recorder import EventMeta
-from projections.sql_params import array
+from hub.store.sql_params import array
 
 if TYPE_CHECKING:
     from hub.application import HubApplication

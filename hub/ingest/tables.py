@@ -14,7 +14,7 @@ from uuid import UUID
 from psycopg.sql import SQL, Identifier
 
 from hub.ingest.rules import FieldSource
-from projections.sql_params import array
+from hub.store.sql_params import array
 
 if TYPE_CHECKING:
     from eventsourcing.postgres import PostgresDatastore

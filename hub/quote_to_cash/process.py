@@ -24,6 +24,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
+from domain.base import XREF_ADDED
 from domain.client import Client
 from domain.engagement import Engagement
 from domain.provisioning import Provisioning, ProvisioningState
@@ -226,7 +227,7 @@ class _Page:
             return
         if kind in ENDS:
             self._end(provisioning, ENDS[kind], self._time(notification))
-        elif kind == "XrefAdded":
+        elif kind == XREF_ADDED:
             ref = self.app.mapper.to_domain_event(notification).ref
             self._acknowledge(provisioning, ref, self._time(notification))
         elif provisioning.state in (_P.WON, _P.BLOCKED) and provisioning.is_new(

@@ -12,8 +12,8 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
 from psycopg.sql import SQL, Identifier
 
+from hub.store.sql_params import array, json_text
 from projections.runner import SERIALISE_DDL, create_tables
-from projections.sql_params import array, json_text
 
 # A member row, as `upsert` takes it.
 _MEMBER_COLUMNS = ("id", "kind", "engagement_id", "client_id", "contract_id")

@@ -126,11 +126,10 @@ class XeroApi(LoopbackApi):
             errors.append("Account code must be specified")
         if not payment.get("Date"):
             errors.append("Payment date must be specified")
-        if not is_number(payment.get("Amount")) or Decimal(str(payment["Amount"])) <= 0:
+        amount = Decimal(str(payment["Amount"])) if is_number(payment.get("Amount")) else None
+        if amount is None or amount <= 0:
             errors.append("Payment amount must be greater than zero")
-        elif invoice is not None and Decimal(str(payment["Amount"])) > Decimal(
-            str(invoice.get("AmountDue", 0))
-        ):
+        elif invoice is not None and amount > Decimal(str(invoice.get("AmountDue", 0))):
             errors.append("Payment amount exceeds the amount outstanding on this document")
         return errors
 

@@ -14,7 +14,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from hub.store.chain import GENESIS, ChainedRow, event_hash
-from projections.sql_params import array
+from hub.store.sql_params import array
 
 
 @dataclass(frozen=True, slots=True)

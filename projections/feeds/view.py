@@ -21,8 +21,8 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.sql import SQL, Identifier, Literal
 
+from hub.store.sql_params import array, json_text
 from projections.feeds.gate import OPEN, WITHDRAWN
-from projections.sql_params import array, json_text
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 # Neither published nor delivered: waiting for its engagement's provisioning (gate.py), or

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper, Notification, Tracking
 
+from domain.base import XREF_ADDED
 from domain.pricing import PricingState
 from projections.decoded import shareable
 from projections.metrics import rows as R
@@ -204,7 +205,7 @@ def _timeline(data: dict[str, Any], kind: str, aggregate: Any) -> None:
         kind == "Won" or (kind == "Created" and data["status"] in ("won", "active"))
     ):
         data["won_at"] = at
-    elif data.get("won_at") and not data.get("set_up_at") and kind == "XrefAdded":
+    elif data.get("won_at") and not data.get("set_up_at") and kind == XREF_ADDED:
         data["set_up_at"] = at
 
 

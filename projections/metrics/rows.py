@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.base import XREF_ADDED
 from domain.pricing import Price, line_to_json
 from domain.values import Money
 
@@ -223,7 +224,7 @@ BILLING_ENGINES = frozenset({"quickbooks", "xero", "stripe", "chargebee"})
 
 def billing_sync(invoice: Any, kind: str, known: tuple[str, dict[str, Any]] | None) -> Any:
     """When a draft first reached a billing engine (its first xref of one), else None."""
-    if kind != "XrefAdded" or (known is not None and known[0] == "invoice_sync"):
+    if kind != XREF_ADDED or (known is not None and known[0] == "invoice_sync"):
         return None
     if not any(x.system in BILLING_ENGINES for x in invoice.xrefs):
         return None

@@ -16,7 +16,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
 from domain.values import Money
-from projections.sql_params import array, json_text
+from hub.store.sql_params import array, json_text
 
 WORK_COLUMNS = (
     "id",

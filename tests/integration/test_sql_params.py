@@ -8,7 +8,7 @@ import psycopg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.sql_params import array
+from hub.store.sql_params import array
 
 # PostgreSQL text holds no NUL character, and UTF-8 no lone surrogate, whatever adapts them.
 texts = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"]))

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from projections.sql_params import json_text as _json
+from hub.store.sql_params import json_text as _json
 
 
 def test_the_same_json_as_the_json_module_with_str_for_the_rest() -> None:

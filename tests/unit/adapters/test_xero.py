@@ -256,6 +256,17 @@ def test_a_payment_the_hub_gave_xero_is_not_counted_as_paid_into_xero() -> None:
     unmarked = [{**listed[1], "Reference": None, "Amount": 1000.00}]
     data = map_one(invoice(AmountPaid=1000.00, AmountDue=5180.44, Payments=unmarked)).data
     assert data["amount_paid"] == {"amount": "1000.00", "currency": "GBP"}
+    # In euros, the customer's payment listed with no Reference key at all (Xero leaves out
+    # what is empty), beside the hub's: only the customer's counts.
+    bare = {
+        "PaymentID": "0a1b2c3d-3333-4e5f-8a9b-0c1d2e3f4a5b",
+        "Date": "/Date(1773273600000+0000)/",
+    }
+    euros = [{**listed[0], "Amount": 50.00}, {**bare, "Amount": 25.00}]
+    data = map_one(
+        invoice(CurrencyCode="EUR", AmountPaid=75.00, AmountDue=5105.44, Payments=euros)
+    ).data
+    assert data["amount_paid"] == {"amount": "25.00", "currency": "EUR"}
 
 
 def test_unknown_status_is_a_schema_violation() -> None:
